@@ -1,0 +1,22 @@
+# The two commands: `make run` and `make test`. Both bootstrap whatever is missing first.
+.PHONY: run test bootstrap lint bench-identity
+
+DATA_DIR ?=
+LISTEN ?= 127.0.0.1:5000
+PYTEST_ARGS ?=
+
+bootstrap:
+	@scripts/bootstrap.sh
+
+run: bootstrap
+	.venv/bin/andromede up --listen $(LISTEN) $(if $(DATA_DIR),--data-dir $(DATA_DIR),)
+
+test: bootstrap
+	.venv/bin/ruff check src tests bench
+	.venv/bin/python -m pytest $(PYTEST_ARGS)
+
+lint: bootstrap
+	.venv/bin/ruff check src tests bench
+
+bench-identity: bootstrap
+	.venv/bin/python bench/identity.py

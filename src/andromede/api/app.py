@@ -1,0 +1,68 @@
+"""The one ASGI app: every service mounted under its prefix, behind one ordered middleware list."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Mount, Route
+
+from andromede.api import errors, middleware
+from andromede.common.config import Settings
+from andromede.db.engine import Database
+from andromede.identity.api import build_identity_app
+from andromede.identity.catalog import CatalogEntry
+from andromede.identity.service import IdentityService
+from andromede.policy import identity as _identity_rules  # noqa: F401  (registers the identity rules)
+
+
+@dataclass(frozen=True)
+class ServiceMount:
+    prefix: str
+    catalog: tuple[CatalogEntry, ...]
+    error_format: errors.Formatter
+    # None: the service streams its bodies and enforces its own limits.
+    body_limit: int | None
+
+
+def service_mounts(settings: Settings) -> list[ServiceMount]:
+    return [
+        ServiceMount("/identity", (CatalogEntry("identity", "keystone", "/identity/v3", "Identity"),),
+                     errors.keystone, settings.max_json_body_bytes),
+    ]
+
+
+def catalog_entries(settings: Settings) -> list[CatalogEntry]:
+    return [entry for mount in service_mounts(settings) for entry in mount.catalog]
+
+
+def build_app(settings: Settings, db: Database) -> Callable:
+    identity = IdentityService(settings, db)
+    mounts = service_mounts(settings)
+    for mount in mounts:
+        errors.register(mount.prefix, mount.error_format)
+    apps = {"/identity": build_identity_app(identity)}
+
+    async def root(request: Request) -> JSONResponse:
+        request.scope["state"]["context"].policy_checked = True  # public index of service roots
+        return JSONResponse({"services": {m.prefix.strip("/"): settings.base_url + m.prefix for m in mounts}})
+
+    routes = [Route("/", root)] + [Mount(m.prefix, app=apps[m.prefix]) for m in mounts]
+    app: Callable = Starlette(routes=routes)
+    app.state.identity = identity  # type: ignore[attr-defined]
+
+    # The pipeline, outermost first. Read bottom-up, this is what a request passes through.
+    pipeline: list[Callable[[Callable], Callable]] = [
+        middleware.RequestId,
+        middleware.ErrorFormatter,
+        lambda inner: middleware.BodyLimit(inner, {m.prefix: m.body_limit for m in mounts},
+                                           settings.max_json_body_bytes),
+        lambda inner: middleware.Authentication(inner, identity.context_for_token, identity.url + "/v3"),
+        lambda inner: middleware.PolicyGuard(inner, settings.policy_strict),
+    ]
+    for layer in reversed(pipeline):
+        app = layer(app)
+    return app

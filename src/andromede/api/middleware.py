@@ -1,0 +1,192 @@
+"""The request pipeline: plain ASGI middlewares, declared in order in api/app.py.
+
+Each one is small and does one thing. They are plain ASGI (not BaseHTTPMiddleware) because they
+run on every request and must not buffer bodies or spawn tasks.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from andromede.api import errors
+from andromede.common.context import RequestContext
+from andromede.common.errors import ApiError, PayloadTooLarge, ServerError, Unauthorized
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict]]
+Send = Callable[[dict], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+log = logging.getLogger("andromede.api")
+
+# Headers a client could use to claim an identity; only the token says who the caller is.
+_SPOOFABLE = {b"x-roles", b"x-user-id", b"x-project-id", b"x-domain-id", b"x-is-admin-project",
+              b"x-identity-status", b"x-service-token", b"x-user-name", b"x-project-name"}
+
+
+def _state(scope: Scope) -> dict:
+    return scope.setdefault("state", {})
+
+
+async def send_error(scope: Scope, send: Send, error: ApiError) -> None:
+    status, headers, body = errors.render(scope.get("path", ""), error)
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class RequestId:
+    """Gives every request an id, returned as x-openstack-request-id and logged with errors."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = f"req-{uuid.uuid4()}"
+        _state(scope)["request_id"] = request_id
+        header = (b"x-openstack-request-id", request_id.encode())
+
+        async def send_with_id(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), header]
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
+
+
+class ErrorFormatter:
+    """Turns ApiError into the owning service's error body; anything else into a bare 500."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: dict) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except ApiError as error:
+            if started:
+                raise
+            await send_error(scope, send, error)
+        except Exception:
+            log.exception("unhandled error in request %s", _state(scope).get("request_id"))
+            if started:
+                raise
+            await send_error(scope, send, ServerError())
+
+
+class BodyLimit:
+    """Refuses bodies over the limit of the path's service with 413, declared or streamed."""
+
+    def __init__(self, app: ASGIApp, limits: dict[str, int | None], default: int) -> None:
+        self.app = app
+        self.limits = sorted(limits.items(), key=lambda item: len(item[0]), reverse=True)
+        self.default = default
+
+    def limit_for(self, path: str) -> int | None:
+        for prefix, limit in self.limits:
+            if path == prefix or path.startswith(prefix + "/"):
+                return limit
+        return self.default
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        limit = self.limit_for(scope.get("path", "")) if scope["type"] == "http" else None
+        if limit is None:
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", []):
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    declared = limit + 1
+                if declared > limit:
+                    raise PayloadTooLarge()
+        seen = 0
+
+        async def counting_receive() -> dict:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise PayloadTooLarge()
+            return message
+
+        await self.app(scope, counting_receive, send)
+
+
+TokenResolver = Callable[[str, str], RequestContext]
+
+
+class Authentication:
+    """X-Auth-Token → RequestContext in scope state; an invalid token is a 401 right here."""
+
+    def __init__(self, app: ASGIApp, resolve: TokenResolver, identity_url: str) -> None:
+        self.app = app
+        self.resolve = resolve
+        self.challenge = f'Keystone uri="{identity_url}"'
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        state = _state(scope)
+        token = None
+        headers = []
+        for name, value in scope.get("headers", []):
+            if name == b"x-auth-token":
+                token = value.decode("latin-1")
+            if name not in _SPOOFABLE:
+                headers.append((name, value))
+        scope["headers"] = headers
+        request_id = state["request_id"]
+        if token:
+            # Validation is a few indexed lookups and no hashing: cheap enough to run on the loop.
+            try:
+                state["context"] = self.resolve(token, request_id)
+            except Unauthorized as error:
+                raise Unauthorized("The request you have made requires authentication.",
+                                   headers={"WWW-Authenticate": self.challenge}) from error
+        else:
+            state["context"] = RequestContext(request_id=request_id)
+        await self.app(scope, receive, send)
+
+
+class PolicyGuard:
+    """Fails a successful response from a route that never called policy.enforce()/mark_public()."""
+
+    def __init__(self, app: ASGIApp, strict: bool) -> None:
+        self.app = app
+        self.strict = strict
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        ctx: RequestContext = _state(scope)["context"]
+
+        async def guarded_send(message: dict) -> None:
+            if (message["type"] == "http.response.start" and message["status"] < 400
+                    and not ctx.policy_checked):
+                log.error("PROGRAMMING ERROR: %s %s enforced no policy", scope["method"], scope["path"])
+                if self.strict:
+                    raise ServerError("Route enforced no policy.")
+            await send(message)
+
+        await self.app(scope, receive, guarded_send)

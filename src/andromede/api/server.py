@@ -1,0 +1,96 @@
+"""`andromede up`: prepare the data dir (lock, TLS, schema, bootstrap, catalog) and serve."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from dataclasses import dataclass
+
+import uvicorn
+
+from andromede.api.app import build_app, catalog_entries
+from andromede.common.config import Settings
+from andromede.common.lockfile import DataDirLock
+from andromede.common.tls import ensure_certificates
+from andromede.db.engine import Database
+from andromede.db.migrate import upgrade
+from andromede.identity import bootstrap
+from andromede.identity.credentials import CredentialStore
+from andromede.identity.service import IdentityService
+
+log = logging.getLogger("andromede")
+
+
+@dataclass
+class Prepared:
+    app: object
+    db: Database
+    first_start: bool
+    bootstrap: bootstrap.BootstrapResult | None
+    cert: str | None
+    key: str | None
+
+
+def prepare(settings: Settings) -> Prepared:
+    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(settings.data_dir, 0o700)
+    cert = key = None
+    if not settings.insecure_http:
+        hosts = [settings.listen_host, socket.gethostname()]
+        _ca, cert_path, key_path = ensure_certificates(settings.tls_dir, hosts)
+        cert, key = str(cert_path), str(key_path)
+    db = Database(settings.db_url)
+    upgrade(db.engine)
+    app = build_app(settings, db)
+    identity: IdentityService = app.state.identity if hasattr(app, "state") else _find_identity(app)
+    identity.token_keys.rotate_if_due()
+    result = None
+    with db.session() as session:
+        first = not bootstrap.is_bootstrapped(session)
+        if first:
+            result = bootstrap.bootstrap(session, settings, CredentialStore(identity.credentials.keyring))
+        bootstrap.sync_catalog(session, settings, catalog_entries(settings))
+    if result is not None:
+        bootstrap.write_client_files(settings, result)
+    else:
+        bootstrap.refresh_client_files(settings)
+    return Prepared(app, db, first, result, cert, key)
+
+
+def _find_identity(app: object) -> IdentityService:
+    inner = app
+    while not hasattr(inner, "state"):
+        inner = inner.app  # type: ignore[attr-defined]
+    return inner.state.identity  # type: ignore[attr-defined]
+
+
+def banner(settings: Settings, prepared: Prepared) -> str:
+    clouds = settings.data_dir / "clouds.yaml"
+    lines = [
+        f"Andromède is serving {settings.base_url} (data in {settings.data_dir}).",
+        "",
+        "Use it with the OpenStack client:",
+        f"  export OS_CLIENT_CONFIG_FILE={clouds}",
+        "  openstack --os-cloud andromede token issue          # the demo project",
+        "  openstack --os-cloud andromede-admin project list    # admin, via an application credential",
+    ]
+    if prepared.bootstrap is not None:
+        lines += ["", f"Admin password and TOTP enrolment URI (shown once): {settings.data_dir / 'admin-credentials'}"]
+    return "\n".join(lines)
+
+
+def serve(settings: Settings) -> None:
+    lock = DataDirLock(settings.data_dir) if settings.data_dir.exists() else None
+    if lock is None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        lock = DataDirLock(settings.data_dir)
+    lock.acquire()
+    try:
+        prepared = prepare(settings)
+        print(banner(settings, prepared), flush=True)
+        uvicorn.run(prepared.app, host=settings.listen_host, port=settings.listen_port,  # type: ignore[arg-type]
+                    ssl_certfile=prepared.cert, ssl_keyfile=prepared.key, log_level="warning",
+                    access_log=False, server_header=False, timeout_graceful_shutdown=5)
+    finally:
+        lock.release()

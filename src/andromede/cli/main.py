@@ -1,0 +1,68 @@
+"""The `andromede` command."""
+
+from __future__ import annotations
+
+import ipaddress
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from andromede.common.config import Settings
+
+app = typer.Typer(help="Andromède: a sovereign IaaS cloud speaking OpenStack and S3.", no_args_is_help=True)
+
+
+def _split_listen(listen: str) -> tuple[str, int]:
+    host, sep, port = listen.rpartition(":")
+    if not sep or not port.isdigit():
+        raise typer.BadParameter("expected HOST:PORT, e.g. 127.0.0.1:5000")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+@app.callback()
+def main() -> None:
+    """Andromède command line."""
+
+
+@app.command()
+def up(
+    data_dir: Annotated[Path | None, typer.Option(help="Where the database, keys and certificates live.")] = None,
+    listen: Annotated[str, typer.Option(help="HOST:PORT of the API listener.")] = "127.0.0.1:5000",
+    database_url: Annotated[str, typer.Option(help="SQLAlchemy URL; SQLite in the data dir by default.")] = "",
+    public_url: Annotated[str, typer.Option(help="Base URL clients use, if not the listener's.")] = "",
+    insecure_http: Annotated[bool, typer.Option(help="Serve plain HTTP (loopback listeners only).")] = False,
+) -> None:
+    """Start the all-in-one cloud in the foreground."""
+    from andromede.api.server import serve
+    from andromede.common.lockfile import AlreadyRunning
+
+    host, port = _split_listen(listen)
+    if insecure_http:
+        try:
+            loopback = ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            loopback = host == "localhost"
+        if not loopback:
+            typer.echo("--insecure-http is only allowed on a loopback listener.", err=True)
+            raise typer.Exit(2)
+    overrides: dict = {"listen_host": host, "listen_port": port, "insecure_http": insecure_http}
+    if data_dir is not None:
+        overrides["data_dir"] = data_dir.resolve()
+    if database_url:
+        overrides["database_url"] = database_url
+    if public_url:
+        overrides["public_url"] = public_url
+    settings = Settings(**overrides)
+    try:
+        serve(settings)
+    except AlreadyRunning as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        sys.exit(0)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,20 @@
+"""Identifiers: OpenStack-style 32-hex ids and url-safe random strings."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import uuid
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def random_urlsafe(nbytes: int) -> str:
+    return base64.urlsafe_b64encode(secrets.token_bytes(nbytes)).rstrip(b"=").decode()
+
+
+def audit_id() -> str:
+    """Keystone's audit ids: 16 random bytes as 22 url-safe base64 characters."""
+    return random_urlsafe(16)

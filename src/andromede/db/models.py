@@ -1,0 +1,3 @@
+"""Imports every service's models so Alembic and create_all see one complete metadata."""
+
+from andromede.identity import models as identity_models  # noqa: F401

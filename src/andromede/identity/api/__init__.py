@@ -1,0 +1,17 @@
+"""Keystone v3 routes, assembled into the identity service app (mounted at /identity)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from andromede.api.service_app import service_app
+from andromede.identity.api import actors, auth, catalog, credentials, resources, roles
+from andromede.identity.service import IdentityService
+
+
+def build_identity_app(identity: IdentityService) -> FastAPI:
+    app = service_app("identity")
+    app.state.identity = identity
+    for module in (auth, resources, actors, roles, catalog, credentials):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,121 @@
+"""/v3/domains and /v3/projects."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel, ConfigDict
+
+from andromede.api.deps import context, parse_bool
+from andromede.common.context import RequestContext
+from andromede.identity import resource
+from andromede.identity.api.common import default_domain, identity_of, views_of
+from andromede.identity.schemas import DomainCreate, DomainUpdate, ProjectCreate, ProjectUpdate
+from andromede.policy import enforce
+
+router = APIRouter(prefix="/v3")
+
+
+class DomainCreateRequest(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+    domain: DomainCreate
+
+
+class DomainUpdateRequest(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+    domain: DomainUpdate
+
+
+class ProjectCreateRequest(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+    project: ProjectCreate
+
+
+class ProjectUpdateRequest(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+    project: ProjectUpdate
+
+
+@router.post("/domains", status_code=201)
+def create_domain(body: DomainCreateRequest, request: Request, ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "identity:create_domain")
+    with identity_of(request).db.session() as session:
+        return {"domain": views_of(request).domain(resource.create_domain(session, body.domain))}
+
+
+@router.get("/domains")
+def list_domains(request: Request, name: str | None = None, enabled: str | None = None,
+                 ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "identity:list_domains")
+    views = views_of(request)
+    with identity_of(request).db.session() as session:
+        rows = resource.list_domains(session, name=name, enabled=parse_bool(enabled, "enabled"))
+        return {"domains": [views.domain(d) for d in rows], "links": views.collection_links("domains")}
+
+
+@router.get("/domains/{domain_id}")
+def get_domain(domain_id: str, request: Request, ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "identity:get_domain", {"domain_id": domain_id})
+    with identity_of(request).db.session() as session:
+        return {"domain": views_of(request).domain(resource.get_domain(session, domain_id))}
+
+
+@router.patch("/domains/{domain_id}")
+def update_domain(domain_id: str, body: DomainUpdateRequest, request: Request,
+                  ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "identity:update_domain", {"domain_id": domain_id})
+    with identity_of(request).db.session() as session:
+        return {"domain": views_of(request).domain(resource.update_domain(session, domain_id, body.domain))}
+
+
+@router.delete("/domains/{domain_id}", status_code=204)
+def delete_domain(domain_id: str, request: Request, ctx: RequestContext = Depends(context)) -> Response:
+    enforce(ctx, "identity:delete_domain", {"domain_id": domain_id})
+    with identity_of(request).db.session() as session:
+        resource.delete_domain(session, domain_id)
+    return Response(status_code=204)
+
+
+@router.post("/projects", status_code=201)
+def create_project(body: ProjectCreateRequest, request: Request, ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "identity:create_project", {"domain_id": body.project.domain_id or default_domain(ctx)})
+    with identity_of(request).db.session() as session:
+        project = resource.create_project(session, body.project, default_domain(ctx))
+        return {"project": views_of(request).project(project)}
+
+
+@router.get("/projects")
+def list_projects(request: Request, name: str | None = None, domain_id: str | None = None,
+                  enabled: str | None = None, parent_id: str | None = None,
+                  ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "identity:list_projects", {"domain_id": domain_id})
+    views = views_of(request)
+    with identity_of(request).db.session() as session:
+        rows = resource.list_projects(session, name=name, domain_id=domain_id,
+                                      enabled=parse_bool(enabled, "enabled"), parent_id=parent_id)
+        return {"projects": [views.project(p) for p in rows], "links": views.collection_links("projects")}
+
+
+@router.get("/projects/{project_id}")
+def get_project(project_id: str, request: Request, ctx: RequestContext = Depends(context)) -> dict:
+    with identity_of(request).db.session() as session:
+        project = session.get(resource.Project, project_id)
+        enforce(ctx, "identity:get_project",
+                {"project_id": project_id, "domain_id": project.domain_id if project else None})
+        return {"project": views_of(request).project(resource.get_project(session, project_id))}
+
+
+@router.patch("/projects/{project_id}")
+def update_project(project_id: str, body: ProjectUpdateRequest, request: Request,
+                   ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "identity:update_project", {"project_id": project_id})
+    with identity_of(request).db.session() as session:
+        project = resource.update_project(session, project_id, body.project)
+        return {"project": views_of(request).project(project)}
+
+
+@router.delete("/projects/{project_id}", status_code=204)
+def delete_project(project_id: str, request: Request, ctx: RequestContext = Depends(context)) -> Response:
+    enforce(ctx, "identity:delete_project", {"project_id": project_id})
+    with identity_of(request).db.session() as session:
+        resource.delete_project(session, project_id)
+    return Response(status_code=204)

@@ -1,0 +1,375 @@
+"""Authentication (password, token, application credential, TOTP), MFA rules, scoping, validation.
+
+Every authentication failure answers the same 401 whatever went wrong (unknown user, wrong password,
+locked account, disabled user): the response must not tell an attacker which one it was.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import pyotp
+from sqlalchemy.orm import Session
+
+from andromede.common.clock import isotime, utcnow
+from andromede.common.config import Settings
+from andromede.common.errors import BadRequest, Unauthorized
+from andromede.common.ids import audit_id
+from andromede.db.engine import Database
+from andromede.identity import assignment, catalog, resource, revoke, users
+from andromede.identity.credentials import CredentialStore, list_application_credentials
+from andromede.identity.models import ApplicationCredential, Domain, Project, Role, User
+from andromede.identity.passwords import verify_secret
+from andromede.identity.schemas import AuthRequest, AuthUser, DomainRef
+from andromede.identity.tokens import InvalidToken, ReceiptPayload, TokenCodec, TokenPayload
+
+SUPPORTED_METHODS = ("password", "token", "application_credential", "totp")
+# Methods that prove who is at the keyboard; token and app-credential logins are not interactive.
+INTERACTIVE = "password"
+
+
+@dataclass
+class ValidatedToken:
+    payload: TokenPayload
+    user: User
+    user_domain: Domain
+    project: Project | None
+    project_domain: Domain | None
+    domain: Domain | None
+    roles: list[Role]
+    app_cred: ApplicationCredential | None
+
+
+def _auth_failed() -> Unauthorized:
+    return Unauthorized("The request you have made requires authentication.")
+
+
+class Authenticator:
+    def __init__(self, db: Database, settings: Settings, codec: TokenCodec, credentials: CredentialStore) -> None:
+        self.db = db
+        self.settings = settings
+        self.codec = codec
+        self.credentials = credentials
+
+    # ---- issuing ------------------------------------------------------------------------------
+
+    def authenticate(self, session: Session, request: AuthRequest, receipt: str | None) -> TokenPayload:
+        identity = request.auth.identity
+        methods = identity.methods
+        if len(set(methods)) != len(methods):
+            raise BadRequest("Each authentication method may appear only once.")
+        unknown = [m for m in methods if m not in SUPPORTED_METHODS]
+        if unknown:
+            raise Unauthorized("Attempted to authenticate with an unsupported method.")
+        for method in methods:
+            if getattr(identity, method) is None:
+                raise BadRequest(f"The '{method}' method was listed but its data is missing.")
+
+        now = utcnow()
+        user_ids: set[str] = set()
+        parent: TokenPayload | None = None
+        app_cred: ApplicationCredential | None = None
+        if identity.password is not None and "password" in methods:
+            user_ids.add(self._check_password(session, identity.password.user))
+        if identity.totp is not None and "totp" in methods:
+            user_ids.add(self._check_totp(session, identity.totp.user))
+        if identity.token is not None and "token" in methods:
+            parent = self._check_parent_token(session, identity.token.id)
+            user_ids.add(parent.user_id)
+        if identity.application_credential is not None and "application_credential" in methods:
+            app_cred = self._check_app_cred(session, identity.application_credential)
+            user_ids.add(app_cred.user_id)
+
+        used = list(methods)
+        if receipt:
+            try:
+                previous = self.codec.decode_receipt(receipt)
+            except InvalidToken as exc:
+                raise _auth_failed() from exc
+            if previous.expires_at <= now:
+                raise _auth_failed()
+            user_ids.add(previous.user_id)
+            used = list(dict.fromkeys([*previous.methods, *used]))
+        if len(user_ids) != 1:
+            raise _auth_failed()
+        user = users.get_user(session, user_ids.pop())
+        self._require_active_user(session, user)
+
+        if parent is not None:
+            used = list(dict.fromkeys(["token", *parent.methods]))
+        elif app_cred is None:
+            self._check_mfa(session, user, used, now)
+
+        project_id, domain_id, system = self._resolve_scope(session, request, user, parent, app_cred)
+        expires = now + timedelta(seconds=self.settings.token_expiration_s)
+        if parent is not None:
+            expires = min(expires, parent.expires_at)
+        if app_cred is not None and app_cred.expires_at is not None:
+            expires = min(expires, app_cred.expires_at)
+        audit_ids = (audit_id(), parent.audit_chain_id) if parent is not None else (audit_id(),)
+        return TokenPayload(user_id=user.id, methods=tuple(used), issued_at=now, expires_at=expires,
+                            audit_ids=audit_ids, project_id=project_id, domain_id=domain_id, system=system,
+                            app_cred_id=app_cred.id if app_cred else (parent.app_cred_id if parent else None))
+
+    def _resolve_user(self, session: Session, ref: AuthUser) -> User | None:
+        if ref.id is not None:
+            return session.get(User, ref.id)
+        if ref.name is None or ref.domain is None:
+            raise BadRequest("A user must be given by id, or by name and domain.")
+        domain = self._resolve_domain(session, ref.domain)
+        if domain is None:
+            return None
+        return users.find_user(session, user_id=None, name=ref.name, domain_id=domain.id)
+
+    @staticmethod
+    def _resolve_domain(session: Session, ref: DomainRef) -> Domain | None:
+        if ref.id is None and ref.name is None:
+            raise BadRequest("A domain must be given by id or name.")
+        return resource.find_domain(session, domain_id=ref.id, name=ref.name)
+
+    def _check_password(self, session: Session, ref: AuthUser) -> str:
+        if ref.password is None:
+            raise BadRequest("The password method needs user.password.")
+        user = self._resolve_user(session, ref)
+        now = utcnow()
+        locked = user is not None and user.locked_until is not None and user.locked_until > now
+        # Always run the hash, so the answer takes as long for unknown and locked users.
+        ok = verify_secret(user.password_hash if user is not None else None, ref.password)
+        if user is None or locked:
+            raise _auth_failed()
+        if not ok:
+            self._record_failure(user.id)
+            raise _auth_failed()
+        if user.failed_auth_count:
+            user.failed_auth_count = 0
+            user.locked_until = None
+        return user.id
+
+    def _check_totp(self, session: Session, ref: AuthUser) -> str:
+        if not ref.passcode:
+            raise BadRequest("The totp method needs user.passcode.")
+        user = self._resolve_user(session, ref)
+        if user is None:
+            raise _auth_failed()
+        if user.locked_until is not None and user.locked_until > utcnow():
+            raise _auth_failed()
+        for secret in self.credentials.totp_secrets(session, user.id):
+            try:
+                if pyotp.TOTP(secret).verify(ref.passcode, valid_window=1):
+                    return user.id
+            except (ValueError, TypeError):
+                continue
+        self._record_failure(user.id)
+        raise _auth_failed()
+
+    def _record_failure(self, user_id: str) -> None:
+        """Count a failure in its own transaction: the request's own one rolls back with the 401."""
+        with self.db.session() as session:
+            user = session.get(User, user_id)
+            if user is None or user.options.get("ignore_lockout_failure_attempts"):
+                return
+            now = utcnow()
+            if user.locked_until is not None and user.locked_until <= now:
+                user.failed_auth_count = 0
+                user.locked_until = None
+            user.failed_auth_count += 1
+            if user.failed_auth_count >= self.settings.lockout_failure_attempts:
+                user.locked_until = now + timedelta(seconds=self.settings.lockout_duration_s)
+
+    def _check_parent_token(self, session: Session, token: str) -> TokenPayload:
+        try:
+            validated = self.validate(session, token)
+        except Unauthorized:
+            raise
+        except Exception as exc:  # any decode/lookup failure is just "not authenticated"
+            raise _auth_failed() from exc
+        return validated.payload
+
+    def _check_app_cred(self, session: Session, ref) -> ApplicationCredential:  # type: ignore[no-untyped-def]
+        credential: ApplicationCredential | None = None
+        if ref.id is not None:
+            credential = session.get(ApplicationCredential, ref.id)
+        elif ref.name is not None and ref.user is not None:
+            owner = self._resolve_user(session, ref.user)
+            if owner is not None:
+                matches = [c for c in list_application_credentials(session, owner.id) if c.name == ref.name]
+                credential = matches[0] if matches else None
+        else:
+            raise BadRequest("An application credential must be given by id, or by name and user.")
+        ok = verify_secret(credential.secret_hash if credential else None, ref.secret)
+        if credential is None or not ok:
+            raise _auth_failed()
+        if credential.expires_at is not None and credential.expires_at <= utcnow():
+            raise _auth_failed()
+        return credential
+
+    def _require_active_user(self, session: Session, user: User) -> None:
+        domain = session.get(Domain, user.domain_id)
+        if not user.enabled or domain is None or not domain.enabled:
+            raise _auth_failed()
+
+    def _check_mfa(self, session: Session, user: User, used: list[str], now: datetime) -> None:
+        rules: list[list[str]] = []
+        if user.options.get("multi_factor_auth_enabled") and user.options.get("multi_factor_auth_rules"):
+            rules = [list(rule) for rule in user.options["multi_factor_auth_rules"] if rule]
+        if self.settings.admin_mfa_required and INTERACTIVE in used and self._holds_admin(session, user):
+            admin_rule = ["password", "totp"]
+            rules = [sorted(set(rule) | set(admin_rule)) for rule in rules] or [admin_rule]
+        if not rules or any(set(rule) <= set(used) for rule in rules):
+            return
+        receipt = ReceiptPayload(user_id=user.id, methods=tuple(used), issued_at=now,
+                                 expires_at=now + timedelta(seconds=self.settings.receipt_expiration_s))
+        domain = session.get(Domain, user.domain_id)
+        body = {
+            "receipt": {
+                "methods": list(used), "issued_at": isotime(now), "expires_at": isotime(receipt.expires_at),
+                "user": {"id": user.id, "name": user.name,
+                         "domain": {"id": user.domain_id, "name": domain.name if domain else ""}},
+            },
+            "required_auth_methods": [rule for rule in rules if set(used) & set(rule)] or rules,
+        }
+        raise Unauthorized("Additional authentications steps required.",
+                           headers={"Openstack-Auth-Receipt": self.codec.encode_receipt(receipt)}, extra=body)
+
+    @staticmethod
+    def _holds_admin(session: Session, user: User) -> bool:
+        admin = assignment.find_role(session, name="admin")
+        return admin is not None and assignment.user_holds_role_anywhere(session, user.id, admin.id)
+
+    def _resolve_scope(self, session: Session, request: AuthRequest, user: User, parent: TokenPayload | None,
+                       app_cred: ApplicationCredential | None) -> tuple[str | None, str | None, bool]:
+        scope = request.auth.scope
+        if app_cred is not None:
+            if scope not in (None, "unscoped"):
+                raise Unauthorized("Application credentials cannot request a scope.")
+            self._require_roles(session, user.id, "project", app_cred.project_id)
+            resource.require_enabled_project(session, app_cred.project_id)
+            return app_cred.project_id, None, False
+        if parent is not None and parent.app_cred_id is not None:
+            raise Unauthorized("A token from an application credential cannot be rescoped.")
+        if scope == "unscoped":
+            return None, None, False
+        if scope is None:
+            project_id = user.default_project_id
+            if project_id and self._has_roles(session, user.id, "project", project_id):
+                project = session.get(Project, project_id)
+                if project is not None and project.enabled:
+                    return project_id, None, False
+            return None, None, False
+        if scope.trust is not None:
+            raise BadRequest("Trusts are not supported.")
+        chosen = [name for name in ("project", "domain", "system") if getattr(scope, name) is not None]
+        if len(chosen) != 1:
+            raise BadRequest("Specify exactly one of project, domain or system scope.")
+        if scope.project is not None:
+            ref = scope.project
+            domain_id = None
+            if ref.id is None:
+                if ref.name is None or ref.domain is None:
+                    raise BadRequest("A project must be given by id, or by name and domain.")
+                domain = self._resolve_domain(session, ref.domain)
+                if domain is None:
+                    raise _auth_failed()
+                domain_id = domain.id
+            project = resource.find_project(session, project_id=ref.id, name=ref.name, domain_id=domain_id)
+            if project is None:
+                raise _auth_failed()
+            resource.require_enabled_project(session, project.id)
+            self._require_roles(session, user.id, "project", project.id)
+            return project.id, None, False
+        if scope.domain is not None:
+            domain = self._resolve_domain(session, scope.domain)
+            if domain is None or not domain.enabled:
+                raise _auth_failed()
+            self._require_roles(session, user.id, "domain", domain.id)
+            return None, domain.id, False
+        if scope.system is not None and scope.system.all:
+            self._require_roles(session, user.id, "system", "all")
+            return None, None, True
+        raise BadRequest("Unsupported scope.")
+
+    @staticmethod
+    def _has_roles(session: Session, user_id: str, target_type: str, target_id: str) -> bool:
+        return bool(assignment.effective_role_ids(session, user_id, target_type, target_id))
+
+    def _require_roles(self, session: Session, user_id: str, target_type: str, target_id: str) -> None:
+        if not self._has_roles(session, user_id, target_type, target_id):
+            raise Unauthorized(f"User {user_id} has no access to the requested {target_type}.")
+
+    # ---- validating ---------------------------------------------------------------------------
+
+    def validate(self, session: Session, token: str, *, allow_expired: bool = False) -> ValidatedToken:
+        """Decode and check a token against the current state; raise Unauthorized when it is not valid."""
+        try:
+            payload = self.codec.decode(token)
+        except InvalidToken as exc:
+            raise Unauthorized("The token is invalid or has expired.") from exc
+        now = utcnow()
+        if payload.expires_at <= now and not allow_expired:
+            raise Unauthorized("The token is invalid or has expired.")
+        if revoke.is_revoked(session, payload):
+            raise Unauthorized("The token is invalid or has expired.")
+        user = session.get(User, payload.user_id)
+        user_domain = session.get(Domain, user.domain_id) if user is not None else None
+        if user is None or not user.enabled or user_domain is None or not user_domain.enabled:
+            raise Unauthorized("The token is invalid or has expired.")
+
+        project = project_domain = domain = None
+        app_cred = None
+        if payload.project_id:
+            project = session.get(Project, payload.project_id)
+            project_domain = session.get(Domain, project.domain_id) if project else None
+            if project is None or not project.enabled or project_domain is None or not project_domain.enabled:
+                raise Unauthorized("The token is invalid or has expired.")
+            role_ids = assignment.effective_role_ids(session, user.id, "project", project.id)
+        elif payload.domain_id:
+            domain = session.get(Domain, payload.domain_id)
+            if domain is None or not domain.enabled:
+                raise Unauthorized("The token is invalid or has expired.")
+            role_ids = assignment.effective_role_ids(session, user.id, "domain", domain.id)
+        elif payload.system:
+            role_ids = assignment.effective_role_ids(session, user.id, "system", "all")
+        else:
+            role_ids = set()
+        if payload.app_cred_id:
+            app_cred = session.get(ApplicationCredential, payload.app_cred_id)
+            if app_cred is None or (app_cred.expires_at is not None and app_cred.expires_at <= now
+                                    and not allow_expired):
+                raise Unauthorized("The token is invalid or has expired.")
+            role_ids &= assignment.expand_implied(session, set(app_cred.role_ids))
+        if payload.scoped and not role_ids:
+            raise Unauthorized("The token is invalid or has expired.")
+        roles = assignment.roles_by_ids(session, role_ids)
+        return ValidatedToken(payload=payload, user=user, user_domain=user_domain, project=project,
+                              project_domain=project_domain, domain=domain, roles=roles, app_cred=app_cred)
+
+    def render(self, session: Session, token: ValidatedToken, *, include_catalog: bool) -> dict:
+        payload = token.payload
+        body: dict = {
+            "methods": list(payload.methods),
+            "user": {"id": token.user.id, "name": token.user.name,
+                     "domain": {"id": token.user_domain.id, "name": token.user_domain.name},
+                     "password_expires_at": None},
+            "audit_ids": list(payload.audit_ids),
+            "issued_at": isotime(payload.issued_at),
+            "expires_at": isotime(payload.expires_at),
+        }
+        if token.project is not None and token.project_domain is not None:
+            body["project"] = {"id": token.project.id, "name": token.project.name,
+                               "domain": {"id": token.project_domain.id, "name": token.project_domain.name}}
+            body["is_domain"] = False
+        if token.domain is not None:
+            body["domain"] = {"id": token.domain.id, "name": token.domain.name}
+        if payload.system:
+            body["system"] = {"all": True}
+        if payload.scoped:
+            body["roles"] = [{"id": role.id, "name": role.name} for role in token.roles]
+        if token.app_cred is not None:
+            body["application_credential"] = {"id": token.app_cred.id, "name": token.app_cred.name,
+                                              "restricted": not token.app_cred.unrestricted}
+        if include_catalog and payload.scoped:
+            body["catalog"] = catalog.render_catalog(session, project_id=payload.project_id,
+                                                     user_id=token.user.id)
+        return body
+

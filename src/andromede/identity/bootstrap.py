@@ -1,0 +1,134 @@
+"""First start: default domain, roles, admin and demo users, their secrets written once to the data dir."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyotp
+import yaml
+from sqlalchemy.orm import Session
+
+from andromede.common.config import Settings
+from andromede.identity import assignment, catalog, resource, users
+from andromede.identity.assignment import Grant
+from andromede.identity.catalog import CatalogEntry
+from andromede.identity.common import DEFAULT_DOMAIN_ID
+from andromede.identity.credentials import CredentialStore, create_application_credential
+from andromede.identity.models import Domain
+from andromede.identity.schemas import (
+    ApplicationCredentialCreate,
+    CredentialCreate,
+    DomainCreate,
+    ProjectCreate,
+    RoleCreate,
+    UserCreate,
+)
+
+STANDARD_ROLES = ("admin", "member", "reader")
+
+
+@dataclass
+class BootstrapResult:
+    admin_password: str
+    admin_totp_uri: str
+    demo_password: str
+    admin_app_cred_id: str
+    admin_app_cred_secret: str
+
+
+def is_bootstrapped(session: Session) -> bool:
+    return session.get(Domain, DEFAULT_DOMAIN_ID) is not None
+
+
+def bootstrap(session: Session, settings: Settings, credentials: CredentialStore) -> BootstrapResult:
+    resource.create_domain(session, DomainCreate(name="Default", description="The default domain"),
+                           domain_id=DEFAULT_DOMAIN_ID)
+    roles = {name: assignment.create_role(session, RoleCreate(name=name)) for name in STANDARD_ROLES}
+    assignment.add_implied_role(session, roles["admin"].id, roles["member"].id)
+    assignment.add_implied_role(session, roles["member"].id, roles["reader"].id)
+
+    admin_password = secrets.token_urlsafe(18)
+    admin_project = resource.create_project(session, ProjectCreate(name="admin", description="Administration"),
+                                            DEFAULT_DOMAIN_ID)
+    admin = users.create_user(session, settings, UserCreate(name="admin", password=admin_password,
+                                                            default_project_id=admin_project.id),
+                              DEFAULT_DOMAIN_ID)
+    assignment.add_grant(session, Grant("user", admin.id, "project", admin_project.id, roles["admin"].id))
+    assignment.add_grant(session, Grant("user", admin.id, "system", "all", roles["admin"].id))
+    totp_secret = pyotp.random_base32()
+    credentials.create(session, CredentialCreate(type="totp", user_id=admin.id, blob=totp_secret))
+    totp_uri = pyotp.TOTP(totp_secret).provisioning_uri(name="admin", issuer_name="Andromede")
+
+    demo_password = secrets.token_urlsafe(18)
+    demo_project = resource.create_project(session, ProjectCreate(name="demo", description="Demo project"),
+                                           DEFAULT_DOMAIN_ID)
+    demo = users.create_user(session, settings, UserCreate(name="demo", password=demo_password,
+                                                           default_project_id=demo_project.id),
+                             DEFAULT_DOMAIN_ID)
+    assignment.add_grant(session, Grant("user", demo.id, "project", demo_project.id, roles["member"].id))
+
+    app_cred, app_secret = create_application_credential(
+        session, user_id=admin.id, project_id=admin_project.id,
+        body=ApplicationCredentialCreate(name="andromede-admin", description="Scripts and make run",
+                                         unrestricted=False))
+    session.flush()
+    return BootstrapResult(admin_password, totp_uri, demo_password, app_cred.id, app_secret)
+
+
+def sync_catalog(session: Session, settings: Settings, entries: list[CatalogEntry]) -> None:
+    catalog.ensure_catalog(session, settings.base_url, settings.region, entries)
+
+
+def _write_private(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    os.replace(tmp, path)
+
+
+def _cloud_common(settings: Settings) -> dict:
+    common: dict = {"region_name": settings.region, "interface": "public", "identity_api_version": 3}
+    if settings.insecure_http:
+        return common
+    common["cacert"] = str(settings.tls_dir / "ca.pem")
+    return common
+
+
+def write_client_files(settings: Settings, result: BootstrapResult) -> None:
+    auth_url = settings.base_url + "/identity/v3"
+    clouds = {"clouds": {
+        "andromede": {
+            "auth": {"auth_url": auth_url, "username": "demo", "password": result.demo_password,
+                     "project_name": "demo", "user_domain_name": "Default", "project_domain_name": "Default"},
+            **_cloud_common(settings),
+        },
+        "andromede-admin": {
+            "auth_type": "v3applicationcredential",
+            "auth": {"auth_url": auth_url, "application_credential_id": result.admin_app_cred_id,
+                     "application_credential_secret": result.admin_app_cred_secret},
+            **_cloud_common(settings),
+        },
+    }}
+    _write_private(settings.data_dir / "clouds.yaml", yaml.safe_dump(clouds, sort_keys=False))
+    _write_private(settings.data_dir / "admin-credentials", (
+        "# Andromède administrator. Shown once: keep it safe, then delete this file if you wish.\n"
+        "# Interactive logins need the password and a TOTP passcode from the URI below.\n"
+        f"username: admin\npassword: {result.admin_password}\nproject: admin\ndomain: Default\n"
+        f"totp_uri: {result.admin_totp_uri}\n"))
+
+
+def refresh_client_files(settings: Settings) -> None:
+    """On later starts the URL or CA may have moved; secrets in clouds.yaml are left as they are."""
+    path = settings.data_dir / "clouds.yaml"
+    if not path.exists():
+        return
+    doc = yaml.safe_load(path.read_text()) or {}
+    for cloud in doc.get("clouds", {}).values():
+        cloud.setdefault("auth", {})["auth_url"] = settings.base_url + "/identity/v3"
+        cloud.pop("cacert", None)
+        cloud.update(_cloud_common(settings))
+    _write_private(path, yaml.safe_dump(doc, sort_keys=False))

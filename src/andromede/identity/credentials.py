@@ -1,0 +1,171 @@
+"""Application credentials (hashed secrets) and stored credentials (ec2, totp: sealed secrets)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from andromede.common.clock import parse_isotime, utcnow
+from andromede.common.errors import BadRequest, NotFound
+from andromede.common.ids import new_id, random_urlsafe
+from andromede.common.keyring import InvalidSealedData, Keyring
+from andromede.identity import assignment, revoke
+from andromede.identity.common import flush_unique
+from andromede.identity.models import ApplicationCredential, Credential, Project, Role
+from andromede.identity.passwords import hash_secret
+from andromede.identity.schemas import ApplicationCredentialCreate, CredentialCreate, CredentialUpdate
+
+_CRED_AD = b"andromede-credential-v1"
+
+
+# ---- application credentials -------------------------------------------------------------------
+
+def create_application_credential(session: Session, *, user_id: str, project_id: str,
+                                  body: ApplicationCredentialCreate) -> tuple[ApplicationCredential, str]:
+    if body.access_rules:
+        raise BadRequest("Access rules are not supported.")
+    held = assignment.effective_role_ids(session, user_id, "project", project_id)
+    if body.roles:
+        wanted: set[str] = set()
+        for ref in body.roles:
+            role = assignment.find_role(session, role_id=ref.id, name=ref.name, domain_id=ref.domain_id)
+            if role is None or role.id not in held:
+                raise BadRequest(f"The user does not hold role {ref.id or ref.name} on the project.")
+            wanted.add(role.id)
+    else:
+        wanted = held
+    expires_at: datetime | None = None
+    if body.expires_at is not None:
+        try:
+            expires_at = parse_isotime(body.expires_at)
+        except ValueError as exc:
+            raise BadRequest("expires_at is not an ISO 8601 time.") from exc
+        if expires_at <= utcnow():
+            raise BadRequest("expires_at is in the past.")
+    secret = body.secret or random_urlsafe(48)
+    credential = ApplicationCredential(
+        id=new_id(), name=body.name, user_id=user_id, project_id=project_id, secret_hash=hash_secret(secret),
+        description=body.description or "", role_ids=sorted(wanted), expires_at=expires_at,
+        unrestricted=body.unrestricted)
+    session.add(credential)
+    flush_unique(session, "application credential")
+    return credential, secret
+
+
+def get_application_credential(session: Session, user_id: str, credential_id: str) -> ApplicationCredential:
+    credential = session.get(ApplicationCredential, credential_id)
+    if credential is None or credential.user_id != user_id:
+        raise NotFound(f"Could not find Application Credential: {credential_id}.")
+    return credential
+
+
+def list_application_credentials(session: Session, user_id: str,
+                                 name: str | None = None) -> list[ApplicationCredential]:
+    query = select(ApplicationCredential).where(ApplicationCredential.user_id == user_id)
+    if name is not None:
+        query = query.where(ApplicationCredential.name == name)
+    return list(session.scalars(query.order_by(ApplicationCredential.name)))
+
+
+def delete_application_credential(session: Session, user_id: str, credential_id: str) -> None:
+    credential = get_application_credential(session, user_id, credential_id)
+    revoke.revoke(session, app_cred_id=credential.id)
+    session.delete(credential)
+
+
+def role_refs(session: Session, role_ids: list[str]) -> list[dict]:
+    roles = session.scalars(select(Role).where(Role.id.in_(role_ids)).order_by(Role.name)) if role_ids else []
+    return [{"id": role.id, "name": role.name, "domain_id": role.domain_id} for role in roles]
+
+
+# ---- stored credentials ------------------------------------------------------------------------
+
+class CredentialStore:
+    def __init__(self, keyring: Keyring) -> None:
+        self.keyring = keyring
+
+    def seal(self, blob: str) -> str:
+        return self.keyring.seal_text(blob, _CRED_AD)
+
+    def open(self, credential: Credential) -> str:
+        try:
+            return self.keyring.open_text(credential.sealed_blob, _CRED_AD)
+        except InvalidSealedData:
+            return ""
+
+    def create(self, session: Session, body: CredentialCreate) -> Credential:
+        credential_id = new_id()
+        if body.type == "ec2":
+            access = _ec2_access(body.blob)
+            if body.project_id is None:
+                raise BadRequest("An ec2 credential needs a project_id.")
+            credential_id = hashlib.sha256(access.encode()).hexdigest()
+        if body.project_id is not None and session.get(Project, body.project_id) is None:
+            raise BadRequest(f"Could not find project: {body.project_id}.")
+        if session.get(Credential, credential_id) is not None:
+            raise BadRequest("A credential with this access key already exists.")
+        credential = Credential(id=credential_id, user_id=body.user_id, project_id=body.project_id,
+                                type=body.type, sealed_blob=self.seal(body.blob), extra={})
+        session.add(credential)
+        session.flush()
+        return credential
+
+    def update(self, session: Session, credential: Credential, body: CredentialUpdate) -> Credential:
+        if body.type is not None and body.type != credential.type:
+            raise BadRequest("The type of a credential cannot be changed.")
+        if body.user_id is not None and body.user_id != credential.user_id:
+            raise BadRequest("The owner of a credential cannot be changed.")
+        if body.project_id is not None and body.project_id != credential.project_id:
+            raise BadRequest("The project of a credential cannot be changed.")
+        if body.blob is not None:
+            if credential.type == "ec2":
+                access = _ec2_access(body.blob)
+                if hashlib.sha256(access.encode()).hexdigest() != credential.id:
+                    raise BadRequest("The access key of an ec2 credential cannot be changed.")
+            credential.sealed_blob = self.seal(body.blob)
+        return credential
+
+    def create_ec2(self, session: Session, user_id: str, project_id: str) -> tuple[Credential, dict]:
+        if session.get(Project, project_id) is None:
+            raise BadRequest(f"Could not find project: {project_id}.")
+        access, secret = secrets.token_hex(16), secrets.token_hex(20)
+        blob = json.dumps({"access": access, "secret": secret, "trust_id": None})
+        credential = self.create(session, CredentialCreate(type="ec2", user_id=user_id, project_id=project_id,
+                                                            blob=blob))
+        return credential, {"access": access, "secret": secret}
+
+    def totp_secrets(self, session: Session, user_id: str) -> list[str]:
+        rows = session.scalars(select(Credential).where(Credential.user_id == user_id,
+                                                        Credential.type == "totp"))
+        return [blob for blob in (self.open(row) for row in rows) if blob]
+
+
+def _ec2_access(blob: str) -> str:
+    try:
+        doc = json.loads(blob)
+    except ValueError as exc:
+        raise BadRequest("The blob of an ec2 credential must be JSON.") from exc
+    if not isinstance(doc, dict) or not isinstance(doc.get("access"), str) or not doc["access"]:
+        raise BadRequest("The blob of an ec2 credential needs an 'access' key.")
+    return doc["access"]
+
+
+def get_credential(session: Session, credential_id: str) -> Credential:
+    credential = session.get(Credential, credential_id)
+    if credential is None:
+        raise NotFound(f"Could not find credential: {credential_id}.")
+    return credential
+
+
+def list_credentials(session: Session, *, user_id: str | None = None, type: str | None = None) -> list[Credential]:
+    query = select(Credential).order_by(Credential.created_at)
+    if user_id is not None:
+        query = query.where(Credential.user_id == user_id)
+    if type is not None:
+        query = query.where(Credential.type == type)
+    return list(session.scalars(query))

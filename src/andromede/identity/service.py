@@ -1,0 +1,50 @@
+"""The identity service object: the one thing routes and the auth middleware hold on to."""
+
+from __future__ import annotations
+
+from andromede.common.config import Settings
+from andromede.common.context import RequestContext
+from andromede.common.errors import Unauthorized
+from andromede.common.keyring import Keyring
+from andromede.db.engine import Database
+from andromede.identity.auth import Authenticator, ValidatedToken
+from andromede.identity.credentials import CredentialStore
+from andromede.identity.tokens import TokenCodec
+
+
+class IdentityService:
+    def __init__(self, settings: Settings, db: Database) -> None:
+        self.settings = settings
+        self.db = db
+        self.token_keys = Keyring(settings.keys_dir / "token", rotate_after_s=settings.token_key_rotation_s,
+                                  keep=3)
+        self.codec = TokenCodec(self.token_keys)
+        self.credentials = CredentialStore(Keyring(settings.keys_dir / "credential"))
+        self.authenticator = Authenticator(db, settings, self.codec, self.credentials)
+
+    @property
+    def url(self) -> str:
+        return self.settings.base_url + "/identity"
+
+    def context_for_token(self, token: str, request_id: str) -> RequestContext:
+        with self.db.session() as session:
+            validated = self.authenticator.validate(session, token)
+        return context_from(validated, token, request_id)
+
+
+def context_from(validated: ValidatedToken, token: str | None, request_id: str) -> RequestContext:
+    payload = validated.payload
+    ctx = RequestContext(
+        request_id=request_id, token_id=token, user_id=validated.user.id,
+        user_domain_id=validated.user.domain_id, project_id=payload.project_id,
+        project_domain_id=validated.project.domain_id if validated.project else None,
+        domain_id=payload.domain_id, system_scope=payload.system,
+        roles=frozenset(role.name for role in validated.roles), audit_ids=payload.audit_ids,
+        app_cred_id=payload.app_cred_id,
+    )
+    if validated.app_cred is not None:
+        ctx.extras["app_cred_restricted"] = not validated.app_cred.unrestricted
+    return ctx
+
+
+__all__ = ["IdentityService", "Unauthorized", "context_from"]

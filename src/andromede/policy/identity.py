@@ -1,0 +1,97 @@
+"""Keystone's default RBAC for the identity API: admin manages, readers read, users see themselves."""
+
+from __future__ import annotations
+
+from andromede.policy.checks import (
+    ADMIN,
+    ADMIN_OR_READER,
+    SYSTEM_READER,
+    any_of,
+    authenticated,
+    domain_reader,
+    domain_scoped_to,
+    project_scoped_to,
+    user_is,
+)
+from andromede.policy.enforcer import Rule, register
+
+V3 = "/identity/v3"
+
+
+def _rule(name: str, check, description: str, *operations: tuple[str, str]) -> Rule:  # type: ignore[no-untyped-def]
+    return Rule(f"identity:{name}", check, description, tuple((m, V3 + p) for m, p in operations))
+
+
+def _crud(noun: str, plural: str, read_check, path: str) -> list[Rule]:  # type: ignore[no-untyped-def]
+    item = f"{path}/{{{noun}_id}}"
+    return [
+        _rule(f"get_{noun}", read_check, f"Show a {noun}.", ("GET", item)),
+        _rule(f"list_{plural}", read_check, f"List {plural}.", ("GET", path)),
+        _rule(f"create_{noun}", ADMIN, f"Create a {noun}.", ("POST", path)),
+        _rule(f"update_{noun}", ADMIN, f"Update a {noun}.", ("PATCH", item)),
+        _rule(f"delete_{noun}", ADMIN, f"Delete a {noun}.", ("DELETE", item)),
+    ]
+
+
+TOKEN_SUBJECT = any_of(ADMIN, user_is("user_id"))
+
+register(
+    _rule("validate_token", TOKEN_SUBJECT, "Validate a token.", ("GET", "/auth/tokens")),
+    _rule("check_token", TOKEN_SUBJECT, "Check a token.", ("HEAD", "/auth/tokens")),
+    _rule("revoke_token", TOKEN_SUBJECT, "Revoke a token.", ("DELETE", "/auth/tokens")),
+    _rule("get_auth_catalog", authenticated, "Catalog of the caller's token.", ("GET", "/auth/catalog")),
+    _rule("get_auth_projects", authenticated, "Projects the caller may scope to.", ("GET", "/auth/projects")),
+    _rule("get_auth_domains", authenticated, "Domains the caller may scope to.", ("GET", "/auth/domains")),
+    _rule("get_auth_system", authenticated, "System scopes of the caller.", ("GET", "/auth/system")),
+    _rule("get_domain", any_of(ADMIN_OR_READER, domain_scoped_to("domain_id"),
+                               lambda ctx, t: ctx.project_domain_id is not None
+                               and ctx.project_domain_id == t.get("domain_id")),
+          "Show a domain.", ("GET", "/domains/{domain_id}")),
+    _rule("list_domains", any_of(ADMIN, SYSTEM_READER), "List domains.", ("GET", "/domains")),
+    _rule("create_domain", ADMIN, "Create a domain.", ("POST", "/domains")),
+    _rule("update_domain", ADMIN, "Update a domain.", ("PATCH", "/domains/{domain_id}")),
+    _rule("delete_domain", ADMIN, "Delete a domain.", ("DELETE", "/domains/{domain_id}")),
+    _rule("get_project", any_of(ADMIN_OR_READER, project_scoped_to("project_id")), "Show a project.",
+          ("GET", "/projects/{project_id}")),
+    _rule("list_projects", ADMIN_OR_READER, "List projects.", ("GET", "/projects")),
+    _rule("list_user_projects", any_of(ADMIN_OR_READER, user_is("user_id")), "List a user's projects.",
+          ("GET", "/users/{user_id}/projects")),
+    _rule("create_project", ADMIN, "Create a project.", ("POST", "/projects")),
+    _rule("update_project", ADMIN, "Update a project.", ("PATCH", "/projects/{project_id}")),
+    _rule("delete_project", ADMIN, "Delete a project.", ("DELETE", "/projects/{project_id}")),
+    _rule("get_user", any_of(ADMIN_OR_READER, user_is("user_id")), "Show a user.", ("GET", "/users/{user_id}")),
+    _rule("list_users", ADMIN_OR_READER, "List users.", ("GET", "/users")),
+    _rule("create_user", ADMIN, "Create a user.", ("POST", "/users")),
+    _rule("update_user", ADMIN, "Update a user.", ("PATCH", "/users/{user_id}")),
+    _rule("delete_user", ADMIN, "Delete a user.", ("DELETE", "/users/{user_id}")),
+    _rule("change_password", user_is("user_id"), "Change one's own password.",
+          ("POST", "/users/{user_id}/password")),
+    *_crud("group", "groups", ADMIN_OR_READER, "/groups"),
+    _rule("list_groups_for_user", any_of(ADMIN_OR_READER, user_is("user_id")), "List a user's groups.",
+          ("GET", "/users/{user_id}/groups")),
+    _rule("list_users_in_group", ADMIN_OR_READER, "List group members.", ("GET", "/groups/{group_id}/users")),
+    _rule("check_user_in_group", ADMIN_OR_READER, "Check membership.",
+          ("HEAD", "/groups/{group_id}/users/{user_id}")),
+    _rule("add_user_to_group", ADMIN, "Add a member.", ("PUT", "/groups/{group_id}/users/{user_id}")),
+    _rule("remove_user_from_group", ADMIN, "Remove a member.", ("DELETE", "/groups/{group_id}/users/{user_id}")),
+    *_crud("role", "roles", ADMIN_OR_READER, "/roles"),
+    _rule("check_grant", ADMIN_OR_READER, "Check a role grant.",
+          ("HEAD", "/projects/{project_id}/users/{user_id}/roles/{role_id}")),
+    _rule("list_grants", ADMIN_OR_READER, "List role grants.", ("GET", "/projects/{project_id}/users/{user_id}/roles")),
+    _rule("create_grant", ADMIN, "Grant a role.", ("PUT", "/projects/{project_id}/users/{user_id}/roles/{role_id}")),
+    _rule("revoke_grant", ADMIN, "Revoke a role.",
+          ("DELETE", "/projects/{project_id}/users/{user_id}/roles/{role_id}")),
+    _rule("list_role_assignments", any_of(ADMIN, SYSTEM_READER, domain_reader()), "List role assignments.",
+          ("GET", "/role_assignments")),
+    *_crud("region", "regions", authenticated, "/regions"),
+    *_crud("service", "services", ADMIN_OR_READER, "/services"),
+    *_crud("endpoint", "endpoints", ADMIN_OR_READER, "/endpoints"),
+    # Owner checks for these happen in the route and answer 404, so another user's secrets stay unseen.
+    _rule("manage_application_credentials", authenticated, "Application credentials of the caller.",
+          ("GET", "/users/{user_id}/application_credentials"),
+          ("POST", "/users/{user_id}/application_credentials")),
+    _rule("manage_credentials", authenticated, "Stored credentials of the caller.",
+          ("GET", "/credentials"), ("POST", "/credentials")),
+    _rule("manage_ec2_credentials", authenticated, "EC2 credentials of the caller.",
+          ("GET", "/users/{user_id}/credentials/OS-EC2"), ("POST", "/users/{user_id}/credentials/OS-EC2")),
+)
