@@ -1,0 +1,54 @@
+"""Shared fixtures: a real server per database backend, started once per test session."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.postgres import PostgresCluster, PostgresUnavailable
+from tests.support.server import Server, free_port
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"andromede tests: uid={os.geteuid()}"
+
+
+@pytest.fixture(scope="session")
+def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    root = Path(tempfile.mkdtemp(prefix="andromede-pg-"))
+    cluster = None
+    try:
+        cluster = PostgresCluster(root, free_port())
+        url = cluster.start()
+    except PostgresUnavailable as exc:
+        if cluster is not None:
+            cluster.stop()
+        if os.environ.get("CI") and os.geteuid() == 0:
+            pytest.fail(f"PostgreSQL should be available in CI as root: {exc}")
+        pytest.skip(f"PostgreSQL unavailable: {exc}")
+    yield url
+    cluster.stop()
+
+
+@pytest.fixture(scope="session", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One running cloud per backend; tests create their own users/projects and never share names."""
+    database_url = request.getfixturevalue("postgres_url") if request.param == "postgresql" else ""
+    data_dir = tmp_path_factory.mktemp(f"cloud-{request.param}") / "data"
+    srv = Server(data_dir=data_dir, port=free_port(), database_url=database_url)
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture()
+def fresh_server(tmp_path: Path) -> Iterator[Server]:
+    """A private SQLite cloud for tests that restart or lock things."""
+    srv = Server(data_dir=tmp_path / "data", port=free_port())
+    srv.start()
+    yield srv
+    srv.stop()

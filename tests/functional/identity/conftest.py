@@ -1,0 +1,68 @@
+"""Identity fixtures: an admin HTTP client and throwaway users/projects with a given role."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+
+from tests.support.server import Server
+
+
+@dataclass
+class Account:
+    user_id: str
+    name: str
+    password: str
+    project_id: str
+    project_name: str
+
+    def token(self, server: Server, scoped: bool = True) -> str:
+        return server.token(self.name, self.password, self.project_name if scoped else None)
+
+
+class Admin:
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.client = server.http()
+        self.client.headers["X-Auth-Token"] = server.admin_token()
+
+    def role_id(self, name: str) -> str:
+        roles = self.client.get("/identity/v3/roles", params={"name": name}).json()["roles"]
+        return roles[0]["id"]
+
+    def project(self, prefix: str = "p") -> tuple[str, str]:
+        name = f"{prefix}-{secrets.token_hex(4)}"
+        response = self.client.post("/identity/v3/projects", json={"project": {"name": name}})
+        assert response.status_code == 201, response.text
+        return response.json()["project"]["id"], name
+
+    def account(self, role: str = "member", project: tuple[str, str] | None = None) -> Account:
+        project_id, project_name = project or self.project()
+        name, password = f"u-{secrets.token_hex(4)}", secrets.token_urlsafe(16)
+        response = self.client.post("/identity/v3/users", json={"user": {"name": name, "password": password}})
+        assert response.status_code == 201, response.text
+        user_id = response.json()["user"]["id"]
+        grant = self.client.put(f"/identity/v3/projects/{project_id}/users/{user_id}/roles/{self.role_id(role)}")
+        assert grant.status_code == 204, grant.text
+        return Account(user_id, name, password, project_id, project_name)
+
+
+@pytest.fixture(scope="session")
+def admin(server: Server) -> Iterator[Admin]:
+    helper = Admin(server)
+    yield helper
+    helper.client.close()
+
+
+@pytest.fixture()
+def http(server: Server) -> Iterator[httpx.Client]:
+    with server.http() as client:
+        yield client
+
+
+def auth_headers(token: str) -> dict[str, str]:
+    return {"X-Auth-Token": token}
