@@ -58,6 +58,7 @@ def build_app(settings: Settings, db: Database) -> Callable:
     pipeline: list[Callable[[Callable], Callable]] = [
         middleware.RequestId,
         middleware.ErrorFormatter,
+        middleware.RejectNul,
         lambda inner: middleware.BodyLimit(inner, {m.prefix: m.body_limit for m in mounts},
                                            settings.max_json_body_bytes),
         lambda inner: middleware.Authentication(inner, identity.context_for_token, identity.url + "/v3"),

@@ -13,7 +13,7 @@ from typing import Any
 
 from andromede.api import errors
 from andromede.common.context import RequestContext
-from andromede.common.errors import ApiError, PayloadTooLarge, ServerError, Unauthorized
+from andromede.common.errors import ApiError, BadRequest, NotFound, PayloadTooLarge, ServerError, Unauthorized
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict]]
@@ -80,14 +80,27 @@ class ErrorFormatter:
         try:
             await self.app(scope, receive, tracking_send)
         except ApiError as error:
-            if started:
-                raise
-            await send_error(scope, send, error)
+            if not started:
+                await send_error(scope, send, error)
         except Exception:
             log.exception("unhandled error in request %s", _state(scope).get("request_id"))
-            if started:
-                raise
-            await send_error(scope, send, ServerError())
+            if not started:  # otherwise the service app already answered with its formatted 500
+                await send_error(scope, send, ServerError())
+
+
+class RejectNul:
+    """A NUL byte names nothing we store (PostgreSQL text cannot even hold one): 404 in paths, 400 in queries."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            if "\x00" in scope.get("path", ""):
+                raise NotFound()
+            if b"%00" in scope.get("query_string", b"") or b"\x00" in scope.get("query_string", b""):
+                raise BadRequest("Query parameters must not contain NUL bytes.")
+        await self.app(scope, receive, send)
 
 
 class BodyLimit:

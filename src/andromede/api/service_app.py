@@ -13,6 +13,7 @@ from andromede.common.errors import (
     BadRequest,
     MethodNotAllowed,
     NotFound,
+    ServerError,
     UnsupportedMediaType,
 )
 
@@ -43,6 +44,10 @@ def service_app(name: str) -> FastAPI:
         if any(err.get("loc", ("",))[0] == "path" for err in exc.errors()):
             return _respond(request, NotFound())  # a path that names no resource kind we serve
         return _respond(request, BadRequest(_validation_message(exc)))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        return _respond(request, ServerError())  # no exception text: it may hold secrets or SQL
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

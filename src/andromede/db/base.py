@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, ClassVar
 
 from sqlalchemy import JSON, DateTime, MetaData
 from sqlalchemy.orm import DeclarativeBase
@@ -18,4 +19,4 @@ NAMING = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {datetime: DateTime(), dict: JSON(), list: JSON()}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: DateTime(), dict: JSON(), list: JSON()}

@@ -192,9 +192,9 @@ def create_ec2(user_id: str, body: Ec2Create, request: Request, ctx: RequestCont
     _refuse_restricted(ctx)
     identity = identity_of(request)
     with identity.db.session() as session:
-        if not ctx.is_admin and body.tenant_id != ctx.project_id:
-            if not assignment.effective_role_ids(session, user_id, "project", body.tenant_id):
-                raise Forbidden("The user has no role on that project.")
+        if (not ctx.is_admin and body.tenant_id != ctx.project_id
+                and not assignment.effective_role_ids(session, user_id, "project", body.tenant_id)):
+            raise Forbidden("The user has no role on that project.")
         row, _ = identity.credentials.create_ec2(session, user_id, body.tenant_id)
         return {"credential": _ec2_doc(request, user_id, row)}
 
