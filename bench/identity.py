@@ -188,8 +188,7 @@ def issue_latency(base: str, password: str, count: int) -> tuple[float, float, s
 
 
 def fmt(load: Load) -> str:
-    share = load.bad / max(load.requests, 1)
-    flag = "  ** INVALID: many failed responses **" if share > 0.01 else ""
+    flag = "  ** INVALID: over 1% failed **" if load.bad > 0.01 * max(load.requests, 1) else ""
     return (
         f"{load.rps:9.1f} req/s  p50 {load.p50_ms:7.2f} ms  p99 {load.p99_ms:7.2f} ms  "
         f"failed {load.bad}/{load.requests}  client CPU {load.client_cpu:4.0%}  server CPU {load.server_cpu:4.0%}"
@@ -204,6 +203,8 @@ def compare(name: str, target: Load, base: list[Load], goal: float, note: str = 
     for b in base:
         print(f"  hello      {fmt(b)}")
     verdict = "meets" if ratio >= goal else "BELOW"
+    if any(x.bad > 0.01 * max(x.requests, 1) for x in [target, *base]):
+        verdict = "INVALID RUN, over 1% failed responses: ratio not meaningful"
     print(f"  ratio {ratio:.3f} of hello-world mean {mean:.1f} req/s (target >= {goal}: {verdict}){note}\n")
 
 
