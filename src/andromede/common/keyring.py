@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 _HEADER = struct.Struct(">BI")  # format version, key number
 _FORMAT = 1
 _NONCE_BYTES = 12
+_CHECK_EVERY_S = 60.0
 
 
 class InvalidSealedData(Exception):
@@ -33,6 +34,7 @@ class Keyring:
         self._lock = threading.Lock()
         self._keys: dict[int, AESGCM] = {}
         self._primary = 0
+        self._next_check = time.monotonic() + _CHECK_EVERY_S
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._load()
         if not self._keys:
@@ -49,11 +51,17 @@ class Keyring:
     def _create_key(self) -> None:
         number = self._primary + 1
         path = self.directory / str(number)
-        tmp = self.directory / f".{number}.tmp"
+        tmp = self.directory / f".{number}.{os.getpid()}.tmp"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as handle:
             handle.write(base64.urlsafe_b64encode(AESGCM.generate_key(bit_length=256)))
-        os.replace(tmp, path)
+        try:
+            # link() never replaces: if another server process made this key first, keep theirs.
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink(missing_ok=True)
         self._load()
 
     def rotate_if_due(self) -> bool:
@@ -61,6 +69,7 @@ class Keyring:
         if self.rotate_after_s is None:
             return False
         with self._lock:
+            self._load()  # another process may have rotated already
             primary_path = self.directory / str(self._primary)
             if time.time() - primary_path.stat().st_mtime < self.rotate_after_s:
                 return False
@@ -71,6 +80,9 @@ class Keyring:
             return True
 
     def seal(self, plaintext: bytes, associated: bytes = b"") -> bytes:
+        if self.rotate_after_s is not None and time.monotonic() >= self._next_check:
+            self._next_check = time.monotonic() + _CHECK_EVERY_S
+            self.rotate_if_due()
         nonce = os.urandom(_NONCE_BYTES)
         header = _HEADER.pack(_FORMAT, self._primary)
         return header + nonce + self._keys[self._primary].encrypt(nonce, plaintext, header + associated)

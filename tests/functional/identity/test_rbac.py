@@ -91,3 +91,34 @@ def test_openstacksdk_sees_identity_as_admin(server: Server) -> None:
     assert {"admin", "demo"} <= names
     roles = {role.name for role in conn.identity.roles()}
     assert {"admin", "member", "reader"} <= roles
+
+
+def test_no_ec2_credential_for_a_project_without_a_role(server: Server, admin: Admin, http: httpx.Client) -> None:
+    account = admin.account()
+    elsewhere, _ = admin.project("elsewhere")
+    headers = auth_headers(account.token(server))
+    ec2 = http.post(f"/identity/v3/users/{account.user_id}/credentials/OS-EC2", json={"tenant_id": elsewhere},
+                    headers=headers)
+    assert ec2.status_code == 403
+    raw = http.post("/identity/v3/credentials", headers=headers, json={"credential": {
+        "type": "ec2", "user_id": account.user_id, "project_id": elsewhere,
+        "blob": '{"access": "AKIAFORGED", "secret": "s"}'}})
+    assert raw.status_code == 403
+    assert http.get("/identity/v3/credentials", headers=headers).json()["credentials"] == []
+
+
+def test_restricted_application_credential_cannot_mint_credentials(server: Server, admin: Admin,
+                                                                   http: httpx.Client) -> None:
+    account = admin.account()
+    headers = auth_headers(account.token(server))
+    made = http.post(f"/identity/v3/users/{account.user_id}/application_credentials",
+                     json={"application_credential": {"name": "restricted"}}, headers=headers).json()
+    secret, cred_id = made["application_credential"]["secret"], made["application_credential"]["id"]
+    app_token = http.post("/identity/v3/auth/tokens", json={"auth": {"identity": {
+        "methods": ["application_credential"], "application_credential": {"id": cred_id, "secret": secret}}}}
+    ).headers["X-Subject-Token"]
+    app_headers = auth_headers(app_token)
+    assert http.post(f"/identity/v3/users/{account.user_id}/application_credentials", headers=app_headers,
+                     json={"application_credential": {"name": "child"}}).status_code == 403
+    assert http.post(f"/identity/v3/users/{account.user_id}/credentials/OS-EC2", headers=app_headers,
+                     json={"tenant_id": account.project_id}).status_code == 403

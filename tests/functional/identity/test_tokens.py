@@ -127,3 +127,31 @@ def test_catalog_crud_as_admin(admin: Admin) -> None:
     assert endpoint.json()["endpoint"]["region"] == "RegionTwo"
     assert admin.client.delete(f"/identity/v3/services/{service['service']['id']}").status_code == 204
     assert admin.client.delete("/identity/v3/regions/RegionTwo").status_code == 204
+
+
+def test_domain_and_system_scopes(server: Server, admin: Admin, http: httpx.Client) -> None:
+    account = admin.account()
+    reader = admin.role_id("reader")
+    assert admin.client.put(f"/identity/v3/domains/default/users/{account.user_id}/roles/{reader}").status_code == 204
+    assert admin.client.put(f"/identity/v3/system/users/{account.user_id}/roles/{reader}").status_code == 204
+    identity = {"methods": ["password"], "password": {"user": {"id": account.user_id, "password": account.password}}}
+    domain = http.post("/identity/v3/auth/tokens", json={"auth": {"identity": identity,
+                                                                  "scope": {"domain": {"name": "Default"}}}})
+    assert domain.status_code == 201, domain.text
+    assert domain.json()["token"]["domain"] == {"id": "default", "name": "Default"}
+    domain_token = domain.headers["X-Subject-Token"]
+    # A domain reader lists the domain's projects and users, but cannot change them.
+    assert http.get("/identity/v3/users", params={"domain_id": "default"},
+                    headers=auth_headers(domain_token)).status_code == 200
+    assert http.post("/identity/v3/projects", json={"project": {"name": "nope"}},
+                     headers=auth_headers(domain_token)).status_code == 403
+
+    system = http.post("/identity/v3/auth/tokens", json={"auth": {"identity": identity,
+                                                                  "scope": {"system": {"all": True}}}})
+    assert system.status_code == 201, system.text
+    assert system.json()["token"]["system"] == {"all": True}
+    system_token = system.headers["X-Subject-Token"]
+    assert http.get("/identity/v3/auth/system", headers=auth_headers(system_token)).json()["system"] == [{"all": True}]
+    assert http.get("/identity/v3/domains", headers=auth_headers(system_token)).status_code == 200
+    assert http.delete(f"/identity/v3/users/{account.user_id}",
+                       headers=auth_headers(system_token)).status_code == 403

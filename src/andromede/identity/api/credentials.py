@@ -50,6 +50,14 @@ def _own_or_404(ctx: RequestContext, user_id: str, what: str) -> None:
         raise NotFound(f"Could not find {what}.")
 
 
+def _require_project_role(session, ctx: RequestContext, user_id: str, project_id: str | None) -> None:  # type: ignore[no-untyped-def]
+    """An EC2 credential acts in its project: nobody may mint one for a project they hold no role on."""
+    if project_id is None or ctx.is_admin:
+        return
+    if not assignment.effective_role_ids(session, user_id, "project", project_id):
+        raise Forbidden("The user has no role on that project.")
+
+
 def _refuse_restricted(ctx: RequestContext) -> None:
     """A restricted application credential must not mint credentials that outlive its restrictions."""
     if ctx.extras.get("app_cred_restricted"):
@@ -131,6 +139,7 @@ def create_credential(body: CredentialCreateRequest, request: Request, ctx: Requ
     _refuse_restricted(ctx)
     identity = identity_of(request)
     with identity.db.session() as session:
+        _require_project_role(session, ctx, body.credential.user_id, body.credential.project_id)
         return {"credential": _credential_doc(request, identity.credentials.create(session, body.credential))}
 
 
@@ -192,9 +201,7 @@ def create_ec2(user_id: str, body: Ec2Create, request: Request, ctx: RequestCont
     _refuse_restricted(ctx)
     identity = identity_of(request)
     with identity.db.session() as session:
-        if (not ctx.is_admin and body.tenant_id != ctx.project_id
-                and not assignment.effective_role_ids(session, user_id, "project", body.tenant_id)):
-            raise Forbidden("The user has no role on that project.")
+        _require_project_role(session, ctx, user_id, body.tenant_id)
         row, _ = identity.credentials.create_ec2(session, user_id, body.tenant_id)
         return {"credential": _ec2_doc(request, user_id, row)}
 
