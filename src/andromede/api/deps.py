@@ -8,7 +8,8 @@ from andromede.common.context import RequestContext
 from andromede.common.errors import BadRequest
 
 
-def context(request: Request) -> RequestContext:
+async def context(request: Request) -> RequestContext:
+    # async on purpose: FastAPI runs sync dependencies in a worker thread, a hop per request.
     return request.scope["state"]["context"]
 
 

@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     # Interactive (password) logins of users holding the admin role need password+TOTP.
     admin_mfa_required: bool = True
     max_json_body_bytes: int = 112 * 1024
+    # How often a server re-reads the identity generation written by other server processes.
+    cache_check_interval_s: float = 1.0
     # Tests turn this on: a route that enforced no policy answers 500 so the test fails loudly.
     policy_strict: bool = False
 

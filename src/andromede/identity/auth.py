@@ -18,6 +18,7 @@ from andromede.common.errors import BadRequest, Unauthorized
 from andromede.common.ids import audit_id
 from andromede.db.engine import Database
 from andromede.identity import assignment, catalog, resource, revoke, users
+from andromede.identity.cache import CACHE_NEUTRAL, IdentityCache
 from andromede.identity.credentials import CredentialStore, list_application_credentials
 from andromede.identity.models import ApplicationCredential, Domain, Project, Role, User
 from andromede.identity.passwords import verify_secret
@@ -46,15 +47,22 @@ def _auth_failed() -> Unauthorized:
 
 
 class Authenticator:
-    def __init__(self, db: Database, settings: Settings, codec: TokenCodec, credentials: CredentialStore) -> None:
+    def __init__(self, db: Database, settings: Settings, codec: TokenCodec, credentials: CredentialStore,
+                 cache: IdentityCache) -> None:
         self.db = db
+        self.cache = cache
         self.settings = settings
         self.codec = codec
         self.credentials = credentials
 
     # ---- issuing ------------------------------------------------------------------------------
 
-    def authenticate(self, session: Session, request: AuthRequest, receipt: str | None) -> TokenPayload:
+    @staticmethod
+    def needs_database(request: AuthRequest) -> bool:
+        """Token rescopes run on cached state alone; secrets (passwords, TOTP, app credentials) need a read."""
+        return any(method != "token" for method in request.auth.identity.methods)
+
+    def authenticate(self, session: Session | None, request: AuthRequest, receipt: str | None) -> TokenPayload:
         identity = request.auth.identity
         methods = identity.methods
         if len(set(methods)) != len(methods):
@@ -70,16 +78,19 @@ class Authenticator:
         user_ids: set[str] = set()
         parent: TokenPayload | None = None
         app_cred: ApplicationCredential | None = None
-        if identity.password is not None and "password" in methods:
-            user_ids.add(self._check_password(session, identity.password.user))
-        if identity.totp is not None and "totp" in methods:
-            user_ids.add(self._check_totp(session, identity.totp.user))
         if identity.token is not None and "token" in methods:
-            parent = self._check_parent_token(session, identity.token.id)
+            parent = self._check_parent_token(identity.token.id)
             user_ids.add(parent.user_id)
-        if identity.application_credential is not None and "application_credential" in methods:
-            app_cred = self._check_app_cred(session, identity.application_credential)
-            user_ids.add(app_cred.user_id)
+        if self.needs_database(request):
+            if session is None:
+                raise ValueError("password, totp and application_credential need a database session")
+            if identity.password is not None and "password" in methods:
+                user_ids.add(self._check_password(session, identity.password.user))
+            if identity.totp is not None and "totp" in methods:
+                user_ids.add(self._check_totp(session, identity.totp.user))
+            if identity.application_credential is not None and "application_credential" in methods:
+                app_cred = self._check_app_cred(session, identity.application_credential)
+                user_ids.add(app_cred.user_id)
 
         used = list(methods)
         if receipt:
@@ -93,15 +104,14 @@ class Authenticator:
             used = list(dict.fromkeys([*previous.methods, *used]))
         if len(user_ids) != 1:
             raise _auth_failed()
-        user = users.get_user(session, user_ids.pop())
-        self._require_active_user(session, user)
+        user = self._active_user(user_ids.pop())
 
         if parent is not None:
             used = list(dict.fromkeys(["token", *parent.methods]))
-        elif app_cred is None:
+        elif app_cred is None and session is not None:
             self._check_mfa(session, user, used, now)
 
-        project_id, domain_id, system = self._resolve_scope(session, request, user, parent, app_cred)
+        project_id, domain_id, system = self._resolve_scope(request, user, parent, app_cred)
         expires = now + timedelta(seconds=self.settings.token_expiration_s)
         if parent is not None:
             expires = min(expires, parent.expires_at)
@@ -117,16 +127,37 @@ class Authenticator:
             return session.get(User, ref.id)
         if ref.name is None or ref.domain is None:
             raise BadRequest("A user must be given by id, or by name and domain.")
-        domain = self._resolve_domain(session, ref.domain)
+        domain = self._resolve_domain(ref.domain)
         if domain is None:
             return None
         return users.find_user(session, user_id=None, name=ref.name, domain_id=domain.id)
 
-    @staticmethod
-    def _resolve_domain(session: Session, ref: DomainRef) -> Domain | None:
+    def _resolve_domain(self, ref: DomainRef) -> Domain | None:
         if ref.id is None and ref.name is None:
             raise BadRequest("A domain must be given by id or name.")
-        return resource.find_domain(session, domain_id=ref.id, name=ref.name)
+        domain, _ = self.cache.memo(("domain_ref", ref.id, ref.name),
+                                    lambda s: (resource.find_domain(s, domain_id=ref.id, name=ref.name), None))
+        return domain
+
+    def _project(self, project_id: str) -> tuple[Project | None, Domain | None]:
+        return self.cache.memo(("project", project_id), lambda s: _with_domain(s, Project, project_id))
+
+    def _project_id_by_name(self, name: str, domain_id: str) -> str | None:
+        def compute(session: Session) -> tuple[str | None]:
+            project = resource.find_project(session, project_id=None, name=name, domain_id=domain_id)
+            return (project.id if project else None,)
+
+        return self.cache.memo(("project_id_by_name", name, domain_id), compute)[0]
+
+    def _active_user(self, user_id: str) -> User:
+        user, domain = self.cache.memo(("user", user_id), lambda s: _with_domain(s, User, user_id))
+        if user is None or not user.enabled or domain is None or not domain.enabled:
+            raise _auth_failed()
+        return user
+
+    def _role_ids(self, user_id: str, target_type: str, target_id: str) -> frozenset[str]:
+        return self.cache.memo(("role_ids", user_id, target_type, target_id),
+                               lambda s: frozenset(assignment.effective_role_ids(s, user_id, target_type, target_id)))
 
     def _check_password(self, session: Session, ref: AuthUser) -> str:
         if ref.password is None:
@@ -166,6 +197,7 @@ class Authenticator:
     def _record_failure(self, user_id: str) -> None:
         """Count a failure in its own transaction: the request's own one rolls back with the 401."""
         with self.db.session() as session:
+            session.info[CACHE_NEUTRAL] = True
             user = session.get(User, user_id)
             if user is None or user.options.get("ignore_lockout_failure_attempts"):
                 return
@@ -177,14 +209,8 @@ class Authenticator:
             if user.failed_auth_count >= self.settings.lockout_failure_attempts:
                 user.locked_until = now + timedelta(seconds=self.settings.lockout_duration_s)
 
-    def _check_parent_token(self, session: Session, token: str) -> TokenPayload:
-        try:
-            validated = self.validate(session, token)
-        except Unauthorized:
-            raise
-        except Exception as exc:  # any decode/lookup failure is just "not authenticated"
-            raise _auth_failed() from exc
-        return validated.payload
+    def _check_parent_token(self, token: str) -> TokenPayload:
+        return self.validate(token).payload
 
     def _check_app_cred(self, session: Session, ref) -> ApplicationCredential:  # type: ignore[no-untyped-def]
         credential: ApplicationCredential | None = None
@@ -204,16 +230,11 @@ class Authenticator:
             raise _auth_failed()
         return credential
 
-    def _require_active_user(self, session: Session, user: User) -> None:
-        domain = session.get(Domain, user.domain_id)
-        if not user.enabled or domain is None or not domain.enabled:
-            raise _auth_failed()
-
     def _check_mfa(self, session: Session, user: User, used: list[str], now: datetime) -> None:
         rules: list[list[str]] = []
         if user.options.get("multi_factor_auth_enabled") and user.options.get("multi_factor_auth_rules"):
             rules = [list(rule) for rule in user.options["multi_factor_auth_rules"] if rule]
-        if self.settings.admin_mfa_required and INTERACTIVE in used and self._holds_admin(session, user):
+        if self.settings.admin_mfa_required and INTERACTIVE in used and self._holds_admin(user):
             admin_rule = ["password", "totp"]
             rules = [sorted(set(rule) | set(admin_rule)) for rule in rules] or [admin_rule]
         if not rules or any(set(rule) <= set(used) for rule in rules):
@@ -232,19 +253,20 @@ class Authenticator:
         raise Unauthorized("Additional authentications steps required.",
                            headers={"Openstack-Auth-Receipt": self.codec.encode_receipt(receipt)}, extra=body)
 
-    @staticmethod
-    def _holds_admin(session: Session, user: User) -> bool:
-        admin = assignment.find_role(session, name="admin")
-        return admin is not None and assignment.user_holds_role_anywhere(session, user.id, admin.id)
+    def _holds_admin(self, user: User) -> bool:
+        def compute(session: Session) -> tuple[bool]:
+            admin = assignment.find_role(session, name="admin")
+            return (admin is not None and assignment.user_holds_role_anywhere(session, user.id, admin.id),)
 
-    def _resolve_scope(self, session: Session, request: AuthRequest, user: User, parent: TokenPayload | None,
+        return self.cache.memo(("holds_admin", user.id), compute)[0]
+
+    def _resolve_scope(self, request: AuthRequest, user: User, parent: TokenPayload | None,
                        app_cred: ApplicationCredential | None) -> tuple[str | None, str | None, bool]:
         scope = request.auth.scope
         if app_cred is not None:
             if scope not in (None, "unscoped"):
                 raise Unauthorized("Application credentials cannot request a scope.")
-            self._require_roles(session, user.id, "project", app_cred.project_id)
-            resource.require_enabled_project(session, app_cred.project_id)
+            self._require_project_access(user.id, app_cred.project_id)
             return app_cred.project_id, None, False
         if parent is not None and parent.app_cred_id is not None:
             raise Unauthorized("A token from an application credential cannot be rescoped.")
@@ -252,9 +274,10 @@ class Authenticator:
             return None, None, False
         if scope is None:
             project_id = user.default_project_id
-            if project_id and self._has_roles(session, user.id, "project", project_id):
-                project = session.get(Project, project_id)
-                if project is not None and project.enabled:
+            if project_id:
+                project, domain = self._project(project_id)
+                if (project is not None and project.enabled and domain is not None and domain.enabled
+                        and self._role_ids(user.id, "project", project_id)):
                     return project_id, None, False
             return None, None, False
         if scope.trust is not None:
@@ -264,87 +287,96 @@ class Authenticator:
             raise BadRequest("Specify exactly one of project, domain or system scope.")
         if scope.project is not None:
             ref = scope.project
-            domain_id = None
-            if ref.id is None:
+            project_id = ref.id
+            if project_id is None:
                 if ref.name is None or ref.domain is None:
                     raise BadRequest("A project must be given by id, or by name and domain.")
-                domain = self._resolve_domain(session, ref.domain)
+                domain = self._resolve_domain(ref.domain)
                 if domain is None:
                     raise _auth_failed()
-                domain_id = domain.id
-            project = resource.find_project(session, project_id=ref.id, name=ref.name, domain_id=domain_id)
-            if project is None:
+                project_id = self._project_id_by_name(ref.name, domain.id)
+            if project_id is None:
                 raise _auth_failed()
-            resource.require_enabled_project(session, project.id)
-            self._require_roles(session, user.id, "project", project.id)
-            return project.id, None, False
+            self._require_project_access(user.id, project_id)
+            return project_id, None, False
         if scope.domain is not None:
-            domain = self._resolve_domain(session, scope.domain)
-            if domain is None or not domain.enabled:
+            domain = self._resolve_domain(scope.domain)
+            if domain is None or not domain.enabled or not self._role_ids(user.id, "domain", domain.id):
                 raise _auth_failed()
-            self._require_roles(session, user.id, "domain", domain.id)
             return None, domain.id, False
         if scope.system is not None and scope.system.all:
-            self._require_roles(session, user.id, "system", "all")
+            if not self._role_ids(user.id, "system", "all"):
+                raise _auth_failed()
             return None, None, True
         raise BadRequest("Unsupported scope.")
 
-    @staticmethod
-    def _has_roles(session: Session, user_id: str, target_type: str, target_id: str) -> bool:
-        return bool(assignment.effective_role_ids(session, user_id, target_type, target_id))
-
-    def _require_roles(self, session: Session, user_id: str, target_type: str, target_id: str) -> None:
-        if not self._has_roles(session, user_id, target_type, target_id):
-            raise Unauthorized(f"User {user_id} has no access to the requested {target_type}.")
+    def _require_project_access(self, user_id: str, project_id: str) -> None:
+        project, domain = self._project(project_id)
+        if project is None or not project.enabled or domain is None or not domain.enabled:
+            raise _auth_failed()
+        if not self._role_ids(user_id, "project", project_id):
+            raise Unauthorized(f"User {user_id} has no access to the requested project.")
 
     # ---- validating ---------------------------------------------------------------------------
 
-    def validate(self, session: Session, token: str, *, allow_expired: bool = False) -> ValidatedToken:
-        """Decode and check a token against the current state; raise Unauthorized when it is not valid."""
+    def validate(self, token: str, *, allow_expired: bool = False) -> ValidatedToken:
+        """Decode and check a token against the current state; raise Unauthorized when it is not valid.
+
+        Everything it reads comes through the generation cache, so a warm validation runs no query.
+        """
+        invalid = Unauthorized("The token is invalid or has expired.")
         try:
             payload = self.codec.decode(token)
         except InvalidToken as exc:
-            raise Unauthorized("The token is invalid or has expired.") from exc
+            raise invalid from exc
         now = utcnow()
         if payload.expires_at <= now and not allow_expired:
-            raise Unauthorized("The token is invalid or has expired.")
-        if revoke.is_revoked(session, payload):
-            raise Unauthorized("The token is invalid or has expired.")
-        user = session.get(User, payload.user_id)
-        user_domain = session.get(Domain, user.domain_id) if user is not None else None
+            raise invalid
+        memo = self.cache.memo
+        if revoke.is_revoked(memo(("revocations",), revoke.load_events), payload):
+            raise invalid
+        user, user_domain = memo(("user", payload.user_id), lambda s: _with_domain(s, User, payload.user_id))
+
         if user is None or not user.enabled or user_domain is None or not user_domain.enabled:
-            raise Unauthorized("The token is invalid or has expired.")
+            raise invalid
 
         project = project_domain = domain = None
         app_cred = None
         if payload.project_id:
-            project = session.get(Project, payload.project_id)
-            project_domain = session.get(Domain, project.domain_id) if project else None
+            project, project_domain = memo(("project", payload.project_id),
+                                           lambda s: _with_domain(s, Project, payload.project_id))
             if project is None or not project.enabled or project_domain is None or not project_domain.enabled:
-                raise Unauthorized("The token is invalid or has expired.")
-            role_ids = assignment.effective_role_ids(session, user.id, "project", project.id)
+                raise invalid
+            target = ("project", project.id)
         elif payload.domain_id:
-            domain = session.get(Domain, payload.domain_id)
+            domain, _ = memo(("domain", payload.domain_id), lambda s: (s.get(Domain, payload.domain_id), None))
             if domain is None or not domain.enabled:
-                raise Unauthorized("The token is invalid or has expired.")
-            role_ids = assignment.effective_role_ids(session, user.id, "domain", domain.id)
+                raise invalid
+            target = ("domain", domain.id)
         elif payload.system:
-            role_ids = assignment.effective_role_ids(session, user.id, "system", "all")
+            target = ("system", "all")
         else:
-            role_ids = set()
+            target = None
+        role_ids: frozenset[str] = frozenset()
+        if target is not None:
+            role_ids = memo(("role_ids", user.id, *target),
+                            lambda s: frozenset(assignment.effective_role_ids(s, user.id, *target)))
         if payload.app_cred_id:
-            app_cred = session.get(ApplicationCredential, payload.app_cred_id)
+            app_cred, _ = memo(("app_cred", payload.app_cred_id),
+                               lambda s: (s.get(ApplicationCredential, payload.app_cred_id), None))
             if app_cred is None or (app_cred.expires_at is not None and app_cred.expires_at <= now
                                     and not allow_expired):
-                raise Unauthorized("The token is invalid or has expired.")
-            role_ids &= assignment.expand_implied(session, set(app_cred.role_ids))
+                raise invalid
+            allowed = memo(("app_cred_roles", app_cred.id),
+                           lambda s: frozenset(assignment.expand_implied(s, set(app_cred.role_ids))))
+            role_ids = role_ids & allowed
         if payload.scoped and not role_ids:
-            raise Unauthorized("The token is invalid or has expired.")
-        roles = assignment.roles_by_ids(session, role_ids)
+            raise invalid
+        roles = memo(("role_rows", role_ids), lambda s: tuple(assignment.roles_by_ids(s, set(role_ids))))
         return ValidatedToken(payload=payload, user=user, user_domain=user_domain, project=project,
-                              project_domain=project_domain, domain=domain, roles=roles, app_cred=app_cred)
+                              project_domain=project_domain, domain=domain, roles=list(roles), app_cred=app_cred)
 
-    def render(self, session: Session, token: ValidatedToken, *, include_catalog: bool) -> dict:
+    def render(self, token: ValidatedToken, *, include_catalog: bool) -> dict:
         payload = token.payload
         body: dict = {
             "methods": list(payload.methods),
@@ -369,7 +401,14 @@ class Authenticator:
             body["application_credential"] = {"id": token.app_cred.id, "name": token.app_cred.name,
                                               "restricted": not token.app_cred.unrestricted}
         if include_catalog and payload.scoped:
-            body["catalog"] = catalog.render_catalog(session, project_id=payload.project_id,
-                                                     user_id=token.user.id)
+            body["catalog"] = self.cache.memo(
+                ("catalog", payload.project_id, token.user.id),
+                lambda s: catalog.render_catalog(s, project_id=payload.project_id, user_id=token.user.id))
         return body
+
+
+def _with_domain(session: Session, model: type[User] | type[Project], ident: str) -> tuple:
+    """(row, its domain), or (None, None): the memo stores tuples so a miss is cached too."""
+    row = session.get(model, ident)
+    return (row, session.get(Domain, row.domain_id)) if row is not None else (None, None)
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import delete, exists, or_, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from andromede.common.clock import utcnow
@@ -21,20 +21,24 @@ def revoke(session: Session, **fields: str | None) -> None:
     session.execute(delete(RevocationEvent).where(RevocationEvent.revoked_at < now - RETENTION))
 
 
-def is_revoked(session: Session, token: TokenPayload) -> bool:
-    def matches(column, value):  # type: ignore[no-untyped-def]
-        return or_(column.is_(None), column == value) if value is not None else column.is_(None)
+Event = tuple[datetime, str | None, str | None, str | None, str | None, str | None, str | None]
 
-    event = RevocationEvent
-    query = select(
-        exists().where(
-            event.issued_before >= token.issued_at,
-            matches(event.user_id, token.user_id),
-            matches(event.project_id, token.project_id),
-            matches(event.domain_id, token.domain_id),
-            matches(event.app_cred_id, token.app_cred_id),
-            or_(event.audit_id.is_(None), event.audit_id == token.audit_ids[0]),
-            or_(event.audit_chain_id.is_(None), event.audit_chain_id == token.audit_chain_id),
-        )
-    )
-    return bool(session.execute(query).scalar())
+
+def load_events(session: Session) -> tuple[Event, ...]:
+    """Every live event; the table stays small because events older than any token are pruned."""
+    rows = session.execute(select(
+        RevocationEvent.issued_before, RevocationEvent.user_id, RevocationEvent.project_id,
+        RevocationEvent.domain_id, RevocationEvent.app_cred_id, RevocationEvent.audit_id,
+        RevocationEvent.audit_chain_id))
+    return tuple(tuple(row) for row in rows)  # type: ignore[misc]
+
+
+def is_revoked(events: tuple[Event, ...], token: TokenPayload) -> bool:
+    wanted = (token.user_id, token.project_id, token.domain_id, token.app_cred_id, token.audit_ids[0],
+              token.audit_chain_id)
+    for issued_before, *fields in events:
+        if token.issued_at > issued_before:
+            continue
+        if all(field is None or field == value for field, value in zip(fields, wanted, strict=True)):
+            return True
+    return False

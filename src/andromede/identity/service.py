@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from andromede.common.clock import utcnow
 from andromede.common.config import Settings
 from andromede.common.context import RequestContext
 from andromede.common.errors import Unauthorized
 from andromede.common.keyring import Keyring
 from andromede.db.engine import Database
 from andromede.identity.auth import Authenticator, ValidatedToken
+from andromede.identity.cache import IdentityCache
 from andromede.identity.credentials import CredentialStore
 from andromede.identity.tokens import TokenCodec
 
@@ -20,16 +24,22 @@ class IdentityService:
                                   keep=3)
         self.codec = TokenCodec(self.token_keys)
         self.credentials = CredentialStore(Keyring(settings.keys_dir / "credential"))
-        self.authenticator = Authenticator(db, settings, self.codec, self.credentials)
+        self.cache = IdentityCache(db, check_interval_s=settings.cache_check_interval_s)
+        self.authenticator = Authenticator(db, settings, self.codec, self.credentials, self.cache)
 
     @property
     def url(self) -> str:
         return self.settings.base_url + "/identity"
 
     def context_for_token(self, token: str, request_id: str) -> RequestContext:
-        with self.db.session() as session:
-            validated = self.authenticator.validate(session, token)
-        return context_from(validated, token, request_id)
+        generation = self.cache.generation()
+        hit = self.cache.get(("context", token), generation)
+        if hit is not None and hit[0] > utcnow():
+            return replace(hit[1], request_id=request_id, extras=dict(hit[1].extras))
+        validated = self.authenticator.validate(token)
+        ctx = context_from(validated, token, request_id)
+        self.cache.put(("context", token), generation, (validated.payload.expires_at, ctx))
+        return replace(ctx, extras=dict(ctx.extras))
 
 
 def context_from(validated: ValidatedToken, token: str | None, request_id: str) -> RequestContext:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from andromede.api.deps import context
 from andromede.common.context import RequestContext
 from andromede.common.errors import NotFound, Unauthorized
 from andromede.identity import assignment, catalog, revoke
 from andromede.identity.api.common import identity_of, views_of
+from andromede.identity.auth import ValidatedToken
 from andromede.identity.schemas import AuthRequest
 from andromede.policy import enforce, mark_public
 
@@ -38,100 +40,106 @@ def version(request: Request, ctx: RequestContext = Depends(context)) -> dict:
 
 
 @router.post("/v3/auth/tokens", status_code=201)
-def issue_token(body: AuthRequest, request: Request, response: Response,
-                ctx: RequestContext = Depends(context)) -> dict:
+async def issue_token(body: AuthRequest, request: Request, response: Response,
+                      ctx: RequestContext = Depends(context)) -> dict:
     mark_public(ctx)
-    identity = identity_of(request)
+    authenticator = identity_of(request).authenticator
     receipt = request.headers.get("openstack-auth-receipt")
-    with identity.db.session() as session:
-        payload = identity.authenticator.authenticate(session, body, receipt)
-        token = identity.codec.encode(payload)
-        validated = identity.authenticator.validate(session, token)
-        rendered = identity.authenticator.render(session, validated,
-                                                 include_catalog="nocatalog" not in request.query_params)
+    include_catalog = "nocatalog" not in request.query_params
+    if authenticator.needs_database(body):
+        # Hashing a password costs tens of milliseconds by design: never on the event loop.
+        token, rendered = await run_in_threadpool(_issue, request, body, receipt, include_catalog)
+    else:
+        token, rendered = _issue(request, body, receipt, include_catalog)  # a rescope: cached state only
     response.headers["X-Subject-Token"] = token
     return {"token": rendered}
 
 
+def _issue(request: Request, body: AuthRequest, receipt: str | None, include_catalog: bool) -> tuple[str, dict]:
+    identity = identity_of(request)
+    if identity.authenticator.needs_database(body):
+        with identity.db.session() as session:
+            payload = identity.authenticator.authenticate(session, body, receipt)
+    else:
+        payload = identity.authenticator.authenticate(None, body, receipt)
+    token = identity.codec.encode(payload)
+    validated = identity.authenticator.validate(token)
+    return token, identity.authenticator.render(validated, include_catalog=include_catalog)
+
+
+def _subject(request: Request, ctx: RequestContext, rule: str) -> ValidatedToken:
+    """The token named by X-Subject-Token, after checking the caller may look at it; 404 if not valid."""
+    identity = identity_of(request)
+    allow_expired = request.query_params.get("allow_expired", "").lower() in ("1", "true")
+    try:
+        validated = identity.authenticator.validate(request.headers.get("x-subject-token") or "",
+                                                    allow_expired=allow_expired)
+    except Unauthorized:
+        validated = None
+    enforce(ctx, rule, {"user_id": validated.user.id if validated else None})
+    if validated is None:
+        raise NotFound("The token could not be found.")
+    return validated
+
+
 @router.get("/v3/auth/tokens")
 def validate_token(request: Request, response: Response, ctx: RequestContext = Depends(context)) -> dict:
-    identity = identity_of(request)
-    subject = request.headers.get("x-subject-token") or ""
-    allow_expired = request.query_params.get("allow_expired", "").lower() in ("1", "true")
-    with identity.db.session() as session:
-        validated = _validated_or_none(identity, session, subject, allow_expired)
-        enforce(ctx, "identity:validate_token", {"user_id": validated.user.id if validated else None})
-        if validated is None:
-            raise NotFound("The token could not be found.")
-        body = identity.authenticator.render(session, validated,
-                                             include_catalog="nocatalog" not in request.query_params)
-    response.headers["X-Subject-Token"] = subject
+    validated = _subject(request, ctx, "identity:validate_token")
+    body = identity_of(request).authenticator.render(validated,
+                                                     include_catalog="nocatalog" not in request.query_params)
+    response.headers["X-Subject-Token"] = request.headers.get("x-subject-token") or ""
     return {"token": body}
 
 
 @router.head("/v3/auth/tokens")
 def check_token(request: Request, ctx: RequestContext = Depends(context)) -> Response:
-    identity = identity_of(request)
-    with identity.db.session() as session:
-        validated = _validated_or_none(identity, session, request.headers.get("x-subject-token") or "", False)
-        enforce(ctx, "identity:check_token", {"user_id": validated.user.id if validated else None})
-        if validated is None:
-            raise NotFound("The token could not be found.")
+    _subject(request, ctx, "identity:check_token")
     return Response(status_code=200)
 
 
 @router.delete("/v3/auth/tokens", status_code=204)
 def revoke_token(request: Request, ctx: RequestContext = Depends(context)) -> Response:
-    identity = identity_of(request)
-    with identity.db.session() as session:
-        validated = _validated_or_none(identity, session, request.headers.get("x-subject-token") or "", False)
-        enforce(ctx, "identity:revoke_token", {"user_id": validated.user.id if validated else None})
-        if validated is None:
-            raise NotFound("The token could not be found.")
+    validated = _subject(request, ctx, "identity:revoke_token")
+    with identity_of(request).db.session() as session:
         revoke.revoke(session, audit_chain_id=validated.payload.audit_chain_id)
     return Response(status_code=204)
 
 
-def _validated_or_none(identity, session, subject: str, allow_expired: bool):  # type: ignore[no-untyped-def]
-    try:
-        return identity.authenticator.validate(session, subject, allow_expired=allow_expired)
-    except Unauthorized:
-        return None
-
-
 @router.get("/v3/auth/catalog")
-def auth_catalog(request: Request, ctx: RequestContext = Depends(context)) -> dict:
+async def auth_catalog(request: Request, ctx: RequestContext = Depends(context)) -> dict:
     enforce(ctx, "identity:get_auth_catalog")
     identity = identity_of(request)
-    with identity.db.session() as session:
-        entries = catalog.render_catalog(session, project_id=ctx.project_id, user_id=ctx.user_id)
-    return {"catalog": entries, "links": {"self": identity.url + "/v3/auth/catalog", "previous": None,
-                                          "next": None}}
+    entries = await identity.cache.amemo(
+        ("catalog", ctx.project_id, ctx.user_id),
+        lambda s: catalog.render_catalog(s, project_id=ctx.project_id, user_id=ctx.user_id))
+    return {"catalog": entries, "links": views_of(request).collection_links("auth/catalog")}
 
 
 @router.get("/v3/auth/projects")
-def auth_projects(request: Request, ctx: RequestContext = Depends(context)) -> dict:
+async def auth_projects(request: Request, ctx: RequestContext = Depends(context)) -> dict:
     enforce(ctx, "identity:get_auth_projects")
     identity, views = identity_of(request), views_of(request)
-    with identity.db.session() as session:
-        projects = [p for p in assignment.projects_for_user(session, ctx.user_id or "") if p.enabled]
-        return {"projects": [views.project(p) for p in projects],
-                "links": views.collection_links("auth/projects")}
+    projects = await identity.cache.amemo(
+        ("auth_projects", ctx.user_id),
+        lambda s: tuple(views.project(p) for p in assignment.projects_for_user(s, ctx.user_id or "") if p.enabled))
+    return {"projects": list(projects), "links": views.collection_links("auth/projects")}
 
 
 @router.get("/v3/auth/domains")
-def auth_domains(request: Request, ctx: RequestContext = Depends(context)) -> dict:
+async def auth_domains(request: Request, ctx: RequestContext = Depends(context)) -> dict:
     enforce(ctx, "identity:get_auth_domains")
     identity, views = identity_of(request), views_of(request)
-    with identity.db.session() as session:
-        domains = [d for d in assignment.domains_for_user(session, ctx.user_id or "") if d.enabled]
-        return {"domains": [views.domain(d) for d in domains], "links": views.collection_links("auth/domains")}
+    domains = await identity.cache.amemo(
+        ("auth_domains", ctx.user_id),
+        lambda s: tuple(views.domain(d) for d in assignment.domains_for_user(s, ctx.user_id or "") if d.enabled))
+    return {"domains": list(domains), "links": views.collection_links("auth/domains")}
 
 
 @router.get("/v3/auth/system")
-def auth_system(request: Request, ctx: RequestContext = Depends(context)) -> dict:
+async def auth_system(request: Request, ctx: RequestContext = Depends(context)) -> dict:
     enforce(ctx, "identity:get_auth_system")
     identity = identity_of(request)
-    with identity.db.session() as session:
-        has = bool(assignment.effective_role_ids(session, ctx.user_id or "", "system", "all"))
-    return {"system": [{"all": True}] if has else [], "links": views_of(request).collection_links("auth/system")}
+    roles = await identity.cache.amemo(
+        ("role_ids", ctx.user_id, "system", "all"),
+        lambda s: frozenset(assignment.effective_role_ids(s, ctx.user_id or "", "system", "all")))
+    return {"system": [{"all": True}] if roles else [], "links": views_of(request).collection_links("auth/system")}

@@ -61,6 +61,13 @@ def upgrade() -> None:
     sa.Column('managed', sa.Boolean(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_identity_services'))
     )
+    op.create_table('identity_state',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('generation', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_identity_state'))
+    )
+    op.bulk_insert(sa.table('identity_state', sa.column('id', sa.Integer()), sa.column('generation', sa.Integer())),
+                   [{'id': 1, 'generation': 0}])
     op.create_table('identity_endpoints',
     sa.Column('id', sa.String(length=64), nullable=False),
     sa.Column('service_id', sa.String(length=64), nullable=False),
@@ -241,6 +248,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_identity_endpoints_service_id'))
 
     op.drop_table('identity_endpoints')
+    op.drop_table('identity_state')
     op.drop_table('identity_services')
     with op.batch_alter_table('identity_revocation_events', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_identity_revocation_events_user_id'))

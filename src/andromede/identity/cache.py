@@ -1,0 +1,137 @@
+"""A generation-keyed cache of identity state, so validating a token costs no database query.
+
+Identity data is read on every request and written rarely. Every transaction that writes an identity
+table bumps a generation counter stored in the database (in that same transaction); anything cached
+is tagged with the generation it was computed at and ignored once the generation moves on.
+
+- In this process a write is visible at once: the counter is bumped locally right after the commit.
+- Writes by other server processes (multi-host, on PostgreSQL) are noticed when this process re-reads
+  the stored counter, at most `check_interval_s` later.
+
+Misses are computed in a fresh transaction opened *after* the generation was read, so a cached value
+can never be older than the generation it is filed under.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
+
+from sqlalchemy import event, select, update
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+
+from andromede.db.engine import Database
+from andromede.identity.models import IdentityState
+
+T = TypeVar("T")
+# Set in session.info by writes that change nothing a cached value holds (login failure counters),
+# so that a stream of bad passwords cannot keep every server's cache cold.
+CACHE_NEUTRAL = "identity_cache_neutral"
+_IDENTITY_PREFIX = "identity_"
+
+
+def _touches_identity(session: Session) -> bool:
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if getattr(obj, "__tablename__", "").startswith(_IDENTITY_PREFIX):
+            return True
+    return False
+
+
+class IdentityCache:
+    def __init__(self, db: Database, *, check_interval_s: float = 1.0, max_entries: int = 20_000) -> None:
+        self.db = db
+        self.check_interval_s = check_interval_s
+        self.max_entries = max_entries
+        self._lock = threading.Lock()
+        self._generation = 0
+        self._stored_seen: int | None = None
+        self._next_check = 0.0
+        self._entries: OrderedDict[Hashable, tuple[int, Any]] = OrderedDict()
+        self._install_hooks(db.sessions)
+
+    # ---- generation ---------------------------------------------------------------------------
+
+    def _install_hooks(self, factory: sessionmaker) -> None:
+        @event.listens_for(factory, "after_flush")
+        def mark(session: Session, _flush_context: object) -> None:
+            if _touches_identity(session) and not session.info.get(CACHE_NEUTRAL):
+                session.info["identity_dirty"] = True
+
+        @event.listens_for(factory, "do_orm_execute")
+        def mark_bulk(state) -> None:  # type: ignore[no-untyped-def]
+            if (state.is_update or state.is_delete) and any(
+                    getattr(m.class_, "__tablename__", "").startswith(_IDENTITY_PREFIX)
+                    for m in state.all_mappers):
+                state.session.info["identity_dirty"] = True
+
+        @event.listens_for(factory, "before_commit")
+        def persist(session: Session) -> None:
+            if session.new or session.dirty or session.deleted:
+                session.flush()
+            if session.info.get("identity_dirty"):
+                session.execute(update(IdentityState).where(IdentityState.id == 1)
+                                .values(generation=IdentityState.generation + 1))
+
+        @event.listens_for(factory, "after_commit")
+        def bump(session: Session) -> None:
+            if session.info.pop("identity_dirty", False):
+                self.bump()
+
+        @event.listens_for(factory, "after_rollback")
+        def forget(session: Session) -> None:
+            session.info.pop("identity_dirty", None)
+
+    def bump(self) -> None:
+        with self._lock:
+            self._generation += 1
+            self._entries.clear()
+
+    def generation(self) -> int:
+        now = time.monotonic()
+        if now >= self._next_check:
+            self._next_check = now + self.check_interval_s
+            with self.db.engine.connect() as connection:
+                stored = connection.execute(select(IdentityState.generation)).scalar()
+            if stored != self._stored_seen:
+                self._stored_seen = stored
+                self.bump()
+        return self._generation
+
+    # ---- entries ------------------------------------------------------------------------------
+
+    def get(self, key: Hashable, generation: int) -> Any | None:
+        entry = self._entries.get(key)
+        if entry is None or entry[0] != generation:
+            return None
+        return entry[1]
+
+    def put(self, key: Hashable, generation: int, value: Any) -> None:
+        with self._lock:
+            if generation != self._generation:
+                return  # computed while something changed: do not file it under a newer generation
+            self._entries[key] = (generation, value)
+            if len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+
+    async def amemo(self, key: Hashable, compute: Callable[[Session], T]) -> T:
+        """memo() for async routes: a hit costs nothing, a miss runs in a worker thread."""
+        generation = self.generation()
+        cached = self.get(key, generation)
+        if cached is not None:
+            return cached
+        return await run_in_threadpool(self.memo, key, compute)
+
+    def memo(self, key: Hashable, compute: Callable[[Session], T]) -> T:
+        generation = self.generation()
+        cached = self.get(key, generation)
+        if cached is not None:
+            return cached
+        with self.db.session() as session:
+            value = compute(session)
+        if value is not None:
+            self.put(key, generation, value)
+        return value
