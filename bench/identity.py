@@ -40,6 +40,22 @@ async def hello(request):
 app = Starlette(routes=[Route("/", hello)])
 uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", access_log=False, server_header=False)
 """
+# The framework's own ceiling: FastAPI, one async dependency, a small JSON body. Printed for context.
+FASTAPI_HELLO = """import sys
+import uvicorn
+from fastapi import Depends, FastAPI, Request
+
+app = FastAPI()
+
+async def caller(request: Request):
+    return request.headers.get("x-auth-token")
+
+@app.get("/")
+async def hello(token=Depends(caller)):
+    return {"hello": "world"}
+
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", access_log=False, server_header=False)
+"""
 SCOPE = {"project": {"name": "demo", "domain": {"name": "Default"}}}
 
 
@@ -221,7 +237,8 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="andromede-bench-"))
     try:
         (tmp / "hello.py").write_text(HELLO)
-        a_port, h_port = free_port(), free_port()
+        (tmp / "fastapi_hello.py").write_text(FASTAPI_HELLO)
+        a_port, h_port, f_port = free_port(), free_port(), free_port()
         base, hello = f"http://{HOST}:{a_port}", f"http://{HOST}:{h_port}/"
         argv = [str(bindir / "andromede"), "up", "--data-dir", str(tmp / "data")]
         argv += ["--listen", f"{HOST}:{a_port}", "--insecure-http"]
@@ -255,6 +272,15 @@ def main() -> None:
             compare("2. Token-method (rescope) issue, POST /identity/v3/auth/tokens", rescoped, [b1, b2], 0.2)
             note = "; upstream Keystone: 0.064"
             compare("3. Authenticated GET /identity/v3/auth/projects", projects, [b2, b3], 0.3, note)
+            fastapi_url = f"http://{HOST}:{f_port}/"
+            fastapi_cmd = [sys.executable, str(tmp / "fastapi_hello.py"), str(f_port)]
+            with server(fastapi_cmd, fastapi_url, tmp / "fastapi.log") as fh:
+                ceiling = load(fastapi_url, fh.pid, args, tmp)
+            mean = statistics.fmean(b.rps for b in (b1, b2, b3))
+            print(f"Context: FastAPI hello-world (one dependency), served the same way\n  {fmt(ceiling)}")
+            print(f"  = {ceiling.rps / mean:.3f} of the Starlette hello-world: the framework's own ceiling; "
+                  f"rescope reaches {rescoped.rps / ceiling.rps:.2f} of it, /auth/projects "
+                  f"{projects.rps / ceiling.rps:.2f}\n")
             print(
                 "CPU figures are fractions of one core (this machine has "
                 f"{os.cpu_count()}); client near 100%/core means the load generator may have saturated."
