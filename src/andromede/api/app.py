@@ -16,7 +16,11 @@ from andromede.db.engine import Database
 from andromede.identity.api import build_identity_app
 from andromede.identity.catalog import CatalogEntry
 from andromede.identity.service import IdentityService
+from andromede.image.api import build_image_app
+from andromede.image.store import ImageStore
+from andromede.image.uploads import ImageUploads
 from andromede.policy import identity as _identity_rules  # noqa: F401  (registers the identity rules)
+from andromede.policy import image as _image_rules  # noqa: F401
 
 
 @dataclass(frozen=True)
@@ -24,14 +28,25 @@ class ServiceMount:
     prefix: str
     catalog: tuple[CatalogEntry, ...]
     error_format: errors.Formatter
-    # None: the service streams its bodies and enforces its own limits.
-    body_limit: int | None
+    # How big a request body may be; a service with upload routes allows more there.
+    body_limit: middleware.LimitRule
+
+
+def _image_body_limit(settings: Settings) -> middleware.LimitRule:
+    def limit(scope: dict) -> int:
+        if scope.get("method") == "PUT" and scope.get("path", "").endswith("/file"):
+            return settings.image_size_cap_bytes  # uploads stream to disk; the cap is checked as they arrive
+        return settings.max_json_body_bytes
+
+    return limit
 
 
 def service_mounts(settings: Settings) -> list[ServiceMount]:
     return [
         ServiceMount("/identity", (CatalogEntry("identity", "keystone", "/identity/v3", "Identity"),),
-                     errors.keystone, settings.max_json_body_bytes),
+                     errors.keystone, lambda _scope: settings.max_json_body_bytes),
+        ServiceMount("/image", (CatalogEntry("image", "glance", "/image", "Image"),),
+                     errors.glance, _image_body_limit(settings)),
     ]
 
 
@@ -44,7 +59,12 @@ def build_app(settings: Settings, db: Database) -> Callable:
     mounts = service_mounts(settings)
     for mount in mounts:
         errors.register(mount.prefix, mount.error_format)
-    apps = {"/identity": build_identity_app(identity)}
+    store = ImageStore(settings.data_dir / "images")
+    store.sweep_partial()
+    apps = {
+        "/identity": build_identity_app(identity),
+        "/image": build_image_app(ImageUploads(settings, db, store)),
+    }
 
     async def root(request: Request) -> JSONResponse:
         request.scope["state"]["context"].policy_checked = True  # public index of service roots

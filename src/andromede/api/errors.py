@@ -18,6 +18,11 @@ def keystone(error: ApiError) -> dict:
     return {"error": {"code": error.status, "title": error.title, "message": error.message}, **error.extra}
 
 
+def glance(error: ApiError) -> dict:
+    """What Glance's webob answers a JSON client: the SDK and OSC read `message`."""
+    return {"message": error.message, "code": f"{error.status} {error.title}", "title": error.title}
+
+
 def nova(error: ApiError) -> dict:
     fault = _NOVA_FAULTS.get(error.status, "computeFault")
     return {fault: {"code": error.status, "message": error.message}}

@@ -103,22 +103,29 @@ class RejectNul:
         await self.app(scope, receive, send)
 
 
-class BodyLimit:
-    """Refuses bodies over the limit of the path's service with 413, declared or streamed."""
+LimitRule = Callable[[Scope], "int | None"]
 
-    def __init__(self, app: ASGIApp, limits: dict[str, int | None], default: int) -> None:
+
+class BodyLimit:
+    """Refuses bodies over the limit for the request with 413, whether declared or streamed.
+
+    Each service declares its rule (by path prefix); a rule may allow a bigger body on its upload routes.
+    """
+
+    def __init__(self, app: ASGIApp, rules: dict[str, LimitRule], default: int) -> None:
         self.app = app
-        self.limits = sorted(limits.items(), key=lambda item: len(item[0]), reverse=True)
+        self.rules = sorted(rules.items(), key=lambda item: len(item[0]), reverse=True)
         self.default = default
 
-    def limit_for(self, path: str) -> int | None:
-        for prefix, limit in self.limits:
+    def limit_for(self, scope: Scope) -> int | None:
+        path = scope.get("path", "")
+        for prefix, rule in self.rules:
             if path == prefix or path.startswith(prefix + "/"):
-                return limit
+                return rule(scope)
         return self.default
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        limit = self.limit_for(scope.get("path", "")) if scope["type"] == "http" else None
+        limit = self.limit_for(scope) if scope["type"] == "http" else None
         if limit is None:
             await self.app(scope, receive, send)
             return
@@ -195,7 +202,8 @@ class PolicyGuard:
         ctx: RequestContext = _state(scope)["context"]
 
         async def guarded_send(message: dict) -> None:
-            if (message["type"] == "http.response.start" and message["status"] < 400
+            # 3xx answers carry no data (e.g. the router's trailing-slash redirects) and need no policy.
+            if (message["type"] == "http.response.start" and message["status"] < 300
                     and not ctx.policy_checked):
                 log.error("PROGRAMMING ERROR: %s %s enforced no policy", scope["method"], scope["path"])
                 if self.strict:

@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     # Interactive (password) logins of users holding the admin role need password+TOTP.
     admin_mfa_required: bool = True
     max_json_body_bytes: int = 112 * 1024
+    image_size_cap_bytes: int = 64 * 1024**3
+    # Refuse images whose disk would be bigger than this once expanded (a qcow2 can claim 2^60 bytes).
+    image_virtual_size_cap_bytes: int = 2 * 1024**4
     # How often a server re-reads the identity generation written by other server processes.
     cache_check_interval_s: float = 1.0
     # Tests turn this on: a route that enforced no policy answers 500 so the test fails loudly.

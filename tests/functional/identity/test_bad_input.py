@@ -7,7 +7,7 @@ import json
 import httpx
 import pytest
 
-from tests.functional.identity.conftest import Admin
+from tests.support.accounts import Admin
 from tests.support.server import Server
 
 TOKENS = "/identity/v3/auth/tokens"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.functional.identity.conftest import Admin
+from tests.support.accounts import Admin
 from tests.support.server import Server
 
 

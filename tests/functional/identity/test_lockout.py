@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.functional.identity.conftest import Admin
+from tests.support.accounts import Admin
 from tests.support.server import Server
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.functional.identity.conftest import Admin, auth_headers
+from tests.support.accounts import Admin, auth_headers
 from tests.support.server import Server
 
 

@@ -6,7 +6,7 @@ import re
 
 import httpx
 
-from tests.functional.identity.conftest import Admin, auth_headers
+from tests.support.accounts import Admin, auth_headers
 from tests.support.server import Server
 
 

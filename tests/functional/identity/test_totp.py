@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyotp
 import yaml
 
-from tests.functional.identity.conftest import Admin, auth_headers
+from tests.support.accounts import Admin, auth_headers
 from tests.support.server import Server
 
 

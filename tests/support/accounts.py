@@ -1,13 +1,9 @@
-"""Identity fixtures: an admin HTTP client and throwaway users/projects with a given role."""
+"""Throwaway users and projects with a given role, made through an admin HTTP client."""
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
 from dataclasses import dataclass
-
-import httpx
-import pytest
 
 from tests.support.server import Server
 
@@ -51,17 +47,6 @@ class Admin:
         return Account(user_id, name, password, project_id, project_name)
 
 
-@pytest.fixture(scope="session")
-def admin(server: Server) -> Iterator[Admin]:
-    helper = Admin(server)
-    yield helper
-    helper.client.close()
-
-
-@pytest.fixture()
-def http(server: Server) -> Iterator[httpx.Client]:
-    with server.http() as client:
-        yield client
 
 
 def auth_headers(token: str) -> dict[str, str]:

@@ -1,0 +1,67 @@
+"""Receiving image data: claim the image, stream to disk while hashing, inspect, then activate or roll back."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from starlette.concurrency import run_in_threadpool
+
+from andromede.common.clock import utcnow
+from andromede.common.config import Settings
+from andromede.common.context import RequestContext
+from andromede.common.errors import BadRequest, PayloadTooLarge
+from andromede.db.engine import Database
+from andromede.image import formats, service
+from andromede.image.models import Image
+from andromede.image.store import ImageStore
+
+
+class ImageUploads:
+    def __init__(self, settings: Settings, db: Database, store: ImageStore) -> None:
+        self.settings = settings
+        self.db = db
+        self.store = store
+
+    async def receive(self, ctx: RequestContext, image_id: str, chunks: AsyncIterator[bytes]) -> None:
+        with self.db.session() as session:
+            image = service.claim_upload(session, ctx, image_id)
+            declared = image.disk_format or "raw"
+        upload = self.store.begin(image_id)
+        try:
+            async for chunk in chunks:
+                if upload.size + len(chunk) > self.settings.image_size_cap_bytes:
+                    raise PayloadTooLarge(f"Image data exceeds the {self.settings.image_size_cap_bytes} byte limit.")
+                if chunk:
+                    await run_in_threadpool(upload.write, chunk)
+            await run_in_threadpool(upload.close)
+            if upload.size == 0:
+                raise BadRequest("The image data is empty.")
+            inspection = await run_in_threadpool(formats.inspect, upload.path, declared,
+                                                 max_virtual_size=self.settings.image_virtual_size_cap_bytes)
+        except formats.UnsafeImage as exc:
+            upload.discard()
+            self._back_to_queued(image_id)
+            raise BadRequest(f"Image rejected: {exc}") from None
+        except BaseException:
+            upload.discard()
+            self._back_to_queued(image_id)
+            raise
+        self.store.commit(upload, image_id)
+        with self.db.session() as session:
+            row = session.get(Image, image_id)
+            if row is None:  # deleted while we were receiving it
+                self.store.delete(image_id)
+                return
+            row.status = "active"
+            row.size = upload.size
+            row.virtual_size = inspection.virtual_size
+            row.checksum = upload.md5.hexdigest()
+            row.os_hash_algo = "sha512"
+            row.os_hash_value = upload.sha512.hexdigest()
+            row.updated_at = utcnow()
+
+    def _back_to_queued(self, image_id: str) -> None:
+        with self.db.session() as session:
+            row = session.get(Image, image_id)
+            if row is not None and row.status == "saving":
+                row.status = "queued"
