@@ -12,6 +12,10 @@ from starlette.routing import Mount, Route
 
 from andromede.api import errors, middleware
 from andromede.common.config import Settings
+from andromede.compute.api import build_compute_app
+from andromede.compute.api.internal import build_internal_app
+from andromede.compute.api.microversion import Microversions
+from andromede.compute.notify import HostNotifier
 from andromede.db.engine import Database
 from andromede.identity.api import build_identity_app
 from andromede.identity.catalog import CatalogEntry
@@ -19,6 +23,7 @@ from andromede.identity.service import IdentityService
 from andromede.image.api import build_image_app
 from andromede.image.store import ImageStore
 from andromede.image.uploads import ImageUploads
+from andromede.policy import compute as _compute_rules  # noqa: F401
 from andromede.policy import identity as _identity_rules  # noqa: F401  (registers the identity rules)
 from andromede.policy import image as _image_rules  # noqa: F401
 
@@ -42,11 +47,17 @@ def _image_body_limit(settings: Settings) -> middleware.LimitRule:
 
 
 def service_mounts(settings: Settings) -> list[ServiceMount]:
+    def json_limit(_scope: dict) -> int:
+        return settings.max_json_body_bytes
+
     return [
         ServiceMount("/identity", (CatalogEntry("identity", "keystone", "/identity/v3", "Identity"),),
                      errors.keystone, lambda _scope: settings.max_json_body_bytes),
         ServiceMount("/image", (CatalogEntry("image", "glance", "/image", "Image"),),
                      errors.glance, _image_body_limit(settings)),
+        ServiceMount("/compute", (CatalogEntry("compute", "nova", "/compute/v2.1", "Compute"),),
+                     errors.nova, json_limit),
+        ServiceMount("/internal", (), errors.keystone, lambda _scope: 4 * 1024 * 1024),
     ]
 
 
@@ -59,18 +70,21 @@ def build_app(settings: Settings, db: Database) -> Callable:
     mounts = service_mounts(settings)
     for mount in mounts:
         errors.register(mount.prefix, mount.error_format)
+    notifier = HostNotifier()
     store = ImageStore(settings.data_dir / "images")
     store.sweep_partial()
     apps = {
         "/identity": build_identity_app(identity),
         "/image": build_image_app(ImageUploads(settings, db, store)),
+        "/compute": Microversions(build_compute_app(settings, db, notifier)),
+        "/internal": build_internal_app(db, notifier),
     }
 
     async def root(request: Request) -> JSONResponse:
         request.scope["state"]["context"].policy_checked = True  # public index of service roots
         return JSONResponse({"services": {m.prefix.strip("/"): settings.base_url + m.prefix for m in mounts}})
 
-    routes = [Route("/", root)] + [Mount(m.prefix, app=apps[m.prefix]) for m in mounts]
+    routes = [Route("/", root)] + [Mount(m.prefix, app=apps[m.prefix]) for m in mounts]  # type: ignore[arg-type]
     app: Callable = Starlette(routes=routes)
     app.state.identity = identity  # type: ignore[attr-defined]
 

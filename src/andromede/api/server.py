@@ -13,6 +13,7 @@ from andromede.api.app import build_app, catalog_entries
 from andromede.common.config import Settings
 from andromede.common.lockfile import DataDirLock
 from andromede.common.tls import ensure_certificates
+from andromede.compute import bootstrap as compute_bootstrap
 from andromede.db.engine import Database
 from andromede.db.migrate import upgrade
 from andromede.identity import bootstrap
@@ -51,6 +52,8 @@ def prepare(settings: Settings) -> Prepared:
         if first:
             result = bootstrap.bootstrap(session, settings, CredentialStore(identity.credentials.keyring))
         bootstrap.sync_catalog(session, settings, catalog_entries(settings))
+        compute_bootstrap.ensure_flavors(session)
+        bootstrap.ensure_agent_credential(session, settings)
     if result is not None:
         bootstrap.write_client_files(settings, result)
     else:

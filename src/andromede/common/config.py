@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     # Interactive (password) logins of users holding the admin role need password+TOTP.
     admin_mfa_required: bool = True
     max_json_body_bytes: int = 112 * 1024
+    # No metadata service exists before networking: give every server a config drive (Nova's option name).
+    force_config_drive: bool = True
     image_size_cap_bytes: int = 64 * 1024**3
     # Refuse images whose disk would be bigger than this once expanded (a qcow2 can claim 2^60 bytes).
     image_virtual_size_cap_bytes: int = 2 * 1024**4

@@ -105,9 +105,11 @@ class ModuleTree:
         name = normalize(name)
         return name in self.index or name in self.builtin
 
-    def order(self, required: Iterable[str], optional: Iterable[str] = ()) -> list[str]:
-        """Load order for the required modules plus whichever optional ones this kernel has."""
-        wanted = [*required, *(name for name in optional if self.has(name))]
+    def order(self, modules: Iterable[str], required: Iterable[str] = ()) -> list[str]:
+        """Load order for `modules`, dependencies first; those not in `required` are left out if this kernel
+        lacks them, a missing required one raises ModuleError."""
+        must = {normalize(name) for name in required}
+        wanted = [name for name in modules if normalize(name) in must or self.has(name)]
         return load_order(wanted, self.depends_of, self.builtin)
 
     def relative_path(self, name: str) -> str:

@@ -1,0 +1,97 @@
+"""What a hypervisor must do for the compute agent. One real driver (QEMU) and one fake twin implement it.
+
+Every method is idempotent: the agent's reconcile loop calls them again and again with the desired
+state, and "already so" is success. Instances outlive the agent: a new agent (or a new driver object)
+finds what is running through list_instances() and adopts it.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+Power = Literal["running", "shutoff", "missing"]
+
+
+@dataclass(frozen=True)
+class ConfigDrive:
+    """The OpenStack config drive: an ISO9660 volume labelled config-2 (openstack/latest/...)."""
+
+    meta_data: dict
+    user_data: bytes | None = None
+    network_data: dict = field(default_factory=dict)
+    vendor_data: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class InstanceSpec:
+    uuid: str
+    hostname: str
+    vcpus: int
+    memory_mib: int
+    root_gib: int
+    base_image: Path  # a local, already-verified image file that the overlay is created on
+    base_format: Literal["qcow2", "raw"]
+    config_drive: ConfigDrive | None = None
+    # Extra QEMU -device/-netdev pairs arrive with networking; the driver owns how they are spelled.
+    nics: tuple[dict, ...] = ()
+
+
+@dataclass(frozen=True)
+class InstanceState:
+    uuid: str
+    power: Power
+    pid: int | None = None
+    started_at: float | None = None  # epoch seconds the current process started
+
+
+@dataclass(frozen=True)
+class HostResources:
+    vcpus: int
+    memory_mib: int
+    disk_gib: int
+    accelerator: Literal["kvm", "tcg", "fake"]
+
+
+class DriverError(Exception):
+    """A hypervisor operation failed; the message is fit for an instance fault shown to its owner."""
+
+
+class HypervisorDriver(abc.ABC):
+    @abc.abstractmethod
+    def resources(self) -> HostResources:
+        """What this host offers to the scheduler."""
+
+    @abc.abstractmethod
+    def list_instances(self) -> dict[str, InstanceState]:
+        """Every instance this driver has files or a process for, running or not."""
+
+    @abc.abstractmethod
+    def state(self, uuid: str) -> InstanceState:
+        """power='missing' when nothing of the instance exists on this host."""
+
+    @abc.abstractmethod
+    def ensure_defined(self, spec: InstanceSpec) -> None:
+        """Create the instance's disk overlay and config drive if they do not exist yet."""
+
+    @abc.abstractmethod
+    def start(self, uuid: str) -> None:
+        """Boot a defined instance; nothing to do when it runs already."""
+
+    @abc.abstractmethod
+    def stop(self, uuid: str, *, timeout: float = 10.0) -> None:
+        """ACPI power-down, then kill after `timeout` seconds; nothing to do when it is off."""
+
+    @abc.abstractmethod
+    def reboot(self, uuid: str, *, hard: bool) -> None:
+        """Soft: ask the guest (ACPI); hard: reset the machine. Starts it if it was off."""
+
+    @abc.abstractmethod
+    def destroy(self, uuid: str) -> None:
+        """Stop it and remove every trace: process, disk, config drive, sockets, console log."""
+
+    @abc.abstractmethod
+    def console_output(self, uuid: str, length: int | None = None) -> str:
+        """The serial console so far (the last `length` lines when given)."""

@@ -1,0 +1,21 @@
+"""Nova v2.1 (mounted at /compute), with microversion negotiation wrapped around the app."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from andromede.api.service_app import service_app
+from andromede.common.config import Settings
+from andromede.compute.api import resources, servers
+from andromede.compute.notify import HostNotifier
+from andromede.db.engine import Database
+
+
+def build_compute_app(settings: Settings, db: Database, notifier: HostNotifier) -> FastAPI:
+    app = service_app("compute")
+    app.state.settings = settings
+    app.state.db = db
+    app.state.notifier = notifier
+    app.include_router(resources.router)
+    app.include_router(servers.router)
+    return app

@@ -1,0 +1,120 @@
+"""The internal API host agents use: register and heartbeat, long-poll desired state, report observed state.
+
+Mounted at /internal; callers need the `service` role (the agent's own credential) or `admin`.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+
+from andromede.api.deps import context
+from andromede.api.service_app import service_app
+from andromede.common.clock import utcnow
+from andromede.common.context import RequestContext
+from andromede.common.errors import NotFound
+from andromede.compute import servers
+from andromede.compute.models import Host, Instance
+from andromede.compute.notify import HostNotifier
+from andromede.db.engine import Database
+from andromede.image.models import Image
+from andromede.policy import enforce
+
+router = APIRouter(prefix="/v1")
+MAX_WAIT_S = 30.0
+
+
+class HostReport(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+    vcpus: Annotated[StrictInt, Field(ge=0)]
+    memory_mib: Annotated[StrictInt, Field(ge=0)]
+    disk_gib: Annotated[StrictInt, Field(ge=0)]
+    accelerator: Literal["kvm", "tcg", "fake"]
+    availability_zone: Annotated[StrictStr, Field(max_length=255)] = "nova"
+
+
+class ObservedReport(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+    power: Literal["running", "shutoff", "missing"]
+    reboot_seq: Annotated[StrictInt, Field(ge=0)] = 0
+    fault: Annotated[StrictStr, Field(max_length=4096)] | None = None
+    console: Annotated[StrictStr, Field(max_length=1 << 20)] | None = None
+
+
+def _db(request: Request) -> Database:
+    return request.app.state.db
+
+
+@router.post("/hosts/{host}")
+def heartbeat(host: str, body: HostReport, request: Request, ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "internal:agent")
+    with _db(request).session() as session:
+        row = session.get(Host, host)
+        if row is None:
+            row = Host(name=host, availability_zone=body.availability_zone)
+            session.add(row)
+        row.vcpus, row.memory_mib, row.disk_gib = body.vcpus, body.memory_mib, body.disk_gib
+        row.accelerator, row.last_seen = body.accelerator, utcnow()
+        session.flush()
+        return {"host": host, "generation": row.desired_generation}
+
+
+def _changes(db: Database, host: str, since: int) -> dict | None:
+    with db.session() as session:
+        row = session.get(Host, host)
+        if row is None:
+            raise NotFound(f"Host {host} is not registered.")
+        if row.desired_generation <= since:
+            return None
+        query = select(Instance).where(Instance.host == host, Instance.deleted.is_(False))
+        if since > 0:
+            query = query.where(Instance.desired_seq > since)
+        instances = list(session.scalars(query))
+        image_ids = {i.image_id for i in instances}
+        images = {img.id: img for img in session.scalars(select(Image).where(Image.id.in_(image_ids)))}
+        docs = []
+        for instance in instances:
+            image = images.get(instance.image_id)
+            image_doc = {"id": instance.image_id, "disk_format": image.disk_format if image else None,
+                         "size": image.size if image else None, "os_hash_value": image.os_hash_value if image else None}
+            docs.append(servers.desired_doc(instance, image_doc))
+        return {"generation": row.desired_generation, "full": since == 0, "instances": docs}
+
+
+@router.get("/hosts/{host}/instances")
+async def desired(host: str, request: Request, since: int = 0, wait: float = 0.0,
+                  ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "internal:agent")
+    notifier: HostNotifier = request.app.state.notifier
+    deadline = time.monotonic() + max(0.0, min(wait, MAX_WAIT_S))
+    while True:
+        found = await run_in_threadpool(_changes, _db(request), host, since)
+        remaining = deadline - time.monotonic()
+        if found is not None or remaining <= 0:
+            return found or {"generation": since, "full": False, "instances": []}
+        # Woken at once by a change in this process; other API processes' changes are seen within 0.5 s.
+        await notifier.wait(host, min(remaining, 0.5))
+
+
+@router.put("/instances/{uuid}/observed")
+def observed(uuid: str, body: ObservedReport, request: Request, ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "internal:agent")
+    with _db(request).session() as session:
+        instance = session.get(Instance, uuid)
+        if instance is None or instance.deleted:
+            raise NotFound(f"Instance {uuid} could not be found.")
+        servers.apply_observed(session, instance, body.model_dump(exclude_none=True))
+        return {"uuid": uuid, "vm_state": instance.vm_state, "task_state": instance.task_state}
+
+
+def build_internal_app(db: Database, notifier: HostNotifier) -> FastAPI:
+    app = service_app("internal")
+    app.state.db = db
+    app.state.notifier = notifier
+    app.include_router(router)
+    return app

@@ -1,0 +1,287 @@
+"""Discovery, flavors, keypairs, limits, availability zones, and the admin hypervisor/service views."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import JSONResponse
+from sqlalchemy import func, select
+
+from andromede.api.deps import context
+from andromede.common.clock import isotime, utcnow
+from andromede.common.context import RequestContext
+from andromede.common.errors import BadRequest, NotFound
+from andromede.compute import flavors, keypairs
+from andromede.compute.api.common import db_of, settings_of, views_of
+from andromede.compute.api.microversion import MAX_VERSION, MIN_VERSION, version_text
+from andromede.compute.models import Flavor, Host, Instance
+from andromede.compute.scheduler import HOST_DEAD_AFTER
+from andromede.compute.schemas import ExtraSpecs, FlavorAction, FlavorCreateRequest, KeypairCreateRequest
+from andromede.compute.servers import QUOTA_DEFAULTS
+from andromede.policy import enforce, mark_public
+
+router = APIRouter()
+MEDIA = [{"base": "application/json", "type": "application/vnd.openstack.compute+json;version=2.1"}]
+
+
+def _v20(base: str) -> dict:
+    return {"id": "v2.0", "status": "DEPRECATED", "version": "", "min_version": "", "updated": "2025-07-04T12:00:00Z",
+            "links": [{"rel": "self", "href": f"{base}/v2/"}]}
+
+
+def _v21(base: str) -> dict:
+    return {"id": "v2.1", "status": "CURRENT", "version": version_text(MAX_VERSION),
+            "min_version": version_text(MIN_VERSION), "updated": "2013-07-23T11:33:21Z",
+            "links": [{"rel": "self", "href": f"{base}/v2.1/"}]}
+
+
+@router.get("/")
+def versions(request: Request, ctx: RequestContext = Depends(context)) -> dict:
+    mark_public(ctx)
+    base = views_of(request).base
+    return {"versions": [_v20(base), _v21(base)]}
+
+
+@router.get("/v2")
+@router.get("/v2/")
+def version_20(request: Request, ctx: RequestContext = Depends(context)) -> dict:
+    mark_public(ctx)
+    return {"version": {**_v20(views_of(request).base), "media-types": MEDIA}}
+
+
+@router.get("/v2.1")
+@router.get("/v2.1/")
+def version_21(request: Request, ctx: RequestContext = Depends(context)) -> dict:
+    mark_public(ctx)
+    return {"version": {**_v21(views_of(request).base), "media-types": MEDIA}}
+
+
+# ---- flavors -----------------------------------------------------------------------------------
+
+def _int_param(request: Request, name: str) -> int | None:
+    value = request.query_params.get(name)
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise BadRequest(f"Invalid {name} filter [{value}]") from exc
+
+
+@router.get("/v2.1/flavors")
+@router.get("/v2.1/flavors/detail")
+def list_flavors(request: Request, ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "compute:flavors:list")
+    detail = request.url.path.endswith("/detail")
+    views = views_of(request)
+    with db_of(request).session() as session:
+        rows = flavors.list_flavors(session, ctx, is_public=request.query_params.get("is_public"),
+                                    min_ram=_int_param(request, "minRam"), min_disk=_int_param(request, "minDisk"))
+        return {"flavors": [views.flavor(row, detail=detail) for row in rows]}
+
+
+@router.get("/v2.1/flavors/{flavor_id}")
+def get_flavor(flavor_id: str, request: Request, ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "compute:flavors:show")
+    with db_of(request).session() as session:
+        return {"flavor": views_of(request).flavor(flavors.get(session, ctx, flavor_id))}
+
+
+@router.post("/v2.1/flavors")
+def create_flavor(body: FlavorCreateRequest, request: Request, ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "compute:flavors:create")
+    with db_of(request).session() as session:
+        return {"flavor": views_of(request).flavor(flavors.create(session, body.flavor))}
+
+
+@router.delete("/v2.1/flavors/{flavor_id}", status_code=202)
+def delete_flavor(flavor_id: str, request: Request, ctx: RequestContext = Depends(context)) -> Response:
+    enforce(ctx, "compute:flavors:delete")
+    with db_of(request).session() as session:
+        flavors.delete_flavor(session, flavor_id)
+    return Response(status_code=202)
+
+
+@router.get("/v2.1/flavors/{flavor_id}/os-extra_specs")
+def get_extra_specs(flavor_id: str, request: Request, ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "compute:flavors:show")
+    with db_of(request).session() as session:
+        return {"extra_specs": dict(flavors.get(session, ctx, flavor_id).extra_specs)}
+
+
+@router.post("/v2.1/flavors/{flavor_id}/os-extra_specs")
+def set_extra_specs(flavor_id: str, body: ExtraSpecs, request: Request, ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "compute:flavors:update")
+    with db_of(request).session() as session:
+        flavor = flavors.get(session, ctx, flavor_id)
+        flavor.extra_specs = {**flavor.extra_specs, **body.extra_specs}
+        return {"extra_specs": dict(flavor.extra_specs)}
+
+
+@router.get("/v2.1/flavors/{flavor_id}/os-extra_specs/{key}")
+def get_extra_spec(flavor_id: str, key: str, request: Request, ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "compute:flavors:show")
+    with db_of(request).session() as session:
+        specs = flavors.get(session, ctx, flavor_id).extra_specs
+        if key not in specs:
+            raise NotFound(f"Flavor {flavor_id} has no extra specs with key {key}.")
+        return {key: specs[key]}
+
+
+@router.delete("/v2.1/flavors/{flavor_id}/os-extra_specs/{key}", status_code=200)
+def delete_extra_spec(flavor_id: str, key: str, request: Request, ctx: RequestContext = Depends(context)) -> Response:
+    enforce(ctx, "compute:flavors:update")
+    with db_of(request).session() as session:
+        flavor = flavors.get(session, ctx, flavor_id)
+        if key not in flavor.extra_specs:
+            raise NotFound(f"Flavor {flavor_id} has no extra specs with key {key}.")
+        flavor.extra_specs = {k: v for k, v in flavor.extra_specs.items() if k != key}
+    return Response(status_code=200)
+
+
+@router.get("/v2.1/flavors/{flavor_id}/os-flavor-access")
+def flavor_access(flavor_id: str, request: Request, ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "compute:flavors:access")
+    with db_of(request).session() as session:
+        rows = flavors.access(session, flavor_id)
+        return {"flavor_access": [{"flavor_id": r.flavor_id, "tenant_id": r.project_id} for r in rows]}
+
+
+@router.post("/v2.1/flavors/{flavor_id}/action")
+def flavor_action(flavor_id: str, body: FlavorAction, request: Request, ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "compute:flavors:access")
+    with db_of(request).session() as session:
+        if body.add is not None:
+            flavors.add_access(session, flavor_id, body.add.tenant)
+        elif body.remove is not None:
+            flavors.remove_access(session, flavor_id, body.remove.tenant)
+        else:
+            raise BadRequest("Expected addTenantAccess or removeTenantAccess.")
+        session.flush()
+        rows = flavors.access(session, flavor_id)
+        return {"flavor_access": [{"flavor_id": r.flavor_id, "tenant_id": r.project_id} for r in rows]}
+
+
+# ---- keypairs ----------------------------------------------------------------------------------
+
+def _keypair_owner(request: Request, ctx: RequestContext) -> str:
+    user_id = request.query_params.get("user_id")
+    if user_id and user_id != ctx.user_id:
+        if not ctx.is_admin:
+            raise NotFound(f"Keypairs of user {user_id} could not be found.")
+        return user_id
+    return ctx.user_id or ""
+
+
+@router.get("/v2.1/os-keypairs")
+def list_keypairs(request: Request, ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "compute:keypairs")
+    with db_of(request).session() as session:
+        rows = keypairs.list_keypairs(session, _keypair_owner(request, ctx))
+        return {"keypairs": [{"keypair": views_of(request).keypair_summary(r)} for r in rows]}
+
+
+@router.post("/v2.1/os-keypairs")
+def create_keypair(body: KeypairCreateRequest, request: Request, ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "compute:keypairs")
+    with db_of(request).session() as session:
+        row, private_key = keypairs.create(session, ctx.user_id or "", body.keypair.name, body.keypair.public_key)
+        doc = {**views_of(request).keypair_summary(row), "user_id": row.user_id}
+    if private_key is not None:
+        doc["private_key"] = private_key
+    return {"keypair": doc}
+
+
+@router.get("/v2.1/os-keypairs/{name}")
+def get_keypair(name: str, request: Request, ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "compute:keypairs")
+    with db_of(request).session() as session:
+        return {"keypair": views_of(request).keypair(keypairs.get(session, _keypair_owner(request, ctx), name))}
+
+
+@router.delete("/v2.1/os-keypairs/{name}", status_code=202)
+def delete_keypair(name: str, request: Request, ctx: RequestContext = Depends(context)) -> Response:
+    enforce(ctx, "compute:keypairs")
+    with db_of(request).session() as session:
+        keypairs.delete(session, _keypair_owner(request, ctx), name)
+    return Response(status_code=202)
+
+
+# ---- limits, zones, hypervisors, services ------------------------------------------------------
+
+@router.get("/v2.1/limits")
+def limits(request: Request, ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "compute:limits")
+    with db_of(request).session() as session:
+        count, cores, ram = session.execute(
+            select(func.count(), func.coalesce(func.sum(Instance.flavor["vcpus"].as_integer()), 0),
+                   func.coalesce(func.sum(Instance.flavor["ram"].as_integer()), 0))
+            .where(Instance.project_id == ctx.project_id, Instance.deleted.is_(False))).one()
+    absolute = {"maxTotalInstances": QUOTA_DEFAULTS["instances"], "maxTotalCores": QUOTA_DEFAULTS["cores"],
+                "maxTotalRAMSize": QUOTA_DEFAULTS["ram"], "maxServerMeta": 128, "maxImageMeta": 128,
+                "maxPersonality": 0, "maxPersonalitySize": 0, "maxTotalKeypairs": 100, "maxServerGroups": 10,
+                "maxServerGroupMembers": 10, "maxSecurityGroups": -1, "maxSecurityGroupRules": -1,
+                "maxTotalFloatingIps": -1, "totalInstancesUsed": count, "totalCoresUsed": int(cores),
+                "totalRAMUsed": int(ram), "totalSecurityGroupsUsed": 0, "totalFloatingIpsUsed": 0,
+                "totalServerGroupsUsed": 0}
+    return {"limits": {"rate": [], "absolute": absolute}}
+
+
+@router.get("/v2.1/os-availability-zone")
+@router.get("/v2.1/os-availability-zone/detail")
+def availability_zones(request: Request, ctx: RequestContext = Depends(context)) -> dict:
+    detail = request.url.path.endswith("/detail")
+    enforce(ctx, "compute:availability_zones:detail" if detail else "compute:availability_zones")
+    with db_of(request).session() as session:
+        hosts = list(session.scalars(select(Host).order_by(Host.name)))
+    zones: dict[str, list[Host]] = {}
+    for host in hosts:
+        zones.setdefault(host.availability_zone, []).append(host)
+    info = []
+    for zone, members in sorted(zones.items()):
+        entry: dict = {"zoneName": zone, "zoneState": {"available": any(h.enabled for h in members)},
+                       "hosts": None}
+        if detail:
+            entry["hosts"] = {h.name: {"nova-compute": {"available": True, "active": h.enabled,
+                                                        "updated_at": isotime(h.last_seen)}} for h in members}
+        info.append(entry)
+    return {"availabilityZoneInfo": info}
+
+
+def _hosts_with_counts(request: Request) -> list[tuple[Host, int]]:
+    with db_of(request).session() as session:
+        counts = dict(session.execute(select(Instance.host, func.count()).where(Instance.deleted.is_(False))
+                                      .group_by(Instance.host)).all())
+        return [(h, counts.get(h.name, 0)) for h in session.scalars(select(Host).order_by(Host.created_at))]
+
+
+@router.get("/v2.1/os-hypervisors")
+@router.get("/v2.1/os-hypervisors/detail")
+def hypervisors(request: Request, ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "compute:hypervisors")
+    detail = request.url.path.endswith("/detail")
+    rows = _hosts_with_counts(request)
+    return {"hypervisors": [views_of(request).hypervisor(h, i + 1, n, detail=detail) for i, (h, n) in enumerate(rows)]}
+
+
+@router.get("/v2.1/os-hypervisors/{hypervisor_id}")
+def hypervisor(hypervisor_id: str, request: Request, ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "compute:hypervisors")
+    for index, (host, running) in enumerate(_hosts_with_counts(request)):
+        if str(index + 1) == hypervisor_id:
+            return {"hypervisor": views_of(request).hypervisor(host, index + 1, running, detail=True)}
+    raise NotFound(f"Hypervisor with ID '{hypervisor_id}' could not be found.")
+
+
+@router.get("/v2.1/os-services")
+def services(request: Request, ctx: RequestContext = Depends(context)) -> JSONResponse:
+    enforce(ctx, "compute:services")
+    now = utcnow()
+    docs = [{"id": index + 1, "binary": "nova-compute", "host": host.name, "zone": host.availability_zone,
+             "status": "enabled" if host.enabled else "disabled",
+             "state": "up" if host.last_seen and now - host.last_seen < HOST_DEAD_AFTER else "down",
+             "updated_at": isotime(host.last_seen), "disabled_reason": None}
+            for index, (host, _count) in enumerate(_hosts_with_counts(request))]
+    return JSONResponse({"services": docs})
+
+
+__all__ = ["Flavor", "router", "settings_of"]

@@ -1,0 +1,212 @@
+"""/servers: create, list, show, update, delete, actions, metadata."""
+
+from __future__ import annotations
+
+import json
+
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from andromede.api.deps import context
+from andromede.common.context import RequestContext
+from andromede.common.errors import BadRequest, NotFound
+from andromede.compute import servers
+from andromede.compute.api.common import db_of, notifier_of, settings_of, views_of
+from andromede.compute.schemas import (
+    ConsoleBody,
+    MetadataBody,
+    MetaItemBody,
+    RebootBody,
+    ServerCreateRequest,
+    ServerUpdateRequest,
+)
+from andromede.policy import enforce
+
+router = APIRouter(prefix="/v2.1")
+
+
+def _params(request: Request) -> dict[str, str]:
+    return {key: value for key, value in request.query_params.items()}
+
+
+def _notify(request: Request, hosts: set[str | None]) -> None:
+    for host in hosts:
+        if host:
+            notifier_of(request).notify(host)
+
+
+@router.post("/servers", status_code=202)
+def create_server(body: ServerCreateRequest, request: Request, ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "compute:servers:create")
+    with db_of(request).session() as session:
+        created = servers.create(session, settings_of(request), ctx, body.server)
+        first = created[0]
+        doc = {"id": first.uuid, "links": views_of(request).links("servers", first.uuid),
+               "OS-DCF:diskConfig": "MANUAL"}
+        hosts = {i.host for i in created}
+    _notify(request, hosts)
+    if body.server.max_count > 1 and request.query_params.get("return_reservation_id"):
+        return {"reservation_id": first.reservation_id}
+    return {"server": doc}
+
+
+@router.get("/servers")
+@router.get("/servers/detail")
+def list_servers(request: Request, ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "compute:servers:index")
+    detail = request.url.path.endswith("/detail")
+    views = views_of(request)
+    with db_of(request).session() as session:
+        rows = servers.list_servers(session, ctx, _params(request))
+        docs = [views.server(r, ctx) if detail else views.server_summary(r) for r in rows]
+    return {"servers": docs}
+
+
+@router.get("/servers/{server_id}")
+def get_server(server_id: str, request: Request, ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "compute:servers:show")
+    with db_of(request).session() as session:
+        return {"server": views_of(request).server(servers.get(session, ctx, server_id), ctx)}
+
+
+@router.put("/servers/{server_id}")
+def update_server(server_id: str, body: ServerUpdateRequest, request: Request,
+                  ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "compute:servers:update")
+    with db_of(request).session() as session:
+        instance = servers.get(session, ctx, server_id)
+        if body.server.name is not None:
+            instance.name = body.server.name
+            servers.bump(session, instance)
+        return {"server": views_of(request).server(instance, ctx)}
+
+
+@router.delete("/servers/{server_id}", status_code=204)
+def delete_server(server_id: str, request: Request, ctx: RequestContext = Depends(context)) -> Response:
+    enforce(ctx, "compute:servers:delete")
+    with db_of(request).session() as session:
+        instance = servers.delete(session, servers.get(session, ctx, server_id))
+        host = instance.host
+    _notify(request, {host})
+    return Response(status_code=204)
+
+
+@router.post("/servers/{server_id}/action", response_model=None)
+async def server_action(server_id: str, request: Request, ctx: RequestContext = Depends(context)) -> Response | dict:
+    try:
+        body = json.loads(await request.body())
+    except ValueError as exc:
+        raise BadRequest("Malformed request body.") from exc
+    if not isinstance(body, dict) or len(body) != 1:
+        raise BadRequest("An action body names exactly one action.")
+    action, argument = next(iter(body.items()))
+    handler = ACTIONS.get(action)
+    if handler is None:
+        raise BadRequest(f"There is no such action: {action}")
+    enforce(ctx, f"compute:servers:{handler[0]}")
+    return await run_in_threadpool(handler[1], request, ctx, server_id, argument)
+
+
+def _simple(change):  # type: ignore[no-untyped-def]
+    def run(request: Request, ctx: RequestContext, server_id: str, _argument: object) -> Response:
+        with db_of(request).session() as session:
+            instance = servers.get(session, ctx, server_id)
+            change(session, instance)
+            host = instance.host
+        _notify(request, {host})
+        return Response(status_code=202)
+
+    return run
+
+
+def _reboot(request: Request, ctx: RequestContext, server_id: str, argument: object) -> Response:
+    try:
+        body = RebootBody.model_validate(argument)
+    except ValidationError as exc:
+        raise BadRequest("Invalid reboot request: type must be SOFT or HARD.") from exc
+    return _simple(lambda s, i: servers.reboot(s, i, body.type.upper() == "HARD"))(request, ctx, server_id, None)
+
+
+def _console(request: Request, ctx: RequestContext, server_id: str, argument: object) -> dict:
+    try:
+        body = ConsoleBody.model_validate(argument or {})
+    except ValidationError as exc:
+        raise BadRequest("Invalid console output request: length must be an integer.") from exc
+    length = int(body.length) if body.length is not None else None
+    with db_of(request).session() as session:
+        return {"output": servers.console_tail(servers.get(session, ctx, server_id), length)}
+
+
+ACTIONS = {
+    "os-stop": ("stop", _simple(servers.stop)),
+    "os-start": ("start", _simple(servers.start)),
+    "reboot": ("reboot", _reboot),
+    "os-getConsoleOutput": ("console_output", _console),
+}
+
+
+# ---- metadata ----------------------------------------------------------------------------------
+
+@router.get("/servers/{server_id}/metadata")
+def get_metadata(server_id: str, request: Request, ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "compute:servers:metadata:show")
+    with db_of(request).session() as session:
+        return {"metadata": dict(servers.get(session, ctx, server_id).meta)}
+
+
+def _write_metadata(request: Request, ctx: RequestContext, server_id: str, values: dict, replace: bool) -> dict:
+    with db_of(request).session() as session:
+        instance = servers.get(session, ctx, server_id)
+        merged = dict(values) if replace else {**instance.meta, **values}
+        if len(merged) > 128:
+            raise BadRequest("Quota exceeded for metadata items: at most 128.")
+        instance.meta = merged
+        servers.bump(session, instance)
+        return {"metadata": dict(merged)}
+
+
+@router.post("/servers/{server_id}/metadata")
+def update_metadata(server_id: str, body: MetadataBody, request: Request,
+                    ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "compute:servers:metadata:update")
+    return _write_metadata(request, ctx, server_id, body.metadata, replace=False)
+
+
+@router.put("/servers/{server_id}/metadata")
+def replace_metadata(server_id: str, body: MetadataBody, request: Request,
+                     ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "compute:servers:metadata:update")
+    return _write_metadata(request, ctx, server_id, body.metadata, replace=True)
+
+
+@router.get("/servers/{server_id}/metadata/{key}")
+def get_meta_item(server_id: str, key: str, request: Request, ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "compute:servers:metadata:show")
+    with db_of(request).session() as session:
+        meta = servers.get(session, ctx, server_id).meta
+    if key not in meta:
+        raise NotFound("Metadata item was not found")
+    return {"meta": {key: meta[key]}}
+
+
+@router.put("/servers/{server_id}/metadata/{key}")
+def set_meta_item(server_id: str, key: str, body: MetaItemBody, request: Request,
+                  ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "compute:servers:metadata:update")
+    if list(body.meta) != [key]:
+        raise BadRequest("Request body and URI mismatch")
+    _write_metadata(request, ctx, server_id, body.meta, replace=False)
+    return {"meta": body.meta}
+
+
+@router.delete("/servers/{server_id}/metadata/{key}", status_code=204)
+def delete_meta_item(server_id: str, key: str, request: Request, ctx: RequestContext = Depends(context)) -> Response:
+    enforce(ctx, "compute:servers:metadata:update")
+    with db_of(request).session() as session:
+        instance = servers.get(session, ctx, server_id)
+        if key not in instance.meta:
+            raise NotFound("Metadata item was not found")
+        instance.meta = {k: v for k, v in instance.meta.items() if k != key}
+        servers.bump(session, instance)
+    return Response(status_code=204)

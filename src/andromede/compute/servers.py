@@ -1,0 +1,307 @@
+"""Servers: the API writes desired state and bumps the host's generation; agents report what they see."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import secrets
+import uuid
+from collections.abc import Callable
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from andromede.common.clock import isotime, parse_isotime, utcnow
+from andromede.common.config import Settings
+from andromede.common.context import RequestContext
+from andromede.common.errors import BadRequest, Conflict, Forbidden, NotFound
+from andromede.compute import flavors, keypairs, scheduler
+from andromede.compute.models import Host, Instance
+from andromede.compute.schemas import ServerCreate
+from andromede.image import service as images
+
+MAX_USER_DATA = 65535
+QUOTA_DEFAULTS = {"instances": 10, "cores": 20, "ram": 51200}
+
+
+def status_of(instance: Instance) -> str:
+    vm, task = instance.vm_state, instance.task_state
+    if instance.desired_power == "deleted" or vm == "deleted":
+        return "DELETED"
+    if vm == "building":
+        return "BUILD"
+    if vm == "error":
+        return "ERROR"
+    if vm == "stopped":
+        return "SHUTOFF"
+    if task in ("rebooting", "reboot_pending", "reboot_started"):
+        return "REBOOT"
+    if task in ("rebooting_hard", "reboot_pending_hard", "reboot_started_hard"):
+        return "HARD_REBOOT"
+    return "ACTIVE"
+
+
+def _not_found(server_id: str) -> NotFound:
+    return NotFound(f"Instance {server_id} could not be found.")
+
+
+def get(session: Session, ctx: RequestContext, server_id: str) -> Instance:
+    instance = session.get(Instance, server_id) if len(server_id) == 36 else None
+    if (instance is None or instance.deleted or instance.desired_power == "deleted"
+            or (not ctx.is_admin and instance.project_id != ctx.project_id)):
+        raise _not_found(server_id)
+    return instance
+
+
+def bump(session: Session, instance: Instance) -> None:
+    """Mark the instance changed for its host's agent (it long-polls on the host generation)."""
+    instance.updated_at = utcnow()
+    if instance.host is None:
+        return
+    session.execute(update(Host).where(Host.name == instance.host)
+                    .values(desired_generation=Host.desired_generation + 1)
+                    .execution_options(synchronize_session=False))
+    instance.desired_seq = session.scalar(select(Host.desired_generation).where(Host.name == instance.host)) or 0
+
+
+def _decode_user_data(text: str | None) -> None:
+    if text is None:
+        return
+    if len(text) > MAX_USER_DATA:
+        raise BadRequest(f"User data too large. User data must be no larger than {MAX_USER_DATA} bytes once "
+                         "base64 encoded.")
+    try:
+        base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise BadRequest("User data needs to be valid base 64.") from exc
+
+
+def _hostname(name: str) -> str:
+    cleaned = re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-")[:63].strip("-")
+    return cleaned or "server"
+
+
+def _check_quota(session: Session, project_id: str, count: int, vcpus: int, ram: int) -> None:
+    used_instances, used_cores, used_ram = session.execute(
+        select(func.count(), func.coalesce(func.sum(Instance.flavor["vcpus"].as_integer()), 0),
+               func.coalesce(func.sum(Instance.flavor["ram"].as_integer()), 0))
+        .where(Instance.project_id == project_id, Instance.deleted.is_(False))).one()
+    for resource, used, want in (("instances", used_instances, count), ("cores", used_cores, vcpus * count),
+                                 ("ram", used_ram, ram * count)):
+        if used + want > QUOTA_DEFAULTS[resource]:
+            raise Forbidden(f"Quota exceeded for {resource}: Requested {want}, but already used {used} of "
+                            f"{QUOTA_DEFAULTS[resource]} {resource}")
+
+
+def create(session: Session, settings: Settings, ctx: RequestContext, body: ServerCreate) -> list[Instance]:
+    if body.block_device_mapping_v2 or not body.imageRef:
+        raise BadRequest("Booting from a volume is not available yet: give an imageRef.")
+    if body.personality:
+        raise BadRequest("Personality files are not supported; use user_data.")
+    if body.networks not in (None, "none"):
+        if body.networks == "auto":
+            raise Conflict("Unable to automatically allocate a network: networking is not available yet. "
+                           "Boot with networks 'none'.")
+        raise BadRequest("Networking is not available yet: boot without networks (or with networks 'none').")
+    if body.security_groups and any(sg.name != "default" for sg in body.security_groups):
+        raise BadRequest("Security groups are not available yet.")
+    if body.min_count > body.max_count:
+        raise BadRequest("min_count must be <= max_count")
+    _decode_user_data(body.user_data)
+
+    image_id = body.imageRef.rstrip("/").rsplit("/", 1)[-1]
+    try:
+        image = images.get_visible(session, ctx, image_id)
+    except NotFound:
+        raise BadRequest(f"Image {image_id} could not be found.") from None
+    if image.status != "active":
+        raise BadRequest(f"Image {image_id} is not active.")
+    flavor_id = str(body.flavorRef).rstrip("/").rsplit("/", 1)[-1]
+    try:
+        flavor = flavors.get(session, ctx, flavor_id)
+    except NotFound:
+        raise BadRequest(f"Flavor {flavor_id} could not be found.") from None
+    if flavor.disabled:
+        raise BadRequest(f"Flavor {flavor_id} is disabled.")
+    image_gib = -(-(image.virtual_size or image.size or 0) // 1024**3)
+    if flavor.disk and (flavor.disk < image.min_disk or flavor.disk < image_gib):
+        raise BadRequest(f"Flavor's disk is too small for requested image. Flavor disk is {flavor.disk}G, "
+                         f"image needs {max(image.min_disk, image_gib)}G.")
+    if flavor.ram < image.min_ram:
+        raise BadRequest(f"Flavor's memory is too small for requested image ({image.min_ram} MiB needed).")
+    key_data = None
+    if body.key_name is not None:
+        try:
+            key_data = keypairs.get(session, ctx.user_id or "", body.key_name).public_key
+        except NotFound:
+            raise BadRequest(f"Invalid key_name provided: {body.key_name}.") from None
+    zone = body.availability_zone.split(":", 1)[0] if body.availability_zone else None
+    if zone and not session.scalars(select(Host.name).where(Host.availability_zone == zone)).first():
+        raise BadRequest(f"The requested availability zone is not available: {zone}")
+
+    count = body.max_count
+    _check_quota(session, ctx.project_id or "", count, flavor.vcpus, flavor.ram)
+    root_gib = flavor.disk or max(image.min_disk, image_gib, 1)
+    want = scheduler.Request(vcpus=flavor.vcpus, memory_mib=flavor.ram, disk_gib=root_gib, availability_zone=zone)
+    snapshot = {"id": flavor.id, "name": flavor.name, "vcpus": flavor.vcpus, "ram": flavor.ram, "disk": root_gib,
+                "ephemeral": flavor.ephemeral, "swap": flavor.swap, "extra_specs": dict(flavor.extra_specs)}
+    reservation = "r-" + secrets.token_hex(4)
+    created: list[Instance] = []
+    for index in range(count):
+        name = body.name if count == 1 else f"{body.name}-{index + 1}"
+        instance = Instance(
+            uuid=str(uuid.uuid4()), project_id=ctx.project_id or "", user_id=ctx.user_id or "", name=name,
+            hostname=_hostname(name), image_id=image.id, flavor_id=flavor.id, flavor=snapshot,
+            key_name=body.key_name, key_data=key_data, user_data=body.user_data, meta=dict(body.metadata),
+            config_drive=bool(settings.force_config_drive or body.config_drive in (True, "true", "True")),
+            availability_zone=zone or "nova", launch_index=index, reservation_id=reservation,
+            vm_state="building", task_state="scheduling")
+        try:
+            instance.host = scheduler.schedule(session, want)
+            instance.task_state = "spawning"
+        except scheduler.NoValidHost as exc:
+            instance.vm_state, instance.task_state = "error", None
+            instance.fault = {"code": 500, "message": str(exc), "created": isotime(utcnow(), subsecond=False)}
+        session.add(instance)
+        session.flush()
+        bump(session, instance)
+        created.append(instance)
+    return created
+
+
+def list_servers(session: Session, ctx: RequestContext, params: dict[str, str]) -> list[Instance]:
+    query = select(Instance).where(Instance.deleted.is_(False), Instance.desired_power != "deleted")
+    all_tenants = ctx.is_admin and params.get("all_tenants", "").lower() in ("1", "true", "")  \
+        and "all_tenants" in params
+    if not all_tenants:
+        query = query.where(Instance.project_id == (params.get("project_id") if ctx.is_admin and
+                                                    params.get("project_id") else ctx.project_id))
+    if "changes-since" in params:
+        try:
+            query = query.where(Instance.updated_at >= parse_isotime(params["changes-since"]))
+        except ValueError as exc:
+            raise BadRequest("Invalid changes-since value.") from exc
+    rows = list(session.scalars(query.order_by(Instance.created_at.desc(), Instance.uuid.desc())))
+    if "name" in params:
+        try:
+            pattern = re.compile(params["name"])
+        except re.error as exc:
+            raise BadRequest("Invalid name filter.") from exc
+        rows = [row for row in rows if pattern.search(row.name)]
+    if "status" in params:
+        wanted = params["status"].upper()
+        rows = [row for row in rows if status_of(row) == wanted]
+    for key in ("image", "flavor"):
+        if key in params:
+            rows = [row for row in rows if getattr(row, f"{key}_id") == params[key]]
+    marker = params.get("marker")
+    if marker:
+        ids = [row.uuid for row in rows]
+        if marker not in ids:
+            raise BadRequest(f"marker [{marker}] not found")
+        rows = rows[ids.index(marker) + 1:]
+    if "limit" in params:
+        try:
+            limit = int(params["limit"])
+        except ValueError as exc:
+            raise BadRequest("limit must be an integer") from exc
+        if limit < 0:
+            raise BadRequest("limit must be >= 0")
+        rows = rows[:limit]
+    return rows
+
+
+def _transition(session: Session, instance: Instance, allowed: tuple[str, ...], action: str,
+                change: Callable[[Instance], None]) -> None:
+    status = status_of(instance)
+    if status not in allowed or (instance.task_state not in (None,) and status != "ERROR"):
+        raise Conflict(f"Cannot '{action}' instance {instance.uuid} while it is in vm_state {instance.vm_state}"
+                       f"{' and task_state ' + instance.task_state if instance.task_state else ''}")
+    change(instance)
+    bump(session, instance)
+
+
+def stop(session: Session, instance: Instance) -> None:
+    def change(i: Instance) -> None:
+        i.desired_power, i.task_state = "shutoff", "powering-off"
+
+    _transition(session, instance, ("ACTIVE", "ERROR"), "stop", change)
+
+
+def start(session: Session, instance: Instance) -> None:
+    def change(i: Instance) -> None:
+        i.desired_power, i.task_state = "running", "powering-on"
+
+    _transition(session, instance, ("SHUTOFF",), "start", change)
+
+
+def reboot(session: Session, instance: Instance, hard: bool) -> None:
+    def change(i: Instance) -> None:
+        i.desired_power, i.reboot_seq, i.reboot_hard = "running", i.reboot_seq + 1, hard
+        i.task_state = "rebooting_hard" if hard else "rebooting"
+
+    allowed = ("ACTIVE", "SHUTOFF", "ERROR") if hard else ("ACTIVE",)
+    _transition(session, instance, allowed, "reboot", change)
+
+
+def delete(session: Session, instance: Instance) -> Instance:
+    if instance.host is None:  # never placed: nothing on any host to clean up
+        instance.deleted, instance.vm_state, instance.terminated_at = True, "deleted", utcnow()
+        return instance
+    instance.desired_power, instance.task_state = "deleted", "deleting"
+    bump(session, instance)
+    return instance
+
+
+def console_tail(instance: Instance, length: int | None) -> str:
+    if length is None or length < 0:
+        return instance.console
+    lines = instance.console.splitlines(keepends=True)
+    return "".join(lines[-length:]) if length else ""
+
+
+# ---- what the agent sees and says --------------------------------------------------------------
+
+def desired_doc(instance: Instance, image_doc: dict) -> dict:
+    return {
+        "uuid": instance.uuid, "hostname": instance.hostname, "name": instance.name,
+        "project_id": instance.project_id, "vcpus": instance.flavor.get("vcpus", 1),
+        "memory_mib": instance.flavor.get("ram", 256), "root_gib": instance.flavor.get("disk", 1),
+        "image": image_doc, "desired_power": instance.desired_power, "reboot_seq": instance.reboot_seq,
+        "reboot_hard": instance.reboot_hard, "seq": instance.desired_seq,
+        "config_drive": instance.config_drive, "key_name": instance.key_name, "key_data": instance.key_data,
+        "user_data": instance.user_data, "meta": instance.meta, "availability_zone": instance.availability_zone,
+        "launch_index": instance.launch_index,
+    }
+
+
+def apply_observed(session: Session, instance: Instance, report: dict) -> None:
+    """Fold an agent's report into the API-visible state; desired state is never changed here."""
+    power = report.get("power")
+    now = utcnow()
+    if "console" in report and isinstance(report["console"], str):
+        instance.console = report["console"][-128 * 1024:]
+    if report.get("fault"):
+        instance.vm_state, instance.task_state, instance.power_state = "error", None, 0
+        instance.fault = {"code": 500, "message": str(report["fault"])[:255],
+                          "created": isotime(now, subsecond=False)}
+    elif power == "missing" and instance.desired_power == "deleted":
+        instance.deleted, instance.vm_state, instance.task_state = True, "deleted", None
+        instance.terminated_at = now
+        if instance.host:
+            scheduler.release(session, instance.host, scheduler.Request(
+                vcpus=instance.flavor.get("vcpus", 0), memory_mib=instance.flavor.get("ram", 0),
+                disk_gib=instance.flavor.get("disk", 0)))
+    elif power == "running" and instance.desired_power == "running":
+        instance.vm_state, instance.power_state, instance.fault = "active", 1, None
+        instance.observed_reboot_seq = int(report.get("reboot_seq", instance.observed_reboot_seq))
+        if instance.observed_reboot_seq >= instance.reboot_seq:
+            instance.task_state = None
+        instance.launched_at = instance.launched_at or now
+    elif power == "shutoff" and instance.desired_power == "shutoff":
+        instance.vm_state, instance.power_state, instance.task_state = "stopped", 4, None
+    elif power == "shutoff":
+        instance.power_state = 4  # it went down behind our back; the agent brings it back
+    instance.updated_at = now
+

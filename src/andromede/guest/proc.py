@@ -1,0 +1,23 @@
+"""Running the host's build tools: argument lists only, always a timeout, errors that say what failed."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+
+class BuildError(Exception):
+    pass
+
+
+def run(args: list[str], timeout: float, cwd: Path | None = None) -> str:
+    """stdout of `args`; BuildError when the tool is missing, fails or runs past `timeout` seconds."""
+    try:
+        done = subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False)
+    except FileNotFoundError:
+        raise BuildError(f"{args[0]} not found (see andromede.guest.build.HOST_PACKAGES)") from None
+    except subprocess.TimeoutExpired:
+        raise BuildError(f"{' '.join(args)} timed out after {timeout} s") from None
+    if done.returncode != 0:
+        raise BuildError(f"{' '.join(args)} failed ({done.returncode}): {done.stderr.strip()[-2000:]}")
+    return done.stdout

@@ -1,0 +1,46 @@
+"""Nova's default RBAC: readers read, members manage their project's servers, admins manage the cloud.
+
+Another project's server is a 404 decided by the compute service itself, never a 403.
+"""
+
+from __future__ import annotations
+
+from andromede.policy.checks import ADMIN, any_of, authenticated, role
+from andromede.policy.enforcer import Rule, register
+
+READER = any_of(ADMIN, role("reader"), role("member"))
+MEMBER = any_of(ADMIN, role("member"))
+V21 = "/compute/v2.1"
+
+
+def _rule(name: str, check, description: str, *operations: tuple[str, str]) -> Rule:  # type: ignore[no-untyped-def]
+    return Rule(f"compute:{name}", check, description, tuple((m, V21 + p) for m, p in operations))
+
+
+register(
+    _rule("flavors:list", authenticated, "List flavors.", ("GET", "/flavors"), ("GET", "/flavors/detail")),
+    _rule("flavors:show", authenticated, "Show a flavor.", ("GET", "/flavors/{flavor_id}")),
+    _rule("flavors:create", ADMIN, "Create a flavor.", ("POST", "/flavors")),
+    _rule("flavors:delete", ADMIN, "Delete a flavor.", ("DELETE", "/flavors/{flavor_id}")),
+    _rule("flavors:update", ADMIN, "Set flavor extra specs.", ("POST", "/flavors/{flavor_id}/os-extra_specs")),
+    _rule("flavors:access", ADMIN, "Manage private flavor access.", ("POST", "/flavors/{flavor_id}/action")),
+    _rule("keypairs", authenticated, "Manage one's own keypairs.", ("GET", "/os-keypairs"), ("POST", "/os-keypairs")),
+    _rule("limits", authenticated, "Show quotas and usage.", ("GET", "/limits")),
+    _rule("availability_zones", authenticated, "List availability zones.", ("GET", "/os-availability-zone")),
+    _rule("availability_zones:detail", ADMIN, "Zones with hosts.", ("GET", "/os-availability-zone/detail")),
+    _rule("hypervisors", ADMIN, "List hypervisors.", ("GET", "/os-hypervisors")),
+    _rule("services", ADMIN, "List compute services.", ("GET", "/os-services")),
+    _rule("servers:index", READER, "List servers.", ("GET", "/servers"), ("GET", "/servers/detail")),
+    _rule("servers:show", READER, "Show a server.", ("GET", "/servers/{server_id}")),
+    _rule("servers:create", MEMBER, "Create a server.", ("POST", "/servers")),
+    _rule("servers:update", MEMBER, "Rename a server.", ("PUT", "/servers/{server_id}")),
+    _rule("servers:delete", MEMBER, "Delete a server.", ("DELETE", "/servers/{server_id}")),
+    _rule("servers:stop", MEMBER, "Stop a server.", ("POST", "/servers/{server_id}/action")),
+    _rule("servers:start", MEMBER, "Start a server.", ("POST", "/servers/{server_id}/action")),
+    _rule("servers:reboot", MEMBER, "Reboot a server.", ("POST", "/servers/{server_id}/action")),
+    _rule("servers:console_output", MEMBER, "Read a server's console.", ("POST", "/servers/{server_id}/action")),
+    _rule("servers:metadata:show", READER, "Read server metadata.", ("GET", "/servers/{server_id}/metadata")),
+    _rule("servers:metadata:update", MEMBER, "Change server metadata.", ("POST", "/servers/{server_id}/metadata")),
+    Rule("internal:agent", any_of(ADMIN, role("service")), "Host agents: desired and observed state.",
+         (("GET", "/internal/v1/hosts/{host}/instances"), ("PUT", "/internal/v1/instances/{uuid}/observed"))),
+)
