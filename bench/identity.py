@@ -241,7 +241,8 @@ def main() -> None:
         a_port, h_port, f_port = free_port(), free_port(), free_port()
         base, hello = f"http://{HOST}:{a_port}", f"http://{HOST}:{h_port}/"
         argv = [str(bindir / "andromede"), "up", "--data-dir", str(tmp / "data")]
-        argv += ["--listen", f"{HOST}:{a_port}", "--insecure-http"]
+        argv += ["--listen", f"{HOST}:{a_port}", "--insecure-http", "--agent-driver", "none"]
+        os.environ["ANDROMEDE_TINY_IMAGE"] = "skip"  # identity only: no guest image, no host agent
         with (
             server(argv, f"{base}/identity/v3", tmp / "andromede.log") as app,
             server([sys.executable, str(tmp / "hello.py"), str(h_port)], hello, tmp / "hello.log") as hw,

@@ -31,6 +31,8 @@ class Server:
     data_dir: Path
     port: int
     database_url: str = ""
+    agent_driver: str = "fake"  # functional tests: real API, fake hypervisor; e2e tests pass "qemu"
+    tiny_image: str = "skip"  # e2e tests pass "ensure" (the image is built once into the user's cache)
     process: subprocess.Popen | None = None
     log_path: Path | None = None
     env: dict = field(default_factory=dict)
@@ -56,11 +58,11 @@ class Server:
                "--listen", f"127.0.0.1:{self.port}"]
         if self.database_url:
             cmd += ["--database-url", self.database_url]
-        return cmd
+        return [*cmd, "--agent-driver", self.agent_driver]
 
     def start(self, timeout: float = 60.0) -> None:
         self.log_path = self.data_dir.parent / f"{self.data_dir.name}.log"
-        env = {**os.environ, "ANDROMEDE_POLICY_STRICT": "1", **self.env}
+        env = {**os.environ, "ANDROMEDE_POLICY_STRICT": "1", "ANDROMEDE_TINY_IMAGE": self.tiny_image, **self.env}
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT, env=env,
                                         start_new_session=True)

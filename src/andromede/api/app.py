@@ -7,11 +7,12 @@ from dataclasses import dataclass
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
 from andromede.api import errors, middleware
 from andromede.common.config import Settings
+from andromede.common.errors import ApiError
 from andromede.compute.api import build_compute_app
 from andromede.compute.api.internal import build_internal_app
 from andromede.compute.api.microversion import Microversions
@@ -65,7 +66,14 @@ def catalog_entries(settings: Settings) -> list[CatalogEntry]:
     return [entry for mount in service_mounts(settings) for entry in mount.catalog]
 
 
-def build_app(settings: Settings, db: Database) -> Callable:
+@dataclass(frozen=True)
+class Assembled:
+    asgi: Callable
+    identity: IdentityService
+    uploads: ImageUploads
+
+
+def build_app(settings: Settings, db: Database) -> Assembled:
     identity = IdentityService(settings, db)
     mounts = service_mounts(settings)
     for mount in mounts:
@@ -73,9 +81,10 @@ def build_app(settings: Settings, db: Database) -> Callable:
     notifier = HostNotifier()
     store = ImageStore(settings.data_dir / "images")
     store.sweep_partial()
+    uploads = ImageUploads(settings, db, store)
     apps = {
         "/identity": build_identity_app(identity),
-        "/image": build_image_app(ImageUploads(settings, db, store)),
+        "/image": build_image_app(uploads),
         "/compute": Microversions(build_compute_app(settings, db, notifier)),
         "/internal": build_internal_app(db, notifier),
     }
@@ -85,8 +94,14 @@ def build_app(settings: Settings, db: Database) -> Callable:
         return JSONResponse({"services": {m.prefix.strip("/"): settings.base_url + m.prefix for m in mounts}})
 
     routes = [Route("/", root)] + [Mount(m.prefix, app=apps[m.prefix]) for m in mounts]  # type: ignore[arg-type]
-    app: Callable = Starlette(routes=routes)
-    app.state.identity = identity  # type: ignore[attr-defined]
+    async def api_error(request: Request, exc: Exception) -> Response:
+        # Errors raised between the router and a service app (e.g. microversion checks) still get the
+        # owning service's format.
+        assert isinstance(exc, ApiError)
+        status, headers, body = errors.render(request.url.path, exc)
+        return Response(body, status_code=status, headers={k.decode(): v.decode() for k, v in headers})
+
+    app: Callable = Starlette(routes=routes, exception_handlers={ApiError: api_error})
 
     # The pipeline, outermost first. Read bottom-up, this is what a request passes through.
     pipeline: list[Callable[[Callable], Callable]] = [
@@ -100,4 +115,4 @@ def build_app(settings: Settings, db: Database) -> Callable:
     ]
     for layer in reversed(pipeline):
         app = layer(app)
-    return app
+    return Assembled(asgi=app, identity=identity, uploads=uploads)

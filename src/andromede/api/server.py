@@ -6,6 +6,7 @@ import logging
 import os
 import socket
 from dataclasses import dataclass
+from pathlib import Path
 
 import uvicorn
 
@@ -14,11 +15,12 @@ from andromede.common.config import Settings
 from andromede.common.lockfile import DataDirLock
 from andromede.common.tls import ensure_certificates
 from andromede.compute import bootstrap as compute_bootstrap
+from andromede.compute.agent.local import LocalAgent
 from andromede.db.engine import Database
 from andromede.db.migrate import upgrade
 from andromede.identity import bootstrap
 from andromede.identity.credentials import CredentialStore
-from andromede.identity.service import IdentityService
+from andromede.image.bootstrap import ensure_tiny_image
 
 log = logging.getLogger("andromede")
 
@@ -43,8 +45,8 @@ def prepare(settings: Settings) -> Prepared:
         cert, key = str(cert_path), str(key_path)
     db = Database(settings.db_url)
     upgrade(db.engine)
-    app = build_app(settings, db)
-    identity: IdentityService = app.state.identity if hasattr(app, "state") else _find_identity(app)
+    assembled = build_app(settings, db)
+    identity = assembled.identity
     identity.token_keys.rotate_if_due()
     result = None
     with db.session() as session:
@@ -58,14 +60,12 @@ def prepare(settings: Settings) -> Prepared:
         bootstrap.write_client_files(settings, result)
     else:
         bootstrap.refresh_client_files(settings)
-    return Prepared(app, db, first, result, cert, key)
+    if settings.tiny_image != "skip":
+        from andromede.guest import default_cache_dir
 
-
-def _find_identity(app: object) -> IdentityService:
-    inner = app
-    while not hasattr(inner, "state"):
-        inner = inner.app  # type: ignore[attr-defined]
-    return inner.state.identity  # type: ignore[attr-defined]
+        cache = Path(settings.guest_cache_dir) if settings.guest_cache_dir else default_cache_dir()
+        ensure_tiny_image(assembled.uploads, cache)
+    return Prepared(assembled.asgi, db, first, result, cert, key)
 
 
 def banner(settings: Settings, prepared: Prepared) -> str:
@@ -91,9 +91,14 @@ def serve(settings: Settings) -> None:
     lock.acquire()
     try:
         prepared = prepare(settings)
+        agent = LocalAgent(settings)
+        agent.start()  # it waits for the API below to answer
         print(banner(settings, prepared), flush=True)
-        uvicorn.run(prepared.app, host=settings.listen_host, port=settings.listen_port,  # type: ignore[arg-type]
-                    ssl_certfile=prepared.cert, ssl_keyfile=prepared.key, log_level="warning",
-                    access_log=False, server_header=False, timeout_graceful_shutdown=5)
+        try:
+            uvicorn.run(prepared.app, host=settings.listen_host, port=settings.listen_port,  # type: ignore[arg-type]
+                        ssl_certfile=prepared.cert, ssl_keyfile=prepared.key, log_level="warning",
+                        access_log=False, server_header=False, timeout_graceful_shutdown=5)
+        finally:
+            agent.stop()
     finally:
         lock.release()

@@ -33,6 +33,7 @@ def up(
     database_url: Annotated[str, typer.Option(help="SQLAlchemy URL; SQLite in the data dir by default.")] = "",
     public_url: Annotated[str, typer.Option(help="Base URL clients use, if not the listener's.")] = "",
     insecure_http: Annotated[bool, typer.Option(help="Serve plain HTTP (loopback listeners only).")] = False,
+    agent_driver: Annotated[str, typer.Option(help="Driver of the local host agent: qemu, fake, or none.")] = "qemu",
 ) -> None:
     """Start the all-in-one cloud in the foreground."""
     from andromede.api.server import serve
@@ -47,7 +48,8 @@ def up(
         if not loopback:
             typer.echo("--insecure-http is only allowed on a loopback listener.", err=True)
             raise typer.Exit(2)
-    overrides: dict = {"listen_host": host, "listen_port": port, "insecure_http": insecure_http}
+    overrides: dict = {"listen_host": host, "listen_port": port, "insecure_http": insecure_http,
+                       "agent_driver": agent_driver}
     if data_dir is not None:
         overrides["data_dir"] = data_dir.resolve()
     if database_url:
@@ -62,6 +64,26 @@ def up(
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
         sys.exit(0)
+
+
+@app.command()
+def agent(
+    data_dir: Annotated[Path, typer.Option(help="Where this host keeps instances and cached images.")],
+    config: Annotated[Path, typer.Option(help="The agent's credential file (agent.yaml).")],
+    host: Annotated[str, typer.Option(help="The name this host registers under.")] = "",
+    driver: Annotated[str, typer.Option(help="qemu, or fake (tests and benchmarks only).")] = "qemu",
+    availability_zone: Annotated[str, typer.Option(help="The zone this host belongs to.")] = "nova",
+) -> None:
+    """Run the host agent: reconcile this host's instances with the controller's desired state."""
+    from andromede.common.lockfile import AlreadyRunning
+    from andromede.compute.agent.main import run_agent
+
+    try:
+        run_agent(data_dir.resolve(), config.resolve(), host=host or None, driver=driver,
+                  availability_zone=availability_zone)
+    except AlreadyRunning as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
 
 
 if __name__ == "__main__":

@@ -25,6 +25,12 @@ class Settings(BaseSettings):
     database_url: str = ""
     insecure_http: bool = False
     region: str = "RegionOne"
+    # On every start make sure the public `tiny` guest image exists ("skip" for API-only test servers).
+    tiny_image: str = "ensure"
+    guest_cache_dir: str = ""
+    # The all-in-one server runs a host agent for this machine: qemu (real VMs), fake, or none.
+    agent_driver: str = "qemu"
+    host_name: str = ""
 
     token_expiration_s: int = 3600
     receipt_expiration_s: int = 300

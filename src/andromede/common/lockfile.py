@@ -12,8 +12,8 @@ class AlreadyRunning(Exception):
 
 
 class DataDirLock:
-    def __init__(self, data_dir: Path) -> None:
-        self.path = data_dir / "andromede.lock"
+    def __init__(self, data_dir: Path, name: str = "andromede.lock") -> None:
+        self.path = data_dir / name
         self._fd: int | None = None
 
     def acquire(self) -> None:
@@ -24,7 +24,7 @@ class DataDirLock:
             holder = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
             os.close(fd)
             raise AlreadyRunning(
-                f"Another Andromède server (pid {holder}) is already running on {self.path.parent}.") from None
+                f"Another Andromède process (pid {holder}) already holds {self.path}: it is already running.") from None
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())
         self._fd = fd
@@ -34,3 +34,21 @@ class DataDirLock:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = None
+
+
+def holder_pid(path: Path) -> int | None:
+    """The pid written in a lock file, if a live process still holds the lock."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            text = os.read(fd, 32).decode(errors="replace").strip()
+            return int(text) if text.isdigit() else None
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)

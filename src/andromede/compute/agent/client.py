@@ -1,0 +1,73 @@
+"""The agent's side of the internal API: authenticate with its application credential, re-auth on 401."""
+
+from __future__ import annotations
+
+import ssl
+import threading
+from pathlib import Path
+
+import httpx
+import yaml
+
+from andromede.common.errors import Unauthorized
+
+
+class ControllerClient:
+    def __init__(self, config_path: Path, *, timeout: float = 40.0) -> None:
+        config = yaml.safe_load(config_path.read_text())
+        self.auth_url: str = config["auth_url"].rstrip("/")
+        self.base_url = self.auth_url.rsplit("/identity", 1)[0]
+        self._credential = (config["application_credential_id"], config["application_credential_secret"])
+        verify: ssl.SSLContext | bool = True
+        if config.get("cacert"):
+            verify = ssl.create_default_context(cafile=config["cacert"])
+        self.http = httpx.Client(base_url=self.base_url, verify=verify, timeout=timeout)
+        self._token: str | None = None
+        self._lock = threading.Lock()
+
+    def _authenticate(self) -> str:
+        cred_id, secret = self._credential
+        response = self.http.post("/identity/v3/auth/tokens?nocatalog", json={"auth": {"identity": {
+            "methods": ["application_credential"],
+            "application_credential": {"id": cred_id, "secret": secret}}}})
+        if response.status_code != 201:
+            raise Unauthorized(f"agent authentication failed: {response.status_code}")
+        return response.headers["X-Subject-Token"]
+
+    def token(self, *, renew: bool = False) -> str:
+        with self._lock:
+            if self._token is None or renew:
+                self._token = self._authenticate()
+            return self._token
+
+    def request(self, method: str, path: str, **kwargs: object) -> httpx.Response:
+        response = self.http.request(method, path, headers={"X-Auth-Token": self.token()}, **kwargs)  # type: ignore[arg-type]
+        if response.status_code == 401:
+            response = self.http.request(method, path, headers={"X-Auth-Token": self.token(renew=True)},
+                                         **kwargs)  # type: ignore[arg-type]
+        response.raise_for_status()
+        return response
+
+    def heartbeat(self, host: str, resources: dict) -> dict:
+        return self.request("POST", f"/internal/v1/hosts/{host}", json=resources).json()
+
+    def desired(self, host: str, since: int, wait: float) -> dict:
+        return self.request("GET", f"/internal/v1/hosts/{host}/instances",
+                            params={"since": since, "wait": wait}, timeout=wait + 15).json()
+
+    def report(self, uuid: str, observed: dict) -> None:
+        response = self.http.put(f"/internal/v1/instances/{uuid}/observed", json=observed,
+                                 headers={"X-Auth-Token": self.token()})
+        if response.status_code == 401:
+            response = self.http.put(f"/internal/v1/instances/{uuid}/observed", json=observed,
+                                     headers={"X-Auth-Token": self.token(renew=True)})
+        if response.status_code not in (200, 404):  # 404: the instance is gone already; nothing to tell
+            response.raise_for_status()
+
+    def download_image(self, image_id: str, destination: Path) -> None:
+        with self.http.stream("GET", f"/image/v2/images/{image_id}/file",
+                              headers={"X-Auth-Token": self.token()}, timeout=600) as response:
+            response.raise_for_status()
+            with destination.open("wb") as handle:
+                for chunk in response.iter_bytes(1 << 20):
+                    handle.write(chunk)

@@ -1,0 +1,65 @@
+"""The all-in-one's own host agent: a child process of `andromede up`, replaced on every start.
+
+The agent holds agent.lock; an agent left behind by a server that was killed is stopped first, so the
+running agent always matches the running server. VMs are not children of the agent: they keep running.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from andromede.common.config import Settings
+from andromede.common.lockfile import holder_pid
+
+
+class LocalAgent:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def lock_path(self) -> Path:
+        return self.settings.data_dir / "agent.lock"
+
+    def _stop_stale(self) -> None:
+        pid = holder_pid(self.lock_path)
+        if pid is None:
+            return
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and holder_pid(self.lock_path) is not None:
+            time.sleep(0.1)
+        if holder_pid(self.lock_path) is not None:
+            os.kill(pid, signal.SIGKILL)
+
+    def start(self) -> None:
+        if self.settings.agent_driver == "none":
+            return
+        self._stop_stale()
+        logs = self.settings.data_dir / "logs"
+        logs.mkdir(exist_ok=True, mode=0o700)
+        command = [sys.executable, "-m", "andromede.cli.main", "agent", "--data-dir", str(self.settings.data_dir),
+                   "--config", str(self.settings.data_dir / "agent.yaml"), "--driver", self.settings.agent_driver,
+                   "--host", self.settings.host_name or socket.gethostname()]
+        with (logs / "agent.log").open("ab") as log:
+            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                                            stdin=subprocess.DEVNULL)
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()

@@ -1,0 +1,252 @@
+"""The host agent's reconcile loop: make the hypervisor match the desired state, then say what it sees.
+
+Level-triggered: every pass compares desired with actual and applies the difference, so a lost
+message, a restart of the agent or a VM killed behind its back all converge on the next pass.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+
+from andromede.compute.agent.drivers.base import ConfigDrive, DriverError, HypervisorDriver, InstanceSpec
+from andromede.compute.agent.image_cache import ImageCache
+
+log = logging.getLogger("andromede.agent")
+CONSOLE_TAIL = 64 * 1024
+
+
+def config_drive_for(doc: dict) -> ConfigDrive:
+    keys = {doc["key_name"]: doc["key_data"]} if doc.get("key_name") and doc.get("key_data") else {}
+    meta_data = {
+        "uuid": doc["uuid"], "name": doc["name"], "hostname": doc["hostname"],
+        "availability_zone": doc.get("availability_zone", "nova"), "launch_index": doc.get("launch_index", 0),
+        "project_id": doc.get("project_id", ""), "meta": doc.get("meta", {}), "public_keys": keys,
+        "keys": [{"name": name, "type": "ssh", "data": data} for name, data in keys.items()], "devices": [],
+    }
+    user_data = base64.b64decode(doc["user_data"]) if doc.get("user_data") else None
+    return ConfigDrive(meta_data=meta_data, user_data=user_data,
+                       network_data={"links": [], "networks": [], "services": []})
+
+
+class Reconciler:
+    def __init__(self, host: str, driver: HypervisorDriver, client, cache: ImageCache,  # type: ignore[no-untyped-def]
+                 state_path: Path, *, workers: int = 4, observe_every: float = 3.0, resync_every: float = 60.0,
+                 heartbeat_every: float = 20.0, availability_zone: str = "nova") -> None:
+        self.host = host
+        self.driver = driver
+        self.client = client
+        self.cache = cache
+        self.state_path = state_path
+        self.observe_every = observe_every
+        self.resync_every = resync_every
+        self.heartbeat_every = heartbeat_every
+        self.availability_zone = availability_zone
+        self.desired: dict[str, dict] = {}
+        self.generation = 0
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="reconcile")
+        self._pending: set[str] = set()
+        self._again: set[str] = set()
+        self._lock = threading.Lock()
+        self._console_digest: dict[str, str] = {}
+        self._reported: dict[str, tuple] = {}
+        self._handled_reboots: dict[str, int] = self._load_state()
+
+    # ---- local state that must survive agent restarts -----------------------------------------
+
+    def _load_state(self) -> dict[str, int]:
+        try:
+            return {k: int(v) for k, v in json.loads(self.state_path.read_text()).get("reboots", {}).items()}
+        except (FileNotFoundError, ValueError, AttributeError):
+            return {}
+
+    def _save_state(self) -> None:
+        with self._lock:
+            doc = json.dumps({"reboots": self._handled_reboots})
+        tmp = self.state_path.with_suffix(".tmp")
+        tmp.write_text(doc)
+        os.replace(tmp, self.state_path)
+
+    # ---- talking to the controller ------------------------------------------------------------
+
+    def heartbeat(self) -> None:
+        resources = self.driver.resources()
+        self.client.heartbeat(self.host, {"vcpus": resources.vcpus, "memory_mib": resources.memory_mib,
+                                          "disk_gib": resources.disk_gib, "accelerator": resources.accelerator,
+                                          "availability_zone": self.availability_zone})
+
+    def sync(self, *, full: bool, wait: float = 0.0) -> None:
+        answer = self.client.desired(self.host, 0 if full else self.generation, wait)
+        changed = []
+        with self._lock:
+            if answer.get("full"):
+                gone = set(self.desired) - {doc["uuid"] for doc in answer["instances"]}
+                for uuid in gone:
+                    self.desired.pop(uuid, None)
+                changed += list(gone)
+            for doc in answer["instances"]:
+                self.desired[doc["uuid"]] = doc
+                changed.append(doc["uuid"])
+            self.generation = max(self.generation, int(answer["generation"]))
+        if answer.get("full"):
+            changed += [uuid for uuid in self.driver.list_instances() if uuid not in self.desired]
+        for uuid in set(changed):
+            self.submit(uuid)
+
+    def _report(self, uuid: str, observed: dict, *, force: bool = False) -> None:
+        key = (observed.get("power"), observed.get("reboot_seq"), observed.get("fault"))
+        if not force and "console" not in observed and self._reported.get(uuid) == key:
+            return
+        self.client.report(uuid, observed)
+        self._reported[uuid] = key
+
+    # ---- reconciling one instance --------------------------------------------------------------
+
+    def submit(self, uuid: str) -> None:
+        with self._lock:
+            if uuid in self._pending:
+                self._again.add(uuid)  # it is being reconciled: go round once more when done
+                return
+            self._pending.add(uuid)
+        self._executor.submit(self._run, uuid)
+
+    def _run(self, uuid: str) -> None:
+        while True:
+            try:
+                self.reconcile(uuid)
+            except Exception:
+                log.exception("reconciling %s failed; the next pass retries", uuid)
+            with self._lock:
+                if uuid not in self._again:
+                    self._pending.discard(uuid)
+                    return
+                self._again.discard(uuid)
+
+    def reconcile(self, uuid: str) -> None:
+        with self._lock:
+            doc = self.desired.get(uuid)
+        actual = self.driver.state(uuid)
+        if doc is None or doc["desired_power"] == "deleted":
+            if actual.power != "missing":
+                self.driver.destroy(uuid)
+            if doc is not None:
+                self._report(uuid, {"power": "missing"}, force=True)
+                with self._lock:
+                    self.desired.pop(uuid, None)
+                    self._handled_reboots.pop(uuid, None)
+                self._save_state()
+            self._console_digest.pop(uuid, None)
+            self._reported.pop(uuid, None)
+            return
+        try:
+            self.driver.ensure_defined(self._spec(doc))
+            handled = self._handled_reboots.get(uuid, 0)
+            if doc["desired_power"] == "running":
+                if actual.power != "running":
+                    self.driver.start(uuid)
+                elif doc["reboot_seq"] > handled:
+                    self.driver.reboot(uuid, hard=bool(doc["reboot_hard"]))
+                power = "running"
+            else:
+                if actual.power == "running":
+                    self.driver.stop(uuid)
+                power = "shutoff"
+        except DriverError as exc:
+            self._report(uuid, {"power": actual.power, "reboot_seq": doc["reboot_seq"], "fault": str(exc)},
+                         force=True)
+            return
+        if doc["reboot_seq"] != self._handled_reboots.get(uuid):
+            with self._lock:
+                self._handled_reboots[uuid] = doc["reboot_seq"]
+            self._save_state()
+        self._report(uuid, {"power": power, "reboot_seq": doc["reboot_seq"]})
+
+    def _spec(self, doc: dict) -> InstanceSpec:
+        base = self.cache.ensure(doc["image"])
+        fmt = "qcow2" if doc["image"].get("disk_format") == "qcow2" else "raw"
+        return InstanceSpec(uuid=doc["uuid"], hostname=doc["hostname"], vcpus=doc["vcpus"],
+                            memory_mib=doc["memory_mib"], root_gib=doc["root_gib"], base_image=base,
+                            base_format=fmt,  # type: ignore[arg-type]
+                            config_drive=config_drive_for(doc) if doc.get("config_drive") else None)
+
+    # ---- watching ------------------------------------------------------------------------------
+
+    def observe(self) -> None:
+        """Catch drift (a VM that died or was started behind our back) and forward new console output."""
+        with self._lock:
+            desired = dict(self.desired)
+        for uuid, doc in desired.items():
+            with self._lock:
+                busy = uuid in self._pending
+            if busy or doc["desired_power"] == "deleted":
+                continue
+            state = self.driver.state(uuid)
+            want = "running" if doc["desired_power"] == "running" else "shutoff"
+            have = "running" if state.power == "running" else "shutoff"
+            if want != have:
+                log.warning("instance %s is %s but should be %s: repairing", uuid, have, want)
+                self._report(uuid, {"power": have, "reboot_seq": self._handled_reboots.get(uuid, 0)})
+                self.submit(uuid)
+                continue
+            self._forward_console(uuid, have)
+
+    def _forward_console(self, uuid: str, power: str) -> None:
+        try:
+            console = self.driver.console_output(uuid)[-CONSOLE_TAIL:]
+        except DriverError:
+            return
+        digest = hashlib.sha256(console.encode(errors="replace")).hexdigest()
+        if self._console_digest.get(uuid) != digest:
+            self._report(uuid, {"power": power, "reboot_seq": self._handled_reboots.get(uuid, 0),
+                                "console": console})
+            self._console_digest[uuid] = digest
+
+    def run(self, stop: threading.Event, *, long_poll: float = 20.0) -> None:
+        self._until_connected(stop, self.heartbeat)
+        self._until_connected(stop, lambda: self.sync(full=True))
+        watcher = threading.Thread(target=self._watch, args=(stop, long_poll), name="watch", daemon=True)
+        watcher.start()
+        next_beat = next_resync = time.monotonic()
+        while not stop.wait(self.observe_every):
+            now = time.monotonic()
+            try:
+                if now >= next_beat:
+                    self.heartbeat()
+                    next_beat = now + self.heartbeat_every
+                if now >= next_resync:
+                    self.sync(full=True)
+                    next_resync = now + self.resync_every
+                self.observe()
+            except httpx.HTTPError as exc:
+                log.warning("controller unreachable (%s); retrying", exc)
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+    def _watch(self, stop: threading.Event, long_poll: float) -> None:
+        while not stop.is_set():
+            try:
+                self.sync(full=False, wait=long_poll)
+            except httpx.HTTPError as exc:
+                log.warning("long-poll failed (%s); retrying", exc)
+                stop.wait(1.0)
+
+    @staticmethod
+    def _until_connected(stop: threading.Event, call: Callable[[], object]) -> None:
+        delay = 0.2
+        while not stop.is_set():
+            try:
+                call()
+                return
+            except (httpx.HTTPError, OSError) as exc:
+                log.info("waiting for the controller (%s)", exc)
+                stop.wait(delay)
+                delay = min(delay * 2, 5.0)
