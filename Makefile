@@ -9,6 +9,7 @@ bootstrap:
 	@scripts/bootstrap.sh
 
 run: bootstrap
+	.venv/bin/andromede image build-tiny
 	.venv/bin/andromede up --listen $(LISTEN) $(if $(DATA_DIR),--data-dir $(DATA_DIR),)
 
 test: bootstrap

@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBIAN_PACKAGES=(python3 python3-venv python3-pip python3-dev gcc postgresql wrk openssl ca-certificates)
+DEBIAN_PACKAGES=(python3 python3-venv python3-pip python3-dev gcc postgresql wrk openssl ca-certificates
+  qemu-system-x86 qemu-utils util-linux dosfstools mtools syslinux syslinux-common busybox-static openssh-client)
 
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then
@@ -13,11 +14,17 @@ if command -v dpkg-query >/dev/null 2>&1; then
     [[ "$status" == "install ok installed" ]] || missing+=("$pkg")
   done
 fi
+# The tiny guest is built from Debian packages fetched with `apt-get download`: it needs package lists.
+lists_empty=false
+compgen -G "/var/lib/apt/lists/*Packages*" >/dev/null || lists_empty=true
+if [[ $(id -u) -eq 0 ]] && { ((${#missing[@]})) || $lists_empty; }; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+fi
 if ((${#missing[@]})); then
   if [[ $(id -u) -eq 0 ]]; then
     echo "bootstrap: installing Debian packages: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   else
     echo "bootstrap: not root, so not installing Debian packages: ${missing[*]} (some features may be skipped)"

@@ -39,7 +39,9 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     """One running cloud per backend; tests create their own users/projects and never share names."""
     database_url = request.getfixturevalue("postgres_url") if request.param == "postgresql" else ""
     data_dir = tmp_path_factory.mktemp(f"cloud-{request.param}") / "data"
-    srv = Server(data_dir=data_dir, port=free_port(), database_url=database_url)
+    # A small fake hypervisor: 8 m1.tiny servers fit, so scheduling limits are reachable in tests.
+    srv = Server(data_dir=data_dir, port=free_port(), database_url=database_url,
+                 env={"ANDROMEDE_FAKE_MEMORY_MIB": "2048", "ANDROMEDE_FAKE_VCPUS": "4"})
     srv.start()
     yield srv
     srv.stop()

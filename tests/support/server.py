@@ -75,13 +75,31 @@ class Server:
                     response = httpx.get(self.identity_url, verify=self.tls(), timeout=2)
                     if response.status_code == 200:
                         return
-            except httpx.HTTPError:
+            except (httpx.HTTPError, ssl.SSLError):
                 pass
             time.sleep(0.2)
         self.stop()
         raise RuntimeError(f"server did not answer in {timeout}s:\n{self.log_path.read_text()}")
 
     def stop(self) -> None:
+        self._stop_server()
+        self.stop_agent()
+
+    def stop_agent(self, sig: int = signal.SIGTERM) -> None:
+        """The host agent runs in its own session (VMs and agent outlive the server); tests clean it up."""
+        lock = self.data_dir / "agent.lock"
+        text = lock.read_text().strip() if lock.exists() else ""
+        if not text.isdigit():
+            return
+        try:
+            os.kill(int(text), sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and Path(f"/proc/{text}").exists():
+            time.sleep(0.1)
+
+    def _stop_server(self) -> None:
         if self.process is None:
             return
         if self.process.poll() is None:

@@ -97,7 +97,7 @@ def serve(settings: Settings) -> None:
         try:
             uvicorn.run(prepared.app, host=settings.listen_host, port=settings.listen_port,  # type: ignore[arg-type]
                         ssl_certfile=prepared.cert, ssl_keyfile=prepared.key, log_level="warning",
-                        access_log=False, server_header=False, timeout_graceful_shutdown=5)
+                        access_log=False, server_header=False, timeout_graceful_shutdown=2)
         finally:
             agent.stop()
     finally:

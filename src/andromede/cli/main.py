@@ -66,6 +66,24 @@ def up(
         sys.exit(0)
 
 
+image_app = typer.Typer(help="Guest images the cloud builds for itself.", no_args_is_help=True)
+app.add_typer(image_app, name="image")
+
+
+@image_app.command("build-tiny")
+def build_tiny(
+    cache_dir: Annotated[Path | None, typer.Option(help="Build cache (default: the user's cache dir).")] = None,
+    refresh: Annotated[bool, typer.Option(help="Re-resolve the Debian packages and rebuild if they moved.")] = False,
+) -> None:
+    """Build (or reuse) the tiny guest image from Debian packages and print its path."""
+    import logging
+
+    from andromede.guest import build_tiny_image, default_cache_dir
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    typer.echo(build_tiny_image(cache_dir or default_cache_dir(), refresh=refresh))
+
+
 @app.command()
 def agent(
     data_dir: Annotated[Path, typer.Option(help="Where this host keeps instances and cached images.")],

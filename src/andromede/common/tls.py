@@ -14,10 +14,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+def _write_private(path: Path, data: bytes, mode: int = 0o600) -> None:
+    """Written aside and renamed, so a reader never sees half a certificate."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)
+    os.replace(tmp, path)
 
 
 def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
@@ -49,7 +52,7 @@ def ensure_certificates(tls_dir: Path, hosts: list[str]) -> tuple[Path, Path, Pa
             .sign(ca_key, hashes.SHA256())
         )
         _write_private(ca_key_path, _key_pem(ca_key))
-        ca_cert_path.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
+        _write_private(ca_cert_path, ca_cert.public_bytes(serialization.Encoding.PEM), 0o644)
         cert_path.unlink(missing_ok=True)
 
     wanted = sorted(set(hosts) | {"localhost", "127.0.0.1", "::1"})
@@ -83,5 +86,5 @@ def ensure_certificates(tls_dir: Path, hosts: list[str]) -> tuple[Path, Path, Pa
         .sign(ca_key, hashes.SHA256())
     )
     _write_private(key_path, _key_pem(key))
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    _write_private(cert_path, cert.public_bytes(serialization.Encoding.PEM), 0o644)
     return ca_cert_path, cert_path, key_path

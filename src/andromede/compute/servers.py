@@ -77,6 +77,20 @@ def _decode_user_data(text: str | None) -> None:
         raise BadRequest("User data needs to be valid base 64.") from exc
 
 
+def _root_image(body: ServerCreate) -> str:
+    """The image the root disk is made from. A block device mapping may only restate it (OSC sends one)."""
+    image_ref = body.imageRef
+    for mapping in body.block_device_mapping_v2 or []:
+        local_image = (mapping.get("source_type") == "image" and mapping.get("destination_type", "local") == "local"
+                       and str(mapping.get("boot_index", 0)) == "0" and isinstance(mapping.get("uuid"), str))
+        if not local_image or (image_ref and mapping["uuid"] != image_ref.rstrip("/").rsplit("/", 1)[-1]):
+            raise BadRequest("Volumes are not available yet: only the image's local root disk can be mapped.")
+        image_ref = image_ref or mapping["uuid"]
+    if not image_ref:
+        raise BadRequest("Booting from a volume is not available yet: give an imageRef.")
+    return image_ref
+
+
 def _hostname(name: str) -> str:
     cleaned = re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-")[:63].strip("-")
     return cleaned or "server"
@@ -95,11 +109,10 @@ def _check_quota(session: Session, project_id: str, count: int, vcpus: int, ram:
 
 
 def create(session: Session, settings: Settings, ctx: RequestContext, body: ServerCreate) -> list[Instance]:
-    if body.block_device_mapping_v2 or not body.imageRef:
-        raise BadRequest("Booting from a volume is not available yet: give an imageRef.")
+    image_ref = _root_image(body)
     if body.personality:
         raise BadRequest("Personality files are not supported; use user_data.")
-    if body.networks not in (None, "none"):
+    if body.networks not in (None, "none", []):
         if body.networks == "auto":
             raise Conflict("Unable to automatically allocate a network: networking is not available yet. "
                            "Boot with networks 'none'.")
@@ -110,7 +123,7 @@ def create(session: Session, settings: Settings, ctx: RequestContext, body: Serv
         raise BadRequest("min_count must be <= max_count")
     _decode_user_data(body.user_data)
 
-    image_id = body.imageRef.rstrip("/").rsplit("/", 1)[-1]
+    image_id = image_ref.rstrip("/").rsplit("/", 1)[-1]
     try:
         image = images.get_visible(session, ctx, image_id)
     except NotFound:

@@ -47,7 +47,8 @@ GUEST_LIBRARY_DIR = "lib/x86_64-linux-gnu"
 # Load order matters only through depends= (resolved at build time), but the CD-ROM drivers go first so
 # their asynchronous probe runs while the rest loads and DHCP waits.
 MODULES = ("ata_piix", "ahci", "sr_mod", "virtio_pci", "virtio_net", "virtio_blk", "virtio_scsi", "sd_mod",
-           "isofs", "vfat", "nls_cp437", "nls_ascii", "nls_utf8", "button", "evdev", "virtio_rng")
+           "e1000", "e1000e", "isofs", "vfat", "nls_cp437", "nls_ascii", "nls_utf8", "button", "evdev",
+           "virtio_rng")
 REQUIRED_MODULES = frozenset({"virtio_pci", "virtio_net", "virtio_blk", "isofs"})
 KERNEL_CMDLINE = "console=ttyS0 quiet panic=-1"
 
@@ -167,10 +168,18 @@ def _locked(path: Path) -> Iterator[None]:
 # ---- packages ----
 
 def resolve_inputs() -> Inputs:
-    kernel = debs.candidate(debs.newest_kernel(debs.candidate(KERNEL_METAPACKAGE)))
-    dropbear = debs.candidate(DROPBEAR_PACKAGE)
-    libraries = [p for p in debs.closure(dropbear.depends, debs.candidate) if p.name != dropbear.name]
-    return Inputs(kernel, debs.candidate(BUSYBOX_PACKAGE), dropbear, tuple(libraries))
+    """What apt would install now: the newest kernel, busybox-static, dropbear and its libraries."""
+    top = debs.candidates([KERNEL_METAPACKAGE, BUSYBOX_PACKAGE, DROPBEAR_PACKAGE])
+    missing = {KERNEL_METAPACKAGE, BUSYBOX_PACKAGE, DROPBEAR_PACKAGE} - set(top)
+    if missing:
+        raise debs.PackageError(f"apt has no candidate for {', '.join(sorted(missing))} (run apt-get update?)")
+    kernel_name = debs.newest_kernel(top[KERNEL_METAPACKAGE])
+    dropbear = top[DROPBEAR_PACKAGE]
+    found = {p.name: p for p in debs.closure([kernel_name, *dropbear.depends], debs.candidates, leaves=[kernel_name])}
+    if kernel_name not in found:
+        raise debs.PackageError(f"apt has no candidate for {kernel_name}")
+    kernel = found.pop(kernel_name)
+    return Inputs(kernel, top[BUSYBOX_PACKAGE], dropbear, tuple(found.values()))
 
 
 def prune_debs(deb_dir: Path, keep: list[Path]) -> None:
@@ -196,7 +205,7 @@ def _build(cache_dir: Path, out_dir: Path, recipe: str, inputs: Inputs) -> Path:
         modules = kmod.ModuleTree.scan(modules_root(kernel_root))
         order = modules.order(MODULES, REQUIRED_MODULES)
         initrd = work / "initrd.img"
-        initrd.write_bytes(gzip.compress(initramfs(userland, modules, order).to_bytes(), compresslevel=9, mtime=0))
+        initrd.write_bytes(gzip.compress(initramfs(userland, modules, order).to_bytes(), compresslevel=6, mtime=0))
         (work / "syslinux.cfg").write_text(SYSLINUX_CFG)
         boot_files = {"vmlinuz": kernel_image(kernel_root, modules.release), "initrd.img": initrd,
                       "syslinux.cfg": work / "syslinux.cfg"}

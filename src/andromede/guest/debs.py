@@ -36,22 +36,23 @@ class Package:
         return f"{self.name}_{self.version.replace(':', '%3a')}_{self.architecture}.deb"
 
 
-def parse_record(text: str) -> dict[str, str]:
-    """The first deb822 paragraph of `text` (continuation lines are joined with newlines)."""
+def parse_records(text: str) -> list[dict[str, str]]:
+    """The deb822 paragraphs of `text` (continuation lines are joined with newlines)."""
+    records: list[dict[str, str]] = []
     fields: dict[str, str] = {}
     key = ""
-    for line in text.splitlines():
+    for line in [*text.splitlines(), ""]:
         if not line.strip():
             if fields:
-                break
-            continue
-        if line[0] in " \t" and key:
+                records.append(fields)
+            fields, key = {}, ""
+        elif line[0] in " \t" and key:
             fields[key] += "\n" + line.strip()
-            continue
-        key, _, value = line.partition(":")
-        key = key.strip()
-        fields[key] = value.strip()
-    return fields
+        else:
+            key, _, value = line.partition(":")
+            key = key.strip()
+            fields[key] = value.strip()
+    return records
 
 
 def parse_depends(value: str) -> list[str]:
@@ -74,16 +75,21 @@ def package_from_record(fields: dict[str, str]) -> Package:
         raise PackageError(f"incomplete package record, no {exc}") from None
 
 
-def candidate(name: str) -> Package:
-    """The version `apt-get install name` would pick, from the host's package lists."""
+def candidates(names: Iterable[str]) -> dict[str, Package]:
+    """The version `apt-get install` would pick for each name apt knows (one apt-cache call; virtual and
+    unknown names are simply absent from the result)."""
+    names = list(dict.fromkeys(names))
+    if not names:
+        return {}
     try:
-        out = run(["apt-cache", "show", "--no-all-versions", name], APT_TIMEOUT_S)
-    except BuildError as exc:
-        raise PackageError(f"apt has no candidate for {name} (run apt-get update?): {exc}") from None
-    fields = parse_record(out)
-    if not fields:
-        raise PackageError(f"apt knows no package {name} (run apt-get update?)")
-    return package_from_record(fields)
+        out = run(["apt-cache", "show", "--no-all-versions", *names], APT_TIMEOUT_S)
+    except BuildError:  # apt-cache fails only when it found none of them
+        return {}
+    found = {}
+    for fields in parse_records(out):
+        package = package_from_record(fields)
+        found.setdefault(package.name, package)
+    return found
 
 
 def newest_kernel(meta: Package) -> str:
@@ -95,22 +101,22 @@ def newest_kernel(meta: Package) -> str:
     raise PackageError(f"{meta.name} {meta.version} depends on no linux-image-*-{flavour} package")
 
 
-def closure(roots: Iterable[str], lookup: Callable[[str], Package], limit: int = 40) -> list[Package]:
-    """The packages named and everything they depend on; names `lookup` cannot resolve are skipped."""
+def closure(roots: Iterable[str], lookup: Callable[[list[str]], dict[str, Package]], *, limit: int = 40,
+            leaves: Iterable[str] = ()) -> list[Package]:
+    """The packages named and, except for `leaves`, everything they depend on, looked up a level at a time;
+    names `lookup` does not resolve (virtual packages) are skipped."""
+    stop = set(leaves)
     found: dict[str, Package] = {}
-    queue = list(roots)
-    while queue:
-        name = queue.pop(0)
-        if name in found:
-            continue
-        try:
-            package = lookup(name)
-        except PackageError:
-            continue
-        found[name] = package
+    tried: set[str] = set()
+    wanted = list(dict.fromkeys(roots))
+    while wanted:
+        tried.update(wanted)
+        level = lookup(wanted)
+        found.update(level)
         if len(found) > limit:
-            raise PackageError(f"dependencies of {list(roots)} run past {limit} packages")
-        queue.extend(package.depends)
+            raise PackageError(f"dependencies of {sorted(roots)} run past {limit} packages")
+        deps = [dep for name, package in level.items() if name not in stop for dep in package.depends]
+        wanted = [dep for dep in dict.fromkeys(deps) if dep not in tried]
     return list(found.values())
 
 

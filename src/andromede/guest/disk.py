@@ -3,6 +3,7 @@ SYSLINUX, the kernel and the initramfs, behind SYSLINUX's MBR boot code."""
 
 from __future__ import annotations
 
+import os
 import struct
 from collections.abc import Mapping
 from pathlib import Path
@@ -14,6 +15,7 @@ MIB = 1 << 20
 PARTITION_START = 2048  # sectors: 1 MiB, the usual alignment
 FAT16_LBA = 0x0E
 TOOL_TIMEOUT_S = 120
+FIXED_MTIME = 946684800  # 2000-01-01: file dates on the FAT, so equal inputs give an equal image
 MBR_CODE_CANDIDATES = (Path("/usr/lib/syslinux/mbr/mbr.bin"), Path("/usr/share/syslinux/mbr.bin"))
 
 
@@ -44,9 +46,12 @@ def make_fat_partition(image: Path, size: int, files: Mapping[str, Path], label:
     image.unlink(missing_ok=True)
     run(["mkfs.fat", "-C", "-F", "16", "-n", label, "-i", "414E4452", "-h", str(PARTITION_START), "--invariant",
          str(image), str(size // 1024)], TOOL_TIMEOUT_S)
-    run(["syslinux", "--install", str(image)], TOOL_TIMEOUT_S)
+    # mtools stamps new FAT entries with SOURCE_DATE_EPOCH when set, else with the current time.
+    fixed_time = {"SOURCE_DATE_EPOCH": str(FIXED_MTIME)}
+    run(["syslinux", "--install", str(image)], TOOL_TIMEOUT_S, env=fixed_time)
     for name, source in files.items():
-        run(["mcopy", "-o", "-i", str(image), str(source), f"::/{name}"], TOOL_TIMEOUT_S)
+        os.utime(source, (FIXED_MTIME, FIXED_MTIME))
+        run(["mcopy", "-o", "-m", "-i", str(image), str(source), f"::/{name}"], TOOL_TIMEOUT_S, env=fixed_time)
 
 
 def make_boot_disk(out: Path, files: Mapping[str, Path], workdir: Path) -> None:

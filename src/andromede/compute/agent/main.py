@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import socket
 import threading
@@ -19,9 +20,15 @@ log = logging.getLogger("andromede.agent")
 
 def make_driver(name: str, state_dir: Path) -> HypervisorDriver:
     if name == "fake":
-        from andromede.compute.agent.drivers.fake import FakeDriver
+        from andromede.compute.agent.drivers.base import HostResources
+        from andromede.compute.agent.drivers.fake import DEFAULT_RESOURCES, FakeDriver
 
-        return FakeDriver(state_dir / "fake-instances")
+        # Tests size the fake host to exercise the scheduler (ANDROMEDE_FAKE_MEMORY_MIB and friends).
+        resources = HostResources(
+            vcpus=int(os.environ.get("ANDROMEDE_FAKE_VCPUS", DEFAULT_RESOURCES.vcpus)),
+            memory_mib=int(os.environ.get("ANDROMEDE_FAKE_MEMORY_MIB", DEFAULT_RESOURCES.memory_mib)),
+            disk_gib=int(os.environ.get("ANDROMEDE_FAKE_DISK_GIB", DEFAULT_RESOURCES.disk_gib)), accelerator="fake")
+        return FakeDriver(state_dir / "fake-instances", resources=resources)
     from andromede.compute.agent.drivers.qemu import QemuDriver
 
     return QemuDriver(state_dir / "instances")

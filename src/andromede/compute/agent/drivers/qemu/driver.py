@@ -1,0 +1,340 @@
+"""QemuDriver: one detached QEMU process per running instance, everything about it in `state_dir/<uuid>/`.
+
+The files are the truth, so any driver object (a restarted agent) adopts what an earlier one started:
+spec.json (the full spec), disk.qcow2 (overlay on the shared base), config.iso, console.log (serial console),
+qemu.pid, qmp.sock, qemu.log (QEMU's stderr from the last start).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import pwd
+import shutil
+import signal
+import threading
+import time
+import weakref
+from pathlib import Path
+
+from andromede.compute.agent.configdrive import build_config_drive
+from andromede.compute.agent.drivers.base import (
+    DriverError,
+    HostResources,
+    HypervisorDriver,
+    InstanceSpec,
+    InstanceState,
+)
+from andromede.compute.agent.drivers.qemu import console, procfs, qmp
+from andromede.compute.agent.drivers.qemu.accel import Requested, choose_accelerator, kvm_allowed_by_environment
+from andromede.compute.agent.drivers.qemu.commandline import Accel, build_argv
+from andromede.compute.agent.drivers.qemu.images import GIB, create_overlay
+from andromede.compute.agent.drivers.qemu.launcher import launch_detached
+from andromede.compute.agent.drivers.qemu.layout import InstancePaths, check_state_dir, is_instance_uuid
+from andromede.compute.agent.drivers.qemu.specfile import read_spec, spec_to_document, write_spec
+
+log = logging.getLogger(__name__)
+
+KILL_GRACE = 5.0  # after SIGTERM, before SIGKILL
+QUIT_GRACE = 5.0  # destroy: after QMP quit, before signals
+
+
+class QemuDriver(HypervisorDriver):
+    def __init__(
+        self,
+        state_dir: Path,
+        *,
+        qemu_binary: str = "qemu-system-x86_64",
+        qemu_img: str = "qemu-img",
+        run_as: str | None = "nobody",
+        accel: Requested = "auto",
+        allow_kvm: bool | None = None,
+        boot_timeout: float = 30.0,
+        soft_reboot_timeout: float = 60.0,
+    ) -> None:
+        """`run_as` applies only when the agent runs as root (QEMU's -runas needs root); `allow_kvm` defaults to
+        the ANDROMEDE_ALLOW_KVM environment variable; `soft_reboot_timeout` is how long a soft reboot waits for
+        the guest before resetting it."""
+        self.state_dir = Path(state_dir).absolute()
+        check_state_dir(self.state_dir, is_root=os.geteuid() == 0)
+        self.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.qemu_binary = qemu_binary
+        self.qemu_img = qemu_img
+        self.run_as = run_as if os.geteuid() == 0 else None
+        if self.run_as is not None:
+            try:
+                pwd.getpwnam(self.run_as)
+            except KeyError:
+                raise DriverError(f"user {self.run_as!r} (for QEMU's -runas) does not exist") from None
+        self.boot_timeout = boot_timeout
+        self.soft_reboot_timeout = soft_reboot_timeout
+        self._requested_accel: Requested = accel
+        self._allow_kvm = kvm_allowed_by_environment() if allow_kvm is None else allow_kvm
+        self._accelerator: Accel | None = None
+        self._accelerator_lock = threading.Lock()  # its own: a KVM probe takes seconds and must not block instances
+        self._guard = threading.Lock()
+        # One lock per instance, alive while some call holds it: no bookkeeping when instances go away.
+        self._instance_locks: weakref.WeakValueDictionary[str, threading.RLock] = weakref.WeakValueDictionary()
+
+    # ---- host ----
+
+    @property
+    def accelerator(self) -> Accel:
+        with self._accelerator_lock:
+            if self._accelerator is None:
+                self._accelerator = choose_accelerator(
+                    self._requested_accel,
+                    state_dir=self.state_dir,
+                    qemu_binary=self.qemu_binary,
+                    allow_kvm=self._allow_kvm,
+                )
+            return self._accelerator
+
+    def resources(self) -> HostResources:
+        return HostResources(
+            vcpus=os.cpu_count() or 1,
+            memory_mib=_total_memory_mib(),
+            disk_gib=shutil.disk_usage(self.state_dir).total // GIB,
+            accelerator=self.accelerator,
+        )
+
+    # ---- observing ----
+
+    def list_instances(self) -> dict[str, InstanceState]:
+        found = {}
+        with os.scandir(self.state_dir) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False) and is_instance_uuid(entry.name):
+                    state = self._observe(InstancePaths(Path(entry.path)))
+                    if state.power != "missing":
+                        found[entry.name] = state
+        return found
+
+    def state(self, uuid: str) -> InstanceState:
+        if not is_instance_uuid(uuid):
+            return InstanceState(uuid=uuid, power="missing")
+        return self._observe(self._paths(uuid))
+
+    def console_output(self, uuid: str, length: int | None = None) -> str:
+        paths = self._paths(uuid)
+        if not paths.spec.exists():
+            raise DriverError(f"instance {uuid} is not defined on this host")
+        console.trim(paths.console_log)
+        return console.last_lines(console.read_tail(paths.console_log), length)
+
+    # ---- changing ----
+
+    def ensure_defined(self, spec: InstanceSpec) -> None:
+        paths = self._paths(spec.uuid)
+        _check_spec(spec)
+        build_argv(spec, paths)  # rejects bad NIC entries before anything is written
+        with self._lock(spec.uuid):
+            if not spec.base_image.is_file():
+                raise DriverError(f"base image {spec.base_image} does not exist on this host")
+            fresh = not paths.directory.exists()
+            paths.directory.mkdir(mode=0o700, exist_ok=True)
+            try:
+                previous = _read_spec_document(paths.spec)
+                if not paths.disk.exists():
+                    create_overlay(
+                        paths.disk,
+                        base=spec.base_image,
+                        base_format=spec.base_format,
+                        size_gib=spec.root_gib,
+                        qemu_img=self.qemu_img,
+                    )
+                self._converge_config_drive(spec, paths, previous)
+                write_spec(spec, paths.spec)  # last: an instance is listed only once it is complete
+            except BaseException:
+                if fresh:
+                    shutil.rmtree(paths.directory, ignore_errors=True)
+                raise
+
+    def start(self, uuid: str) -> None:
+        with self._lock(uuid):
+            self._start_locked(self._paths(uuid))
+
+    def stop(self, uuid: str, *, timeout: float = 10.0) -> None:
+        if not is_instance_uuid(uuid):
+            return
+        paths = self._paths(uuid)
+        with self._lock(uuid):
+            state = self._observe(paths)
+            if state.power != "running" or state.pid is None:
+                return
+            try:
+                qmp.system_powerdown(paths.qmp_socket)
+            except qmp.QmpError as exc:
+                log.warning("instance %s: ACPI power-down failed, killing instead: %s", uuid, exc)
+            else:
+                if timeout > 0 and procfs.wait_until_gone(state.pid, uuid, timeout):
+                    return
+            self._kill(state.pid, uuid)
+
+    def reboot(self, uuid: str, *, hard: bool) -> None:
+        paths = self._paths(uuid)
+        with self._lock(uuid):
+            state = self._observe(paths)
+            if state.power != "running" or state.pid is None:
+                self._start_locked(paths)
+                return
+            if not hard:
+                try:
+                    if qmp.request_guest_reboot(paths.qmp_socket, timeout=self.soft_reboot_timeout):
+                        return
+                except qmp.QmpError as exc:
+                    log.warning("instance %s: soft reboot request failed: %s", uuid, exc)
+                if self._observe(paths).power != "running":  # the guest powered off instead of rebooting
+                    self._start_locked(paths)
+                    return
+                log.info("instance %s: guest ignored the reboot request, resetting it", uuid)
+            try:
+                qmp.system_reset(paths.qmp_socket)
+            except qmp.QmpError as exc:
+                log.warning("instance %s: reset failed, restarting the process: %s", uuid, exc)
+                self._kill(state.pid, uuid)
+                self._start_locked(paths)
+
+    def destroy(self, uuid: str) -> None:
+        if not is_instance_uuid(uuid):
+            return
+        paths = self._paths(uuid)
+        with self._lock(uuid):
+            state = self._observe(paths)
+            if state.power == "running" and state.pid is not None:
+                # The monitor may hang up before answering `quit`; the process check below decides.
+                with contextlib.suppress(qmp.QmpError):
+                    qmp.quit_qemu(paths.qmp_socket)
+                if not procfs.wait_until_gone(state.pid, uuid, QUIT_GRACE):
+                    self._kill(state.pid, uuid)
+            paths.qmp_socket.unlink(missing_ok=True)  # outside the directory when its path is long
+            if paths.directory.exists():
+                shutil.rmtree(paths.directory)
+
+    # ---- internals ----
+
+    def _paths(self, uuid: str) -> InstancePaths:
+        return InstancePaths.of(self.state_dir, uuid)
+
+    def _lock(self, uuid: str) -> threading.RLock:
+        with self._guard:
+            lock = self._instance_locks.get(uuid)
+            if lock is None:
+                lock = self._instance_locks[uuid] = threading.RLock()
+            return lock
+
+    def _observe(self, paths: InstancePaths) -> InstanceState:
+        uuid = paths.uuid
+        pid = procfs.read_pid_file(paths.pid_file)
+        if pid is not None and procfs.is_instance_process(pid, uuid):
+            console.trim(paths.console_log)
+            return InstanceState(uuid=uuid, power="running", pid=pid, started_at=procfs.started_at(pid))
+        if paths.spec.exists():
+            return InstanceState(uuid=uuid, power="shutoff")
+        return InstanceState(uuid=uuid, power="missing")
+
+    def _converge_config_drive(self, spec: InstanceSpec, paths: InstancePaths, previous: dict | None) -> None:
+        """Build the ISO when it is missing or its content changed; a running guest keeps the one it opened."""
+        if spec.config_drive is None:
+            paths.config_drive.unlink(missing_ok=True)
+            return
+        unchanged = previous is not None and previous.get("config_drive") == spec_to_document(spec)["config_drive"]
+        if unchanged and paths.config_drive.exists():
+            return
+        build_config_drive(spec.config_drive, paths.config_drive)
+
+    def _start_locked(self, paths: InstancePaths) -> None:
+        uuid = paths.uuid
+        if self._observe(paths).power == "running":
+            return
+        try:
+            spec = read_spec(paths.spec)
+        except FileNotFoundError:
+            raise DriverError(f"instance {uuid} is not defined on this host") from None
+        if not paths.disk.exists():
+            raise DriverError(f"instance {uuid} has lost its root disk")
+        if spec.config_drive is not None and not paths.config_drive.exists():
+            build_config_drive(spec.config_drive, paths.config_drive)
+        argv = build_argv(spec, paths, qemu_binary=self.qemu_binary, accel=self.accelerator, run_as=self.run_as)
+        # Left by the previous process: QEMU cannot remove them itself once it runs as an unprivileged user.
+        paths.pid_file.unlink(missing_ok=True)
+        paths.qmp_socket.unlink(missing_ok=True)
+        paths.qmp_socket.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        console.trim(paths.console_log)
+        pid = launch_detached(argv, log_path=paths.qemu_log)
+        self._wait_until_up(paths, pid)
+
+    def _wait_until_up(self, paths: InstancePaths, pid: int) -> None:
+        """Until QMP answers (QEMU reached its main loop), QEMU exits, or boot_timeout passes."""
+        uuid = paths.uuid
+        deadline = time.monotonic() + self.boot_timeout
+        while True:
+            if not procfs.is_alive(pid):  # not is_instance_process: our own child may still be inside execve()
+                raise DriverError(f"QEMU failed to start: {_last_lines(paths.qemu_log) or 'no error message'}")
+            if qmp.accepts_connections(paths.qmp_socket):
+                try:
+                    qmp.query_status(paths.qmp_socket)
+                except qmp.QmpError:
+                    pass
+                else:
+                    return
+            if time.monotonic() > deadline:
+                self._kill(pid, uuid)
+                raise DriverError(f"QEMU did not come up within {self.boot_timeout:.0f} s")
+            time.sleep(0.02)
+
+    def _kill(self, pid: int, uuid: str) -> None:
+        """SIGTERM (QEMU exits cleanly on it), then SIGKILL; a pidfd makes sure a recycled pid is never hit."""
+        try:
+            pidfd = os.pidfd_open(pid)
+        except ProcessLookupError:
+            return
+        try:
+            if not procfs.is_instance_process(pid, uuid):
+                return
+            for signum in (signal.SIGTERM, signal.SIGKILL):
+                try:
+                    signal.pidfd_send_signal(pidfd, signum)
+                except ProcessLookupError:
+                    return
+                if procfs.wait_until_gone(pid, uuid, KILL_GRACE):
+                    return
+        finally:
+            os.close(pidfd)
+        raise DriverError(f"QEMU (pid {pid}) of instance {uuid} survives SIGKILL")
+
+
+def _check_spec(spec: InstanceSpec) -> None:
+    if spec.vcpus < 1:
+        raise DriverError(f"vcpus must be at least 1, not {spec.vcpus}")
+    if spec.memory_mib < 16:
+        raise DriverError(f"memory must be at least 16 MiB, not {spec.memory_mib}")
+    if spec.root_gib < 0:
+        raise DriverError(f"root disk size cannot be negative ({spec.root_gib} GiB)")
+    if spec.base_format not in ("qcow2", "raw"):
+        raise DriverError(f"unsupported base image format {spec.base_format!r}")
+
+
+def _read_spec_document(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def _last_lines(path: Path, count: int = 3) -> str:
+    try:
+        lines = path.read_text(errors="replace").strip().splitlines()
+    except FileNotFoundError:
+        return ""
+    return " / ".join(lines[-count:])
+
+
+def _total_memory_mib() -> int:
+    with open("/proc/meminfo") as meminfo:
+        for line in meminfo:
+            if line.startswith("MemTotal:"):
+                return int(line.split()[1]) // 1024
+    raise DriverError("/proc/meminfo has no MemTotal")

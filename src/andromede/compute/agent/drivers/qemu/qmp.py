@@ -1,0 +1,114 @@
+"""QMP, synchronously: one short connection per operation over the instance's unix socket (qemu.qmp underneath).
+
+Each call runs its own event loop; when the caller is itself inside a running loop (an async agent calling the
+sync driver), the call runs on a helper thread rather than nesting loops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Awaitable, Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from qemu.qmp import QMPClient, QMPError
+
+from andromede.compute.agent.drivers.base import DriverError
+
+T = TypeVar("T")
+DEFAULT_TIMEOUT = 5.0
+_CTRL_ALT_DELETE = [{"type": "qcode", "data": key} for key in ("ctrl", "alt", "delete")]
+
+
+class QmpError(DriverError):
+    """QEMU's monitor could not be reached or refused the command."""
+
+
+def accepts_connections(qmp_socket: Path) -> bool:
+    """Whether QEMU listens on the socket yet; a plain connect, so no QMP session (or error log) is wasted."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(1.0)
+        try:
+            probe.connect(str(qmp_socket))
+        except OSError:
+            return False
+    return True
+
+
+def execute(qmp_socket: Path, command: str, arguments: dict | None = None, *, timeout: float = DEFAULT_TIMEOUT) -> Any:
+    async def session(client: QMPClient) -> Any:
+        return await client.execute(command, arguments)
+
+    return _run(qmp_socket, session, timeout)
+
+
+def query_status(qmp_socket: Path, *, timeout: float = DEFAULT_TIMEOUT) -> str:
+    """QEMU's run state: 'running', 'paused', 'internal-error', 'guest-panicked', ..."""
+    return execute(qmp_socket, "query-status", timeout=timeout)["status"]
+
+
+def system_powerdown(qmp_socket: Path, *, timeout: float = DEFAULT_TIMEOUT) -> None:
+    """Press the ACPI power button; the guest decides what to do about it."""
+    execute(qmp_socket, "system_powerdown", timeout=timeout)
+
+
+def system_reset(qmp_socket: Path, *, timeout: float = DEFAULT_TIMEOUT) -> None:
+    execute(qmp_socket, "system_reset", timeout=timeout)
+
+
+def quit_qemu(qmp_socket: Path, *, timeout: float = DEFAULT_TIMEOUT) -> None:
+    execute(qmp_socket, "quit", timeout=timeout)
+
+
+def request_guest_reboot(qmp_socket: Path, *, timeout: float) -> bool:
+    """Press Ctrl-Alt-Del and wait for the guest to reset itself; True when it did within `timeout`.
+
+    ACPI has no reboot button. Ctrl-Alt-Del is the in-band request guests honour: Linux init systems map it to a
+    reboot (busybox ::ctrlaltdel, systemd ctrl-alt-del.target), SeaBIOS resets on it.
+    """
+
+    async def session(client: QMPClient) -> bool:
+        with client.listener("RESET") as resets:
+            await client.execute("send-key", {"keys": _CTRL_ALT_DELETE})
+            try:
+                async with asyncio.timeout(timeout):
+                    while True:
+                        event = await resets.get()
+                        if event.get("data", {}).get("guest"):
+                            return True
+            except TimeoutError:
+                return False
+
+    # The session outlives its own wait by the connection set-up; give that its usual allowance on top.
+    return _run(qmp_socket, session, timeout + DEFAULT_TIMEOUT)
+
+
+def _run(qmp_socket: Path, session: Callable[[QMPClient], Awaitable[T]], timeout: float) -> T:
+    async def connect_and_run() -> T:
+        client = QMPClient(f"andromede:{qmp_socket.parent.name}")
+        try:
+            await client.connect(str(qmp_socket))
+            return await session(client)
+        finally:
+            await client.disconnect()
+
+    async def bounded() -> T:
+        return await asyncio.wait_for(connect_and_run(), timeout)
+
+    try:
+        return _run_coroutine(bounded)
+    except (QMPError, OSError, EOFError) as exc:
+        raise QmpError(f"QEMU monitor at {qmp_socket}: {exc or type(exc).__name__}") from exc
+    except TimeoutError as exc:
+        raise QmpError(f"QEMU monitor at {qmp_socket} did not answer within {timeout:.0f} s") from exc
+
+
+def _run_coroutine(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(factory())
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="qmp") as helper:
+        return helper.submit(lambda: asyncio.run(factory())).result()

@@ -1,0 +1,187 @@
+"""One harness per hypervisor driver: the conformance suite asks it what it cannot ask the driver itself."""
+
+from __future__ import annotations
+
+import gc
+import os
+import shutil
+import signal
+import tempfile
+import uuid as uuidlib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import pycdlib
+
+from andromede.compute.agent.drivers.base import ConfigDrive, HypervisorDriver, InstanceSpec
+from andromede.compute.agent.drivers.fake import FakeDriver
+from andromede.compute.agent.drivers.qemu import QemuDriver, procfs
+from andromede.compute.agent.drivers.qemu.layout import InstancePaths
+
+GUEST_MEMORY_MIB = 128
+
+
+def short_temp_dir(prefix: str) -> Path:
+    # Not pytest's tmp_path: QMP sockets live under the state directory and unix socket paths max out at 107 bytes.
+    return Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+
+
+def sample_config_drive(instance_uuid: str, hostname: str) -> ConfigDrive:
+    meta_data = {
+        "uuid": instance_uuid,
+        "hostname": hostname,
+        "name": hostname,
+        "availability_zone": "nova",
+        "launch_index": 0,
+        "project_id": "0123456789abcdef0123456789abcdef",
+        "public_keys": {"demo": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDtJXNBQe+/hWBwC1aucd3m0WFkOgb2jn2V+mlBy60IO"},
+        "keys": [{"name": "demo", "type": "ssh", "data": "ssh-ed25519 AAAA"}],
+        "meta": {},
+    }
+    return ConfigDrive(meta_data=meta_data, user_data=b"#!/bin/sh\necho hello\n")
+
+
+@dataclass
+class Harness:
+    name: str
+    state_dir: Path
+    base_image: Path
+    base_format: str
+    driver: HypervisorDriver
+    stop_timeout: float  # what stop() may wait for the guest: the blank test disk never answers ACPI
+    accelerators: frozenset[str]
+    created: list[str] = field(default_factory=list)
+
+    def spec(self, *, config_drive: bool = False, **overrides: object) -> InstanceSpec:
+        instance_uuid = str(uuidlib.uuid4())
+        self.created.append(instance_uuid)
+        spec = InstanceSpec(
+            uuid=instance_uuid,
+            hostname=f"vm-{instance_uuid[:8]}",
+            vcpus=1,
+            memory_mib=GUEST_MEMORY_MIB,
+            root_gib=1,
+            base_image=self.base_image,
+            base_format=self.base_format,  # type: ignore[arg-type]
+            config_drive=sample_config_drive(instance_uuid, f"vm-{instance_uuid[:8]}") if config_drive else None,
+        )
+        return replace(spec, **overrides)  # type: ignore[arg-type]
+
+    def running(self, **overrides: object) -> InstanceSpec:
+        spec = self.spec(**overrides)
+        self.driver.ensure_defined(spec)
+        self.driver.start(spec.uuid)
+        return spec
+
+    def new_driver(self) -> HypervisorDriver:
+        raise NotImplementedError
+
+    def drop_driver(self) -> None:
+        """Lose every reference to the driver object, as a crashed agent would."""
+        self.driver = None  # type: ignore[assignment]
+        gc.collect()
+
+    def process_alive(self, pid: int, instance_uuid: str) -> bool:
+        raise NotImplementedError
+
+    def kill_behind_back(self, instance_uuid: str) -> None:
+        raise NotImplementedError
+
+    def traces(self, instance_uuid: str) -> list[Path]:
+        raise NotImplementedError
+
+    def config_drive_label(self, instance_uuid: str) -> str | None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        shutil.rmtree(self.state_dir, ignore_errors=True)
+
+
+class FakeHarness(Harness):
+    def new_driver(self) -> FakeDriver:
+        return FakeDriver(self.state_dir)
+
+    def process_alive(self, pid: int, instance_uuid: str) -> bool:
+        # The fake's "process" lives in its state file; a fresh reader is the outside view.
+        return FakeDriver(self.state_dir).state(instance_uuid).pid == pid
+
+    def kill_behind_back(self, instance_uuid: str) -> None:
+        assert isinstance(self.driver, FakeDriver)
+        self.driver.simulate_crash(instance_uuid)
+
+    def traces(self, instance_uuid: str) -> list[Path]:
+        return [path for path in self.state_dir.iterdir() if instance_uuid in path.name]
+
+    def config_drive_label(self, instance_uuid: str) -> str | None:
+        assert isinstance(self.driver, FakeDriver)
+        return "config-2" if self.driver.config_drive_of(instance_uuid) is not None else None
+
+
+class QemuHarness(Harness):
+    def new_driver(self) -> QemuDriver:
+        return QemuDriver(self.state_dir, accel="tcg")
+
+    def process_alive(self, pid: int, instance_uuid: str) -> bool:
+        return procfs.is_instance_process(pid, instance_uuid)
+
+    def kill_behind_back(self, instance_uuid: str) -> None:
+        pid = procfs.read_pid_file(InstancePaths(self.state_dir / instance_uuid).pid_file)
+        assert pid is not None and procfs.is_instance_process(pid, instance_uuid)
+        os.kill(pid, signal.SIGKILL)
+        assert procfs.wait_until_gone(pid, instance_uuid, 10)
+
+    def traces(self, instance_uuid: str) -> list[Path]:
+        directory = self.state_dir / instance_uuid
+        return [directory] if directory.exists() else []
+
+    def config_drive_label(self, instance_uuid: str) -> str | None:
+        iso_path = InstancePaths(self.state_dir / instance_uuid).config_drive
+        if not iso_path.exists():
+            return None
+        iso = pycdlib.PyCdlib()
+        iso.open(str(iso_path))
+        try:
+            return iso.pvd.volume_identifier.decode().strip()
+        finally:
+            iso.close()
+
+    def close(self) -> None:
+        """Kill whatever QEMU the test left behind, found by its state directory in the command line."""
+        marker = str(self.state_dir).encode()
+        for proc in Path("/proc").iterdir():
+            if not proc.name.isdigit():
+                continue
+            try:
+                if marker in (proc / "cmdline").read_bytes():
+                    os.kill(int(proc.name), signal.SIGKILL)
+            except (FileNotFoundError, ProcessLookupError, PermissionError):
+                continue
+        super().close()
+
+
+def make_fake_harness() -> FakeHarness:
+    state_dir = short_temp_dir("andr-fake-")
+    base_image = state_dir / "base.img"  # the fake only checks that the file exists; not an instance file
+    base_image.write_bytes(b"")
+    return FakeHarness(
+        name="fake",
+        state_dir=state_dir,
+        base_image=base_image,
+        base_format="raw",
+        driver=FakeDriver(state_dir),
+        stop_timeout=0.0,
+        accelerators=frozenset({"fake"}),
+    )
+
+
+def make_qemu_harness(base_image: Path) -> QemuHarness:
+    state_dir = short_temp_dir("andr-qemu-")
+    return QemuHarness(
+        name="qemu",
+        state_dir=state_dir,
+        base_image=base_image,
+        base_format="qcow2",
+        driver=QemuDriver(state_dir, accel="tcg"),
+        stop_timeout=1.0,
+        accelerators=frozenset({"tcg"}),
+    )
