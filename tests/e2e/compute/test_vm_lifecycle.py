@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from tests.support.server import Server, free_port
 
@@ -74,7 +76,8 @@ def test_boot_user_data_stop_start_reboot_delete(cloud: Server, tmp_path: Path) 
     assert '"status": "active"' in uploaded.stdout
 
     key = tmp_path / "id.pub"
-    key.write_text("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGRhbmRyb21lZGUtdGVzdC1rZXktMDAwMDAwMDAwMDAwMDA test\n")
+    public = ed25519.Ed25519PrivateKey.generate().public_key()
+    key.write_bytes(public.public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH))
     cloud.openstack("keypair", "create", "--public-key", str(key), "k")
     script = tmp_path / "boot.sh"
     script.write_text("#!/bin/sh\necho user-data-ran-$((6 * 7))\n")
