@@ -190,9 +190,10 @@ def test_console_output_returns_at_most_the_requested_lines(harness: Harness) ->
     assert full, "the console never showed three lines"
 
     last_two = harness.driver.console_output(spec.uuid, length=2)
+    later = harness.driver.console_output(spec.uuid)  # a running guest may print between the two reads
 
     assert 1 <= len(last_two.splitlines()) <= 2
-    assert full.endswith(last_two)
+    assert last_two in later
     assert harness.driver.console_output(spec.uuid, length=0) == ""
 
 
