@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-import os
 import socket
 from pathlib import Path
 
@@ -13,14 +12,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-
-def _write_private(path: Path, data: bytes, mode: int = 0o600) -> None:
-    """Written aside and renamed, so a reader never sees half a certificate."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-    os.replace(tmp, path)
+from andromede.common.files import write_atomically
 
 
 def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
@@ -51,8 +43,8 @@ def ensure_certificates(tls_dir: Path, hosts: list[str]) -> tuple[Path, Path, Pa
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
             .sign(ca_key, hashes.SHA256())
         )
-        _write_private(ca_key_path, _key_pem(ca_key))
-        _write_private(ca_cert_path, ca_cert.public_bytes(serialization.Encoding.PEM), 0o644)
+        write_atomically(ca_key_path, _key_pem(ca_key))
+        write_atomically(ca_cert_path, ca_cert.public_bytes(serialization.Encoding.PEM), 0o644)
         cert_path.unlink(missing_ok=True)
 
     wanted = sorted(set(hosts) | {"localhost", "127.0.0.1", "::1"})
@@ -85,6 +77,6 @@ def ensure_certificates(tls_dir: Path, hosts: list[str]) -> tuple[Path, Path, Pa
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_cert.public_key()), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
-    _write_private(key_path, _key_pem(key))
-    _write_private(cert_path, cert.public_bytes(serialization.Encoding.PEM), 0o644)
+    write_atomically(key_path, _key_pem(key))
+    write_atomically(cert_path, cert.public_bytes(serialization.Encoding.PEM), 0o644)
     return ca_cert_path, cert_path, key_path

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 from dataclasses import dataclass
-from pathlib import Path
 
 import pyotp
 import yaml
 from sqlalchemy.orm import Session
 
 from andromede.common.config import Settings
+from andromede.common.files import write_atomically
 from andromede.identity import assignment, catalog, resource, users
 from andromede.identity.assignment import Grant
 from andromede.identity.catalog import CatalogEntry
@@ -103,19 +102,11 @@ def ensure_agent_credential(session: Session, settings: Settings) -> None:
     agent_doc = {"auth_url": settings.base_url + "/identity/v3", "application_credential_id": credential.id,
                  "application_credential_secret": secret,
                  "cacert": None if settings.insecure_http else str(settings.tls_dir / "ca.pem")}
-    _write_private(path, yaml.safe_dump(agent_doc, sort_keys=False))
+    write_atomically(path, yaml.safe_dump(agent_doc, sort_keys=False))
 
 
 def sync_catalog(session: Session, settings: Settings, entries: list[CatalogEntry]) -> None:
     catalog.ensure_catalog(session, settings.base_url, settings.region, entries)
-
-
-def _write_private(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
 
 
 def _cloud_common(settings: Settings) -> dict:
@@ -141,8 +132,8 @@ def write_client_files(settings: Settings, result: BootstrapResult) -> None:
             **_cloud_common(settings),
         },
     }}
-    _write_private(settings.data_dir / "clouds.yaml", yaml.safe_dump(clouds, sort_keys=False))
-    _write_private(settings.data_dir / "admin-credentials", (
+    write_atomically(settings.data_dir / "clouds.yaml", yaml.safe_dump(clouds, sort_keys=False))
+    write_atomically(settings.data_dir / "admin-credentials", (
         "# Andromède administrator. Shown once: keep it safe, then delete this file if you wish.\n"
         "# Interactive logins need the password and a TOTP passcode from the URI below.\n"
         f"username: admin\npassword: {result.admin_password}\nproject: admin\ndomain: Default\n"
@@ -156,7 +147,7 @@ def refresh_client_files(settings: Settings) -> None:
         agent = yaml.safe_load(agent_path.read_text()) or {}
         agent["auth_url"] = settings.base_url + "/identity/v3"
         agent["cacert"] = None if settings.insecure_http else str(settings.tls_dir / "ca.pem")
-        _write_private(agent_path, yaml.safe_dump(agent, sort_keys=False))
+        write_atomically(agent_path, yaml.safe_dump(agent, sort_keys=False))
     path = settings.data_dir / "clouds.yaml"
     if not path.exists():
         return
@@ -165,4 +156,4 @@ def refresh_client_files(settings: Settings) -> None:
         cloud.setdefault("auth", {})["auth_url"] = settings.base_url + "/identity/v3"
         cloud.pop("cacert", None)
         cloud.update(_cloud_common(settings))
-    _write_private(path, yaml.safe_dump(doc, sort_keys=False))
+    write_atomically(path, yaml.safe_dump(doc, sort_keys=False))

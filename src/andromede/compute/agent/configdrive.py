@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
-import tempfile
 from pathlib import Path
 
 import pycdlib
 
+from andromede.common.files import atomic_writer
 from andromede.compute.agent.drivers.base import ConfigDrive
 
 VOLUME_LABEL = "config-2"
@@ -82,15 +81,6 @@ def _d_characters(name: str) -> str:
 
 
 def _write_atomically(iso: pycdlib.PyCdlib, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
     # Private by default: user data may carry secrets. QEMU opens the file before it drops privileges.
-    fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as temp_file:
-            iso.write_fp(temp_file)
-            temp_file.flush()
-            os.fsync(temp_file.fileno())
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
+    with atomic_writer(path) as handle:
+        iso.write_fp(handle)

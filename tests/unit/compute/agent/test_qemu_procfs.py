@@ -13,6 +13,9 @@ def test_a_process_is_the_instances_only_if_its_command_line_names_it() -> None:
     marker = "7f1c2a3b-0000-4000-8000-00000000abcd"
     with subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)", marker]) as child:
         try:
+            deadline = time.monotonic() + 10  # until the child is past fork and execve()
+            while not procfs.is_instance_process(child.pid, marker) and time.monotonic() < deadline:
+                time.sleep(0.01)
             assert procfs.is_instance_process(child.pid, marker)
             assert not procfs.is_instance_process(child.pid, "00000000-0000-4000-8000-000000000000")
         finally:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from andromede.common.files import write_atomically
 from andromede.compute.agent.drivers.base import ConfigDrive, InstanceSpec
 
 FORMAT_VERSION = 1
@@ -76,15 +75,5 @@ def write_spec(spec: InstanceSpec, path: Path) -> bool:
 
 
 def write_text_atomically(path: Path, text: str, *, durable: bool = True) -> None:
-    # 0600 (mkstemp's mode): the spec may carry user data.
-    fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as temp_file:
-            temp_file.write(text)
-            if durable:
-                temp_file.flush()
-                os.fsync(temp_file.fileno())
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
+    # 0600: the spec may carry user data.
+    write_atomically(path, text, durable=durable)
