@@ -23,7 +23,7 @@ from tests.contract.compute.harness import QemuHarness, make_qemu_harness, sampl
 
 pytestmark = pytest.mark.vm
 
-TINY_IMAGE_ENV = "ANDROMEDE_TINY_IMAGE"
+TINY_IMAGE_ENV = "ANDROMEDE_TEST_TINY_IMAGE_PATH"
 
 
 @pytest.fixture()
@@ -126,15 +126,17 @@ def test_a_deep_state_directory_puts_the_qmp_socket_under_run(qemu: QemuHarness)
     assert deep.state(spec.uuid).power == "missing"
 
 
-# ---- with a real guest (the tiny image), when one is provided ----
+# ---- with a real guest: the tiny image (built once into the user's cache, or the one named by the env) ----
 
 
 @pytest.fixture()
 def tiny_image() -> Path:
     image = os.environ.get(TINY_IMAGE_ENV)
-    if not image or not Path(image).is_file():
-        pytest.skip(f"set {TINY_IMAGE_ENV} to a built tiny guest image (raw) to boot a real guest")
-    return Path(image)
+    if image and Path(image).is_file():
+        return Path(image)
+    from andromede.guest import build_tiny_image, default_cache_dir
+
+    return build_tiny_image(default_cache_dir())
 
 
 def wait_for_console(qemu: QemuHarness, uuid: str, text: str, *, count: int = 1, timeout: float = 90.0) -> None:

@@ -101,6 +101,27 @@ def test_api_shapes_metadata_and_console(server: Server, admin: Admin, http: htt
     assert http.get(f"/compute/v2.1/servers/{doc['id']}", headers=headers).status_code == 404
 
 
+def test_list_filters_and_pagination(server: Server, admin: Admin, image_id: str) -> None:
+    account = admin.account()
+    conn_token = account.token(server)
+    with server.http() as http:
+        made = [_create(http, conn_token, image_id, name=f"page-{i}").json()["server"]["id"] for i in range(3)]
+        page = http.get("/compute/v2.1/servers?limit=2", headers=auth_headers(conn_token)).json()
+        assert len(page["servers"]) == 2 and page["servers_links"][0]["rel"] == "next"
+        named = http.get("/compute/v2.1/servers/detail?name=page-1", headers=auth_headers(conn_token)).json()
+        assert [s["name"] for s in named["servers"]] == ["page-1"]
+    # openstacksdk follows servers_links to the end
+    import openstack.connection
+
+    conn = openstack.connection.Connection(auth_url=server.identity_url, username=account.name,
+                                           password=account.password, project_name=account.project_name,
+                                           user_domain_name="Default", project_domain_name="Default",
+                                           cacert=server.cacert)
+    assert {s.id for s in conn.compute.servers(limit=1)} == set(made)
+    for server_id in made:
+        admin.client.delete(f"/compute/v2.1/servers/{server_id}")
+
+
 def test_other_projects_get_404_and_readers_cannot_create(server: Server, admin: Admin, http: httpx.Client,
                                                           image_id: str) -> None:
     alice, bob, reader = admin.account(), admin.account(), admin.account("reader")

@@ -57,10 +57,17 @@ def list_servers(request: Request, ctx: RequestContext = Depends(context)) -> di
     enforce(ctx, "compute:servers:index")
     detail = request.url.path.endswith("/detail")
     views = views_of(request)
+    params = _params(request)
     with db_of(request).session() as session:
-        rows = servers.list_servers(session, ctx, _params(request))
+        rows = servers.list_servers(session, ctx, params)
         docs = [views.server(r, ctx) if detail else views.server_summary(r) for r in rows]
-    return {"servers": docs}
+    result: dict = {"servers": docs}
+    if rows and "limit" in params and len(rows) == int(params["limit"]):
+        query = {**params, "marker": rows[-1].uuid}
+        path = "servers/detail" if detail else "servers"
+        result["servers_links"] = [{"rel": "next",
+                                    "href": f"{views.v21}/{path}?" + "&".join(f"{k}={v}" for k, v in query.items())}]
+    return result
 
 
 @router.get("/servers/{server_id}")
