@@ -6,15 +6,13 @@ Another project's server is a 404 decided by the compute service itself, never a
 from __future__ import annotations
 
 from andromede.policy.checks import ADMIN, any_of, authenticated, role
-from andromede.policy.enforcer import Rule, register
+from andromede.policy.enforcer import Rule, register, rule_maker
 
 READER = any_of(ADMIN, role("reader"), role("member"))
 MEMBER = any_of(ADMIN, role("member"))
 V21 = "/compute/v2.1"
 
-
-def _rule(name: str, check, description: str, *operations: tuple[str, str]) -> Rule:  # type: ignore[no-untyped-def]
-    return Rule(f"compute:{name}", check, description, tuple((m, V21 + p) for m, p in operations))
+_rule = rule_maker("compute", V21)
 
 
 register(

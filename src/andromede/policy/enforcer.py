@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +20,15 @@ class Rule:
 
 
 _RULES: dict[str, Rule] = {}
+
+
+def rule_maker(prefix: str, base_path: str) -> Callable[..., Rule]:
+    """A Rule factory for one service: rule names get `prefix:`, operation paths get `base_path`."""
+
+    def make(name: str, check: Check, description: str, *operations: tuple[str, str]) -> Rule:
+        return Rule(f"{prefix}:{name}", check, description, tuple((m, base_path + p) for m, p in operations))
+
+    return make
 
 
 def register(*rules: Rule) -> None:

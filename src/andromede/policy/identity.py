@@ -13,13 +13,11 @@ from andromede.policy.checks import (
     project_scoped_to,
     user_is,
 )
-from andromede.policy.enforcer import Rule, register
+from andromede.policy.enforcer import Rule, register, rule_maker
 
 V3 = "/identity/v3"
 
-
-def _rule(name: str, check, description: str, *operations: tuple[str, str]) -> Rule:  # type: ignore[no-untyped-def]
-    return Rule(f"identity:{name}", check, description, tuple((m, V3 + p) for m, p in operations))
+_rule = rule_maker("identity", V3)
 
 
 def _crud(noun: str, plural: str, read_check, path: str) -> list[Rule]:  # type: ignore[no-untyped-def]

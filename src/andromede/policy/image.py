@@ -7,7 +7,7 @@ service itself, so another project's private image is a 404 and never a 403.
 from __future__ import annotations
 
 from andromede.policy.checks import ADMIN, any_of, role
-from andromede.policy.enforcer import Rule, register
+from andromede.policy.enforcer import register, rule_maker
 
 READER = any_of(ADMIN, role("reader"), role("member"))
 MEMBER = any_of(ADMIN, role("member"))
@@ -15,9 +15,7 @@ MEMBER = any_of(ADMIN, role("member"))
 READER_OR_AGENT = any_of(READER, role("service"))
 V2 = "/image/v2"
 
-
-def _rule(name: str, check, description: str, *operations: tuple[str, str]) -> Rule:  # type: ignore[no-untyped-def]
-    return Rule(f"image:{name}", check, description, tuple((m, V2 + p) for m, p in operations))
+_rule = rule_maker("image", V2)
 
 
 register(
