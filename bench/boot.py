@@ -42,6 +42,7 @@ class ApiRun:
     active_ms: float  # POST -> status ACTIVE (context)
     post_ms: float  # the POST request itself (context)
     gone_ms: float  # DELETE -> 404 and process gone (context)
+    uptime: str  # the guest's /proc/uptime when it printed the marker
     argv: list[str] = field(default_factory=list)
     saved: Path | None = None  # private copy of the instance dir, taken as soon as QEMU appeared
 
@@ -100,13 +101,30 @@ def pid_alive(pid: int, needle: str) -> bool:
     return needle.encode() in b"\0".join(cmdline(pid))
 
 
-def wait_marker(path: Path, t0: float, deadline: float) -> float:
+def wait_marker(path: Path, t0: float, deadline: float) -> tuple[float, str]:
+    """ms from t0 until the ready marker is in `path`, and the guest's own uptime it printed."""
     while time.monotonic() < deadline:
         with suppress(FileNotFoundError):
-            if MARKER in path.read_bytes():
-                return (time.perf_counter() - t0) * 1000
+            if MARKER in (text := path.read_bytes()):
+                line = text[text.index(MARKER):].split(b"\n", 1)[0].decode(errors="replace")
+                return (time.perf_counter() - t0) * 1000, line.rpartition("uptime=")[2].strip()
         time.sleep(POLL)
     raise RuntimeError(f"no ready marker in {path} before the deadline")
+
+
+def wait_for_host(base: str, data: Path, timeout: float = 60) -> None:
+    """/identity/v3 answers before the agent's first heartbeat: a POST then gets 'No valid host' (ERROR)."""
+    auth = yaml.safe_load((data / "clouds.yaml").read_text())["clouds"]["andromede-admin"]["auth"]
+    cred = {"id": auth["application_credential_id"], "secret": auth["application_credential_secret"]}
+    body = {"auth": {"identity": {"methods": ["application_credential"], "application_credential": cred}}}
+    token = httpx.post(f"{base}/identity/v3/auth/tokens", json=body, timeout=30).headers["X-Subject-Token"]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        r = httpx.get(f"{base}/compute/v2.1/os-services", headers={"X-Auth-Token": token}, timeout=30)
+        if any(s["state"] == "up" for s in r.json()["services"]):
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"the host agent did not register within {timeout:.0f} s")
 
 
 def api_watch(client: httpx.Client, sid: str, t0: float, deadline: float, out: dict[str, float]) -> None:
@@ -148,12 +166,16 @@ def run_api(client: httpx.Client, image: str, data: Path, save_to: Path, timeout
         raise RuntimeError(f"POST /servers: {r.status_code} {r.text[:300]}")
     sid = r.json()["server"]["id"]
     deadline = time.monotonic() + timeout
-    pid = 0
+    pid, check_at = 0, time.monotonic() + 2
     while not pid and time.monotonic() < deadline:  # only new pids can be the guest's QEMU
         pid = next((int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) not in before
                     and is_qemu(a := cmdline(p)) and sid.encode() in b"\0".join(a)), 0)
-        if not pid:
-            time.sleep(POLL)
+        if not pid and time.monotonic() > check_at:  # slow: has the server failed?
+            server = client.get(f"/compute/v2.1/servers/{sid}").json()["server"]
+            if server["status"] == "ERROR":
+                raise RuntimeError(f"server {sid} went to ERROR: {server.get('fault')}")
+            check_at = time.monotonic() + 1
+        time.sleep(0 if pid else POLL)
     started_ms = (time.perf_counter() - t0) * 1000
     if not pid:
         raise RuntimeError(f"no QEMU process for {sid} within {timeout:.0f} s")
@@ -166,11 +188,11 @@ def run_api(client: httpx.Client, image: str, data: Path, save_to: Path, timeout
     for name in ("disk.qcow2", "config.iso"):  # the guest has not touched its disk yet: a pristine overlay
         if (instance / name).exists():
             shutil.copy2(instance / name, save_to / name)
-    file_ms = wait_marker(instance / "console.log", t0, deadline)
+    file_ms, uptime = wait_marker(instance / "console.log", t0, deadline)
     watcher.join(timeout=max(0.0, deadline - time.monotonic()))
     gone_ms = delete_server(client, sid)
     return ApiRun(started_ms, file_ms, seen.get("api", float("nan")), seen.get("active", float("nan")),
-                  post_ms, gone_ms, argv, save_to)
+                  post_ms, gone_ms, uptime, argv, save_to)
 
 
 def bare_argv(run: ApiRun, data: Path, private: Path) -> list[str]:
@@ -183,7 +205,7 @@ def bare_argv(run: ApiRun, data: Path, private: Path) -> list[str]:
     return argv
 
 
-def run_bare(argv: list[str], private: Path, timeout: float) -> float:
+def run_bare(argv: list[str], private: Path, timeout: float) -> tuple[float, str]:
     log = (private / "qemu.log").open("wb")
     t0 = time.perf_counter()
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
@@ -205,34 +227,24 @@ def foreign_qemu(mine: str) -> int:
     return len([p for p in qemu_pids("") if mine.encode() not in b"\0".join(cmdline(p))])
 
 
-def agent_pid(data: Path) -> int | None:
-    with suppress(OSError, ValueError):
-        pid = int((data / "agent.lock").read_text().strip())
-        if str(data).encode() in b"\0".join(cmdline(pid)):
-            return pid
-    return None
-
-
-def cleanup(client: httpx.Client | None, data: Path, tmp: Path) -> None:
+def teardown(client: httpx.Client | None, data: Path, tmp: Path) -> None:
+    """Delete our servers via the API, SIGTERM the agent (own session), then SIGKILL any QEMU naming `tmp`."""
     if client is not None:
         with suppress(httpx.HTTPError, RuntimeError, KeyError):
             for server in client.get("/compute/v2.1/servers").json()["servers"]:
                 delete_server(client, server["id"])
-    for pid in qemu_pids(str(tmp)):  # last resort: QEMU processes whose cmdline names our temp dir
+    with suppress(OSError, ValueError):
+        pid = int((data / "agent.lock").read_text().strip())
+        if pid_alive(pid, str(data)):
+            os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline and pid_alive(pid, str(data)):
+                time.sleep(0.1)
+            if pid_alive(pid, str(data)):
+                os.kill(pid, signal.SIGKILL)
+    for pid in qemu_pids(str(tmp)):
         with suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-
-
-def stop_agent(data: Path) -> None:
-    pid = agent_pid(data)
-    if pid is None:
-        return
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline and pid_alive(pid, str(data)):
-        time.sleep(0.1)
-    if pid_alive(pid, str(data)):
-        os.kill(pid, signal.SIGKILL)
 
 
 def main() -> None:
@@ -251,6 +263,7 @@ def main() -> None:
         os.environ.pop("ANDROMEDE_TINY_IMAGE", None)  # "ensure": the tiny guest image is built/registered
         with cloud(argv, f"{base}/identity/v3", tmp / "andromede.log"):
             try:
+                wait_for_host(base, data)
                 password = yaml.safe_load((data / "clouds.yaml").read_text())["clouds"]["andromede"]["auth"]["password"]
                 user = {"name": "demo", "domain": {"name": "Default"}, "password": password}
                 body = {"auth": {"identity": {"methods": ["password"], "password": {"user": user}}, "scope": SCOPE}}
@@ -260,10 +273,9 @@ def main() -> None:
                 image = next(i["id"] for i in client.get("/image/v2/images").json()["images"] if i["name"] == "tiny")
                 bench(client, image, data, tmp, runs, args.timeout)
             finally:
-                cleanup(client, data, tmp)
-                stop_agent(data)
+                teardown(client, data, tmp)
     finally:
-        cleanup(None, data, tmp)
+        teardown(None, data, tmp)
         if client is not None:
             client.close()
         shutil.rmtree(tmp, ignore_errors=True)
@@ -284,10 +296,11 @@ def bench(client: httpx.Client, image: str, data: Path, tmp: Path, runs: int, ti
     for i in range(runs):
         a = run_api(client, image, data, tmp / f"a{i}", timeout)
         a_runs.append(a)
-        b = run_bare(bare_argv(a, data, a.saved), a.saved, timeout)  # type: ignore[arg-type]
+        b, b_uptime = run_bare(bare_argv(a, data, a.saved), a.saved, timeout)  # type: ignore[arg-type]
         b_ms.append(b)
-        print(f"run {i + 1}: A started {a.started_ms:5.0f} ms  file {a.file_ms:6.0f} ms  api {a.api_ms:6.0f} ms  "
-              f"ACTIVE {a.active_ms:6.0f} ms | B bare {b:6.0f} ms", flush=True)
+        print(f"run {i + 1}: A started {a.started_ms:4.0f} ms  file {a.file_ms:5.0f} ms  api {a.api_ms:5.0f} ms  "
+              f"ACTIVE {a.active_ms:4.0f} ms  guest uptime {a.uptime} s | B bare {b:5.0f} ms  "
+              f"guest uptime {b_uptime} s", flush=True)
     print()
     rows = [("(i)   POST -> QEMU process started", [a.started_ms for a in a_runs]),
             ("(ii)  POST -> ready marker, console.log file", [a.file_ms for a in a_runs]),

@@ -73,13 +73,30 @@ class Server:
             try:
                 if (self.data_dir / "tls" / "ca.pem").exists():
                     response = httpx.get(self.identity_url, verify=self.tls(), timeout=2)
-                    if response.status_code == 200:
+                    if response.status_code == 200 and self._host_is_up():
                         return
             except (httpx.HTTPError, ssl.SSLError):
                 pass
             time.sleep(0.2)
         self.stop()
         raise RuntimeError(f"server did not answer in {timeout}s:\n{self.log_path.read_text()}")
+
+    def _host_is_up(self) -> bool:
+        """With a host agent, "started" also means the agent has registered its host (else: no valid host)."""
+        if self.agent_driver == "none":
+            return True
+        with self.http() as client:
+            client.headers["X-Auth-Token"] = self.app_credential_token("andromede-admin")
+            services = client.get("/compute/v2.1/os-services").json().get("services", [])
+        return any(service["state"] == "up" for service in services)
+
+    def app_credential_token(self, cloud: str) -> str:
+        auth = self.clouds()[cloud]["auth"]
+        with self.http() as client:
+            response = client.post("/identity/v3/auth/tokens?nocatalog", json={"auth": {"identity": {
+                "methods": ["application_credential"], "application_credential": {
+                    "id": auth["application_credential_id"], "secret": auth["application_credential_secret"]}}}})
+        return response.headers["X-Subject-Token"]
 
     def stop(self) -> None:
         self._stop_server()

@@ -10,7 +10,6 @@ import base64
 import hashlib
 import json
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -19,6 +18,7 @@ from pathlib import Path
 
 import httpx
 
+from andromede.common.files import write_atomically
 from andromede.compute.agent.drivers.base import ConfigDrive, DriverError, HypervisorDriver, InstanceSpec
 from andromede.compute.agent.image_cache import ImageCache
 
@@ -71,11 +71,8 @@ class Reconciler:
             return {}
 
     def _save_state(self) -> None:
-        with self._lock:
-            doc = json.dumps({"reboots": self._handled_reboots})
-        tmp = self.state_path.with_suffix(".tmp")
-        tmp.write_text(doc)
-        os.replace(tmp, self.state_path)
+        with self._lock:  # workers save concurrently; one writer at a time, each with its own temp file
+            write_atomically(self.state_path, json.dumps({"reboots": self._handled_reboots}), durable=False)
 
     # ---- talking to the controller ------------------------------------------------------------
 
@@ -87,17 +84,23 @@ class Reconciler:
 
     def sync(self, *, full: bool, wait: float = 0.0) -> None:
         answer = self.client.desired(self.host, 0 if full else self.generation, wait)
+        snapshot = int(answer["generation"])
         changed = []
         with self._lock:
-            if answer.get("full"):
-                gone = set(self.desired) - {doc["uuid"] for doc in answer["instances"]}
-                for uuid in gone:
-                    self.desired.pop(uuid, None)
-                changed += list(gone)
             for doc in answer["instances"]:
+                known = self.desired.get(doc["uuid"])
+                if known is not None and known["seq"] > doc["seq"]:
+                    continue  # a full answer taken before a newer change we already hold: keep the newer
                 self.desired[doc["uuid"]] = doc
                 changed.append(doc["uuid"])
-            self.generation = max(self.generation, int(answer["generation"]))
+            if answer.get("full"):
+                # Forget only what this snapshot could have seen: a long-poll may have brought in newer ones.
+                listed = {doc["uuid"] for doc in answer["instances"]}
+                gone = [uuid for uuid, doc in self.desired.items() if uuid not in listed and doc["seq"] <= snapshot]
+                for uuid in gone:
+                    self.desired.pop(uuid, None)
+                changed += gone
+            self.generation = max(self.generation, snapshot)
         if answer.get("full"):
             changed += [uuid for uuid in self.driver.list_instances() if uuid not in self.desired]
         for uuid in set(changed):
