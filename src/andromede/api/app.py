@@ -24,9 +24,11 @@ from andromede.identity.service import IdentityService
 from andromede.image.api import build_image_app
 from andromede.image.store import ImageStore
 from andromede.image.uploads import ImageUploads
+from andromede.network.api import build_network_app
 from andromede.policy import compute as _compute_rules  # noqa: F401
 from andromede.policy import identity as _identity_rules  # noqa: F401  (registers the identity rules)
 from andromede.policy import image as _image_rules  # noqa: F401
+from andromede.policy import network as _network_rules  # noqa: F401
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,8 @@ def service_mounts(settings: Settings) -> list[ServiceMount]:
                      errors.glance, _image_body_limit(settings)),
         ServiceMount("/compute", (CatalogEntry("compute", "nova", "/compute/v2.1", "Compute"),),
                      errors.nova, json_limit),
+        ServiceMount("/network", (CatalogEntry("network", "neutron", "/network", "Network"),),
+                     errors.neutron, json_limit),
         ServiceMount("/internal", (), errors.keystone, lambda _scope: 4 * 1024 * 1024),
     ]
 
@@ -86,6 +90,7 @@ def build_app(settings: Settings, db: Database) -> Assembled:
         "/identity": build_identity_app(identity),
         "/image": build_image_app(uploads),
         "/compute": Microversions(build_compute_app(settings, db, notifier)),
+        "/network": build_network_app(settings, db),
         "/internal": build_internal_app(db, notifier),
     }
 

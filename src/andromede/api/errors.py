@@ -15,12 +15,23 @@ _NOVA_FAULTS = {400: "badRequest", 401: "unauthorized", 403: "forbidden", 404: "
 
 
 def keystone(error: ApiError) -> dict:
-    return {"error": {"code": error.status, "title": error.title, "message": error.message}, **error.extra}
+    extra = {k: v for k, v in error.extra.items() if k != "type"}
+    return {"error": {"code": error.status, "title": error.title, "message": error.message}, **extra}
 
 
 def glance(error: ApiError) -> dict:
     """What Glance's webob answers a JSON client: the SDK and OSC read `message`."""
     return {"message": error.message, "code": f"{error.status} {error.title}", "title": error.title}
+
+
+_NEUTRON_TYPES = {400: "HTTPBadRequest", 401: "HTTPUnauthorized", 403: "HTTPForbidden", 404: "HTTPNotFound",
+                  405: "HTTPMethodNotAllowed", 409: "HTTPConflict", 413: "HTTPRequestEntityTooLarge",
+                  415: "HTTPUnsupportedMediaType"}
+
+
+def neutron(error: ApiError) -> dict:
+    kind = error.extra.get("type") or _NEUTRON_TYPES.get(error.status, "HTTPInternalServerError")
+    return {"NeutronError": {"type": kind, "message": error.message, "detail": ""}}
 
 
 def nova(error: ApiError) -> dict:

@@ -1,0 +1,247 @@
+"""Neutron v2.0 routes (mounted at /network): discovery, extensions, networks, subnets, ports."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from sqlalchemy import select
+
+from andromede.api.deps import context
+from andromede.api.service_app import service_app
+from andromede.common.config import Settings
+from andromede.common.context import RequestContext
+from andromede.common.errors import NotFound
+from andromede.db.engine import Database
+from andromede.network import service, views
+from andromede.network.models import Network, Subnet
+from andromede.network.schemas import (
+    NetworkCreateRequest,
+    NetworkUpdateRequest,
+    PortCreateRequest,
+    PortUpdateRequest,
+    SubnetCreateRequest,
+    SubnetUpdateRequest,
+)
+from andromede.policy import enforce, mark_public
+
+router = APIRouter()
+
+# Advertise only what is implemented; clients switch features on by alias.
+EXTENSIONS = (
+    ("network", "Network", "Networks."),
+    ("subnet", "Subnet", "Subnets."),
+    ("port", "Port", "Ports."),
+    ("external-net", "Neutron external network", "Adds external network attribute to network resource."),
+    ("port-security", "Port Security", "Provides port security."),
+    ("allowed-address-pairs", "Allowed Address Pairs", "Provides allowed address pairs."),
+    ("binding", "Port Binding", "Expose port bindings of a virtual port to external application."),
+    ("provider", "Provider Network", "Expose mapping of virtual networks to physical networks."),
+    ("standard-attr-description", "standard-attr-description", "Extension to add descriptions to standard attributes."),
+    ("standard-attr-revisions", "Resource revision numbers", "This extension will display the revision number."),
+    ("standard-attr-timestamp", "Resource timestamps", "Adds created_at and updated_at fields."),
+    ("net-mtu", "Network MTU", "Provides MTU attribute for a network resource."),
+    ("pagination", "Pagination support", "Extension that indicates that pagination is enabled."),
+    ("sorting", "Sorting support", "Extension that indicates that sorting is enabled."),
+    ("fields", "Fields", "Select the attributes returned."),
+)
+
+
+def _db(request: Request) -> Database:
+    return request.app.state.db
+
+
+def _base(request: Request) -> str:
+    settings: Settings = request.app.state.settings
+    return settings.base_url + "/network"
+
+
+@router.get("/")
+def versions(request: Request, ctx: RequestContext = Depends(context)) -> dict:
+    mark_public(ctx)
+    return {"versions": [{"id": "v2.0", "status": "CURRENT",
+                          "links": [{"href": _base(request) + "/v2.0/", "rel": "self"}]}]}
+
+
+@router.get("/v2.0")
+@router.get("/v2.0/")
+def resources(request: Request, ctx: RequestContext = Depends(context)) -> dict:
+    mark_public(ctx)
+    base = _base(request) + "/v2.0"
+    return {"resources": [
+        {"name": name, "collection": f"{name}s", "links": [{"href": f"{base}/{name}s", "rel": "self"}]}
+        for name in ("network", "subnet", "port")]}
+
+
+def _extension(alias: str, name: str, description: str) -> dict:
+    return {"alias": alias, "name": name, "description": description, "updated": "2026-01-01T00:00:00-00:00",
+            "links": []}
+
+
+@router.get("/v2.0/extensions")
+def extensions(ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "network:get_extensions")
+    return {"extensions": [_extension(*entry) for entry in EXTENSIONS]}
+
+
+@router.get("/v2.0/extensions/{alias}")
+def extension(alias: str, ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "network:get_extensions")
+    for entry in EXTENSIONS:
+        if entry[0] == alias:
+            return {"extension": _extension(*entry)}
+    raise NotFound(f"Extension with alias {alias} does not exist", extra={"type": "ExtensionNotFound"})
+
+
+def _params(request: Request) -> list[tuple[str, str]]:
+    return list(request.query_params.multi_items())
+
+
+def _subnet_ids(session, network_ids: list[str]) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
+    result: dict[str, list[str]] = {nid: [] for nid in network_ids}
+    for subnet_id, network_id in session.execute(
+            select(Subnet.id, Subnet.network_id).where(Subnet.network_id.in_(network_ids)).order_by(Subnet.created_at)):
+        result[network_id].append(subnet_id)
+    return result
+
+
+def _fields(request: Request, doc: dict) -> dict:
+    fields = request.query_params.getlist("fields")
+    return {k: v for k, v in doc.items() if k in fields} if fields else doc
+
+
+# ---- networks ----------------------------------------------------------------------------------
+
+@router.get("/v2.0/networks")
+def list_networks(request: Request, ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "network:get_network")
+    with _db(request).session() as session:
+        rows = service.list_networks(session, ctx)
+        subnets = _subnet_ids(session, [r.id for r in rows])
+        docs = [views.network(r, subnets[r.id], ctx) for r in rows]
+    return views.select_docs(docs, _params(request), "networks", _base(request) + "/v2.0")
+
+
+@router.post("/v2.0/networks", status_code=201)
+def create_network(body: NetworkCreateRequest, request: Request, ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "network:create_network")
+    with _db(request).session() as session:
+        row = service.create_network(session, ctx, body.network)
+        return {"network": views.network(row, [], ctx)}
+
+
+def _network_doc(session, ctx: RequestContext, row: Network) -> dict:  # type: ignore[no-untyped-def]
+    return views.network(row, _subnet_ids(session, [row.id])[row.id], ctx)
+
+
+@router.get("/v2.0/networks/{network_id}")
+def get_network(network_id: str, request: Request, ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "network:get_network")
+    with _db(request).session() as session:
+        return {"network": _fields(request, _network_doc(session, ctx, service.get_network(session, ctx, network_id)))}
+
+
+@router.put("/v2.0/networks/{network_id}")
+def update_network(network_id: str, body: NetworkUpdateRequest, request: Request,
+                   ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "network:update_network")
+    with _db(request).session() as session:
+        row = service.update_network(session, ctx, network_id, body.network)
+        return {"network": _network_doc(session, ctx, row)}
+
+
+@router.delete("/v2.0/networks/{network_id}", status_code=204)
+def delete_network(network_id: str, request: Request, ctx: RequestContext = Depends(context)) -> Response:
+    enforce(ctx, "network:delete_network")
+    with _db(request).session() as session:
+        service.delete_network(session, ctx, network_id)
+    return Response(status_code=204)
+
+
+# ---- subnets -----------------------------------------------------------------------------------
+
+@router.get("/v2.0/subnets")
+def list_subnets(request: Request, ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "network:get_subnet")
+    with _db(request).session() as session:
+        docs = [views.subnet(r, ctx) for r in service.list_subnets(session, ctx)]
+    return views.select_docs(docs, _params(request), "subnets", _base(request) + "/v2.0")
+
+
+@router.post("/v2.0/subnets", status_code=201)
+def create_subnet(body: SubnetCreateRequest, request: Request, ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "network:create_subnet")
+    with _db(request).session() as session:
+        return {"subnet": views.subnet(service.create_subnet(session, ctx, body.subnet), ctx)}
+
+
+@router.get("/v2.0/subnets/{subnet_id}")
+def get_subnet(subnet_id: str, request: Request, ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "network:get_subnet")
+    with _db(request).session() as session:
+        return {"subnet": _fields(request, views.subnet(service.get_subnet(session, ctx, subnet_id), ctx))}
+
+
+@router.put("/v2.0/subnets/{subnet_id}")
+def update_subnet(subnet_id: str, body: SubnetUpdateRequest, request: Request,
+                  ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "network:update_subnet")
+    with _db(request).session() as session:
+        return {"subnet": views.subnet(service.update_subnet(session, ctx, subnet_id, body.subnet), ctx)}
+
+
+@router.delete("/v2.0/subnets/{subnet_id}", status_code=204)
+def delete_subnet(subnet_id: str, request: Request, ctx: RequestContext = Depends(context)) -> Response:
+    enforce(ctx, "network:delete_subnet")
+    with _db(request).session() as session:
+        service.delete_subnet(session, ctx, subnet_id)
+    return Response(status_code=204)
+
+
+# ---- ports -------------------------------------------------------------------------------------
+
+@router.get("/v2.0/ports")
+def list_ports(request: Request, ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "network:get_port")
+    with _db(request).session() as session:
+        docs = [views.port(r, service.fixed_ips(session, r.id), ctx) for r in service.list_ports(session, ctx)]
+    return views.select_docs(docs, _params(request), "ports", _base(request) + "/v2.0")
+
+
+@router.post("/v2.0/ports", status_code=201)
+def create_port(body: PortCreateRequest, request: Request, ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "network:create_port")
+    with _db(request).session() as session:
+        row = service.create_port(session, ctx, body.port)
+        return {"port": views.port(row, service.fixed_ips(session, row.id), ctx)}
+
+
+@router.get("/v2.0/ports/{port_id}")
+def get_port(port_id: str, request: Request, ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "network:get_port")
+    with _db(request).session() as session:
+        row = service.get_port(session, ctx, port_id)
+        return {"port": _fields(request, views.port(row, service.fixed_ips(session, row.id), ctx))}
+
+
+@router.put("/v2.0/ports/{port_id}")
+def update_port(port_id: str, body: PortUpdateRequest, request: Request,
+                ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "network:update_port")
+    with _db(request).session() as session:
+        row = service.update_port(session, ctx, port_id, body.port)
+        return {"port": views.port(row, service.fixed_ips(session, row.id), ctx)}
+
+
+@router.delete("/v2.0/ports/{port_id}", status_code=204)
+def delete_port(port_id: str, request: Request, ctx: RequestContext = Depends(context)) -> Response:
+    enforce(ctx, "network:delete_port")
+    with _db(request).session() as session:
+        service.delete_port(session, ctx, port_id)
+    return Response(status_code=204)
+
+
+def build_network_app(settings: Settings, db: Database) -> FastAPI:
+    app = service_app("network")
+    app.state.settings = settings
+    app.state.db = db
+    app.include_router(router)
+    return app

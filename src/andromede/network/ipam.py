@@ -1,0 +1,112 @@
+"""Subnet arithmetic and address allocation: CIDR checks, default gateway and pools, next free address."""
+
+from __future__ import annotations
+
+import ipaddress
+import itertools
+import secrets
+from collections.abc import Iterable
+
+from andromede.common.errors import BadRequest
+
+Net = ipaddress.IPv4Network | ipaddress.IPv6Network
+Addr = ipaddress.IPv4Address | ipaddress.IPv6Address
+MAC_PREFIX = "fa:16:3e"
+
+
+def invalid(message: str) -> BadRequest:
+    return BadRequest(f"Invalid input for operation: {message}", extra={"type": "InvalidInput"})
+
+
+def parse_cidr(cidr: str, ip_version: int) -> Net:
+    try:
+        network = ipaddress.ip_network(cidr, strict=True)
+    except ValueError as exc:
+        text = str(exc)
+        if "host bits set" in text:
+            suggested = ipaddress.ip_network(cidr, strict=False)
+            raise invalid(f"'{cidr}' isn't a recommended CIDR, prefix should be '{suggested}'.") from None
+        raise invalid(f"'{cidr}' is not a valid IP subnet.") from None
+    if network.version != ip_version:
+        raise invalid(f"Cidr {cidr} does not match ip_version {ip_version}.")
+    if network.prefixlen == 0:
+        raise invalid(f"'{cidr}' is not a valid IP subnet: a /0 would claim every address.")
+    if network.num_addresses < 4:
+        raise invalid(f"'{cidr}' is too small: a subnet needs at least 4 addresses.")
+    return network
+
+
+def parse_address(text: str, network: Net | None = None, what: str = "IP address") -> Addr:
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        raise invalid(f"'{text}' is not a valid {what}.") from None
+    if network is not None and address not in network:
+        raise invalid(f"{what} {text} is not in subnet {network}.")
+    return address
+
+
+def default_gateway(network: Net) -> str:
+    return str(next(iter(network.hosts())))
+
+
+def default_pools(network: Net, gateway: str | None) -> list[dict]:
+    hosts = list(_host_range(network))
+    first, last = hosts[0], hosts[-1]
+    if gateway is not None and ipaddress.ip_address(gateway) == first:
+        first += 1
+    if gateway is not None and ipaddress.ip_address(gateway) == last:
+        last -= 1
+    return [{"start": str(first), "end": str(last)}]
+
+
+def _host_range(network: Net) -> Iterable[Addr]:
+    if network.version == 4:
+        return range_of(network.network_address + 1, network.broadcast_address - 1)
+    return range_of(network.network_address + 1, network.network_address + min(network.num_addresses - 1, 2**20))
+
+
+def range_of(first: Addr, last: Addr) -> list[Addr]:
+    return [first + i for i in range(int(last) - int(first) + 1)] if int(last) - int(first) < 2**20 else [first, last]
+
+
+def check_pools(network: Net, pools: list[dict], gateway: str | None) -> list[dict]:
+    spans = []
+    for pool in pools:
+        start = parse_address(pool["start"], network, "allocation pool start")
+        end = parse_address(pool["end"], network, "allocation pool end")
+        if int(end) < int(start):
+            raise invalid(f"Allocation pool {pool['start']}-{pool['end']} ends before it starts.")
+        if network.version == 4 and (start == network.network_address or end == network.broadcast_address):
+            raise invalid("Allocation pools may not include the network or broadcast address.")
+        if gateway is not None and int(start) <= int(ipaddress.ip_address(gateway)) <= int(end):
+            raise invalid(f"Gateway ip {gateway} conflicts with allocation pool {pool['start']}-{pool['end']}.")
+        spans.append((int(start), int(end)))
+    spans.sort()
+    for (_, end_a), (start_b, _) in itertools.pairwise(spans):
+        if start_b <= end_a:
+            raise invalid("Found overlapping allocation pools.")
+    return [{"start": p["start"], "end": p["end"]} for p in pools]
+
+
+def overlaps(a: str, b: str) -> bool:
+    return ipaddress.ip_network(a).overlaps(ipaddress.ip_network(b))
+
+
+def next_free(pools: list[dict], used: set[str]) -> str | None:
+    taken = {int(ipaddress.ip_address(ip)) for ip in used}
+    for pool in pools:
+        start, end = int(ipaddress.ip_address(pool["start"])), int(ipaddress.ip_address(pool["end"]))
+        for value in range(start, min(end, start + 2**20) + 1):
+            if value not in taken:
+                return str(ipaddress.ip_address(value))
+    return None
+
+
+def in_pools(address: str, pools: list[dict]) -> bool:
+    value = int(ipaddress.ip_address(address))
+    return any(int(ipaddress.ip_address(p["start"])) <= value <= int(ipaddress.ip_address(p["end"])) for p in pools)
+
+
+def random_mac() -> str:
+    return MAC_PREFIX + "".join(f":{b:02x}" for b in secrets.token_bytes(3))

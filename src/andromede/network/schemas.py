@@ -1,0 +1,161 @@
+"""Neutron v2.0 request bodies. Admin-only attributes are recognised here and refused by the service."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, StringConstraints
+
+Text255 = Annotated[StrictStr, StringConstraints(max_length=255, pattern=r"^[^\x00-\x1f\x7f]*$")]
+Description = Annotated[StrictStr, StringConstraints(max_length=255, pattern=r"^[^\x00-\x1f\x7f]*$")]
+Uuid = Annotated[StrictStr, StringConstraints(min_length=1, max_length=36, pattern=r"^[0-9a-fA-F-]+$")]
+# Parsed (and refused with Neutron's own wording) by the IPAM code; here only bounded and printable.
+Address = Annotated[StrictStr, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")]
+Tag = Annotated[StrictStr, StringConstraints(min_length=1, max_length=255, pattern=r"^[^\x00-\x1f\x7f,]+$")]
+
+ADMIN_ONLY_NETWORK = ("shared", "router:external", "provider:network_type", "provider:physical_network",
+                      "provider:segmentation_id", "segments")
+ADMIN_ONLY_PORT = ("binding:host_id", "binding:profile", "binding:vnic_type")
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid", populate_by_name=True)
+
+
+class NetworkCreate(Body):
+    name: Text255 = ""
+    description: Description = ""
+    admin_state_up: StrictBool = True
+    mtu: Annotated[StrictInt, Field(ge=68, le=9000)] | None = None
+    port_security_enabled: StrictBool = True
+    tenant_id: Uuid | None = None
+    project_id: Uuid | None = None
+    availability_zone_hints: list[Text255] = Field(default_factory=list, max_length=8)
+    tags: list[Tag] = Field(default_factory=list, max_length=64)
+    shared: StrictBool | None = None
+    external: StrictBool | None = Field(None, alias="router:external")
+    network_type: Text255 | None = Field(None, alias="provider:network_type")
+    physical_network: Text255 | None = Field(None, alias="provider:physical_network")
+    segmentation_id: StrictInt | None = Field(None, alias="provider:segmentation_id")
+
+
+class NetworkUpdate(Body):
+    name: Text255 | None = None
+    description: Description | None = None
+    admin_state_up: StrictBool | None = None
+    mtu: Annotated[StrictInt, Field(ge=68, le=9000)] | None = None
+    port_security_enabled: StrictBool | None = None
+    shared: StrictBool | None = None
+    external: StrictBool | None = Field(None, alias="router:external")
+
+
+class Pool(Body):
+    start: Address
+    end: Address
+
+
+class HostRoute(Body):
+    destination: Address
+    nexthop: Address
+
+
+class SubnetCreate(Body):
+    network_id: Uuid
+    cidr: Address
+    ip_version: StrictInt = 4
+    name: Text255 = ""
+    description: Description = ""
+    gateway_ip: Address | None = None
+    allocation_pools: list[Pool] | None = Field(None, max_length=64)
+    dns_nameservers: list[Address] = Field(default_factory=list, max_length=8)
+    host_routes: list[HostRoute] = Field(default_factory=list, max_length=32)
+    enable_dhcp: StrictBool = True
+    ipv6_ra_mode: Annotated[StrictStr, StringConstraints(pattern=r"^(slaac|dhcpv6-stateful|dhcpv6-stateless)$")] \
+        | None = None
+    ipv6_address_mode: Annotated[StrictStr, StringConstraints(pattern=r"^(slaac|dhcpv6-stateful|dhcpv6-stateless)$")] \
+        | None = None
+    tenant_id: Uuid | None = None
+    project_id: Uuid | None = None
+    tags: list[Tag] = Field(default_factory=list, max_length=64)
+    subnetpool_id: None = None
+    service_types: list[StrictStr] = Field(default_factory=list, max_length=0)
+
+
+class SubnetUpdate(Body):
+    name: Text255 | None = None
+    description: Description | None = None
+    gateway_ip: Address | None = None
+    dns_nameservers: list[Address] | None = Field(None, max_length=8)
+    host_routes: list[HostRoute] | None = Field(None, max_length=32)
+    enable_dhcp: StrictBool | None = None
+    allocation_pools: list[Pool] | None = Field(None, max_length=64)
+
+
+class FixedIpRequest(Body):
+    subnet_id: Uuid | None = None
+    ip_address: Address | None = None
+
+
+class AddressPair(Body):
+    ip_address: Address
+    mac_address: Annotated[StrictStr, StringConstraints(pattern=r"^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$")] | None = None
+
+
+MacAddress = Annotated[StrictStr, StringConstraints(pattern=r"^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$")]
+
+
+class PortCreate(Body):
+    network_id: Uuid
+    name: Text255 = ""
+    description: Description = ""
+    admin_state_up: StrictBool = True
+    mac_address: MacAddress | None = None
+    fixed_ips: list[FixedIpRequest] | None = Field(None, max_length=16)
+    device_id: Text255 = ""
+    device_owner: Text255 = ""
+    port_security_enabled: StrictBool | None = None
+    allowed_address_pairs: list[AddressPair] = Field(default_factory=list, max_length=10)
+    security_groups: list[Uuid] | None = Field(None, max_length=16)
+    tenant_id: Uuid | None = None
+    project_id: Uuid | None = None
+    tags: list[Tag] = Field(default_factory=list, max_length=64)
+    host_id: Text255 | None = Field(None, alias="binding:host_id")
+    profile: dict | None = Field(None, alias="binding:profile")
+    vnic_type: Text255 | None = Field(None, alias="binding:vnic_type")
+
+
+class PortUpdate(Body):
+    name: Text255 | None = None
+    description: Description | None = None
+    admin_state_up: StrictBool | None = None
+    fixed_ips: list[FixedIpRequest] | None = Field(None, max_length=16)
+    device_id: Text255 | None = None
+    device_owner: Text255 | None = None
+    port_security_enabled: StrictBool | None = None
+    allowed_address_pairs: list[AddressPair] | None = Field(None, max_length=10)
+    security_groups: list[Uuid] | None = Field(None, max_length=16)
+    host_id: Text255 | None = Field(None, alias="binding:host_id")
+
+
+class NetworkCreateRequest(Body):
+    network: NetworkCreate
+
+
+class NetworkUpdateRequest(Body):
+    network: NetworkUpdate
+
+
+class SubnetCreateRequest(Body):
+    subnet: SubnetCreate
+
+
+class SubnetUpdateRequest(Body):
+    subnet: SubnetUpdate
+
+
+class PortCreateRequest(Body):
+    port: PortCreate
+
+
+class PortUpdateRequest(Body):
+    port: PortUpdate

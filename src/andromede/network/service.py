@@ -1,0 +1,326 @@
+"""Neutron's rules for networks, subnets and ports: ownership, admin-only attributes, IPAM, in-use checks."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from andromede.common.clock import utcnow
+from andromede.common.context import RequestContext
+from andromede.common.errors import Conflict, Forbidden, NotFound
+from andromede.network import ipam
+from andromede.network.models import FixedIp, Network, Port, Subnet
+from andromede.network.schemas import (
+    ADMIN_ONLY_NETWORK,
+    ADMIN_ONLY_PORT,
+    NetworkCreate,
+    NetworkUpdate,
+    PortCreate,
+    PortUpdate,
+    SubnetCreate,
+    SubnetUpdate,
+)
+
+FIRST_VNI = 1000
+
+
+def not_found(kind: str, ident: str) -> NotFound:
+    return NotFound(f"{kind} {ident} could not be found.", extra={"type": f"{kind}NotFound"})
+
+
+def _admin_only(ctx: RequestContext, body, names: tuple[str, ...]) -> None:  # type: ignore[no-untyped-def]
+    """Members may not set admin-only attributes at all, not even to their default values."""
+    if ctx.is_admin:
+        return
+    sent = {field.alias or name for name, field in type(body).model_fields.items() if name in body.model_fields_set}
+    refused = sorted(sent & set(names))
+    if refused:
+        raise Forbidden(f"(rule:create_network:{refused[0]}) is disallowed by policy",
+                        extra={"type": "PolicyNotAuthorized"})
+
+
+def _owner(ctx: RequestContext, body) -> str:  # type: ignore[no-untyped-def]
+    wanted = body.project_id or body.tenant_id
+    if wanted and wanted != ctx.project_id and not ctx.is_admin:
+        raise Forbidden("Only administrators may create resources for another project.",
+                        extra={"type": "PolicyNotAuthorized"})
+    return wanted or ctx.project_id or ""
+
+
+# ---- networks ----------------------------------------------------------------------------------
+
+def visible_network(ctx: RequestContext, network: Network) -> bool:
+    return ctx.is_admin or network.project_id == ctx.project_id or network.shared or network.external
+
+
+def get_network(session: Session, ctx: RequestContext, network_id: str) -> Network:
+    network = session.get(Network, network_id)
+    if network is None or not visible_network(ctx, network):
+        raise not_found("Network", network_id)
+    return network
+
+
+def owned_network(session: Session, ctx: RequestContext, network_id: str) -> Network:
+    network = get_network(session, ctx, network_id)
+    if not ctx.is_admin and network.project_id != ctx.project_id:
+        raise Forbidden(f"Network {network_id} belongs to another project.", extra={"type": "PolicyNotAuthorized"})
+    return network
+
+
+def list_networks(session: Session, ctx: RequestContext) -> list[Network]:
+    rows = session.scalars(select(Network).order_by(Network.created_at, Network.id))
+    return [n for n in rows if visible_network(ctx, n)]
+
+
+def _next_vni(session: Session) -> int:
+    highest = session.scalar(select(func.max(Network.segmentation_id)))
+    return max(FIRST_VNI, (highest or 0) + 1)
+
+
+def create_network(session: Session, ctx: RequestContext, body: NetworkCreate) -> Network:
+    _admin_only(ctx, body, ADMIN_ONLY_NETWORK)
+    now = utcnow()
+    network = Network(id=str(uuid.uuid4()), project_id=_owner(ctx, body), name=body.name,
+                      description=body.description, admin_state_up=body.admin_state_up, shared=bool(body.shared),
+                      external=bool(body.external), mtu=body.mtu or 1450,
+                      port_security_enabled=body.port_security_enabled, tags=sorted(set(body.tags)),
+                      segmentation_id=body.segmentation_id or _next_vni(session), created_at=now, updated_at=now)
+    session.add(network)
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        raise Conflict("The segmentation id is already in use.", extra={"type": "SegmentationIdInUse"}) from exc
+    return network
+
+
+def update_network(session: Session, ctx: RequestContext, network_id: str, body: NetworkUpdate) -> Network:
+    network = owned_network(session, ctx, network_id)
+    _admin_only(ctx, body, ADMIN_ONLY_NETWORK)
+    for name in body.model_fields_set:
+        setattr(network, name, getattr(body, name))
+    network.revision_number += 1
+    network.updated_at = utcnow()
+    return network
+
+
+def delete_network(session: Session, ctx: RequestContext, network_id: str) -> None:
+    network = owned_network(session, ctx, network_id)
+    in_use = session.scalars(select(Port.id).where(Port.network_id == network_id,
+                                                   ~Port.device_owner.startswith("network:"))).first()
+    if in_use:
+        raise Conflict(f"Unable to complete operation on network {network_id}. There are one or more ports still "
+                       "in use on the network.", extra={"type": "NetworkInUse"})
+    for port in session.scalars(select(Port).where(Port.network_id == network_id)):
+        session.delete(port)
+    session.flush()
+    for subnet in session.scalars(select(Subnet).where(Subnet.network_id == network_id)):
+        session.delete(subnet)
+    session.flush()
+    session.delete(network)
+
+
+# ---- subnets -----------------------------------------------------------------------------------
+
+def get_subnet(session: Session, ctx: RequestContext, subnet_id: str) -> Subnet:
+    subnet = session.get(Subnet, subnet_id)
+    network = session.get(Network, subnet.network_id) if subnet else None
+    if subnet is None or network is None or not visible_network(ctx, network):
+        raise not_found("Subnet", subnet_id)
+    return subnet
+
+
+def list_subnets(session: Session, ctx: RequestContext) -> list[Subnet]:
+    networks = {n.id for n in list_networks(session, ctx)}
+    rows = session.scalars(select(Subnet).order_by(Subnet.created_at, Subnet.id))
+    return [s for s in rows if s.network_id in networks]
+
+
+def create_subnet(session: Session, ctx: RequestContext, body: SubnetCreate) -> Subnet:
+    network = owned_network(session, ctx, body.network_id)
+    if body.ip_version not in (4, 6):
+        raise ipam.invalid(f"{body.ip_version} is not a valid IP version.")
+    cidr = ipam.parse_cidr(body.cidr, body.ip_version)
+    for other in session.scalars(select(Subnet).where(Subnet.network_id == network.id)):
+        if ipam.overlaps(other.cidr, str(cidr)):
+            raise ipam.invalid(f"Requested subnet with cidr: {cidr} for network: {network.id} overlaps with "
+                               "another subnet.")
+    if "gateway_ip" in body.model_fields_set and body.gateway_ip is None:
+        gateway = None
+    elif body.gateway_ip is not None:
+        gateway = str(ipam.parse_address(body.gateway_ip, cidr, "gateway_ip"))
+    else:
+        gateway = ipam.default_gateway(cidr)
+    pools = ipam.check_pools(cidr, [p.model_dump() for p in body.allocation_pools], gateway) \
+        if body.allocation_pools else ipam.default_pools(cidr, gateway)
+    for server in body.dns_nameservers:
+        ipam.parse_address(server, what="nameserver")
+    routes = []
+    for route in body.host_routes:
+        destination = ipam.parse_cidr(route.destination, body.ip_version) if "/" in route.destination \
+            else ipam.invalid(f"'{route.destination}' is not a valid route destination.")
+        if isinstance(destination, Exception):
+            raise destination
+        routes.append({"destination": str(destination), "nexthop": str(ipam.parse_address(route.nexthop))})
+    now = utcnow()
+    subnet = Subnet(id=str(uuid.uuid4()), network_id=network.id, project_id=_owner(ctx, body), name=body.name,
+                    description=body.description, ip_version=body.ip_version, cidr=str(cidr), gateway_ip=gateway,
+                    allocation_pools=pools, dns_nameservers=list(body.dns_nameservers), host_routes=routes,
+                    enable_dhcp=body.enable_dhcp, ipv6_ra_mode=body.ipv6_ra_mode,
+                    ipv6_address_mode=body.ipv6_address_mode, tags=sorted(set(body.tags)), created_at=now,
+                    updated_at=now)
+    session.add(subnet)
+    session.flush()
+    return subnet
+
+
+def update_subnet(session: Session, ctx: RequestContext, subnet_id: str, body: SubnetUpdate) -> Subnet:
+    subnet = get_subnet(session, ctx, subnet_id)
+    owned_network(session, ctx, subnet.network_id)
+    cidr = ipam.parse_cidr(subnet.cidr, subnet.ip_version)
+    for name in body.model_fields_set:
+        value = getattr(body, name)
+        if name == "gateway_ip" and value is not None:
+            value = str(ipam.parse_address(value, cidr, "gateway_ip"))
+        elif name == "allocation_pools":
+            value = ipam.check_pools(cidr, [p.model_dump() for p in value or []], subnet.gateway_ip)
+        elif name == "host_routes":
+            value = [r.model_dump() for r in value or []]
+        elif name == "dns_nameservers":
+            value = [str(ipam.parse_address(v, what="nameserver")) for v in value or []]
+        setattr(subnet, name, value)
+    subnet.revision_number += 1
+    subnet.updated_at = utcnow()
+    return subnet
+
+
+def delete_subnet(session: Session, ctx: RequestContext, subnet_id: str) -> None:
+    subnet = get_subnet(session, ctx, subnet_id)
+    owned_network(session, ctx, subnet.network_id)
+    used = session.scalars(select(FixedIp.port_id).join(Port, Port.id == FixedIp.port_id).where(
+        FixedIp.subnet_id == subnet_id, ~Port.device_owner.startswith("network:"))).first()
+    if used:
+        raise Conflict(f"Unable to complete operation on subnet {subnet_id}: one or more ports have an IP "
+                       "allocation from this subnet.", extra={"type": "SubnetInUse"})
+    for fixed in session.scalars(select(FixedIp).where(FixedIp.subnet_id == subnet_id)):
+        session.delete(fixed)
+    session.delete(subnet)
+
+
+# ---- ports -------------------------------------------------------------------------------------
+
+def get_port(session: Session, ctx: RequestContext, port_id: str) -> Port:
+    port = session.get(Port, port_id)
+    if port is None or (not ctx.is_admin and port.project_id != ctx.project_id):
+        raise not_found("Port", port_id)
+    return port
+
+
+def list_ports(session: Session, ctx: RequestContext) -> list[Port]:
+    query = select(Port).order_by(Port.created_at, Port.id)
+    if not ctx.is_admin:
+        query = query.where(Port.project_id == ctx.project_id)
+    return list(session.scalars(query))
+
+
+def fixed_ips(session: Session, port_id: str) -> list[dict]:
+    rows = session.scalars(select(FixedIp).where(FixedIp.port_id == port_id).order_by(FixedIp.ip_address))
+    return [{"subnet_id": row.subnet_id, "ip_address": row.ip_address} for row in rows]
+
+
+def _allocate(session: Session, network: Network, port_id: str, requests: list | None) -> None:
+    subnets = list(session.scalars(select(Subnet).where(Subnet.network_id == network.id)
+                                   .order_by(Subnet.ip_version, Subnet.created_at)))
+    if requests is None:  # one address from the first IPv4 subnet (and the first IPv6 one), as Neutron does
+        requests_by_subnet = [(s, None) for s in subnets if s.id == next(
+            (x.id for x in subnets if x.ip_version == s.ip_version), None)]
+    else:
+        requests_by_subnet = []
+        for request in requests:
+            if request.subnet_id is None and request.ip_address is None:
+                raise ipam.invalid("A fixed IP needs a subnet_id or an ip_address.")
+            match = [s for s in subnets if (request.subnet_id is None or s.id == request.subnet_id)
+                     and (request.ip_address is None
+                          or ipam.parse_address(request.ip_address) in ipam.parse_cidr(s.cidr, s.ip_version))]
+            if not match:
+                raise ipam.invalid(f"Fixed IP {request.ip_address or request.subnet_id} is not on network "
+                                   f"{network.id}.")
+            requests_by_subnet.append((match[0], request.ip_address))
+    for subnet, wanted in requests_by_subnet:
+        used = set(session.scalars(select(FixedIp.ip_address).where(FixedIp.subnet_id == subnet.id)))
+        if subnet.gateway_ip:
+            used.add(subnet.gateway_ip)
+        if wanted is not None:
+            address = str(ipam.parse_address(wanted))
+            if address in used:
+                raise Conflict(f"IP address {address} already allocated in subnet {subnet.id}",
+                               extra={"type": "IpAddressAlreadyAllocated"})
+        else:
+            address = ipam.next_free(subnet.allocation_pools, used)
+            if address is None:
+                raise Conflict(f"No more IP addresses available on network {network.id}.",
+                               extra={"type": "IpAddressGenerationFailure"})
+        session.add(FixedIp(port_id=port_id, subnet_id=subnet.id, ip_address=address))
+    try:
+        session.flush()
+    except IntegrityError as exc:  # a concurrent port took the same address first
+        raise Conflict("IP address already allocated.", extra={"type": "IpAddressAlreadyAllocated"}) from exc
+
+
+def create_port(session: Session, ctx: RequestContext, body: PortCreate) -> Port:
+    _admin_only(ctx, body, ADMIN_ONLY_PORT)
+    network = get_network(session, ctx, body.network_id)
+    if not ctx.is_admin and network.project_id != ctx.project_id and not network.shared:
+        raise not_found("Network", body.network_id)
+    if body.device_owner.startswith("network:") and not ctx.is_admin:
+        raise Forbidden("device_owner network:* is reserved for the platform.", extra={"type": "PolicyNotAuthorized"})
+    mac = body.mac_address.lower() if body.mac_address else ipam.random_mac()
+    if session.scalars(select(Port.id).where(Port.mac_address == mac)).first():
+        raise Conflict(f"Unable to complete operation for network {network.id}. The mac address {mac} is in use.",
+                       extra={"type": "MacAddressInUse"})
+    for pair in body.allowed_address_pairs:
+        ipam.parse_address(pair.ip_address.split("/")[0], what="allowed address pair")
+    now = utcnow()
+    port = Port(id=str(uuid.uuid4()), network_id=network.id, project_id=_owner(ctx, body), name=body.name,
+                description=body.description, mac_address=mac, admin_state_up=body.admin_state_up,
+                device_id=body.device_id, device_owner=body.device_owner,
+                port_security_enabled=network.port_security_enabled if body.port_security_enabled is None
+                else body.port_security_enabled,
+                allowed_address_pairs=[p.model_dump(exclude_none=True) for p in body.allowed_address_pairs],
+                binding_host_id=body.host_id or "", tags=sorted(set(body.tags)), created_at=now, updated_at=now)
+    session.add(port)
+    session.flush()
+    _allocate(session, network, port.id, body.fixed_ips)
+    return port
+
+
+def update_port(session: Session, ctx: RequestContext, port_id: str, body: PortUpdate) -> Port:
+    port = get_port(session, ctx, port_id)
+    _admin_only(ctx, body, ADMIN_ONLY_PORT)
+    if body.device_owner and body.device_owner.startswith("network:") and not ctx.is_admin:
+        raise Forbidden("device_owner network:* is reserved for the platform.", extra={"type": "PolicyNotAuthorized"})
+    for name in body.model_fields_set:
+        value = getattr(body, name)
+        if name == "fixed_ips":
+            for row in session.scalars(select(FixedIp).where(FixedIp.port_id == port.id)):
+                session.delete(row)
+            session.flush()
+            _allocate(session, session.get(Network, port.network_id), port.id, value)  # type: ignore[arg-type]
+        elif name == "allowed_address_pairs":
+            port.allowed_address_pairs = [p.model_dump(exclude_none=True) for p in value or []]
+        elif name == "host_id":
+            port.binding_host_id = value or ""
+        elif name != "security_groups":
+            setattr(port, name, value)
+    port.revision_number += 1
+    port.updated_at = utcnow()
+    return port
+
+
+def delete_port(session: Session, ctx: RequestContext, port_id: str) -> None:
+    port = get_port(session, ctx, port_id)
+    for row in session.scalars(select(FixedIp).where(FixedIp.port_id == port.id)):
+        session.delete(row)
+    session.delete(port)

@@ -1,0 +1,160 @@
+"""Neutron v2.0 networks, subnets and ports through the openstack CLI, openstacksdk and raw requests."""
+
+from __future__ import annotations
+
+import secrets
+
+import httpx
+import pytest
+
+from tests.support.accounts import Admin, auth_headers
+from tests.support.server import Server
+
+NET = "/network/v2.0"
+
+
+def _error(response: httpx.Response, status: int, kind: str | None = None) -> dict:
+    assert response.status_code == status, response.text
+    error = response.json()["NeutronError"]
+    assert error["message"] and "Traceback" not in response.text
+    if kind:
+        assert error["type"] == kind, error
+    return error
+
+
+def _network(http: httpx.Client, token: str, **fields: object) -> dict:
+    response = http.post(f"{NET}/networks", json={"network": {"name": f"n-{secrets.token_hex(3)}", **fields}},
+                         headers=auth_headers(token))
+    assert response.status_code == 201, response.text
+    return response.json()["network"]
+
+
+def _subnet(http: httpx.Client, token: str, network_id: str, cidr: str = "10.0.0.0/24",
+            **fields: object) -> httpx.Response:
+    return http.post(f"{NET}/subnets", json={"subnet": {"network_id": network_id, "cidr": cidr, "ip_version": 4,
+                                                        **fields}}, headers=auth_headers(token))
+
+
+def test_discovery_and_extensions(server: Server, http: httpx.Client) -> None:
+    root = http.get("/network/")
+    assert root.status_code == 200 and root.json()["versions"][0]["id"] == "v2.0"
+    token = server.openstack_json("token", "issue")["id"]
+    aliases = {e["alias"] for e in http.get(f"{NET}/extensions", headers=auth_headers(token)).json()["extensions"]}
+    assert {"external-net", "port-security", "allowed-address-pairs"} <= aliases
+    assert "external-gateway-multihoming" not in aliases
+    assert http.get(f"{NET}/extensions/nope", headers=auth_headers(token)).status_code == 404
+
+
+def test_cli_network_subnet_port_lifecycle(server: Server) -> None:
+    name = f"cli-{secrets.token_hex(3)}"
+    network = server.openstack_json("network", "create", name)
+    assert network["name"] == name and network["status"] == "ACTIVE"
+    subnet = server.openstack_json("subnet", "create", "--network", name, "--subnet-range", "192.168.50.0/24",
+                                   "--dns-nameserver", "192.168.50.53", f"{name}-sub")
+    assert subnet["gateway_ip"] == "192.168.50.1"
+    assert subnet["allocation_pools"] == [{"start": "192.168.50.2", "end": "192.168.50.254"}]
+    port = server.openstack_json("port", "create", "--network", name, "--device-owner", "compute:nova",
+                                 f"{name}-port")
+    assert port["fixed_ips"][0]["ip_address"] == "192.168.50.2"
+    assert port["mac_address"].startswith("fa:16:3e:")
+    listed = server.openstack_json("port", "list", "--network", name)
+    assert [p["Name"] for p in listed] == [f"{name}-port"]
+    in_use = server.openstack("network", "delete", name, check=False)
+    assert in_use.returncode != 0 and "in use" in in_use.stderr.lower()
+    server.openstack("port", "delete", f"{name}-port")
+    server.openstack("network", "delete", name)
+    assert server.openstack("network", "show", name, check=False).returncode != 0
+
+
+def test_allocation_and_fixed_ip_requests(server: Server, admin: Admin, http: httpx.Client) -> None:
+    token = admin.account().token(server)
+    network = _network(http, token)
+    subnet = _subnet(http, token, network["id"], "10.9.0.0/29").json()["subnet"]
+    ips = []
+    for _ in range(5):  # a /29 has 6 hosts, the gateway takes one
+        port = http.post(f"{NET}/ports", json={"port": {"network_id": network["id"]}}, headers=auth_headers(token))
+        assert port.status_code == 201, port.text
+        ips.append(port.json()["port"]["fixed_ips"][0]["ip_address"])
+    assert ips == ["10.9.0.2", "10.9.0.3", "10.9.0.4", "10.9.0.5", "10.9.0.6"]
+    _error(http.post(f"{NET}/ports", json={"port": {"network_id": network["id"]}}, headers=auth_headers(token)),
+           409, "IpAddressGenerationFailure")
+    taken = http.post(f"{NET}/ports", json={"port": {"network_id": network["id"], "fixed_ips": [
+        {"subnet_id": subnet["id"], "ip_address": "10.9.0.3"}]}}, headers=auth_headers(token))
+    _error(taken, 409, "IpAddressAlreadyAllocated")
+
+
+def test_other_projects_see_404_and_cannot_plug_in(server: Server, admin: Admin, http: httpx.Client) -> None:
+    alice, bob = admin.account(), admin.account()
+    a, b = alice.token(server), bob.token(server)
+    network = _network(http, a)
+    subnet = _subnet(http, a, network["id"]).json()["subnet"]
+    port = http.post(f"{NET}/ports", json={"port": {"network_id": network["id"]}}, headers=auth_headers(a)).json()
+    for path in (f"/networks/{network['id']}", f"/subnets/{subnet['id']}", f"/ports/{port['port']['id']}"):
+        _error(http.get(NET + path, headers=auth_headers(b)), 404)
+        _error(http.delete(NET + path, headers=auth_headers(b)), 404)
+    _error(http.post(f"{NET}/ports", json={"port": {"network_id": network["id"]}}, headers=auth_headers(b)), 404,
+           "NetworkNotFound")
+    _error(_subnet(http, b, network["id"], "10.1.0.0/24"), 404, "NetworkNotFound")
+    assert http.get(f"{NET}/networks", headers=auth_headers(b)).json()["networks"] == []
+    # The same CIDR in another project is fine: tenant networks are isolated.
+    assert _subnet(http, b, _network(http, b)["id"], "10.0.0.0/24").status_code == 201
+
+
+@pytest.mark.parametrize("attribute,value", [("shared", False), ("router:external", False),
+                                             ("provider:network_type", "vxlan"), ("provider:segmentation_id", 5000)])
+def test_members_cannot_set_admin_only_attributes_even_to_defaults(server: Server, admin: Admin, http: httpx.Client,
+                                                                   attribute: str, value: object) -> None:
+    token = admin.account().token(server)
+    response = http.post(f"{NET}/networks", json={"network": {"name": "x", attribute: value}},
+                         headers=auth_headers(token))
+    _error(response, 403)
+    assert http.get(f"{NET}/networks", headers=auth_headers(token)).json()["networks"] == []
+
+
+@pytest.mark.parametrize("cidr,fragment", [("10.0.0.1/24", "prefix should be"), ("0.0.0.0/0", "/0"),
+                                           ("10.0.0.0/33", "not a valid"), ("banana", "not a valid"),
+                                           ("10.0.0.0/31", "too small")])
+def test_bad_cidrs(server: Server, admin: Admin, http: httpx.Client, cidr: str, fragment: str) -> None:
+    token = admin.account().token(server)
+    network = _network(http, token)
+    error = _error(_subnet(http, token, network["id"], cidr), 400)
+    assert fragment in error["message"]
+    assert http.get(f"{NET}/subnets", headers=auth_headers(token)).json()["subnets"] == []
+
+
+def test_overlap_and_bad_bodies(server: Server, admin: Admin, http: httpx.Client) -> None:
+    token = admin.account().token(server)
+    network = _network(http, token)
+    assert _subnet(http, token, network["id"], "10.2.0.0/16").status_code == 201
+    error = _error(_subnet(http, token, network["id"], "10.2.3.0/24"), 400, "InvalidInput")
+    assert "overlaps with another subnet" in error["message"]
+    for body in (b"{broken", b'{"network": {"name": 5}}', b'{"network": {"admin_state_up": "yes"}}',
+                 b'{"network": {"bogus": 1}}', b"[]"):
+        response = http.post(f"{NET}/networks", content=body, headers={**auth_headers(token),
+                                                                        "Content-Type": "application/json"})
+        _error(response, 400)
+    pools = _subnet(http, token, _network(http, token)["id"], "10.3.0.0/24",
+                    allocation_pools=[{"start": "10.3.0.1", "end": "10.3.0.20"}])
+    _error(pools, 400)  # the pool swallows the default gateway
+    pairs = http.post(f"{NET}/ports", json={"port": {"network_id": network["id"], "allowed_address_pairs": [
+        {"ip_address": f"10.2.{i // 250}.{i % 250}"} for i in range(10_000)]}}, headers=auth_headers(token))
+    assert pairs.status_code in (400, 413)
+
+
+def test_sdk_filters_fields_and_pagination(server: Server, admin: Admin, http: httpx.Client) -> None:
+    account = admin.account()
+    token = account.token(server)
+    made = {_network(http, token, description="paged")["id"] for _ in range(5)}
+    page = http.get(f"{NET}/networks?limit=2&fields=id&fields=name", headers=auth_headers(token)).json()
+    assert len(page["networks"]) == 2 and set(page["networks"][0]) == {"id", "name"}
+    assert page["networks_links"][0]["rel"] == "next"
+    import openstack.connection
+
+    conn = openstack.connection.Connection(auth_url=server.identity_url, username=account.name,
+                                           password=account.password, project_name=account.project_name,
+                                           user_domain_name="Default", project_domain_name="Default",
+                                           cacert=server.cacert)
+    assert {n.id for n in conn.network.networks(limit=2)} == made
+    assert {n.id for n in conn.network.networks(description="paged")} == made
+    found = conn.network.find_network(next(iter(made)))
+    assert found is not None
