@@ -12,22 +12,21 @@ import argparse
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import yaml
 
-HOST = "127.0.0.1"
+from support import HOST, free_port, launched, stop_group
+
 MARKER = b"andromede-tiny: ready"
 POLL = 0.005  # seconds between /proc and console-file polls
 API_POLL = 0.1  # seconds between os-getConsoleOutput calls
@@ -45,40 +44,6 @@ class ApiRun:
     uptime: str  # the guest's /proc/uptime when it printed the marker
     argv: list[str] = field(default_factory=list)
     saved: Path | None = None  # private copy of the instance dir, taken as soon as QEMU appeared
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
-def stop_group(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-
-
-@contextmanager
-def cloud(argv: list[str], ready_url: str, log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    with log.open("wb") as out:
-        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 600  # the first start may build the tiny image (cached afterwards)
-        while time.monotonic() < deadline and proc.poll() is None:
-            with suppress(httpx.HTTPError):
-                if httpx.get(ready_url, timeout=2).status_code == 200:
-                    break
-            time.sleep(0.2)
-        else:
-            raise RuntimeError(f"andromede did not become ready; see log:\n{log.read_text()[-2000:]}")
-        yield proc
-    finally:
-        stop_group(proc)
 
 
 def cmdline(pid: str | int) -> list[bytes]:
@@ -261,7 +226,7 @@ def main() -> None:
         argv = [str(Path(sys.executable).parent / "andromede"), "up", "--data-dir", str(data),
                 "--listen", f"{HOST}:{port}", "--insecure-http", "--agent-driver", "qemu"]
         os.environ.pop("ANDROMEDE_TINY_IMAGE", None)  # "ensure": the tiny guest image is built/registered
-        with cloud(argv, f"{base}/identity/v3", tmp / "andromede.log"):
+        with launched(argv, f"{base}/identity/v3", tmp / "andromede.log", timeout=600):
             try:
                 wait_for_host(base, data)
                 password = yaml.safe_load((data / "clouds.yaml").read_text())["clouds"]["andromede"]["auth"]["password"]

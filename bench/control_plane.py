@@ -9,11 +9,8 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import resource
 import secrets
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -21,83 +18,20 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
 
 import httpx
 import yaml
 
-HOST = "127.0.0.1"
-TICK = os.sysconf("SC_CLK_TCK")
+from support import HOST, agent_pid, free_port, launched, proc_cpu, self_cpu, stop_agent
+
 V3 = "/identity/v3"
 NOVA = "/compute/v2.1"
 _local = threading.local()
 _clients: list[httpx.Client] = []
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
-def proc_cpu(pid: int | None) -> float:
-    with suppress(OSError, TypeError):
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / TICK
-    return 0.0
-
-
-def self_cpu() -> float:
-    ru = resource.getrusage(resource.RUSAGE_SELF)
-    return ru.ru_utime + ru.ru_stime
-
-
-def agent_pid(data: Path) -> int | None:
-    with suppress(OSError, ValueError):
-        pid = int((data / "agent.lock").read_text().strip())
-        if str(data).encode() in Path(f"/proc/{pid}/cmdline").read_bytes():
-            return pid
-    return None
-
-
-def stop_agent(data: Path) -> None:
-    """The agent runs in its own session, so stopping the server's process group does not reach it."""
-    pid = agent_pid(data)
-    if pid is not None:
-        os.kill(pid, signal.SIGTERM)
-        with suppress(RuntimeError):
-            wait_until(lambda: agent_pid(data) != pid, 15, "agent stopped", every=0.1)
-        if agent_pid(data) == pid:
-            os.kill(pid, signal.SIGKILL)
-
-
-@contextmanager
-def cloud(argv: list[str], ready_url: str, log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    with log.open("wb") as out:
-        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-
-    def ready() -> bool:
-        if proc.poll() is not None:
-            raise RuntimeError(f"andromede exited; see log:\n{log.read_text()[-2000:]}")
-        with suppress(httpx.HTTPError):
-            return httpx.get(ready_url, timeout=2).status_code == 200
-        return False
-
-    try:
-        wait_until(ready, 90, "andromede ready")
-        yield proc
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)
 
 
 def http(base: str) -> httpx.Client:
@@ -306,7 +240,7 @@ def main() -> None:
         os.environ["ANDROMEDE_TINY_IMAGE"] = "skip"
         print(f"Andromède control-plane bench — fake driver, plain HTTP, {os.cpu_count()} CPUs, "
               f"load average {os.getloadavg()[0]:.2f}\n")
-        with cloud(argv, f"{base}{V3}", tmp / "andromede.log") as server:
+        with launched(argv, f"{base}{V3}", tmp / "andromede.log") as server:
             try:
                 admin, project, listed = create_phase(base, data, tmp, server.pid, args)
                 list_phase(base, server.pid, admin, project, listed, args.samples)

@@ -9,25 +9,20 @@ import argparse
 import json
 import os
 import re
-import resource
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import yaml
 
-HOST = "127.0.0.1"
-TICK = os.sysconf("SC_CLK_TCK")
+from support import HOST, children_cpu, free_port, launched, proc_cpu
+
 HELLO = """import sys
 import uvicorn
 from starlette.applications import Starlette
@@ -68,48 +63,6 @@ class Load:
     bad: int  # non-2xx/3xx responses plus socket errors
     client_cpu: float  # fraction of one core
     server_cpu: float
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
-def proc_cpu(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
-
-
-def children_cpu() -> float:
-    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return ru.ru_utime + ru.ru_stime
-
-
-@contextmanager
-def server(argv: list[str], ready_url: str, log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    with log.open("wb") as out:
-        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline and proc.poll() is None:
-            try:
-                if httpx.get(ready_url, timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        else:
-            raise RuntimeError(f"{argv[0]} did not become ready; see log:\n{log.read_text()[-2000:]}")
-        yield proc
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)
 
 
 def to_ms(text: str) -> float:
@@ -244,8 +197,8 @@ def main() -> None:
         argv += ["--listen", f"{HOST}:{a_port}", "--insecure-http", "--agent-driver", "none"]
         os.environ["ANDROMEDE_TINY_IMAGE"] = "skip"  # identity only: no guest image, no host agent
         with (
-            server(argv, f"{base}/identity/v3", tmp / "andromede.log") as app,
-            server([sys.executable, str(tmp / "hello.py"), str(h_port)], hello, tmp / "hello.log") as hw,
+            launched(argv, f"{base}/identity/v3", tmp / "andromede.log") as app,
+            launched([sys.executable, str(tmp / "hello.py"), str(h_port)], hello, tmp / "hello.log") as hw,
         ):
             clouds = yaml.safe_load((tmp / "data" / "clouds.yaml").read_text())
             password = clouds["clouds"]["andromede"]["auth"]["password"]
@@ -275,7 +228,7 @@ def main() -> None:
             compare("3. Authenticated GET /identity/v3/auth/projects", projects, [b2, b3], 0.3, note)
             fastapi_url = f"http://{HOST}:{f_port}/"
             fastapi_cmd = [sys.executable, str(tmp / "fastapi_hello.py"), str(f_port)]
-            with server(fastapi_cmd, fastapi_url, tmp / "fastapi.log") as fh:
+            with launched(fastapi_cmd, fastapi_url, tmp / "fastapi.log") as fh:
                 ceiling = load(fastapi_url, fh.pid, args, tmp)
             mean = statistics.fmean(b.rps for b in (b1, b2, b3))
             print(f"Context: FastAPI hello-world (one dependency), served the same way\n  {fmt(ceiling)}")

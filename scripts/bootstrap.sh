@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEBIAN_PACKAGES=(python3 python3-venv python3-pip python3-dev gcc postgresql wrk openssl ca-certificates
-  qemu-system-x86 qemu-utils util-linux dosfstools mtools syslinux syslinux-common busybox-static openssh-client)
+  qemu-system-x86 qemu-utils util-linux dosfstools mtools syslinux syslinux-common busybox-static openssh-client
+  iproute2 nftables dnsmasq-base)  # busybox-static also gives the tests busybox udhcpc and ping
 
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then

@@ -1,0 +1,1 @@
+"""Host-side network data plane: `base` (interface), `fake` (in-memory twin), `linux` (bridges, VXLAN, nft, dnsmasq)."""

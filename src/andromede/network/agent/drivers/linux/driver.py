@@ -1,0 +1,196 @@
+"""LinuxNetworkDriver: a bridge per network over VXLAN, dnsmasq per network in a namespace, nftables per port."""
+
+from __future__ import annotations
+
+import ipaddress
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from andromede.network.agent.drivers.base import (
+    DhcpHost,
+    DhcpSpec,
+    DriverError,
+    NetworkDriver,
+    NetworkSpec,
+    NetworkState,
+    PortSpec,
+    PortState,
+    check_id,
+    check_ip,
+)
+from andromede.network.agent.drivers.linux import dnsmasq, names, nft
+from andromede.network.agent.drivers.linux.links import Links
+from andromede.network.agent.drivers.linux.run import run
+
+NETNS_DIR = Path("/run/netns")
+
+
+@dataclass(frozen=True)
+class HostConfig:
+    vtep_address: str  # this host's underlay address, the VXLAN source
+    state_dir: Path  # dnsmasq's files, one directory per network
+    vtep_device: str | None = None  # underlay device for VXLAN traffic; None lets routing decide
+    netns: str | None = None  # where bridges and taps live; None: the agent's own namespace (tests use one per "host")
+    namespace_prefix: str = ""  # prefix for DHCP namespace names, which are machine-wide
+
+    def __post_init__(self) -> None:
+        check_ip(self.vtep_address)
+
+
+class LinuxNetworkDriver(NetworkDriver):
+    def __init__(self, config: HostConfig) -> None:
+        self.config = config
+        self.links = Links(config.netns)
+        self.nft = nft.Nft(config.netns)
+
+    # ---- networks ----
+
+    def ensure_network(self, spec: NetworkSpec) -> None:
+        bridge = names.bridge_name(spec.network_id)
+        self.links.ensure_bridge(bridge, mtu=spec.mtu, alias=names.network_alias(spec.network_id))
+        vxlan = names.vxlan_name(spec.vni)
+        bridge_index = self._index(bridge)
+        for link in self.links.all():
+            if link.kind == "vxlan" and link.master == bridge_index and link.name != vxlan:
+                self.links.delete(link.name)  # the network's VNI changed
+        self.links.ensure_vxlan(
+            vxlan,
+            vni=spec.vni,
+            local=self.config.vtep_address,
+            device=self.config.vtep_device,
+            mtu=spec.mtu,
+            bridge=bridge,
+        )
+        self.links.ensure_flood_list(vxlan, spec.remote_vteps)
+
+    def delete_network(self, network_id: str) -> None:
+        check_id(network_id, "network_id")
+        self.delete_dhcp(network_id)
+        bridge = self.links.get(names.bridge_name(network_id))
+        if bridge is None or names.parse_network_alias(bridge.alias) != network_id:
+            return
+        for link in self.links.all():
+            if link.kind == "vxlan" and link.master == bridge.index:
+                self.links.delete(link.name)
+        self.links.delete(bridge.name)
+
+    def list_networks(self) -> dict[str, NetworkState]:
+        links = self.links.all()
+        found: dict[str, NetworkState] = {}
+        for bridge in links:
+            network_id = names.parse_network_alias(bridge.alias)
+            if bridge.kind != "bridge" or network_id is None:
+                continue
+            vnis = [link.vni for link in links if link.kind == "vxlan" and link.master == bridge.index]
+            found[network_id] = NetworkState(
+                network_id=network_id,
+                vni=vnis[0] if vnis else None,
+                mtu=bridge.mtu,
+                dhcp=dnsmasq.running_pid(self._dhcp_paths(network_id)) is not None,
+            )
+        return found
+
+    # ---- DHCP ----
+
+    def ensure_dhcp(self, spec: DhcpSpec) -> None:
+        bridge = names.bridge_name(spec.network_id)
+        bridge_link = self.links.get(bridge)
+        if bridge_link is None:
+            raise DriverError(f"network {spec.network_id} does not exist on this host")
+        namespace = self._dhcp_namespace(spec.network_id)
+        self._ensure_netns(namespace)
+        outer, inner = names.tap_name(spec.port_id), names.dhcp_inner_name(spec.port_id)
+        self.links.ensure_veth(outer, peer=inner, peer_netns=namespace, peer_mac=spec.mac)
+        self.links.configure(outer, mtu=bridge_link.mtu, master=bridge)
+        addresses = set()
+        for subnet in spec.subnets:
+            addresses.add((subnet.server_address, ipaddress.ip_network(subnet.cidr).prefixlen))
+        Links(namespace).ensure_addresses(inner, addresses)
+        dnsmasq.ensure(spec, self._dhcp_paths(spec.network_id), namespace, inner)
+
+    def delete_dhcp(self, network_id: str) -> None:
+        check_id(network_id, "network_id")
+        paths = self._dhcp_paths(network_id)
+        dnsmasq.stop(paths)
+        namespace = self._dhcp_namespace(network_id)
+        if (NETNS_DIR / namespace).exists():
+            run(["ip", "netns", "delete", namespace])  # takes the veth pair with it
+        shutil.rmtree(paths.directory, ignore_errors=True)
+
+    def dhcp_hosts(self, network_id: str) -> tuple[DhcpHost, ...] | None:
+        paths = self._dhcp_paths(check_id(network_id, "network_id"))
+        if dnsmasq.running_pid(paths) is None:
+            return None
+        return dnsmasq.parse_hosts(paths.hosts.read_text())
+
+    # ---- ports ----
+
+    def ensure_port(self, spec: PortSpec) -> None:
+        bridge = self.links.get(names.bridge_name(spec.network_id))
+        if bridge is None or names.parse_network_alias(bridge.alias) != spec.network_id:
+            raise DriverError(f"network {spec.network_id} does not exist on this host")
+        tap = names.tap_name(spec.port_id)
+        existing = self.links.get(tap)
+        owner = names.parse_port_alias(existing.alias) if existing else None
+        if owner is not None and owner[0] != spec.port_id:
+            raise DriverError(f"device {tap} belongs to port {owner[0]}, not {spec.port_id}")
+        self.links.ensure_tap(tap)
+        # The filter goes on before the device joins the bridge: no window for spoofed frames.
+        if spec.port_security:
+            self.nft.apply(nft.render_port_table(spec))
+        else:
+            self.nft.apply(nft.render_delete(spec.port_id))
+        self.links.configure(
+            tap, mtu=bridge.mtu, master=bridge.name, alias=names.port_alias(spec.port_id, spec.network_id)
+        )
+
+    def delete_port(self, port_id: str) -> None:
+        check_id(port_id, "port_id")
+        tap = self.links.get(names.tap_name(port_id))
+        if tap is not None:
+            owner = names.parse_port_alias(tap.alias)
+            if owner is None or owner[0] == port_id:
+                self.links.delete(tap.name)
+        self.nft.apply(nft.render_delete(port_id))
+
+    def list_ports(self) -> dict[str, PortState]:
+        links = self.links.all()
+        by_index = {link.index: link for link in links}
+        filtered = self.nft.port_tables()
+        found: dict[str, PortState] = {}
+        for link in links:
+            owner = names.parse_port_alias(link.alias)
+            if owner is None:
+                continue
+            port_id, network_id = owner
+            master = by_index.get(link.master) if link.master is not None else None
+            found[port_id] = PortState(
+                port_id=port_id,
+                network_id=network_id,
+                device=link.name,
+                attached=master is not None and names.parse_network_alias(master.alias) == network_id,
+                filtered=port_id in filtered,
+            )
+        for port_id in filtered - found.keys():
+            found[port_id] = PortState(port_id=port_id, network_id=None, device=None, attached=False, filtered=True)
+        return found
+
+    # ---- helpers ----
+
+    def _index(self, name: str) -> int:
+        link = self.links.get(name)
+        if link is None:
+            raise DriverError(f"device {name} vanished")
+        return link.index
+
+    def _dhcp_namespace(self, network_id: str) -> str:
+        return names.dhcp_namespace(self.config.namespace_prefix, network_id)
+
+    def _dhcp_paths(self, network_id: str) -> dnsmasq.DhcpPaths:
+        return dnsmasq.DhcpPaths(self.config.state_dir / "dhcp" / network_id)
+
+    @staticmethod
+    def _ensure_netns(name: str) -> None:
+        if not (NETNS_DIR / name).exists():
+            run(["ip", "netns", "add", name])

@@ -1,0 +1,70 @@
+"""Kernel and nftables names, derived like Neutron's Linux bridge agent so operators recognise them.
+
+Interface names must fit IFNAMSIZ (16 bytes with the NUL): 15 characters at most.
+"""
+
+from __future__ import annotations
+
+IFNAMSIZ_CHARS = 15
+ID_CHARS = 11
+PORT_ALIAS = "andromede port "
+NETWORK_ALIAS = "andromede network "
+PORT_TABLE_PREFIX = "andromede-port-"
+
+
+def _checked(name: str) -> str:
+    if not 1 <= len(name) <= IFNAMSIZ_CHARS:
+        raise ValueError(f"interface name {name!r} does not fit IFNAMSIZ")
+    return name
+
+
+def bridge_name(network_id: str) -> str:
+    return _checked("brq" + network_id[:ID_CHARS])
+
+
+def vxlan_name(vni: int) -> str:
+    return _checked(f"vxlan-{vni}")
+
+
+def tap_name(port_id: str) -> str:
+    return _checked("tap" + port_id[:ID_CHARS])
+
+
+def dhcp_inner_name(port_id: str) -> str:
+    """The DHCP port's end inside the DHCP namespace (its host end is tap_name(port_id) on the bridge)."""
+    return _checked("ns-" + port_id[:ID_CHARS])
+
+
+def dhcp_namespace(prefix: str, network_id: str) -> str:
+    return f"{prefix}qdhcp-{network_id}"
+
+
+def port_table(port_id: str) -> str:
+    # The full id, not the tap's 11 characters: the table alone lets a restarted agent find which port it was.
+    return PORT_TABLE_PREFIX + port_id
+
+
+def port_of_table(table: str) -> str | None:
+    return table[len(PORT_TABLE_PREFIX) :] if table.startswith(PORT_TABLE_PREFIX) else None
+
+
+def network_alias(network_id: str) -> str:
+    return NETWORK_ALIAS + network_id
+
+
+def port_alias(port_id: str, network_id: str) -> str:
+    return f"{PORT_ALIAS}{port_id} network {network_id}"
+
+
+def parse_network_alias(alias: str | None) -> str | None:
+    if alias and alias.startswith(NETWORK_ALIAS):
+        return alias[len(NETWORK_ALIAS) :]
+    return None
+
+
+def parse_port_alias(alias: str | None) -> tuple[str, str] | None:
+    """(port_id, network_id) from a port device's alias."""
+    if not alias or not alias.startswith(PORT_ALIAS):
+        return None
+    port_id, _, network_id = alias[len(PORT_ALIAS) :].partition(" network ")
+    return (port_id, network_id) if port_id and network_id else None

@@ -1,0 +1,278 @@
+"""What every network driver does, checked the same way against the fake and against Linux.
+
+The Linux runs build each "host" in a network namespace of its own; guests are namespaces whose eth0 is the
+peer of a veth named like the port's tap, which ensure_port adopts as it would adopt a tap QEMU created.
+"""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from andromede.network.agent.drivers.base import (
+    AddressPair,
+    DhcpHost,
+    DhcpSpec,
+    DhcpSubnet,
+    DriverError,
+    NetworkSpec,
+    PortSpec,
+)
+from tests.contract.network.harness import Harness, LinuxHarness, new_id
+
+CIDR = "10.20.0.0/24"
+
+
+def network(vni: int = 1001, mtu: int = 1450, **kw: object) -> NetworkSpec:
+    return NetworkSpec(network_id=new_id(), vni=vni, mtu=mtu, **kw)  # type: ignore[arg-type]
+
+
+def port(net: NetworkSpec, mac: str, *ips: str, **kw: object) -> PortSpec:
+    return PortSpec(port_id=new_id(), network_id=net.network_id, mac=mac, fixed_ips=ips, **kw)  # type: ignore[arg-type]
+
+
+def dhcp(net: NetworkSpec, *hosts: DhcpHost) -> DhcpSpec:
+    subnet = DhcpSubnet(subnet_id=new_id(), cidr=CIDR, server_address="10.20.0.2", gateway="10.20.0.1")
+    return DhcpSpec(
+        network_id=net.network_id, port_id=new_id(), mac="fa:16:3e:00:00:02", subnets=(subnet,), hosts=hosts, mtu=1450
+    )
+
+
+# ---- networks ----
+
+
+def test_ensure_network_builds_bridge_over_vxlan_and_is_idempotent(harness: Harness) -> None:
+    net = network(vni=4242, mtu=1400)
+    harness.driver.ensure_network(net)
+    harness.driver.ensure_network(net)
+
+    observed = harness.observe(net.network_id)
+    assert observed is not None
+    assert (observed.vni, observed.mtu) == (4242, 1400)
+    assert observed.bridge_ports == {"vxlan-4242"}
+    state = harness.driver.list_networks()[net.network_id]
+    assert (state.vni, state.mtu, state.dhcp) == (4242, 1400, False)
+
+
+def test_ensure_network_follows_a_changed_vni_and_mtu(harness: Harness) -> None:
+    net = network(vni=11)
+    harness.driver.ensure_network(net)
+    changed = NetworkSpec(network_id=net.network_id, vni=12, mtu=1300)
+    harness.driver.ensure_network(changed)
+
+    observed = harness.observe(net.network_id)
+    assert observed is not None
+    assert (observed.vni, observed.mtu, observed.bridge_ports) == (12, 1300, {"vxlan-12"})
+
+
+def test_delete_network_removes_it_and_is_idempotent(harness: Harness) -> None:
+    net = network()
+    harness.driver.ensure_network(net)
+    harness.driver.ensure_dhcp(dhcp(net))
+
+    harness.driver.delete_network(net.network_id)
+    harness.driver.delete_network(net.network_id)
+
+    assert harness.observe(net.network_id) is None
+    assert net.network_id not in harness.driver.list_networks()
+    assert harness.driver.dhcp_hosts(net.network_id) is None
+
+
+# ---- ports ----
+
+
+def test_port_joins_its_network_bridge_filtered(harness: Harness) -> None:
+    net = network()
+    harness.driver.ensure_network(net)
+    spec = port(net, "fa:16:3e:00:00:10", "10.20.0.10")
+
+    harness.driver.ensure_port(spec)
+    harness.driver.ensure_port(spec)
+
+    observed = harness.observe(net.network_id)
+    assert observed is not None and "tap" + spec.port_id[:11] in observed.bridge_ports
+    state = harness.driver.list_ports()[spec.port_id]
+    assert (state.network_id, state.device, state.attached, state.filtered) == (
+        net.network_id,
+        "tap" + spec.port_id[:11],
+        True,
+        True,
+    )
+
+
+def test_port_without_port_security_has_no_filter(harness: Harness) -> None:
+    net = network()
+    harness.driver.ensure_network(net)
+    spec = port(net, "fa:16:3e:00:00:11", "10.20.0.11")
+    harness.driver.ensure_port(spec)
+
+    harness.driver.ensure_port(PortSpec(**{**spec.__dict__, "port_security": False}))
+
+    state = harness.driver.list_ports()[spec.port_id]
+    assert state.attached and not state.filtered
+
+
+def test_port_on_a_missing_network_is_refused(harness: Harness) -> None:
+    with pytest.raises(DriverError):
+        harness.driver.ensure_port(port(network(), "fa:16:3e:00:00:12"))
+    assert harness.driver.list_ports() == {}
+
+
+def test_delete_port_removes_device_and_filter(harness: Harness) -> None:
+    net = network()
+    harness.driver.ensure_network(net)
+    spec = port(net, "fa:16:3e:00:00:13", "10.20.0.13")
+    harness.driver.ensure_port(spec)
+
+    harness.driver.delete_port(spec.port_id)
+    harness.driver.delete_port(spec.port_id)
+
+    assert spec.port_id not in harness.driver.list_ports()
+    observed = harness.observe(net.network_id)
+    assert observed is not None and observed.bridge_ports == {f"vxlan-{net.vni}"}
+
+
+def test_a_new_driver_adopts_what_exists(harness: Harness) -> None:
+    net = network(vni=77)
+    harness.driver.ensure_network(net)
+    harness.driver.ensure_dhcp(dhcp(net, DhcpHost(mac="fa:16:3e:00:00:14", ip="10.20.0.14", hostname="vm-14")))
+    spec = port(net, "fa:16:3e:00:00:14", "10.20.0.14")
+    harness.driver.ensure_port(spec)
+
+    fresh = harness.new_driver()
+
+    assert fresh.list_networks()[net.network_id].vni == 77
+    assert fresh.list_networks()[net.network_id].dhcp
+    assert fresh.list_ports()[spec.port_id].network_id == net.network_id
+    hosts = fresh.dhcp_hosts(net.network_id)
+    assert hosts is not None and [h.ip for h in hosts] == ["10.20.0.14"]
+    fresh.delete_port(spec.port_id)
+    fresh.delete_network(net.network_id)
+    assert fresh.list_ports() == {} and fresh.list_networks() == {}
+
+
+# ---- DHCP ----
+
+
+def test_dhcp_follows_its_host_list(harness: Harness) -> None:
+    net = network()
+    harness.driver.ensure_network(net)
+    first = DhcpHost(mac="fa:16:3e:00:00:20", ip="10.20.0.20", hostname="a")
+    second = DhcpHost(mac="fa:16:3e:00:00:21", ip="10.20.0.21", hostname="b.example")
+    spec = dhcp(net, first)
+    harness.driver.ensure_dhcp(spec)
+    harness.driver.ensure_dhcp(spec)
+    assert harness.driver.dhcp_hosts(net.network_id) == (first,)
+
+    harness.driver.ensure_dhcp(DhcpSpec(**{**spec.__dict__, "hosts": (first, second)}))
+
+    assert harness.driver.dhcp_hosts(net.network_id) == (first, second)
+    assert harness.driver.list_networks()[net.network_id].dhcp
+
+
+def test_dhcp_on_a_missing_network_is_refused(harness: Harness) -> None:
+    with pytest.raises(DriverError):
+        harness.driver.ensure_dhcp(dhcp(network()))
+
+
+# ---- the data plane, Linux only ----
+
+
+@pytest.mark.root
+def test_two_ports_on_a_network_reach_each_other(linux: LinuxHarness) -> None:
+    net = network()
+    linux.driver.ensure_network(net)
+    a = port(net, "fa:16:3e:00:00:31", "10.20.0.31")
+    b = port(net, "fa:16:3e:00:00:32", "10.20.0.32")
+    vm_a = linux.vm(a.port_id, a.mac, "10.20.0.31/24")
+    linux.vm(b.port_id, b.mac, "10.20.0.32/24")
+    linux.driver.ensure_port(a)
+    linux.driver.ensure_port(b)
+
+    assert linux.ping(vm_a, "10.20.0.32")
+
+
+@pytest.mark.root
+def test_networks_are_isolated(linux: LinuxHarness) -> None:
+    one, two = network(vni=2001), network(vni=2002)
+    linux.driver.ensure_network(one)
+    linux.driver.ensure_network(two)
+    a = port(one, "fa:16:3e:00:00:41", "10.20.0.41")
+    b = port(two, "fa:16:3e:00:00:42", "10.20.0.42")  # same CIDR on another network
+    vm_a = linux.vm(a.port_id, a.mac, "10.20.0.41/24")
+    linux.vm(b.port_id, b.mac, "10.20.0.42/24")
+    linux.driver.ensure_port(a)
+    linux.driver.ensure_port(b)
+
+    assert not linux.ping(vm_a, "10.20.0.42")
+
+
+@pytest.mark.root
+def test_vxlan_carries_a_network_between_hosts(linux: LinuxHarness) -> None:
+    other = linux.add_host()
+    net_here = network(vni=3003, remote_vteps=(other.vtep,))
+    net_there = NetworkSpec(network_id=net_here.network_id, vni=3003, remote_vteps=(linux.hosts[0].vtep,))
+    linux.driver.ensure_network(net_here)
+    other.driver.ensure_network(net_there)
+    a = port(net_here, "fa:16:3e:00:00:51", "10.20.0.51")
+    b = port(net_here, "fa:16:3e:00:00:52", "10.20.0.52")
+    vm_a = linux.vm(a.port_id, a.mac, "10.20.0.51/24")
+    linux.vm(b.port_id, b.mac, "10.20.0.52/24", host=other)
+    linux.driver.ensure_port(a)
+    other.driver.ensure_port(b)
+
+    assert linux.ping(vm_a, "10.20.0.52")
+
+
+@pytest.mark.root
+def test_dhcp_gives_a_port_exactly_its_fixed_address(linux: LinuxHarness) -> None:
+    net = network()
+    linux.driver.ensure_network(net)
+    a = port(net, "fa:16:3e:00:00:61", "10.20.0.61")
+    stranger = port(net, "fa:16:3e:00:00:62")
+    linux.driver.ensure_dhcp(dhcp(net, DhcpHost(mac=a.mac, ip="10.20.0.61", hostname="vm-61")))
+    vm_a = linux.vm(a.port_id, a.mac, None)
+    vm_stranger = linux.vm(stranger.port_id, stranger.mac, None)
+    linux.driver.ensure_port(a)
+    linux.driver.ensure_port(stranger)
+
+    lease = linux.dhcp_lease(vm_a)
+    assert lease is not None
+    assert (lease["ip"], lease.get("router"), lease.get("hostname"), lease.get("mtu")) == (
+        "10.20.0.61",
+        "10.20.0.1",
+        "vm-61",
+        "1450",
+    )
+    assert linux.dhcp_lease(vm_stranger) is None  # static leases only: no pool for unknown MACs
+
+
+@pytest.mark.root
+def test_a_port_that_forges_its_ip_or_mac_gets_nowhere(linux: LinuxHarness) -> None:
+    net = network()
+    linux.driver.ensure_network(net)
+    a = port(net, "fa:16:3e:00:00:71", "10.20.0.71", allowed_address_pairs=(AddressPair(cidr="10.20.0.128/25"),))
+    b = port(net, "fa:16:3e:00:00:72", "10.20.0.72")
+    vm_a = linux.vm(a.port_id, a.mac, "10.20.0.71/24")
+    linux.vm(b.port_id, b.mac, "10.20.0.72/24")
+    linux.driver.ensure_port(a)
+    linux.driver.ensure_port(b)
+    assert linux.ping(vm_a, "10.20.0.72")
+
+    def readdress(cidr: str) -> None:
+        for change in (
+            ["addr", "flush", "dev", "eth0"],
+            ["addr", "add", cidr, "dev", "eth0"],
+            ["neigh", "flush", "all"],
+        ):
+            subprocess.run(["ip", "-n", vm_a, *change], check=True, timeout=5)
+
+    readdress("10.20.0.99/24")  # not its address
+    assert not linux.ping(vm_a, "10.20.0.72")
+    readdress("10.20.0.200/24")  # inside an allowed address pair
+    assert linux.ping(vm_a, "10.20.0.72")
+
+    readdress("10.20.0.71/24")
+    subprocess.run(["ip", "-n", vm_a, "link", "set", "eth0", "address", "fa:16:3e:00:00:99"], check=True, timeout=5)
+    assert not linux.ping(vm_a, "10.20.0.72")
