@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from andromede.common.errors import BadRequest, Forbidden, NotFound
+from andromede.common.errors import BadRequest, Forbidden
 from andromede.common.ids import new_id
 from andromede.identity import revoke
 from andromede.identity.common import DEFAULT_DOMAIN_ID, flush_unique, get_or_404
@@ -184,12 +184,3 @@ def _delete_project_rows(session: Session, project: Project) -> None:
     session.delete(project)
     session.flush()
 
-
-def require_enabled_project(session: Session, project_id: str) -> Project:
-    project = session.get(Project, project_id)
-    if project is None or not project.enabled:
-        raise NotFound(f"Could not find project: {project_id}.")
-    domain = session.get(Domain, project.domain_id)
-    if domain is None or not domain.enabled:
-        raise NotFound(f"Could not find project: {project_id}.")
-    return project

@@ -6,7 +6,6 @@ domains and groups are kept, as Keystone keeps them, and returned flattened into
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictStr, StringConstraints
@@ -411,8 +410,3 @@ class Ec2View(View):
 def dump(view: BaseModel) -> dict[str, Any]:
     return view.model_dump(mode="json")
 
-
-def iso_or_none(value: datetime | None) -> str | None:
-    from andromede.common.clock import isotime
-
-    return isotime(value)

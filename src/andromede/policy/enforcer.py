@@ -42,10 +42,6 @@ def rule_names() -> list[str]:
     return sorted(_RULES)
 
 
-def get_rule(name: str) -> Rule:
-    return _RULES[name]
-
-
 def enforce(ctx: RequestContext, rule_name: str, target: Mapping[str, Any] | None = None) -> None:
     """Raise 401 for anonymous callers and 403 for callers the rule refuses."""
     rule = _RULES[rule_name]  # a typo is a programming error, and tests catch it
