@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from sqlalchemy import select
 
 from andromede.api.deps import context
 from andromede.api.service_app import service_app
 from andromede.common.config import Settings
 from andromede.common.context import RequestContext
-from andromede.common.errors import NotFound
+from andromede.common.errors import BadRequest, NotFound
 from andromede.db.engine import Database
 from andromede.network import service, views
 from andromede.network.models import Network, Subnet
@@ -20,6 +23,7 @@ from andromede.network.schemas import (
     PortUpdateRequest,
     SubnetCreateRequest,
     SubnetUpdateRequest,
+    Tag,
 )
 from andromede.policy import enforce, mark_public
 
@@ -42,6 +46,7 @@ EXTENSIONS = (
     ("pagination", "Pagination support", "Extension that indicates that pagination is enabled."),
     ("sorting", "Sorting support", "Extension that indicates that sorting is enabled."),
     ("fields", "Fields", "Select the attributes returned."),
+    ("standard-attr-tag", "Tag support for resources with standard attribute", "Tags on networks, subnets, ports."),
 )
 
 
@@ -236,6 +241,80 @@ def delete_port(port_id: str, request: Request, ctx: RequestContext = Depends(co
     enforce(ctx, "network:delete_port")
     with _db(request).session() as session:
         service.delete_port(session, ctx, port_id)
+    return Response(status_code=204)
+
+
+# ---- tags (networks, subnets, ports) -----------------------------------------------------------
+
+Collection = Literal["networks", "subnets", "ports"]
+
+
+class TagList(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+    tags: list[Tag] = Field(max_length=service.MAX_TAGS)
+
+
+@router.get("/v2.0/{collection}/{resource_id}/tags")
+def get_tags(collection: Collection, resource_id: str, request: Request,
+             ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "network:get_tags")
+    with _db(request).session() as session:
+        return {"tags": list(service.taggable(session, ctx, collection, resource_id).tags)}
+
+
+@router.put("/v2.0/{collection}/{resource_id}/tags")
+def replace_tags(collection: Collection, resource_id: str, body: TagList, request: Request,
+                 ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "network:update_tags")
+    with _db(request).session() as session:
+        return {"tags": service.set_tags(service.taggable(session, ctx, collection, resource_id), body.tags)}
+
+
+@router.delete("/v2.0/{collection}/{resource_id}/tags", status_code=204)
+def clear_tags(collection: Collection, resource_id: str, request: Request,
+               ctx: RequestContext = Depends(context)) -> Response:
+    enforce(ctx, "network:update_tags")
+    with _db(request).session() as session:
+        service.set_tags(service.taggable(session, ctx, collection, resource_id), [])
+    return Response(status_code=204)
+
+
+def _valid_tag(tag: str) -> str:
+    try:
+        return TypeAdapter(Tag).validate_python(tag)
+    except ValidationError:
+        raise BadRequest(f"Invalid tag: {tag[:64]!r}", extra={"type": "InvalidInput"}) from None
+
+
+@router.get("/v2.0/{collection}/{resource_id}/tags/{tag}", status_code=204)
+def has_tag(collection: Collection, resource_id: str, tag: str, request: Request,
+            ctx: RequestContext = Depends(context)) -> Response:
+    enforce(ctx, "network:get_tags")
+    with _db(request).session() as session:
+        if tag not in service.taggable(session, ctx, collection, resource_id).tags:
+            raise NotFound(f"Tag {tag} could not be found.", extra={"type": "TagNotFound"})
+    return Response(status_code=204)
+
+
+@router.put("/v2.0/{collection}/{resource_id}/tags/{tag}", status_code=201)
+def add_tag(collection: Collection, resource_id: str, tag: str, request: Request,
+            ctx: RequestContext = Depends(context)) -> Response:
+    enforce(ctx, "network:update_tags")
+    with _db(request).session() as session:
+        row = service.taggable(session, ctx, collection, resource_id)
+        service.set_tags(row, [*row.tags, _valid_tag(tag)])
+    return Response(status_code=201)
+
+
+@router.delete("/v2.0/{collection}/{resource_id}/tags/{tag}", status_code=204)
+def remove_tag(collection: Collection, resource_id: str, tag: str, request: Request,
+               ctx: RequestContext = Depends(context)) -> Response:
+    enforce(ctx, "network:update_tags")
+    with _db(request).session() as session:
+        row = service.taggable(session, ctx, collection, resource_id)
+        if tag not in row.tags:
+            raise NotFound(f"Tag {tag} could not be found.", extra={"type": "TagNotFound"})
+        service.set_tags(row, [t for t in row.tags if t != tag])
     return Response(status_code=204)
 
 

@@ -324,3 +324,28 @@ def delete_port(session: Session, ctx: RequestContext, port_id: str) -> None:
     for row in session.scalars(select(FixedIp).where(FixedIp.port_id == port.id)):
         session.delete(row)
     session.delete(port)
+
+
+# ---- tags --------------------------------------------------------------------------------------
+
+TAGGABLE = {"networks": ("Network", Network), "subnets": ("Subnet", Subnet), "ports": ("Port", Port)}
+MAX_TAGS = 64
+
+
+def taggable(session: Session, ctx: RequestContext, collection: str, resource_id: str) -> Network | Subnet | Port:
+    """The resource to tag: one the caller's project owns (or any, for admins); otherwise 404."""
+    kind, model = TAGGABLE[collection]
+    row = session.get(model, resource_id)
+    if row is None or (not ctx.is_admin and row.project_id != ctx.project_id):
+        raise not_found(kind, resource_id)
+    return row
+
+
+def set_tags(row: Network | Subnet | Port, tags: list[str]) -> list[str]:
+    unique = sorted(set(tags))
+    if len(unique) > MAX_TAGS:
+        raise ipam.invalid(f"A resource may have at most {MAX_TAGS} tags.")
+    row.tags = unique
+    row.revision_number += 1
+    row.updated_at = utcnow()
+    return unique

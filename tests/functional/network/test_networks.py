@@ -158,3 +158,26 @@ def test_sdk_filters_fields_and_pagination(server: Server, admin: Admin, http: h
     assert {n.id for n in conn.network.networks(description="paged")} == made
     found = conn.network.find_network(next(iter(made)))
     assert found is not None
+
+
+def test_tags_through_the_cli_and_across_projects(server: Server, admin: Admin, http: httpx.Client) -> None:
+    name = f"tagged-{secrets.token_hex(3)}"
+    server.openstack("network", "create", "--tag", "blue", "--tag", "prod", name)
+    server.openstack("network", "set", "--tag", "eu", name)
+    shown = server.openstack_json("network", "show", name)
+    assert sorted(shown["tags"]) == ["blue", "eu", "prod"]
+    listed = server.openstack_json("network", "list", "--tags", "blue,eu")
+    assert [n["Name"] for n in listed] == [name]
+    server.openstack("network", "unset", "--tag", "blue", name)
+    assert sorted(server.openstack_json("network", "show", name)["tags"]) == ["eu", "prod"]
+
+    other = admin.account().token(server)
+    network_id = shown["id"]
+    _error(http.get(f"{NET}/networks/{network_id}/tags", headers=auth_headers(other)), 404)
+    _error(http.put(f"{NET}/networks/{network_id}/tags/x", headers=auth_headers(other)), 404)
+    token = server.openstack_json("token", "issue")["id"]
+    _error(http.put(f"{NET}/networks/{network_id}/tags", json={"tags": ["a,b"]}, headers=auth_headers(token)), 400)
+    assert http.get(f"{NET}/networks/{network_id}/tags/eu", headers=auth_headers(token)).status_code == 204
+    assert http.delete(f"{NET}/networks/{network_id}/tags", headers=auth_headers(token)).status_code == 204
+    assert server.openstack_json("network", "show", name)["tags"] == []
+    server.openstack("network", "delete", name)
