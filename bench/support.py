@@ -14,6 +14,8 @@ from pathlib import Path
 
 import httpx
 
+from andromede.common.lockfile import stop_holder
+
 HOST = "127.0.0.1"
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -82,12 +84,4 @@ def agent_pid(data: Path) -> int | None:
 
 def stop_agent(data: Path) -> None:
     """The agent runs in its own session, so stopping the server's process group does not reach it."""
-    pid = agent_pid(data)
-    if pid is None:
-        return
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline and agent_pid(data) == pid:
-        time.sleep(0.1)
-    if agent_pid(data) == pid:
-        os.kill(pid, signal.SIGKILL)
+    stop_holder(data / "agent.lock", timeout=15)

@@ -17,6 +17,8 @@ import httpx
 import pyotp
 import yaml
 
+from andromede.common.lockfile import holder_pid, stop_holder
+
 VENV_BIN = Path(sys.executable).parent
 
 
@@ -104,17 +106,12 @@ class Server:
 
     def stop_agent(self, sig: int = signal.SIGTERM) -> None:
         """The host agent runs in its own session (VMs and agent outlive the server); tests clean it up."""
-        lock = self.data_dir / "agent.lock"
-        text = lock.read_text().strip() if lock.exists() else ""
-        if not text.isdigit():
+        if sig == signal.SIGKILL:  # simulating a crash: no grace
+            pid = holder_pid(self.data_dir / "agent.lock")
+            if pid is not None:
+                os.kill(pid, signal.SIGKILL)
             return
-        try:
-            os.kill(int(text), sig)
-        except ProcessLookupError:
-            return
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline and Path(f"/proc/{text}").exists():
-            time.sleep(0.1)
+        stop_holder(self.data_dir / "agent.lock", timeout=15)
 
     def _stop_server(self) -> None:
         if self.process is None:

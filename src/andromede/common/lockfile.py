@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import fcntl
 import os
+import signal
+import time
 from pathlib import Path
 
 
@@ -52,3 +54,22 @@ def holder_pid(path: Path) -> int | None:
         return None
     finally:
         os.close(fd)
+
+
+def stop_holder(path: Path, *, timeout: float = 20.0) -> None:
+    """SIGTERM the process holding the lock at `path`, SIGKILL it if it still holds it after `timeout`."""
+    pid = holder_pid(path)
+    if pid is None:
+        return
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and holder_pid(path) is not None:
+        time.sleep(0.1)
+    if holder_pid(path) is not None:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            return

@@ -185,8 +185,7 @@ def create(session: Session, settings: Settings, ctx: RequestContext, body: Serv
 
 def list_servers(session: Session, ctx: RequestContext, params: dict[str, str]) -> list[Instance]:
     query = select(Instance).where(Instance.deleted.is_(False), Instance.desired_power != "deleted")
-    all_tenants = ctx.is_admin and params.get("all_tenants", "").lower() in ("1", "true", "")  \
-        and "all_tenants" in params
+    all_tenants = ctx.is_admin and params.get("all_tenants", "no").lower() in ("1", "true", "")
     if not all_tenants:
         query = query.where(Instance.project_id == (params.get("project_id") if ctx.is_admin and
                                                     params.get("project_id") else ctx.project_id))
@@ -228,7 +227,8 @@ def list_servers(session: Session, ctx: RequestContext, params: dict[str, str]) 
 def _transition(session: Session, instance: Instance, allowed: tuple[str, ...], action: str,
                 change: Callable[[Instance], None]) -> None:
     status = status_of(instance)
-    if status not in allowed or (instance.task_state not in (None,) and status != "ERROR"):
+    busy = instance.task_state is not None and status != "ERROR"
+    if status not in allowed or busy:
         raise Conflict(f"Cannot '{action}' instance {instance.uuid} while it is in vm_state {instance.vm_state}"
                        f"{' and task_state ' + instance.task_state if instance.task_state else ''}")
     change(instance)

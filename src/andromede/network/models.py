@@ -11,31 +11,33 @@ from andromede.common.clock import utcnow
 from andromede.db.base import Base
 
 
-class Network(Base):
-    __tablename__ = "network_networks"
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+class StandardAttributes:
+    """Neutron's standard attributes, the same on every resource: owner, name, description, tags, revision."""
+
     project_id: Mapped[str] = mapped_column(String(64), index=True)
     name: Mapped[str] = mapped_column(String(255), default="")
     description: Mapped[str] = mapped_column(Text, default="")
-    admin_state_up: Mapped[bool] = mapped_column(Boolean, default=True)
-    shared: Mapped[bool] = mapped_column(Boolean, default=False)
-    external: Mapped[bool] = mapped_column(Boolean, default=False)
-    mtu: Mapped[int] = mapped_column(Integer, default=1450)
-    port_security_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
-    segmentation_id: Mapped[int] = mapped_column(Integer, unique=True)  # the VXLAN VNI
     tags: Mapped[list] = mapped_column(default=list)
     revision_number: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class Subnet(Base):
+class Network(StandardAttributes, Base):
+    __tablename__ = "network_networks"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    admin_state_up: Mapped[bool] = mapped_column(Boolean, default=True)
+    shared: Mapped[bool] = mapped_column(Boolean, default=False)
+    external: Mapped[bool] = mapped_column(Boolean, default=False)
+    mtu: Mapped[int] = mapped_column(Integer, default=1450)
+    port_security_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    segmentation_id: Mapped[int] = mapped_column(Integer, unique=True)  # the VXLAN VNI
+
+
+class Subnet(StandardAttributes, Base):
     __tablename__ = "network_subnets"
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     network_id: Mapped[str] = mapped_column(ForeignKey("network_networks.id"), index=True)
-    project_id: Mapped[str] = mapped_column(String(64), index=True)
-    name: Mapped[str] = mapped_column(String(255), default="")
-    description: Mapped[str] = mapped_column(Text, default="")
     ip_version: Mapped[int] = mapped_column(Integer)
     cidr: Mapped[str] = mapped_column(String(64))
     gateway_ip: Mapped[str | None] = mapped_column(String(64), nullable=True)
@@ -45,19 +47,12 @@ class Subnet(Base):
     enable_dhcp: Mapped[bool] = mapped_column(Boolean, default=True)
     ipv6_ra_mode: Mapped[str | None] = mapped_column(String(16), nullable=True)
     ipv6_address_mode: Mapped[str | None] = mapped_column(String(16), nullable=True)
-    tags: Mapped[list] = mapped_column(default=list)
-    revision_number: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class Port(Base):
+class Port(StandardAttributes, Base):
     __tablename__ = "network_ports"
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     network_id: Mapped[str] = mapped_column(ForeignKey("network_networks.id"), index=True)
-    project_id: Mapped[str] = mapped_column(String(64), index=True)
-    name: Mapped[str] = mapped_column(String(255), default="")
-    description: Mapped[str] = mapped_column(Text, default="")
     mac_address: Mapped[str] = mapped_column(String(17), unique=True)
     admin_state_up: Mapped[bool] = mapped_column(Boolean, default=True)
     status: Mapped[str] = mapped_column(String(16), default="DOWN")
@@ -66,10 +61,6 @@ class Port(Base):
     port_security_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     allowed_address_pairs: Mapped[list] = mapped_column(default=list)
     binding_host_id: Mapped[str] = mapped_column(String(255), default="")
-    tags: Mapped[list] = mapped_column(default=list)
-    revision_number: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class FixedIp(Base):

@@ -6,16 +6,13 @@ running agent always matches the running server. VMs are not children of the age
 
 from __future__ import annotations
 
-import os
-import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from andromede.common.config import Settings
-from andromede.common.lockfile import holder_pid
+from andromede.common.lockfile import stop_holder
 
 
 class LocalAgent:
@@ -27,24 +24,10 @@ class LocalAgent:
     def lock_path(self) -> Path:
         return self.settings.data_dir / "agent.lock"
 
-    def _stop_stale(self) -> None:
-        pid = holder_pid(self.lock_path)
-        if pid is None:
-            return
-        try:
-            os.kill(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            return
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and holder_pid(self.lock_path) is not None:
-            time.sleep(0.1)
-        if holder_pid(self.lock_path) is not None:
-            os.kill(pid, signal.SIGKILL)
-
     def start(self) -> None:
         if self.settings.agent_driver == "none":
             return
-        self._stop_stale()
+        stop_holder(self.lock_path)  # an agent left behind by a server that was killed
         logs = self.settings.data_dir / "logs"
         logs.mkdir(exist_ok=True, mode=0o700)
         command = [sys.executable, "-m", "andromede.cli.main", "agent", "--data-dir", str(self.settings.data_dir),
