@@ -198,7 +198,8 @@ def test_a_chatty_console_is_cut_back_and_qemu_keeps_appending_cleanly(qemu: Qem
         log.write(b"".join(b"chatter %07d\n" % i for i in range(200_000)))
 
     qemu.driver.state(spec.uuid)  # the reconcile loop's poll is where the log gets cut back
-    assert paths.console_log.stat().st_size <= console.READ_LIMIT_BYTES
+    # The guest keeps printing while we look: allow what it can write in that moment, not the 3 MiB.
+    assert paths.console_log.stat().st_size <= console.READ_LIMIT_BYTES + 64 * 1024
     qemu.driver.reboot(spec.uuid, hard=True)  # SeaBIOS prints its banner again
 
     deadline = time.monotonic() + 10
