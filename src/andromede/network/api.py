@@ -15,6 +15,7 @@ from andromede.common.context import RequestContext
 from andromede.common.errors import BadRequest, NotFound
 from andromede.db.engine import Database
 from andromede.network import service, views
+from andromede.network.l3 import api as l3_api
 from andromede.network.models import Network, Subnet
 from andromede.network.schemas import (
     NetworkCreateRequest,
@@ -25,6 +26,7 @@ from andromede.network.schemas import (
     SubnetUpdateRequest,
     Tag,
 )
+from andromede.network.security_groups import api as security_groups_api
 from andromede.policy import enforce, mark_public
 
 router = APIRouter()
@@ -47,7 +49,10 @@ EXTENSIONS = (
     ("sorting", "Sorting support", "Extension that indicates that sorting is enabled."),
     ("fields", "Fields", "Select the attributes returned."),
     ("standard-attr-tag", "Tag support for resources with standard attribute", "Tags on networks, subnets, ports."),
+    *security_groups_api.EXTENSIONS,
+    *l3_api.EXTENSIONS,
 )
+RESOURCES = ("network", "subnet", "port", *security_groups_api.RESOURCES, *l3_api.RESOURCES)
 
 
 def _db(request: Request) -> Database:
@@ -73,7 +78,7 @@ def resources(request: Request, ctx: RequestContext = Depends(context)) -> dict:
     base = _base(request) + "/v2.0"
     return {"resources": [
         {"name": name, "collection": f"{name}s", "links": [{"href": f"{base}/{name}s", "rel": "self"}]}
-        for name in ("network", "subnet", "port")]}
+        for name in RESOURCES]}
 
 
 def _extension(alias: str, name: str, description: str) -> dict:
@@ -322,5 +327,7 @@ def build_network_app(settings: Settings, db: Database) -> FastAPI:
     app = service_app("network")
     app.state.settings = settings
     app.state.db = db
+    app.include_router(security_groups_api.router)
+    app.include_router(l3_api.router)
     app.include_router(router)
     return app

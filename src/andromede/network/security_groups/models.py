@@ -1,0 +1,3 @@
+"""Tables (registered on the shared Base through andromede.db.models)."""
+
+from __future__ import annotations
