@@ -35,6 +35,8 @@ class Server:
     database_url: str = ""
     agent_driver: str = "fake"  # functional tests: real API, fake hypervisor; e2e tests pass "qemu"
     tiny_image: str = "skip"  # e2e tests pass "ensure" (the image is built once into the user's cache)
+    # The external network `public` ("" for none): networking e2e tests pass a range no other cloud here uses.
+    public_network: str = ""
     process: subprocess.Popen | None = None
     log_path: Path | None = None
     env: dict = field(default_factory=dict)
@@ -64,7 +66,8 @@ class Server:
 
     def start(self, timeout: float = 60.0) -> None:
         self.log_path = self.data_dir.parent / f"{self.data_dir.name}.log"
-        env = {**os.environ, "ANDROMEDE_POLICY_STRICT": "1", "ANDROMEDE_TINY_IMAGE": self.tiny_image, **self.env}
+        env = {**os.environ, "ANDROMEDE_POLICY_STRICT": "1", "ANDROMEDE_TINY_IMAGE": self.tiny_image,
+               "ANDROMEDE_PUBLIC_NETWORK_CIDR": self.public_network, **self.env}
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT, env=env,
                                         start_new_session=True)

@@ -24,7 +24,10 @@ from andromede.identity.service import IdentityService
 from andromede.image.api import build_image_app
 from andromede.image.store import ImageStore
 from andromede.image.uploads import ImageUploads
+from andromede.metadata import signing
+from andromede.metadata.api import build_metadata_app
 from andromede.network.api import build_network_app
+from andromede.network.changes import NetworkChanges
 from andromede.policy import compute as _compute_rules  # noqa: F401
 from andromede.policy import identity as _identity_rules  # noqa: F401  (registers the identity rules)
 from andromede.policy import image as _image_rules  # noqa: F401
@@ -63,6 +66,8 @@ def service_mounts(settings: Settings) -> list[ServiceMount]:
         ServiceMount("/network", (CatalogEntry("network", "neutron", "/network", "Network"),),
                      errors.neutron, json_limit),
         ServiceMount("/internal", (), errors.keystone, lambda _scope: 4 * 1024 * 1024),
+        # Guests, through their network's proxy and the host agent's relay: no token, a signed instance id.
+        ServiceMount("/metadata", (), errors.keystone, lambda _scope: 64 * 1024),
     ]
 
 
@@ -83,6 +88,8 @@ def build_app(settings: Settings, db: Database) -> Assembled:
     for mount in mounts:
         errors.register(mount.prefix, mount.error_format)
     notifier = HostNotifier()
+    network_changes = NetworkChanges(db)
+    network_changes.ensure_row()
     store = ImageStore(settings.data_dir / "images")
     store.sweep_partial()
     uploads = ImageUploads(settings, db, store)
@@ -91,7 +98,8 @@ def build_app(settings: Settings, db: Database) -> Assembled:
         "/image": build_image_app(uploads),
         "/compute": Microversions(build_compute_app(settings, db, notifier)),
         "/network": build_network_app(settings, db),
-        "/internal": build_internal_app(db, notifier),
+        "/internal": build_internal_app(settings, db, notifier, network_changes),
+        "/metadata": build_metadata_app(db, settings.data_dir / signing.SECRET_FILE),
     }
 
     async def root(request: Request) -> JSONResponse:

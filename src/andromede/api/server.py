@@ -23,6 +23,8 @@ from andromede.db.migrate import upgrade
 from andromede.identity import bootstrap
 from andromede.identity.credentials import CredentialStore
 from andromede.image.bootstrap import ensure_tiny_image
+from andromede.metadata import signing
+from andromede.network.bootstrap import ensure_public_network
 
 log = logging.getLogger("andromede")
 
@@ -45,6 +47,7 @@ def prepare(settings: Settings) -> Prepared:
         hosts = [settings.listen_host, socket.gethostname()]
         _ca, cert_path, key_path = ensure_certificates(settings.tls_dir, hosts)
         cert, key = str(cert_path), str(key_path)
+    signing.ensure_secret(settings.data_dir)  # the metadata service's HMAC key, shared with host agents
     db = Database(settings.db_url)
     upgrade(db.engine)
     assembled = build_app(settings, db)
@@ -58,6 +61,8 @@ def prepare(settings: Settings) -> Prepared:
         bootstrap.sync_catalog(session, settings, catalog_entries(settings))
         compute_bootstrap.ensure_flavors(session)
         bootstrap.ensure_agent_credential(session, settings)
+    with db.session() as session:
+        ensure_public_network(session, settings)
     if result is not None:
         bootstrap.write_client_files(settings, result)
     else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 
 from pydantic import Field
@@ -31,6 +32,10 @@ class Settings(BaseSettings):
     # The all-in-one server runs a host agent for this machine: qemu (real VMs), fake, or none.
     agent_driver: str = "qemu"
     host_name: str = ""
+    # The host whose agent runs DHCP servers, routers and access to external networks (default: this one).
+    network_host: str = ""
+    # The external network `public` made on first start ("" to make none); the host is its gateway (.1).
+    public_network_cidr: str = "172.24.4.0/24"
 
     token_expiration_s: int = 3600
     receipt_expiration_s: int = 300
@@ -42,8 +47,9 @@ class Settings(BaseSettings):
     # Interactive (password) logins of users holding the admin role need password+TOTP.
     admin_mfa_required: bool = True
     max_json_body_bytes: int = 112 * 1024
-    # No metadata service exists before networking: give every server a config drive (Nova's option name).
-    force_config_drive: bool = True
+    # Give every server a config drive even when it does not ask (Nova's option); the metadata service
+    # at 169.254.169.254 serves the same content to servers on a network.
+    force_config_drive: bool = False
     image_size_cap_bytes: int = 64 * 1024**3
     # Refuse images whose disk would be bigger than this once expanded (a qcow2 can claim 2^60 bytes).
     image_virtual_size_cap_bytes: int = 2 * 1024**4
@@ -51,6 +57,14 @@ class Settings(BaseSettings):
     cache_check_interval_s: float = 1.0
     # Tests turn this on: a route that enforced no policy answers 500 so the test fails loudly.
     policy_strict: bool = False
+
+    @property
+    def this_host(self) -> str:
+        return self.host_name or socket.gethostname()
+
+    @property
+    def the_network_host(self) -> str:
+        return self.network_host or self.this_host
 
     @property
     def scheme(self) -> str:

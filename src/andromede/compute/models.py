@@ -84,6 +84,8 @@ class Instance(Base):
     key_data: Mapped[str | None] = mapped_column(Text, nullable=True)
     user_data: Mapped[str | None] = mapped_column(Text, nullable=True)  # base64, as received
     meta: Mapped[dict] = mapped_column(default=dict)
+    # [{port_id, preserve_on_delete}] in boot order; the ports themselves live in the network tables
+    nics: Mapped[list] = mapped_column(default=list)
     config_drive: Mapped[bool] = mapped_column(Boolean, default=False)
     availability_zone: Mapped[str] = mapped_column(String(255), default="nova")
     launch_index: Mapped[int] = mapped_column(Integer, default=0)

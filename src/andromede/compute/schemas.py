@@ -127,3 +127,18 @@ class MetadataBody(Strict):
 
 class MetaItemBody(Strict):
     meta: Meta
+
+
+class InterfaceFixedIp(Lenient):
+    ip_address: StrictStr
+
+
+class InterfaceAttachment(Lenient):
+    net_id: StrictStr | None = None
+    port_id: StrictStr | None = None
+    fixed_ips: list[InterfaceFixedIp] | None = Field(None, max_length=1)
+    tag: StrictStr | None = None
+
+
+class InterfaceAttachRequest(Strict):
+    interfaceAttachment: InterfaceAttachment

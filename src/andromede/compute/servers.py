@@ -16,7 +16,7 @@ from andromede.common.clock import isotime, parse_isotime, utcnow
 from andromede.common.config import Settings
 from andromede.common.context import RequestContext
 from andromede.common.errors import BadRequest, Conflict, Forbidden, NotFound
-from andromede.compute import flavors, keypairs, scheduler
+from andromede.compute import flavors, keypairs, networking, scheduler
 from andromede.compute.models import Host, Instance
 from andromede.compute.schemas import ServerCreate
 from andromede.image import service as images
@@ -112,13 +112,6 @@ def create(session: Session, settings: Settings, ctx: RequestContext, body: Serv
     image_ref = _root_image(body)
     if body.personality:
         raise BadRequest("Personality files are not supported; use user_data.")
-    if body.networks not in (None, "none", []):
-        if body.networks == "auto":
-            raise Conflict("Unable to automatically allocate a network: networking is not available yet. "
-                           "Boot with networks 'none'.")
-        raise BadRequest("Networking is not available yet: boot without networks (or with networks 'none').")
-    if body.security_groups and any(sg.name != "default" for sg in body.security_groups):
-        raise BadRequest("Security groups are not available yet.")
     if body.min_count > body.max_count:
         raise BadRequest("min_count must be <= max_count")
     _decode_user_data(body.user_data)
@@ -154,6 +147,8 @@ def create(session: Session, settings: Settings, ctx: RequestContext, body: Serv
         raise BadRequest(f"The requested availability zone is not available: {zone}")
 
     count = body.max_count
+    nic_requests = networking.requests_for(session, ctx, body.networks, count)
+    groups = networking.security_groups_for(session, ctx, [sg.name for sg in body.security_groups or []])
     _check_quota(session, ctx.project_id or "", count, flavor.vcpus, flavor.ram)
     root_gib = flavor.disk or max(image.min_disk, image_gib, 1)
     want = scheduler.Request(vcpus=flavor.vcpus, memory_mib=flavor.ram, disk_gib=root_gib, availability_zone=zone)
@@ -178,6 +173,8 @@ def create(session: Session, settings: Settings, ctx: RequestContext, body: Serv
             instance.fault = {"code": 500, "message": str(exc), "created": isotime(utcnow(), subsecond=False)}
         session.add(instance)
         session.flush()
+        if instance.host is not None:  # Nova frees the network of a server that could not be placed
+            networking.allocate(session, ctx, instance, nic_requests, groups)
         bump(session, instance)
         created.append(instance)
     return created
@@ -259,6 +256,7 @@ def reboot(session: Session, instance: Instance, hard: bool) -> None:
 
 
 def delete(session: Session, instance: Instance) -> Instance:
+    networking.deallocate(session, instance)
     if instance.host is None:  # never placed: nothing on any host to clean up
         instance.deleted, instance.vm_state, instance.terminated_at = True, "deleted", utcnow()
         return instance
@@ -276,7 +274,7 @@ def console_tail(instance: Instance, length: int | None) -> str:
 
 # ---- what the agent sees and says --------------------------------------------------------------
 
-def desired_doc(instance: Instance, image_doc: dict) -> dict:
+def desired_doc(instance: Instance, image_doc: dict, nics: list[dict]) -> dict:
     return {
         "uuid": instance.uuid, "hostname": instance.hostname, "name": instance.name,
         "project_id": instance.project_id, "vcpus": instance.flavor.get("vcpus", 1),
@@ -285,7 +283,7 @@ def desired_doc(instance: Instance, image_doc: dict) -> dict:
         "reboot_hard": instance.reboot_hard, "seq": instance.desired_seq,
         "config_drive": instance.config_drive, "key_name": instance.key_name, "key_data": instance.key_data,
         "user_data": instance.user_data, "meta": instance.meta, "availability_zone": instance.availability_zone,
-        "launch_index": instance.launch_index,
+        "launch_index": instance.launch_index, "nics": nics,
     }
 
 

@@ -42,7 +42,7 @@ class Views:
     def server_summary(self, row: Instance) -> dict:
         return {"id": row.uuid, "name": row.name, "links": self.links("servers", row.uuid)}
 
-    def server(self, row: Instance, ctx: RequestContext) -> dict:
+    def server(self, row: Instance, ctx: RequestContext, addresses: dict | None = None) -> dict:
         status = status_of(row)
         host_id = hashlib.sha224((row.project_id + (row.host or "")).encode()).hexdigest() if row.host else ""
         doc: dict = {
@@ -52,7 +52,7 @@ class Views:
             "image": {"id": row.image_id, "links": [{"rel": "bookmark", "href": f"{self.base}/images/{row.image_id}"}]},
             "flavor": {"id": row.flavor_id,
                        "links": [{"rel": "bookmark", "href": f"{self.base}/flavors/{row.flavor_id}"}]},
-            "addresses": {}, "metadata": dict(row.meta), "links": self.links("servers", row.uuid),
+            "addresses": addresses or {}, "metadata": dict(row.meta), "links": self.links("servers", row.uuid),
             "accessIPv4": "", "accessIPv6": "", "OS-DCF:diskConfig": "MANUAL", "key_name": row.key_name,
             "OS-SRV-USG:launched_at": isotime(row.launched_at), "OS-SRV-USG:terminated_at": isotime(row.terminated_at),
             "OS-EXT-AZ:availability_zone": row.availability_zone, "OS-EXT-STS:task_state": row.task_state,

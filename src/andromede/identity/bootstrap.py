@@ -25,6 +25,7 @@ from andromede.identity.schemas import (
     RoleCreate,
     UserCreate,
 )
+from andromede.metadata import signing
 
 STANDARD_ROLES = ("admin", "member", "reader")
 AGENT_USER = "andromede-agent"
@@ -101,7 +102,8 @@ def ensure_agent_credential(session: Session, settings: Settings) -> None:
         body=ApplicationCredentialCreate(name=name, description="The all-in-one host agent"))
     agent_doc = {"auth_url": settings.base_url + "/identity/v3", "application_credential_id": credential.id,
                  "application_credential_secret": secret,
-                 "cacert": None if settings.insecure_http else str(settings.tls_dir / "ca.pem")}
+                 "cacert": None if settings.insecure_http else str(settings.tls_dir / "ca.pem"),
+                 signing.AGENT_CONFIG_KEY: signing.ensure_secret(settings.data_dir).hex()}
     write_atomically(path, yaml.safe_dump(agent_doc, sort_keys=False))
 
 
@@ -147,6 +149,7 @@ def refresh_client_files(settings: Settings) -> None:
         agent = yaml.safe_load(agent_path.read_text()) or {}
         agent["auth_url"] = settings.base_url + "/identity/v3"
         agent["cacert"] = None if settings.insecure_http else str(settings.tls_dir / "ca.pem")
+        agent[signing.AGENT_CONFIG_KEY] = signing.ensure_secret(settings.data_dir).hex()  # older files lack it
         write_atomically(agent_path, yaml.safe_dump(agent, sort_keys=False))
     path = settings.data_dir / "clouds.yaml"
     if not path.exists():

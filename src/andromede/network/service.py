@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from andromede.common.clock import utcnow
 from andromede.common.context import RequestContext
 from andromede.common.errors import Conflict, Forbidden, NotFound
-from andromede.network import ipam
+from andromede.network import ipam, quotas
+from andromede.network.l3.models import L3_OWNERS
 from andromede.network.models import FixedIp, Network, Port, Subnet
 from andromede.network.schemas import (
     ADMIN_ONLY_NETWORK,
@@ -23,8 +24,11 @@ from andromede.network.schemas import (
     SubnetCreate,
     SubnetUpdate,
 )
+from andromede.network.security_groups import service as security_groups
 
 FIRST_VNI = 1000
+# Ports that keep their subnet and network in use: any not made by the platform, and routers' and floating IPs'.
+_kept_port = or_(~Port.device_owner.startswith("network:"), Port.device_owner.in_(L3_OWNERS))
 
 
 def not_found(kind: str, ident: str) -> NotFound:
@@ -82,6 +86,7 @@ def _next_vni(session: Session) -> int:
 
 def create_network(session: Session, ctx: RequestContext, body: NetworkCreate) -> Network:
     _admin_only(ctx, body, ADMIN_ONLY_NETWORK)
+    quotas.check(session, _owner(ctx, body), "network")
     now = utcnow()
     network = Network(id=str(uuid.uuid4()), project_id=_owner(ctx, body), name=body.name,
                       description=body.description, admin_state_up=body.admin_state_up, shared=bool(body.shared),
@@ -108,8 +113,7 @@ def update_network(session: Session, ctx: RequestContext, network_id: str, body:
 
 def delete_network(session: Session, ctx: RequestContext, network_id: str) -> None:
     network = owned_network(session, ctx, network_id)
-    in_use = session.scalars(select(Port.id).where(Port.network_id == network_id,
-                                                   ~Port.device_owner.startswith("network:"))).first()
+    in_use = session.scalars(select(Port.id).where(Port.network_id == network_id, _kept_port)).first()
     if in_use:
         raise Conflict(f"Unable to complete operation on network {network_id}. There are one or more ports still "
                        "in use on the network.", extra={"type": "NetworkInUse"})
@@ -140,6 +144,7 @@ def list_subnets(session: Session, ctx: RequestContext) -> list[Subnet]:
 
 def create_subnet(session: Session, ctx: RequestContext, body: SubnetCreate) -> Subnet:
     network = owned_network(session, ctx, body.network_id)
+    quotas.check(session, _owner(ctx, body), "subnet")
     if body.ip_version not in (4, 6):
         raise ipam.invalid(f"{body.ip_version} is not a valid IP version.")
     cidr = ipam.parse_cidr(body.cidr, body.ip_version)
@@ -173,6 +178,10 @@ def create_subnet(session: Session, ctx: RequestContext, body: SubnetCreate) -> 
                     updated_at=now)
     session.add(subnet)
     session.flush()
+    if subnet.enable_dhcp and subnet.ip_version == 4:
+        from andromede.network import dhcp_ports  # builds on this module: import it late
+
+        dhcp_ports.ensure_for_network(session, network, [subnet], strict=True)
     return subnet
 
 
@@ -200,7 +209,7 @@ def delete_subnet(session: Session, ctx: RequestContext, subnet_id: str) -> None
     subnet = get_subnet(session, ctx, subnet_id)
     owned_network(session, ctx, subnet.network_id)
     used = session.scalars(select(FixedIp.port_id).join(Port, Port.id == FixedIp.port_id).where(
-        FixedIp.subnet_id == subnet_id, ~Port.device_owner.startswith("network:"))).first()
+        FixedIp.subnet_id == subnet_id, _kept_port)).first()
     if used:
         raise Conflict(f"Unable to complete operation on subnet {subnet_id}: one or more ports have an IP "
                        "allocation from this subnet.", extra={"type": "SubnetInUse"})
@@ -282,17 +291,24 @@ def create_port(session: Session, ctx: RequestContext, body: PortCreate) -> Port
                        extra={"type": "MacAddressInUse"})
     for pair in body.allowed_address_pairs:
         ipam.parse_address(pair.ip_address.split("/")[0], what="allowed address pair")
+    project_id = _owner(ctx, body)
+    if not body.device_owner.startswith("network:"):  # platform ports count, but are never refused
+        quotas.check(session, project_id, "port")
+    port_security = network.port_security_enabled if body.port_security_enabled is None \
+        else body.port_security_enabled
+    groups = security_groups.groups_for_new_port(
+        session, ctx, project_id, requested=body.security_groups, specified="security_groups" in body.model_fields_set,
+        port_security=port_security, device_owner=body.device_owner)
     now = utcnow()
-    port = Port(id=str(uuid.uuid4()), network_id=network.id, project_id=_owner(ctx, body), name=body.name,
+    port = Port(id=str(uuid.uuid4()), network_id=network.id, project_id=project_id, name=body.name,
                 description=body.description, mac_address=mac, admin_state_up=body.admin_state_up,
-                device_id=body.device_id, device_owner=body.device_owner,
-                port_security_enabled=network.port_security_enabled if body.port_security_enabled is None
-                else body.port_security_enabled,
+                device_id=body.device_id, device_owner=body.device_owner, port_security_enabled=port_security,
                 allowed_address_pairs=[p.model_dump(exclude_none=True) for p in body.allowed_address_pairs],
                 binding_host_id=body.host_id or "", tags=sorted(set(body.tags)), created_at=now, updated_at=now)
     session.add(port)
     session.flush()
     _allocate(session, network, port.id, body.fixed_ips)
+    security_groups.bind(session, port.id, groups)
     return port
 
 
@@ -301,6 +317,9 @@ def update_port(session: Session, ctx: RequestContext, port_id: str, body: PortU
     _admin_only(ctx, body, ADMIN_ONLY_PORT)
     if body.device_owner and body.device_owner.startswith("network:") and not ctx.is_admin:
         raise Forbidden("device_owner network:* is reserved for the platform.", extra={"type": "PolicyNotAuthorized"})
+    security_groups.update_port_groups(
+        session, ctx, port, requested=body.security_groups, specified="security_groups" in body.model_fields_set,
+        port_security=body.port_security_enabled if "port_security_enabled" in body.model_fields_set else None)
     for name in body.model_fields_set:
         value = getattr(body, name)
         if name == "fixed_ips":
@@ -321,6 +340,9 @@ def update_port(session: Session, ctx: RequestContext, port_id: str, body: PortU
 
 def delete_port(session: Session, ctx: RequestContext, port_id: str) -> None:
     port = get_port(session, ctx, port_id)
+    from andromede.network.l3 import service as l3  # l3 builds on this module: import it late
+
+    l3.on_port_delete(session, port)  # router and floating-IP ports: 409; a port's floating IPs: disassociated
     for row in session.scalars(select(FixedIp).where(FixedIp.port_id == port.id)):
         session.delete(row)
     session.delete(port)

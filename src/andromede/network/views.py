@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sqlalchemy.orm import object_session
+
 from andromede.common.clock import isotime
 from andromede.common.context import RequestContext
 from andromede.common.errors import BadRequest
@@ -35,10 +37,19 @@ def subnet(row: Subnet, ctx: RequestContext) -> dict:
             "ipv6_address_mode": row.ipv6_address_mode, "subnetpool_id": None, "service_types": []}
 
 
-def port(row: Port, fixed_ips: list[dict], ctx: RequestContext) -> dict:
+def _port_groups(row: Port) -> list[str]:
+    """The port's security group ids, read through the session the row belongs to (every route has one)."""
+    from andromede.network.security_groups.service import port_group_ids
+
+    session = object_session(row)
+    return port_group_ids(session, row.id) if session is not None else []
+
+
+def port(row: Port, fixed_ips: list[dict], ctx: RequestContext, security_groups: list[str] | None = None) -> dict:
     doc = {**_common(row, ctx), "network_id": row.network_id, "mac_address": row.mac_address,
            "fixed_ips": fixed_ips, "device_id": row.device_id, "device_owner": row.device_owner,
-           "admin_state_up": row.admin_state_up, "status": row.status, "security_groups": [],
+           "admin_state_up": row.admin_state_up, "status": row.status,
+           "security_groups": _port_groups(row) if security_groups is None else security_groups,
            "allowed_address_pairs": list(row.allowed_address_pairs), "port_security_enabled": row.port_security_enabled,
            "extra_dhcp_opts": [], "binding:vnic_type": "normal"}
     if ctx.is_admin:
@@ -63,6 +74,10 @@ def select_docs(docs: list[dict], params: list[tuple[str, str]], collection: str
             if key not in doc:
                 continue  # Neutron ignores filters on attributes it does not know
             value = doc[key]
+            if isinstance(value, list) and all(isinstance(v, str) for v in value):  # e.g. ports?security_groups=
+                if not wanted & set(value):
+                    return False
+                continue
             if isinstance(value, bool):
                 value = str(value).lower()
                 wanted = {w.lower() for w in wanted}

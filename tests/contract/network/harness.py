@@ -7,18 +7,22 @@ nothing touches the machine's own interfaces, and everything it made is torn dow
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ipaddress
 import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
+import threading
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from andromede.network.agent.drivers.base import NetworkDriver
-from andromede.network.agent.drivers.fake import FakeHost, FakeNetworkDriver
+from andromede.network.agent.drivers.base import NetworkDriver, PortSpec
+from andromede.network.agent.drivers.fake import HOST, FakeGuest, FakeHost, FakeNetworkDriver
 from andromede.network.agent.drivers.linux import HostConfig, LinuxNetworkDriver, names
 
 UNDERLAY_PREFIX = "198.51.100."  # TEST-NET-2, only ever inside the harness's namespaces
@@ -53,6 +57,30 @@ class Harness:
     def close(self) -> None:
         pass
 
+    # ---- the data plane as a guest sees it (routers, floating IPs) ----
+
+    def guest(self, port: PortSpec, cidr: str, gateway: str | None = None) -> str:
+        """An endpoint plugged into `port` (call before ensure_port) with address `cidr` and a default route."""
+        raise NotImplementedError
+
+    def outside(self) -> str:
+        """The endpoint on the host side of the external network (ensure_external_access gives it its address)."""
+        raise NotImplementedError
+
+    def ping(self, endpoint: str, address: str) -> bool:
+        raise NotImplementedError
+
+    def listen(self, endpoint: str, port: int) -> None:
+        """Accept TCP connections on `port` at `endpoint` (for connect)."""
+        raise NotImplementedError
+
+    def connect(self, endpoint: str, address: str, port: int) -> str | None:
+        """Open a TCP connection from `endpoint`; the source address the listener saw, or None when none answered."""
+        raise NotImplementedError
+
+    def has_router_namespace(self, router_id: str) -> bool:
+        raise NotImplementedError
+
 
 @dataclass
 class FakeHarness(Harness):
@@ -72,7 +100,36 @@ class FakeHarness(Harness):
         ports |= {"tap" + p[:11] for p in self.host.attached if self.host.ports[p].network_id == network_id}
         if network_id in self.host.dhcp:
             ports.add("tap" + self.host.dhcp[network_id].port_id[:11])
+        for router in self.host.routers.values():
+            legs = [(i.port_id, i.network_id) for i in router.interfaces]
+            if router.gateway is not None:
+                legs.append((router.gateway.port_id, router.gateway.network_id))
+            ports |= {"tap" + p[:11] for p, net in legs if net == network_id and p in self.host.router_attached}
         return Observed(vni=spec.vni, mtu=spec.mtu, bridge_ports=frozenset(ports))
+
+    def guest(self, port: PortSpec, cidr: str, gateway: str | None = None) -> str:
+        name = f"vm{len(self.host.guests) + 1}"
+        interface = ipaddress.ip_interface(cidr)
+        self.host.guests[name] = FakeGuest(port.port_id, str(interface.ip), interface.network.prefixlen, gateway)
+        return name
+
+    def outside(self) -> str:
+        return HOST
+
+    def ping(self, endpoint: str, address: str) -> bool:
+        return self.host.trace(endpoint, address) is not None
+
+    def listen(self, endpoint: str, port: int) -> None:
+        self.host.listeners.add((endpoint, port))
+
+    def connect(self, endpoint: str, address: str, port: int) -> str | None:
+        reached = self.host.trace(endpoint, address)
+        if reached is None or (reached[0], port) not in self.host.listeners:
+            return None
+        return reached[1]
+
+    def has_router_namespace(self, router_id: str) -> bool:
+        return router_id in self.host.routers
 
 
 @dataclass
@@ -89,6 +146,7 @@ class LinuxHarness(Harness):
         self.state_dir.chmod(0o711)  # dnsmasq re-reads its files after dropping root (to nobody)
         self.hosts: list[LinuxHost] = []
         self._vms = 0
+        self._listeners: list[tuple[int, socket.socket]] = []
         self.driver = self.add_host().driver
 
     # ---- hosts and guests ----
@@ -151,6 +209,41 @@ class LinuxHarness(Harness):
         sh("ip", "-n", netns, "link", "set", "eth0", "up")
         return netns
 
+    def guest(self, port: PortSpec, cidr: str, gateway: str | None = None) -> str:
+        netns = self.vm(port.port_id, port.mac, cidr)
+        if gateway:
+            sh("ip", "-n", netns, "route", "add", "default", "via", gateway)
+        return netns
+
+    def outside(self) -> str:
+        return self.hosts[0].netns
+
+    def listen(self, endpoint: str, port: int) -> None:
+        server = socket_in(endpoint)
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.bind(("0.0.0.0", port))  # noqa: S104 - a throwaway namespace of its own
+        server.listen(8)
+        self._listeners.append((port, server))
+
+    def connect(self, endpoint: str, address: str, port: int) -> str | None:
+        with socket_in(endpoint) as client:
+            client.settimeout(2)
+            if client.connect_ex((address, port)) != 0:
+                return None
+            for listening, server in self._listeners:
+                if listening != port:
+                    continue
+                server.settimeout(0.5)
+                with contextlib.suppress(OSError):
+                    accepted, peer = server.accept()
+                    accepted.close()
+                    return str(peer[0])
+        return None
+
+    def has_router_namespace(self, router_id: str) -> bool:
+        config = self.hosts[0].driver.config
+        return (Path("/run/netns") / names.router_namespace(config.namespace_prefix, router_id)).exists()
+
     def new_driver(self) -> NetworkDriver:
         return LinuxNetworkDriver(self.hosts[0].driver.config)
 
@@ -207,6 +300,8 @@ class LinuxHarness(Harness):
     # ---- teardown ----
 
     def close(self) -> None:
+        for _, server in self._listeners:
+            server.close()
         with contextlib.suppress(Exception):
             for netns in sh("ip", "netns", "list").stdout.split():
                 if not netns.startswith(self.prefix):
@@ -216,6 +311,31 @@ class LinuxHarness(Harness):
                         os.kill(int(pid), signal.SIGKILL)
                 sh("ip", "netns", "delete", netns, check=False)
         shutil.rmtree(self.state_dir, ignore_errors=True)
+
+
+CLONE_NEWNET = 0x40000000
+
+
+def socket_in(netns: str, family: int = socket.AF_INET, kind: int = socket.SOCK_STREAM) -> socket.socket:
+    """A socket that lives in `netns`: made by a thread that joined it (setns moves the calling thread only)."""
+    made: list[socket.socket | BaseException] = []
+
+    def work() -> None:
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            with open(f"/run/netns/{netns}") as handle:
+                if libc.setns(handle.fileno(), CLONE_NEWNET) != 0:
+                    raise OSError(ctypes.get_errno(), f"setns into {netns}")
+            made.append(socket.socket(family, kind))
+        except BaseException as exc:
+            made.append(exc)
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join()
+    if isinstance(made[0], BaseException):
+        raise made[0]
+    return made[0]
 
 
 def linux_unavailable() -> str | None:

@@ -18,10 +18,18 @@ from andromede.network.agent.drivers.base import (
     DriverError,
     NetworkSpec,
     PortSpec,
+    SecurityGroupRule,
+    SecurityGroupSpec,
 )
 from tests.contract.network.harness import Harness, LinuxHarness, new_id
 
 CIDR = "10.20.0.0/24"
+# With port security on, a port passes only what its security groups allow: the data-plane checks below
+# give their ports this allow-everything group (security groups have their own suite).
+OPEN = SecurityGroupSpec(
+    group_id="00000000-0000-4000-8000-000000000001",
+    rules=tuple(SecurityGroupRule(direction=d, ethertype=e) for d in ("ingress", "egress") for e in ("IPv4", "IPv6")),
+)
 
 
 def network(vni: int = 1001, mtu: int = 1450, **kw: object) -> NetworkSpec:
@@ -183,8 +191,9 @@ def test_dhcp_on_a_missing_network_is_refused(harness: Harness) -> None:
 def test_two_ports_on_a_network_reach_each_other(linux: LinuxHarness) -> None:
     net = network()
     linux.driver.ensure_network(net)
-    a = port(net, "fa:16:3e:00:00:31", "10.20.0.31")
-    b = port(net, "fa:16:3e:00:00:32", "10.20.0.32")
+    linux.driver.ensure_security_groups((OPEN,))
+    a = port(net, "fa:16:3e:00:00:31", "10.20.0.31", security_group_ids=(OPEN.group_id,))
+    b = port(net, "fa:16:3e:00:00:32", "10.20.0.32", security_group_ids=(OPEN.group_id,))
     vm_a = linux.vm(a.port_id, a.mac, "10.20.0.31/24")
     linux.vm(b.port_id, b.mac, "10.20.0.32/24")
     linux.driver.ensure_port(a)
@@ -215,8 +224,10 @@ def test_vxlan_carries_a_network_between_hosts(linux: LinuxHarness) -> None:
     net_there = NetworkSpec(network_id=net_here.network_id, vni=3003, remote_vteps=(linux.hosts[0].vtep,))
     linux.driver.ensure_network(net_here)
     other.driver.ensure_network(net_there)
-    a = port(net_here, "fa:16:3e:00:00:51", "10.20.0.51")
-    b = port(net_here, "fa:16:3e:00:00:52", "10.20.0.52")
+    linux.driver.ensure_security_groups((OPEN,))
+    other.driver.ensure_security_groups((OPEN,))
+    a = port(net_here, "fa:16:3e:00:00:51", "10.20.0.51", security_group_ids=(OPEN.group_id,))
+    b = port(net_here, "fa:16:3e:00:00:52", "10.20.0.52", security_group_ids=(OPEN.group_id,))
     vm_a = linux.vm(a.port_id, a.mac, "10.20.0.51/24")
     linux.vm(b.port_id, b.mac, "10.20.0.52/24", host=other)
     linux.driver.ensure_port(a)
@@ -252,8 +263,15 @@ def test_dhcp_gives_a_port_exactly_its_fixed_address(linux: LinuxHarness) -> Non
 def test_a_port_that_forges_its_ip_or_mac_gets_nowhere(linux: LinuxHarness) -> None:
     net = network()
     linux.driver.ensure_network(net)
-    a = port(net, "fa:16:3e:00:00:71", "10.20.0.71", allowed_address_pairs=(AddressPair(cidr="10.20.0.128/25"),))
-    b = port(net, "fa:16:3e:00:00:72", "10.20.0.72")
+    linux.driver.ensure_security_groups((OPEN,))
+    a = port(
+        net,
+        "fa:16:3e:00:00:71",
+        "10.20.0.71",
+        allowed_address_pairs=(AddressPair(cidr="10.20.0.128/25"),),
+        security_group_ids=(OPEN.group_id,),
+    )
+    b = port(net, "fa:16:3e:00:00:72", "10.20.0.72", security_group_ids=(OPEN.group_id,))
     vm_a = linux.vm(a.port_id, a.mac, "10.20.0.71/24")
     linux.vm(b.port_id, b.mac, "10.20.0.72/24")
     linux.driver.ensure_port(a)

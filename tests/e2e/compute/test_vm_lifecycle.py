@@ -82,7 +82,7 @@ def test_boot_user_data_stop_start_reboot_delete(cloud: Server, tmp_path: Path) 
     script = tmp_path / "boot.sh"
     script.write_text("#!/bin/sh\necho user-data-ran-$((6 * 7))\n")
     created = cloud.openstack_json("server", "create", "--image", "tiny", "--flavor", "m1.tiny", "--key-name", "k",
-                                   "--user-data", str(script), "--wait", "demo-vm")
+                                   "--user-data", str(script), "--config-drive", "True", "--wait", "demo-vm")
     assert created["status"] == "ACTIVE"
     uuid = created["id"]
     assert len(qemu_pids(uuid)) == 1

@@ -60,7 +60,8 @@ def _wait_status(http: httpx.Client, token: str, server_id: str, status: str) ->
 
 def test_cli_lifecycle_with_fake_hypervisor(server: Server, image_id: str) -> None:
     name = f"cli-{secrets.token_hex(3)}"
-    created = server.openstack_json("server", "create", "--image", image_id, "--flavor", "m1.tiny", "--wait", name)
+    created = server.openstack_json("server", "create", "--image", image_id, "--flavor", "m1.tiny",
+                                    "--config-drive", "True", "--wait", name)
     assert created["status"] == "ACTIVE" and created["name"] == name
     shown = server.openstack_json("server", "show", name)
     assert shown["OS-EXT-STS:power_state"] in ("Running", 1) and shown["config_drive"] == "True"

@@ -55,10 +55,12 @@ def test_cli_network_subnet_port_lifecycle(server: Server) -> None:
     assert subnet["allocation_pools"] == [{"start": "192.168.50.2", "end": "192.168.50.254"}]
     port = server.openstack_json("port", "create", "--network", name, "--device-owner", "compute:nova",
                                  f"{name}-port")
-    assert port["fixed_ips"][0]["ip_address"] == "192.168.50.2"
+    # The first pool address went to the network's DHCP port, made with the subnet.
+    assert port["fixed_ips"][0]["ip_address"] == "192.168.50.3"
     assert port["mac_address"].startswith("fa:16:3e:")
-    listed = server.openstack_json("port", "list", "--network", name)
-    assert [p["Name"] for p in listed] == [f"{name}-port"]
+    listed = server.openstack_json("port", "list", "--network", name, "--long")
+    assert sorted((p["Name"], p["Device Owner"]) for p in listed) == [("", "network:dhcp"),
+                                                                       (f"{name}-port", "compute:nova")]
     in_use = server.openstack("network", "delete", name, check=False)
     assert in_use.returncode != 0 and "in use" in in_use.stderr.lower()
     server.openstack("port", "delete", f"{name}-port")
@@ -71,11 +73,11 @@ def test_allocation_and_fixed_ip_requests(server: Server, admin: Admin, http: ht
     network = _network(http, token)
     subnet = _subnet(http, token, network["id"], "10.9.0.0/29").json()["subnet"]
     ips = []
-    for _ in range(5):  # a /29 has 6 hosts, the gateway takes one
+    for _ in range(4):  # a /29 has 6 hosts: the gateway takes one, the network's DHCP port the first of the pool
         port = http.post(f"{NET}/ports", json={"port": {"network_id": network["id"]}}, headers=auth_headers(token))
         assert port.status_code == 201, port.text
         ips.append(port.json()["port"]["fixed_ips"][0]["ip_address"])
-    assert ips == ["10.9.0.2", "10.9.0.3", "10.9.0.4", "10.9.0.5", "10.9.0.6"]
+    assert ips == ["10.9.0.3", "10.9.0.4", "10.9.0.5", "10.9.0.6"]
     _error(http.post(f"{NET}/ports", json={"port": {"network_id": network["id"]}}, headers=auth_headers(token)),
            409, "IpAddressGenerationFailure")
     taken = http.post(f"{NET}/ports", json={"port": {"network_id": network["id"], "fixed_ips": [

@@ -64,6 +64,14 @@ class ControllerClient:
         if response.status_code not in (200, 404):  # 404: the instance is gone already; nothing to tell
             response.raise_for_status()
 
+    def network_desired(self, host: str, since: int, wait: float) -> dict:
+        return self.request("GET", f"/internal/v1/hosts/{host}/network",
+                            params={"since": since, "wait": wait}, timeout=wait + 15).json()
+
+    def network_status(self, host: str, ports: dict[str, str], floating_ips: dict[str, str]) -> None:
+        self.request("POST", f"/internal/v1/hosts/{host}/network/status",
+                     json={"ports": ports, "floating_ips": floating_ips})
+
     def download_image(self, image_id: str, destination: Path) -> None:
         with self.http.stream("GET", f"/image/v2/images/{image_id}/file",
                               headers={"X-Auth-Token": self.token()}, timeout=600) as response:

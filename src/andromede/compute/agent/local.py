@@ -6,7 +6,6 @@ running agent always matches the running server. VMs are not children of the age
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -32,7 +31,7 @@ class LocalAgent:
         logs.mkdir(exist_ok=True, mode=0o700)
         command = [sys.executable, "-m", "andromede.cli.main", "agent", "--data-dir", str(self.settings.data_dir),
                    "--config", str(self.settings.data_dir / "agent.yaml"), "--driver", self.settings.agent_driver,
-                   "--host", self.settings.host_name or socket.gethostname()]
+                   "--host", self.settings.this_host]
         with (logs / "agent.log").open("ab") as log:
             self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
                                             stdin=subprocess.DEVNULL)

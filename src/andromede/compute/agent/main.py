@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import signal
@@ -14,8 +15,12 @@ from andromede.compute.agent.client import ControllerClient
 from andromede.compute.agent.drivers.base import HypervisorDriver
 from andromede.compute.agent.image_cache import ImageCache
 from andromede.compute.agent.reconciler import Reconciler
+from andromede.network.agent.drivers.base import NetworkDriver
+from andromede.network.agent.metadata_relay import MetadataRelay
+from andromede.network.agent.reconciler import NetworkReconciler
 
 log = logging.getLogger("andromede.agent")
+METADATA_SOCKET = "metadata.sock"
 
 
 def make_driver(name: str, state_dir: Path) -> HypervisorDriver:
@@ -34,6 +39,32 @@ def make_driver(name: str, state_dir: Path) -> HypervisorDriver:
     return QemuDriver(state_dir / "instances")
 
 
+def network_state_dir(data_dir: Path) -> Path:
+    """dnsmasq runs as nobody and must reach its files, but the data directory is 0700: keep them under /run."""
+    digest = hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:12]
+    directory = Path("/run/andromede") / digest
+    for path in (directory.parent, directory):
+        path.mkdir(mode=0o711, exist_ok=True)
+        os.chmod(path, 0o711)  # noqa: S103  (traversable, not listable: dnsmasq runs as nobody)
+    return directory
+
+
+def make_network_driver(name: str, state_dir: Path) -> NetworkDriver | None:
+    if name == "fake":
+        from andromede.network.agent.drivers.fake import FakeNetworkDriver
+
+        return FakeNetworkDriver()
+    if os.geteuid() != 0:
+        log.warning("not running as root: networking is off on this host (ports stay DOWN)")
+        return None
+    from andromede.network.agent.drivers.linux import HostConfig, LinuxNetworkDriver
+
+    config = HostConfig(vtep_address=os.environ.get("ANDROMEDE_VTEP_ADDRESS", "127.0.0.1"),
+                        state_dir=network_state_dir(state_dir),
+                        metadata_socket=network_state_dir(state_dir) / METADATA_SOCKET)
+    return LinuxNetworkDriver(config)
+
+
 def run_agent(data_dir: Path, config: Path, *, host: str | None = None, driver: str = "qemu",
               availability_zone: str = "nova") -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
@@ -43,13 +74,26 @@ def run_agent(data_dir: Path, config: Path, *, host: str | None = None, driver: 
         client = ControllerClient(config)
         hypervisor = make_driver(driver, data_dir)
         cache = ImageCache(data_dir / "image-cache", client.download_image)
-        reconciler = Reconciler(host or socket.gethostname(), hypervisor, client, cache, data_dir / "agent-state.json",
-                                availability_zone=availability_zone)
+        host = host or socket.gethostname()
+        network_driver = make_network_driver(driver, data_dir)
+        network = relay = None
+        if network_driver is not None:
+            network = NetworkReconciler(host, network_driver, client, metadata=driver != "fake")
+            if driver != "fake":  # the relay answers the per-network proxies the Linux driver starts
+                relay = MetadataRelay.from_agent_config(config, network_state_dir(data_dir) / METADATA_SOCKET,
+                                                        network.metadata_caller)
+                relay.start()
+        reconciler = Reconciler(host, hypervisor, client, cache, data_dir / "agent-state.json",
+                                availability_zone=availability_zone, network=network)
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
         log.info("agent for host %s running (%s driver)", reconciler.host, driver)
+        if network is not None:
+            threading.Thread(target=network.run, args=(stop,), name="network", daemon=True).start()
         reconciler.run(stop)
+        if relay is not None:
+            relay.stop()
     finally:
         lock.release()
 

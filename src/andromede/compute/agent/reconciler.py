@@ -21,6 +21,8 @@ import httpx
 from andromede.common.files import write_atomically
 from andromede.compute.agent.drivers.base import ConfigDrive, DriverError, HypervisorDriver, InstanceSpec
 from andromede.compute.agent.image_cache import ImageCache
+from andromede.network.agent.drivers.linux.names import tap_name
+from andromede.network.agent.reconciler import NetworkReconciler
 
 log = logging.getLogger("andromede.agent")
 CONSOLE_TAIL = 64 * 1024
@@ -42,8 +44,11 @@ def config_drive_for(doc: dict) -> ConfigDrive:
 class Reconciler:
     def __init__(self, host: str, driver: HypervisorDriver, client, cache: ImageCache,  # type: ignore[no-untyped-def]
                  state_path: Path, *, workers: int = 4, observe_every: float = 3.0, resync_every: float = 60.0,
-                 heartbeat_every: float = 20.0, availability_zone: str = "nova") -> None:
+                 heartbeat_every: float = 20.0, availability_zone: str = "nova",
+                 network: NetworkReconciler | None = None, port_wait: float = 15.0) -> None:
         self.host = host
+        self.network = network
+        self.port_wait = port_wait
         self.driver = driver
         self.client = client
         self.cache = cache
@@ -156,9 +161,12 @@ class Reconciler:
             handled = self._handled_reboots.get(uuid, 0)
             if doc["desired_power"] == "running":
                 if actual.power != "running":
+                    self._wait_for_ports(doc)
                     self.driver.start(uuid)
                 elif doc["reboot_seq"] > handled:
                     self.driver.reboot(uuid, hard=bool(doc["reboot_hard"]))
+                else:
+                    self._converge_nics(doc)
                 power = "running"
             else:
                 if actual.power == "running":
@@ -174,13 +182,39 @@ class Reconciler:
             self._save_state()
         self._report(uuid, {"power": power, "reboot_seq": doc["reboot_seq"]})
 
+    def _wait_for_ports(self, doc: dict) -> None:
+        """Boot once the VM's ports are wired, so its first DHCP request finds the network."""
+        port_ids = [nic["port_id"] for nic in doc.get("nics", [])]
+        if self.network is not None and port_ids and not self.network.wait_for_ports(port_ids, self.port_wait):
+            log.warning("instance %s: ports %s not wired after %.0f s; booting anyway", doc["uuid"], port_ids,
+                        self.port_wait)
+
+    def _converge_nics(self, doc: dict) -> None:
+        """Hot-plug attached interfaces and unplug detached ones; a failure is logged and retried, the VM runs on."""
+        uuid = doc["uuid"]
+        wanted = {nic["port_id"]: nic for nic in doc.get("nics", [])}
+        try:
+            have = self.driver.nics(uuid)
+            for port_id in [p for p in have if p not in wanted]:
+                self.driver.detach_nic(uuid, port_id)
+            for port_id, nic in wanted.items():
+                if port_id not in have:
+                    if self.network is not None and not self.network.wait_for_ports([port_id], self.port_wait):
+                        log.warning("instance %s: port %s is not wired yet; plugging later", uuid, port_id)
+                        continue
+                    self.driver.attach_nic(uuid, {"port_id": port_id, "mac": nic["mac"], "tap": tap_name(port_id)})
+        except DriverError as exc:
+            log.warning("instance %s: interfaces not converged yet: %s", uuid, exc)
+
     def _spec(self, doc: dict) -> InstanceSpec:
         base = self.cache.ensure(doc["image"])
         fmt = "qcow2" if doc["image"].get("disk_format") == "qcow2" else "raw"
         return InstanceSpec(uuid=doc["uuid"], hostname=doc["hostname"], vcpus=doc["vcpus"],
                             memory_mib=doc["memory_mib"], root_gib=doc["root_gib"], base_image=base,
                             base_format=fmt,  # type: ignore[arg-type]
-                            config_drive=config_drive_for(doc) if doc.get("config_drive") else None)
+                            config_drive=config_drive_for(doc) if doc.get("config_drive") else None,
+                            nics=tuple({"port_id": nic["port_id"], "mac": nic["mac"], "tap": tap_name(nic["port_id"])}
+                                       for nic in doc.get("nics", [])))
 
     # ---- watching ------------------------------------------------------------------------------
 

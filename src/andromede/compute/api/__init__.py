@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from andromede.api.service_app import service_app
 from andromede.common.config import Settings
-from andromede.compute.api import resources, servers
+from andromede.compute.api import interfaces, resources, servers
 from andromede.compute.notify import HostNotifier
 from andromede.db.engine import Database
 
@@ -18,4 +18,5 @@ def build_compute_app(settings: Settings, db: Database, notifier: HostNotifier) 
     app.state.notifier = notifier
     app.include_router(resources.router)
     app.include_router(servers.router)
+    app.include_router(interfaces.router)
     return app

@@ -16,13 +16,16 @@ from starlette.concurrency import run_in_threadpool
 from andromede.api.deps import context
 from andromede.api.service_app import service_app
 from andromede.common.clock import utcnow
+from andromede.common.config import Settings
 from andromede.common.context import RequestContext
 from andromede.common.errors import NotFound
-from andromede.compute import servers
+from andromede.compute import networking, servers
 from andromede.compute.models import Host, Instance
 from andromede.compute.notify import HostNotifier
 from andromede.db.engine import Database
 from andromede.image.models import Image
+from andromede.network import internal_api as network_internal
+from andromede.network.changes import NetworkChanges
 from andromede.policy import enforce
 
 router = APIRouter(prefix="/v1")
@@ -77,12 +80,13 @@ def _changes(db: Database, host: str, since: int) -> dict | None:
         instances = list(session.scalars(query))
         image_ids = {i.image_id for i in instances}
         images = {img.id: img for img in session.scalars(select(Image).where(Image.id.in_(image_ids)))}
+        nics = networking.nic_docs(session, instances)
         docs = []
         for instance in instances:
             image = images.get(instance.image_id)
             image_doc = {"id": instance.image_id, "disk_format": image.disk_format if image else None,
                          "size": image.size if image else None, "os_hash_value": image.os_hash_value if image else None}
-            docs.append(servers.desired_doc(instance, image_doc))
+            docs.append(servers.desired_doc(instance, image_doc, nics[instance.uuid]))
         return {"generation": row.desired_generation, "full": since == 0, "instances": docs}
 
 
@@ -112,9 +116,13 @@ def observed(uuid: str, body: ObservedReport, request: Request, ctx: RequestCont
         return {"uuid": uuid, "vm_state": instance.vm_state, "task_state": instance.task_state}
 
 
-def build_internal_app(db: Database, notifier: HostNotifier) -> FastAPI:
+def build_internal_app(settings: Settings, db: Database, notifier: HostNotifier,
+                       network_changes: NetworkChanges) -> FastAPI:
     app = service_app("internal")
+    app.state.settings = settings
     app.state.db = db
     app.state.notifier = notifier
+    app.state.network_changes = network_changes
     app.include_router(router)
+    app.include_router(network_internal.router)
     return app

@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from andromede.api.deps import context
 from andromede.common.context import RequestContext
 from andromede.common.errors import BadRequest, NotFound
-from andromede.compute import servers
+from andromede.compute import networking, servers
 from andromede.compute.api.common import db_of, notifier_of, settings_of, views_of
 from andromede.compute.schemas import (
     ConsoleBody,
@@ -34,6 +34,10 @@ def _notify(request: Request, hosts: set[str | None]) -> None:
     for host in hosts:
         if host:
             notifier_of(request).notify(host)
+
+
+def _server_doc(request: Request, session, ctx: RequestContext, instance) -> dict:  # type: ignore[no-untyped-def]
+    return views_of(request).server(instance, ctx, networking.addresses(session, [instance])[instance.uuid])
 
 
 @router.post("/servers", status_code=202)
@@ -60,7 +64,11 @@ def list_servers(request: Request, ctx: RequestContext = Depends(context)) -> di
     params = _params(request)
     with db_of(request).session() as session:
         rows = servers.list_servers(session, ctx, params)
-        docs = [views.server(r, ctx) if detail else views.server_summary(r) for r in rows]
+        if detail:
+            addresses = networking.addresses(session, rows)
+            docs = [views.server(r, ctx, addresses.get(r.uuid)) for r in rows]
+        else:
+            docs = [views.server_summary(r) for r in rows]
     result: dict = {"servers": docs}
     if rows and "limit" in params and len(rows) == int(params["limit"]):
         query = {**params, "marker": rows[-1].uuid}
@@ -74,7 +82,8 @@ def list_servers(request: Request, ctx: RequestContext = Depends(context)) -> di
 def get_server(server_id: str, request: Request, ctx: RequestContext = Depends(context)) -> dict:
     enforce(ctx, "compute:servers:show")
     with db_of(request).session() as session:
-        return {"server": views_of(request).server(servers.get(session, ctx, server_id), ctx)}
+        instance = servers.get(session, ctx, server_id)
+        return {"server": _server_doc(request, session, ctx, instance)}
 
 
 @router.put("/servers/{server_id}")
@@ -86,7 +95,7 @@ def update_server(server_id: str, body: ServerUpdateRequest, request: Request,
         if body.server.name is not None:
             instance.name = body.server.name
             servers.bump(session, instance)
-        return {"server": views_of(request).server(instance, ctx)}
+        return {"server": _server_doc(request, session, ctx, instance)}
 
 
 @router.delete("/servers/{server_id}", status_code=204)
@@ -145,7 +154,21 @@ def _console(request: Request, ctx: RequestContext, server_id: str, argument: ob
         return {"output": servers.console_tail(servers.get(session, ctx, server_id), length)}
 
 
+def _security_group_action(add: bool):  # type: ignore[no-untyped-def]
+    def run(request: Request, ctx: RequestContext, server_id: str, argument: object) -> Response:
+        if not isinstance(argument, dict) or not isinstance(argument.get("name"), str) or not argument["name"]:
+            raise BadRequest("A security group action needs a group name.")
+        with db_of(request).session() as session:
+            instance = servers.get(session, ctx, server_id)
+            networking.change_security_group(session, ctx, instance, argument["name"], add=add)
+        return Response(status_code=202)
+
+    return run
+
+
 ACTIONS = {
+    "addSecurityGroup": ("security_groups:add", _security_group_action(True)),
+    "removeSecurityGroup": ("security_groups:remove", _security_group_action(False)),
     "os-stop": ("stop", _simple(servers.stop)),
     "os-start": ("start", _simple(servers.start)),
     "reboot": ("reboot", _reboot),

@@ -121,9 +121,23 @@ def test_each_nic_is_a_tap_netdev_and_a_virtio_net_device() -> None:
         "tap,id=n1,ifname=tap99,script=no,downscript=no",
     ]
     assert option(argv, "-device")[-2:] == [
-        "virtio-net-pci,netdev=n0,mac=fa:16:3e:00:00:01,id=nic0",
-        "virtio-net-pci,netdev=n1,mac=fa:16:3e:00:00:02,id=nic1",
+        "virtio-net-pci,netdev=n0,mac=fa:16:3e:00:00:01,id=nic0,bus=slot0",
+        "virtio-net-pci,netdev=n1,mac=fa:16:3e:00:00:02,id=nic1,bus=slot1",
     ]
+    # Each NIC sits on a PCIe root port of its own (hot-unpluggable), and four more stay free.
+    slots = [d for d in option(argv, "-device") if d.startswith("pcie-root-port")]
+    assert len(slots) == 2 + 4 and slots[0] == "pcie-root-port,id=slot0,chassis=1,bus=pcie.0"
+
+
+def test_nics_named_after_their_port_are_found_again_by_id() -> None:
+    port = "0a1b2c3d-0000-4000-8000-000000000001"
+    argv = build_argv(make_spec(nics=({"tap": "tap0a1b2c3d-00", "mac": "fa:16:3e:00:00:01", "port_id": port},)),
+                      PATHS)
+    assert option(argv, "-netdev") == [f"tap,id=net-{port},ifname=tap0a1b2c3d-00,script=no,downscript=no"]
+    assert option(argv, "-device")[-1] == (f"virtio-net-pci,netdev=net-{port},mac=fa:16:3e:00:00:01,id=nic-{port},"
+                                           "bus=slot0")
+    with pytest.raises(DriverError):
+        build_argv(make_spec(nics=({"tap": "tap0", "mac": "fa:16:3e:00:00:01", "port_id": "x,id=evil"},)), PATHS)
 
 
 def test_no_nics_means_no_network_device_at_all() -> None:

@@ -95,3 +95,17 @@ class HypervisorDriver(abc.ABC):
     @abc.abstractmethod
     def console_output(self, uuid: str, length: int | None = None) -> str:
         """The serial console so far (the last `length` lines when given)."""
+
+    # ---- network interfaces of a running instance ----
+
+    @abc.abstractmethod
+    def nics(self, uuid: str) -> list[str]:
+        """Port ids of the NICs the running instance has now (boot-time and hot-plugged)."""
+
+    @abc.abstractmethod
+    def attach_nic(self, uuid: str, nic: dict) -> None:
+        """Hot-plug a NIC ({"port_id", "mac", "tap"}) into the running instance; the spec names it for next boots."""
+
+    @abc.abstractmethod
+    def detach_nic(self, uuid: str, port_id: str) -> None:
+        """Hot-unplug the port's NIC (the guest must release it; DriverError when it does not in time)."""

@@ -41,6 +41,7 @@ class _Instance:
     pid: int | None = None
     started_at: float | None = None
     last_pid: int | None = None  # survives a stop, so a reloaded driver never hands the same pid out again
+    live_nics: list[str] = field(default_factory=list)  # port ids of the running "VM"'s NICs
     console: deque[str] = field(default_factory=lambda: deque(maxlen=CONSOLE_LINES_KEPT))
 
     def state(self) -> InstanceState:
@@ -179,10 +180,34 @@ class FakeDriver(HypervisorDriver):
             raise DriverError(f"instance {uuid} is not defined on this host")
         return instance
 
+    def nics(self, uuid: str) -> list[str]:
+        with self._lock:
+            instance = self._instances.get(uuid)
+            return list(instance.live_nics) if instance is not None and instance.pid is not None else []
+
+    def attach_nic(self, uuid: str, nic: dict) -> None:
+        with self._lock:
+            self._raise_injected("attach_nic", uuid)
+            instance = self._defined(uuid)
+            if instance.pid is None:
+                raise DriverError(f"instance {uuid} is not running")
+            if nic["port_id"] not in instance.live_nics:
+                instance.live_nics.append(str(nic["port_id"]))
+                self._persist(instance)
+
+    def detach_nic(self, uuid: str, port_id: str) -> None:
+        with self._lock:
+            self._raise_injected("detach_nic", uuid)
+            instance = self._defined(uuid)
+            if port_id in instance.live_nics:
+                instance.live_nics.remove(port_id)
+                self._persist(instance)
+
     def _boot(self, instance: _Instance) -> None:
         instance.pid = instance.last_pid = self._next_pid
         self._next_pid += 1
         instance.started_at = self._clock()
+        instance.live_nics = [str(nic.get("port_id", i)) for i, nic in enumerate(instance.spec.nics)]
         instance.console.extend(_boot_lines(instance.spec))
 
     def _raise_injected(self, operation: str, uuid: str) -> None:
@@ -202,6 +227,7 @@ class FakeDriver(HypervisorDriver):
             "pid": instance.pid,
             "started_at": instance.started_at,
             "last_pid": instance.last_pid,
+            "live_nics": instance.live_nics,
             "console": list(instance.console),
         }
         # Not fsynced: a fake's files only need to survive the driver object, not the machine.
@@ -218,6 +244,7 @@ def _load_all(state_dir: Path) -> Iterable[tuple[str, _Instance]]:
             pid=document["pid"],
             started_at=document["started_at"],
             last_pid=document.get("last_pid"),
+            live_nics=list(document.get("live_nics", [])),
         )
         instance.console.extend(document["console"])
         yield path.stem, instance

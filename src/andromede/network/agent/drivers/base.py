@@ -160,6 +160,9 @@ class DhcpSpec:
     hosts: tuple[DhcpHost, ...] = ()
     mtu: int | None = None  # sent as DHCP option 26 so guests on VXLAN do not black-hole full-size packets
     domain: str = "openstacklocal"
+    # Serve 169.254.169.254 from the DHCP namespace (a proxy to the agent's metadata relay), with a host route
+    # to it via the DHCP server's address pushed to clients (option 121).
+    metadata: bool = False
 
     def __post_init__(self) -> None:
         check_id(self.network_id, "network_id")
@@ -181,6 +184,112 @@ class DhcpSpec:
                 raise ValueError(f"duplicate DHCP host entry for {host.mac} / {host.ip}")
             seen_macs.add(host.mac)
             seen_ips.add(host.ip)
+
+
+# ---- security groups ----
+
+DIRECTIONS = ("ingress", "egress")  # from the VM's point of view: ingress is traffic to the VM
+ETHERTYPES = {"IPv4": 4, "IPv6": 6}
+PROTOCOL_NAMES = {"tcp": 6, "udp": 17, "icmp": 1, "icmpv6": 58}
+PORTED_PROTOCOLS = frozenset({6, 17, 33, 132, 136})  # tcp, udp, dccp, sctp, udplite: rules may name ports
+ICMP_PROTOCOL = {4: 1, 6: 58}  # per IP version, the protocol whose rules name (type, code) instead of ports
+MAX_RULES_PER_GROUP = 65536
+MAX_MEMBERS_PER_GROUP = 65536
+MAX_GROUPS_PER_PORT = 64
+
+
+def check_prefix(value: str, version: int, what: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    """A canonical CIDR, or a canonical bare address meaning its host prefix, of the given IP version."""
+    if not isinstance(value, str):
+        raise ValueError(f"{what} must be a string, got {value!r}")
+    network = check_cidr(value) if "/" in value else ipaddress.ip_network(check_ip(value))
+    if network.version != version:
+        raise ValueError(f"{what} {value} is not an IPv{version} prefix")
+    return network
+
+
+@dataclass(frozen=True)
+class SecurityGroupRule:
+    """One Neutron security-group rule: allow-only and stateful; directions are seen from the VM."""
+
+    direction: str  # "ingress" (to the VM) | "egress" (from the VM)
+    ethertype: str  # "IPv4" | "IPv6"
+    protocol: str | None = None  # None: any; "tcp" | "udp" | "icmp" | "icmpv6" | a decimal number 0-255
+    port_range_min: int | None = None  # port-carrying protocols: first port; icmp/icmpv6: the type
+    port_range_max: int | None = None  # port-carrying protocols: last port; icmp/icmpv6: the code (None: any)
+    remote_ip_prefix: str | None = None  # both remotes None: any address
+    remote_group_id: str | None = None  # the remote address is a member of that group
+
+    def __post_init__(self) -> None:
+        if self.direction not in DIRECTIONS:
+            raise ValueError(f"direction must be ingress or egress, got {self.direction!r}")
+        if self.ethertype not in ETHERTYPES:
+            raise ValueError(f"ethertype must be IPv4 or IPv6, got {self.ethertype!r}")
+        version = ETHERTYPES[self.ethertype]
+        number = self.protocol_number
+        for bound in (self.port_range_min, self.port_range_max):
+            if bound is not None and (not isinstance(bound, int) or isinstance(bound, bool)):
+                raise ValueError(f"port range bounds must be integers, got {bound!r}")
+        low, high = self.port_range_min, self.port_range_max
+        if number in PORTED_PROTOCOLS:
+            if (low is None) != (high is None):
+                raise ValueError("a port range needs both port_range_min and port_range_max")
+            if low is not None and high is not None and not 0 <= low <= high <= 65535:
+                raise ValueError(f"port range must satisfy 0 <= min <= max <= 65535, got {low}..{high}")
+        elif number is not None and number == ICMP_PROTOCOL[version]:
+            if low is None and high is not None:
+                raise ValueError("an ICMP code (port_range_max) needs a type (port_range_min)")
+            if any(b is not None and not 0 <= b <= 255 for b in (low, high)):
+                raise ValueError(f"ICMP type and code must be 0..255, got {low}/{high}")
+        elif low is not None or high is not None:
+            raise ValueError(f"protocol {self.protocol!r} has no ports: port_range_min/max must be None")
+        if self.remote_ip_prefix is not None and self.remote_group_id is not None:
+            raise ValueError("a rule names a remote_ip_prefix or a remote_group_id, not both")
+        if self.remote_ip_prefix is not None:
+            if not isinstance(self.remote_ip_prefix, str) or "/" not in self.remote_ip_prefix:
+                raise ValueError(f"remote_ip_prefix must be a CIDR, got {self.remote_ip_prefix!r}")
+            check_prefix(self.remote_ip_prefix, version, "remote_ip_prefix")
+        if self.remote_group_id is not None:
+            check_id(self.remote_group_id, "remote_group_id")
+
+    @property
+    def protocol_number(self) -> int | None:
+        """The IP protocol number (None: any). ValueError for anything but the accepted spellings."""
+        protocol = self.protocol
+        if protocol is None:
+            return None
+        if not isinstance(protocol, str):
+            raise ValueError(f"protocol must be a string or None, got {protocol!r}")
+        if protocol in PROTOCOL_NAMES:
+            if (protocol, self.ethertype) in (("icmp", "IPv6"), ("icmpv6", "IPv4")):
+                raise ValueError(f"protocol {protocol} does not go with ethertype {self.ethertype}")
+            return PROTOCOL_NAMES[protocol]
+        if not re.fullmatch(r"0|[1-9][0-9]{0,2}", protocol) or int(protocol) > 255:
+            raise ValueError(f"protocol must be tcp, udp, icmp, icmpv6 or a number 0-255, got {protocol!r}")
+        return int(protocol)
+
+
+@dataclass(frozen=True)
+class SecurityGroupSpec:
+    """A group's rules and its members' addresses: the fixed IPs and address-pair CIDRs of every port in the
+    group, on any host (the remote-group rules of this and other groups match against them)."""
+
+    group_id: str
+    rules: tuple[SecurityGroupRule, ...] = ()
+    members_v4: tuple[str, ...] = ()
+    members_v6: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        check_id(self.group_id, "group_id")
+        if not isinstance(self.rules, tuple) or not all(isinstance(r, SecurityGroupRule) for r in self.rules):
+            raise ValueError("rules must be a tuple of SecurityGroupRule")
+        if len(self.rules) > MAX_RULES_PER_GROUP:
+            raise ValueError(f"at most {MAX_RULES_PER_GROUP} rules per group")
+        for members, version in ((self.members_v4, 4), (self.members_v6, 6)):
+            if not isinstance(members, tuple) or len(members) > MAX_MEMBERS_PER_GROUP:
+                raise ValueError(f"members must be a tuple of at most {MAX_MEMBERS_PER_GROUP} addresses")
+            for member in members:
+                check_prefix(member, version, "member")
 
 
 # ---- ports ----
@@ -209,9 +318,10 @@ class PortSpec:
     mac: str
     fixed_ips: tuple[str, ...] = ()
     allowed_address_pairs: tuple[AddressPair, ...] = ()
-    port_security: bool = True  # False: no anti-spoofing (and, later, no security groups) on this port
-    # Later slice (security groups): security_group_ids and their rules arrive here or through
-    # NetworkDriver.ensure_security_groups; the per-port nftables table keeps a place for their chain.
+    port_security: bool = True  # False: no anti-spoofing and no security groups on this port
+    # The groups whose rules filter this port (defined by NetworkDriver.ensure_security_groups). With
+    # port_security on and no group, only DHCP, ARP and IPv6 neighbour discovery pass (Neutron's behaviour).
+    security_group_ids: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         check_id(self.port_id, "port_id")
@@ -221,6 +331,12 @@ class PortSpec:
             check_ip(address)
         if len(self.allowed_address_pairs) > MAX_ADDRESS_PAIRS:
             raise ValueError(f"at most {MAX_ADDRESS_PAIRS} allowed address pairs per port")
+        if not isinstance(self.security_group_ids, tuple) or len(self.security_group_ids) > MAX_GROUPS_PER_PORT:
+            raise ValueError(f"security_group_ids must be a tuple of at most {MAX_GROUPS_PER_PORT} ids")
+        for group_id in self.security_group_ids:
+            check_id(group_id, "security group id")
+        if len(set(self.security_group_ids)) != len(self.security_group_ids):
+            raise ValueError("security_group_ids must not repeat")
 
 
 @dataclass(frozen=True)
@@ -230,6 +346,166 @@ class PortState:
     device: str | None  # the tap device's name; None when the device is gone
     attached: bool  # the device is a port of its network's bridge
     filtered: bool  # anti-spoofing rules are loaded
+
+
+# ---- routers (L3: interfaces, external gateway, SNAT, floating IPs) ----
+
+
+def _check_prefixlen(ip: str, prefixlen: int) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    """The subnet `ip/prefixlen` lies in (validates both)."""
+    check_ip(ip)
+    limit = ipaddress.ip_address(ip).max_prefixlen
+    if not isinstance(prefixlen, int) or isinstance(prefixlen, bool) or not 1 <= prefixlen <= limit:
+        raise ValueError(f"prefix length must be 1..{limit}, got {prefixlen!r}")
+    return ipaddress.ip_network(f"{ip}/{prefixlen}", strict=False)
+
+
+def check_host_cidr(value: str) -> ipaddress.IPv4Interface:
+    """An IPv4 host address with its prefix length, e.g. 172.24.4.1/24 (not the network or broadcast address)."""
+    try:
+        interface = ipaddress.IPv4Interface(value)
+    except ValueError as exc:
+        raise ValueError(f"not an IPv4 address with a prefix length: {value!r}") from exc
+    if str(interface) != value:
+        raise ValueError(f"{value!r} is not in canonical form ({interface})")
+    network = interface.network
+    if interface.network.prefixlen < 31 and interface.ip in (network.network_address, network.broadcast_address):
+        raise ValueError(f"{value} is the network or broadcast address of {network}")
+    return interface
+
+
+@dataclass(frozen=True)
+class RouterInterface:
+    """A router's leg on a tenant network: a device in the router namespace carrying the subnet's gateway address.
+
+    One port with several addresses (one per subnet) is written as several interfaces with the same port_id,
+    network_id and mac: they share one device.
+    """
+
+    port_id: str
+    network_id: str
+    mac: str
+    ip: str
+    prefixlen: int
+
+    def __post_init__(self) -> None:
+        check_id(self.port_id, "port_id")
+        check_id(self.network_id, "network_id")
+        check_mac(self.mac)
+        _check_prefixlen(self.ip, self.prefixlen)
+
+    @property
+    def subnet(self) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+        return ipaddress.ip_network(f"{self.ip}/{self.prefixlen}", strict=False)
+
+
+@dataclass(frozen=True)
+class RouterGateway:
+    """The router's leg on the external network: its address there, the default route, and SNAT behind it."""
+
+    network_id: str
+    port_id: str
+    mac: str
+    ip: str  # IPv4: the source address of SNATed traffic
+    prefixlen: int
+    upstream_gateway: str | None  # the external subnet's gateway; None: no default route
+    enable_snat: bool = True
+
+    def __post_init__(self) -> None:
+        check_id(self.network_id, "network_id")
+        check_id(self.port_id, "port_id")
+        check_mac(self.mac)
+        subnet = _check_prefixlen(self.ip, self.prefixlen)
+        if subnet.version != 4:
+            raise ValueError("the router gateway must have an IPv4 address in this slice")
+        if self.upstream_gateway is not None:
+            check_ip(self.upstream_gateway)
+            if ipaddress.ip_address(self.upstream_gateway) not in subnet or self.upstream_gateway == self.ip:
+                raise ValueError(f"upstream gateway {self.upstream_gateway} must be another address in {subnet}")
+        if not isinstance(self.enable_snat, bool):
+            raise ValueError("enable_snat must be a bool")
+
+    @property
+    def subnet(self) -> ipaddress.IPv4Network:
+        return ipaddress.IPv4Network(f"{self.ip}/{self.prefixlen}", strict=False)
+
+
+@dataclass(frozen=True)
+class FloatingIp:
+    """1:1 NAT: traffic to floating_ip reaches fixed_ip, and fixed_ip leaves through the gateway as floating_ip."""
+
+    floating_ip: str
+    fixed_ip: str
+
+    def __post_init__(self) -> None:
+        for address in (self.floating_ip, self.fixed_ip):
+            check_ip(address)
+            if ipaddress.ip_address(address).version != 4:
+                raise ValueError(f"floating IPs are IPv4 only, got {address}")
+
+
+MAX_ROUTER_INTERFACES = 256
+MAX_FLOATING_IPS = 4096  # per router; only bounds ruleset size
+
+
+@dataclass(frozen=True)
+class RouterSpec:
+    router_id: str
+    gateway: RouterGateway | None
+    interfaces: tuple[RouterInterface, ...]
+    floating_ips: tuple[FloatingIp, ...] = ()
+
+    def __post_init__(self) -> None:
+        check_id(self.router_id, "router_id")
+        if self.gateway is not None and not isinstance(self.gateway, RouterGateway):
+            raise ValueError("gateway must be a RouterGateway or None")
+        if not all(isinstance(i, RouterInterface) for i in self.interfaces):
+            raise ValueError("interfaces must be RouterInterface entries")
+        if not all(isinstance(f, FloatingIp) for f in self.floating_ips):
+            raise ValueError("floating_ips must be FloatingIp entries")
+        if len(self.interfaces) > MAX_ROUTER_INTERFACES or len(self.floating_ips) > MAX_FLOATING_IPS:
+            raise ValueError(f"at most {MAX_ROUTER_INTERFACES} interfaces and {MAX_FLOATING_IPS} floating IPs")
+        ports: dict[str, tuple[str, str]] = {}
+        for interface in self.interfaces:
+            seen = ports.setdefault(interface.port_id, (interface.network_id, interface.mac))
+            if seen != (interface.network_id, interface.mac):
+                raise ValueError(f"interface port {interface.port_id} appears with two networks or MACs")
+        if self.gateway is not None and self.gateway.port_id in ports:
+            raise ValueError(f"port {self.gateway.port_id} cannot be both an interface and the gateway")
+        subnets = [i.subnet for i in self.interfaces]
+        if self.gateway is not None:
+            subnets.append(self.gateway.subnet)
+        for index, subnet in enumerate(subnets):
+            for other in subnets[:index]:
+                if subnet.version == other.version and subnet.overlaps(other):  # type: ignore[arg-type]
+                    raise ValueError(f"router subnets {other} and {subnet} overlap")
+        if self.floating_ips and self.gateway is None:
+            raise ValueError("floating IPs need a router gateway")
+        floating = [f.floating_ip for f in self.floating_ips]
+        fixed = [f.fixed_ip for f in self.floating_ips]
+        if len(set(floating)) != len(floating) or len(set(fixed)) != len(fixed):
+            raise ValueError("a floating IP maps exactly one fixed IP and a fixed IP has at most one floating IP")
+        for entry in self.floating_ips:
+            address = ipaddress.ip_address(entry.fixed_ip)
+            if not any(address in i.subnet for i in self.interfaces):
+                raise ValueError(f"fixed IP {entry.fixed_ip} is in none of the router's interface subnets")
+            if entry.fixed_ip in {i.ip for i in self.interfaces}:
+                raise ValueError(f"fixed IP {entry.fixed_ip} is the router's own address")
+            outside = ipaddress.ip_address(entry.floating_ip)
+            if any(outside in i.subnet for i in self.interfaces):
+                raise ValueError(f"floating IP {entry.floating_ip} lies inside an interface subnet")
+            assert self.gateway is not None
+            if entry.floating_ip in (self.gateway.ip, self.gateway.upstream_gateway):
+                raise ValueError(f"floating IP {entry.floating_ip} is the gateway's or the upstream's address")
+
+
+@dataclass(frozen=True)
+class RouterState:
+    router_id: str
+    gateway: str | None  # the gateway port id; None when there is no gateway device
+    interfaces: frozenset[str]  # port ids whose interface device exists in the router namespace
+    floating_ips: tuple[FloatingIp, ...]  # the 1:1 NAT loaded now, sorted by floating address
+    snat: bool  # default SNAT is loaded for at least one interface subnet
 
 
 class NetworkDriver(abc.ABC):
@@ -276,16 +552,41 @@ class NetworkDriver(abc.ABC):
     def list_ports(self) -> dict[str, PortState]:
         """Every port this driver finds on the host (a device or a leftover filter)."""
 
-    # ---- extension points for later slices (not implemented by any driver yet) ----
+    # ---- security groups ----
 
-    def ensure_security_groups(self, port_id: str, rules: object) -> None:
-        """Later slice: stateful per-port chains, remote groups as sets, changes applied within 1 s."""
-        raise NotImplementedError("security groups arrive in a later slice")
+    @abc.abstractmethod
+    def ensure_security_groups(self, groups: tuple[SecurityGroupSpec, ...]) -> None:
+        """The host's group definitions (rules, member sets) are exactly `groups`; a group no longer listed is
+        removed once no port references it (until then it keeps its last definition). Ports see a group's
+        change atomically, and flows their groups no longer allow are cut (their conntrack entries deleted).
+        ensure_port(spec) then wires a port to spec.security_group_ids; a port naming a group not defined
+        yet is wired to an empty (deny-all) definition until the group is defined."""
 
-    def ensure_router(self, router: object) -> None:
-        """Later slice: a namespace per router, interfaces on tenant bridges, SNAT via nftables."""
-        raise NotImplementedError("routers arrive in a later slice")
+    # ---- routers ----
 
-    def ensure_floating_ips(self, router_id: str, floating_ips: object) -> None:
-        """Later slice: 1:1 DNAT/SNAT in the router namespace."""
-        raise NotImplementedError("floating IPs arrive in a later slice")
+    @abc.abstractmethod
+    def ensure_router(self, spec: RouterSpec) -> None:
+        """The router's namespace exists with exactly spec's interfaces (each on its network's bridge), its
+        gateway (address, floating IPs and default route on the external network's bridge), forwarding on,
+        and one nftables table: SNAT to the gateway address, 1:1 NAT per floating IP. Every network named in
+        the spec must exist (DriverError, and nothing is built)."""
+
+    @abc.abstractmethod
+    def delete_router(self, router_id: str) -> None:
+        """Remove the router's namespace, its devices and its NAT state."""
+
+    @abc.abstractmethod
+    def list_routers(self) -> dict[str, RouterState]:
+        """Every router this driver finds on the host (adoption and garbage collection)."""
+
+    # ---- the external network's host side (all-in-one) ----
+
+    @abc.abstractmethod
+    def ensure_external_access(self, network_id: str, host_cidr: str) -> None:
+        """host_cidr (e.g. 172.24.4.1/24) is the only address on the external network's bridge in the host
+        namespace, so the host reaches routers and floating IPs; traffic from that range leaving through any
+        other host interface is masqueraded (and forwarding is on), so guests reach the outside world."""
+
+    @abc.abstractmethod
+    def delete_external_access(self, network_id: str) -> None:
+        """Remove the host address and the masquerade rule. Idempotent."""

@@ -19,6 +19,8 @@ SMBIOS_MANUFACTURER = "OpenStack Foundation"
 SMBIOS_PRODUCT = "OpenStack Nova"
 _TAP_NAME = re.compile(r"[A-Za-z0-9_.-]{1,15}")
 _MAC = re.compile(r"[0-9a-f]{2}(:[0-9a-f]{2}){5}")
+_PORT_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+HOTPLUG_SLOTS = 4  # free PCIe root ports for interfaces attached while the VM runs
 
 
 def build_argv(
@@ -48,6 +50,7 @@ def build_argv(
     ]  # fmt: skip
     if spec.config_drive is not None:
         argv += _config_drive(paths)
+    argv += _pcie_slots(len(spec.nics) + HOTPLUG_SLOTS)
     for index, nic in enumerate(spec.nics):
         argv += _nic(index, nic)
     argv += [
@@ -92,15 +95,39 @@ def _config_drive(paths: InstancePaths) -> list[str]:
     return ["-blockdev", json.dumps(blockdev), "-device", "virtio-blk-pci,drive=config,id=config-drive"]
 
 
+def slot_id(index: int) -> str:
+    return f"slot{index}"
+
+
+def nic_ids(nic: dict, index: int) -> tuple[str, str]:
+    """(netdev id, device id): named after the port, so a restarted agent knows which NIC is which."""
+    port_id = str(nic.get("port_id", ""))
+    if port_id:
+        if not _PORT_ID.fullmatch(port_id):
+            raise DriverError(f"invalid port id {port_id!r}")
+        return f"net-{port_id}", f"nic-{port_id}"
+    return f"n{index}", f"nic{index}"
+
+
+def _pcie_slots(count: int) -> list[str]:
+    # q35 devices on the root bus cannot be unplugged: every NIC gets a PCIe root port of its own, and a few
+    # stay free for NICs attached later.
+    argv = []
+    for index in range(count):
+        argv += ["-device", f"pcie-root-port,id={slot_id(index)},chassis={index + 1},bus=pcie.0"]
+    return argv
+
+
 def _nic(index: int, nic: dict) -> list[str]:
     tap, mac = nic.get("tap", ""), str(nic.get("mac", "")).lower()
     if not _TAP_NAME.fullmatch(tap):
         raise DriverError(f"invalid tap device name {tap!r}")
     if not _MAC.fullmatch(mac):
         raise DriverError(f"invalid MAC address {mac!r}")
+    netdev, device = nic_ids(nic, index)
     return [
-        "-netdev", f"tap,id=n{index},ifname={tap},script=no,downscript=no",
-        "-device", f"virtio-net-pci,netdev=n{index},mac={mac},id=nic{index}",
+        "-netdev", f"tap,id={netdev},ifname={tap},script=no,downscript=no",
+        "-device", f"virtio-net-pci,netdev={netdev},mac={mac},id={device},bus={slot_id(index)}",
     ]  # fmt: skip
 
 

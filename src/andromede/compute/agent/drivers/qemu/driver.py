@@ -29,11 +29,12 @@ from andromede.compute.agent.drivers.base import (
 )
 from andromede.compute.agent.drivers.qemu import console, procfs, qmp
 from andromede.compute.agent.drivers.qemu.accel import Requested, choose_accelerator, kvm_allowed_by_environment
-from andromede.compute.agent.drivers.qemu.commandline import Accel, build_argv
+from andromede.compute.agent.drivers.qemu.commandline import Accel, build_argv, nic_ids
 from andromede.compute.agent.drivers.qemu.images import GIB, create_overlay
 from andromede.compute.agent.drivers.qemu.launcher import launch_detached
 from andromede.compute.agent.drivers.qemu.layout import InstancePaths, check_state_dir, is_instance_uuid
 from andromede.compute.agent.drivers.qemu.specfile import read_spec, spec_to_document, write_spec
+from andromede.compute.agent.drivers.qemu.tap import open_tap
 
 log = logging.getLogger(__name__)
 
@@ -214,6 +215,31 @@ class QemuDriver(HypervisorDriver):
                 shutil.rmtree(paths.directory)
 
     # ---- internals ----
+
+    def nics(self, uuid: str) -> list[str]:
+        paths = self._paths(uuid)
+        if self._observe(paths).power != "running":
+            return []
+        return [name[4:] for name in qmp.peripherals(paths.qmp_socket) if name.startswith("nic-")]
+
+    def attach_nic(self, uuid: str, nic: dict) -> None:
+        paths = self._paths(uuid)
+        netdev, device = nic_ids(nic, 0)
+        with self._lock(uuid):
+            slots = sorted(name for name in qmp.peripherals(paths.qmp_socket) if name.startswith("slot"))
+            fd = open_tap(str(nic["tap"]))
+            try:
+                qmp.hotplug_nic(paths.qmp_socket, tap_fd=fd, netdev_id=netdev, device_id=device,
+                                mac=str(nic["mac"]), buses=slots)
+            finally:
+                os.close(fd)  # QEMU holds its own copy
+
+    def detach_nic(self, uuid: str, port_id: str) -> None:
+        paths = self._paths(uuid)
+        netdev, device = nic_ids({"port_id": port_id}, 0)
+        with self._lock(uuid):
+            if not qmp.unplug_nic(paths.qmp_socket, netdev_id=netdev, device_id=device):
+                raise DriverError(f"the guest did not release the NIC of port {port_id}")
 
     def _paths(self, uuid: str) -> InstancePaths:
         return InstancePaths.of(self.state_dir, uuid)

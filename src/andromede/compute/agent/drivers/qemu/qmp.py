@@ -112,3 +112,58 @@ def _run_coroutine(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
         return asyncio.run(factory())
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="qmp") as helper:
         return helper.submit(lambda: asyncio.run(factory())).result()
+
+
+def peripherals(qmp_socket: Path, *, timeout: float = DEFAULT_TIMEOUT) -> list[str]:
+    """The ids of the devices given an id (-device ...,id=X or device_add), e.g. nic-<port id>."""
+    return [entry["name"] for entry in execute(qmp_socket, "qom-list", {"path": "/machine/peripheral"},
+                                               timeout=timeout)]
+
+
+def hotplug_nic(qmp_socket: Path, *, tap_fd: int, netdev_id: str, device_id: str, mac: str,
+                buses: list[str], timeout: float = DEFAULT_TIMEOUT) -> None:
+    """Hand QEMU an open tap (it runs unprivileged and could not open one) and plug a virtio NIC on it."""
+
+    async def session(client: QMPClient) -> None:
+        client.send_fd_scm(tap_fd)
+        await client.execute("getfd", {"fdname": netdev_id})
+        await client.execute("netdev_add", {"type": "tap", "id": netdev_id, "fd": netdev_id})
+        errors = []
+        for bus in buses:  # a PCIe root port holds one device: the first free one takes it
+            try:
+                await client.execute("device_add", {"driver": "virtio-net-pci", "netdev": netdev_id, "mac": mac,
+                                                    "id": device_id, "bus": bus})
+                return
+            except QMPError as exc:
+                errors.append(str(exc))
+        await client.execute("netdev_del", {"id": netdev_id})
+        raise QmpError(f"no free PCIe slot for another NIC: {errors[-1] if errors else 'none configured'}")
+
+    _run(qmp_socket, session, timeout)
+
+
+def unplug_nic(qmp_socket: Path, *, netdev_id: str, device_id: str, timeout: float = 20.0) -> bool:
+    """Ask the guest to release the NIC (PCIe hotplug); True once it did and the backend is gone."""
+
+    async def session(client: QMPClient) -> bool:
+        with client.listener("DEVICE_DELETED") as deleted:
+            try:
+                await client.execute("device_del", {"id": device_id})
+            except QMPError as exc:
+                if "not found" not in str(exc).lower():
+                    raise
+            else:
+                try:
+                    async with asyncio.timeout(timeout):
+                        while (await deleted.get()).get("data", {}).get("device") != device_id:
+                            pass
+                except TimeoutError:
+                    return False
+        try:
+            await client.execute("netdev_del", {"id": netdev_id})
+        except QMPError as exc:
+            if "not found" not in str(exc).lower():
+                raise
+        return True
+
+    return _run(qmp_socket, session, timeout + DEFAULT_TIMEOUT)

@@ -27,6 +27,7 @@ from andromede.network.agent.drivers.base import (
 from andromede.network.agent.drivers.linux.run import in_netns, run
 
 _SAFE_VALUE = re.compile(r"[0-9a-zA-Z.:/-]+")
+METADATA_ROUTE = "169.254.169.254/32"
 
 
 def _safe(value: str) -> str:
@@ -66,8 +67,11 @@ def render_options(spec: DhcpSpec) -> str:
         lines.append(f"{tag},option:router" + (f",{_safe(subnet.gateway)}" if subnet.gateway else ""))
         if subnet.dns_servers:
             lines.append(f"{tag},option:dns-server," + ",".join(_safe(s) for s in subnet.dns_servers))
-        if subnet.host_routes:
-            routes = [f"{_safe(dst)},{_safe(hop)}" for dst, hop in subnet.host_routes]
+        routes = [f"{_safe(dst)},{_safe(hop)}" for dst, hop in subnet.host_routes]
+        if spec.metadata and not any(dst == METADATA_ROUTE for dst, _hop in subnet.host_routes):
+            # The metadata address answers in the DHCP namespace: reach it through the DHCP server's address.
+            routes.insert(0, f"{METADATA_ROUTE},{_safe(subnet.server_address)}")
+        if routes:
             if subnet.gateway:
                 # RFC 3442: clients ignore option 3 when option 121 is present, so the default route goes in too.
                 routes.append(f"0.0.0.0/0,{_safe(subnet.gateway)}")

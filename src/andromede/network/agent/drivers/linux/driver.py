@@ -16,12 +16,17 @@ from andromede.network.agent.drivers.base import (
     NetworkState,
     PortSpec,
     PortState,
+    RouterSpec,
+    RouterState,
+    SecurityGroupSpec,
     check_id,
     check_ip,
 )
-from andromede.network.agent.drivers.linux import dnsmasq, names, nft
+from andromede.network.agent.drivers.linux import dnsmasq, metadata_proxy, names, nft, secgroups
+from andromede.network.agent.drivers.linux.external import ExternalAccess
 from andromede.network.agent.drivers.linux.links import Links
-from andromede.network.agent.drivers.linux.run import run
+from andromede.network.agent.drivers.linux.router import Routers
+from andromede.network.agent.drivers.linux.run import in_netns, run
 
 NETNS_DIR = Path("/run/netns")
 
@@ -33,6 +38,8 @@ class HostConfig:
     vtep_device: str | None = None  # underlay device for VXLAN traffic; None lets routing decide
     netns: str | None = None  # where bridges and taps live; None: the agent's own namespace (tests use one per "host")
     namespace_prefix: str = ""  # prefix for DHCP namespace names, which are machine-wide
+    # The agent's metadata relay (network/agent/metadata_relay.py); needed by DhcpSpec(metadata=True).
+    metadata_socket: Path | None = None
 
     def __post_init__(self) -> None:
         check_ip(self.vtep_address)
@@ -43,6 +50,9 @@ class LinuxNetworkDriver(NetworkDriver):
         self.config = config
         self.links = Links(config.netns)
         self.nft = nft.Nft(config.netns)
+        self.secgroups = secgroups.SecurityGroups(config.netns, self.links)
+        self.routers = Routers(self.links, config.namespace_prefix)
+        self.external = ExternalAccess(self.links)
 
     # ---- networks ----
 
@@ -106,12 +116,18 @@ class LinuxNetworkDriver(NetworkDriver):
         addresses = set()
         for subnet in spec.subnets:
             addresses.add((subnet.server_address, ipaddress.ip_network(subnet.cidr).prefixlen))
+        if spec.metadata:
+            if self.config.metadata_socket is None:
+                raise DriverError("metadata needs the host's metadata relay socket (HostConfig.metadata_socket)")
+            addresses.add((metadata_proxy.METADATA_ADDRESS, 32))
         Links(namespace).ensure_addresses(inner, addresses)
         dnsmasq.ensure(spec, self._dhcp_paths(spec.network_id), namespace, inner)
+        self._ensure_metadata_proxy(spec, namespace)
 
     def delete_dhcp(self, network_id: str) -> None:
         check_id(network_id, "network_id")
         paths = self._dhcp_paths(network_id)
+        metadata_proxy.stop(str(self._metadata_pidfile(network_id)))
         dnsmasq.stop(paths)
         namespace = self._dhcp_namespace(network_id)
         if (NETNS_DIR / namespace).exists():
@@ -136,11 +152,12 @@ class LinuxNetworkDriver(NetworkDriver):
         if owner is not None and owner[0] != spec.port_id:
             raise DriverError(f"device {tap} belongs to port {owner[0]}, not {spec.port_id}")
         self.links.ensure_tap(tap)
-        # The filter goes on before the device joins the bridge: no window for spoofed frames.
+        # The filter goes on before the device joins the bridge: no window for spoofed frames. Anti-spoofing
+        # and the port's security-group wiring load in one transaction (secgroups.py).
         if spec.port_security:
-            self.nft.apply(nft.render_port_table(spec))
+            self.secgroups.wire(spec, bridge.name)
         else:
-            self.nft.apply(nft.render_delete(spec.port_id))
+            self.secgroups.unwire(spec.port_id, nft.render_delete(spec.port_id))
         self.links.configure(
             tap, mtu=bridge.mtu, master=bridge.name, alias=names.port_alias(spec.port_id, spec.network_id)
         )
@@ -152,7 +169,7 @@ class LinuxNetworkDriver(NetworkDriver):
             owner = names.parse_port_alias(tap.alias)
             if owner is None or owner[0] == port_id:
                 self.links.delete(tap.name)
-        self.nft.apply(nft.render_delete(port_id))
+        self.secgroups.unwire(port_id, nft.render_delete(port_id))
 
     def list_ports(self) -> dict[str, PortState]:
         links = self.links.all()
@@ -176,6 +193,30 @@ class LinuxNetworkDriver(NetworkDriver):
             found[port_id] = PortState(port_id=port_id, network_id=None, device=None, attached=False, filtered=True)
         return found
 
+    # ---- security groups (linux/secgroups.py) ----
+
+    def ensure_security_groups(self, groups: tuple[SecurityGroupSpec, ...]) -> None:
+        self.secgroups.ensure(groups)
+
+    # ---- routers (linux/router.py) ----
+
+    def ensure_router(self, spec: RouterSpec) -> None:
+        self.routers.ensure(spec)
+
+    def delete_router(self, router_id: str) -> None:
+        self.routers.delete(router_id)
+
+    def list_routers(self) -> dict[str, RouterState]:
+        return self.routers.list()
+
+    # ---- the external network's host side (linux/external.py) ----
+
+    def ensure_external_access(self, network_id: str, host_cidr: str) -> None:
+        self.external.ensure(network_id, host_cidr)
+
+    def delete_external_access(self, network_id: str) -> None:
+        self.external.delete(network_id)
+
     # ---- helpers ----
 
     def _index(self, name: str) -> int:
@@ -189,6 +230,25 @@ class LinuxNetworkDriver(NetworkDriver):
 
     def _dhcp_paths(self, network_id: str) -> dnsmasq.DhcpPaths:
         return dnsmasq.DhcpPaths(self.config.state_dir / "dhcp" / network_id)
+
+    def _metadata_pidfile(self, network_id: str) -> Path:
+        return self._dhcp_paths(network_id).directory / "metadata-proxy.pid"
+
+    def _ensure_metadata_proxy(self, spec: DhcpSpec, namespace: str) -> None:
+        """The network's metadata proxy runs (restarted if it died or its command changed), or is stopped."""
+        pidfile = str(self._metadata_pidfile(spec.network_id))
+        if not spec.metadata or self.config.metadata_socket is None:
+            metadata_proxy.stop(pidfile)
+            return
+        argv = metadata_proxy.command(spec.network_id, str(self.config.metadata_socket), pidfile)
+        pid = metadata_proxy.running_pid(pidfile)
+        if pid is not None and metadata_proxy.running_argv(pid) != argv:
+            metadata_proxy.stop(pidfile)
+            pid = None
+        if pid is None:
+            run(in_netns(namespace, argv))  # it daemonises once listening, having written its pid file
+            if metadata_proxy.running_pid(pidfile) is None:
+                raise DriverError(f"the metadata proxy for namespace {namespace} did not stay up")
 
     @staticmethod
     def _ensure_netns(name: str) -> None:

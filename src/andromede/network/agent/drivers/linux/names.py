@@ -68,3 +68,53 @@ def parse_port_alias(alias: str | None) -> tuple[str, str] | None:
         return None
     port_id, _, network_id = alias[len(PORT_ALIAS) :].partition(" network ")
     return (port_id, network_id) if port_id and network_id else None
+
+
+# ---- routers and the external network ----
+
+ROUTER_NAMESPACE = "qrouter-"
+ROUTER_INTERFACE_ALIAS = "andromede router-interface "
+ROUTER_GATEWAY_ALIAS = "andromede router-gateway "
+ROUTER_TABLE = "andromede-router"  # one per router namespace, so one fixed name
+EXTERNAL_TABLE_PREFIX = "andromede-external-"
+BRIDGE_PREFIX = "brq"  # bridge_name's
+
+
+def router_namespace(prefix: str, router_id: str) -> str:
+    return f"{prefix}{ROUTER_NAMESPACE}{router_id}"
+
+
+def router_of_namespace(prefix: str, namespace: str) -> str | None:
+    head = prefix + ROUTER_NAMESPACE
+    return namespace[len(head) :] if namespace.startswith(head) else None
+
+
+def router_interface_name(port_id: str) -> str:
+    """A router interface's end inside the router namespace (its host end is tap_name(port_id) on the bridge)."""
+    return _checked("qr-" + port_id[:ID_CHARS])
+
+
+def router_gateway_name(port_id: str) -> str:
+    return _checked("qg-" + port_id[:ID_CHARS])
+
+
+def router_device_alias(port_id: str, network_id: str, *, gateway: bool) -> str:
+    head = ROUTER_GATEWAY_ALIAS if gateway else ROUTER_INTERFACE_ALIAS
+    return f"{head}{port_id} network {network_id}"
+
+
+def parse_router_device_alias(alias: str | None) -> tuple[str, str, bool] | None:
+    """(port_id, network_id, is_gateway) from a router device's alias."""
+    for head, gateway in ((ROUTER_INTERFACE_ALIAS, False), (ROUTER_GATEWAY_ALIAS, True)):
+        if alias and alias.startswith(head):
+            port_id, _, network_id = alias[len(head) :].partition(" network ")
+            return (port_id, network_id, gateway) if port_id and network_id else None
+    return None
+
+
+def external_table(network_id: str) -> str:
+    return EXTERNAL_TABLE_PREFIX + network_id
+
+
+def network_of_external_table(table: str) -> str | None:
+    return table[len(EXTERNAL_TABLE_PREFIX) :] if table.startswith(EXTERNAL_TABLE_PREFIX) else None

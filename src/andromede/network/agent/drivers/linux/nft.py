@@ -16,7 +16,7 @@ from andromede.network.agent.drivers.linux import names
 from andromede.network.agent.drivers.linux.run import in_netns, run
 
 FAMILY = "bridge"
-# Before anything else on the bridge; security groups (a later slice) get their own chain after this one.
+# Before anything else on the bridge, and before br_netfilter hands IP traffic to the inet hooks (0).
 PRIORITY = -300
 
 
@@ -61,10 +61,12 @@ def _set(name: str, type_: str, elements: list[str], *, interval: bool) -> list[
     return lines
 
 
-def render_port_table(spec: PortSpec) -> str:
+def render_port_table(spec: PortSpec, marks: tuple[int, int] | None = None) -> str:
     """The whole table as nft input that replaces any earlier version in one transaction.
 
     Every value comes from a validated spec (canonical MACs, addresses and UUIDs), never from free text.
+    `marks` (egress, ingress): security groups (secgroups.py) find the port's frames by these packet marks,
+    set here on what the port emits and on what the bridge forwards to it, before br_netfilter's hooks.
     """
     table = names.port_table(spec.port_id)
     tap = names.tap_name(spec.port_id)
@@ -98,8 +100,18 @@ def render_port_table(spec: PortSpec) -> str:
         # IPv6 duplicate address detection sends neighbour solicitations from the unspecified address.
         "    ether type ip6 ip6 saddr :: icmpv6 type { nd-neighbor-solicit, mld2-listener-report } accept",
         "    ether type ip6 ether saddr . ip6 saddr != @ipv6 drop",
-        # Later slice: `jump security_groups` here, a chain loaded in the same transaction.
+        *([f"    meta mark set {marks[0]:#x}"] if marks else []),
         "  }",
+        *(
+            [
+                "  chain to_port {",
+                f"    type filter hook forward priority {PRIORITY}; policy accept;",
+                f'    oifname "{tap}" meta mark set {marks[1]:#x}',
+                "  }",
+            ]
+            if marks
+            else []
+        ),
         "}",
     ]
     return "\n".join(lines) + "\n"

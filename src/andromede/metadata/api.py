@@ -1,0 +1,128 @@
+"""The metadata service's ASGI app, mounted at /metadata. No tokens: the caller is the instance the relay names.
+
+Every request carries X-Instance-ID, X-Tenant-ID and X-Instance-ID-Signature (hex HMAC-SHA256 of the instance id
+with the metadata secret). A missing or wrong signature is a bare 403; an instance that does not exist, is
+deleted or is not the tenant's is a bare 404. Nothing else is ever said about why.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from andromede.compute.agent.reconciler import config_drive_for
+from andromede.compute.models import Instance
+from andromede.db.engine import Database
+from andromede.metadata import hooks, signing, tree
+from andromede.policy import mark_public
+
+log = logging.getLogger("andromede.metadata")
+
+METHODS = ("GET", "HEAD")
+_ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+def _plain(status: int, text: str, headers: dict[str, str] | None = None) -> Response:
+    return Response(text + "\n", status_code=status, media_type="text/plain; charset=utf-8", headers=headers)
+
+
+def forbidden() -> Response:
+    return _plain(403, "403 Forbidden")
+
+
+def not_found() -> Response:
+    return _plain(404, "404 Not Found")
+
+
+class SecretFile:
+    """The metadata secret, read on first use (server prepare creates it) and kept once read."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._value: bytes | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> bytes | None:
+        if self._value is None:
+            with self._lock:
+                try:
+                    self._value = signing.load_secret(self.path)
+                except (OSError, ValueError) as exc:
+                    log.error("metadata secret unusable (%s): every metadata request is refused", exc)
+        return self._value
+
+
+@dataclass(frozen=True)
+class Hooks:
+    network_data: Callable[[Session, Instance], dict] = hooks.network_data
+    instance_addresses: Callable[[Session, Instance], tuple[str | None, str | None]] = hooks.instance_addresses
+    security_groups: Callable[[Session, Instance], list[str]] = hooks.security_groups
+
+
+def _drive_doc(instance: Instance) -> dict:
+    """The fields of the agent's desired document (compute.servers.desired_doc) that the config drive reads."""
+    return {
+        "uuid": instance.uuid, "name": instance.name, "hostname": instance.hostname,
+        "project_id": instance.project_id, "key_name": instance.key_name, "key_data": instance.key_data,
+        "user_data": instance.user_data, "meta": instance.meta, "availability_zone": instance.availability_zone,
+        "launch_index": instance.launch_index, "config_drive": True, "nics": [],
+    }
+
+
+def instance_facts(session: Session, instance: Instance, found: Hooks) -> tree.InstanceFacts:
+    """The same documents the config drive carries, plus what only the network knows."""
+    drive = config_drive_for(_drive_doc(instance))
+    fixed, floating = found.instance_addresses(session, instance)
+    return tree.InstanceFacts(
+        meta_data=drive.meta_data, user_data=drive.user_data, vendor_data=drive.vendor_data,
+        network_data=found.network_data(session, instance),
+        ec2_instance_id=tree.ec2_id("i", instance.uuid), ami_id=tree.ec2_id("ami", instance.image_id),
+        hostname=instance.hostname, instance_type=str(instance.flavor.get("name", instance.flavor_id)),
+        reservation_id=instance.reservation_id, fixed_ipv4=fixed, floating_ipv4=floating,
+        security_groups=tuple(found.security_groups(session, instance)))
+
+
+def build_metadata_app(db: Database, secret_path: Path, *, found: Hooks | None = None) -> Starlette:
+    secret = SecretFile(secret_path)
+    source = found or Hooks()
+
+    def load(instance_id: str, tenant_id: str) -> tree.InstanceFacts | None:
+        with db.session() as session:
+            instance = session.get(Instance, instance_id)
+            if (instance is None or instance.deleted or instance.desired_power == "deleted"
+                    or instance.project_id != tenant_id):
+                return None
+            return instance_facts(session, instance, source)
+
+    async def serve(request: Request) -> Response:
+        context = request.scope.get("state", {}).get("context")
+        if context is not None:
+            mark_public(context)  # no token here: the signature below is the check
+        if request.method not in METHODS:
+            return _plain(405, "405 Method Not Allowed", {"Allow": ", ".join(METHODS)})
+        instance_id = request.headers.get(signing.INSTANCE_ID_HEADER)
+        tenant_id = request.headers.get(signing.TENANT_ID_HEADER)
+        signature = request.headers.get(signing.SIGNATURE_HEADER)
+        if not signing.verify(secret.get(), instance_id, signature) or not tenant_id:
+            log.warning("metadata request with a missing or bad instance signature refused")
+            return forbidden()
+        assert instance_id is not None
+        facts = await run_in_threadpool(load, instance_id, tenant_id)
+        if facts is None:
+            return not_found()
+        answer = tree.resolve(request.path_params.get("path", ""), facts)
+        if answer is None:
+            return not_found()
+        return Response(answer.body, media_type=answer.content_type)
+
+    return Starlette(routes=[Route("/{path:path}", serve, methods=_ALL_METHODS)])

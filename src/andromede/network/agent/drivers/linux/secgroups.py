@@ -1,0 +1,1028 @@
+"""Security groups: stateful, allow-only filtering of each port, compiled to nftables sets, plus the same
+semantics as a pure Python model (the fake driver answers with it, and the Linux driver uses it to find which
+conntrack entries a change no longer allows).
+
+Where the filter lives. Ports are bridge ports, but this kernel family may lack nf_conntrack_bridge, so the
+stateful part runs where br_netfilter hands bridged IP traffic to the inet hooks (with conntrack there):
+
+- each port's bridge table (nft.render_port_table) marks what the port emits, in bridge prerouting, with
+  the port's egress tag, and what the bridge forwards to it, in bridge forward, with its ingress tag; both
+  run before br_netfilter's own hooks;
+- one inet table, `andromede-sg`, puts each network's traffic in a conntrack zone of its own (so two tenants
+  with the same addresses never share conntrack entries), then dispatches on the mark through verdict maps:
+  egress tag -> the port's egress chain (prerouting, after conntrack), ingress tag -> its ingress chain
+  (forward). A port's chains jump to its groups' chains, shared by every port in the group;
+- a group's rules are compiled into interval sets keyed by (remote prefix . protocol . port range), made
+  disjoint first (the kernel refuses overlapping concatenated intervals), so 10,000 rules cost one lookup;
+  remote-group rules match the remote group's member set, one per group and IP version.
+
+Each port is wired in a transaction of its own (one port's failure never touches another), each group's
+definition in one transaction (ports using it switch atomically). Only a flow's first packet meets the rules:
+established traffic is accepted before them.
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+import json
+import socket
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from andromede.network.agent.drivers.base import (
+    ETHERTYPES,
+    ICMP_PROTOCOL,
+    PORTED_PROTOCOLS,
+    DriverError,
+    PortSpec,
+    SecurityGroupRule,
+    SecurityGroupSpec,
+)
+from andromede.network.agent.drivers.linux import names
+from andromede.network.agent.drivers.linux.run import in_netns, run
+
+TABLE = "andromede-sg"
+FAMILY = "inet"
+INGRESS_BIT = 0x80000000
+ZONE_MIN, ZONE_MAX = 1, 65535
+PRIORITY_ZONE = -300  # before conntrack (-200): the zone must be chosen before the lookup
+PRIORITY_EGRESS = -150  # after conntrack, so ct state is known
+PRIORITY_INGRESS = 0
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+# ---- names and tags ----
+
+
+def port_tag(port_id: str) -> int:
+    """The port's 31-bit tag, from its id (so a restarted agent finds the same one); a clash between two
+    ports on one host makes the second port's wiring fail (the verdict map refuses a second value)."""
+    return (int(port_id[:8], 16) & 0x7FFFFFFF) or 1
+
+
+def egress_mark(port_id: str) -> int:
+    return port_tag(port_id)
+
+
+def ingress_mark(port_id: str) -> int:
+    return port_tag(port_id) | INGRESS_BIT
+
+
+def _dir(direction: str) -> str:
+    return "in" if direction == "ingress" else "out"
+
+
+def port_chain(port_id: str, direction: str) -> str:
+    return f"p-{port_id}-{_dir(direction)}"
+
+
+def group_chain(group_id: str, direction: str) -> str:
+    return f"g-{group_id}-{_dir(direction)}"
+
+
+def member_set(group_id: str, version: int) -> str:
+    return f"m-{group_id}-{version}"
+
+
+def rule_set(group_id: str, direction: str, version: int, kind: str, remote: str | None = None) -> str:
+    name = f"r-{group_id}-{_dir(direction)}{version}{kind}"
+    return f"{name}-{remote}" if remote else name
+
+
+def group_of_object(name: str) -> str | None:
+    """The group id a chain or set of the table belongs to (None for ports and the base objects)."""
+    if name[:2] in ("g-", "m-", "r-") and len(name) >= 38:
+        return name[2:38]
+    return None
+
+
+# ---- the model: what a port's groups allow ----
+
+ANY = {4: ipaddress.ip_network("0.0.0.0/0"), 6: ipaddress.ip_network("::/0")}
+ND_EGRESS = frozenset({133, 135, 136, 131, 132, 143})  # RS, NS, NA, MLD report/done, MLDv2 report
+ND_INGRESS = frozenset({134, 135, 136, 130, 131, 132, 143})  # RA, NS, NA, MLD query/report/done, MLDv2 report
+
+
+@dataclass(frozen=True)
+class Packet:
+    """The first packet of a flow, seen from one port: `remote` is the other end's address."""
+
+    direction: str  # ingress (to the port) | egress (from the port)
+    version: int
+    protocol: int
+    remote: Address
+    dport: int | None = None  # the destination port (the VM's for ingress, the remote's for egress)
+    sport: int | None = None
+    icmp_type: int | None = None
+    icmp_code: int | None = None
+
+
+def _prefixes(values: Iterable[str]) -> list[Network]:
+    return [ipaddress.ip_network(v) for v in values]
+
+
+def members(group: SecurityGroupSpec | None, version: int) -> list[Network]:
+    if group is None:
+        return []
+    return _prefixes(group.members_v4 if version == 4 else group.members_v6)
+
+
+@functools.lru_cache(maxsize=1 << 17)
+def _network(prefix: str) -> Network:
+    return ipaddress.ip_network(prefix)
+
+
+@functools.lru_cache(maxsize=1 << 17)
+def _protocol(rule: SecurityGroupRule) -> int | None:
+    return rule.protocol_number
+
+
+def rule_allows(rule: SecurityGroupRule, packet: Packet, groups: Mapping[str, SecurityGroupSpec]) -> bool:
+    if rule.direction != packet.direction or ETHERTYPES[rule.ethertype] != packet.version:
+        return False
+    number = _protocol(rule)
+    if number is not None:
+        if number != packet.protocol:
+            return False
+        low, high = rule.port_range_min, rule.port_range_max
+        if number in PORTED_PROTOCOLS and low is not None and high is not None:
+            if packet.dport is None or not low <= packet.dport <= high:
+                return False
+        elif (
+            number == ICMP_PROTOCOL[packet.version]
+            and low is not None
+            and (packet.icmp_type != low or (high is not None and packet.icmp_code != high))
+        ):
+            return False
+    if rule.remote_ip_prefix is not None:
+        return packet.remote in _network(rule.remote_ip_prefix)
+    if rule.remote_group_id is not None:
+        return any(packet.remote in net for net in members(groups.get(rule.remote_group_id), packet.version))
+    return True
+
+
+def infrastructure(packet: Packet) -> bool:
+    """What passes whatever the groups say: DHCP to/from the client, IPv6 neighbour discovery and MLD."""
+    if packet.protocol == 17:
+        client, server = (68, 67) if packet.version == 4 else (546, 547)
+        if packet.direction == "egress":
+            return (packet.sport, packet.dport) == (client, server)
+        return (packet.sport, packet.dport) == (server, client)
+    if packet.protocol == 58 and packet.version == 6:
+        return packet.icmp_type in (ND_EGRESS if packet.direction == "egress" else ND_INGRESS)
+    return False
+
+
+def port_allows(group_ids: Iterable[str], packet: Packet, groups: Mapping[str, SecurityGroupSpec]) -> bool:
+    """Would the first packet of a new flow pass this port's groups (allow-only, default deny)?"""
+    if infrastructure(packet):
+        return True
+    for group_id in group_ids:
+        group = groups.get(group_id)
+        if group is not None and any(rule_allows(rule, packet, groups) for rule in group.rules):
+            return True
+    return False
+
+
+def port_addresses(spec: PortSpec) -> list[Network]:
+    found = [ipaddress.ip_network(a) for a in spec.fixed_ips]
+    found += [ipaddress.ip_network(p.cidr) for p in spec.allowed_address_pairs]
+    return found
+
+
+# ---- compiling a group into disjoint set elements ----
+
+
+def _merge(intervals: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for low, high in sorted(intervals):
+        if merged and low <= merged[-1][1] + 1:
+            if high > merged[-1][1]:
+                merged[-1] = (merged[-1][0], high)
+        else:
+            merged.append((low, high))
+    return merged
+
+
+def _subtract(have: list[tuple[int, int]], minus: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Both sorted and disjoint."""
+    result: list[tuple[int, int]] = []
+    for low, high in have:
+        cursor = low
+        for m_low, m_high in minus:
+            if m_high < cursor or m_low > high:
+                continue
+            if m_low > cursor:
+                result.append((cursor, m_low - 1))
+            cursor = max(cursor, m_high + 1)
+            if cursor > high:
+                break
+        if cursor <= high:
+            result.append((cursor, high))
+    return result
+
+
+Box = tuple[Network, int | None, int, int]  # (address prefix, exact key, interval low, interval high)
+
+
+def disjoint(boxes: Iterable[Box]) -> list[Box]:
+    """The same union of (prefix x key x interval) boxes as non-overlapping boxes.
+
+    Prefixes are nested or disjoint, so a prefix keeps only what none of its covering prefixes already
+    covers for the same key: boxes then overlap in no dimension combination, with no growth in their number.
+    """
+    coverage: dict[Network, dict[int | None, list[tuple[int, int]]]] = {}
+    for net, key, low, high in boxes:
+        coverage.setdefault(net, {}).setdefault(key, []).append((low, high))
+    for by_key in coverage.values():
+        for key in by_key:
+            by_key[key] = _merge(by_key[key])
+    # Ancestors by integer masking, trying only the prefix lengths in use (10,000 prefixes: milliseconds).
+    by_int = {(int(n.network_address), n.prefixlen): n for n in coverage}
+    lengths = sorted({n.prefixlen for n in coverage})
+    result: list[Box] = []
+    for net in sorted(coverage, key=lambda n: (n.prefixlen, int(n.network_address))):
+        address, width = int(net.network_address), net.max_prefixlen
+        ancestors = []
+        for length in lengths:
+            if length >= net.prefixlen:
+                break
+            parent = by_int.get((address & ~((1 << (width - length)) - 1), length))
+            if parent is not None:
+                ancestors.append(coverage[parent])
+        for key, intervals in sorted(coverage[net].items(), key=lambda kv: -1 if kv[0] is None else kv[0]):
+            covered = _merge(i for a in ancestors for i in a.get(key, ())) if ancestors else []
+            for low, high in _subtract(intervals, covered) if covered else intervals:
+                result.append((net, key, low, high))
+    return result
+
+
+def _span(low: int, high: int) -> str:
+    return str(low) if low == high else f"{low}-{high}"
+
+
+KINDS = ("p", "t", "c")  # protocol only, protocol + ports, ICMP type + code
+
+
+def _set_type(kind: str, version: int, with_address: bool) -> str:
+    fields = {
+        "p": ["inet_proto"],
+        "t": ["inet_proto", "inet_service"],
+        "c": ["icmp_type", "icmp_code"] if version == 4 else ["icmpv6_type", "icmpv6_code"],
+    }[kind]
+    if with_address:
+        fields.insert(0, "ipv4_addr" if version == 4 else "ipv6_addr")
+    return " . ".join(fields)
+
+
+def _rule_box(rule: SecurityGroupRule, version: int) -> tuple[str, Box]:
+    number = _protocol(rule)
+    net = _network(rule.remote_ip_prefix) if rule.remote_ip_prefix else ANY[version]
+    low, high = rule.port_range_min, rule.port_range_max
+    if number is None:
+        return "p", (net, None, 0, 255)
+    if number in PORTED_PROTOCOLS and low is not None and high is not None:
+        return "t", (net, number, low, high)
+    if number == ICMP_PROTOCOL[version] and low is not None:
+        return "c", (net, low, *((high, high) if high is not None else (0, 255)))
+    return "p", (net, None, number, number)
+
+
+def _element(box: Box, kind: str, with_address: bool) -> str:
+    net, key, low, high = box
+    parts = [str(net)] if with_address else []
+    if kind != "p":
+        parts.append(str(key))
+    parts.append(_span(low, high))
+    return " . ".join(parts)
+
+
+@dataclass(frozen=True)
+class CompiledGroup:
+    group_id: str
+    sets: dict[str, tuple[str, frozenset[str]]]  # set name -> (type, elements)
+    chains: dict[str, list[str]]  # chain name -> rules
+    remotes: frozenset[str]  # groups whose member sets the chains read
+    # For finding which flows a change may cut: each set's (direction, version, kind), its elements' boxes.
+    legs: dict[str, tuple[str, int, str]]
+    boxes: dict[str, dict[str, Box]]
+
+
+def compile_group(spec: SecurityGroupSpec) -> CompiledGroup:
+    gid = spec.group_id
+    boxes: dict[tuple[str, int, str | None, str], list[Box]] = {}
+    for rule in spec.rules:
+        version = ETHERTYPES[rule.ethertype]
+        kind, box = _rule_box(rule, version)
+        boxes.setdefault((rule.direction, version, rule.remote_group_id, kind), []).append(box)
+    sets: dict[str, tuple[str, frozenset[str]]] = {}
+    chains: dict[str, list[str]] = {}
+    remotes: set[str] = set()
+    legs: dict[str, tuple[str, int, str]] = {}
+    found_boxes: dict[str, dict[str, Box]] = {}
+    for direction in ("ingress", "egress"):
+        side = "saddr" if direction == "ingress" else "daddr"
+        lines: list[str] = []
+        for version in (4, 6):
+            ip = "ip" if version == 4 else "ip6"
+            l4 = {
+                "p": "meta l4proto",
+                "t": "meta l4proto . th dport",
+                "c": "icmp type . icmp code" if version == 4 else "icmpv6 type . icmpv6 code",
+            }
+            for kind in KINDS:
+                name = rule_set(gid, direction, version, kind)
+                mapped = {_element(b, kind, True): b for b in disjoint(boxes.get((direction, version, None, kind), ()))}
+                sets[name] = (_set_type(kind, version, True), frozenset(mapped))
+                legs[name], found_boxes[name] = (direction, version, kind), mapped
+                lines.append(f"{ip} {side} . {l4[kind]} @{name} accept")
+            for remote in sorted({r for (d, v, r, _k) in boxes if d == direction and v == version and r}):
+                remotes.add(remote)
+                for kind in KINDS:
+                    found = boxes.get((direction, version, remote, kind))
+                    if not found:
+                        continue
+                    name = rule_set(gid, direction, version, kind, remote)
+                    mapped = {_element(b, kind, False): b for b in disjoint(found)}
+                    sets[name] = (_set_type(kind, version, False), frozenset(mapped))
+                    legs[name], found_boxes[name] = (direction, version, kind), mapped
+                    lines.append(f"{ip} {side} @{member_set(remote, version)} {l4[kind]} @{name} accept")
+        chains[group_chain(gid, direction)] = lines
+    return CompiledGroup(
+        group_id=gid, sets=sets, chains=chains, remotes=frozenset(remotes), legs=legs, boxes=found_boxes
+    )
+
+
+@dataclass(frozen=True)
+class Risk:
+    """What a change took away: a removed rule box (for a leg), or a removed member prefix."""
+
+    direction: str | None
+    version: int
+    kind: str | None
+    box: Box
+
+
+def box_hits(packet: Packet, risk: Risk) -> bool:
+    """Could this flow have been allowed by what the risk removed (membership of remote groups aside)?"""
+    net, key, low, high = risk.box
+    if packet.version != risk.version or packet.remote not in net:
+        return False
+    if risk.kind is None:  # a removed member: any rule naming its group may have allowed the flow
+        return True
+    if risk.direction != packet.direction:
+        return False
+    if risk.kind == "p":
+        return low <= packet.protocol <= high
+    if risk.kind == "t":
+        return packet.protocol == key and packet.dport is not None and low <= packet.dport <= high
+    return (
+        packet.protocol == ICMP_PROTOCOL[packet.version]
+        and packet.icmp_type == key
+        and low <= (packet.icmp_code or 0) <= high
+    )
+
+
+def risks_of_change(old: CompiledGroup, new: CompiledGroup) -> list[Risk]:
+    found = []
+    for name, (_type, before) in old.sets.items():
+        after = new.sets.get(name, ("", frozenset()))[1]
+        direction, version, kind = old.legs[name]
+        for element in before - after:
+            found.append(Risk(direction, version, kind, old.boxes[name][element]))
+    return found
+
+
+def member_elements(group: SecurityGroupSpec | None, version: int) -> frozenset[str]:
+    collapsed = ipaddress.collapse_addresses(members(group, version))  # type: ignore[type-var]
+    return frozenset(str(net) for net in collapsed)
+
+
+# ---- rendering ----
+
+
+def _declare_set(name: str, type_: str) -> str:
+    return f"  set {name} {{ type {type_}; flags interval; }}"
+
+
+def render_base() -> list[str]:
+    """The table's skeleton: declared idempotently, its three dispatch rules rewritten (atomically) each time."""
+    return [
+        f"table {FAMILY} {TABLE} {{",
+        "  map zones { typeof iifname : ct zone; }",
+        "  map egress { type mark : verdict; }",
+        "  map ingress { type mark : verdict; }",
+        f"  chain zone {{ type filter hook prerouting priority {PRIORITY_ZONE}; policy accept; }}",
+        f"  chain from_ports {{ type filter hook prerouting priority {PRIORITY_EGRESS}; policy accept; }}",
+        f"  chain to_ports {{ type filter hook forward priority {PRIORITY_INGRESS}; policy accept; }}",
+        "}",
+        f"flush chain {FAMILY} {TABLE} zone",
+        f"add rule {FAMILY} {TABLE} zone ct zone set iifname map @zones",
+        f"flush chain {FAMILY} {TABLE} from_ports",
+        f"add rule {FAMILY} {TABLE} from_ports meta mark vmap @egress",
+        f"flush chain {FAMILY} {TABLE} to_ports",
+        f"add rule {FAMILY} {TABLE} to_ports meta mark vmap @ingress",
+    ]
+
+
+def _elements_line(verb: str, name: str, elements: Iterable[str]) -> list[str]:
+    items = sorted(elements)
+    lines = []
+    for start in range(0, len(items), 4096):  # keep each command line reasonable
+        lines.append(f"{verb} element {FAMILY} {TABLE} {name} {{ {', '.join(items[start : start + 4096])} }}")
+    return lines
+
+
+def render_members(
+    groups: Mapping[str, SecurityGroupSpec], names_: Iterable[str], applied: Mapping[str, frozenset[str]] | None
+) -> tuple[list[str], dict[str, frozenset[str]]]:
+    """Member sets of the named groups (listed or only referenced: those are empty). Returns the lines and
+    the new contents by set name."""
+    declare: list[str] = []
+    changes: list[str] = []
+    contents: dict[str, frozenset[str]] = {}
+    for group_id in sorted(names_):
+        for version in (4, 6):
+            name = member_set(group_id, version)
+            elements = member_elements(groups.get(group_id), version)
+            contents[name] = elements
+            declare.append(_declare_set(name, "ipv4_addr" if version == 4 else "ipv6_addr"))
+            if applied is not None and applied.get(name) == elements:
+                continue
+            changes.append(f"flush set {FAMILY} {TABLE} {name}")
+            if elements:
+                changes += _elements_line("add", name, elements)
+    lines = [f"table {FAMILY} {TABLE} {{", *declare, "}", *changes] if changes else []
+    return lines, contents
+
+
+def render_group(
+    compiled: CompiledGroup, applied: Mapping[str, frozenset[str]] | None, stale_sets: Iterable[str]
+) -> list[str]:
+    """One group's chains and rule sets. With `applied` (what this driver loaded before), only the element
+    differences are sent; without, every set is flushed and refilled."""
+    lines = [f"table {FAMILY} {TABLE} {{"]
+    for remote in sorted(compiled.remotes):
+        for version in (4, 6):
+            lines.append(_declare_set(member_set(remote, version), "ipv4_addr" if version == 4 else "ipv6_addr"))
+    for name, (type_, _elements) in sorted(compiled.sets.items()):
+        lines.append(_declare_set(name, type_))
+    for chain in sorted(compiled.chains):
+        lines.append(f"  chain {chain} {{ }}")
+    lines.append("}")
+    for chain, rules in sorted(compiled.chains.items()):
+        lines.append(f"flush chain {FAMILY} {TABLE} {chain}")
+        lines += [f"add rule {FAMILY} {TABLE} {chain} {rule}" for rule in rules]
+    for name, (_type, elements) in sorted(compiled.sets.items()):
+        before = applied.get(name) if applied is not None else None
+        if before is None:
+            lines.append(f"flush set {FAMILY} {TABLE} {name}")
+            lines += _elements_line("add", name, elements) if elements else []
+        elif before != elements:
+            lines += _elements_line("delete", name, before - elements) if before - elements else []
+            lines += _elements_line("add", name, elements - before) if elements - before else []
+    for name in sorted(stale_sets):
+        lines.append(f"delete set {FAMILY} {TABLE} {name}")
+    return lines
+
+
+def render_delete_group(group_id: str, objects: Iterable[str]) -> list[str]:
+    """Chains first (they reference the sets); a chain still jumped to by a port makes the whole
+    transaction fail, which keeps the group."""
+    chains = [o for o in objects if o.startswith("g-")]
+    sets = [o for o in objects if not o.startswith("g-")]
+    lines = [f"flush chain {FAMILY} {TABLE} {c}" for c in sorted(chains)]
+    lines += [f"delete chain {FAMILY} {TABLE} {c}" for c in sorted(chains)]
+    lines += [f"delete set {FAMILY} {TABLE} {s}" for s in sorted(sets)]
+    return lines
+
+
+def port_chain_rules(spec: PortSpec, direction: str) -> list[str]:
+    if direction == "egress":
+        fixed = [
+            "meta nfproto ipv4 udp sport 68 udp dport 67 accept",  # DHCP client (before it has an address too)
+            "meta nfproto ipv6 udp sport 546 udp dport 547 accept",
+            "icmpv6 type { nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert, mld-listener-report,"
+            " mld-listener-done, mld2-listener-report } accept",
+        ]
+    else:
+        fixed = [
+            "meta nfproto ipv4 udp sport 67 udp dport 68 accept",  # DHCP replies (anti-spoofing stops guest servers)
+            "meta nfproto ipv6 udp sport 547 udp dport 546 accept",
+            "icmpv6 type { nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert, mld-listener-query,"
+            " mld-listener-report, mld-listener-done, mld2-listener-report } accept",
+        ]
+    return [
+        "ct state established,related accept",
+        *fixed,
+        "ct state invalid drop",
+        # A TCP flow starts with a SYN. Without this, a flow cut by a rule removal would be picked up again
+        # mid-stream (conntrack's loose tracking) by whichever side speaks next, e.g. through an egress rule.
+        "ct state new tcp flags & (fin | syn | rst | ack) != syn drop",
+        *(f"jump {group_chain(g, direction)}" for g in spec.security_group_ids),
+        "drop",
+    ]
+
+
+def render_port(spec: PortSpec, bridge: str, zone: int) -> list[str]:
+    """The port's chains, its two dispatch elements and its network's zone, in the inet table."""
+    lines = [f"table {FAMILY} {TABLE} {{"]
+    for group_id in spec.security_group_ids:
+        for direction in ("ingress", "egress"):
+            lines.append(f"  chain {group_chain(group_id, direction)} {{ }}")  # empty (deny) until defined
+    for direction in ("ingress", "egress"):
+        lines.append(f"  chain {port_chain(spec.port_id, direction)} {{ }}")
+    lines.append("}")
+    for direction in ("ingress", "egress"):
+        chain = port_chain(spec.port_id, direction)
+        lines.append(f"flush chain {FAMILY} {TABLE} {chain}")
+        lines += [f"add rule {FAMILY} {TABLE} {chain} {rule}" for rule in port_chain_rules(spec, direction)]
+    lines += [
+        f"add element {FAMILY} {TABLE} egress {{ {egress_mark(spec.port_id):#x} : "
+        f"jump {port_chain(spec.port_id, 'egress')} }}",
+        f"add element {FAMILY} {TABLE} ingress {{ {ingress_mark(spec.port_id):#x} : "
+        f"jump {port_chain(spec.port_id, 'ingress')} }}",
+        f'add element {FAMILY} {TABLE} zones {{ "{bridge}" : {zone} }}',
+    ]
+    return lines
+
+
+def render_unwire(port_id: str) -> list[str]:
+    """Remove a port's dispatch elements and chains (adding the elements first makes deleting them safe
+    whether or not they existed)."""
+    out, in_ = port_chain(port_id, "egress"), port_chain(port_id, "ingress")
+    return [
+        f"table {FAMILY} {TABLE} {{ chain {out} {{ }}; chain {in_} {{ }}; }}",
+        f"add element {FAMILY} {TABLE} egress {{ {egress_mark(port_id):#x} : jump {out} }}",
+        f"add element {FAMILY} {TABLE} ingress {{ {ingress_mark(port_id):#x} : jump {in_} }}",
+        f"delete element {FAMILY} {TABLE} egress {{ {egress_mark(port_id):#x} }}",
+        f"delete element {FAMILY} {TABLE} ingress {{ {ingress_mark(port_id):#x} }}",
+        f"flush chain {FAMILY} {TABLE} {out}",
+        f"flush chain {FAMILY} {TABLE} {in_}",
+        f"delete chain {FAMILY} {TABLE} {out}",
+        f"delete chain {FAMILY} {TABLE} {in_}",
+    ]
+
+
+def render_unwire_chains(port_id: str) -> list[str]:
+    """Fallback when the dispatch elements belong to another port (a tag clash): only this port's chains."""
+    lines = []
+    for direction in ("egress", "ingress"):
+        chain = port_chain(port_id, direction)
+        lines += [
+            f"table {FAMILY} {TABLE} {{ chain {chain} {{ }}; }}",
+            f"flush chain {FAMILY} {TABLE} {chain}",
+            f"delete chain {FAMILY} {TABLE} {chain}",
+        ]
+    return lines
+
+
+def text(lines: list[str]) -> str:
+    return "\n".join(lines) + "\n"
+
+
+# ---- reading the table back ----
+
+
+class Table:
+    """Reads of the inet table (terse: never the 10,000-element sets)."""
+
+    def __init__(self, netns: str | None) -> None:
+        self.netns = netns
+
+    def _list(self, *what: str, terse: bool = True) -> list[dict[str, Any]]:
+        try:
+            out = run(in_netns(self.netns, ["nft", "-j", *(["-t"] if terse else []), "list", *what]))
+        except DriverError:
+            return []  # no table yet
+        return json.loads(out or "{}").get("nftables", [])
+
+    def objects(self) -> set[str]:
+        """Names of chains and sets in the table."""
+        found: set[str] = set()
+        for item in self._list("table", FAMILY, TABLE):
+            for kind in ("chain", "set", "map"):
+                if kind in item:
+                    found.add(item[kind]["name"])
+        return found
+
+    def zones(self) -> dict[str, int]:
+        for item in self._list("map", FAMILY, TABLE, "zones", terse=False):
+            if "map" in item:
+                return {str(k): int(v) for k, v in item["map"].get("elem", [])}
+        return {}
+
+    def wired_ports(self) -> set[str]:
+        return {n[2:-4] for n in self.objects() if n.startswith("p-") and n.endswith("-out")}
+
+
+def allocate_zone(zones: Mapping[str, int], bridge: str) -> int:
+    if bridge in zones:
+        return zones[bridge]
+    used = set(zones.values())
+    for zone in range(ZONE_MIN, ZONE_MAX + 1):
+        if zone not in used:
+            return zone
+    raise DriverError("no free conntrack zone on this host (65535 networks with filtered ports)")
+
+
+# ---- conntrack ----
+
+
+@dataclass(frozen=True)
+class CtEntry:
+    zone: int
+    version: int
+    protocol: int
+    src: Address
+    dst: Address
+    sport: int | None
+    dport: int | None
+    icmp_type: int | None
+    icmp_code: int | None
+    raw: Any  # the original tuple as dumped, sent back to delete the entry
+
+
+def _entries(message: Any, family: int) -> CtEntry | None:
+    orig = message.get_attr("CTA_TUPLE_ORIG")
+    if orig is None:
+        return None
+    ip = orig.get_attr("CTA_TUPLE_IP")
+    proto = orig.get_attr("CTA_TUPLE_PROTO")
+    version = 4 if family == socket.AF_INET else 6
+    v = "V4" if version == 4 else "V6"
+    icmp = "ICMP" if version == 4 else "ICMPV6"
+    number = proto.get_attr("CTA_PROTO_NUM")
+    return CtEntry(
+        zone=message.get_attr("CTA_ZONE") or 0,
+        version=version,
+        protocol=number,
+        src=ipaddress.ip_address(ip.get_attr(f"CTA_IP_{v}_SRC")),
+        dst=ipaddress.ip_address(ip.get_attr(f"CTA_IP_{v}_DST")),
+        sport=proto.get_attr("CTA_PROTO_SRC_PORT"),
+        dport=proto.get_attr("CTA_PROTO_DST_PORT"),
+        icmp_type=proto.get_attr(f"CTA_PROTO_{icmp}_TYPE"),
+        icmp_code=proto.get_attr(f"CTA_PROTO_{icmp}_CODE"),
+        raw=orig,
+    )
+
+
+class Conntrack:
+    """ctnetlink through pyroute2 (no conntrack CLI needed), in the driver's namespace."""
+
+    def __init__(self, netns: str | None) -> None:
+        self.netns = netns
+
+    def _socket(self, family: int) -> Any:
+        from pyroute2 import NFCTSocket
+
+        kwargs: dict[str, Any] = {"netns": self.netns} if self.netns else {}
+        try:
+            return NFCTSocket(nfgen_family=family, **kwargs)
+        except OSError as exc:
+            raise DriverError(f"cannot open conntrack netlink: {exc}") from exc
+
+    def entries(self, zones: set[int], filters: list[dict[str, Any]] | None = None) -> Iterator[CtEntry]:
+        """Entries in these zones; with `filters` (original-tuple fields, e.g. {"version": 4, "proto": 6,
+        "dport": 22}), only those the kernel finds matching one of them (ctnetlink filtering, Linux >= 5.8),
+        so a busy host's whole table is not parsed for a one-rule change."""
+        from pyroute2.netlink.nfnetlink.nfctsocket import NFCTAttrTuple
+
+        seen: set[tuple[Any, ...]] = set()
+        for family, version in ((socket.AF_INET, 4), (socket.AF_INET6, 6)):
+            queries: list[dict[str, Any]] = (
+                [{}]
+                if filters is None
+                else [{k: v for k, v in f.items() if k != "version"} for f in filters if f["version"] == version]
+            )
+            for query in queries:
+                ct = self._socket(family)
+                try:
+                    dump = ct.dump(tuple_orig=NFCTAttrTuple(family=family, **query)) if query else ct.dump()
+                    for message in dump:
+                        if (message.get_attr("CTA_ZONE") or 0) not in zones:
+                            continue
+                        entry = _entries(message, family)
+                        if entry is None:
+                            continue
+                        key = (
+                            entry.zone,
+                            entry.protocol,
+                            entry.src,
+                            entry.dst,
+                            entry.sport,
+                            entry.dport,
+                            entry.icmp_type,
+                            entry.icmp_code,
+                        )
+                        if key not in seen:
+                            seen.add(key)
+                            yield entry
+                finally:
+                    ct.close()
+
+    def delete(self, entries: list[CtEntry]) -> int:
+        from pyroute2.netlink.exceptions import NetlinkError
+
+        deleted = 0
+        for family, version in ((socket.AF_INET, 4), (socket.AF_INET6, 6)):
+            batch = [e for e in entries if e.version == version]
+            if not batch:
+                continue
+            ct = self._socket(family)
+            try:
+                for entry in batch:
+                    try:
+                        ct.entry("del", tuple_orig={"attrs": _plain(entry.raw)}, zone=entry.zone)
+                        deleted += 1
+                    except NetlinkError:
+                        pass  # already gone (timed out, or closed meanwhile)
+            finally:
+                ct.close()
+        return deleted
+
+
+def _plain(nla: Any) -> list[list[Any]]:
+    """A dumped nested attribute as pyroute2's input form, so it is sent back unchanged."""
+    out = []
+    for name, value, *_rest in nla["attrs"]:
+        out.append([name, {"attrs": _plain(value)} if hasattr(value, "get_attr") else value])
+    return out
+
+
+def flows_to_cut(
+    entries: Iterable[CtEntry],
+    ports: Iterable[tuple[PortSpec, int]],
+    groups: Mapping[str, SecurityGroupSpec],
+    risks: list[Risk] | None = None,
+) -> list[CtEntry]:
+    """The entries in a port's zone that its groups no longer allow (as the first packet of the flow).
+
+    With `risks` (what the change removed), only flows one of them could have allowed are re-checked
+    against the (possibly 10,000) rules; None re-checks every flow of the ports.
+    """
+    by_zone: dict[int, list[tuple[PortSpec, list[Network]]]] = {}
+    for spec, zone in ports:
+        by_zone.setdefault(zone, []).append((spec, port_addresses(spec)))
+    cut: list[CtEntry] = []
+    for entry in entries:
+        for spec, addresses in by_zone.get(entry.zone, ()):
+            verdicts = []
+            if any(entry.src in net for net in addresses):
+                verdicts.append(("egress", entry.dst))
+            if any(entry.dst in net for net in addresses):
+                verdicts.append(("ingress", entry.src))
+            for direction, remote in verdicts:
+                packet = Packet(
+                    direction=direction,
+                    version=entry.version,
+                    protocol=entry.protocol,
+                    remote=remote,
+                    dport=entry.dport,
+                    sport=entry.sport,
+                    icmp_type=entry.icmp_type,
+                    icmp_code=entry.icmp_code,
+                )
+                if risks is not None and not any(box_hits(packet, risk) for risk in risks):
+                    continue
+                if not port_allows(spec.security_group_ids, packet, groups):
+                    cut.append(entry)
+                    break
+            else:
+                continue
+            break
+    return cut
+
+
+def bridge_of(spec: PortSpec) -> str:
+    return names.bridge_name(spec.network_id)
+
+
+# ---- the driver's security-group half ----
+
+
+class SecurityGroups:
+    """What LinuxNetworkDriver delegates: group definitions, port wiring, conntrack clean-up.
+
+    It remembers what it loaded (so a rule change sends only element differences); a new object (a
+    restarted agent) knows nothing, finds the table as it is, and refills each group on its first call.
+    """
+
+    def __init__(self, netns: str | None, links: Any) -> None:
+        self.netns = netns
+        self.links = links
+        self.table = Table(netns)
+        self.conntrack = Conntrack(netns)
+        self.groups: dict[str, SecurityGroupSpec] = {}  # the definitions loaded now
+        self.compiled: dict[str, CompiledGroup] = {}
+        self.applied: dict[str, dict[str, frozenset[str]]] = {}  # group id -> rule set -> elements loaded
+        self.applied_members: dict[str, frozenset[str]] | None = None
+        self.ports: dict[str, PortSpec] = {}  # ports wired by this object
+        self.zones: dict[str, int] | None = None
+        self.checked = False
+
+    def _apply(self, lines: list[str]) -> None:
+        run(in_netns(self.netns, ["nft", "-f", "-"]), stdin=text(lines), timeout=60)
+
+    def _sysctl(self, key: str) -> str | None:
+        path = "/proc/sys/" + key.replace(".", "/")
+        try:
+            return run(in_netns(self.netns, ["cat", path])).strip()
+        except DriverError:
+            return None
+
+    def check_host(self) -> None:
+        """Bridged IP traffic must reach the inet hooks (br_netfilter), where conntrack runs."""
+        if self.checked:
+            return
+        keys = ("net.bridge.bridge-nf-call-iptables", "net.bridge.bridge-nf-call-ip6tables")
+        if self._sysctl(keys[0]) is None:
+            try:
+                run(["modprobe", "br_netfilter"])
+            except DriverError as exc:
+                raise DriverError(f"security groups need br_netfilter (modprobe br_netfilter): {exc}") from exc
+        for key in keys:
+            value = self._sysctl(key)
+            if value is None:
+                raise DriverError(f"security groups need br_netfilter: {key} is missing")
+            if value != "1":
+                run(in_netns(self.netns, ["sh", "-c", f"echo 1 > /proc/sys/{key.replace('.', '/')}"]))
+        self.checked = True
+
+    # ---- ports ----
+
+    def _zone(self, bridge: str) -> int:
+        if self.zones is None:
+            self.zones = self.table.zones()
+        return allocate_zone(self.zones, bridge)
+
+    def wire(self, spec: PortSpec, bridge: str) -> None:
+        """Replace the port's bridge table (anti-spoofing + marks) and its chains in one transaction."""
+        self.check_host()
+        zone = self._zone(bridge)
+        from andromede.network.agent.drivers.linux import nft
+
+        port_table = nft.render_port_table(spec, marks=(egress_mark(spec.port_id), ingress_mark(spec.port_id)))
+        try:
+            run(
+                in_netns(self.netns, ["nft", "-f", "-"]),
+                stdin=port_table + text(render_base() + render_port(spec, bridge, zone)),
+            )
+        except DriverError as exc:
+            self.zones = None  # re-read: another agent object may have changed them
+            raise DriverError(f"port {spec.port_id}: its filter did not load: {exc}") from exc
+        assert self.zones is not None
+        self.zones[bridge] = zone
+        previous = self.ports.get(spec.port_id)
+        self.ports[spec.port_id] = spec
+        if previous != spec:
+            self.cut_flows([spec.port_id])
+
+    def unwire(self, port_id: str, bridge_delete: str) -> None:
+        self.ports.pop(port_id, None)
+        for lines in (render_base() + render_unwire(port_id), render_base() + render_unwire_chains(port_id)):
+            try:
+                run(in_netns(self.netns, ["nft", "-f", "-"]), stdin=bridge_delete + text(lines))
+                return
+            except DriverError:
+                continue
+        run(in_netns(self.netns, ["nft", "-f", "-"]), stdin=bridge_delete)
+
+    # ---- groups ----
+
+    def ensure(self, groups: tuple[SecurityGroupSpec, ...]) -> None:
+        wanted = {g.group_id: g for g in groups}
+        if len(wanted) != len(groups):
+            raise ValueError("security group ids must be unique")
+        self.check_host()
+        objects = self.table.objects()
+        present = {gid for o in objects if (gid := group_of_object(o))}
+        compiled = {
+            gid: compile_group(g) for gid, g in wanted.items() if self.groups.get(gid) != g or gid not in self.applied
+        }
+        remotes = {r for g in wanted.values() for rule in g.rules if (r := rule.remote_group_id)}
+        before = dict(self.groups)
+        changed = False
+        risks: list[Risk] | None = [] if self.applied_members is not None else None
+        full: set[str] = set()  # groups whose previous definition is unknown: re-check all their flows
+
+        lines, contents = render_members(wanted, set(wanted) | remotes, self.applied_members)
+        if lines:
+            self._apply(render_base() + lines)
+            changed = True
+        if risks is not None and self.applied_members is not None:
+            for name, after in contents.items():
+                version = int(name[-1])
+                for member in self.applied_members.get(name, frozenset()) - after:
+                    risks.append(Risk(None, version, None, (_network(member), None, 0, 0)))
+        self.applied_members = {**(self.applied_members or {}), **contents}
+
+        failures: list[str] = []
+        for gid, group in compiled.items():
+            stale = {o for o in objects if o.startswith(f"r-{gid}-")} - group.sets.keys()
+            try:
+                self._apply(render_base() + render_group(group, self.applied.get(gid), stale))
+            except DriverError as exc:
+                failures.append(f"group {gid}: {exc}")
+                self.applied.pop(gid, None)  # unknown state: refill next time
+                continue
+            self.applied[gid] = {name: elements for name, (_t, elements) in group.sets.items()}
+            self.groups[gid] = wanted[gid]
+            old = self.compiled.get(gid)
+            if old is None or risks is None:
+                full.add(gid)
+            else:
+                risks += risks_of_change(old, group)
+            self.compiled[gid] = group
+            changed = True
+
+        for gid in sorted(present - set(wanted) - remotes):
+            mine = {o for o in objects if group_of_object(o) == gid}
+            try:
+                self._apply(render_delete_group(gid, mine))
+            except DriverError:
+                continue  # a port still jumps to it (or another group reads its members): kept as it is
+            self.groups.pop(gid, None)
+            self.compiled.pop(gid, None)
+            self.applied.pop(gid, None)
+            if self.applied_members is not None:
+                for version in (4, 6):
+                    self.applied_members.pop(member_set(gid, version), None)
+            changed = True
+        self._forget_gone_zones()
+        if changed or before != self.groups:
+            everything = [p for p, spec in self.ports.items() if full & set(spec.security_group_ids)]
+            self.cut_flows(everything)
+            if risks is not None and len(risks) > MAX_RISKS:
+                risks = None  # a big removal: re-checking each flow against the (now smaller) rules is cheaper
+            if risks is None:
+                self.cut_flows(list(self.ports))
+            elif risks:
+                self.cut_flows([p for p in self.ports if p not in everything], risks)
+        if failures:
+            raise DriverError("; ".join(failures))
+
+    def _forget_gone_zones(self) -> None:
+        zones = self.table.zones()
+        bridges = {link.name for link in self.links.all()}
+        gone = [bridge for bridge in zones if bridge not in bridges]
+        if gone:
+            items = ", ".join(f'"{b}"' for b in gone)
+            try:
+                self._apply([f"delete element {FAMILY} {TABLE} zones {{ {items} }}"])
+            except DriverError:
+                return
+        self.zones = {b: z for b, z in zones.items() if b not in gone}
+
+    # ---- conntrack ----
+
+    def cut_flows(self, port_ids: list[str], risks: list[Risk] | None = None) -> int:
+        """Delete the conntrack entries of these ports that their groups no longer allow (only those
+        one of `risks` could have allowed, when given)."""
+        if self.zones is None:
+            self.zones = self.table.zones()
+        targets = [
+            (spec, self.zones[bridge_of(spec)])
+            for port_id in port_ids
+            if (spec := self.ports.get(port_id)) is not None and bridge_of(spec) in self.zones
+        ]
+        if not targets:
+            return 0
+        entries = list(self.conntrack.entries({zone for _spec, zone in targets}, _filters(risks)))
+        doomed = flows_to_cut(entries, targets, self.groups, risks)
+        return self.conntrack.delete(doomed) if doomed else 0
+
+
+MAX_FILTERED_DUMPS = 64
+MAX_RISKS = 256
+
+
+def _filters(risks: list[Risk] | None) -> list[dict[str, Any]] | None:
+    """Kernel-side conntrack filters covering every flow a risk could concern; None: dump everything."""
+    if risks is None:
+        return None
+    found: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for risk in risks:
+        net, key, low, high = risk.box
+        if risk.kind is None:  # a removed member: flows from or to that address
+            if net.num_addresses != 1:
+                return None
+            for side in ("saddr", "daddr"):
+                query = {"version": risk.version, side: str(net.network_address)}
+                found[tuple(sorted(query.items()))] = query
+        elif risk.kind == "t" and high - low < 16:
+            for port in range(low, high + 1):
+                query = {"version": risk.version, "proto": key, "dport": port}
+                found[tuple(sorted(query.items()))] = query
+        elif risk.kind == "c" or (risk.kind == "p" and high - low < 4):
+            for proto in [ICMP_PROTOCOL[risk.version]] if risk.kind == "c" else range(low, high + 1):
+                query = {"version": risk.version, "proto": proto}
+                found[tuple(sorted(query.items()))] = query
+        else:
+            return None
+        if len(found) > MAX_FILTERED_DUMPS:
+            return None
+    return list(found.values())

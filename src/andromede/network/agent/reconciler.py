@@ -1,0 +1,295 @@
+"""The host agent's network loop: make the data plane match the host's desired network document.
+
+Level-triggered like the compute loop: every pass takes the whole document, ensures each item (idempotent
+driver calls, one failure never blocks the others) and removes what is no longer wanted. A long-poll brings
+changes at once; the last document is applied again every few seconds to repair drift.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import httpx
+
+from andromede.network.agent.drivers import base
+from andromede.network.agent.drivers.base import (
+    AddressPair,
+    DhcpHost,
+    DhcpSpec,
+    DhcpSubnet,
+    NetworkDriver,
+    NetworkSpec,
+    PortSpec,
+)
+
+log = logging.getLogger("andromede.agent.network")
+
+
+@dataclass
+class Outcome:
+    """What one pass achieved, for status reports and for callers waiting on ports."""
+
+    ports: dict[str, str] = field(default_factory=dict)  # port id -> ACTIVE | DOWN
+    floating_ips: dict[str, str] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+
+def _attempt(outcome: Outcome, what: str, call: Callable[[], object]) -> bool:
+    try:
+        call()
+        return True
+    except (base.DriverError, ValueError, OSError) as exc:
+        outcome.errors.append(f"{what}: {exc}")
+        log.warning("%s failed: %s", what, exc)
+        return False
+
+
+def port_spec(doc: dict) -> PortSpec:
+    pairs = tuple(AddressPair(cidr=_as_cidr(p["ip_address"]), mac=p.get("mac_address"))
+                  for p in doc.get("allowed_address_pairs", []))
+    extra = {}
+    if "security_group_ids" in PortSpec.__dataclass_fields__:
+        extra["security_group_ids"] = tuple(doc.get("security_groups", []))
+    return PortSpec(port_id=doc["id"], network_id=doc["network_id"], mac=doc["mac"],
+                    fixed_ips=tuple(doc.get("fixed_ips", [])), allowed_address_pairs=pairs,
+                    port_security=bool(doc.get("port_security", True)), **extra)
+
+
+def _as_cidr(address: str) -> str:
+    if "/" in address:
+        return address
+    return f"{address}/128" if ":" in address else f"{address}/32"
+
+
+def dhcp_spec(doc: dict, *, metadata: bool) -> DhcpSpec:
+    subnets = tuple(DhcpSubnet(subnet_id=s["id"], cidr=s["cidr"], server_address=s["server_address"],
+                               gateway=s.get("gateway"), dns_servers=tuple(s.get("dns_servers", [])),
+                               host_routes=tuple((r[0], r[1]) for r in s.get("host_routes", [])))
+                    for s in doc["subnets"])
+    hosts = tuple(DhcpHost(mac=h["mac"], ip=h["ip"], hostname=h["hostname"]) for h in doc.get("hosts", []))
+    extra = {"metadata": True} if metadata and "metadata" in DhcpSpec.__dataclass_fields__ else {}
+    return DhcpSpec(network_id=doc["network_id"], port_id=doc["port_id"], mac=doc["mac"], subnets=subnets,
+                    hosts=hosts, mtu=doc.get("mtu"), **extra)
+
+
+_DRIVER_PROTOCOLS = {"tcp", "udp", "icmp", "icmpv6"}
+
+
+def _protocol(protocol: str | None, ethertype: str) -> str | None:
+    """Neutron's spelling (any known name, a number, icmp on IPv6) in the driver's canonical form."""
+    if protocol is None:
+        return None
+    if protocol in ("icmp", "ipv6-icmp", "icmpv6", "1", "58"):
+        return "icmpv6" if ethertype == "IPv6" else "icmp"
+    if protocol in _DRIVER_PROTOCOLS or protocol.isdigit():
+        return {"6": "tcp", "17": "udp"}.get(protocol, protocol)
+    from andromede.network.security_groups.service import PROTOCOLS
+
+    return str(PROTOCOLS[protocol])
+
+
+def _prefix(prefix: str | None) -> str | None:
+    return None if prefix is None else str(ipaddress.ip_network(prefix, strict=False))
+
+
+def security_group_specs(groups: dict) -> tuple:
+    spec_type = getattr(base, "SecurityGroupSpec", None)
+    rule_type = getattr(base, "SecurityGroupRule", None)
+    if spec_type is None or rule_type is None:
+        return ()
+    specs = []
+    for group_id, group in sorted(groups.items()):
+        rules = tuple(rule_type(direction=r["direction"], ethertype=r["ethertype"],
+                                protocol=_protocol(r.get("protocol"), r["ethertype"]),
+                                port_range_min=r.get("port_range_min"), port_range_max=r.get("port_range_max"),
+                                remote_ip_prefix=_prefix(r.get("remote_ip_prefix")),
+                                remote_group_id=r.get("remote_group_id"))
+                      for r in group.get("rules", []))
+        members = group.get("members", {})
+        specs.append(spec_type(group_id=group_id, rules=rules,
+                               members_v4=tuple(_prefix(m) for m in members.get("IPv4", [])),
+                               members_v6=tuple(_prefix(m) for m in members.get("IPv6", []))))
+    return tuple(specs)
+
+
+def router_spec(doc: dict):  # type: ignore[no-untyped-def]
+    gateway = None
+    if doc.get("gateway"):
+        g = doc["gateway"]
+        gateway = base.RouterGateway(network_id=g["network_id"], port_id=g["port_id"], mac=g["mac"], ip=g["ip"],
+                                     prefixlen=g["prefixlen"], upstream_gateway=g.get("upstream_gateway"),
+                                     enable_snat=bool(g.get("enable_snat", True)))
+    interfaces = tuple(base.RouterInterface(port_id=i["port_id"], network_id=i["network_id"], mac=i["mac"],
+                                            ip=i["ip"], prefixlen=i["prefixlen"]) for i in doc.get("interfaces", []))
+    fips = tuple(base.FloatingIp(floating_ip=f["floating_ip"], fixed_ip=f["fixed_ip"])
+                 for f in doc.get("floating_ips", []))
+    return base.RouterSpec(router_id=doc["router_id"], gateway=gateway, interfaces=interfaces, floating_ips=fips)
+
+
+class NetworkReconciler:
+    def __init__(self, host: str, driver: NetworkDriver, client, *,  # type: ignore[no-untyped-def]
+                 repair_every: float = 5.0, resync_every: float = 60.0, metadata: bool = False) -> None:
+        self.host = host
+        self.driver = driver
+        self.client = client
+        self.repair_every = repair_every
+        self.resync_every = resync_every
+        self.metadata = metadata  # a metadata proxy runs next to each DHCP server
+        self.generation = 0
+        self.document: dict | None = None
+        self._apply_lock = threading.Lock()
+        self._wired = threading.Condition()
+        self._active: set[str] = set()
+        self._reported: dict[str, str] = {}
+        self._reported_fips: dict[str, str] = {}
+
+    # ---- what other parts of the agent ask ------------------------------------------------------
+
+    def wait_for_ports(self, port_ids: list[str], timeout: float) -> bool:
+        """Block until these ports are wired on this host (the compute loop boots a VM after that)."""
+        deadline = time.monotonic() + timeout
+        with self._wired:
+            while not set(port_ids) <= self._active:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._wired.wait(remaining)
+        return True
+
+    def metadata_caller(self, network_id: str, address: str) -> tuple[str, str] | None:
+        """(instance id, project id) of the port on `network_id` that owns `address`, from the last document."""
+        document = self.document or {}
+        found = document.get("metadata_callers", {}).get(network_id, {}).get(address)
+        return (found[0], found[1]) if found else None
+
+    # ---- one pass ---------------------------------------------------------------------------------
+
+    def sync(self, *, full: bool, wait: float = 0.0) -> None:
+        answer = self.client.network_desired(self.host, 0 if full else self.generation, wait)
+        if answer.get("unchanged"):
+            return
+        self.generation = max(self.generation, int(answer["generation"]))
+        self.document = answer
+        self.apply(answer)
+
+    def apply(self, document: dict) -> Outcome:
+        with self._apply_lock:
+            outcome = self._apply(document)
+        with self._wired:
+            self._active = {pid for pid, status in outcome.ports.items() if status == "ACTIVE"}
+            self._wired.notify_all()
+        self._report(outcome)
+        return outcome
+
+    def _apply(self, doc: dict) -> Outcome:
+        outcome = Outcome()
+        driver = self.driver
+        ready_networks = set()
+        for net in doc.get("networks", []):
+            spec = NetworkSpec(network_id=net["id"], vni=net["vni"], mtu=net["mtu"])
+            if _attempt(outcome, f"network {net['id']}", lambda s=spec: driver.ensure_network(s)):
+                ready_networks.add(net["id"])
+        ensure_external = getattr(driver, "ensure_external_access", None)
+        for ext in doc.get("external", []):
+            if ensure_external is not None and ext["network_id"] in ready_networks:
+                _attempt(outcome, f"external access {ext['network_id']}",
+                         lambda e=ext: ensure_external(e["network_id"], e["host_cidr"]))
+        groups = security_group_specs(doc.get("security_groups", {}))
+        if groups or doc.get("ports"):
+            try:
+                driver.ensure_security_groups(groups)
+            except NotImplementedError:
+                pass
+            except (base.DriverError, ValueError, OSError) as exc:
+                outcome.errors.append(f"security groups: {exc}")
+                log.warning("security groups failed: %s", exc)
+        for port in doc.get("ports", []):
+            ok = port["network_id"] in ready_networks and _attempt(
+                outcome, f"port {port['id']}", lambda p=port: driver.ensure_port(port_spec(p)))
+            outcome.ports[port["id"]] = "ACTIVE" if ok else "DOWN"
+        for dhcp in doc.get("dhcp", []):
+            if dhcp["network_id"] in ready_networks:
+                _attempt(outcome, f"DHCP {dhcp['network_id']}",
+                         lambda d=dhcp: driver.ensure_dhcp(dhcp_spec(d, metadata=self.metadata)))
+        routers = doc.get("routers", [])
+        if routers and hasattr(base, "RouterSpec"):
+            for router in routers:
+                ok = _attempt(outcome, f"router {router['router_id']}",
+                              lambda r=router: driver.ensure_router(router_spec(r)))
+                for fip in router.get("floating_ips", []):
+                    outcome.floating_ips[fip["id"]] = "ACTIVE" if ok else "DOWN"
+                for port in [*router.get("interfaces", []), *([router["gateway"]] if router.get("gateway") else [])]:
+                    outcome.ports[port["port_id"]] = "ACTIVE" if ok else "DOWN"
+        self._collect_garbage(doc, outcome)
+        return outcome
+
+    def _collect_garbage(self, doc: dict, outcome: Outcome) -> None:
+        driver = self.driver
+        wanted_ports = {p["id"] for p in doc.get("ports", [])}
+        for port_id in set(driver.list_ports()) - wanted_ports:
+            _attempt(outcome, f"removing port {port_id}", lambda p=port_id: driver.delete_port(p))
+        if hasattr(driver, "list_routers"):
+            wanted_routers = {r["router_id"] for r in doc.get("routers", [])}
+            for router_id in set(driver.list_routers()) - wanted_routers:
+                _attempt(outcome, f"removing router {router_id}", lambda r=router_id: driver.delete_router(r))
+        wanted_dhcp = {d["network_id"] for d in doc.get("dhcp", [])}
+        wanted_networks = {n["id"] for n in doc.get("networks", [])}
+        delete_external = getattr(driver, "delete_external_access", None)
+        for network_id, state in driver.list_networks().items():
+            if network_id not in wanted_networks:
+                if delete_external is not None:
+                    _attempt(outcome, f"removing external access {network_id}",
+                             lambda n=network_id: delete_external(n))
+                _attempt(outcome, f"removing network {network_id}", lambda n=network_id: driver.delete_network(n))
+            elif state.dhcp and network_id not in wanted_dhcp:
+                _attempt(outcome, f"removing DHCP {network_id}", lambda n=network_id: driver.delete_dhcp(n))
+
+    def _report(self, outcome: Outcome) -> None:
+        ports = {pid: s for pid, s in outcome.ports.items() if self._reported.get(pid) != s}
+        fips = {fid: s for fid, s in outcome.floating_ips.items() if self._reported_fips.get(fid) != s}
+        if not ports and not fips:
+            return
+        try:
+            self.client.network_status(self.host, ports, fips)
+        except httpx.HTTPError as exc:
+            log.warning("could not report port status (%s); the next pass retries", exc)
+            return
+        self._reported.update(ports)
+        self._reported_fips.update(fips)
+
+    # ---- loops ------------------------------------------------------------------------------------
+
+    def run(self, stop: threading.Event, *, long_poll: float = 20.0) -> None:
+        watcher = threading.Thread(target=self._watch, args=(stop, long_poll), name="network-watch", daemon=True)
+        watcher.start()
+        next_resync = time.monotonic() + self.resync_every
+        while not stop.wait(self.repair_every):
+            try:
+                if time.monotonic() >= next_resync:
+                    self.sync(full=True)
+                    next_resync = time.monotonic() + self.resync_every
+                elif self.document is not None:
+                    self.apply(self.document)
+            except httpx.HTTPError as exc:
+                log.warning("controller unreachable (%s); retrying", exc)
+            except Exception:
+                log.exception("network pass failed; the next pass retries")
+
+    def _watch(self, stop: threading.Event, long_poll: float) -> None:
+        delay = 0.2
+        while not stop.is_set():
+            try:
+                self.sync(full=self.document is None, wait=0.0 if self.document is None else long_poll)
+                delay = 0.2
+            except (httpx.HTTPError, OSError) as exc:
+                log.info("network long-poll failed (%s); retrying", exc)
+                stop.wait(delay)
+                delay = min(delay * 2, 5.0)
+            except Exception:
+                log.exception("network pass failed; retrying")
+                stop.wait(1.0)

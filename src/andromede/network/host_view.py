@@ -1,0 +1,154 @@
+"""What one host's network agent must build: the desired data plane, as one document.
+
+Compute hosts get the ports bound to them (and their networks and security groups). The network host (in the
+all-in-one, the only host) also runs every network's DHCP server, the routers and host access to external
+networks. The agent converts this document into driver specs; nothing here touches the host.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from collections import defaultdict
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from andromede.network import dhcp_ports
+from andromede.network.models import FixedIp, Network, Port, Subnet
+
+log = logging.getLogger("andromede.network")
+DHCP_OWNER = dhcp_ports.DHCP_OWNER
+METADATA_ADDRESS = "169.254.169.254"
+
+
+def ensure_dhcp_ports(session: Session, network_host: str) -> None:
+    """Repair: networks whose DHCP was switched on after their subnets were made get their DHCP port too."""
+    del network_host  # every DHCP server runs on the network host; the port itself is not bound elsewhere
+    dhcp_ports.ensure_all(session)
+
+
+def _addresses(session: Session, port_ids: list[str]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = defaultdict(list)
+    if port_ids:
+        for row in session.scalars(select(FixedIp).where(FixedIp.port_id.in_(port_ids))
+                                   .order_by(FixedIp.ip_address)):
+            found[row.port_id].append(row.ip_address)
+    return found
+
+
+def _port_doc(port: Port, addresses: list[str], groups: list[str]) -> dict:
+    return {"id": port.id, "network_id": port.network_id, "mac": port.mac_address, "fixed_ips": addresses,
+            "allowed_address_pairs": list(port.allowed_address_pairs or []),
+            "port_security": port.port_security_enabled, "device_id": port.device_id,
+            "device_owner": port.device_owner, "admin_state_up": port.admin_state_up, "security_groups": groups}
+
+
+def _hostname_for(address: str) -> str:
+    return "host-" + address.replace(".", "-").replace(":", "-")
+
+
+def _dhcp_doc(session: Session, network: Network, subnets: list[Subnet]) -> dict | None:
+    ports = list(session.scalars(select(Port).where(Port.network_id == network.id)))
+    dhcp_port = next((p for p in ports if p.device_owner == DHCP_OWNER), None)
+    if dhcp_port is None:
+        return None
+    addresses = _addresses(session, [p.id for p in ports])
+    server = {row.subnet_id: row.ip_address for row in session.scalars(
+        select(FixedIp).where(FixedIp.port_id == dhcp_port.id))}
+    subnet_docs = []
+    for subnet in subnets:
+        if subnet.id not in server:
+            continue
+        subnet_docs.append({"id": subnet.id, "cidr": subnet.cidr, "server_address": server[subnet.id],
+                            "gateway": subnet.gateway_ip, "dns_servers": list(subnet.dns_nameservers or []),
+                            "host_routes": [[r["destination"], r["nexthop"]] for r in subnet.host_routes or []]})
+    if not subnet_docs:
+        return None
+    served = [ipaddress.ip_network(s["cidr"]) for s in subnet_docs]
+    hosts = []
+    for port in ports:
+        if port.id == dhcp_port.id or port.device_owner.startswith("network:router"):
+            continue
+        for address in addresses[port.id]:
+            if any(ipaddress.ip_address(address) in net for net in served):
+                hosts.append({"mac": port.mac_address, "ip": address, "hostname": _hostname_for(address)})
+                break  # one static lease per MAC
+    return {"network_id": network.id, "port_id": dhcp_port.id, "mac": dhcp_port.mac_address, "mtu": network.mtu,
+            "subnets": subnet_docs, "hosts": hosts}
+
+
+def _security_groups(session: Session, port_ids: list[str]) -> tuple[dict[str, list[str]], dict]:
+    try:
+        from andromede.network.security_groups import service as security_groups
+    except ImportError:
+        return {}, {}
+    view = getattr(security_groups, "agent_view", None)
+    if view is None:
+        return {}, {}
+    found = view(session, port_ids)
+    return found.get("port_groups", {}), found.get("groups", {})
+
+
+def _routers(session: Session) -> list[dict]:
+    try:
+        from andromede.network.l3 import service as l3
+    except ImportError:
+        return []
+    view = getattr(l3, "agent_view", None)
+    return view(session) if view else []
+
+
+def host_view(session: Session, host: str, *, network_host: bool) -> dict:
+    ports = list(session.scalars(select(Port).where(Port.binding_host_id == host,
+                                                    Port.device_owner.startswith("compute:"))
+                                 .order_by(Port.created_at, Port.id)))
+    port_ids = [p.id for p in ports]
+    addresses = _addresses(session, port_ids)
+    port_groups, groups = _security_groups(session, port_ids)
+    needed = {p.network_id for p in ports}
+    dhcp: list[dict] = []
+    routers: list[dict] = []
+    external: list[dict] = []
+    if network_host:
+        for network_id, subnets in dhcp_ports.dhcp_subnets(session).items():
+            network = session.get(Network, network_id)
+            if network is None or network.external:
+                continue
+            doc = _dhcp_doc(session, network, subnets)
+            if doc is not None:
+                dhcp.append(doc)
+                needed.add(network_id)
+        routers = _routers(session)
+        for router in routers:
+            needed.update(i["network_id"] for i in router.get("interfaces", []))
+            if router.get("gateway"):
+                needed.add(router["gateway"]["network_id"])
+        for network in session.scalars(select(Network).where(Network.external.is_(True))):
+            subnet = session.scalars(select(Subnet).where(Subnet.network_id == network.id, Subnet.ip_version == 4,
+                                                          Subnet.gateway_ip.is_not(None))
+                                     .order_by(Subnet.created_at)).first()
+            if subnet is not None:
+                prefix = ipaddress.ip_network(subnet.cidr).prefixlen
+                external.append({"network_id": network.id, "host_cidr": f"{subnet.gateway_ip}/{prefix}",
+                                 "cidr": subnet.cidr})
+                needed.add(network.id)
+    callers: dict[str, dict[str, list[str]]] = {}
+    if network_host:  # who may ask the metadata service what, by (network, fixed IP): never by a header
+        rows = session.execute(select(Port.network_id, FixedIp.ip_address, Port.device_id, Port.project_id)
+                               .join(FixedIp, FixedIp.port_id == Port.id)
+                               .where(Port.device_owner.startswith("compute:"), Port.device_id != ""))
+        for network_id, address, device_id, project_id in rows:
+            callers.setdefault(network_id, {})[address] = [device_id, project_id]
+    networks = [{"id": n.id, "vni": n.segmentation_id, "mtu": n.mtu}
+                for n in session.scalars(select(Network).where(Network.id.in_(needed)).order_by(Network.id))]
+    return {"networks": networks, "ports": [_port_doc(p, addresses[p.id], port_groups.get(p.id, [])) for p in ports],
+            "dhcp": dhcp, "security_groups": groups, "routers": routers, "external": external,
+            "network_host": network_host, "metadata_callers": callers}
+
+
+def lookup_instance_port(session: Session, network_id: str, address: str) -> Port | None:
+    """The compute port on `network_id` that owns `address` (the metadata service's caller)."""
+    return session.scalars(select(Port).join(FixedIp, FixedIp.port_id == Port.id).where(
+        Port.network_id == network_id, FixedIp.ip_address == address, Port.device_owner.startswith("compute:"))
+    ).first()

@@ -1,0 +1,92 @@
+"""The internal API network agents use: long-poll their host's desired data plane, report port status.
+
+Mounted under /internal with the compute agent routes; callers need the `service` role or `admin`.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+
+from andromede.api.deps import context
+from andromede.common.config import Settings
+from andromede.common.context import RequestContext
+from andromede.db.engine import Database
+from andromede.network import host_view
+from andromede.network.changes import NetworkChanges
+from andromede.network.models import NetworkState, Port
+from andromede.policy import enforce
+
+router = APIRouter(prefix="/v1")
+MAX_WAIT_S = 30.0
+Status = Literal["ACTIVE", "DOWN"]
+
+
+class StatusReport(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+    ports: Annotated[dict[str, Status], Field(max_length=10_000)] = Field(default_factory=dict)
+    floating_ips: Annotated[dict[str, Status], Field(max_length=10_000)] = Field(default_factory=dict)
+
+
+def _changes(request: Request) -> NetworkChanges:
+    return request.app.state.network_changes
+
+
+def _view(db: Database, settings: Settings, host: str, since: int) -> dict | None:
+    with db.session() as session:
+        if (session.scalar(select(NetworkState.generation)) or 0) <= since:
+            return None
+    network_host = host == settings.the_network_host
+    if network_host:
+        with db.session() as session:
+            host_view.ensure_dhcp_ports(session, host)
+    with db.session() as session:
+        generation = session.scalar(select(NetworkState.generation)) or 0
+        return {"generation": generation, **host_view.host_view(session, host, network_host=network_host)}
+
+
+@router.get("/hosts/{host}/network")
+async def desired_network(host: str, request: Request, since: int = 0, wait: float = 0.0,
+                          ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "internal:agent")
+    changes = _changes(request)
+    deadline = time.monotonic() + max(0.0, min(wait, MAX_WAIT_S))
+    while True:
+        found = await run_in_threadpool(_view, request.app.state.db, request.app.state.settings, host, since)
+        remaining = deadline - time.monotonic()
+        if found is not None or remaining <= 0:
+            return found or {"generation": since, "unchanged": True}
+        await changes.wait(min(remaining, 0.5))
+
+
+def _report(db: Database, settings: Settings, host: str, body: StatusReport) -> dict:
+    changed = 0
+    with db.session() as session:
+        if body.ports:
+            for port in session.scalars(select(Port).where(Port.id.in_(list(body.ports)))):
+                ours = port.binding_host_id == host or (not port.binding_host_id and port.device_owner.startswith(
+                    "network:") and host == settings.the_network_host)
+                if ours and port.status != body.ports[port.id]:
+                    port.status = body.ports[port.id]
+                    changed += 1
+        if body.floating_ips:
+            try:
+                from andromede.network.l3 import service as l3
+            except ImportError:
+                l3 = None  # type: ignore[assignment]
+            setter = getattr(l3, "set_floating_ip_status", None)
+            if setter is not None:
+                for fip_id, status in body.floating_ips.items():
+                    setter(session, fip_id, status)
+    return {"changed": changed}
+
+
+@router.post("/hosts/{host}/network/status")
+def report_status(host: str, body: StatusReport, request: Request, ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "internal:agent")
+    return _report(request.app.state.db, request.app.state.settings, host, body)

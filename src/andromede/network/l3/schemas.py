@@ -1,0 +1,81 @@
+"""Request bodies for routers, router interfaces and floating IPs (Neutron v2.0 wire names)."""
+
+from __future__ import annotations
+
+from pydantic import Field, StrictBool
+
+from andromede.network.schemas import Address, Body, Description, Tag, Text255, Uuid
+
+
+class ExternalFixedIp(Body):
+    subnet_id: Uuid | None = None
+    ip_address: Address | None = None
+
+
+class GatewayInfo(Body):
+    """external_gateway_info; an empty object (or null) removes the gateway."""
+
+    network_id: Uuid | None = None
+    enable_snat: StrictBool | None = None
+    external_fixed_ips: list[ExternalFixedIp] | None = Field(None, max_length=8)
+
+
+class RouterCreate(Body):
+    name: Text255 = ""
+    description: Description = ""
+    admin_state_up: StrictBool = True
+    external_gateway_info: GatewayInfo | None = None
+    distributed: StrictBool | None = None
+    ha: StrictBool | None = None
+    tenant_id: Uuid | None = None
+    project_id: Uuid | None = None
+    tags: list[Tag] = Field(default_factory=list, max_length=64)
+
+
+class RouterUpdate(Body):
+    name: Text255 | None = None
+    description: Description | None = None
+    admin_state_up: StrictBool | None = None
+    external_gateway_info: GatewayInfo | None = None
+    distributed: StrictBool | None = None
+    ha: StrictBool | None = None
+    routes: list[dict] | None = Field(None, max_length=0)  # no extraroute: only the empty list is accepted
+
+
+class InterfaceRequest(Body):
+    subnet_id: Uuid | None = None
+    port_id: Uuid | None = None
+
+
+class FloatingIpCreate(Body):
+    floating_network_id: Uuid
+    floating_ip_address: Address | None = None
+    subnet_id: Uuid | None = None
+    port_id: Uuid | None = None
+    fixed_ip_address: Address | None = None
+    description: Description = ""
+    tenant_id: Uuid | None = None
+    project_id: Uuid | None = None
+    tags: list[Tag] = Field(default_factory=list, max_length=64)
+
+
+class FloatingIpUpdate(Body):
+    port_id: Uuid | None = None
+    fixed_ip_address: Address | None = None
+    description: Description | None = None
+
+
+class RouterCreateRequest(Body):
+    router: RouterCreate
+
+
+class RouterUpdateRequest(Body):
+    router: RouterUpdate
+
+
+class FloatingIpCreateRequest(Body):
+    floatingip: FloatingIpCreate
+
+
+class FloatingIpUpdateRequest(Body):
+    floatingip: FloatingIpUpdate

@@ -1,0 +1,85 @@
+"""Request bodies for security groups, their rules and network quotas.
+
+Rule fields are typed loosely on purpose (Neutron converts "22" to 22, "TCP" to "tcp", "ipv4" to "IPv4"); the
+service validates them with Neutron's own error types and messages.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, StrictBool, StrictInt, StrictStr, StringConstraints
+
+from andromede.network.schemas import Body, Description, Tag, Text255, Uuid
+
+ProjectId = Annotated[StrictStr, StringConstraints(min_length=1, max_length=64, pattern=r"^[0-9a-zA-Z_-]+$")]
+
+
+class SecurityGroupCreate(Body):
+    name: Text255 = ""
+    description: Description = ""
+    stateful: StrictBool = True
+    tenant_id: ProjectId | None = None
+    project_id: ProjectId | None = None
+    tags: list[Tag] = Field(default_factory=list, max_length=64)
+
+
+class SecurityGroupUpdate(Body):
+    name: Text255 | None = None
+    description: Description | None = None
+    stateful: StrictBool | None = None
+
+
+class SecurityGroupRuleCreate(Body):
+    security_group_id: Uuid
+    direction: Annotated[StrictStr, StringConstraints(max_length=16)]
+    ethertype: Annotated[StrictStr, StringConstraints(max_length=16)] = "IPv4"
+    protocol: Annotated[StrictStr, StringConstraints(max_length=40)] | StrictInt | None = None
+    port_range_min: Annotated[StrictStr, StringConstraints(max_length=16)] | StrictInt | None = None
+    port_range_max: Annotated[StrictStr, StringConstraints(max_length=16)] | StrictInt | None = None
+    remote_ip_prefix: Annotated[StrictStr, StringConstraints(max_length=64)] | None = None
+    remote_group_id: Uuid | None = None
+    remote_address_group_id: Uuid | None = None
+    description: Description = ""
+    tenant_id: ProjectId | None = None
+    project_id: ProjectId | None = None
+
+
+class SecurityGroupRuleUpdate(Body):
+    description: Description | None = None
+
+
+class SecurityGroupCreateRequest(Body):
+    security_group: SecurityGroupCreate
+
+
+class SecurityGroupUpdateRequest(Body):
+    security_group: SecurityGroupUpdate
+
+
+class SecurityGroupRuleCreateRequest(Body):
+    security_group_rule: SecurityGroupRuleCreate
+
+
+class SecurityGroupRuleUpdateRequest(Body):
+    security_group_rule: SecurityGroupRuleUpdate
+
+
+QuotaValue = Annotated[StrictInt, Field(ge=-1, le=2**31 - 1)]
+
+
+class QuotaUpdate(Body):
+    network: QuotaValue | None = None
+    subnet: QuotaValue | None = None
+    port: QuotaValue | None = None
+    router: QuotaValue | None = None
+    floatingip: QuotaValue | None = None
+    security_group: QuotaValue | None = None
+    security_group_rule: QuotaValue | None = None
+    # openstackclient sends one of these: force skips the "not below current usage" check.
+    force: StrictBool | None = None
+    check_limit: StrictBool | None = None
+
+
+class QuotaUpdateRequest(Body):
+    quota: QuotaUpdate

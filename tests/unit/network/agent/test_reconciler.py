@@ -1,0 +1,86 @@
+"""The network agent's loop against the fake data plane: ensure, report, garbage-collect, wait for ports."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+
+from andromede.network.agent.drivers.fake import FakeHost, FakeNetworkDriver
+from andromede.network.agent.reconciler import NetworkReconciler
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+class StubClient:
+    def __init__(self, document: dict) -> None:
+        self.document = document
+        self.reports: list[tuple[dict, dict]] = []
+
+    def network_desired(self, host: str, since: int, wait: float) -> dict:
+        if since >= self.document["generation"]:
+            return {"generation": since, "unchanged": True}
+        return self.document
+
+    def network_status(self, host: str, ports: dict, floating_ips: dict) -> None:
+        self.reports.append((ports, floating_ips))
+
+
+def _document(generation: int, network_id: str, port_id: str, dhcp_port: str) -> dict:
+    return {
+        "generation": generation, "network_host": True, "security_groups": {}, "routers": [], "external": [],
+        "networks": [{"id": network_id, "vni": 1001, "mtu": 1450}],
+        "ports": [{"id": port_id, "network_id": network_id, "mac": "fa:16:3e:00:00:05", "fixed_ips": ["10.0.0.5"],
+                   "allowed_address_pairs": [{"ip_address": "10.0.0.99"}], "port_security": True,
+                   "device_id": new_id(), "device_owner": "compute:nova", "admin_state_up": True,
+                   "security_groups": []}],
+        "dhcp": [{"network_id": network_id, "port_id": dhcp_port, "mac": "fa:16:3e:00:00:02", "mtu": 1450,
+                  "subnets": [{"id": new_id(), "cidr": "10.0.0.0/24", "server_address": "10.0.0.2",
+                               "gateway": "10.0.0.1", "dns_servers": [], "host_routes": []}],
+                  "hosts": [{"mac": "fa:16:3e:00:00:05", "ip": "10.0.0.5", "hostname": "host-10-0-0-5"}]}],
+        "metadata_callers": {network_id: {"10.0.0.5": ["instance-1", "project-1"]}},
+    }
+
+
+def test_a_document_is_built_reported_and_then_collected() -> None:
+    network_id, port_id, dhcp_port = new_id(), new_id(), new_id()
+    host = FakeHost()
+    client = StubClient(_document(5, network_id, port_id, dhcp_port))
+    reconciler = NetworkReconciler("h1", FakeNetworkDriver(host), client)
+    reconciler.sync(full=True)
+    assert set(host.networks) == {network_id} and set(host.ports) == {port_id} and network_id in host.dhcp
+    assert host.ports[port_id].allowed_address_pairs[0].cidr == "10.0.0.99/32"
+    assert client.reports == [({port_id: "ACTIVE"}, {})]
+    assert reconciler.wait_for_ports([port_id], timeout=0.1)
+    assert reconciler.metadata_caller(network_id, "10.0.0.5") == ("instance-1", "project-1")
+    assert reconciler.metadata_caller(network_id, "10.0.0.6") is None
+
+    reconciler.sync(full=False)  # unchanged: nothing re-applied, nothing re-reported
+    assert len(client.reports) == 1
+
+    client.document = {**_document(6, network_id, port_id, dhcp_port), "ports": [], "dhcp": [], "networks": []}
+    reconciler.sync(full=False)
+    assert host.networks == {} and host.ports == {} and host.dhcp == {}
+
+
+def test_one_bad_item_does_not_block_the_others() -> None:
+    network_id, port_id, dhcp_port = new_id(), new_id(), new_id()
+    document = _document(3, network_id, port_id, dhcp_port)
+    bad = dict(document["ports"][0], id=new_id(), mac="not-a-mac")
+    document["ports"].append(bad)
+    host = FakeHost()
+    client = StubClient(document)
+    reconciler = NetworkReconciler("h1", FakeNetworkDriver(host), client)
+    reconciler.sync(full=True)
+    assert set(host.ports) == {port_id}
+    assert client.reports[0][0] == {port_id: "ACTIVE", bad["id"]: "DOWN"}
+
+
+def test_waiting_for_a_port_returns_once_it_is_wired() -> None:
+    network_id, port_id, dhcp_port = new_id(), new_id(), new_id()
+    reconciler = NetworkReconciler("h1", FakeNetworkDriver(FakeHost()), StubClient(
+        _document(2, network_id, port_id, dhcp_port)))
+    assert not reconciler.wait_for_ports([port_id], timeout=0.05)
+    threading.Timer(0.2, lambda: reconciler.sync(full=True)).start()
+    assert reconciler.wait_for_ports([port_id], timeout=10)
