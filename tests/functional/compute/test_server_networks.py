@@ -162,6 +162,15 @@ def test_security_groups_at_boot_and_by_action(server: Server, http: httpx.Clien
 def test_interfaces_attach_and_detach_through_the_cli(server: Server, http: httpx.Client,
                                                       image_id: str) -> None:  # noqa: F811
     name = f"nic-{secrets.token_hex(3)}"
+    try:
+        _attach_and_detach(server, http, image_id, name)
+    finally:  # the demo project must not keep networks: other tests boot there without naming one
+        server.openstack("server", "delete", "--wait", name, check=False)
+        for suffix in ("a", "b"):
+            server.openstack("network", "delete", f"{name}-{suffix}", check=False)
+
+
+def _attach_and_detach(server: Server, http: httpx.Client, image_id: str, name: str) -> None:  # noqa: F811
     server.openstack("network", "create", f"{name}-a")
     server.openstack("subnet", "create", "--network", f"{name}-a", "--subnet-range", "10.25.0.0/24", f"{name}-sa")
     server.openstack("network", "create", f"{name}-b")
@@ -181,6 +190,7 @@ def test_interfaces_attach_and_detach_through_the_cli(server: Server, http: http
     server.openstack("server", "remove", "port", name, own["id"])
     kept = server.openstack_json("port", "show", own["id"])
     assert kept["device_id"] == ""  # the user's port stays, unplugged
+    server.openstack("port", "delete", own["id"])
     assert len(server.openstack_json("port", "list", "--server", created["id"])) == 2
     server.openstack("server", "delete", "--wait", name)
     left = server.openstack_json("port", "list", "--network", f"{name}-a", "--long")

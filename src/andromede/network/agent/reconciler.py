@@ -133,7 +133,7 @@ def router_spec(doc: dict):  # type: ignore[no-untyped-def]
 
 class NetworkReconciler:
     def __init__(self, host: str, driver: NetworkDriver, client, *,  # type: ignore[no-untyped-def]
-                 repair_every: float = 5.0, resync_every: float = 60.0, metadata: bool = False) -> None:
+                 repair_every: float = 15.0, resync_every: float = 60.0, metadata: bool = False) -> None:
         self.host = host
         self.driver = driver
         self.client = client

@@ -131,8 +131,9 @@ def hotplug_nic(qmp_socket: Path, *, tap_fd: int, netdev_id: str, device_id: str
         errors = []
         for bus in buses:  # a PCIe root port holds one device: the first free one takes it
             try:
+                # addr 0: a PCIe link has one device; QEMU would otherwise pick another (invisible) address
                 await client.execute("device_add", {"driver": "virtio-net-pci", "netdev": netdev_id, "mac": mac,
-                                                    "id": device_id, "bus": bus})
+                                                    "id": device_id, "bus": bus, "addr": "0"})
                 return
             except QMPError as exc:
                 errors.append(str(exc))
