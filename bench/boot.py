@@ -226,6 +226,8 @@ def main() -> None:
         argv = [str(Path(sys.executable).parent / "andromede"), "up", "--data-dir", str(data),
                 "--listen", f"{HOST}:{port}", "--insecure-http", "--agent-driver", "qemu"]
         os.environ.pop("ANDROMEDE_TINY_IMAGE", None)  # "ensure": the tiny guest image is built/registered
+        # No `public`/`private`: the servers boot without a NIC, so B (the same argv by hand) needs no tap.
+        os.environ["ANDROMEDE_PUBLIC_NETWORK_CIDR"] = ""
         with launched(argv, f"{base}/identity/v3", tmp / "andromede.log", timeout=600):
             try:
                 wait_for_host(base, data)
