@@ -251,7 +251,7 @@ def delete_port(port_id: str, request: Request, ctx: RequestContext = Depends(co
 
 # ---- tags (networks, subnets, ports) -----------------------------------------------------------
 
-Collection = Literal["networks", "subnets", "ports"]
+Collection = Literal["networks", "subnets", "ports", "security-groups"]
 
 
 class TagList(BaseModel):

@@ -25,6 +25,7 @@ from andromede.network.schemas import (
     SubnetUpdate,
 )
 from andromede.network.security_groups import service as security_groups
+from andromede.network.security_groups.models import SecurityGroup
 
 FIRST_VNI = 1000
 # Ports that keep their subnet and network in use: any not made by the platform, and routers' and floating IPs'.
@@ -350,7 +351,8 @@ def delete_port(session: Session, ctx: RequestContext, port_id: str) -> None:
 
 # ---- tags --------------------------------------------------------------------------------------
 
-TAGGABLE = {"networks": ("Network", Network), "subnets": ("Subnet", Subnet), "ports": ("Port", Port)}
+TAGGABLE = {"networks": ("Network", Network), "subnets": ("Subnet", Subnet), "ports": ("Port", Port),
+            "security-groups": ("SecurityGroup", SecurityGroup)}
 MAX_TAGS = 64
 
 

@@ -5,6 +5,8 @@ Bounded: at most 2 VMs at once, 256 MiB each (m1.tiny), TCG.
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,10 +18,10 @@ from tests.support.server import Server, free_port
 
 pytestmark = [pytest.mark.vm, pytest.mark.root]
 PINGER = """#!/bin/sh
-( i=0
-  while [ $i -lt 120 ]; do
-    if ping -c 1 -W 1 {peer} >/dev/null 2>&1; then echo "ping-ok-{peer}"; break; fi
-    i=$((i + 1)); sleep 1
+( while true; do
+    if ping -c 1 -W 1 {peer} >/dev/null 2>&1; then echo "ping-ok-{peer}" > /dev/console
+    else echo "ping-lost-{peer}" > /dev/console; fi
+    sleep 2
   done ) &
 """
 
@@ -35,6 +37,10 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     for server in srv.openstack_json("server", "list", "--all-projects", cloud="andromede-admin"):
         srv.openstack("server", "delete", "--wait", server["ID"], cloud="andromede-admin", check=False)
     srv.stop()
+
+
+def _ifindex(name: str) -> int:
+    return int(Path(f"/sys/class/net/{name}/ifindex").read_text())
 
 
 def _link_exists(name: str) -> bool:
@@ -63,6 +69,20 @@ def test_two_vms_on_a_tenant_network_reach_each_other(cloud: Server, tmp_path: P
     assert [p["Status"] for p in ports] == ["ACTIVE"]
     tap = "tap" + ports[0]["ID"][:11]
     assert _link_exists(tap) and _link_exists("brq" + network["id"][:11])
+
+    # Kill the API server and the agent: the VMs and their wiring stay, the new agent adopts them untouched.
+    before = {name: _ifindex(name) for name in (tap, "brq" + network["id"][:11])}
+    oks = _console(cloud, "vm-a").count("ping-ok-10.30.0.12")
+    assert cloud.process is not None
+    os.killpg(cloud.process.pid, signal.SIGKILL)
+    cloud.process.wait()
+    cloud.process = None
+    cloud.stop_agent(signal.SIGKILL)
+    cloud.start(timeout=300)
+    poll(lambda: _console(cloud, "vm-a").count("ping-ok-10.30.0.12") > oks + 5, 120, "pings after the restart")
+    assert {name: _ifindex(name) for name in before} == before  # adopted, not rebuilt
+    recent = _console(cloud, "vm-a").split("ping-ok-10.30.0.12")[oks + 1:]
+    assert sum("ping-lost" in chunk for chunk in recent) <= 1  # the data plane never stopped
 
     cloud.openstack("server", "delete", "--wait", "vm-a", "vm-b")
     poll(lambda: not _link_exists(tap), 30, "the deleted VM's tap to go away")

@@ -292,3 +292,13 @@ def test_port_security_and_security_groups(server: Server, admin: Admin, http: h
     assert sorted(secured.json()["port"]["security_groups"]) == sorted([group["id"], default["id"]])
     filtered = http.get(f"{NET}/ports?security_groups={group['id']}", headers=auth_headers(token)).json()["ports"]
     assert bare["id"] in {p["id"] for p in filtered} and made["id"] not in {p["id"] for p in filtered}
+
+
+def test_security_group_tags_through_the_cli(server: Server) -> None:
+    name = f"tagged-{secrets.token_hex(3)}"
+    created = server.openstack_json("security", "group", "create", "--tag", "blue", name)
+    assert created["tags"] == ["blue"]
+    server.openstack("security", "group", "set", "--tag", "red", name)
+    assert sorted(server.openstack_json("security", "group", "show", name)["tags"]) == ["blue", "red"]
+    assert [g["Name"] for g in server.openstack_json("security", "group", "list", "--tags", "red")] == [name]
+    server.openstack("security", "group", "delete", name)

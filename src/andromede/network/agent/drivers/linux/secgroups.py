@@ -47,6 +47,7 @@ TABLE = "andromede-sg"
 FAMILY = "inet"
 INGRESS_BIT = 0x80000000
 ZONE_MIN, ZONE_MAX = 1, 65535
+VXLAN_PORT = 4789  # links.VXLAN_PORT
 PRIORITY_ZONE = -300  # before conntrack (-200): the zone must be chosen before the lookup
 PRIORITY_EGRESS = -150  # after conntrack, so ct state is known
 PRIORITY_INGRESS = 0
@@ -418,8 +419,14 @@ def render_base() -> list[str]:
         f"  chain zone {{ type filter hook prerouting priority {PRIORITY_ZONE}; policy accept; }}",
         f"  chain from_ports {{ type filter hook prerouting priority {PRIORITY_EGRESS}; policy accept; }}",
         f"  chain to_ports {{ type filter hook forward priority {PRIORITY_INGRESS}; policy accept; }}",
+        f"  chain underlay_out {{ type filter hook output priority {PRIORITY_ZONE}; policy accept; }}",
         "}",
+        # The VXLAN underlay needs no connection tracking (the guests' flows are tracked on the bridges):
+        # tracking every encapsulated packet twice costs throughput for nothing.
+        f"flush chain {FAMILY} {TABLE} underlay_out",
+        f"add rule {FAMILY} {TABLE} underlay_out udp dport {VXLAN_PORT} notrack",
         f"flush chain {FAMILY} {TABLE} zone",
+        f"add rule {FAMILY} {TABLE} zone udp dport {VXLAN_PORT} notrack",
         f"add rule {FAMILY} {TABLE} zone ct zone set iifname map @zones",
         f"flush chain {FAMILY} {TABLE} from_ports",
         f"add rule {FAMILY} {TABLE} from_ports meta mark vmap @egress",
