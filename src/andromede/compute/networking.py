@@ -292,3 +292,21 @@ def change_security_group(session: Session, ctx: RequestContext, instance: Insta
         ids = [g for g in current[port.id] if g != group_id] + ([group_id] if add else [])
         security_groups.bind(session, port.id, ids)
         port.revision_number += 1
+
+
+def security_group_names(session: Session, instances: list[Instance]) -> dict[str, list[dict]]:
+    """Nova's `security_groups` of each server: the names of its ports' groups, once each."""
+    from andromede.network.security_groups.models import PortSecurityGroup, SecurityGroup
+
+    port_of = {nic["port_id"]: inst.uuid for inst in instances for nic in inst.nics or []}
+    found: dict[str, list[dict]] = {inst.uuid: [] for inst in instances}
+    if not port_of:
+        return found
+    rows = session.execute(select(PortSecurityGroup.port_id, SecurityGroup.name)
+                           .join(SecurityGroup, SecurityGroup.id == PortSecurityGroup.security_group_id)
+                           .where(PortSecurityGroup.port_id.in_(list(port_of))).order_by(SecurityGroup.name))
+    for port_id, name in rows:
+        entry = {"name": name}
+        if entry not in found[port_of[port_id]]:
+            found[port_of[port_id]].append(entry)
+    return found

@@ -42,7 +42,8 @@ class Views:
     def server_summary(self, row: Instance) -> dict:
         return {"id": row.uuid, "name": row.name, "links": self.links("servers", row.uuid)}
 
-    def server(self, row: Instance, ctx: RequestContext, addresses: dict | None = None) -> dict:
+    def server(self, row: Instance, ctx: RequestContext, addresses: dict | None = None,
+               security_groups: list[dict] | None = None) -> dict:
         status = status_of(row)
         host_id = hashlib.sha224((row.project_id + (row.host or "")).encode()).hexdigest() if row.host else ""
         doc: dict = {
@@ -59,6 +60,8 @@ class Views:
             "OS-EXT-STS:vm_state": row.vm_state, "OS-EXT-STS:power_state": row.power_state,
             "os-extended-volumes:volumes_attached": [], "config_drive": "True" if row.config_drive else "",
         }
+        if security_groups:
+            doc["security_groups"] = security_groups
         if status in PROGRESS_STATES:
             doc["progress"] = PROGRESS_STATES[status]
         if status in ("ERROR", "DELETED") and row.fault:

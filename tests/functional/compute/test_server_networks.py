@@ -151,8 +151,10 @@ def test_security_groups_at_boot_and_by_action(server: Server, http: httpx.Clien
     def action(body: dict) -> httpx.Response:
         return http.post(f"/compute/v2.1/servers/{server_id}/action", json=body, headers=auth_headers(token))
 
+    assert _server(http, token, server_id)["security_groups"] == [{"name": "web"}]
     assert action({"addSecurityGroup": {"name": "default"}}).status_code == 202
     assert len(_ports(http, token, device_id=server_id)[0]["security_groups"]) == 2
+    assert _server(http, token, server_id)["security_groups"] == [{"name": "default"}, {"name": "web"}]
     assert action({"removeSecurityGroup": {"name": "web"}}).status_code == 202
     assert action({"removeSecurityGroup": {"name": "web"}}).status_code == 404
     assert _ports(http, token, device_id=server_id)[0]["security_groups"] != [web["id"]]

@@ -37,7 +37,8 @@ def _notify(request: Request, hosts: set[str | None]) -> None:
 
 
 def _server_doc(request: Request, session, ctx: RequestContext, instance) -> dict:  # type: ignore[no-untyped-def]
-    return views_of(request).server(instance, ctx, networking.addresses(session, [instance])[instance.uuid])
+    return views_of(request).server(instance, ctx, networking.addresses(session, [instance])[instance.uuid],
+                                    networking.security_group_names(session, [instance])[instance.uuid])
 
 
 @router.post("/servers", status_code=202)
@@ -66,7 +67,8 @@ def list_servers(request: Request, ctx: RequestContext = Depends(context)) -> di
         rows = servers.list_servers(session, ctx, params)
         if detail:
             addresses = networking.addresses(session, rows)
-            docs = [views.server(r, ctx, addresses.get(r.uuid)) for r in rows]
+            groups = networking.security_group_names(session, rows)
+            docs = [views.server(r, ctx, addresses.get(r.uuid), groups.get(r.uuid)) for r in rows]
         else:
             docs = [views.server_summary(r) for r in rows]
     result: dict = {"servers": docs}
