@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import random
 
+from andromede.network.agent.drivers import secgroup_model
 from andromede.network.agent.drivers.base import PortSpec, SecurityGroupRule, SecurityGroupSpec
 from andromede.network.agent.drivers.linux import nft, secgroups
 
@@ -119,8 +120,8 @@ def test_model_matches_neutron_semantics() -> None:
     }
 
     def allowed(remote: str, protocol: int, **kw: int) -> bool:
-        packet = secgroups.Packet("ingress", 4, protocol, ipaddress.ip_address(remote), **kw)
-        return secgroups.port_allows((GROUP,), packet, groups)
+        packet = secgroup_model.Packet("ingress", 4, protocol, ipaddress.ip_address(remote), **kw)
+        return secgroup_model.port_allows((GROUP,), packet, groups)
 
     assert allowed("10.1.2.3", 6, dport=22)
     assert not allowed("10.1.2.3", 6, dport=23)
@@ -128,6 +129,6 @@ def test_model_matches_neutron_semantics() -> None:
     assert not allowed("192.168.0.8", 17, dport=53)
     assert allowed("8.8.8.8", 1, icmp_type=8, icmp_code=0) and not allowed("8.8.8.8", 1, icmp_type=0, icmp_code=0)
     assert allowed("8.8.8.8", 17, sport=67, dport=68)  # DHCP replies always pass
-    assert not secgroups.port_allows(
-        (), secgroups.Packet("egress", 4, 6, ipaddress.ip_address("1.1.1.1"), dport=80), groups
+    assert not secgroup_model.port_allows(
+        (), secgroup_model.Packet("egress", 4, 6, ipaddress.ip_address("1.1.1.1"), dport=80), groups
     )

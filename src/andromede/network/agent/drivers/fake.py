@@ -11,6 +11,7 @@ import ipaddress
 import itertools
 from dataclasses import dataclass, field
 
+from andromede.network.agent.drivers import secgroup_model
 from andromede.network.agent.drivers.base import (
     DhcpHost,
     DhcpSpec,
@@ -26,7 +27,6 @@ from andromede.network.agent.drivers.base import (
     check_host_cidr,
     check_id,
 )
-from andromede.network.agent.drivers.linux import secgroups
 
 
 @dataclass
@@ -200,7 +200,7 @@ class FakeNetworkDriver(NetworkDriver):
         self.host.external.pop(network_id, None)
 
 
-    # ---- security groups: the same semantics as linux/secgroups.py, as a model ----
+    # ---- security groups: the same model (secgroup_model.py) the Linux driver compiles to nftables ----
 
     def ensure_security_groups(self, groups: tuple[SecurityGroupSpec, ...]) -> None:
         wanted = {g.group_id: g for g in groups}
@@ -234,16 +234,16 @@ class FakeNetworkDriver(NetworkDriver):
         version = ipaddress.ip_address(src_ip).version
         if ipaddress.ip_address(dst_ip).version != version:
             return False
-        if not any(ipaddress.ip_address(dst_ip) in net for net in secgroups.port_addresses(dst)):
+        if not any(ipaddress.ip_address(dst_ip) in net for net in secgroup_model.port_addresses(dst)):
             return False  # nobody answers at that address
         for spec, direction, remote, own in ((src, "egress", dst_ip, src_ip), (dst, "ingress", src_ip, dst_ip)):
             if not spec.port_security:
                 continue
             if direction == "egress" and not any(
-                ipaddress.ip_address(own) in net for net in secgroups.port_addresses(spec)
+                ipaddress.ip_address(own) in net for net in secgroup_model.port_addresses(spec)
             ):
                 return False  # anti-spoofing
-            packet = secgroups.Packet(
+            packet = secgroup_model.Packet(
                 direction=direction,
                 version=version,
                 protocol=protocol,
@@ -253,7 +253,7 @@ class FakeNetworkDriver(NetworkDriver):
                 icmp_type=icmp_type,
                 icmp_code=icmp_code,
             )
-            if not secgroups.port_allows(spec.security_group_ids, packet, self.host.groups):
+            if not secgroup_model.port_allows(spec.security_group_ids, packet, self.host.groups):
                 return False
         return True
 

@@ -23,11 +23,9 @@ established traffic is accepted before them.
 
 from __future__ import annotations
 
-import functools
 import ipaddress
 import json
-import socket
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,7 +39,16 @@ from andromede.network.agent.drivers.base import (
     SecurityGroupSpec,
 )
 from andromede.network.agent.drivers.linux import names
+from andromede.network.agent.drivers.linux.conntrack import Conntrack, Risk, flows_to_cut
 from andromede.network.agent.drivers.linux.run import in_netns, run
+from andromede.network.agent.drivers.secgroup_model import (
+    ANY,
+    Box,
+    Network,
+    members,
+    network_of,
+    protocol_of,
+)
 
 TABLE = "andromede-sg"
 FAMILY = "inet"
@@ -52,8 +59,6 @@ PRIORITY_ZONE = -300  # before conntrack (-200): the zone must be chosen before 
 PRIORITY_EGRESS = -150  # after conntrack, so ct state is known
 PRIORITY_INGRESS = 0
 
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 # ---- names and tags ----
 
@@ -100,100 +105,6 @@ def group_of_object(name: str) -> str | None:
     return None
 
 
-# ---- the model: what a port's groups allow ----
-
-ANY = {4: ipaddress.ip_network("0.0.0.0/0"), 6: ipaddress.ip_network("::/0")}
-ND_EGRESS = frozenset({133, 135, 136, 131, 132, 143})  # RS, NS, NA, MLD report/done, MLDv2 report
-ND_INGRESS = frozenset({134, 135, 136, 130, 131, 132, 143})  # RA, NS, NA, MLD query/report/done, MLDv2 report
-
-
-@dataclass(frozen=True)
-class Packet:
-    """The first packet of a flow, seen from one port: `remote` is the other end's address."""
-
-    direction: str  # ingress (to the port) | egress (from the port)
-    version: int
-    protocol: int
-    remote: Address
-    dport: int | None = None  # the destination port (the VM's for ingress, the remote's for egress)
-    sport: int | None = None
-    icmp_type: int | None = None
-    icmp_code: int | None = None
-
-
-def _prefixes(values: Iterable[str]) -> list[Network]:
-    return [ipaddress.ip_network(v) for v in values]
-
-
-def members(group: SecurityGroupSpec | None, version: int) -> list[Network]:
-    if group is None:
-        return []
-    return _prefixes(group.members_v4 if version == 4 else group.members_v6)
-
-
-@functools.lru_cache(maxsize=1 << 17)
-def _network(prefix: str) -> Network:
-    return ipaddress.ip_network(prefix)
-
-
-@functools.lru_cache(maxsize=1 << 17)
-def _protocol(rule: SecurityGroupRule) -> int | None:
-    return rule.protocol_number
-
-
-def rule_allows(rule: SecurityGroupRule, packet: Packet, groups: Mapping[str, SecurityGroupSpec]) -> bool:
-    if rule.direction != packet.direction or ETHERTYPES[rule.ethertype] != packet.version:
-        return False
-    number = _protocol(rule)
-    if number is not None:
-        if number != packet.protocol:
-            return False
-        low, high = rule.port_range_min, rule.port_range_max
-        if number in PORTED_PROTOCOLS and low is not None and high is not None:
-            if packet.dport is None or not low <= packet.dport <= high:
-                return False
-        elif (
-            number == ICMP_PROTOCOL[packet.version]
-            and low is not None
-            and (packet.icmp_type != low or (high is not None and packet.icmp_code != high))
-        ):
-            return False
-    if rule.remote_ip_prefix is not None:
-        return packet.remote in _network(rule.remote_ip_prefix)
-    if rule.remote_group_id is not None:
-        return any(packet.remote in net for net in members(groups.get(rule.remote_group_id), packet.version))
-    return True
-
-
-def infrastructure(packet: Packet) -> bool:
-    """What passes whatever the groups say: DHCP to/from the client, IPv6 neighbour discovery and MLD."""
-    if packet.protocol == 17:
-        client, server = (68, 67) if packet.version == 4 else (546, 547)
-        if packet.direction == "egress":
-            return (packet.sport, packet.dport) == (client, server)
-        return (packet.sport, packet.dport) == (server, client)
-    if packet.protocol == 58 and packet.version == 6:
-        return packet.icmp_type in (ND_EGRESS if packet.direction == "egress" else ND_INGRESS)
-    return False
-
-
-def port_allows(group_ids: Iterable[str], packet: Packet, groups: Mapping[str, SecurityGroupSpec]) -> bool:
-    """Would the first packet of a new flow pass this port's groups (allow-only, default deny)?"""
-    if infrastructure(packet):
-        return True
-    for group_id in group_ids:
-        group = groups.get(group_id)
-        if group is not None and any(rule_allows(rule, packet, groups) for rule in group.rules):
-            return True
-    return False
-
-
-def port_addresses(spec: PortSpec) -> list[Network]:
-    found = [ipaddress.ip_network(a) for a in spec.fixed_ips]
-    found += [ipaddress.ip_network(p.cidr) for p in spec.allowed_address_pairs]
-    return found
-
-
 # ---- compiling a group into disjoint set elements ----
 
 
@@ -226,7 +137,6 @@ def _subtract(have: list[tuple[int, int]], minus: list[tuple[int, int]]) -> list
     return result
 
 
-Box = tuple[Network, int | None, int, int]  # (address prefix, exact key, interval low, interval high)
 
 
 def disjoint(boxes: Iterable[Box]) -> list[Box]:
@@ -280,8 +190,8 @@ def _set_type(kind: str, version: int, with_address: bool) -> str:
 
 
 def _rule_box(rule: SecurityGroupRule, version: int) -> tuple[str, Box]:
-    number = _protocol(rule)
-    net = _network(rule.remote_ip_prefix) if rule.remote_ip_prefix else ANY[version]
+    number = protocol_of(rule)
+    net = network_of(rule.remote_ip_prefix) if rule.remote_ip_prefix else ANY[version]
     low, high = rule.port_range_min, rule.port_range_max
     if number is None:
         return "p", (net, None, 0, 255)
@@ -354,36 +264,6 @@ def compile_group(spec: SecurityGroupSpec) -> CompiledGroup:
         chains[group_chain(gid, direction)] = lines
     return CompiledGroup(
         group_id=gid, sets=sets, chains=chains, remotes=frozenset(remotes), legs=legs, boxes=found_boxes
-    )
-
-
-@dataclass(frozen=True)
-class Risk:
-    """What a change took away: a removed rule box (for a leg), or a removed member prefix."""
-
-    direction: str | None
-    version: int
-    kind: str | None
-    box: Box
-
-
-def box_hits(packet: Packet, risk: Risk) -> bool:
-    """Could this flow have been allowed by what the risk removed (membership of remote groups aside)?"""
-    net, key, low, high = risk.box
-    if packet.version != risk.version or packet.remote not in net:
-        return False
-    if risk.kind is None:  # a removed member: any rule naming its group may have allowed the flow
-        return True
-    if risk.direction != packet.direction:
-        return False
-    if risk.kind == "p":
-        return low <= packet.protocol <= high
-    if risk.kind == "t":
-        return packet.protocol == key and packet.dport is not None and low <= packet.dport <= high
-    return (
-        packet.protocol == ICMP_PROTOCOL[packet.version]
-        and packet.icmp_type == key
-        and low <= (packet.icmp_code or 0) <= high
     )
 
 
@@ -636,174 +516,6 @@ def allocate_zone(zones: Mapping[str, int], bridge: str) -> int:
     raise DriverError("no free conntrack zone on this host (65535 networks with filtered ports)")
 
 
-# ---- conntrack ----
-
-
-@dataclass(frozen=True)
-class CtEntry:
-    zone: int
-    version: int
-    protocol: int
-    src: Address
-    dst: Address
-    sport: int | None
-    dport: int | None
-    icmp_type: int | None
-    icmp_code: int | None
-    raw: Any  # the original tuple as dumped, sent back to delete the entry
-
-
-def _entries(message: Any, family: int) -> CtEntry | None:
-    orig = message.get_attr("CTA_TUPLE_ORIG")
-    if orig is None:
-        return None
-    ip = orig.get_attr("CTA_TUPLE_IP")
-    proto = orig.get_attr("CTA_TUPLE_PROTO")
-    version = 4 if family == socket.AF_INET else 6
-    v = "V4" if version == 4 else "V6"
-    icmp = "ICMP" if version == 4 else "ICMPV6"
-    number = proto.get_attr("CTA_PROTO_NUM")
-    return CtEntry(
-        zone=message.get_attr("CTA_ZONE") or 0,
-        version=version,
-        protocol=number,
-        src=ipaddress.ip_address(ip.get_attr(f"CTA_IP_{v}_SRC")),
-        dst=ipaddress.ip_address(ip.get_attr(f"CTA_IP_{v}_DST")),
-        sport=proto.get_attr("CTA_PROTO_SRC_PORT"),
-        dport=proto.get_attr("CTA_PROTO_DST_PORT"),
-        icmp_type=proto.get_attr(f"CTA_PROTO_{icmp}_TYPE"),
-        icmp_code=proto.get_attr(f"CTA_PROTO_{icmp}_CODE"),
-        raw=orig,
-    )
-
-
-class Conntrack:
-    """ctnetlink through pyroute2 (no conntrack CLI needed), in the driver's namespace."""
-
-    def __init__(self, netns: str | None) -> None:
-        self.netns = netns
-
-    def _socket(self, family: int) -> Any:
-        from pyroute2 import NFCTSocket
-
-        kwargs: dict[str, Any] = {"netns": self.netns} if self.netns else {}
-        try:
-            return NFCTSocket(nfgen_family=family, **kwargs)
-        except OSError as exc:
-            raise DriverError(f"cannot open conntrack netlink: {exc}") from exc
-
-    def entries(self, zones: set[int], filters: list[dict[str, Any]] | None = None) -> Iterator[CtEntry]:
-        """Entries in these zones; with `filters` (original-tuple fields, e.g. {"version": 4, "proto": 6,
-        "dport": 22}), only those the kernel finds matching one of them (ctnetlink filtering, Linux >= 5.8),
-        so a busy host's whole table is not parsed for a one-rule change."""
-        from pyroute2.netlink.nfnetlink.nfctsocket import NFCTAttrTuple
-
-        seen: set[tuple[Any, ...]] = set()
-        for family, version in ((socket.AF_INET, 4), (socket.AF_INET6, 6)):
-            queries: list[dict[str, Any]] = (
-                [{}]
-                if filters is None
-                else [{k: v for k, v in f.items() if k != "version"} for f in filters if f["version"] == version]
-            )
-            for query in queries:
-                ct = self._socket(family)
-                try:
-                    dump = ct.dump(tuple_orig=NFCTAttrTuple(family=family, **query)) if query else ct.dump()
-                    for message in dump:
-                        if (message.get_attr("CTA_ZONE") or 0) not in zones:
-                            continue
-                        entry = _entries(message, family)
-                        if entry is None:
-                            continue
-                        key = (
-                            entry.zone,
-                            entry.protocol,
-                            entry.src,
-                            entry.dst,
-                            entry.sport,
-                            entry.dport,
-                            entry.icmp_type,
-                            entry.icmp_code,
-                        )
-                        if key not in seen:
-                            seen.add(key)
-                            yield entry
-                finally:
-                    ct.close()
-
-    def delete(self, entries: list[CtEntry]) -> int:
-        from pyroute2.netlink.exceptions import NetlinkError
-
-        deleted = 0
-        for family, version in ((socket.AF_INET, 4), (socket.AF_INET6, 6)):
-            batch = [e for e in entries if e.version == version]
-            if not batch:
-                continue
-            ct = self._socket(family)
-            try:
-                for entry in batch:
-                    try:
-                        ct.entry("del", tuple_orig={"attrs": _plain(entry.raw)}, zone=entry.zone)
-                        deleted += 1
-                    except NetlinkError:
-                        pass  # already gone (timed out, or closed meanwhile)
-            finally:
-                ct.close()
-        return deleted
-
-
-def _plain(nla: Any) -> list[list[Any]]:
-    """A dumped nested attribute as pyroute2's input form, so it is sent back unchanged."""
-    out = []
-    for name, value, *_rest in nla["attrs"]:
-        out.append([name, {"attrs": _plain(value)} if hasattr(value, "get_attr") else value])
-    return out
-
-
-def flows_to_cut(
-    entries: Iterable[CtEntry],
-    ports: Iterable[tuple[PortSpec, int]],
-    groups: Mapping[str, SecurityGroupSpec],
-    risks: list[Risk] | None = None,
-) -> list[CtEntry]:
-    """The entries in a port's zone that its groups no longer allow (as the first packet of the flow).
-
-    With `risks` (what the change removed), only flows one of them could have allowed are re-checked
-    against the (possibly 10,000) rules; None re-checks every flow of the ports.
-    """
-    by_zone: dict[int, list[tuple[PortSpec, list[Network]]]] = {}
-    for spec, zone in ports:
-        by_zone.setdefault(zone, []).append((spec, port_addresses(spec)))
-    cut: list[CtEntry] = []
-    for entry in entries:
-        for spec, addresses in by_zone.get(entry.zone, ()):
-            verdicts = []
-            if any(entry.src in net for net in addresses):
-                verdicts.append(("egress", entry.dst))
-            if any(entry.dst in net for net in addresses):
-                verdicts.append(("ingress", entry.src))
-            for direction, remote in verdicts:
-                packet = Packet(
-                    direction=direction,
-                    version=entry.version,
-                    protocol=entry.protocol,
-                    remote=remote,
-                    dport=entry.dport,
-                    sport=entry.sport,
-                    icmp_type=entry.icmp_type,
-                    icmp_code=entry.icmp_code,
-                )
-                if risks is not None and not any(box_hits(packet, risk) for risk in risks):
-                    continue
-                if not port_allows(spec.security_group_ids, packet, groups):
-                    cut.append(entry)
-                    break
-            else:
-                continue
-            break
-    return cut
-
-
 def bridge_of(spec: PortSpec) -> str:
     return names.bridge_name(spec.network_id)
 
@@ -924,7 +636,7 @@ class SecurityGroups:
             for name, after in contents.items():
                 version = int(name[-1])
                 for member in self.applied_members.get(name, frozenset()) - after:
-                    risks.append(Risk(None, version, None, (_network(member), None, 0, 0)))
+                    risks.append(Risk(None, version, None, (network_of(member), None, 0, 0)))
         self.applied_members = {**(self.applied_members or {}), **contents}
 
         failures: list[str] = []
