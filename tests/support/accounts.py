@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
 
 from tests.support.server import Server
 
@@ -51,3 +55,19 @@ class Admin:
 
 def auth_headers(token: str) -> dict[str, str]:
     return {"X-Auth-Token": token}
+
+
+def cli_as(server: Server, account: Account, tmp_path: Path) -> Callable[..., object]:
+    """`openstack ...` as this account, in its own project (so names such as `default` are unambiguous)."""
+    cloud = {"auth_type": "password", "region_name": "RegionOne", "identity_api_version": 3,
+             "cacert": server.cacert,
+             "auth": {"auth_url": server.identity_url, "username": account.name, "password": account.password,
+                      "project_name": account.project_name, "user_domain_name": "Default",
+                      "project_domain_name": "Default"}}
+    path = tmp_path / f"clouds-{account.name}.yaml"
+    path.write_text(yaml.safe_dump({"clouds": {"mine": cloud}}))
+
+    def run(*args: str, check: bool = True):  # type: ignore[no-untyped-def]
+        return server.openstack(*args, cloud="mine", check=check, env={"OS_CLIENT_CONFIG_FILE": str(path)})
+
+    return run

@@ -8,33 +8,13 @@ from pathlib import Path
 import httpx
 import yaml
 
-from tests.support.accounts import Account, Admin, auth_headers
+from tests.functional.network.test_networks import _error
+from tests.support.accounts import Admin, auth_headers, cli_as
 from tests.support.server import Server
 
 NET = "/network/v2.0"
 DEFAULTS = {"network": 100, "subnet": 100, "port": 500, "router": 10, "floatingip": 50, "security_group": 10,
             "security_group_rule": 100}
-
-
-def _error(response: httpx.Response, status: int, kind: str | None = None) -> dict:
-    assert response.status_code == status, response.text
-    error = response.json()["NeutronError"]
-    assert error["message"] and "Traceback" not in response.text
-    if kind:
-        assert error["type"] == kind, error
-    return error
-
-
-def _member_cli(server: Server, account: Account, tmp_path: Path):  # type: ignore[no-untyped-def]
-    cloud = {"auth_type": "password", "region_name": "RegionOne", "identity_api_version": 3,
-             "cacert": server.cacert,
-             "auth": {"auth_url": server.identity_url, "username": account.name, "password": account.password,
-                      "project_name": account.project_name, "user_domain_name": "Default",
-                      "project_domain_name": "Default"}}
-    path = tmp_path / f"clouds-{account.name}.yaml"
-    path.write_text(yaml.safe_dump({"clouds": {"mine": cloud}}))
-    return lambda *args, check=True: server.openstack(*args, cloud="mine", check=check,
-                                                      env={"OS_CLIENT_CONFIG_FILE": str(path)})
 
 
 def _quota(http: httpx.Client, token: str, project_id: str, suffix: str = "") -> httpx.Response:
@@ -61,7 +41,7 @@ def test_members_read_their_own_quotas_and_only_admins_set_them(server: Server, 
     # Through the CLI: the admin sets, the member sees.
     server.openstack("quota", "set", "--networks", "7", "--ports", "42", "--secgroups", "3", "--secgroup-rules",
                      "-1", alice.project_name, cloud="andromede-admin")
-    cli = _member_cli(server, alice, tmp_path)
+    cli = cli_as(server, alice, tmp_path)
     shown = yaml.safe_load(cli("quota", "show", "--network", "-f", "json").stdout)
     usage = yaml.safe_load(cli("quota", "show", "--network", "--usage", "-f", "json").stdout)
     assert {row["Resource"]: row["In Use"] for row in usage}["networks"] == 0

@@ -10,35 +10,11 @@ import httpx
 import pytest
 import yaml
 
-from tests.support.accounts import Account, Admin, auth_headers
+from tests.functional.network.test_networks import _error
+from tests.support.accounts import Admin, auth_headers, cli_as
 from tests.support.server import Server
 
 NET = "/network/v2.0"
-
-
-def _error(response: httpx.Response, status: int, kind: str | None = None) -> dict:
-    assert response.status_code == status, response.text
-    error = response.json()["NeutronError"]
-    assert error["message"] and "Traceback" not in response.text
-    if kind:
-        assert error["type"] == kind, error
-    return error
-
-
-def _cli(server: Server, account: Account, tmp_path: Path):  # type: ignore[no-untyped-def]
-    """`openstack ...` as this account (its own project, so names such as `default` are unambiguous)."""
-    cloud = {"auth_type": "password", "region_name": "RegionOne", "identity_api_version": 3,
-             "cacert": server.cacert,
-             "auth": {"auth_url": server.identity_url, "username": account.name, "password": account.password,
-                      "project_name": account.project_name, "user_domain_name": "Default",
-                      "project_domain_name": "Default"}}
-    path = tmp_path / f"clouds-{account.name}.yaml"
-    path.write_text(yaml.safe_dump({"clouds": {"mine": cloud}}))
-
-    def run(*args: str, check: bool = True):  # type: ignore[no-untyped-def]
-        return server.openstack(*args, cloud="mine", check=check, env={"OS_CLIENT_CONFIG_FILE": str(path)})
-
-    return run
 
 
 def _groups(http: httpx.Client, token: str) -> list[dict]:
@@ -102,7 +78,7 @@ def test_every_project_gets_one_default_group_with_neutrons_four_rules(server: S
 
 def test_cli_security_group_and_rule_lifecycle(server: Server, admin: Admin, tmp_path: Path) -> None:
     account = admin.account()
-    cli = _cli(server, account, tmp_path)
+    cli = cli_as(server, account, tmp_path)
 
     def as_json(*args: str) -> dict | list:
         return yaml.safe_load(cli(*args, "-f", "json").stdout)
