@@ -19,6 +19,7 @@ from andromede.common.errors import ApiError, BadRequest, Conflict, Forbidden, N
 from andromede.compute.models import Instance
 from andromede.compute.schemas import NetworkRef
 from andromede.network import service as network_service
+from andromede.network.l3 import service as l3
 from andromede.network.models import FixedIp, Network, Port, Subnet
 from andromede.network.schemas import FixedIpRequest, PortCreate
 from andromede.network.security_groups import service as security_groups
@@ -198,20 +199,10 @@ def nic_docs(session: Session, instances: Iterable[Instance]) -> dict[str, list[
     return result
 
 
-def floating_ips(session: Session, port_ids: list[str]) -> dict[str, list[tuple[str, str]]]:
-    """(fixed, floating) pairs per port, once the L3 service knows about floating IPs."""
-    try:
-        from andromede.network.l3 import service as l3
-    except ImportError:
-        return {}
-    lookup = getattr(l3, "floating_ips_for_ports", None)
-    return lookup(session, port_ids) if lookup else {}
-
-
 def addresses(session: Session, instances: list[Instance]) -> dict[str, dict]:
     """Nova's `addresses`: per network name, fixed then floating addresses with their MAC."""
     nics = nic_docs(session, instances)
-    floating = floating_ips(session, [nic["port_id"] for docs in nics.values() for nic in docs])
+    floating = l3.floating_ips_for_ports(session, [nic["port_id"] for docs in nics.values() for nic in docs])
     result: dict[str, dict] = {}
     for uuid, docs in nics.items():
         doc: dict[str, list[dict]] = {}

@@ -15,7 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from andromede.network import dhcp_ports
+from andromede.network.l3 import service as l3
 from andromede.network.models import FixedIp, Network, Port, Subnet
+from andromede.network.security_groups import service as security_groups
 
 log = logging.getLogger("andromede.network")
 DHCP_OWNER = dhcp_ports.DHCP_OWNER
@@ -79,24 +81,8 @@ def _dhcp_doc(session: Session, network: Network, subnets: list[Subnet]) -> dict
 
 
 def _security_groups(session: Session, port_ids: list[str]) -> tuple[dict[str, list[str]], dict]:
-    try:
-        from andromede.network.security_groups import service as security_groups
-    except ImportError:
-        return {}, {}
-    view = getattr(security_groups, "agent_view", None)
-    if view is None:
-        return {}, {}
-    found = view(session, port_ids)
-    return found.get("port_groups", {}), found.get("groups", {})
-
-
-def _routers(session: Session) -> list[dict]:
-    try:
-        from andromede.network.l3 import service as l3
-    except ImportError:
-        return []
-    view = getattr(l3, "agent_view", None)
-    return view(session) if view else []
+    found = security_groups.agent_view(session, port_ids)
+    return found["port_groups"], found["groups"]
 
 
 def host_view(session: Session, host: str, *, network_host: bool) -> dict:
@@ -119,7 +105,7 @@ def host_view(session: Session, host: str, *, network_host: bool) -> dict:
             if doc is not None:
                 dhcp.append(doc)
                 needed.add(network_id)
-        routers = _routers(session)
+        routers = l3.agent_view(session)
         for router in routers:
             needed.update(i["network_id"] for i in router.get("interfaces", []))
             if router.get("gateway"):
@@ -145,10 +131,3 @@ def host_view(session: Session, host: str, *, network_host: bool) -> dict:
     return {"networks": networks, "ports": [_port_doc(p, addresses[p.id], port_groups.get(p.id, [])) for p in ports],
             "dhcp": dhcp, "security_groups": groups, "routers": routers, "external": external,
             "network_host": network_host, "metadata_callers": callers}
-
-
-def lookup_instance_port(session: Session, network_id: str, address: str) -> Port | None:
-    """The compute port on `network_id` that owns `address` (the metadata service's caller)."""
-    return session.scalars(select(Port).join(FixedIp, FixedIp.port_id == Port.id).where(
-        Port.network_id == network_id, FixedIp.ip_address == address, Port.device_owner.startswith("compute:"))
-    ).first()

@@ -19,6 +19,7 @@ from andromede.common.context import RequestContext
 from andromede.db.engine import Database
 from andromede.network import host_view
 from andromede.network.changes import NetworkChanges
+from andromede.network.l3 import service as l3
 from andromede.network.models import NetworkState, Port
 from andromede.policy import enforce
 
@@ -74,15 +75,8 @@ def _report(db: Database, settings: Settings, host: str, body: StatusReport) -> 
                 if ours and port.status != body.ports[port.id]:
                     port.status = body.ports[port.id]
                     changed += 1
-        if body.floating_ips:
-            try:
-                from andromede.network.l3 import service as l3
-            except ImportError:
-                l3 = None  # type: ignore[assignment]
-            setter = getattr(l3, "set_floating_ip_status", None)
-            if setter is not None:
-                for fip_id, status in body.floating_ips.items():
-                    setter(session, fip_id, status)
+        for fip_id, status in body.floating_ips.items():
+            l3.set_floating_ip_status(session, fip_id, status)
     return {"changed": changed}
 
 

@@ -52,12 +52,10 @@ def _attempt(outcome: Outcome, what: str, call: Callable[[], object]) -> bool:
 def port_spec(doc: dict) -> PortSpec:
     pairs = tuple(AddressPair(cidr=_as_cidr(p["ip_address"]), mac=p.get("mac_address"))
                   for p in doc.get("allowed_address_pairs", []))
-    extra = {}
-    if "security_group_ids" in PortSpec.__dataclass_fields__:
-        extra["security_group_ids"] = tuple(doc.get("security_groups", []))
     return PortSpec(port_id=doc["id"], network_id=doc["network_id"], mac=doc["mac"],
                     fixed_ips=tuple(doc.get("fixed_ips", [])), allowed_address_pairs=pairs,
-                    port_security=bool(doc.get("port_security", True)), **extra)
+                    port_security=bool(doc.get("port_security", True)),
+                    security_group_ids=tuple(doc.get("security_groups", [])))
 
 
 def _as_cidr(address: str) -> str:
@@ -72,9 +70,8 @@ def dhcp_spec(doc: dict, *, metadata: bool) -> DhcpSpec:
                                host_routes=tuple((r[0], r[1]) for r in s.get("host_routes", [])))
                     for s in doc["subnets"])
     hosts = tuple(DhcpHost(mac=h["mac"], ip=h["ip"], hostname=h["hostname"]) for h in doc.get("hosts", []))
-    extra = {"metadata": True} if metadata and "metadata" in DhcpSpec.__dataclass_fields__ else {}
     return DhcpSpec(network_id=doc["network_id"], port_id=doc["port_id"], mac=doc["mac"], subnets=subnets,
-                    hosts=hosts, mtu=doc.get("mtu"), **extra)
+                    hosts=hosts, mtu=doc.get("mtu"), metadata=metadata)
 
 
 _DRIVER_PROTOCOLS = {"tcp", "udp", "icmp", "icmpv6"}
@@ -97,27 +94,23 @@ def _prefix(prefix: str | None) -> str | None:
     return None if prefix is None else str(ipaddress.ip_network(prefix, strict=False))
 
 
-def security_group_specs(groups: dict) -> tuple:
-    spec_type = getattr(base, "SecurityGroupSpec", None)
-    rule_type = getattr(base, "SecurityGroupRule", None)
-    if spec_type is None or rule_type is None:
-        return ()
+def security_group_specs(groups: dict) -> tuple[base.SecurityGroupSpec, ...]:
     specs = []
     for group_id, group in sorted(groups.items()):
-        rules = tuple(rule_type(direction=r["direction"], ethertype=r["ethertype"],
+        rules = tuple(base.SecurityGroupRule(direction=r["direction"], ethertype=r["ethertype"],
                                 protocol=_protocol(r.get("protocol"), r["ethertype"]),
                                 port_range_min=r.get("port_range_min"), port_range_max=r.get("port_range_max"),
                                 remote_ip_prefix=_prefix(r.get("remote_ip_prefix")),
                                 remote_group_id=r.get("remote_group_id"))
                       for r in group.get("rules", []))
         members = group.get("members", {})
-        specs.append(spec_type(group_id=group_id, rules=rules,
+        specs.append(base.SecurityGroupSpec(group_id=group_id, rules=rules,
                                members_v4=tuple(_prefix(m) for m in members.get("IPv4", [])),
                                members_v6=tuple(_prefix(m) for m in members.get("IPv6", []))))
     return tuple(specs)
 
 
-def router_spec(doc: dict):  # type: ignore[no-untyped-def]
+def router_spec(doc: dict) -> base.RouterSpec:
     gateway = None
     if doc.get("gateway"):
         g = doc["gateway"]
@@ -194,17 +187,14 @@ class NetworkReconciler:
             spec = NetworkSpec(network_id=net["id"], vni=net["vni"], mtu=net["mtu"])
             if _attempt(outcome, f"network {net['id']}", lambda s=spec: driver.ensure_network(s)):
                 ready_networks.add(net["id"])
-        ensure_external = getattr(driver, "ensure_external_access", None)
         for ext in doc.get("external", []):
-            if ensure_external is not None and ext["network_id"] in ready_networks:
+            if ext["network_id"] in ready_networks:
                 _attempt(outcome, f"external access {ext['network_id']}",
-                         lambda e=ext: ensure_external(e["network_id"], e["host_cidr"]))
+                         lambda e=ext: driver.ensure_external_access(e["network_id"], e["host_cidr"]))
         groups = security_group_specs(doc.get("security_groups", {}))
         if groups or doc.get("ports"):
             try:
                 driver.ensure_security_groups(groups)
-            except NotImplementedError:
-                pass
             except (base.DriverError, ValueError, OSError) as exc:
                 outcome.errors.append(f"security groups: {exc}")
                 log.warning("security groups failed: %s", exc)
@@ -217,7 +207,7 @@ class NetworkReconciler:
                 _attempt(outcome, f"DHCP {dhcp['network_id']}",
                          lambda d=dhcp: driver.ensure_dhcp(dhcp_spec(d, metadata=self.metadata)))
         routers = doc.get("routers", [])
-        if routers and hasattr(base, "RouterSpec"):
+        if routers:
             for router in routers:
                 ok = _attempt(outcome, f"router {router['router_id']}",
                               lambda r=router: driver.ensure_router(router_spec(r)))
@@ -233,18 +223,15 @@ class NetworkReconciler:
         wanted_ports = {p["id"] for p in doc.get("ports", [])}
         for port_id in set(driver.list_ports()) - wanted_ports:
             _attempt(outcome, f"removing port {port_id}", lambda p=port_id: driver.delete_port(p))
-        if hasattr(driver, "list_routers"):
-            wanted_routers = {r["router_id"] for r in doc.get("routers", [])}
-            for router_id in set(driver.list_routers()) - wanted_routers:
-                _attempt(outcome, f"removing router {router_id}", lambda r=router_id: driver.delete_router(r))
+        wanted_routers = {r["router_id"] for r in doc.get("routers", [])}
+        for router_id in set(driver.list_routers()) - wanted_routers:
+            _attempt(outcome, f"removing router {router_id}", lambda r=router_id: driver.delete_router(r))
         wanted_dhcp = {d["network_id"] for d in doc.get("dhcp", [])}
         wanted_networks = {n["id"] for n in doc.get("networks", [])}
-        delete_external = getattr(driver, "delete_external_access", None)
         for network_id, state in driver.list_networks().items():
             if network_id not in wanted_networks:
-                if delete_external is not None:
-                    _attempt(outcome, f"removing external access {network_id}",
-                             lambda n=network_id: delete_external(n))
+                _attempt(outcome, f"removing external access {network_id}",
+                         lambda n=network_id: driver.delete_external_access(n))
                 _attempt(outcome, f"removing network {network_id}", lambda n=network_id: driver.delete_network(n))
             elif state.dhcp and network_id not in wanted_dhcp:
                 _attempt(outcome, f"removing DHCP {network_id}", lambda n=network_id: driver.delete_dhcp(n))
