@@ -48,21 +48,31 @@ def test_port_ruleset_allows_own_addresses_and_pairs_only() -> None:
         fixed_ips=("10.0.0.5", "2001:db8::5"),
         allowed_address_pairs=(AddressPair(cidr="10.0.1.0/24", mac="fa:16:3e:00:00:99"),),
     )
-    text = nft.render_port_table(spec)
+    text = nft.render_port(spec, marks=(0x11, 0x80000011))
 
+    # Any table an older agent made for the port goes in the same transaction.
     assert text.startswith(f"table bridge andromede-port-{PORT} {{}}\ndelete table bridge andromede-port-{PORT}\n")
-    assert "elements = { fa:16:3e:00:00:31, fa:16:3e:00:00:99 }" in text
+    assert f"add element bridge andromede-ports p-{PORT}-macs {{ fa:16:3e:00:00:31, fa:16:3e:00:00:99 }}" in text
     assert "fa:16:3e:00:00:31 . 10.0.0.5/32, fa:16:3e:00:00:99 . 10.0.1.0/24" in text
     assert "fa:16:3e:00:00:31 . 2001:db8::5/128" in text
     assert "fa:16:3e:00:00:99 . fe80::f816:3eff:fe00:99/128" in text
-    assert 'iifname != "tap8a0cf1ac-5f" accept' in text
-    for rule in ("udp sport 67 drop", "nd-router-advert drop", "arp saddr ether . arp saddr ip != @ipv4 drop"):
+    assert f'add element bridge andromede-ports from_ports {{ "tap8a0cf1ac-5f" : jump p-{PORT} }}' in text
+    for rule in ("udp sport 67 drop", "nd-router-advert drop", f"arp saddr ether . arp saddr ip != @p-{PORT}-v4 drop"):
         assert rule in text
 
 
 def test_port_without_addresses_renders_empty_sets() -> None:
-    text = nft.render_port_table(PortSpec(port_id=PORT, network_id=NET, mac="fa:16:3e:00:00:31"))
-    assert "type ether_addr . ipv4_addr\n    flags interval\n  }" in text
+    text = nft.render_port(PortSpec(port_id=PORT, network_id=NET, mac="fa:16:3e:00:00:31"), marks=(1, 2))
+    assert f"flush set bridge andromede-ports p-{PORT}-v4\n" in text
+    assert f"add element bridge andromede-ports p-{PORT}-v4 " not in text
+
+
+def test_port_deletion_keeps_other_ports_elements_on_a_name_clash() -> None:
+    full, own = nft.render_delete(PORT, 0x8A0CF1AC), nft.render_delete(PORT, None)
+    assert 'delete element bridge andromede-ports from_ports { "tap8a0cf1ac-5f" }' in full
+    assert 'add element bridge andromede-ports to_ports { "tap8a0cf1ac-5f" : 0x8a0cf1ac }' in full
+    assert "element" not in own and f"delete chain bridge andromede-ports p-{PORT}" in own
+    assert nft.port_of_chain(nft.port_chain(PORT)) == PORT and nft.port_of_chain(f"p-{PORT}-v4") is None
 
 
 def dhcp_spec(*hosts: DhcpHost, **subnet: object) -> DhcpSpec:

@@ -101,9 +101,10 @@ def test_port_wiring_text() -> None:
     assert f"add element inet andromede-sg egress {{ {tag:#x} : jump p-{PORT}-out }}" in lines
     assert 'zones { "brqca57e0d3-44" : 3 }' in lines
     assert lines.index("ct state established,related accept") < lines.index("ct state invalid drop")
-    bridge = nft.render_port_table(spec, marks=(tag, tag | 0x80000000))
-    assert f"meta mark set {tag:#x}" in bridge and 'oifname "tap8a0cf1ac-5f" meta mark set 0x8a0cf1ac' in bridge
-    assert "meta mark" not in nft.render_port_table(spec)
+    assert lines.index("meta mark set 0") < lines.index("ct state established,related accept")
+    bridge = nft.render_port(spec, marks=(tag, tag | 0x80000000))
+    assert f"add rule bridge andromede-ports p-{PORT} meta mark set {tag:#x}" in bridge
+    assert 'to_ports { "tap8a0cf1ac-5f" : 0x8a0cf1ac }' in bridge
 
 
 def test_model_matches_neutron_semantics() -> None:

@@ -157,7 +157,7 @@ class LinuxNetworkDriver(NetworkDriver):
         if spec.port_security:
             self.secgroups.wire(spec, bridge.name)
         else:
-            self.secgroups.unwire(spec.port_id, nft.render_delete(spec.port_id))
+            self.secgroups.unwire(spec.port_id)
         self.links.configure(
             tap, mtu=bridge.mtu, master=bridge.name, alias=names.port_alias(spec.port_id, spec.network_id)
         )
@@ -169,7 +169,7 @@ class LinuxNetworkDriver(NetworkDriver):
             owner = names.parse_port_alias(tap.alias)
             if owner is None or owner[0] == port_id:
                 self.links.delete(tap.name)
-        self.secgroups.unwire(port_id, nft.render_delete(port_id))
+        self.secgroups.unwire(port_id)
 
     def list_ports(self) -> dict[str, PortState]:
         links = self.links.all()

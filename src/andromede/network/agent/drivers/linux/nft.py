@@ -1,8 +1,13 @@
-"""Port security as one nftables table per port (bridge family), replaced atomically with `nft -f -`.
+"""Port security in one nftables table (bridge family), `andromede-ports`: a chain and three sets per port.
 
-One table per port means one port's ruleset failing to load never touches another's. The table filters what
-the port's tap *emits* (bridge prerouting, matched on the input interface): the guest may only use its own MAC
-and addresses (plus allowed address pairs), may not forge ARP, and may not act as a DHCP server or an IPv6 router.
+Two base chains serve every port on the host, whatever their number: bridge prerouting dispatches what a tap
+*emits* to its port's chain through a verdict map keyed by device name, and bridge forward tags what the bridge
+sends *to* a tap with the port's ingress mark (security groups, secgroups.py, read both marks). A packet thus
+meets one map lookup per hook instead of one base chain per port.
+
+A port's chain admits only its own MAC and addresses (plus allowed address pairs), no forged ARP, and no DHCP
+server or IPv6 router replies. Each port is replaced in a transaction of its own, so one port's ruleset failing
+to load never touches another's.
 """
 
 from __future__ import annotations
@@ -16,8 +21,10 @@ from andromede.network.agent.drivers.linux import names
 from andromede.network.agent.drivers.linux.run import in_netns, run
 
 FAMILY = "bridge"
+TABLE = "andromede-ports"
 # Before anything else on the bridge, and before br_netfilter hands IP traffic to the inet hooks (0).
 PRIORITY = -300
+ID_LENGTH = 36
 
 
 def link_local(mac: str) -> str:
@@ -51,75 +58,131 @@ def _unique(items: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(items))
 
 
-def _set(name: str, type_: str, elements: list[str], *, interval: bool) -> list[str]:
-    lines = [f"  set {name} {{", f"    type {type_}"]
-    if interval:
-        lines.append("    flags interval")
-    if elements:
-        lines.append(f"    elements = {{ {', '.join(elements)} }}")
-    lines.append("  }")
+# ---- names ----
+
+
+def port_chain(port_id: str) -> str:
+    # The full id: the chain alone lets a restarted agent find which port it was.
+    return f"p-{port_id}"
+
+
+def port_set(port_id: str, kind: str) -> str:
+    return f"p-{port_id}-{kind}"
+
+
+SET_TYPES = {"macs": "ether_addr", "v4": "ether_addr . ipv4_addr", "v6": "ether_addr . ipv6_addr"}
+
+
+def port_of_chain(name: str) -> str | None:
+    if name.startswith("p-") and len(name) == 2 + ID_LENGTH:
+        return name[2:]
+    return None
+
+
+# ---- rendering ----
+
+
+def render_base() -> list[str]:
+    """The table and its two dispatch rules, declared idempotently and rewritten atomically each time."""
+    return [
+        f"table {FAMILY} {TABLE} {{",
+        "  map from_ports { type ifname : verdict; }",
+        "  map to_ports { type ifname : mark; }",
+        f"  chain prerouting {{ type filter hook prerouting priority {PRIORITY}; policy accept; }}",
+        f"  chain forward {{ type filter hook forward priority {PRIORITY}; policy accept; }}",
+        "}",
+        f"flush chain {FAMILY} {TABLE} prerouting",
+        f"add rule {FAMILY} {TABLE} prerouting iifname vmap @from_ports",
+        f"flush chain {FAMILY} {TABLE} forward",
+        f"add rule {FAMILY} {TABLE} forward meta mark set oifname map @to_ports",
+    ]
+
+
+def _declare_port(port_id: str) -> list[str]:
+    lines = [f"table {FAMILY} {TABLE} {{"]
+    for kind, type_ in SET_TYPES.items():
+        flags = "" if kind == "macs" else " flags interval;"
+        lines.append(f"  set {port_set(port_id, kind)} {{ type {type_};{flags} }}")
+    lines += [f"  chain {port_chain(port_id)} {{ }}", "}"]
     return lines
 
 
-def render_port_table(spec: PortSpec, marks: tuple[int, int] | None = None) -> str:
-    """The whole table as nft input that replaces any earlier version in one transaction.
+def _legacy_table_delete(port_id: str) -> list[str]:
+    """Agents before the shared table made one table per port: replaced in the same transaction."""
+    legacy = names.port_table(port_id)
+    return [f"table {FAMILY} {legacy} {{}}", f"delete table {FAMILY} {legacy}"]
+
+
+def port_rules(spec: PortSpec, egress_mark: int) -> list[str]:
+    """The port's chain. Common traffic (TCP, ICMP... from its own addresses) is accepted by the first rules,
+    so a packet of an established flow meets one set lookup here."""
+    macs, v4, v6 = (port_set(spec.port_id, kind) for kind in SET_TYPES)
+    return [
+        f"meta mark set {egress_mark:#x}",
+        f"ether type ip ether saddr . ip saddr @{v4} meta l4proto != udp accept",
+        f"ether type ip6 ether saddr . ip6 saddr @{v6} meta l4proto != {{ udp, ipv6-icmp }} accept",
+        f"ether saddr != @{macs} drop",
+        "ether type != { ip, ip6, arp } drop",  # no VLAN tags or other protocols that bypass the checks below
+        "ether type arp arp htype != 1 drop",
+        "ether type arp arp ptype != ip drop",
+        f"ether type arp arp saddr ether != @{macs} drop",
+        # DAD-style ARP probes carry sender address 0.0.0.0.
+        "ether type arp arp saddr ip 0.0.0.0 accept",
+        f"ether type arp arp saddr ether . arp saddr ip != @{v4} drop",
+        # A DHCP client before it has an address: the only traffic allowed from 0.0.0.0.
+        "ether type ip ip saddr 0.0.0.0 ip daddr 255.255.255.255 udp sport 68 udp dport 67 accept",
+        "ether type ip udp sport 67 drop",
+        f"ether type ip ether saddr . ip saddr != @{v4} drop",
+        "ether type ip6 icmpv6 type nd-router-advert drop",
+        "ether type ip6 icmpv6 type nd-redirect drop",
+        "ether type ip6 udp sport 547 drop",
+        # IPv6 duplicate address detection sends neighbour solicitations from the unspecified address.
+        "ether type ip6 ip6 saddr :: icmpv6 type { nd-neighbor-solicit, mld2-listener-report } accept",
+        f"ether type ip6 ether saddr . ip6 saddr != @{v6} drop",
+    ]
+
+
+def render_port(spec: PortSpec, marks: tuple[int, int]) -> str:
+    """nft input replacing the port's chain, sets and map elements in one transaction.
 
     Every value comes from a validated spec (canonical MACs, addresses and UUIDs), never from free text.
-    `marks` (egress, ingress): security groups (secgroups.py) find the port's frames by these packet marks,
-    set here on what the port emits and on what the bridge forwards to it, before br_netfilter's hooks.
+    `marks` (egress, ingress): what the port emits and what the bridge forwards to it are tagged with these, for
+    the security groups' dispatch in the inet table, before br_netfilter's hooks.
     """
-    table = names.port_table(spec.port_id)
-    tap = names.tap_name(spec.port_id)
+    port_id, tap = spec.port_id, names.tap_name(spec.port_id)
     macs, v4, v6 = allowed_pairs(spec)
-    lines = [
-        # Declaring then deleting makes the replacement work whether or not the table existed.
-        f"table {FAMILY} {table} {{}}",
-        f"delete table {FAMILY} {table}",
-        f"table {FAMILY} {table} {{",
-        *_set("macs", "ether_addr", macs, interval=False),
-        *_set("ipv4", "ether_addr . ipv4_addr", v4, interval=True),
-        *_set("ipv6", "ether_addr . ipv6_addr", v6, interval=True),
-        "  chain from_port {",
-        f"    type filter hook prerouting priority {PRIORITY}; policy accept;",
-        f'    iifname != "{tap}" accept',
-        "    ether saddr != @macs drop",
-        "    ether type != { ip, ip6, arp } drop",  # no VLAN tags or other protocols that bypass the checks below
-        "    ether type arp arp htype != 1 drop",
-        "    ether type arp arp ptype != ip drop",
-        "    ether type arp arp saddr ether != @macs drop",
-        # DAD-style ARP probes carry sender address 0.0.0.0.
-        "    ether type arp arp saddr ip 0.0.0.0 accept",
-        "    ether type arp arp saddr ether . arp saddr ip != @ipv4 drop",
-        # A DHCP client before it has an address: the only traffic allowed from 0.0.0.0.
-        "    ether type ip ip saddr 0.0.0.0 ip daddr 255.255.255.255 udp sport 68 udp dport 67 accept",
-        "    ether type ip udp sport 67 drop",
-        "    ether type ip ether saddr . ip saddr != @ipv4 drop",
-        "    ether type ip6 icmpv6 type nd-router-advert drop",
-        "    ether type ip6 icmpv6 type nd-redirect drop",
-        "    ether type ip6 udp sport 547 drop",
-        # IPv6 duplicate address detection sends neighbour solicitations from the unspecified address.
-        "    ether type ip6 ip6 saddr :: icmpv6 type { nd-neighbor-solicit, mld2-listener-report } accept",
-        "    ether type ip6 ether saddr . ip6 saddr != @ipv6 drop",
-        *([f"    meta mark set {marks[0]:#x}"] if marks else []),
-        "  }",
-        *(
-            [
-                "  chain to_port {",
-                f"    type filter hook forward priority {PRIORITY}; policy accept;",
-                f'    oifname "{tap}" meta mark set {marks[1]:#x}',
-                "  }",
-            ]
-            if marks
-            else []
-        ),
-        "}",
+    chain = port_chain(port_id)
+    lines = [*_legacy_table_delete(port_id), *render_base(), *_declare_port(port_id)]
+    lines.append(f"flush chain {FAMILY} {TABLE} {chain}")
+    for kind, elements in (("macs", macs), ("v4", v4), ("v6", v6)):
+        name = port_set(port_id, kind)
+        lines.append(f"flush set {FAMILY} {TABLE} {name}")
+        if elements:
+            lines.append(f"add element {FAMILY} {TABLE} {name} {{ {', '.join(elements)} }}")
+    lines += [f"add rule {FAMILY} {TABLE} {chain} {rule}" for rule in port_rules(spec, marks[0])]
+    lines += [
+        f'add element {FAMILY} {TABLE} from_ports {{ "{tap}" : jump {chain} }}',
+        f'add element {FAMILY} {TABLE} to_ports {{ "{tap}" : {marks[1]:#x} }}',
     ]
     return "\n".join(lines) + "\n"
 
 
-def render_delete(port_id: str) -> str:
-    table = names.port_table(port_id)
-    return f"table {FAMILY} {table} {{}}\ndelete table {FAMILY} {table}\n"
+def render_delete(port_id: str, ingress_mark: int | None) -> str:
+    """Remove the port's map elements, then its chain and sets. Adding the elements first makes deleting them
+    safe whether or not they existed; that needs the values they had, so `ingress_mark` is the port's. None,
+    for when the device name's elements belong to another port (a tap name clash): only the chain and sets go."""
+    tap, chain = names.tap_name(port_id), port_chain(port_id)
+    lines = [*_legacy_table_delete(port_id), *render_base(), *_declare_port(port_id)]
+    if ingress_mark is not None:
+        lines += [
+            f'add element {FAMILY} {TABLE} from_ports {{ "{tap}" : jump {chain} }}',
+            f'delete element {FAMILY} {TABLE} from_ports {{ "{tap}" }}',
+            f'add element {FAMILY} {TABLE} to_ports {{ "{tap}" : {ingress_mark:#x} }}',
+            f'delete element {FAMILY} {TABLE} to_ports {{ "{tap}" }}',
+        ]
+    lines += [f"flush chain {FAMILY} {TABLE} {chain}", f"delete chain {FAMILY} {TABLE} {chain}"]
+    lines += [f"delete set {FAMILY} {TABLE} {port_set(port_id, kind)}" for kind in SET_TYPES]
+    return "\n".join(lines) + "\n"
 
 
 class Nft:
@@ -130,11 +193,19 @@ class Nft:
         run(in_netns(self.netns, ["nft", "-f", "-"]), stdin=ruleset)
 
     def port_tables(self) -> set[str]:
-        """Port ids that have a table."""
-        listing = json.loads(run(in_netns(self.netns, ["nft", "-j", "list", "tables", FAMILY])) or "{}")
+        """Port ids that have a chain (or a table, from an agent before the shared table)."""
+        listing = json.loads(run(in_netns(self.netns, ["nft", "-j", "-t", "list", "tables", FAMILY])) or "{}")
         found: set[str] = set()
+        shared = False
         for item in listing.get("nftables", []):
-            port_id = names.port_of_table(item.get("table", {}).get("name", ""))
-            if port_id:
+            name = item.get("table", {}).get("name", "")
+            if name == TABLE:
+                shared = True
+            elif port_id := names.port_of_table(name):
                 found.add(port_id)
+        if shared:
+            table = json.loads(run(in_netns(self.netns, ["nft", "-j", "-t", "list", "table", FAMILY, TABLE])) or "{}")
+            for item in table.get("nftables", []):
+                if port_id := port_of_chain(item.get("chain", {}).get("name", "")):
+                    found.add(port_id)
         return found

@@ -5,9 +5,9 @@ conntrack entries a change no longer allows).
 Where the filter lives. Ports are bridge ports, but this kernel family may lack nf_conntrack_bridge, so the
 stateful part runs where br_netfilter hands bridged IP traffic to the inet hooks (with conntrack there):
 
-- each port's bridge table (nft.render_port_table) marks what the port emits, in bridge prerouting, with
-  the port's egress tag, and what the bridge forwards to it, in bridge forward, with its ingress tag; both
-  run before br_netfilter's own hooks;
+- the port's anti-spoofing chain in the bridge table (nft.py) marks what the port emits, in bridge
+  prerouting, with the port's egress tag, and what the bridge forwards to it, in bridge forward, with its
+  ingress tag; both run before br_netfilter's own hooks;
 - one inet table, `andromede-sg`, puts each network's traffic in a conntrack zone of its own (so two tenants
   with the same addresses never share conntrack entries), then dispatches on the mark through verdict maps:
   egress tag -> the port's egress chain (prerouting, after conntrack), ingress tag -> its ingress chain
@@ -38,7 +38,7 @@ from andromede.network.agent.drivers.base import (
     SecurityGroupRule,
     SecurityGroupSpec,
 )
-from andromede.network.agent.drivers.linux import names
+from andromede.network.agent.drivers.linux import names, nft
 from andromede.network.agent.drivers.linux.conntrack import Conntrack, Risk, flows_to_cut
 from andromede.network.agent.drivers.linux.run import in_netns, run
 from andromede.network.agent.drivers.secgroup_model import (
@@ -403,6 +403,9 @@ def port_chain_rules(spec: PortSpec, direction: str) -> list[str]:
             " mld-listener-report, mld-listener-done, mld2-listener-report } accept",
         ]
     return [
+        # The tag has done its work (dispatch). A marked packet would cost VXLAN its cached route to the remote
+        # host: the tunnel looks the route up again for every packet that carries a mark.
+        "meta mark set 0",
         "ct state established,related accept",
         *fixed,
         "ct state invalid drop",
@@ -544,7 +547,10 @@ class SecurityGroups:
         self.checked = False
 
     def _apply(self, lines: list[str]) -> None:
-        run(in_netns(self.netns, ["nft", "-f", "-"]), stdin=text(lines), timeout=60)
+        self._apply_text(text(lines))
+
+    def _apply_text(self, ruleset: str) -> None:
+        run(in_netns(self.netns, ["nft", "-f", "-"]), stdin=ruleset, timeout=60)
 
     def _sysctl(self, key: str) -> str | None:
         path = "/proc/sys/" + key.replace(".", "/")
@@ -579,17 +585,13 @@ class SecurityGroups:
         return allocate_zone(self.zones, bridge)
 
     def wire(self, spec: PortSpec, bridge: str) -> None:
-        """Replace the port's bridge table (anti-spoofing + marks) and its chains in one transaction."""
+        """Replace the port's anti-spoofing chain (with its marks) and its security-group chains in one
+        transaction."""
         self.check_host()
         zone = self._zone(bridge)
-        from andromede.network.agent.drivers.linux import nft
-
-        port_table = nft.render_port_table(spec, marks=(egress_mark(spec.port_id), ingress_mark(spec.port_id)))
+        bridge_side = nft.render_port(spec, marks=(egress_mark(spec.port_id), ingress_mark(spec.port_id)))
         try:
-            run(
-                in_netns(self.netns, ["nft", "-f", "-"]),
-                stdin=port_table + text(render_base() + render_port(spec, bridge, zone)),
-            )
+            self._apply_text(bridge_side + text(render_base() + render_port(spec, bridge, zone)))
         except DriverError as exc:
             self.zones = None  # re-read: another agent object may have changed them
             raise DriverError(f"port {spec.port_id}: its filter did not load: {exc}") from exc
@@ -600,15 +602,22 @@ class SecurityGroups:
         if previous != spec:
             self.cut_flows([spec.port_id])
 
-    def unwire(self, port_id: str, bridge_delete: str) -> None:
+    def unwire(self, port_id: str) -> None:
+        """Remove the port's filtering, whether or not it was there; with a device-name or tag clash, only what
+        is the port's own."""
         self.ports.pop(port_id, None)
-        for lines in (render_base() + render_unwire(port_id), render_base() + render_unwire_chains(port_id)):
+        attempts = (
+            nft.render_delete(port_id, ingress_mark(port_id)) + text(render_base() + render_unwire(port_id)),
+            nft.render_delete(port_id, None) + text(render_base() + render_unwire_chains(port_id)),
+            nft.render_delete(port_id, None),
+        )
+        for attempt in attempts[:-1]:
             try:
-                run(in_netns(self.netns, ["nft", "-f", "-"]), stdin=bridge_delete + text(lines))
+                self._apply_text(attempt)
                 return
             except DriverError:
                 continue
-        run(in_netns(self.netns, ["nft", "-f", "-"]), stdin=bridge_delete)
+        self._apply_text(attempts[-1])
 
     # ---- groups ----
 
