@@ -9,6 +9,8 @@ Not a test: it never asserts speed. Run as root: .venv/bin/python bench/dataplan
   Baseline: a bare Linux bridge with the same veths and MTU, no filtering.
 - vxlan: the same two guests on two hosts (namespaces joined by an underlay bridge), the network carried by VXLAN.
   Baseline: bare VXLAN devices on bare bridges between the same namespaces.
+- floor (both paths): the bare devices plus connection tracking in a zone and an "established" check, the least
+  a stateful filter costs here; it splits agent / bare into what statefulness costs and what the agent adds.
 
 Throughput is measured by a small Python sender/receiver pair (1 MiB sends for S seconds; the receiver counts
 bytes between the first one and EOF); each side is its own process in its own namespace. Both sides of each ratio
@@ -154,7 +156,7 @@ def security_groups(drivers: list[LinuxNetworkDriver], ports: list[PortSpec]) ->
     return wired, "anti-spoofing + a default-like security group (egress any, ingress from members)"
 
 
-def agent_pair(ns: Namespaces, *, vxlan: bool) -> tuple[str, str, str]:
+def agent_pair(ns: Namespaces, *, vxlan: bool, idle_ports: int = 0) -> tuple[str, str, str]:
     """Two guests wired by the driver: (sender netns, receiver netns, receiver address), plus what filters them."""
     state = Path(tempfile.mkdtemp(prefix="andr-bench-"))
     ns.directories.append(state)
@@ -187,13 +189,19 @@ def agent_pair(ns: Namespaces, *, vxlan: bool) -> tuple[str, str, str]:
         assert host is not None
         guests.append(guest(ns, host, names.tap_name(port.port_id), f"{tag}-vm{i}", port.mac, f"10.9.0.{i}/24"))
         driver.ensure_port(port)
+    for index in range(idle_ports):  # other VMs' ports on the first host: their filters must not slow this pair
+        address = f"10.10.{index // 250}.{index % 250 + 1}"
+        idle = PortSpec(port_id=str(uuid.uuid4()), network_id=network_id, mac=f"fa:16:3e:01:{index // 256:02x}:"
+                        f"{index % 256:02x}", fixed_ips=(address,))  # fmt: skip
+        drivers[0].ensure_port(idle)
     agent_pair.filtering = filtering  # type: ignore[attr-defined]
     return guests[0], guests[1], "10.9.0.2"
 
 
-def bare_pair(ns: Namespaces, *, vxlan: bool) -> tuple[str, str, str]:
-    """The same endpoints on bare devices: a bridge per host (with a VXLAN device when `vxlan`), no filtering."""
-    tag = "bx" if vxlan else "bb"
+def bare_pair(ns: Namespaces, *, vxlan: bool, stateful: bool = False) -> tuple[str, str, str]:
+    """The same endpoints on bare devices: a bridge per host (with a VXLAN device when `vxlan`), no filtering;
+    with `stateful`, the least any stateful filter costs (see STATEFUL_FLOOR)."""
+    tag = ("sx" if vxlan else "sb") if stateful else ("bx" if vxlan else "bb")
     hosts = underlay(ns, tag, 2 if vxlan else 1)
     for host, vtep in hosts:
         sh("ip", "-n", host, "link", "add", "br0", "type", "bridge", "stp_state", "0", "forward_delay", "0")
@@ -204,6 +212,8 @@ def bare_pair(ns: Namespaces, *, vxlan: bool) -> tuple[str, str, str]:
                "4789", "dev", "eth0")  # fmt: skip
             sh("bridge", "-n", host, "fdb", "append", "00:00:00:00:00:00", "dev", "vx0", "dst", remote)
             sh("ip", "-n", host, "link", "set", "vx0", "mtu", str(MTU), "master", "br0", "up")
+        if stateful:
+            subprocess.run(["ip", "netns", "exec", host, "nft", "-f", "-"], input=STATEFUL_FLOOR, text=True, check=True)
     guests = []
     for i in (1, 2):
         host = hosts[0][0] if not vxlan or i == 1 else hosts[1][0]
@@ -211,6 +221,17 @@ def bare_pair(ns: Namespaces, *, vxlan: bool) -> tuple[str, str, str]:
         sh("ip", "-n", host, "link", "set", f"tap{i}", "mtu", str(MTU), "master", "br0", "up")
         guests.append(netns)
     return guests[0], guests[1], "10.9.0.2"
+
+
+# Connection tracking in a zone per network (tenants may share addresses) and an "established" check: what any
+# stateful filter of bridged traffic costs on this kernel (no bridge-family conntrack, so via br_netfilter),
+# before a single rule of its own. agent / floor is then the cost of the agent's own rules.
+STATEFUL_FLOOR = """table inet andrbench-floor {
+  map zones { typeof iifname : ct zone; elements = { "br0" : 1 } }
+  chain zone { type filter hook prerouting priority -300; policy accept; ct zone set iifname map @zones; }
+  chain state { type filter hook forward priority 0; policy accept; ct state established,related accept; }
+}
+"""
 
 
 # ---- measuring ----
@@ -268,6 +289,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=3, help="measurements per case (alternated)")
     parser.add_argument("--seconds", type=float, default=4.0, help="length of one measurement")
+    parser.add_argument("--idle-ports", type=int, default=0, help="other ports wired on the agent's (first) host")
     args = parser.parse_args()
     if os.geteuid() != 0:
         print("bench/dataplane.py needs root (namespaces, bridges, nftables)", file=sys.stderr)
@@ -275,19 +297,22 @@ def main() -> int:
     ping = shutil.which("busybox") is not None
     with namespaces() as ns:
         builders: list[tuple[str, Callable[[], tuple[str, str, str]]]] = [
-            ("bridge/agent", lambda: agent_pair(ns, vxlan=False)),
+            ("bridge/agent", lambda: agent_pair(ns, vxlan=False, idle_ports=args.idle_ports)),
             ("bridge/bare", lambda: bare_pair(ns, vxlan=False)),
-            ("vxlan/agent", lambda: agent_pair(ns, vxlan=True)),
+            ("vxlan/agent", lambda: agent_pair(ns, vxlan=True, idle_ports=args.idle_ports)),
             ("vxlan/bare", lambda: bare_pair(ns, vxlan=True)),
+            ("bridge/floor", lambda: bare_pair(ns, vxlan=False, stateful=True)),
+            ("vxlan/floor", lambda: bare_pair(ns, vxlan=True, stateful=True)),
         ]
         cases = [Case(name, build(), []) for name, build in builders]
         if ping:
             for case in cases:
                 ping_ok(case.endpoints[0], case.endpoints[2])
         print(f"filtering on agent ports: {agent_pair.filtering}")  # type: ignore[attr-defined]
-        print(f"{args.runs} runs x {args.seconds:g} s per case, one TCP stream, MTU {MTU}, {os.cpu_count()} CPUs")
+        print(f"{args.runs} runs x {args.seconds:g} s per case, one TCP stream, MTU {MTU}, {os.cpu_count()} CPUs,"
+              f" {args.idle_ports} other ports wired on the agent host")
         for run in range(args.runs):
-            order = cases if run % 2 == 0 else [cases[i ^ 1] for i in range(len(cases))]  # ABAB, then BABA
+            order = cases if run % 2 == 0 else cases[::-1]  # forwards, then backwards
             for case in order:
                 case.results.append(throughput(*case.endpoints, seconds=args.seconds))
                 print(f"  run {run + 1} {case.name:13} {case.results[-1]:6.2f} Gbit/s", flush=True)
@@ -299,7 +324,10 @@ def main() -> int:
     print()
     for kind in ("bridge", "vxlan"):
         ratio = medians[f"{kind}/agent"] / medians[f"{kind}/bare"]
-        print(f"{kind:7} agent / bare = {ratio:.3f}  (target >= 0.95)")
+        floor = medians[f"{kind}/floor"] / medians[f"{kind}/bare"]
+        own = medians[f"{kind}/agent"] / medians[f"{kind}/floor"]
+        print(f"{kind:7} agent / bare = {ratio:.3f}  (target >= 0.95);  stateful floor / bare = {floor:.3f};"
+              f"  agent / floor = {own:.3f}")
     return 0
 
 
