@@ -9,56 +9,24 @@ import os
 import re
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from tests.support.server import Server, free_port
+from tests.e2e.support import BOOT_TIMEOUT, console, poll, qemu_cloud, qemu_pids, ssh_key
+from tests.support.server import Server
 
 pytestmark = pytest.mark.vm
-BOOT_TIMEOUT = 240.0
-
-
-def poll(check: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(1.0)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-
-
-def qemu_pids(uuid: str) -> list[int]:
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                cmdline = (entry / "cmdline").read_bytes()
-            except OSError:
-                continue
-            if b"qemu-system" in cmdline and uuid.encode() in cmdline:
-                pids.append(int(entry.name))
-    return pids
 
 
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    if not Path("/usr/bin/qemu-system-x86_64").exists():
-        pytest.skip("qemu-system-x86_64 is not installed")
-    srv = Server(data_dir=tmp_path_factory.mktemp("vmcloud") / "data", port=free_port(), agent_driver="qemu",
-                 tiny_image="ensure")
-    srv.start(timeout=600)
-    yield srv
-    for server in srv.openstack_json("server", "list", "--all-projects", cloud="andromede-admin"):
-        srv.openstack("server", "delete", "--wait", server["ID"], cloud="andromede-admin", check=False)
-    srv.stop()
+    yield from qemu_cloud(tmp_path_factory, "vmcloud")
 
 
 def _console(srv: Server, name: str) -> str:
-    return srv.openstack("console", "log", "show", name, check=False).stdout
+    return console(srv, name)
 
 
 def _uptimes(console: str) -> list[str]:
@@ -75,10 +43,8 @@ def test_boot_user_data_stop_start_reboot_delete(cloud: Server, tmp_path: Path) 
                                "tiny-upload", "-f", "json")
     assert '"status": "active"' in uploaded.stdout
 
-    key = tmp_path / "id.pub"
-    public = ed25519.Ed25519PrivateKey.generate().public_key()
-    key.write_bytes(public.public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH))
-    cloud.openstack("keypair", "create", "--public-key", str(key), "k")
+    key = ssh_key(tmp_path)
+    cloud.openstack("keypair", "create", "--public-key", str(key.with_suffix(".pub")), "k")
     script = tmp_path / "boot.sh"
     script.write_text("#!/bin/sh\necho user-data-ran-$((6 * 7))\n")
     created = cloud.openstack_json("server", "create", "--image", "tiny", "--flavor", "m1.tiny", "--key-name", "k",

@@ -13,11 +13,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from tests.e2e.compute.test_vm_lifecycle import BOOT_TIMEOUT, poll
-from tests.support.server import Server, free_port
+from tests.e2e.support import BOOT_TIMEOUT, poll, qemu_cloud, ssh_key
+from tests.e2e.support import console as _console
+from tests.support.server import Server
 
 pytestmark = [pytest.mark.vm, pytest.mark.root]
 PUBLIC = "172.24.77.0/24"
@@ -26,37 +25,12 @@ HOST_ON_PUBLIC = "172.24.77.1"
 
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    if not Path("/usr/bin/qemu-system-x86_64").exists():
-        pytest.skip("qemu-system-x86_64 is not installed")
-    srv = Server(data_dir=tmp_path_factory.mktemp("ficloud") / "data", port=free_port(), agent_driver="qemu",
-                 tiny_image="ensure", public_network=PUBLIC)
-    srv.start(timeout=600)
-    yield srv
-    admin = "andromede-admin"
-    for server in srv.openstack_json("server", "list", "--all-projects", cloud=admin):
-        srv.openstack("server", "delete", "--wait", server["ID"], cloud=admin, check=False)
-    for fip in srv.openstack_json("floating", "ip", "list", cloud=admin):
-        srv.openstack("floating", "ip", "delete", fip["ID"], cloud=admin, check=False)
-    for router in srv.openstack_json("router", "list", cloud=admin):
-        for port in srv.openstack_json("port", "list", "--router", router["ID"], cloud=admin):
-            srv.openstack("router", "remove", "port", router["ID"], port["ID"], cloud=admin, check=False)
-        srv.openstack("router", "delete", router["ID"], cloud=admin, check=False)
-    for network in srv.openstack_json("network", "list", cloud=admin):
-        srv.openstack("network", "delete", network["ID"], cloud=admin, check=False)
-    time.sleep(6)  # the agent removes bridges, namespaces and tables of what is gone
-    srv.stop()
+    yield from qemu_cloud(tmp_path_factory, "ficloud", public_network=PUBLIC)
 
 
 @pytest.fixture(scope="module")
 def key(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    private = ed25519.Ed25519PrivateKey.generate()
-    path = tmp_path_factory.mktemp("key") / "id_ed25519"
-    path.write_bytes(private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
-                                           serialization.NoEncryption()))
-    path.chmod(0o600)
-    path.with_suffix(".pub").write_bytes(private.public_key().public_bytes(serialization.Encoding.OpenSSH,
-                                                                           serialization.PublicFormat.OpenSSH))
-    return path
+    return ssh_key(tmp_path_factory.mktemp("key"))
 
 
 def ssh_argv(key: Path, address: str, command: str, timeout: int = 5) -> list[str]:
@@ -78,10 +52,6 @@ def boot(cloud: Server, name: str, network: str, fixed_ip: str, *, cloud_name: s
                                   cloud=cloud_name)
     poll(lambda: f"ip={fixed_ip}" in _console(cloud, name, cloud_name), BOOT_TIMEOUT, f"{name} to be ready")
     return server
-
-
-def _console(cloud: Server, name: str, cloud_name: str = "andromede") -> str:
-    return cloud.openstack("console", "log", "show", name, cloud=cloud_name, check=False).stdout
 
 
 def test_router_floating_ip_ssh_security_groups_isolation_and_spoofing(cloud: Server, key: Path,

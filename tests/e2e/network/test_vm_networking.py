@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.compute.test_vm_lifecycle import BOOT_TIMEOUT, _console, poll
-from tests.support.server import Server, free_port
+from tests.e2e.support import BOOT_TIMEOUT, poll, qemu_cloud
+from tests.e2e.support import console as _console
+from tests.support.server import Server
 
 pytestmark = [pytest.mark.vm, pytest.mark.root]
 PINGER = """#!/bin/sh
@@ -28,15 +29,7 @@ PINGER = """#!/bin/sh
 
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    if not Path("/usr/bin/qemu-system-x86_64").exists():
-        pytest.skip("qemu-system-x86_64 is not installed")
-    srv = Server(data_dir=tmp_path_factory.mktemp("netcloud") / "data", port=free_port(), agent_driver="qemu",
-                 tiny_image="ensure")
-    srv.start(timeout=600)
-    yield srv
-    for server in srv.openstack_json("server", "list", "--all-projects", cloud="andromede-admin"):
-        srv.openstack("server", "delete", "--wait", server["ID"], cloud="andromede-admin", check=False)
-    srv.stop()
+    yield from qemu_cloud(tmp_path_factory, "netcloud")
 
 
 def _ifindex(name: str) -> int:

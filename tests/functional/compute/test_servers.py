@@ -8,8 +8,6 @@ from __future__ import annotations
 import base64
 import secrets
 import tempfile
-import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -18,16 +16,8 @@ import pytest
 
 from tests.functional.image import corpus
 from tests.support.accounts import Admin, auth_headers
+from tests.support.polling import poll
 from tests.support.server import Server
-
-
-def poll(check: Callable[[], bool], timeout: float = 60.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture(scope="module")

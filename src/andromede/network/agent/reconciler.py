@@ -3,6 +3,11 @@
 Level-triggered like the compute loop: every pass takes the whole document, ensures each item (idempotent
 driver calls, one failure never blocks the others) and removes what is no longer wanted. A long-poll brings
 changes at once; the last document is applied again every few seconds to repair drift.
+
+Each driver call starts processes (ip, nft, sysctl), so a pass skips a network or port whose spec is the one it
+last applied successfully while the host still shows it in place (bridge with its VNI, tap attached and filtered):
+a host with hundreds of ports then costs a few listings per pass, not hundreds of transactions. Every
+`thorough_every`-th pass re-applies everything, which repairs drift the listings cannot see (a rule edited by hand).
 """
 
 from __future__ import annotations
@@ -126,7 +131,8 @@ def router_spec(doc: dict) -> base.RouterSpec:
 
 class NetworkReconciler:
     def __init__(self, host: str, driver: NetworkDriver, client, *,  # type: ignore[no-untyped-def]
-                 repair_every: float = 15.0, resync_every: float = 60.0, metadata: bool = False) -> None:
+                 repair_every: float = 15.0, resync_every: float = 60.0, metadata: bool = False,
+                 thorough_every: int = 4) -> None:
         self.host = host
         self.driver = driver
         self.client = client
@@ -140,6 +146,10 @@ class NetworkReconciler:
         self._active: set[str] = set()
         self._reported: dict[str, str] = {}
         self._reported_fips: dict[str, str] = {}
+        self.thorough_every = thorough_every
+        self._passes = 0
+        self._thorough = True
+        self._applied: dict[str, object] = {}  # "network <id>" / "port <id>" -> spec last applied successfully
 
     # ---- what other parts of the agent ask ------------------------------------------------------
 
@@ -179,13 +189,30 @@ class NetworkReconciler:
         self._report(outcome)
         return outcome
 
+    def _ensure(self, outcome: Outcome, key: str, spec: object, in_place: bool, call: Callable[[], object]) -> bool:
+        """Apply `spec` unless it is what was last applied and the host still shows it in place."""
+        if in_place and not self._thorough and self._applied.get(key) == spec:
+            return True
+        self._applied.pop(key, None)
+        if not _attempt(outcome, key, call):
+            return False
+        self._applied[key] = spec
+        return True
+
     def _apply(self, doc: dict) -> Outcome:
         outcome = Outcome()
         driver = self.driver
+        self._thorough = self._passes % self.thorough_every == 0
+        self._passes += 1
+        networks_now = driver.list_networks()
+        ports_now = driver.list_ports()
         ready_networks = set()
         for net in doc.get("networks", []):
             spec = NetworkSpec(network_id=net["id"], vni=net["vni"], mtu=net["mtu"])
-            if _attempt(outcome, f"network {net['id']}", lambda s=spec: driver.ensure_network(s)):
+            state = networks_now.get(spec.network_id)
+            in_place = state is not None and state.vni == spec.vni and state.mtu == spec.mtu
+            if self._ensure(outcome, f"network {spec.network_id}", spec, in_place,
+                            lambda s=spec: driver.ensure_network(s)):
                 ready_networks.add(net["id"])
         for ext in doc.get("external", []):
             if ext["network_id"] in ready_networks:
@@ -199,8 +226,7 @@ class NetworkReconciler:
                 outcome.errors.append(f"security groups: {exc}")
                 log.warning("security groups failed: %s", exc)
         for port in doc.get("ports", []):
-            ok = port["network_id"] in ready_networks and _attempt(
-                outcome, f"port {port['id']}", lambda p=port: driver.ensure_port(port_spec(p)))
+            ok = port["network_id"] in ready_networks and self._ensure_port(outcome, port, ports_now)
             outcome.ports[port["id"]] = "ACTIVE" if ok else "DOWN"
         for dhcp in doc.get("dhcp", []):
             if dhcp["network_id"] in ready_networks:
@@ -216,7 +242,21 @@ class NetworkReconciler:
                 for port in [*router.get("interfaces", []), *([router["gateway"]] if router.get("gateway") else [])]:
                     outcome.ports[port["port_id"]] = "ACTIVE" if ok else "DOWN"
         self._collect_garbage(doc, outcome)
+        wanted = {f"network {n['id']}" for n in doc.get("networks", [])}
+        wanted |= {f"port {p['id']}" for p in doc.get("ports", [])}
+        self._applied = {key: spec for key, spec in self._applied.items() if key in wanted}
         return outcome
+
+    def _ensure_port(self, outcome: Outcome, doc: dict, ports_now: dict[str, base.PortState]) -> bool:
+        try:
+            spec = port_spec(doc)
+        except (ValueError, KeyError) as exc:
+            outcome.errors.append(f"port {doc.get('id')}: {exc}")
+            return False
+        state = ports_now.get(spec.port_id)
+        in_place = (state is not None and state.attached and state.network_id == spec.network_id
+                    and state.filtered == spec.port_security)
+        return self._ensure(outcome, f"port {spec.port_id}", spec, in_place, lambda: self.driver.ensure_port(spec))
 
     def _collect_garbage(self, doc: dict, outcome: Outcome) -> None:
         driver = self.driver

@@ -84,3 +84,26 @@ def test_waiting_for_a_port_returns_once_it_is_wired() -> None:
     assert not reconciler.wait_for_ports([port_id], timeout=0.05)
     threading.Timer(0.2, lambda: reconciler.sync(full=True)).start()
     assert reconciler.wait_for_ports([port_id], timeout=10)
+
+
+def test_repair_passes_skip_what_is_in_place_and_mend_what_is_not() -> None:
+    network_id, port_id, dhcp_port = new_id(), new_id(), new_id()
+    host = FakeHost()
+    client = StubClient(_document(4, network_id, port_id, dhcp_port))
+    reconciler = NetworkReconciler("h1", FakeNetworkDriver(host), client, thorough_every=3)
+    reconciler.sync(full=True)  # pass 1 (thorough)
+    ensured = [c for c in host.calls if c.startswith(("ensure_port", "ensure_network"))]
+    assert ensured == [f"ensure_network {network_id}", f"ensure_port {port_id}"]
+
+    host.calls.clear()
+    reconciler.apply(client.document)  # pass 2: all in place, same specs
+    assert not [c for c in host.calls if c.startswith(("ensure_port", "ensure_network"))]
+
+    host.attached.discard(port_id)  # drift the listings show: the tap left its bridge
+    reconciler.apply(client.document)  # pass 3
+    assert [c for c in host.calls if c.startswith("ensure_port")] == [f"ensure_port {port_id}"]
+    assert port_id in host.attached
+
+    host.calls.clear()
+    reconciler.apply(client.document)  # pass 4: thorough, everything again
+    assert f"ensure_port {port_id}" in host.calls and f"ensure_network {network_id}" in host.calls
