@@ -63,6 +63,9 @@ class Host(Base):
     used_memory_mib: Mapped[int] = mapped_column(Integer, default=0)
     used_disk_gib: Mapped[int] = mapped_column(Integer, default=0)
     accelerator: Mapped[str] = mapped_column(String(16), default="tcg")
+    # Where other hosts send this host's VXLAN traffic (its network agent's underlay address); None: no network
+    # agent, or one that only serves itself (a loopback address).
+    vtep_address: Mapped[str | None] = mapped_column(String(45), nullable=True)
     # Bumped whenever an instance on this host changes; agents long-poll on it.
     desired_generation: Mapped[int] = mapped_column(BigInteger, default=0)
     last_seen: Mapped[datetime | None] = mapped_column(nullable=True)

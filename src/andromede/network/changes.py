@@ -25,6 +25,12 @@ def _is_network(obj: object) -> bool:
     return table.startswith(_PREFIX) and table != NetworkState.__tablename__
 
 
+def mark_changed(session: Session) -> None:
+    """Bump the generation when this session commits, for a change agents must see that lives outside the network
+    tables (a host's VXLAN endpoint)."""
+    session.info[_DIRTY] = True
+
+
 class NetworkChanges:
     def __init__(self, db: Database) -> None:
         self.db = db

@@ -85,7 +85,30 @@ def _security_groups(session: Session, port_ids: list[str]) -> tuple[dict[str, l
     return found["port_groups"], found["groups"]
 
 
-def host_view(session: Session, host: str, *, network_host: bool) -> dict:
+def _remote_vteps(session: Session, host: str, network_ids: set[str], vteps: dict[str, str],
+                  network_host_name: str) -> dict[str, list[str]]:
+    """For each network, the VXLAN endpoints of the other hosts that carry it: those with its compute ports, and the
+    network host (DHCP, routers). Broadcast and unknown unicast are copied to each (head-end replication)."""
+    usable = {name: address for name, address in vteps.items() if not ipaddress.ip_address(address).is_loopback}
+    if not usable or not network_ids:
+        return {}
+    carriers: dict[str, set[str]] = defaultdict(set)
+    rows = session.execute(select(Port.network_id, Port.binding_host_id).distinct()
+                           .where(Port.network_id.in_(network_ids), Port.binding_host_id != "",
+                                  Port.device_owner.startswith("compute:")))
+    for network_id, bound in rows:
+        carriers[network_id].add(bound)
+    mine = usable.get(host)
+    found = {}
+    for network_id in network_ids:
+        peers = (carriers[network_id] | {network_host_name}) - {host}
+        found[network_id] = sorted({usable[p] for p in peers if p in usable} - {mine})
+    return found
+
+
+def host_view(session: Session, host: str, *, network_host: bool, vteps: dict[str, str] | None = None,
+              network_host_name: str | None = None) -> dict:
+    """`vteps`: registered hosts' VXLAN endpoints by host name; `network_host_name`: where DHCP and routers run."""
     ports = list(session.scalars(select(Port).where(Port.binding_host_id == host,
                                                     Port.device_owner.startswith("compute:"))
                                  .order_by(Port.created_at, Port.id)))
@@ -126,7 +149,8 @@ def host_view(session: Session, host: str, *, network_host: bool) -> dict:
                                .where(Port.device_owner.startswith("compute:"), Port.device_id != ""))
         for network_id, address, device_id, project_id in rows:
             callers.setdefault(network_id, {})[address] = [device_id, project_id]
-    networks = [{"id": n.id, "vni": n.segmentation_id, "mtu": n.mtu}
+    remote = _remote_vteps(session, host, needed, vteps or {}, network_host_name or host)
+    networks = [{"id": n.id, "vni": n.segmentation_id, "mtu": n.mtu, "remote_vteps": remote.get(n.id, [])}
                 for n in session.scalars(select(Network).where(Network.id.in_(needed)).order_by(Network.id))]
     return {"networks": networks, "ports": [_port_doc(p, addresses[p.id], port_groups.get(p.id, [])) for p in ports],
             "dhcp": dhcp, "security_groups": groups, "routers": routers, "external": external,

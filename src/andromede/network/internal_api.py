@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from andromede.api.deps import context
 from andromede.common.config import Settings
 from andromede.common.context import RequestContext
+from andromede.compute.models import Host
 from andromede.db.engine import Database
 from andromede.network import host_view
 from andromede.network.changes import NetworkChanges
@@ -48,7 +49,11 @@ def _view(db: Database, settings: Settings, host: str, since: int) -> dict | Non
             host_view.ensure_dhcp_ports(session, host)
     with db.session() as session:
         generation = session.scalar(select(NetworkState.generation)) or 0
-        return {"generation": generation, **host_view.host_view(session, host, network_host=network_host)}
+        vteps = {name: address for name, address in session.execute(
+            select(Host.name, Host.vtep_address).where(Host.vtep_address.is_not(None)))}
+        view = host_view.host_view(session, host, network_host=network_host, vteps=vteps,
+                                   network_host_name=settings.the_network_host)
+        return {"generation": generation, **view}
 
 
 @router.get("/hosts/{host}/network")

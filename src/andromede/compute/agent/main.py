@@ -49,6 +49,12 @@ def network_state_dir(data_dir: Path) -> Path:
     return directory
 
 
+def vtep_address() -> str:
+    """This host's underlay address for VXLAN. The default serves a single host; with several, each sets its own
+    (ANDROMEDE_VTEP_ADDRESS) and the controller hands every host the others' addresses."""
+    return os.environ.get("ANDROMEDE_VTEP_ADDRESS", "127.0.0.1")
+
+
 def make_network_driver(name: str, state_dir: Path) -> NetworkDriver | None:
     if name == "fake":
         from andromede.network.agent.drivers.fake import FakeNetworkDriver
@@ -59,7 +65,7 @@ def make_network_driver(name: str, state_dir: Path) -> NetworkDriver | None:
         return None
     from andromede.network.agent.drivers.linux import HostConfig, LinuxNetworkDriver
 
-    config = HostConfig(vtep_address=os.environ.get("ANDROMEDE_VTEP_ADDRESS", "127.0.0.1"),
+    config = HostConfig(vtep_address=vtep_address(),
                         state_dir=network_state_dir(state_dir),
                         metadata_socket=network_state_dir(state_dir) / METADATA_SOCKET)
     return LinuxNetworkDriver(config)
@@ -78,7 +84,8 @@ def run_agent(data_dir: Path, config: Path, *, host: str | None = None, driver: 
         network_driver = make_network_driver(driver, data_dir)
         network = relay = None
         if network_driver is not None:
-            network = NetworkReconciler(host, network_driver, client, metadata=driver != "fake")
+            network = NetworkReconciler(host, network_driver, client, metadata=driver != "fake",
+                                        vtep_address=vtep_address() if driver != "fake" else None)
             if driver != "fake":  # the relay answers the per-network proxies the Linux driver starts
                 relay = MetadataRelay.from_agent_config(config, network_state_dir(data_dir) / METADATA_SOCKET,
                                                         network.metadata_caller)

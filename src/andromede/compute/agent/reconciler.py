@@ -83,9 +83,12 @@ class Reconciler:
 
     def heartbeat(self) -> None:
         resources = self.driver.resources()
-        self.client.heartbeat(self.host, {"vcpus": resources.vcpus, "memory_mib": resources.memory_mib,
-                                          "disk_gib": resources.disk_gib, "accelerator": resources.accelerator,
-                                          "availability_zone": self.availability_zone})
+        report = {"vcpus": resources.vcpus, "memory_mib": resources.memory_mib, "disk_gib": resources.disk_gib,
+                  "accelerator": resources.accelerator, "availability_zone": self.availability_zone}
+        vtep = getattr(self.network, "vtep_address", None)
+        if vtep is not None:
+            report["vtep_address"] = vtep
+        self.client.heartbeat(self.host, report)
 
     def sync(self, *, full: bool, wait: float = 0.0) -> None:
         answer = self.client.desired(self.host, 0 if full else self.generation, wait)

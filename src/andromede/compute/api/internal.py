@@ -9,7 +9,7 @@ import time
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Request
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, IPvAnyAddress, StrictInt, StrictStr, field_validator
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
@@ -24,6 +24,7 @@ from andromede.compute.models import Host, Instance
 from andromede.compute.notify import HostNotifier
 from andromede.db.engine import Database
 from andromede.image.models import Image
+from andromede.network import changes as network_changes
 from andromede.network import internal_api as network_internal
 from andromede.network.changes import NetworkChanges
 from andromede.policy import enforce
@@ -39,6 +40,14 @@ class HostReport(BaseModel):
     disk_gib: Annotated[StrictInt, Field(ge=0)]
     accelerator: Literal["kvm", "tcg", "fake"]
     availability_zone: Annotated[StrictStr, Field(max_length=255)] = "nova"
+    vtep_address: IPvAnyAddress | None = None
+
+    @field_validator("vtep_address", mode="before")
+    @classmethod
+    def _address_text(cls, value: object) -> object:
+        if value is not None and not isinstance(value, str):
+            raise ValueError("vtep_address must be an IP address as a string")
+        return value
 
 
 class ObservedReport(BaseModel):
@@ -63,6 +72,10 @@ def heartbeat(host: str, body: HostReport, request: Request, ctx: RequestContext
             session.add(row)
         row.vcpus, row.memory_mib, row.disk_gib = body.vcpus, body.memory_mib, body.disk_gib
         row.accelerator, row.last_seen = body.accelerator, utcnow()
+        vtep = str(body.vtep_address) if body.vtep_address is not None else None
+        if row.vtep_address != vtep:
+            row.vtep_address = vtep
+            network_changes.mark_changed(session)  # other hosts' flood lists name this one
         session.flush()
         return {"host": host, "generation": row.desired_generation}
 

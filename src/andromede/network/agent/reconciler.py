@@ -132,7 +132,7 @@ def router_spec(doc: dict) -> base.RouterSpec:
 class NetworkReconciler:
     def __init__(self, host: str, driver: NetworkDriver, client, *,  # type: ignore[no-untyped-def]
                  repair_every: float = 15.0, resync_every: float = 60.0, metadata: bool = False,
-                 thorough_every: int = 4) -> None:
+                 thorough_every: int = 4, vtep_address: str | None = None) -> None:
         self.host = host
         self.driver = driver
         self.client = client
@@ -147,6 +147,7 @@ class NetworkReconciler:
         self._reported: dict[str, str] = {}
         self._reported_fips: dict[str, str] = {}
         self.thorough_every = thorough_every
+        self.vtep_address = vtep_address  # this host's VXLAN endpoint, reported with the compute heartbeat
         self._passes = 0
         self._thorough = True
         self._applied: dict[str, object] = {}  # "network <id>" / "port <id>" -> spec last applied successfully
@@ -208,7 +209,8 @@ class NetworkReconciler:
         ports_now = driver.list_ports()
         ready_networks = set()
         for net in doc.get("networks", []):
-            spec = NetworkSpec(network_id=net["id"], vni=net["vni"], mtu=net["mtu"])
+            spec = NetworkSpec(network_id=net["id"], vni=net["vni"], mtu=net["mtu"],
+                               remote_vteps=tuple(net.get("remote_vteps", [])))
             state = networks_now.get(spec.network_id)
             in_place = state is not None and state.vni == spec.vni and state.mtu == spec.mtu
             if self._ensure(outcome, f"network {spec.network_id}", spec, in_place,

@@ -30,7 +30,7 @@ class StubClient:
 def _document(generation: int, network_id: str, port_id: str, dhcp_port: str) -> dict:
     return {
         "generation": generation, "network_host": True, "security_groups": {}, "routers": [], "external": [],
-        "networks": [{"id": network_id, "vni": 1001, "mtu": 1450}],
+        "networks": [{"id": network_id, "vni": 1001, "mtu": 1450, "remote_vteps": ["192.0.2.7"]}],
         "ports": [{"id": port_id, "network_id": network_id, "mac": "fa:16:3e:00:00:05", "fixed_ips": ["10.0.0.5"],
                    "allowed_address_pairs": [{"ip_address": "10.0.0.99"}], "port_security": True,
                    "device_id": new_id(), "device_owner": "compute:nova", "admin_state_up": True,
@@ -51,6 +51,7 @@ def test_a_document_is_built_reported_and_then_collected() -> None:
     reconciler.sync(full=True)
     assert set(host.networks) == {network_id} and set(host.ports) == {port_id} and network_id in host.dhcp
     assert host.ports[port_id].allowed_address_pairs[0].cidr == "10.0.0.99/32"
+    assert host.networks[network_id].remote_vteps == ("192.0.2.7",)  # the other hosts carrying the network
     assert client.reports == [({port_id: "ACTIVE"}, {})]
     assert reconciler.wait_for_ports([port_id], timeout=0.1)
     assert reconciler.metadata_caller(network_id, "10.0.0.5") == ("instance-1", "project-1")
