@@ -34,6 +34,9 @@ register(
           ("PUT", "/routers/{id}/add_router_interface")),
     _rule("remove_router_interface", MEMBER, "Remove an interface from a router.",
           ("PUT", "/routers/{id}/remove_router_interface")),
+    _rule("add_extraroutes", MEMBER, "Add extra routes to a router.", ("PUT", "/routers/{id}/add_extraroutes")),
+    _rule("remove_extraroutes", MEMBER, "Remove extra routes from a router.",
+          ("PUT", "/routers/{id}/remove_extraroutes")),
     # Attributes only admins may set (Neutron checks them whenever they are present, whatever the value).
     *[_rule(f"{action}_router:{attribute}", ADMIN_ONLY, f"Set {attribute} on a router.",
             ("POST", "/routers") if action == "create" else ("PUT", "/routers/{id}"))

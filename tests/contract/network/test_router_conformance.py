@@ -15,6 +15,7 @@ import pytest
 
 from andromede.network.agent.drivers.base import (
     DriverError,
+    ExtraRoute,
     FloatingIp,
     NetworkSpec,
     PortSpec,
@@ -337,3 +338,43 @@ def test_removing_a_floating_ip_forgets_its_connections(linux: LinuxHarness) -> 
         linux.driver.ensure_router(replace(spec, floating_ips=()))
 
         assert "172.24.4.10" not in tracked()  # established flows stop with the floating IP, not minutes later
+
+
+# ---- extra routes (extraroute) ----
+
+
+def _leg(net: NetworkSpec, ip: str, n: int) -> RouterInterface:
+    return RouterInterface(port_id=new_id(), network_id=net.network_id, mac=mac(n), ip=ip, prefixlen=24)
+
+
+def test_extra_routes_join_two_routers_through_a_transit_network(harness: Harness) -> None:
+    left, transit, right = network(231), network(232), network(233)
+    for net in (left, transit, right):
+        harness.driver.ensure_network(net)
+    r1 = RouterSpec(router_id=new_id(), gateway=None,
+                    interfaces=(_leg(left, "10.0.0.1", 0x21), _leg(transit, "10.1.0.1", 0x22)))
+    r2 = RouterSpec(router_id=new_id(), gateway=None,
+                    interfaces=(_leg(right, "10.2.0.1", 0x23), _leg(transit, "10.1.0.2", 0x24)))
+    harness.driver.ensure_router(r1)
+    harness.driver.ensure_router(r2)
+    a = plug(harness, left, "10.0.0.5", 1)
+    c = plug(harness, right, "10.2.0.5", 2)
+    assert not harness.ping(a, "10.2.0.5")  # neither router knows the other's network
+
+    routed_r1 = replace(r1, routes=(ExtraRoute(destination="10.2.0.0/24", nexthop="10.1.0.2"),))
+    routed_r2 = replace(r2, routes=(ExtraRoute(destination="10.0.0.0/24", nexthop="10.1.0.1"),))
+    harness.driver.ensure_router(routed_r1)
+    harness.driver.ensure_router(routed_r2)
+    harness.driver.ensure_router(routed_r1)  # idempotent
+    assert harness.ping(a, "10.2.0.5") and harness.ping(c, "10.0.0.5")
+
+    harness.driver.ensure_router(r1)  # the route is withdrawn
+    assert not harness.ping(a, "10.2.0.5")
+
+
+def test_a_route_through_no_connected_subnet_is_refused() -> None:
+    with pytest.raises(ValueError):
+        RouterSpec(router_id=new_id(), gateway=None, interfaces=(_leg(network(234), "10.0.0.1", 0x25),),
+                   routes=(ExtraRoute(destination="10.9.0.0/24", nexthop="192.0.2.1"),))
+    with pytest.raises(ValueError):
+        ExtraRoute(destination="10.9.0.5/24", nexthop="10.0.0.7")  # host bits set

@@ -103,7 +103,7 @@ def test_discovery_advertises_l3_without_multihoming(server: Server, http: httpx
     token = server.openstack_json("token", "issue")["id"]
     aliases = {e["alias"] for e in http.get(f"{NET}/extensions", headers=auth_headers(token)).json()["extensions"]}
     assert {"router", "ext-gw-mode"} <= aliases
-    assert "external-gateway-multihoming" not in aliases and "extraroute" not in aliases
+    assert "external-gateway-multihoming" not in aliases and {"extraroute", "extraroute-atomic"} <= aliases
     collections = {r["collection"] for r in http.get(f"{NET}/").json()["resources"]}
     assert {"routers", "floatingips"} <= collections
 
@@ -265,3 +265,51 @@ def test_interface_refusals_change_nothing(server: Server, admin: Admin, http: h
     listed = http.get(f"{NET}/routers", params={"name": "ifaces", "fields": ["id", "name"]},
                       headers=auth_headers(token)).json()["routers"]
     assert listed == [{"id": router["id"], "name": "ifaces"}]
+
+
+def _routes(server: Server, name: str) -> list[tuple[str, str]]:
+    routes = server.openstack_json("router", "show", name)["routes"]
+    if isinstance(routes, str):
+        routes = json.loads(routes) if routes else []
+    return sorted((r["destination"], r["nexthop"]) for r in routes)
+
+
+def test_extra_routes_through_the_cli_and_their_refusals(server: Server, http: httpx.Client) -> None:
+    token = server.openstack_json("token", "issue")["id"]
+    name = f"r-{secrets.token_hex(3)}"
+    router = server.openstack_json("router", "create", name)
+    _network, subnet = tenant_network(http, token, "10.61.0.0/24")
+    server.openstack("router", "add", "subnet", name, subnet["id"])
+
+    server.openstack("router", "set", "--route", "destination=10.99.0.0/24,gateway=10.61.0.50", name)
+    assert _routes(server, name) == [("10.99.0.0/24", "10.61.0.50")]
+    server.openstack("router", "add", "route", "--route", "destination=10.98.0.0/24,gateway=10.61.0.51", name)
+    assert _routes(server, name) == [("10.98.0.0/24", "10.61.0.51"), ("10.99.0.0/24", "10.61.0.50")]
+    server.openstack("router", "remove", "route", "--route", "destination=10.98.0.0/24,gateway=10.61.0.51", name)
+    assert _routes(server, name) == [("10.99.0.0/24", "10.61.0.50")]
+
+    url, headers = f"{NET}/routers/{router['id']}", auth_headers(token)
+    before = _state(http, token, router["id"]), _routes(server, name)
+    refused = [
+        ({"destination": "10.97.0.0/24", "nexthop": "192.0.2.1"}, "InvalidRoutes"),  # not on a connected subnet
+        ({"destination": "10.97.0.0/24", "nexthop": "10.61.0.1"}, "InvalidRoutes"),  # the router's own address
+        ({"destination": "10.97.0.0/24", "nexthop": "10.61.0.300"}, None),
+        ({"destination": "10.97.0.5/24", "nexthop": "10.61.0.50"}, None),  # host bits set
+        ({"destination": "not-a-cidr", "nexthop": "10.61.0.50"}, "InvalidRoutes"),
+        ({"destination": "2001:db8::/64", "nexthop": "10.61.0.50"}, "InvalidRoutes"),
+        ({"destination": "10.97.0.0/24", "nexthop": "10.61.0.50", "via": "x"}, None),
+    ]
+    for route, kind in refused:
+        _error(http.put(url, json={"router": {"routes": [route]}}, headers=headers), 400, kind)
+        _error(http.put(f"{url}/add_extraroutes", json={"router": {"routes": [route]}}, headers=headers), 400, kind)
+    many = [{"destination": f"10.200.{i}.0/24", "nexthop": "10.61.0.50"} for i in range(31)]
+    _error(http.put(url, json={"router": {"routes": many}}, headers=headers), 400)
+    _error(http.post(f"{NET}/routers", json={"router": {"name": "x", "routes": []}}, headers=headers), 400)
+    assert (_state(http, token, router["id"]), _routes(server, name)) == before
+
+    busy = http.put(f"{url}/remove_router_interface", json={"subnet_id": subnet["id"]}, headers=headers)
+    _error(busy, 409, "RouterInterfaceInUseByRoute")
+    server.openstack("router", "unset", "--route", "destination=10.99.0.0/24,gateway=10.61.0.50", name)
+    assert _routes(server, name) == []
+    server.openstack("router", "remove", "subnet", name, subnet["id"])
+    server.openstack("router", "delete", name)

@@ -126,7 +126,9 @@ def router_spec(doc: dict) -> base.RouterSpec:
                                             ip=i["ip"], prefixlen=i["prefixlen"]) for i in doc.get("interfaces", []))
     fips = tuple(base.FloatingIp(floating_ip=f["floating_ip"], fixed_ip=f["fixed_ip"])
                  for f in doc.get("floating_ips", []))
-    return base.RouterSpec(router_id=doc["router_id"], gateway=gateway, interfaces=interfaces, floating_ips=fips)
+    routes = tuple(base.ExtraRoute(destination=r["destination"], nexthop=r["nexthop"]) for r in doc.get("routes", []))
+    return base.RouterSpec(router_id=doc["router_id"], gateway=gateway, interfaces=interfaces, floating_ips=fips,
+                           routes=routes)
 
 
 class NetworkReconciler:

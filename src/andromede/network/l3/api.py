@@ -23,6 +23,7 @@ from andromede.network.l3.schemas import (
     InterfaceRequest,
     RouterCreateRequest,
     RouterUpdateRequest,
+    RoutesRequest,
 )
 from andromede.network.schemas import Tag
 from andromede.policy import enforce
@@ -35,6 +36,9 @@ EXTENSIONS: tuple[tuple[str, str, str], ...] = (
     ("ext-gw-mode", "Neutron L3 Configurable external gateway mode",
      "Extension of the router abstraction for specifying whether SNAT should occur on the external gateway"),
     ("fip-port-details", "Floating IP Port Details Extension", "Add port_details attribute to Floating IP resource"),
+    ("extraroute", "Neutron Extra Route", "Extra routes configuration for L3 router"),
+    ("extraroute-atomic", "Atomically add/remove extra routes",
+     "Edit extra routes of a router on server side by atomically adding/removing extra routes"),
 )
 RESOURCES: tuple[str, ...] = ("router", "floatingip")
 
@@ -85,7 +89,7 @@ def router_doc(session: Session, row: Router) -> dict:
         gateway = {"network_id": row.gw_network_id, "enable_snat": row.enable_snat,
                    "external_fixed_ips": service.gateway_fixed_ips(session, row)}
     return {**_standard(row), "name": row.name, "status": row.status, "admin_state_up": row.admin_state_up,
-            "external_gateway_info": gateway, "routes": [], "distributed": False, "ha": False}
+            "external_gateway_info": gateway, "routes": list(row.routes or []), "distributed": False, "ha": False}
 
 
 def floating_ip_doc(session: Session, row: FloatingIp) -> dict:
@@ -131,6 +135,24 @@ def update_router(router_id: str, body: RouterUpdateRequest, request: Request,
                                              *(n for n in ("distributed", "ha") if n in wanted.model_fields_set)])
     with _db(request).session() as session:
         return {"router": router_doc(session, service.update_router(session, ctx, router_id, wanted))}
+
+
+@router.put("/v2.0/routers/{router_id}/add_extraroutes")
+def add_extraroutes(router_id: str, body: RoutesRequest, request: Request,
+                    ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "network:add_extraroutes")
+    with _db(request).session() as session:
+        row = service.add_extra_routes(session, ctx, router_id, body.router.routes)
+        return {"router": router_doc(session, row)}
+
+
+@router.put("/v2.0/routers/{router_id}/remove_extraroutes")
+def remove_extraroutes(router_id: str, body: RoutesRequest, request: Request,
+                       ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "network:remove_extraroutes")
+    with _db(request).session() as session:
+        row = service.remove_extra_routes(session, ctx, router_id, body.router.routes)
+        return {"router": router_doc(session, row)}
 
 
 @router.delete("/v2.0/routers/{router_id}", status_code=204)

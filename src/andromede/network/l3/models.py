@@ -29,6 +29,7 @@ class Router(StandardAttributes, Base):
     gw_network_id: Mapped[str | None] = mapped_column(ForeignKey("network_networks.id"), nullable=True, index=True)
     gw_port_id: Mapped[str | None] = mapped_column(ForeignKey("network_ports.id"), nullable=True)
     enable_snat: Mapped[bool] = mapped_column(Boolean, default=True)
+    routes: Mapped[list] = mapped_column(default=list)  # extraroute: [{"destination": cidr, "nexthop": ip}]
 
 
 class RouterPort(Base):

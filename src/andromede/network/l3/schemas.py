@@ -20,6 +20,14 @@ class GatewayInfo(Body):
     external_fixed_ips: list[ExternalFixedIp] | None = Field(None, max_length=8)
 
 
+MAX_ROUTES = 30  # Neutron's max_routes default
+
+
+class ExtraRoute(Body):
+    destination: Address
+    nexthop: Address
+
+
 class RouterCreate(Body):
     name: Text255 = ""
     description: Description = ""
@@ -39,7 +47,17 @@ class RouterUpdate(Body):
     external_gateway_info: GatewayInfo | None = None
     distributed: StrictBool | None = None
     ha: StrictBool | None = None
-    routes: list[dict] | None = Field(None, max_length=0)  # no extraroute: only the empty list is accepted
+    routes: list[ExtraRoute] | None = Field(None, max_length=MAX_ROUTES)
+
+
+class RoutesBody(Body):
+    routes: list[ExtraRoute] = Field(max_length=MAX_ROUTES)
+
+
+class RoutesRequest(Body):
+    """extraroute-atomic: PUT /v2.0/routers/{id}/add_extraroutes and .../remove_extraroutes."""
+
+    router: RoutesBody
 
 
 class InterfaceRequest(Body):

@@ -22,6 +22,8 @@ from andromede.network import ipam, quotas
 from andromede.network import service as net
 from andromede.network.l3.models import FLOATINGIP, ROUTER_GATEWAY, ROUTER_INTERFACE, FloatingIp, Router, RouterPort
 from andromede.network.l3.schemas import (
+    MAX_ROUTES,
+    ExtraRoute,
     FloatingIpCreate,
     FloatingIpUpdate,
     GatewayInfo,
@@ -131,10 +133,79 @@ def update_router(session: Session, ctx: RequestContext, router_id: str, body: R
     for name in body.model_fields_set:
         if name == "external_gateway_info":
             _set_gateway(session, ctx, router, body.external_gateway_info)
+        elif name == "routes":
+            router.routes = _checked_routes(session, router, body.routes or [])
         elif name in ("name", "description", "admin_state_up") and getattr(body, name) is not None:
             setattr(router, name, getattr(body, name))
     _touch(router)
     return router
+
+
+# ---- extra routes (extraroute, extraroute-atomic) -----------------------------------------------
+
+def _invalid_route(route: ExtraRoute | dict, reason: str) -> BadRequest:
+    shown = route.model_dump() if isinstance(route, ExtraRoute) else route
+    return BadRequest(f"Invalid format for routes: {shown}, {reason}", extra={"type": "InvalidRoutes"})
+
+
+def _route(route: ExtraRoute) -> dict:
+    """One route in canonical form, or 400: the destination a CIDR without host bits, the nexthop an address of
+    the same IP version."""
+    try:
+        version = ipaddress.ip_network(route.destination, strict=False).version
+    except ValueError:
+        raise _invalid_route(route, f"'{route.destination}' is not a valid IP subnet") from None
+    destination = ipam.parse_cidr(route.destination, version)  # host bits and /0 get its messages
+    nexthop = ipam.parse_address(route.nexthop, what="nexthop")
+    if nexthop.version != version:
+        raise _invalid_route(route, "the nexthop and the destination are not of the same IP version")
+    return {"destination": str(destination), "nexthop": str(nexthop)}
+
+
+def _checked_routes(session: Session, router: Router, wanted: list[ExtraRoute]) -> list[dict]:
+    """Neutron's rules: each nexthop on a subnet the router is connected to, and none of the router's own
+    addresses; at most MAX_ROUTES; duplicates count once."""
+    connected: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
+    own: set[str] = set()
+    for row in session.scalars(select(RouterPort).where(RouterPort.router_id == router.id)):
+        for subnet, address in _port_subnets(session, row.port_id):
+            connected.append(ipaddress.ip_network(subnet.cidr))
+            own.add(address)
+    routes: list[dict] = []
+    for route in wanted:
+        canonical = _route(route)
+        nexthop = ipaddress.ip_address(canonical["nexthop"])
+        if canonical["nexthop"] in own:
+            raise _invalid_route(route, "the nexthop is used by router")
+        if not any(nexthop in network for network in connected):
+            raise _invalid_route(route, "the nexthop is not connected with router")
+        if canonical not in routes:
+            routes.append(canonical)
+    if len(routes) > MAX_ROUTES:
+        raise BadRequest(f"Unable to complete operation for {router.id}. The number of routes exceeds the maximum "
+                         f"{MAX_ROUTES}.", extra={"type": "RoutesExhausted"})
+    return routes
+
+
+def add_extra_routes(session: Session, ctx: RequestContext, router_id: str, wanted: list[ExtraRoute]) -> Router:
+    router = get_router(session, ctx, router_id)
+    current = [ExtraRoute(**route) for route in router.routes or []]
+    router.routes = _checked_routes(session, router, current + wanted)
+    _touch(router)
+    return router
+
+
+def remove_extra_routes(session: Session, ctx: RequestContext, router_id: str, unwanted: list[ExtraRoute]) -> Router:
+    router = get_router(session, ctx, router_id)
+    gone = [_route(route) for route in unwanted]  # malformed ones are refused; absent ones are ignored
+    router.routes = [route for route in router.routes or [] if route not in gone]
+    _touch(router)
+    return router
+
+
+def _routes_via(router: Router, cidrs: list[str]) -> list[dict]:
+    networks = [ipaddress.ip_network(cidr) for cidr in cidrs]
+    return [r for r in router.routes or [] if any(ipaddress.ip_address(r["nexthop"]) in n for n in networks)]
 
 
 def delete_router(session: Session, ctx: RequestContext, router_id: str) -> None:
@@ -324,6 +395,9 @@ def remove_interface(session: Session, ctx: RequestContext, router_id: str, body
             raise Conflict(f"Router interface for subnet {subnet_ids[0]} on router {router.id} cannot be deleted, "
                            "as it is required by one or more floating IPs.",
                            extra={"type": "RouterInterfaceInUseByFloatingIP"})
+    if _routes_via(router, cidrs):
+        raise Conflict(f"Router interface for subnet {subnet_ids[0]} on router {router.id} cannot be deleted, as it "
+                       "is required by one or more routes.", extra={"type": "RouterInterfaceInUseByRoute"})
     info = _interface_info(router, port, subnet_ids)
     _drop_port(session, port.id)  # Neutron deletes the port, even one the user made and added by port_id
     _touch(router)
@@ -528,7 +602,7 @@ def agent_view(session: Session) -> list[dict]:
                                                                     FloatingIp.port_id.is_not(None))
                                            .order_by(FloatingIp.created_at, FloatingIp.id))]
         result.append({"router_id": router.id, "admin_state_up": router.admin_state_up, "gateway": gateway,
-                       "interfaces": interfaces, "floating_ips": fips})
+                       "interfaces": interfaces, "floating_ips": fips, "routes": list(router.routes or [])})
     return result
 
 

@@ -445,7 +445,23 @@ class FloatingIp:
 
 
 MAX_ROUTER_INTERFACES = 256
+MAX_EXTRA_ROUTES = 256
 MAX_FLOATING_IPS = 4096  # per router; only bounds ruleset size
+
+
+@dataclass(frozen=True)
+class ExtraRoute:
+    """A static route in the router's namespace (extraroute): `destination` through `nexthop`, a neighbour on one
+    of the router's subnets."""
+
+    destination: str
+    nexthop: str
+
+    def __post_init__(self) -> None:
+        destination = ipaddress.ip_network(self.destination)  # strict: no host bits
+        nexthop = ipaddress.ip_address(self.nexthop)
+        if destination.version != nexthop.version or destination.prefixlen == 0:
+            raise ValueError(f"route {self.destination} via {self.nexthop}: versions differ, or a default route")
 
 
 @dataclass(frozen=True)
@@ -454,6 +470,7 @@ class RouterSpec:
     gateway: RouterGateway | None
     interfaces: tuple[RouterInterface, ...]
     floating_ips: tuple[FloatingIp, ...] = ()
+    routes: tuple[ExtraRoute, ...] = ()
 
     def __post_init__(self) -> None:
         check_id(self.router_id, "router_id")
@@ -497,6 +514,11 @@ class RouterSpec:
             assert self.gateway is not None
             if entry.floating_ip in (self.gateway.ip, self.gateway.upstream_gateway):
                 raise ValueError(f"floating IP {entry.floating_ip} is the gateway's or the upstream's address")
+        if not all(isinstance(r, ExtraRoute) for r in self.routes) or len(self.routes) > MAX_EXTRA_ROUTES:
+            raise ValueError(f"routes must be at most {MAX_EXTRA_ROUTES} ExtraRoute entries")
+        for route in self.routes:
+            if not any(ipaddress.ip_address(route.nexthop) in subnet for subnet in subnets):
+                raise ValueError(f"route nexthop {route.nexthop} is on none of the router's subnets")
 
 
 @dataclass(frozen=True)

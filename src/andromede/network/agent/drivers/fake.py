@@ -403,6 +403,14 @@ class _Plane:
                 longer = best is None or subnet.prefixlen > best[0]
                 if subnet.prefixlen < subnet.max_prefixlen and target in subnet and longer:
                     best = (subnet.prefixlen, leg)
+        if node.router is not None:  # extra routes win over a shorter connected prefix, like the kernel's
+            extra = [(net.prefixlen, route.nexthop) for route in node.router.routes
+                     if target in (net := ipaddress.ip_network(route.destination))]
+            if extra and (best is None or max(extra)[0] > best[0]):
+                nexthop = max(extra)[1]
+                if nexthop != destination:
+                    via = self._route(node, nexthop)
+                    return (via[0], nexthop) if via is not None else None
         if best is not None:
             return best[1], destination
         if node.default is None or node.default == destination:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import json
+import logging
 import socket
 from collections.abc import Iterable
 from pathlib import Path
@@ -25,6 +26,7 @@ from pyroute2.netlink.exceptions import NetlinkError
 
 from andromede.network.agent.drivers.base import (
     DriverError,
+    ExtraRoute,
     FloatingIp,
     RouterSpec,
     RouterState,
@@ -38,6 +40,10 @@ NETNS_DIR = Path("/run/netns")
 FAMILY = "ip"
 TABLE = names.ROUTER_TABLE
 SYSCTLS = ("net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1")
+# Extra routes carry their own routing-protocol number, so the ones the router no longer has are found again
+# (connected routes are the kernel's, the default route is static).
+EXTRA_ROUTE_PROTO = 99
+log = logging.getLogger("andromede.agent.network")
 
 
 # ---- the ruleset (pure) ----
@@ -163,6 +169,7 @@ class Routers:
                 if link.name.startswith("qg-"):
                     removed_floating |= set(self._addresses(inside, link.name))
                 inside.delete(link.name)  # takes its host end off the bridge with it
+        self._extra_routes(inside, spec.routes)
         if removed_floating:
             flush_conntrack(namespace, removed_floating)
 
@@ -282,6 +289,27 @@ class Routers:
                     ipr.route("del", dst="0.0.0.0/0", gateway=hop)
             elif present != [(upstream, index)]:
                 ipr.route("replace", dst="0.0.0.0/0", gateway=upstream, oif=index)
+
+
+    @staticmethod
+    def _extra_routes(inside: Links, routes: tuple[ExtraRoute, ...]) -> None:
+        """Exactly these extra routes. One whose nexthop is unreachable now (its subnet left the router) is
+        skipped with a warning: the router's other work stands, and the next pass tries again."""
+        wanted = {(route.destination, route.nexthop) for route in routes}
+        with inside._ipr() as ipr:
+            present = set()
+            for family in (socket.AF_INET, socket.AF_INET6):
+                for r in ipr.route("dump", family=family, table=254):
+                    if r["proto"] == EXTRA_ROUTE_PROTO:
+                        present.add((f"{r.get_attr('RTA_DST')}/{r['dst_len']}", r.get_attr("RTA_GATEWAY")))
+            for destination, nexthop in present - wanted:
+                with contextlib.suppress(NetlinkError):
+                    ipr.route("del", dst=destination, gateway=nexthop, table=254, proto=EXTRA_ROUTE_PROTO)
+            for destination, nexthop in sorted(wanted - present):
+                try:
+                    ipr.route("replace", dst=destination, gateway=nexthop, table=254, proto=EXTRA_ROUTE_PROTO)
+                except NetlinkError as exc:
+                    log.warning("route %s via %s not installed: %s", destination, nexthop, exc)
 
 
 def flush_conntrack(namespace: str, addresses: Iterable[str]) -> None:

@@ -306,8 +306,9 @@ def render_base() -> list[str]:
         f"flush chain {FAMILY} {TABLE} underlay_out",
         f"add rule {FAMILY} {TABLE} underlay_out udp dport {VXLAN_PORT} notrack",
         f"flush chain {FAMILY} {TABLE} zone",
+        # Bridged traffic (the common case) stops at the first rule; what the map does not know goes on.
+        f"add rule {FAMILY} {TABLE} zone ct zone set iifname map @zones accept",
         f"add rule {FAMILY} {TABLE} zone udp dport {VXLAN_PORT} notrack",
-        f"add rule {FAMILY} {TABLE} zone ct zone set iifname map @zones",
         f"flush chain {FAMILY} {TABLE} from_ports",
         f"add rule {FAMILY} {TABLE} from_ports meta mark vmap @egress",
         f"flush chain {FAMILY} {TABLE} to_ports",
