@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from dataclasses import replace
 
 import pytest
@@ -378,3 +379,27 @@ def test_a_route_through_no_connected_subnet_is_refused() -> None:
                    routes=(ExtraRoute(destination="10.9.0.0/24", nexthop="192.0.2.1"),))
     with pytest.raises(ValueError):
         ExtraRoute(destination="10.9.0.5/24", nexthop="10.0.0.7")  # host bits set
+
+
+def test_a_floating_ip_that_moves_is_announced_to_the_outside(linux: LinuxHarness) -> None:
+    ext, first, second = external(linux), network(235), network(236)
+    linux.driver.ensure_network(first)
+    linux.driver.ensure_network(second)
+    fip = (FloatingIp(floating_ip="172.24.4.10", fixed_ip="10.0.0.5"),)
+    r1 = router(ext, first, gateway_ip="172.24.4.2", floating=fip, n=1)
+    linux.driver.ensure_router(r1)
+    outside = linux.outside()
+    linux.ping(outside, "172.24.4.10")  # no guest answers, but the outside learns the address's MAC
+
+    def neighbour() -> str | None:
+        entries = json.loads(sh("ip", "-n", outside, "-j", "neigh", "show", "172.24.4.10").stdout or "[]")
+        return entries[0].get("lladdr") if entries else None
+
+    assert neighbour() == mac(0x81)
+    time.sleep(1.2)  # past the neighbour table's lock time, as any real move is
+    linux.driver.ensure_router(replace(r1, floating_ips=()))
+    linux.driver.ensure_router(router(ext, second, gateway_ip="172.24.4.3", floating=fip, n=2))
+    deadline = time.monotonic() + 3
+    while neighbour() != mac(0x82) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert neighbour() == mac(0x82)  # without any traffic: the new router announced it

@@ -154,3 +154,13 @@ def test_ids_must_be_canonical_uuids() -> None:
 def test_unsafe_values_never_reach_dnsmasq_files_even_past_the_specs() -> None:
     with pytest.raises(Exception, match="refusing"):
         dnsmasq._safe("a,b\nc")
+
+
+def test_gratuitous_arp_frame_announces_the_address_as_its_own() -> None:
+    from andromede.network.agent.drivers.linux import garp
+
+    frame = garp.frame("fa:16:3e:00:00:31", "172.24.4.10")
+    assert len(frame) == 42 and frame[:6] == b"\xff" * 6 and frame[12:14] == b"\x08\x06"
+    sender_mac, sender_ip, target_ip = frame[22:28], frame[28:32], frame[38:42]
+    assert sender_mac == bytes.fromhex("fa163e000031") and sender_ip == target_ip == bytes([172, 24, 4, 10])
+    assert frame[20:22] == b"\x00\x01"  # a request, which every neighbour processes

@@ -19,6 +19,7 @@ import ipaddress
 import json
 import logging
 import socket
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -164,6 +165,7 @@ class Routers:
             )  # fmt: skip
             removed_floating = {address for address, prefix in before - addresses if prefix == 32}
             self._default_route(inside, device, gateway.upstream_gateway)
+            announce(namespace, device, gateway.mac, sorted(a for a, _ in addresses - before))
         for link in inside.all():
             if link.name[:3] in ("qr-", "qg-") and link.name not in wanted:
                 if link.name.startswith("qg-"):
@@ -310,6 +312,19 @@ class Routers:
                     ipr.route("replace", dst=destination, gateway=nexthop, table=254, proto=EXTRA_ROUTE_PROTO)
                 except NetlinkError as exc:
                     log.warning("route %s via %s not installed: %s", destination, nexthop, exc)
+
+
+def announce(namespace: str, device: str, mac: str, addresses: list[str]) -> None:
+    """Gratuitous ARP for addresses the gateway just took (garp.py). Best effort: without it, neighbours only
+    learn the move when their stale ARP entries expire."""
+    v4 = [a for a in addresses if ipaddress.ip_address(a).version == 4]
+    if not v4:
+        return
+    argv = [sys.executable, "-m", "andromede.network.agent.drivers.linux.garp", device, mac, *v4]
+    try:
+        run(in_netns(namespace, argv))
+    except DriverError as exc:
+        log.warning("gratuitous ARP for %s in %s failed: %s", ", ".join(v4), namespace, exc)
 
 
 def flush_conntrack(namespace: str, addresses: Iterable[str]) -> None:
