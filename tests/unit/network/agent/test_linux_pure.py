@@ -164,3 +164,10 @@ def test_gratuitous_arp_frame_announces_the_address_as_its_own() -> None:
     sender_mac, sender_ip, target_ip = frame[22:28], frame[28:32], frame[38:42]
     assert sender_mac == bytes.fromhex("fa163e000031") and sender_ip == target_ip == bytes([172, 24, 4, 10])
     assert frame[20:22] == b"\x00\x01"  # a request, which every neighbour processes
+
+
+def test_bridge_mac_is_fixed_unicast_and_locally_administered() -> None:
+    mac = names.bridge_mac(NET)
+    first = int(mac[:2], 16)
+    assert mac == names.bridge_mac(NET) != names.bridge_mac(PORT) and len(mac) == 17
+    assert first & 0x01 == 0 and first & 0x02 == 0x02

@@ -446,6 +446,7 @@ class _Plane:
             return None
         if node.local(destination):
             return node.name, source or destination, destination
+        came_from_outside = False
         for _ in range(MAX_HOPS):
             hop = self._route(node, destination)
             if hop is None:
@@ -454,13 +455,14 @@ class _Plane:
             if source is None:
                 source = leg.addresses[0][0]
             if node.router is not None:
-                source = self._postrouting(node, leg, source, conntrack, reply=reply)
+                source = self._postrouting(node, leg, source, conntrack, reply=reply, hairpin=not came_from_outside)
             if not self._may_send(node, source):
                 return None
             found = self._owner(leg.network_id, nexthop, exclude=node.name)
             if found is None:
                 return None
             node, in_leg = found
+            came_from_outside = in_leg.gateway
             if node.router is not None:
                 destination = self._prerouting(node, destination, conntrack, reply=reply)
             if node.local(destination):
@@ -495,7 +497,7 @@ class _Plane:
 
     @staticmethod
     def _postrouting(
-        node: _Node, leg: _Leg, source: str, conntrack: dict[str, _Conntrack], *, reply: bool
+        node: _Node, leg: _Leg, source: str, conntrack: dict[str, _Conntrack], *, reply: bool, hairpin: bool
     ) -> str:
         assert node.router is not None
         tracked = conntrack.setdefault(node.name, _Conntrack())
@@ -504,6 +506,9 @@ class _Plane:
                 return tracked.dnat[0]
             return source
         gateway = node.router.gateway
+        if gateway is not None and not leg.gateway and hairpin and tracked.dnat is not None:
+            tracked.snat = (source, gateway.ip)  # a floating IP reached from inside: answers come back through us
+            return gateway.ip
         if not leg.gateway or gateway is None:
             return source
         for entry in node.router.floating_ips:

@@ -58,7 +58,8 @@ class LinuxNetworkDriver(NetworkDriver):
 
     def ensure_network(self, spec: NetworkSpec) -> None:
         bridge = names.bridge_name(spec.network_id)
-        self.links.ensure_bridge(bridge, mtu=spec.mtu, alias=names.network_alias(spec.network_id))
+        self.links.ensure_bridge(bridge, mtu=spec.mtu, alias=names.network_alias(spec.network_id),
+                                 mac=names.bridge_mac(spec.network_id))
         vxlan = names.vxlan_name(spec.vni)
         bridge_index = self._index(bridge)
         for link in self.links.all():

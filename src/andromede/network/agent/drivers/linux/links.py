@@ -113,17 +113,22 @@ class Links:
                 ipr.link("set", index=link.index, **changes)
             return _parse(ipr.link("get", index=link.index)[0])
 
-    def ensure_bridge(self, name: str, *, mtu: int, alias: str) -> None:
+    def ensure_bridge(self, name: str, *, mtu: int, alias: str, mac: str) -> None:
         if self.get(name) is None:
             with self._ipr() as ipr:
                 ipr.link(
                     "add",
                     ifname=name,
                     kind="bridge",
+                    address=mac,
                     br_stp_state=0,
                     br_forward_delay=0,
                     br_ageing_time=BRIDGE_AGEING_CENTISECONDS,
                 )
+        with self._ipr() as ipr:
+            index = ipr.link_lookup(ifname=name)[0]
+            if ipr.link("get", index=index)[0].get_attr("IFLA_ADDRESS") != mac:
+                ipr.link("set", index=index, address=mac)  # bridges made before fixed MACs: once
         self.configure(name, mtu=mtu, alias=alias)
 
     def ensure_vxlan(self, name: str, *, vni: int, local: str, device: str | None, mtu: int, bridge: str) -> None:

@@ -5,6 +5,8 @@ Interface names must fit IFNAMSIZ (16 bytes with the NUL): 15 characters at most
 
 from __future__ import annotations
 
+import hashlib
+
 IFNAMSIZ_CHARS = 15
 ID_CHARS = 11
 PORT_ALIAS = "andromede port "
@@ -20,6 +22,14 @@ def _checked(name: str) -> str:
 
 def bridge_name(network_id: str) -> str:
     return _checked("brq" + network_id[:ID_CHARS])
+
+
+def bridge_mac(network_id: str) -> str:
+    """A fixed, locally administered MAC for the network's bridge. Left to itself a bridge takes its lowest port's
+    MAC and changes it as ports come and go, and each change flushes the host's ARP entries on it (the external
+    network's bridge carries the host's address)."""
+    digits = hashlib.sha256(network_id.encode()).hexdigest()[:10]
+    return "02:" + ":".join(digits[i : i + 2] for i in range(0, 10, 2))
 
 
 def vxlan_name(vni: int) -> str:

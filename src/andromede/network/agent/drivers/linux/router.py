@@ -93,6 +93,9 @@ def render_router_table(spec: RouterSpec) -> str:
     if gateway is not None:
         if floating:
             lines.append(f'    oifname "{qg}" snat to ip saddr map @floating_snat')
+            # Hairpin: a guest that reaches a floating IP of its own router from inside must see the answer come
+            # back through the router, so what was DNATed from an inside interface leaves as the gateway address.
+            lines.append(f'    iifname != "{qg}" oifname != "{qg}" ct status dnat snat to {gateway.ip}')
         if gateway.enable_snat:
             lines.append(f'    oifname "{qg}" ip saddr @snat_sources snat to {gateway.ip}')
     lines += ["  }", "  chain forward {", "    type filter hook forward priority filter; policy accept;"]
