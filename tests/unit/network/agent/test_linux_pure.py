@@ -57,6 +57,9 @@ def test_port_ruleset_allows_own_addresses_and_pairs_only() -> None:
     assert "fa:16:3e:00:00:31 . 2001:db8::5/128" in text
     assert "fa:16:3e:00:00:99 . fe80::f816:3eff:fe00:99/128" in text
     assert f'add element bridge andromede-ports from_ports {{ "tap8a0cf1ac-5f" : jump p-{PORT} }}' in text
+    # The fast path reads exact pairs from a plain hash set; the CIDR pair is left to the interval set.
+    assert f"add element bridge andromede-ports p-{PORT}-v4host {{ fa:16:3e:00:00:31 . 10.0.0.5 }}" in text
+    assert f"ether saddr . ip saddr @p-{PORT}-v4host meta l4proto != udp accept" in text
     for rule in ("udp sport 67 drop", "nd-router-advert drop", f"arp saddr ether . arp saddr ip != @p-{PORT}-v4 drop"):
         assert rule in text
 
