@@ -245,7 +245,8 @@ class NetworkReconciler:
                     outcome.floating_ips[fip["id"]] = "ACTIVE" if ok else "DOWN"
                 for port in [*router.get("interfaces", []), *([router["gateway"]] if router.get("gateway") else [])]:
                     outcome.ports[port["port_id"]] = "ACTIVE" if ok else "DOWN"
-        self._collect_garbage(doc, outcome)
+        # What existed before this pass is all garbage collection needs: what the pass built is wanted.
+        self._collect_garbage(doc, outcome, networks_now, ports_now)
         wanted = {f"network {n['id']}" for n in doc.get("networks", [])}
         wanted |= {f"port {p['id']}" for p in doc.get("ports", [])}
         self._applied = {key: spec for key, spec in self._applied.items() if key in wanted}
@@ -262,17 +263,18 @@ class NetworkReconciler:
                     and state.filtered == spec.port_security)
         return self._ensure(outcome, f"port {spec.port_id}", spec, in_place, lambda: self.driver.ensure_port(spec))
 
-    def _collect_garbage(self, doc: dict, outcome: Outcome) -> None:
+    def _collect_garbage(self, doc: dict, outcome: Outcome, networks_now: dict[str, base.NetworkState],
+                         ports_now: dict[str, base.PortState]) -> None:
         driver = self.driver
         wanted_ports = {p["id"] for p in doc.get("ports", [])}
-        for port_id in set(driver.list_ports()) - wanted_ports:
+        for port_id in set(ports_now) - wanted_ports:
             _attempt(outcome, f"removing port {port_id}", lambda p=port_id: driver.delete_port(p))
         wanted_routers = {r["router_id"] for r in doc.get("routers", [])}
         for router_id in set(driver.list_routers()) - wanted_routers:
             _attempt(outcome, f"removing router {router_id}", lambda r=router_id: driver.delete_router(r))
         wanted_dhcp = {d["network_id"] for d in doc.get("dhcp", [])}
         wanted_networks = {n["id"] for n in doc.get("networks", [])}
-        for network_id, state in driver.list_networks().items():
+        for network_id, state in networks_now.items():
             if network_id not in wanted_networks:
                 _attempt(outcome, f"removing external access {network_id}",
                          lambda n=network_id: driver.delete_external_access(n))

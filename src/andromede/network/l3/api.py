@@ -137,22 +137,23 @@ def update_router(router_id: str, body: RouterUpdateRequest, request: Request,
         return {"router": router_doc(session, service.update_router(session, ctx, router_id, wanted))}
 
 
+def _edit_routes(router_id: str, body: RoutesRequest, request: Request, ctx: RequestContext, action: str) -> dict:
+    enforce(ctx, f"network:{action}")
+    change = service.add_extra_routes if action == "add_extraroutes" else service.remove_extra_routes
+    with _db(request).session() as session:
+        return {"router": router_doc(session, change(session, ctx, router_id, body.router.routes))}
+
+
 @router.put("/v2.0/routers/{router_id}/add_extraroutes")
 def add_extraroutes(router_id: str, body: RoutesRequest, request: Request,
                     ctx: RequestContext = Depends(context)) -> dict:
-    enforce(ctx, "network:add_extraroutes")
-    with _db(request).session() as session:
-        row = service.add_extra_routes(session, ctx, router_id, body.router.routes)
-        return {"router": router_doc(session, row)}
+    return _edit_routes(router_id, body, request, ctx, "add_extraroutes")
 
 
 @router.put("/v2.0/routers/{router_id}/remove_extraroutes")
 def remove_extraroutes(router_id: str, body: RoutesRequest, request: Request,
                        ctx: RequestContext = Depends(context)) -> dict:
-    enforce(ctx, "network:remove_extraroutes")
-    with _db(request).session() as session:
-        row = service.remove_extra_routes(session, ctx, router_id, body.router.routes)
-        return {"router": router_doc(session, row)}
+    return _edit_routes(router_id, body, request, ctx, "remove_extraroutes")
 
 
 @router.delete("/v2.0/routers/{router_id}", status_code=204)

@@ -29,6 +29,7 @@ class Link:
     up: bool
     vni: int | None = None
     vxlan_local: str | None = None
+    mac: str | None = None
 
 
 def _parse(message) -> Link:  # type: ignore[no-untyped-def]  # pyroute2 messages are untyped
@@ -49,6 +50,7 @@ def _parse(message) -> Link:  # type: ignore[no-untyped-def]  # pyroute2 message
         up=bool(message["flags"] & 1),
         vni=vni,
         vxlan_local=local,
+        mac=message.get_attr("IFLA_ADDRESS"),
     )
 
 
@@ -93,7 +95,13 @@ class Links:
                     raise
 
     def configure(
-        self, name: str, *, mtu: int | None = None, master: str | None = None, alias: str | None = None
+        self,
+        name: str,
+        *,
+        mtu: int | None = None,
+        master: str | None = None,
+        alias: str | None = None,
+        mac: str | None = None,
     ) -> Link:
         """Set what differs and bring the device up."""
         with self._ipr() as ipr:
@@ -103,6 +111,8 @@ class Links:
                 changes["mtu"] = mtu
             if alias is not None and link.alias != alias:
                 changes["ifalias"] = alias
+            if mac is not None and link.mac != mac:
+                changes["address"] = mac
             if master is not None:
                 master_index = ipr.link_lookup(ifname=master)[0]
                 if link.master != master_index:
@@ -125,11 +135,7 @@ class Links:
                     br_forward_delay=0,
                     br_ageing_time=BRIDGE_AGEING_CENTISECONDS,
                 )
-        with self._ipr() as ipr:
-            index = ipr.link_lookup(ifname=name)[0]
-            if ipr.link("get", index=index)[0].get_attr("IFLA_ADDRESS") != mac:
-                ipr.link("set", index=index, address=mac)  # bridges made before fixed MACs: once
-        self.configure(name, mtu=mtu, alias=alias)
+        self.configure(name, mtu=mtu, alias=alias, mac=mac)  # bridges made before fixed MACs get theirs once
 
     def ensure_vxlan(self, name: str, *, vni: int, local: str, device: str | None, mtu: int, bridge: str) -> None:
         existing = self.get(name)

@@ -260,11 +260,7 @@ class Routers:
         self.links.ensure_veth(outer, peer=device, peer_netns=namespace, peer_mac=mac)
         self.links.configure(outer, mtu=bridge.mtu, master=bridge.name)
         alias = names.router_device_alias(port_id, network_id, gateway=gateway)
-        inside.configure(device, mtu=bridge.mtu, alias=alias)
-        with inside._ipr() as ipr:
-            index = ipr.link_lookup(ifname=device)[0]
-            if ipr.link("get", index=index)[0].get_attr("IFLA_ADDRESS") != mac:
-                ipr.link("set", index=index, address=mac)
+        inside.configure(device, mtu=bridge.mtu, alias=alias, mac=mac)
         before = set(self._addresses(inside, device).items())
         inside.ensure_addresses(device, addresses)
         return before
