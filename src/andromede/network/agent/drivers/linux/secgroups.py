@@ -58,6 +58,7 @@ VXLAN_PORT = 4789  # links.VXLAN_PORT
 PRIORITY_ZONE = -300  # before conntrack (-200): the zone must be chosen before the lookup
 PRIORITY_EGRESS = -150  # after conntrack, so ct state is known
 PRIORITY_INGRESS = 0
+ESTABLISHED = "ct state established,related meta mark set 0 accept"
 
 
 # ---- names and tags ----
@@ -309,9 +310,14 @@ def render_base() -> list[str]:
         # Bridged traffic (the common case) stops at the first rule; what the map does not know goes on.
         f"add rule {FAMILY} {TABLE} zone ct zone set iifname map @zones accept",
         f"add rule {FAMILY} {TABLE} zone udp dport {VXLAN_PORT} notrack",
+        # A packet of a known flow is accepted before any dispatch: only a flow's first packets meet the port's
+        # chain. Its tag has done its work: a marked packet costs VXLAN its cached route to the remote host (the
+        # tunnel looks the route up again for every packet that carries a mark).
         f"flush chain {FAMILY} {TABLE} from_ports",
+        f"add rule {FAMILY} {TABLE} from_ports {ESTABLISHED}",
         f"add rule {FAMILY} {TABLE} from_ports meta mark vmap @egress",
         f"flush chain {FAMILY} {TABLE} to_ports",
+        f"add rule {FAMILY} {TABLE} to_ports {ESTABLISHED}",
         f"add rule {FAMILY} {TABLE} to_ports meta mark vmap @ingress",
     ]
 
@@ -404,10 +410,7 @@ def port_chain_rules(spec: PortSpec, direction: str) -> list[str]:
             " mld-listener-report, mld-listener-done, mld2-listener-report } accept",
         ]
     return [
-        # The tag has done its work (dispatch). A marked packet would cost VXLAN its cached route to the remote
-        # host: the tunnel looks the route up again for every packet that carries a mark.
-        "meta mark set 0",
-        "ct state established,related accept",
+        "meta mark set 0",  # dispatch done (see ESTABLISHED)
         *fixed,
         "ct state invalid drop",
         # A TCP flow starts with a SYN. Without this, a flow cut by a rule removal would be picked up again
