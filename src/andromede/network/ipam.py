@@ -12,6 +12,8 @@ from andromede.common.errors import BadRequest
 Net = ipaddress.IPv4Network | ipaddress.IPv6Network
 Addr = ipaddress.IPv4Address | ipaddress.IPv6Address
 MAC_PREFIX = "fa:16:3e"
+# IPv6 address modes in which a guest makes its own address from the router's prefix and its MAC (EUI-64).
+AUTO_ADDRESS_MODES = ("slaac", "dhcpv6-stateless")
 
 
 def invalid(message: str) -> BadRequest:
@@ -110,3 +112,25 @@ def in_pools(address: str, pools: list[dict]) -> bool:
 
 def random_mac() -> str:
     return MAC_PREFIX + "".join(f":{b:02x}" for b in secrets.token_bytes(3))
+
+
+def eui64(cidr: str, mac: str) -> str:
+    """The address a guest takes by SLAAC in a /64: the prefix, then its MAC with FFFE in the middle and the
+    universal/local bit flipped (RFC 4291 appendix A)."""
+    network = ipaddress.IPv6Network(cidr)
+    octets = bytearray(int(part, 16) for part in mac.split(":"))
+    octets[0] ^= 0x02
+    interface_id = int.from_bytes(bytes(octets[:3]) + b"\xff\xfe" + bytes(octets[3:]), "big")
+    return str(network.network_address + interface_id)
+
+
+def check_ipv6_modes(ip_version: int, network: Net, ra_mode: str | None, address_mode: str | None) -> None:
+    """Neutron's rules for the two IPv6 mode attributes."""
+    if ip_version == 4 and (ra_mode or address_mode):
+        raise invalid("ipv6_ra_mode and ipv6_address_mode are only valid for IPv6 subnets.")
+    if ra_mode and address_mode and ra_mode != address_mode:
+        raise invalid(f"ipv6_ra_mode set to '{ra_mode}' with ipv6_address_mode set to '{address_mode}' is not "
+                      "valid. If both attributes are set, they must be the same value.")
+    if address_mode in AUTO_ADDRESS_MODES and network.prefixlen != 64:
+        raise invalid(f"Invalid CIDR {network} for IPv6 address mode. OpenStack uses the EUI-64 address format, "
+                      "which requires the prefix to be /64.")

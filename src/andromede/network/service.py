@@ -149,6 +149,7 @@ def create_subnet(session: Session, ctx: RequestContext, body: SubnetCreate) -> 
     if body.ip_version not in (4, 6):
         raise ipam.invalid(f"{body.ip_version} is not a valid IP version.")
     cidr = ipam.parse_cidr(body.cidr, body.ip_version)
+    ipam.check_ipv6_modes(body.ip_version, cidr, body.ipv6_ra_mode, body.ipv6_address_mode)
     for other in session.scalars(select(Subnet).where(Subnet.network_id == network.id)):
         if ipam.overlaps(other.cidr, str(cidr)):
             raise ipam.invalid(f"Requested subnet with cidr: {cidr} for network: {network.id} overlaps with "
@@ -262,6 +263,15 @@ def _allocate(session: Session, network: Network, port_id: str, requests: list |
         used = set(session.scalars(select(FixedIp.ip_address).where(FixedIp.subnet_id == subnet.id)))
         if subnet.gateway_ip:
             used.add(subnet.gateway_ip)
+        if subnet.ipv6_address_mode in ipam.AUTO_ADDRESS_MODES:
+            # The guest makes this address itself from the router's advertisement: the port must hold that one.
+            port = session.get(Port, port_id)
+            assert port is not None
+            automatic = ipam.eui64(subnet.cidr, port.mac_address)
+            if wanted is not None and str(ipam.parse_address(wanted)) != automatic:
+                raise ipam.invalid(f"IPv6 address {wanted} cannot be directly assigned to a port on subnet "
+                                   f"{subnet.id} as the subnet is configured for automatic addresses.")
+            wanted = automatic
         if wanted is not None:
             address = str(ipam.parse_address(wanted))
             if address in used:

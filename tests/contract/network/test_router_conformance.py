@@ -11,9 +11,11 @@ import json
 import subprocess
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
+from andromede.network import ipam
 from andromede.network.agent.drivers.base import (
     DriverError,
     ExtraRoute,
@@ -23,9 +25,13 @@ from andromede.network.agent.drivers.base import (
     RouterGateway,
     RouterInterface,
     RouterSpec,
+    SecurityGroupRule,
+    SecurityGroupSpec,
 )
 from andromede.network.agent.drivers.linux import names
+from andromede.network.agent.drivers.linux.nft import link_local
 from tests.contract.network.harness import Harness, LinuxHarness, new_id, sh, socket_in
+from tests.support.polling import poll
 
 HOST_CIDR = "172.24.4.1/24"
 OUTSIDE = "172.24.4.1"
@@ -424,3 +430,43 @@ def test_a_guest_reaches_a_neighbours_floating_ip_through_the_router(harness: Ha
     assert harness.connect(a, "172.24.4.11", 22) == "172.24.4.2"  # hairpin: it arrives from the router
     assert harness.connect(a, "172.24.4.10", 22) == "172.24.4.2"  # its own floating IP too
     assert harness.connect(harness.outside(), "172.24.4.11", 22) == OUTSIDE  # from outside: the real client
+
+
+@pytest.mark.root
+def test_an_ipv6_slaac_subnet_is_advertised_and_guests_configure_themselves(linux: LinuxHarness) -> None:
+    tenant = network(238)
+    linux.driver.ensure_network(tenant)
+    leg = dict(port_id=new_id(), network_id=tenant.network_id, mac=mac(0x21))
+    v4 = RouterInterface(**leg, ip="10.0.0.1", prefixlen=24)
+    v6 = RouterInterface(**leg, ip="2001:db8:38::1", prefixlen=64, ra_mode="slaac")
+    spec = RouterSpec(router_id=new_id(), gateway=None, interfaces=(v4, v6))
+    linux.driver.ensure_router(spec)
+    guest_mac = mac(0x45)
+    slaac = ipam.eui64("2001:db8:38::/64", guest_mac)  # the address the API gives such a port
+    group = new_id()
+    port = PortSpec(port_id=new_id(), network_id=tenant.network_id, mac=guest_mac, fixed_ips=("10.0.0.5", slaac),
+                    security_group_ids=(group,))  # fmt: skip
+    egress_any = tuple(SecurityGroupRule(direction="egress", ethertype=e) for e in ("IPv4", "IPv6"))
+    linux.driver.ensure_security_groups((SecurityGroupSpec(group_id=group, rules=egress_any),))
+    guest = linux.vm(port.port_id, port.mac, None)
+    linux.driver.ensure_port(port)  # anti-spoofing on: the guest may only use the address it was given
+
+    def configured() -> bool:
+        found = json.loads(sh("ip", "-n", guest, "-j", "-6", "addr", "show", "dev", "eth0").stdout)[0]["addr_info"]
+        return any(a["local"] == slaac and not a.get("tentative") for a in found)
+
+    poll(configured, timeout=30, what=f"the guest's SLAAC address {slaac}")
+    routes = json.loads(sh("ip", "-n", guest, "-j", "-6", "route", "show", "default").stdout)
+    assert [(r["gateway"], r.get("protocol")) for r in routes] == [(link_local(spec.interfaces[0].mac), "ra")]
+    assert linux.ping(guest, "2001:db8:38::1", count=2)
+
+    namespace = linux.hosts[0].driver.routers.namespace(spec.router_id)
+    advertising = linux.hosts[0].driver.routers.state_dir / spec.router_id / "pid"
+    assert advertising.exists()
+    linux.driver.ensure_router(replace(spec, interfaces=(v4, replace(v6, ra_mode=None))))
+    assert not advertising.exists()  # nothing left to advertise: no process
+    linux.driver.ensure_router(spec)
+    assert advertising.exists()
+    pid = int(advertising.read_text())
+    linux.driver.delete_router(spec.router_id)
+    assert not Path(f"/proc/{pid}").exists() and not linux.has_router_namespace(spec.router_id), namespace

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import socket
 
 import httpx
 import pytest
@@ -183,3 +184,43 @@ def test_tags_through_the_cli_and_across_projects(server: Server, admin: Admin, 
     assert http.delete(f"{NET}/networks/{network_id}/tags", headers=auth_headers(token)).status_code == 204
     assert server.openstack_json("network", "show", name)["tags"] == []
     server.openstack("network", "delete", name)
+
+
+def test_ipv6_slaac_subnets_give_ports_their_eui64_address(server: Server, admin: Admin, http: httpx.Client) -> None:
+    token = server.openstack_json("token", "issue")["id"]
+    name = f"v6-{secrets.token_hex(3)}"
+    network = server.openstack_json("network", "create", name)
+    subnet = server.openstack_json("subnet", "create", "--network", network["id"], "--ip-version", "6",
+                                   "--subnet-range", "2001:db8:5::/64", "--ipv6-ra-mode", "slaac",
+                                   "--ipv6-address-mode", "slaac", name)
+    assert (subnet["ipv6_ra_mode"], subnet["ipv6_address_mode"], subnet["gateway_ip"]) == \
+        ("slaac", "slaac", "2001:db8:5::1")
+    port = http.post(f"{NET}/ports", json={"port": {"network_id": network["id"], "mac_address": "fa:16:3e:12:34:56"}},
+                     headers=auth_headers(token))
+    assert port.status_code == 201, port.text
+    # What the guest makes itself from the router's advertisement (the MAC, FFFE in the middle, U/L bit flipped).
+    expected = [{"subnet_id": subnet["id"], "ip_address": "2001:db8:5:0:f816:3eff:fe12:3456"}]
+    assert port.json()["port"]["fixed_ips"] == expected
+    # A router on the subnet takes its gateway address and tells the network host's agent to advertise it.
+    router = server.openstack_json("router", "create", name)
+    server.openstack("router", "add", "subnet", router["id"], subnet["id"])
+    document = admin.client.get(f"/internal/v1/hosts/{socket.gethostname()}/network").json()
+    legs = next(r["interfaces"] for r in document["routers"] if r["router_id"] == router["id"])
+    assert [(leg["ip"], leg["ra_mode"]) for leg in legs] == [("2001:db8:5::1", "slaac")]
+    chosen = http.post(f"{NET}/ports", json={"port": {"network_id": network["id"], "fixed_ips": [
+        {"subnet_id": subnet["id"], "ip_address": "2001:db8:5::99"}]}}, headers=auth_headers(token))
+    assert "automatic addresses" in _error(chosen, 400, "InvalidInput")["message"]
+
+    def refused(cidr: str, version: int, fragment: str, **modes: str) -> None:
+        before = http.get(f"{NET}/subnets", params={"network_id": network["id"]}, headers=auth_headers(token))
+        response = http.post(f"{NET}/subnets", json={"subnet": {"network_id": network["id"], "cidr": cidr,
+                                                                "ip_version": version, **modes}},
+                             headers=auth_headers(token))
+        assert fragment in _error(response, 400, "InvalidInput")["message"]
+        after = http.get(f"{NET}/subnets", params={"network_id": network["id"]}, headers=auth_headers(token))
+        assert after.json() == before.json()
+
+    refused("2001:db8:6::/80", 6, "requires the prefix to be /64", ipv6_address_mode="slaac")
+    refused("2001:db8:7::/64", 6, "must be the same value", ipv6_ra_mode="slaac",
+            ipv6_address_mode="dhcpv6-stateful")
+    refused("10.77.0.0/24", 4, "only valid for IPv6", ipv6_ra_mode="slaac")

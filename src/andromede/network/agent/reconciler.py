@@ -123,7 +123,8 @@ def router_spec(doc: dict) -> base.RouterSpec:
                                      prefixlen=g["prefixlen"], upstream_gateway=g.get("upstream_gateway"),
                                      enable_snat=bool(g.get("enable_snat", True)))
     interfaces = tuple(base.RouterInterface(port_id=i["port_id"], network_id=i["network_id"], mac=i["mac"],
-                                            ip=i["ip"], prefixlen=i["prefixlen"]) for i in doc.get("interfaces", []))
+                                            ip=i["ip"], prefixlen=i["prefixlen"], ra_mode=i.get("ra_mode"))
+                       for i in doc.get("interfaces", []))
     fips = tuple(base.FloatingIp(floating_ip=f["floating_ip"], fixed_ip=f["fixed_ip"])
                  for f in doc.get("floating_ips", []))
     routes = tuple(base.ExtraRoute(destination=r["destination"], nexthop=r["nexthop"]) for r in doc.get("routes", []))

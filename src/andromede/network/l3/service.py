@@ -595,7 +595,8 @@ def agent_view(session: Session) -> list[dict]:
             for subnet, address in _port_subnets(session, port.id):
                 interfaces.append({"port_id": port.id, "network_id": port.network_id, "mac": port.mac_address,
                                    "ip": address, "prefixlen": ipaddress.ip_network(subnet.cidr).prefixlen,
-                                   "subnet_cidr": subnet.cidr})
+                                   "subnet_cidr": subnet.cidr,
+                                   "ra_mode": subnet.ipv6_ra_mode if subnet.ip_version == 6 else None})
         fips = [{"id": fip.id, "floating_ip": fip.floating_ip_address, "fixed_ip": fip.fixed_ip_address,
                  "port_id": fip.port_id}
                 for fip in session.scalars(select(FloatingIp).where(FloatingIp.router_id == router.id,

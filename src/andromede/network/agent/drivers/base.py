@@ -374,6 +374,9 @@ def check_host_cidr(value: str) -> ipaddress.IPv4Interface:
     return interface
 
 
+IPV6_RA_MODES = ("slaac", "dhcpv6-stateless", "dhcpv6-stateful")
+
+
 @dataclass(frozen=True)
 class RouterInterface:
     """A router's leg on a tenant network: a device in the router namespace carrying the subnet's gateway address.
@@ -387,12 +390,15 @@ class RouterInterface:
     mac: str
     ip: str
     prefixlen: int
+    ra_mode: str | None = None  # the subnet's ipv6_ra_mode: what the router advertises on it (IPv6 only)
 
     def __post_init__(self) -> None:
         check_id(self.port_id, "port_id")
         check_id(self.network_id, "network_id")
         check_mac(self.mac)
         _check_prefixlen(self.ip, self.prefixlen)
+        if self.ra_mode is not None and (self.ra_mode not in IPV6_RA_MODES or ":" not in self.ip):
+            raise ValueError(f"ra_mode must be one of {IPV6_RA_MODES} on an IPv6 subnet, or None")
 
     @property
     def subnet(self) -> ipaddress.IPv4Network | ipaddress.IPv6Network:

@@ -148,7 +148,7 @@ def running_pid(paths: DhcpPaths) -> int | None:
     return None
 
 
-def _cmdline(pid: int) -> list[str]:
+def command_line(pid: int) -> list[str]:
     try:
         raw = Path(f"/proc/{pid}/cmdline").read_bytes()
     except FileNotFoundError:
@@ -184,7 +184,7 @@ def ensure(spec: DhcpSpec, paths: DhcpPaths, namespace: str, interface: str) -> 
     changed = _write_if_changed(paths.options, render_options(spec)) or changed
     argv = command(spec, paths, interface)
     pid = running_pid(paths)
-    if pid is not None and _cmdline(pid) != argv:
+    if pid is not None and command_line(pid) != argv:
         stop(paths)
         pid = None
     if pid is None:

@@ -34,7 +34,7 @@ NETNS_DIR = Path("/run/netns")
 @dataclass(frozen=True)
 class HostConfig:
     vtep_address: str  # this host's underlay address, the VXLAN source
-    state_dir: Path  # dnsmasq's files, one directory per network
+    state_dir: Path  # dnsmasq's files, one directory per network (DHCP) or router (advertisements)
     vtep_device: str | None = None  # underlay device for VXLAN traffic; None lets routing decide
     netns: str | None = None  # where bridges and taps live; None: the agent's own namespace (tests use one per "host")
     namespace_prefix: str = ""  # prefix for DHCP namespace names, which are machine-wide
@@ -51,7 +51,7 @@ class LinuxNetworkDriver(NetworkDriver):
         self.links = Links(config.netns)
         self.nft = nft.Nft(config.netns)
         self.secgroups = secgroups.SecurityGroups(config.netns, self.links)
-        self.routers = Routers(self.links, config.namespace_prefix)
+        self.routers = Routers(self.links, config.namespace_prefix, config.state_dir / "routers")
         self.external = ExternalAccess(self.links)
 
     # ---- networks ----

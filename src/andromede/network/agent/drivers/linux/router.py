@@ -33,7 +33,7 @@ from andromede.network.agent.drivers.base import (
     RouterState,
     check_id,
 )
-from andromede.network.agent.drivers.linux import names
+from andromede.network.agent.drivers.linux import advertise, names
 from andromede.network.agent.drivers.linux.links import Link, Links
 from andromede.network.agent.drivers.linux.run import in_netns, run
 
@@ -127,9 +127,13 @@ def parse_router_table(listing: dict) -> tuple[tuple[FloatingIp, ...], bool]:  #
 class Routers:
     """Router namespaces named with `prefix`, their devices plugged into bridges living in `links`' namespace."""
 
-    def __init__(self, links: Links, prefix: str) -> None:
+    def __init__(self, links: Links, prefix: str, state_dir: Path) -> None:
         self.links = links
         self.prefix = prefix
+        self.state_dir = state_dir  # one directory per router, for its advertising process
+
+    def _advertising_dir(self, router_id: str) -> Path:
+        return self.state_dir / router_id
 
     def namespace(self, router_id: str) -> str:
         return names.router_namespace(self.prefix, router_id)
@@ -175,12 +179,14 @@ class Routers:
                     removed_floating |= set(self._addresses(inside, link.name))
                 inside.delete(link.name)  # takes its host end off the bridge with it
         self._extra_routes(inside, spec.routes)
+        advertise.ensure(namespace, spec.interfaces, self._advertising_dir(spec.router_id))
         if removed_floating:
             flush_conntrack(namespace, removed_floating)
 
     def delete(self, router_id: str) -> None:
         check_id(router_id, "router_id")
         namespace = self.namespace(router_id)
+        advertise.stop(self._advertising_dir(router_id))
         if (NETNS_DIR / namespace).exists():
             # The kernel dismantles a namespace lazily: remove the veths now so their bridge ends are gone on return.
             inside = Links(namespace)
