@@ -18,6 +18,7 @@ from andromede.common.context import RequestContext
 from andromede.common.errors import ApiError, BadRequest, Conflict, Forbidden, NotFound
 from andromede.compute.models import Instance
 from andromede.compute.schemas import NetworkRef
+from andromede.network import ipam
 from andromede.network import service as network_service
 from andromede.network.l3 import service as l3
 from andromede.network.models import FixedIp, Network, Port, Subnet
@@ -257,14 +258,22 @@ def interface_docs(session: Session, instance: Instance) -> list[dict]:
 
 
 def network_data(session: Session, instance: Instance) -> dict:
-    """OpenStack's network_data.json: one link per NIC, DHCP on IPv4 (how the guest configures itself)."""
+    """OpenStack's network_data.json: one link per NIC, DHCP on IPv4, and on IPv6 the address the router's
+    advertisements let the guest make (how the guest configures itself)."""
     links, networks = [], []
-    for index, nic in enumerate(nic_docs(session, [instance])[instance.uuid]):
+    for nic in nic_docs(session, [instance])[instance.uuid]:
         link_id = f"tap{nic['port_id'][:11]}"
         links.append({"id": link_id, "vif_id": nic["port_id"], "type": "ovs", "mtu": nic["mtu"],
                       "ethernet_mac_address": nic["mac"]})
-        networks.append({"id": f"network{index}", "type": "ipv4_dhcp", "link": link_id,
+        networks.append({"id": f"network{len(networks)}", "type": "ipv4_dhcp", "link": link_id,
                          "network_id": nic["network_id"]})
+        for fixed in network_service.fixed_ips(session, nic["port_id"]):
+            subnet = session.get(Subnet, fixed["subnet_id"])
+            if subnet is not None and subnet.ipv6_address_mode in ipam.AUTO_ADDRESS_MODES:
+                networks.append({"id": f"network{len(networks)}", "type": f"ipv6_{subnet.ipv6_address_mode}",
+                                 "link": link_id, "network_id": nic["network_id"],
+                                 "ip_address": fixed["ip_address"],
+                                 "netmask": str(ipaddress.ip_network(subnet.cidr).netmask)})
     return {"links": links, "networks": networks, "services": []}
 
 

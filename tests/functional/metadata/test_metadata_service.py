@@ -150,3 +150,32 @@ def test_a_deleted_server_has_no_metadata(server: Server, http: httpx.Client, ac
     assert http.get("/metadata/openstack/latest/user_data", headers=headers).status_code == 404  # none given
     assert http.delete(f"/compute/v2.1/servers/{server_id}", headers=auth_headers(token)).status_code == 204
     assert http.get("/metadata/openstack/latest/meta_data.json", headers=headers).status_code == 404
+
+
+def test_network_data_tells_the_guest_how_to_configure_each_address(server: Server, http: httpx.Client,
+                                                                    account: Account, image_id: str) -> None:
+    token = account.token(server)
+    headers = auth_headers(token)
+    network = http.post("/network/v2.0/networks", headers=headers, json={"network": {"name": "nd"}}).json()["network"]
+    for subnet in ({"cidr": "10.66.0.0/24", "ip_version": 4},
+                   {"cidr": "2001:db8:66::/64", "ip_version": 6, "ipv6_ra_mode": "slaac",
+                    "ipv6_address_mode": "slaac"}):
+        made = http.post("/network/v2.0/subnets", headers=headers,
+                         json={"subnet": {"network_id": network["id"], **subnet}})
+        assert made.status_code == 201, made.text
+    body = {"server": {"name": f"nd-{secrets.token_hex(3)}", "imageRef": image_id, "flavorRef": "1",
+                       "networks": [{"uuid": network["id"]}]}}
+    created = http.post("/compute/v2.1/servers", json=body, headers=headers)
+    assert created.status_code == 202, created.text
+    server_id = created.json()["server"]["id"]
+    try:
+        [port] = http.get("/network/v2.0/ports", headers=headers, params={"device_id": server_id}).json()["ports"]
+        v6 = next(f["ip_address"] for f in port["fixed_ips"] if ":" in f["ip_address"])
+        document = http.get("/metadata/openstack/latest/network_data.json",
+                            headers=_signed(server, server_id, account.project_id)).json()
+        link = f"tap{port['id'][:11]}"
+        assert [(n["type"], n["link"], n.get("ip_address")) for n in document["networks"]] == [
+            ("ipv4_dhcp", link, None), ("ipv6_slaac", link, v6)]
+        assert document["networks"][1]["netmask"] == "ffff:ffff:ffff:ffff::"
+    finally:
+        http.delete(f"/compute/v2.1/servers/{server_id}", headers=headers)
