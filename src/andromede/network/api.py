@@ -39,6 +39,7 @@ EXTENSIONS = (
     ("external-net", "Neutron external network", "Adds external network attribute to network resource."),
     ("port-security", "Port Security", "Provides port security."),
     ("allowed-address-pairs", "Allowed Address Pairs", "Provides allowed address pairs."),
+    ("extra_dhcp_opt", "Neutron Extra DHCP options", "Extra options configuration for DHCP."),
     ("binding", "Port Binding", "Expose port bindings of a virtual port to external application."),
     ("provider", "Provider Network", "Expose mapping of virtual networks to physical networks."),
     ("standard-attr-description", "standard-attr-description", "Extension to add descriptions to standard attributes."),

@@ -74,7 +74,9 @@ def _dhcp_doc(session: Session, network: Network, subnets: list[Subnet]) -> dict
             continue
         for address in addresses[port.id]:
             if any(ipaddress.ip_address(address) in net for net in served):
-                hosts.append({"mac": port.mac_address, "ip": address, "hostname": _hostname_for(address)})
+                options = [[o["opt_name"], o["opt_value"]] for o in port.extra_dhcp_opts or [] if o["ip_version"] == 4]
+                hosts.append({"mac": port.mac_address, "ip": address, "hostname": _hostname_for(address),
+                              "options": options})
                 break  # one static lease per MAC
     return {"network_id": network.id, "port_id": dhcp_port.id, "mac": dhcp_port.mac_address, "mtu": network.mtu,
             "subnets": subnet_docs, "hosts": hosts}

@@ -60,6 +60,7 @@ class Port(StandardAttributes, Base):
     device_owner: Mapped[str] = mapped_column(String(255), default="")
     port_security_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     allowed_address_pairs: Mapped[list] = mapped_column(default=list)
+    extra_dhcp_opts: Mapped[list] = mapped_column(default=list)  # [{"opt_name", "opt_value", "ip_version"}]
     binding_host_id: Mapped[str] = mapped_column(String(255), default="")
 
 

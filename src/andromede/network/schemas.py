@@ -104,6 +104,12 @@ class AddressPair(Body):
 MacAddress = Annotated[StrictStr, StringConstraints(pattern=r"^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$")]
 
 
+class ExtraDhcpOpt(Body):
+    opt_name: Annotated[StrictStr, StringConstraints(min_length=1, max_length=64)]
+    opt_value: Annotated[StrictStr, StringConstraints(max_length=255)] | None
+    ip_version: StrictInt = 4
+
+
 class PortCreate(Body):
     network_id: Uuid
     name: Text255 = ""
@@ -115,6 +121,7 @@ class PortCreate(Body):
     device_owner: Text255 = ""
     port_security_enabled: StrictBool | None = None
     allowed_address_pairs: list[AddressPair] = Field(default_factory=list, max_length=10)
+    extra_dhcp_opts: list[ExtraDhcpOpt] = Field(default_factory=list, max_length=64)
     security_groups: list[Uuid] | None = Field(None, max_length=16)
     tenant_id: Uuid | None = None
     project_id: Uuid | None = None
@@ -133,6 +140,7 @@ class PortUpdate(Body):
     device_owner: Text255 | None = None
     port_security_enabled: StrictBool | None = None
     allowed_address_pairs: list[AddressPair] | None = Field(None, max_length=10)
+    extra_dhcp_opts: list[ExtraDhcpOpt] | None = Field(None, max_length=64)
     security_groups: list[Uuid] | None = Field(None, max_length=16)
     host_id: Text255 | None = Field(None, alias="binding:host_id")
 

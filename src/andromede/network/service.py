@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from andromede.common.clock import utcnow
 from andromede.common.context import RequestContext
 from andromede.common.errors import Conflict, Forbidden, NotFound
-from andromede.network import ipam, quotas
+from andromede.network import dhcp_options, ipam, quotas
 from andromede.network.l3.models import L3_OWNERS
 from andromede.network.models import FixedIp, Network, Port, Subnet
 from andromede.network.schemas import (
@@ -302,6 +302,7 @@ def create_port(session: Session, ctx: RequestContext, body: PortCreate) -> Port
                        extra={"type": "MacAddressInUse"})
     for pair in body.allowed_address_pairs:
         ipam.parse_address(pair.ip_address.split("/")[0], what="allowed address pair")
+    options = dhcp_options.checked((o.model_dump() for o in body.extra_dhcp_opts), removals=False)
     project_id = _owner(ctx, body)
     if not body.device_owner.startswith("network:"):  # platform ports count, but are never refused
         quotas.check(session, project_id, "port")
@@ -315,6 +316,7 @@ def create_port(session: Session, ctx: RequestContext, body: PortCreate) -> Port
                 description=body.description, mac_address=mac, admin_state_up=body.admin_state_up,
                 device_id=body.device_id, device_owner=body.device_owner, port_security_enabled=port_security,
                 allowed_address_pairs=[p.model_dump(exclude_none=True) for p in body.allowed_address_pairs],
+                extra_dhcp_opts=options,
                 binding_host_id=body.host_id or "", tags=sorted(set(body.tags)), created_at=now, updated_at=now)
     session.add(port)
     session.flush()
@@ -340,6 +342,9 @@ def update_port(session: Session, ctx: RequestContext, port_id: str, body: PortU
             _allocate(session, session.get(Network, port.network_id), port.id, value)  # type: ignore[arg-type]
         elif name == "allowed_address_pairs":
             port.allowed_address_pairs = [p.model_dump(exclude_none=True) for p in value or []]
+        elif name == "extra_dhcp_opts":
+            port.extra_dhcp_opts = dhcp_options.merged(list(port.extra_dhcp_opts or []),
+                                                       [o.model_dump() for o in value or []])
         elif name == "host_id":
             port.binding_host_id = value or ""
         elif name != "security_groups":

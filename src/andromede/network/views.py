@@ -51,7 +51,7 @@ def port(row: Port, fixed_ips: list[dict], ctx: RequestContext, security_groups:
            "admin_state_up": row.admin_state_up, "status": row.status,
            "security_groups": _port_groups(row) if security_groups is None else security_groups,
            "allowed_address_pairs": list(row.allowed_address_pairs), "port_security_enabled": row.port_security_enabled,
-           "extra_dhcp_opts": [], "binding:vnic_type": "normal"}
+           "extra_dhcp_opts": list(row.extra_dhcp_opts or []), "binding:vnic_type": "normal"}
     if ctx.is_admin:
         doc.update({"binding:host_id": row.binding_host_id, "binding:profile": {},
                     "binding:vif_type": "tap" if row.binding_host_id else "unbound", "binding:vif_details": {}})

@@ -260,6 +260,27 @@ def test_dhcp_gives_a_port_exactly_its_fixed_address(linux: LinuxHarness) -> Non
 
 
 @pytest.mark.root
+def test_a_ports_own_dhcp_options_reach_it_and_only_it(linux: LinuxHarness) -> None:
+    net = network()
+    linux.driver.ensure_network(net)
+    a = port(net, "fa:16:3e:00:00:63", "10.20.0.63")
+    b = port(net, "fa:16:3e:00:00:64", "10.20.0.64")
+    own = DhcpHost(mac=a.mac, ip="10.20.0.63", hostname="vm-63",
+                   options=(("mtu", "1400"), ("ntp-server", "10.20.0.99"), ("15", "example.test")))
+    linux.driver.ensure_dhcp(dhcp(net, own, DhcpHost(mac=b.mac, ip="10.20.0.64", hostname="vm-64")))
+    vm_a, vm_b = linux.vm(a.port_id, a.mac, None), linux.vm(b.port_id, b.mac, None)
+    linux.driver.ensure_port(a)
+    linux.driver.ensure_port(b)
+
+    lease_a, lease_b = linux.dhcp_lease(vm_a), linux.dhcp_lease(vm_b)
+    assert lease_a is not None and lease_b is not None
+    # The port's MTU wins over the network's; its other options come on top of the subnet's.
+    assert (lease_a.get("mtu"), lease_a.get("ntpsrv"), lease_a.get("domain")) == ("1400", "10.20.0.99", "example.test")
+    assert (lease_b.get("mtu"), lease_b.get("ntpsrv"), lease_b.get("domain")) == ("1450", None, "openstacklocal")
+    assert linux.driver.dhcp_hosts(net.network_id)[0] == own
+
+
+@pytest.mark.root
 def test_a_port_that_forges_its_ip_or_mac_gets_nowhere(linux: LinuxHarness) -> None:
     net = network()
     linux.driver.ensure_network(net)

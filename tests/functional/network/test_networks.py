@@ -224,3 +224,39 @@ def test_ipv6_slaac_subnets_give_ports_their_eui64_address(server: Server, admin
     refused("2001:db8:7::/64", 6, "must be the same value", ipv6_ra_mode="slaac",
             ipv6_address_mode="dhcpv6-stateful")
     refused("10.77.0.0/24", 4, "only valid for IPv6", ipv6_ra_mode="slaac")
+
+
+def test_extra_dhcp_options_through_the_cli(server: Server, admin: Admin, http: httpx.Client) -> None:
+    token = server.openstack_json("token", "issue")["id"]
+    name = f"edo-{secrets.token_hex(3)}"
+    server.openstack_json("network", "create", name)
+    server.openstack_json("subnet", "create", "--network", name, "--subnet-range", "10.61.0.0/24", name)
+    port = server.openstack_json("port", "create", "--network", name, "--extra-dhcp-option", "name=mtu,value=1400",
+                                 "--extra-dhcp-option", "name=ntp-server,value=10.61.0.9", name)
+
+    def options(port_id: str) -> list[tuple]:
+        shown = http.get(f"{NET}/ports/{port_id}", headers=auth_headers(token)).json()["port"]
+        return sorted((o["opt_name"], o["opt_value"], o["ip_version"]) for o in shown["extra_dhcp_opts"])
+
+    assert options(port["id"]) == [("mtu", "1400", 4), ("ntp-server", "10.61.0.9", 4)]
+    # An update names the options it changes: the others stay; a null value removes one.
+    server.openstack("port", "set", "--extra-dhcp-option", "name=mtu,value=1300", port["id"])
+    assert options(port["id"]) == [("mtu", "1300", 4), ("ntp-server", "10.61.0.9", 4)]
+    removed = http.put(f"{NET}/ports/{port['id']}", headers=auth_headers(token), json={"port": {
+        "extra_dhcp_opts": [{"opt_name": "ntp-server", "opt_value": None}]}})
+    assert removed.status_code == 200, removed.text
+    assert options(port["id"]) == [("mtu", "1300", 4)]
+    # The network host's DHCP server gets them with the port's lease.
+    document = admin.client.get(f"/internal/v1/hosts/{socket.gethostname()}/network").json()
+    hosts = [h for d in document["dhcp"] for h in d["hosts"] if h["mac"] == port["mac_address"]]
+    assert [h["options"] for h in hosts] == [[["mtu", "1300"]]]
+    for bad in ({"opt_name": "mtu", "opt_value": "1400\ndhcp-script=/bin/sh"}, {"opt_name": "mtu", "opt_value": "#1"},
+                {"opt_name": "no-such-option", "opt_value": "1"}, {"opt_name": "255", "opt_value": "1"},
+                {"opt_name": "mtu", "opt_value": "1", "ip_version": 5}):
+        refused = http.put(f"{NET}/ports/{port['id']}", headers=auth_headers(token),
+                           json={"port": {"extra_dhcp_opts": [bad]}})
+        _error(refused, 400)
+        assert options(port["id"]) == [("mtu", "1300", 4)]
+    twice = [{"opt_name": "mtu", "opt_value": "1"}, {"opt_name": "mtu", "opt_value": "2"}]
+    _error(http.post(f"{NET}/ports", headers=auth_headers(token),
+                     json={"port": {"network_id": port["network_id"], "extra_dhcp_opts": twice}}), 400)

@@ -74,7 +74,9 @@ def dhcp_spec(doc: dict, *, metadata: bool) -> DhcpSpec:
                                gateway=s.get("gateway"), dns_servers=tuple(s.get("dns_servers", [])),
                                host_routes=tuple((r[0], r[1]) for r in s.get("host_routes", [])))
                     for s in doc["subnets"])
-    hosts = tuple(DhcpHost(mac=h["mac"], ip=h["ip"], hostname=h["hostname"]) for h in doc.get("hosts", []))
+    hosts = tuple(DhcpHost(mac=h["mac"], ip=h["ip"], hostname=h["hostname"],
+                           options=tuple((name, value) for name, value in h.get("options", [])))
+                  for h in doc.get("hosts", []))
     return DhcpSpec(network_id=doc["network_id"], port_id=doc["port_id"], mac=doc["mac"], subnets=subnets,
                     hosts=hosts, mtu=doc.get("mtu"), metadata=metadata)
 

@@ -174,3 +174,25 @@ def test_bridge_mac_is_fixed_unicast_and_locally_administered() -> None:
     first = int(mac[:2], 16)
     assert mac == names.bridge_mac(NET) != names.bridge_mac(PORT) and len(mac) == 17
     assert first & 0x01 == 0 and first & 0x02 == 0x02
+
+
+def test_a_hosts_own_dhcp_options_are_tagged_written_and_read_back() -> None:
+    own = DhcpHost(mac="fa:16:3e:00:00:07", ip="10.0.0.7", hostname="host-10-0-0-7",
+                   options=(("mtu", "1400"), ("42", "10.0.0.9,10.0.0.10"), ("bootfile-name", "pxelinux.0")))
+    plain = DhcpHost(mac="fa:16:3e:00:00:08", ip="10.0.0.8", hostname="host-10-0-0-8")
+    spec = dhcp_spec(own, plain)
+    hosts = dnsmasq.render_hosts(spec)
+    assert hosts.splitlines() == ["fa:16:3e:00:00:07,set:host-fa163e000007,10.0.0.7,host-10-0-0-7",
+                                  "fa:16:3e:00:00:08,10.0.0.8,host-10-0-0-8"]
+    options = dnsmasq.render_options(spec)
+    # Both tags: more specific than the subnet's own lines, so the port's MTU wins over the network's.
+    assert "tag:host-fa163e000007,tag:subnet0,option:mtu,1400" in options.splitlines()
+    assert "tag:host-fa163e000007,tag:subnet0,42,10.0.0.9,10.0.0.10" in options.splitlines()
+    assert dnsmasq.parse_hosts(hosts, options) == (own, plain)
+
+
+@pytest.mark.parametrize("name, value", [("mtu", "1400\ndhcp-script=/tmp/x"), ("mtu", "1 2"), ("mtu", "#x"),
+                                         ("mtu\n", "1"), ("option:mtu", "1"), ("mtu", "")])
+def test_dhcp_options_that_could_become_directives_are_refused(name: str, value: str) -> None:
+    with pytest.raises(ValueError):
+        DhcpHost(mac="fa:16:3e:00:00:07", ip="10.0.0.7", hostname="h", options=((name, value),))

@@ -41,6 +41,10 @@ def check_mac(value: str) -> str:
     return value
 
 
+_DHCP_OPTION_NAME = re.compile(r"[0-9]{1,3}|[A-Za-z0-9][A-Za-z0-9+-]{0,63}")
+_DHCP_OPTION_VALUE = re.compile(r"[0-9A-Za-z.:/_@=+,%-]{1,255}")  # as network/dhcp_options.py admits
+
+
 def check_hostname(value: str) -> str:
     if not isinstance(value, str) or len(value) > 253 or not value:
         raise ValueError(f"hostname must be 1 to 253 characters, got {value!r}")
@@ -144,11 +148,16 @@ class DhcpHost:
     mac: str
     ip: str
     hostname: str
+    # The port's own DHCP options (Neutron's extra_dhcp_opts): (name or number, value) pairs.
+    options: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         check_mac(self.mac)
         check_ip(self.ip)
         check_hostname(self.hostname)
+        for name, value in self.options:
+            if not (_DHCP_OPTION_NAME.fullmatch(name) and _DHCP_OPTION_VALUE.fullmatch(value)):
+                raise ValueError(f"DHCP option {name!r}={value!r} is not a plain option name and value")
 
 
 @dataclass(frozen=True)

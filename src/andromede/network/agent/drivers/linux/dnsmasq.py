@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import itertools
 import os
 import re
 import signal
@@ -27,6 +28,9 @@ from andromede.network.agent.drivers.base import (
 from andromede.network.agent.drivers.linux.run import in_netns, run
 
 _SAFE_VALUE = re.compile(r"[0-9a-zA-Z.:/-]+")
+# An option's value: after the option name dnsmasq reads only values, commas separating them. Nothing that
+# ends the line, quotes or comments.
+_SAFE_OPTION_VALUE = re.compile(r"[0-9a-zA-Z.:/_@=+,%-]{1,255}")
 METADATA_ROUTE = "169.254.169.254/32"
 
 
@@ -37,8 +41,19 @@ def _safe(value: str) -> str:
     return value
 
 
+def _safe_option_value(value: str) -> str:
+    if not _SAFE_OPTION_VALUE.fullmatch(value):
+        raise DriverError(f"refusing to write DHCP option value {value!r} into a dnsmasq file")
+    return value
+
+
 def _tag(index: int) -> str:
     return f"subnet{index}"
+
+
+def _host_tag(host: DhcpHost) -> str:
+    """The tag a host with options of its own gets (set by its dhcp-host line, matched by its option lines)."""
+    return "host-" + host.mac.replace(":", "")
 
 
 def render_hosts(spec: DhcpSpec) -> str:
@@ -47,16 +62,33 @@ def render_hosts(spec: DhcpSpec) -> str:
         check_mac(host.mac)
         check_ip(host.ip)
         check_hostname(host.hostname)
-        lines.append(f"{_safe(host.mac)},{_safe(host.ip)},{_safe(host.hostname)}")
+        tag = f"set:{_host_tag(host)}," if host.options else ""
+        lines.append(f"{_safe(host.mac)},{tag}{_safe(host.ip)},{_safe(host.hostname)}")
     return "".join(line + "\n" for line in lines)
 
 
-def parse_hosts(text: str) -> tuple[DhcpHost, ...]:
+def parse_hosts(text: str, options_text: str = "") -> tuple[DhcpHost, ...]:
+    """The leases of a hosts file, with each host's own options from the options file."""
+    own: dict[str, list[tuple[str, str]]] = {}
+    for line in options_text.splitlines():
+        parts = line.split(",")
+        tags = list(itertools.takewhile(lambda part: part.startswith("tag:"), parts))
+        if tags and tags[0].startswith("tag:host-"):
+            name, *values = parts[len(tags):]
+            own.setdefault(tags[0].removeprefix("tag:"), []).append((name.removeprefix("option:"), ",".join(values)))
     hosts = []
     for line in text.splitlines():
-        mac, ip, hostname = line.split(",")
-        hosts.append(DhcpHost(mac=mac, ip=ip, hostname=hostname))
+        mac, *rest = line.split(",")
+        ip, hostname = [part for part in rest if not part.startswith("set:")]
+        host = DhcpHost(mac=mac, ip=ip, hostname=hostname)
+        hosts.append(DhcpHost(mac=mac, ip=ip, hostname=hostname, options=tuple(own.get(_host_tag(host), ()))))
     return tuple(hosts)
+
+
+def _option(name: str) -> str:
+    if not re.fullmatch(r"[0-9]{1,3}|[A-Za-z0-9][A-Za-z0-9+-]{0,63}", name):
+        raise DriverError(f"refusing to write DHCP option name {name!r} into a dnsmasq file")
+    return name if name.isdigit() else f"option:{name}"
 
 
 def render_options(spec: DhcpSpec) -> str:
@@ -78,6 +110,12 @@ def render_options(spec: DhcpSpec) -> str:
             lines.append(f"{tag},option:classless-static-route," + ",".join(routes))
         if spec.mtu is not None:
             lines.append(f"{tag},option:mtu,{int(spec.mtu)}")
+    for host in spec.hosts:
+        # With the subnet's tag as well: two matching tags beat the subnet's one, so a port's own value wins.
+        subnet = next((index for index, s in enumerate(spec.subnets)
+                       if ipaddress.ip_address(host.ip) in ipaddress.ip_network(s.cidr)), None)
+        tags = f"tag:{_host_tag(host)}" + (f",tag:{_tag(subnet)}" if subnet is not None else "")
+        lines += [f"{tags},{_option(name)},{_safe_option_value(value)}" for name, value in host.options]
     return "".join(line + "\n" for line in lines)
 
 

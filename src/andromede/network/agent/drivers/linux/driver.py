@@ -139,7 +139,7 @@ class LinuxNetworkDriver(NetworkDriver):
         paths = self._dhcp_paths(check_id(network_id, "network_id"))
         if dnsmasq.running_pid(paths) is None:
             return None
-        return dnsmasq.parse_hosts(paths.hosts.read_text())
+        return dnsmasq.parse_hosts(paths.hosts.read_text(), paths.options.read_text())
 
     # ---- ports ----
 
