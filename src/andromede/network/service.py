@@ -244,9 +244,12 @@ def fixed_ips(session: Session, port_id: str) -> list[dict]:
 def _allocate(session: Session, network: Network, port_id: str, requests: list | None) -> None:
     subnets = list(session.scalars(select(Subnet).where(Subnet.network_id == network.id)
                                    .order_by(Subnet.ip_version, Subnet.created_at)))
-    if requests is None:  # one address from the first IPv4 subnet (and the first IPv6 one), as Neutron does
-        requests_by_subnet = [(s, None) for s in subnets if s.id == next(
-            (x.id for x in subnets if x.ip_version == s.ip_version), None)]
+    automatic = [s for s in subnets if s.ipv6_address_mode in ipam.AUTO_ADDRESS_MODES]
+    if requests is None:
+        # As Neutron: one address from the first IPv4 subnet and the first stateful IPv6 one, and the
+        # automatic (SLAAC) address of every subnet that has one.
+        firsts = {v: next((x.id for x in subnets if x.ip_version == v and x not in automatic), None) for v in (4, 6)}
+        requests_by_subnet = [(s, None) for s in subnets if s.id == firsts[s.ip_version] or s in automatic]
     else:
         requests_by_subnet = []
         for request in requests:
@@ -259,6 +262,10 @@ def _allocate(session: Session, network: Network, port_id: str, requests: list |
                 raise ipam.invalid(f"Fixed IP {request.ip_address or request.subnet_id} is not on network "
                                    f"{network.id}.")
             requests_by_subnet.append((match[0], request.ip_address))
+        # A guest on a SLAAC subnet takes its address whatever the request: the port holds it too (as Neutron).
+        held = set(session.scalars(select(FixedIp.subnet_id).where(FixedIp.port_id == port_id)))
+        requests_by_subnet += [(s, None) for s in automatic
+                               if s.id not in held and all(s is not r for r, _ in requests_by_subnet)]
     for subnet, wanted in requests_by_subnet:
         used = set(session.scalars(select(FixedIp.ip_address).where(FixedIp.subnet_id == subnet.id)))
         if subnet.gateway_ip:

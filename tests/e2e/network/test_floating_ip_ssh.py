@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from andromede.network import ipam
 from tests.e2e.support import BOOT_TIMEOUT, poll, qemu_cloud, ssh_key
 from tests.e2e.support import console as _console
 from tests.support.server import Server
@@ -21,6 +22,7 @@ from tests.support.server import Server
 pytestmark = [pytest.mark.vm, pytest.mark.root]
 PUBLIC = "172.24.77.0/24"
 HOST_ON_PUBLIC = "172.24.77.1"
+APP_V6 = "2001:db8:40::/64"
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +64,9 @@ def test_router_floating_ip_ssh_security_groups_isolation_and_spoofing(cloud: Se
     cloud.openstack("router", "create", "app-router")
     cloud.openstack("router", "set", "--external-gateway", "public", "app-router")
     cloud.openstack("router", "add", "subnet", "app-router", "app-subnet")
+    cloud.openstack("subnet", "create", "--network", "app-net", "--ip-version", "6", "--subnet-range", APP_V6,
+                    "--ipv6-ra-mode", "slaac", "--ipv6-address-mode", "slaac", "app-subnet6")
+    cloud.openstack("router", "add", "subnet", "app-router", "app-subnet6")
 
     a = boot(cloud, "vm-a", "app-net", "10.40.0.11")
     assert "metadata source=metadata-service" in _console(cloud, "vm-a")  # no config drive: 169.254.169.254
@@ -81,6 +86,11 @@ def test_router_floating_ip_ssh_security_groups_isolation_and_spoofing(cloud: Se
     # From A: B by its fixed IP (same group), and the outside through SNAT (the host's public address).
     assert ssh(key, fip, "ping -c 1 -W 2 10.40.0.12").returncode == 0
     assert ssh(key, fip, f"ping -c 1 -W 2 {HOST_ON_PUBLIC}").returncode == 0
+    # IPv6: each guest made its address from the router's advertisement, the one its port holds (anti-spoofing
+    # lets nothing else out), and A reaches B by it.
+    [b_port] = cloud.openstack_json("port", "list", "--server", "vm-b", "--long")
+    b_v6 = ipam.eui64(APP_V6, b_port["MAC Address"])
+    poll(lambda: ssh(key, fip, f"ping -c 1 -W 2 {b_v6}").returncode == 0, 60, "B over IPv6 (SLAAC)")
 
     # An established session dies when the rule that allowed it goes.
     session = subprocess.Popen(ssh_argv(key, fip, "while true; do echo tick; sleep 0.5; done"),
