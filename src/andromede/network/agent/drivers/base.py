@@ -41,8 +41,8 @@ def check_mac(value: str) -> str:
     return value
 
 
-_DHCP_OPTION_NAME = re.compile(r"[0-9]{1,3}|[A-Za-z0-9][A-Za-z0-9+-]{0,63}")
-_DHCP_OPTION_VALUE = re.compile(r"[0-9A-Za-z.:/_@=+,%-]{1,255}")  # as network/dhcp_options.py admits
+DHCP_OPTION_NAME = re.compile(r"[0-9]{1,3}|[A-Za-z0-9][A-Za-z0-9+-]{0,63}")
+DHCP_OPTION_VALUE = re.compile(r"[0-9A-Za-z.:/_@=+,%-]{1,255}")  # as network/dhcp_options.py admits
 
 
 def check_hostname(value: str) -> str:
@@ -156,7 +156,7 @@ class DhcpHost:
         check_ip(self.ip)
         check_hostname(self.hostname)
         for name, value in self.options:
-            if not (_DHCP_OPTION_NAME.fullmatch(name) and _DHCP_OPTION_VALUE.fullmatch(value)):
+            if not (DHCP_OPTION_NAME.fullmatch(name) and DHCP_OPTION_VALUE.fullmatch(value)):
                 raise ValueError(f"DHCP option {name!r}={value!r} is not a plain option name and value")
 
 

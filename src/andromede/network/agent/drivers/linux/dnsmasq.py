@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from andromede.network.agent.drivers.base import (
+    DHCP_OPTION_NAME,
+    DHCP_OPTION_VALUE,
     DhcpHost,
     DhcpSpec,
     DriverError,
@@ -28,9 +30,6 @@ from andromede.network.agent.drivers.base import (
 from andromede.network.agent.drivers.linux.run import in_netns, run
 
 _SAFE_VALUE = re.compile(r"[0-9a-zA-Z.:/-]+")
-# An option's value: after the option name dnsmasq reads only values, commas separating them. Nothing that
-# ends the line, quotes or comments.
-_SAFE_OPTION_VALUE = re.compile(r"[0-9a-zA-Z.:/_@=+,%-]{1,255}")
 METADATA_ROUTE = "169.254.169.254/32"
 
 
@@ -42,7 +41,9 @@ def _safe(value: str) -> str:
 
 
 def _safe_option_value(value: str) -> str:
-    if not _SAFE_OPTION_VALUE.fullmatch(value):
+    # After the option name dnsmasq reads only values, commas separating them: nothing may end the line, quote
+    # or comment.
+    if not DHCP_OPTION_VALUE.fullmatch(value):
         raise DriverError(f"refusing to write DHCP option value {value!r} into a dnsmasq file")
     return value
 
@@ -86,7 +87,7 @@ def parse_hosts(text: str, options_text: str = "") -> tuple[DhcpHost, ...]:
 
 
 def _option(name: str) -> str:
-    if not re.fullmatch(r"[0-9]{1,3}|[A-Za-z0-9][A-Za-z0-9+-]{0,63}", name):
+    if not DHCP_OPTION_NAME.fullmatch(name):
         raise DriverError(f"refusing to write DHCP option name {name!r} into a dnsmasq file")
     return name if name.isdigit() else f"option:{name}"
 
