@@ -9,7 +9,8 @@ from tests.support.accounts import Admin
 
 NET = "/network/v2.0"
 HOST = "/internal/v1/hosts"
-RESOURCES = {"vcpus": 8, "memory_mib": 8192, "disk_gib": 100, "accelerator": "fake"}
+# No capacity: these hosts have no agent, and the scheduler must never send a later test's server to them.
+RESOURCES = {"vcpus": 0, "memory_mib": 0, "disk_gib": 0, "accelerator": "fake"}
 
 
 def _register(admin: Admin, host: str, vtep: str | None) -> None:
