@@ -6,6 +6,7 @@ peer of a veth named like the port's tap, which ensure_port adopts as it would a
 
 from __future__ import annotations
 
+import json
 import subprocess
 
 import pytest
@@ -21,7 +22,10 @@ from andromede.network.agent.drivers.base import (
     SecurityGroupRule,
     SecurityGroupSpec,
 )
-from tests.contract.network.harness import Harness, LinuxHarness, new_id
+from andromede.network.agent.drivers.linux import names
+from andromede.network.agent.drivers.linux.nft import link_local
+from tests.contract.network.harness import Harness, LinuxHarness, new_id, sh
+from tests.support.polling import poll
 
 CIDR = "10.20.0.0/24"
 # With port security on, a port passes only what its security groups allow: the data-plane checks below
@@ -315,3 +319,29 @@ def test_a_port_that_forges_its_ip_or_mac_gets_nowhere(linux: LinuxHarness) -> N
     readdress("10.20.0.71/24")
     subprocess.run(["ip", "-n", vm_a, "link", "set", "eth0", "address", "fa:16:3e:00:00:99"], check=True, timeout=5)
     assert not linux.ping(vm_a, "10.20.0.72")
+
+
+@pytest.mark.root
+def test_the_host_takes_no_address_on_tenant_devices_yet_guests_talk_ipv6(linux: LinuxHarness) -> None:
+    net = network()
+    linux.driver.ensure_network(net)
+    a = port(net, "fa:16:3e:00:00:65", "10.20.0.65", port_security=False)
+    b = port(net, "fa:16:3e:00:00:66", "10.20.0.66", port_security=False)
+    vm_a = linux.vm(a.port_id, a.mac, None)
+    linux.vm(b.port_id, b.mac, None)
+    linux.driver.ensure_port(a)
+    linux.driver.ensure_port(b)
+    server = dhcp(net, DhcpHost(mac=a.mac, ip="10.20.0.65", hostname="vm-65"))
+    linux.driver.ensure_dhcp(server)
+    b_link_local = link_local(b.mac)
+
+    def reachable() -> bool:  # the guests' own link-local addresses, once DAD is done
+        return linux.ping(vm_a, f"{b_link_local}%eth0")
+
+    poll(reachable, timeout=20, what="guest A to reach guest B over IPv6")
+    host = linux.hosts[0].netns
+    tenant_side = {names.bridge_name(net.network_id), names.vxlan_name(net.vni), names.tap_name(a.port_id),
+                   names.tap_name(b.port_id), names.tap_name(server.port_id)}
+    devices = {d["ifname"]: d["addr_info"] for d in json.loads(sh("ip", "-n", host, "-j", "addr", "show").stdout)}
+    assert tenant_side <= set(devices)
+    assert {name: devices[name] for name in tenant_side if devices[name]} == {}

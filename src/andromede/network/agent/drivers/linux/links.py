@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -11,6 +12,7 @@ from pyroute2 import IPRoute, NetNS
 from pyroute2.netlink.exceptions import NetlinkError
 
 from andromede.network.agent.drivers.base import DriverError
+from andromede.network.agent.drivers.linux.run import in_netns, run
 
 VXLAN_PORT = 4789
 BRIDGE_AGEING_CENTISECONDS = 300 * 100  # the kernel counts bridge ageing in clock_t (1/100 s)
@@ -123,8 +125,25 @@ class Links:
                 ipr.link("set", index=link.index, **changes)
             return _parse(ipr.link("get", index=link.index)[0])
 
+    def keep_host_off(self, name: str, *, new: bool) -> None:
+        """The host stack takes no IPv6 address on this tenant-side device, not even a link-local one: guests
+        cannot reach the host's own services through it, and the host's neighbour discovery and multicast
+        reports never go out on tenant segments. Frames still cross the bridge (that is layer 2).
+        Done when the device is `new` or still down (it gets its link-local address when it comes up), or when it
+        has an IPv6 address (made by someone else, or before this existed)."""
+        if not new:
+            link = self.get(name)
+            if link is None:
+                return
+            if link.up:
+                with self._ipr() as ipr:
+                    if not ipr.get_addr(family=socket.AF_INET6, index=link.index):
+                        return
+        run(in_netns(self.netns, ["sysctl", "-q", "-w", f"net/ipv6/conf/{name}/disable_ipv6=1"]))
+
     def ensure_bridge(self, name: str, *, mtu: int, alias: str, mac: str) -> None:
-        if self.get(name) is None:
+        new = self.get(name) is None
+        if new:
             with self._ipr() as ipr:
                 ipr.link(
                     "add",
@@ -135,6 +154,7 @@ class Links:
                     br_forward_delay=0,
                     br_ageing_time=BRIDGE_AGEING_CENTISECONDS,
                 )
+        self.keep_host_off(name, new=new)
         self.configure(name, mtu=mtu, alias=alias, mac=mac)  # bridges made before fixed MACs get theirs once
 
     def ensure_vxlan(self, name: str, *, vni: int, local: str, device: str | None, mtu: int, bridge: str) -> None:
@@ -158,6 +178,7 @@ class Links:
                     vxlan_ageing=VXLAN_AGEING_SECONDS,
                     **options,
                 )
+        self.keep_host_off(name, new=existing is None)
         self.configure(name, mtu=mtu, master=bridge)
 
     def ensure_flood_list(self, name: str, remotes: tuple[str, ...]) -> None:
@@ -175,15 +196,19 @@ class Links:
 
     def ensure_tap(self, name: str) -> None:
         """A persistent tap QEMU can open by name (-netdev tap,ifname=...,script=no). Any existing device is kept."""
-        if self.get(name) is None:
+        new = self.get(name) is None
+        if new:
             with self._ipr() as ipr:
                 ipr.link("add", ifname=name, kind="tuntap", mode="tap", iff_no_pi=True, iff_vnet_hdr=True)
+        self.keep_host_off(name, new=new)
 
     def ensure_veth(self, name: str, *, peer: str, peer_netns: str, peer_mac: str) -> None:
         if self.get(name) is not None:
+            self.keep_host_off(name, new=False)
             return
         with self._ipr() as ipr:
             ipr.link("add", ifname=name, kind="veth", peer={"ifname": peer, "net_ns_fd": peer_netns})
+        self.keep_host_off(name, new=True)  # the host end only: the namespace's end keeps its IPv6
         inner = Links(peer_netns)
         with inner._ipr() as ipr:
             ipr.link("set", index=ipr.link_lookup(ifname=peer)[0], address=peer_mac)
