@@ -11,6 +11,8 @@ Not a test: it never asserts speed. Run as root: .venv/bin/python bench/dataplan
   Baseline: bare VXLAN devices on bare bridges between the same namespaces.
 - floor (both paths): the bare devices plus connection tracking in a zone and an "established" check, the least
   a stateful filter costs here; it splits agent / bare into what statefulness costs and what the agent adds.
+- onehook (VXLAN): the bare devices plus one netfilter hook holding one rule that never matches, what a single
+  hook costs on this machine.
 
 Throughput is measured by a small Python sender/receiver pair (1 MiB sends for S seconds; the receiver counts
 bytes between the first one and EOF); each side is its own process in its own namespace. Both sides of each ratio
@@ -198,10 +200,11 @@ def agent_pair(ns: Namespaces, *, vxlan: bool, idle_ports: int = 0) -> tuple[str
     return guests[0], guests[1], "10.9.0.2"
 
 
-def bare_pair(ns: Namespaces, *, vxlan: bool, stateful: bool = False) -> tuple[str, str, str]:
+def bare_pair(ns: Namespaces, *, vxlan: bool, stateful: bool = False, one_hook: bool = False) -> tuple[str, str, str]:
     """The same endpoints on bare devices: a bridge per host (with a VXLAN device when `vxlan`), no filtering;
-    with `stateful`, the least any stateful filter costs (see STATEFUL_FLOOR)."""
-    tag = ("sx" if vxlan else "sb") if stateful else ("bx" if vxlan else "bb")
+    with `stateful`, the least any stateful filter costs (see STATEFUL_FLOOR); with `one_hook`, one netfilter
+    hook and nothing else (see ONE_HOOK)."""
+    tag = "ox" if one_hook else (("sx" if vxlan else "sb") if stateful else ("bx" if vxlan else "bb"))
     hosts = underlay(ns, tag, 2 if vxlan else 1)
     for host, vtep in hosts:
         sh("ip", "-n", host, "link", "add", "br0", "type", "bridge", "stp_state", "0", "forward_delay", "0")
@@ -212,8 +215,9 @@ def bare_pair(ns: Namespaces, *, vxlan: bool, stateful: bool = False) -> tuple[s
                "4789", "dev", "eth0")  # fmt: skip
             sh("bridge", "-n", host, "fdb", "append", "00:00:00:00:00:00", "dev", "vx0", "dst", remote)
             sh("ip", "-n", host, "link", "set", "vx0", "mtu", str(MTU), "master", "br0", "up")
-        if stateful:
-            subprocess.run(["ip", "netns", "exec", host, "nft", "-f", "-"], input=STATEFUL_FLOOR, text=True, check=True)
+        if stateful or one_hook:
+            ruleset = STATEFUL_FLOOR if stateful else ONE_HOOK
+            subprocess.run(["ip", "netns", "exec", host, "nft", "-f", "-"], input=ruleset, text=True, check=True)
     guests = []
     for i in (1, 2):
         host = hosts[0][0] if not vxlan or i == 1 else hosts[1][0]
@@ -233,6 +237,17 @@ STATEFUL_FLOOR = """table inet andrbench-floor {
     udp dport 4789 notrack; }
   chain underlay { type filter hook output priority -300; policy accept; udp dport 4789 notrack; }
   chain state { type filter hook forward priority 0; policy accept; ct state established,related accept; }
+}
+"""
+
+# The price of a single netfilter hook on this machine: one base chain, one rule that never matches, no
+# connection tracking. Every packet crosses it on each host (bridged traffic through br_netfilter, and the
+# underlay). Any filter pays it once per hook it needs, before doing anything: a reference, not a target.
+ONE_HOOK = """table inet andrbench-onehook {
+  chain pre {
+    type filter hook prerouting priority 0; policy accept;
+    iifname "nonexistent0" drop
+  }
 }
 """
 
@@ -306,6 +321,7 @@ def main() -> int:
             ("vxlan/bare", lambda: bare_pair(ns, vxlan=True)),
             ("bridge/floor", lambda: bare_pair(ns, vxlan=False, stateful=True)),
             ("vxlan/floor", lambda: bare_pair(ns, vxlan=True, stateful=True)),
+            ("vxlan/onehook", lambda: bare_pair(ns, vxlan=True, one_hook=True)),
         ]
         cases = [Case(name, build(), []) for name, build in builders]
         if ping:
@@ -333,6 +349,7 @@ def main() -> int:
         own = medians[f"{kind}/agent"] / medians[f"{kind}/floor"]
         print(f"{kind:7} agent / bare = {ratio:.3f}  (target >= 0.95);  stateful floor / bare = {floor:.3f};"
               f"  agent / floor = {own:.3f}")
+    print(f"reference: one empty netfilter hook / bare VXLAN = {medians['vxlan/onehook'] / medians['vxlan/bare']:.3f}")
     return 0
 
 
