@@ -1,4 +1,5 @@
-"""IPv6 router advertisements from a router's namespace (Neutron's radvd), by a dnsmasq that does nothing else.
+"""IPv6 router advertisements from a router's namespace (Neutron's radvd), by a dnsmasq that serves no addresses
+(for dhcpv6-stateless it also answers DHCPv6 information requests, with nothing to give yet).
 
 A router interface on an IPv6 subnet whose `ipv6_ra_mode` is slaac or dhcpv6-stateless announces the subnet's
 /64 with the autonomous flag, so guests make their own address from it (the EUI-64 address the port was given)
