@@ -32,6 +32,12 @@ def _key(option: dict) -> tuple[str, int]:
     return option["opt_name"], option["ip_version"]
 
 
+def _within_limit(options: dict[tuple[str, int], dict]) -> list[dict]:
+    if len(options) > MAX_OPTIONS:
+        raise ipam.invalid(f"At most {MAX_OPTIONS} DHCP options per port.")
+    return list(options.values())
+
+
 def _check_name(name: str) -> None:
     if name.isdigit() and 1 <= int(name) <= 254 and name == str(int(name)):
         return
@@ -57,9 +63,7 @@ def checked(options: Iterable[dict], *, removals: bool) -> list[dict]:
         if _key(canonical) in result:
             raise ipam.invalid(f"Duplicate DHCP option {name} (IPv{version}).")
         result[_key(canonical)] = canonical
-    if len(result) > MAX_OPTIONS:
-        raise ipam.invalid(f"At most {MAX_OPTIONS} DHCP options per port.")
-    return list(result.values())
+    return _within_limit(result)
 
 
 def merged(current: list[dict], updates: list[dict]) -> list[dict]:
@@ -70,6 +74,4 @@ def merged(current: list[dict], updates: list[dict]) -> list[dict]:
             result.pop(_key(option), None)
         else:
             result[_key(option)] = option
-    if len(result) > MAX_OPTIONS:
-        raise ipam.invalid(f"At most {MAX_OPTIONS} DHCP options per port.")
-    return list(result.values())
+    return _within_limit(result)

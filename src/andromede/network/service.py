@@ -274,11 +274,11 @@ def _allocate(session: Session, network: Network, port_id: str, requests: list |
             # The guest makes this address itself from the router's advertisement: the port must hold that one.
             port = session.get(Port, port_id)
             assert port is not None
-            automatic = ipam.eui64(subnet.cidr, port.mac_address)
-            if wanted is not None and str(ipam.parse_address(wanted)) != automatic:
+            own = ipam.eui64(subnet.cidr, port.mac_address)
+            if wanted is not None and str(ipam.parse_address(wanted)) != own:
                 raise ipam.invalid(f"IPv6 address {wanted} cannot be directly assigned to a port on subnet "
                                    f"{subnet.id} as the subnet is configured for automatic addresses.")
-            wanted = automatic
+            wanted = own
         if wanted is not None:
             address = str(ipam.parse_address(wanted))
             if address in used:

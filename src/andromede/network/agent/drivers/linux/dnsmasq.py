@@ -52,9 +52,9 @@ def _tag(index: int) -> str:
     return f"subnet{index}"
 
 
-def _host_tag(host: DhcpHost) -> str:
+def _host_tag(mac: str) -> str:
     """The tag a host with options of its own gets (set by its dhcp-host line, matched by its option lines)."""
-    return "host-" + host.mac.replace(":", "")
+    return "host-" + mac.replace(":", "")
 
 
 def render_hosts(spec: DhcpSpec) -> str:
@@ -63,7 +63,7 @@ def render_hosts(spec: DhcpSpec) -> str:
         check_mac(host.mac)
         check_ip(host.ip)
         check_hostname(host.hostname)
-        tag = f"set:{_host_tag(host)}," if host.options else ""
+        tag = f"set:{_host_tag(host.mac)}," if host.options else ""
         lines.append(f"{_safe(host.mac)},{tag}{_safe(host.ip)},{_safe(host.hostname)}")
     return "".join(line + "\n" for line in lines)
 
@@ -81,8 +81,7 @@ def parse_hosts(text: str, options_text: str = "") -> tuple[DhcpHost, ...]:
     for line in text.splitlines():
         mac, *rest = line.split(",")
         ip, hostname = [part for part in rest if not part.startswith("set:")]
-        host = DhcpHost(mac=mac, ip=ip, hostname=hostname)
-        hosts.append(DhcpHost(mac=mac, ip=ip, hostname=hostname, options=tuple(own.get(_host_tag(host), ()))))
+        hosts.append(DhcpHost(mac=mac, ip=ip, hostname=hostname, options=tuple(own.get(_host_tag(mac), ()))))
     return tuple(hosts)
 
 
@@ -115,7 +114,7 @@ def render_options(spec: DhcpSpec) -> str:
         # With the subnet's tag as well: two matching tags beat the subnet's one, so a port's own value wins.
         subnet = next((index for index, s in enumerate(spec.subnets)
                        if ipaddress.ip_address(host.ip) in ipaddress.ip_network(s.cidr)), None)
-        tags = f"tag:{_host_tag(host)}" + (f",tag:{_tag(subnet)}" if subnet is not None else "")
+        tags = f"tag:{_host_tag(host.mac)}" + (f",tag:{_tag(subnet)}" if subnet is not None else "")
         lines += [f"{tags},{_option(name)},{_safe_option_value(value)}" for name, value in host.options]
     return "".join(line + "\n" for line in lines)
 

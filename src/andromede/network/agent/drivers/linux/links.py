@@ -125,25 +125,22 @@ class Links:
                 ipr.link("set", index=link.index, **changes)
             return _parse(ipr.link("get", index=link.index)[0])
 
-    def keep_host_off(self, name: str, *, new: bool) -> None:
+    def keep_host_off(self, name: str, found: Link | None) -> None:
         """The host stack takes no IPv6 address on this tenant-side device, not even a link-local one: guests
         cannot reach the host's own services through it, and the host's neighbour discovery and multicast
         reports never go out on tenant segments. Frames still cross the bridge (that is layer 2).
-        Done when the device is `new` or still down (it gets its link-local address when it comes up), or when it
-        has an IPv6 address (made by someone else, or before this existed)."""
-        if not new:
-            link = self.get(name)
-            if link is None:
-                return
-            if link.up:
-                with self._ipr() as ipr:
-                    if not ipr.get_addr(family=socket.AF_INET6, index=link.index):
-                        return
+        `found`: the device as it was before the caller's change (None: just made). Done when it is new or still
+        down (it gets its link-local address when it comes up), or has an IPv6 address (made by someone else, or
+        before this existed)."""
+        if found is not None and found.up:
+            with self._ipr() as ipr:
+                if not ipr.get_addr(family=socket.AF_INET6, index=found.index):
+                    return
         run(in_netns(self.netns, ["sysctl", "-q", "-w", f"net/ipv6/conf/{name}/disable_ipv6=1"]))
 
     def ensure_bridge(self, name: str, *, mtu: int, alias: str, mac: str) -> None:
-        new = self.get(name) is None
-        if new:
+        found = self.get(name)
+        if found is None:
             with self._ipr() as ipr:
                 ipr.link(
                     "add",
@@ -154,7 +151,7 @@ class Links:
                     br_forward_delay=0,
                     br_ageing_time=BRIDGE_AGEING_CENTISECONDS,
                 )
-        self.keep_host_off(name, new=new)
+        self.keep_host_off(name, found)
         self.configure(name, mtu=mtu, alias=alias, mac=mac)  # bridges made before fixed MACs get theirs once
 
     def ensure_vxlan(self, name: str, *, vni: int, local: str, device: str | None, mtu: int, bridge: str) -> None:
@@ -178,7 +175,7 @@ class Links:
                     vxlan_ageing=VXLAN_AGEING_SECONDS,
                     **options,
                 )
-        self.keep_host_off(name, new=existing is None)
+        self.keep_host_off(name, existing)
         self.configure(name, mtu=mtu, master=bridge)
 
     def ensure_flood_list(self, name: str, remotes: tuple[str, ...]) -> None:
@@ -196,19 +193,20 @@ class Links:
 
     def ensure_tap(self, name: str) -> None:
         """A persistent tap QEMU can open by name (-netdev tap,ifname=...,script=no). Any existing device is kept."""
-        new = self.get(name) is None
-        if new:
+        found = self.get(name)
+        if found is None:
             with self._ipr() as ipr:
                 ipr.link("add", ifname=name, kind="tuntap", mode="tap", iff_no_pi=True, iff_vnet_hdr=True)
-        self.keep_host_off(name, new=new)
+        self.keep_host_off(name, found)
 
     def ensure_veth(self, name: str, *, peer: str, peer_netns: str, peer_mac: str) -> None:
-        if self.get(name) is not None:
-            self.keep_host_off(name, new=False)
+        found = self.get(name)
+        if found is not None:
+            self.keep_host_off(name, found)
             return
         with self._ipr() as ipr:
             ipr.link("add", ifname=name, kind="veth", peer={"ifname": peer, "net_ns_fd": peer_netns})
-        self.keep_host_off(name, new=True)  # the host end only: the namespace's end keeps its IPv6
+        self.keep_host_off(name, None)  # the host end only: the namespace's end keeps its IPv6
         inner = Links(peer_netns)
         with inner._ipr() as ipr:
             ipr.link("set", index=ipr.link_lookup(ifname=peer)[0], address=peer_mac)
