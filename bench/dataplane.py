@@ -15,7 +15,13 @@ Not a test: it never asserts speed. Run as root: .venv/bin/python bench/dataplan
   hook costs on this machine.
 
 Throughput is measured by a small Python sender/receiver pair (1 MiB sends for S seconds; the receiver counts
-bytes between the first one and EOF); each side is its own process in its own namespace. Both sides of each ratio
+bytes between the first one and EOF); each side is its own process in its own namespace.
+
+CPU model (machines with 2 CPUs or more; --shared-cpu turns it off): the sender runs on CPU 0 and the receiver on
+CPU 1, and for VXLAN the second host's underlay interface hands what it receives to CPU 1 (receive packet steering),
+so each simulated host does its own kernel work on its own CPU, as two machines would. Without it, a veth delivers
+synchronously: the sender's CPU would also do all of the receiving host's work, whichever CPU the scheduler happened
+to pick for each process (runs then scatter by +-8 %, against +-2 % pinned). Both sides of each ratio
 share the machine's br_netfilter setting (bridged IPv4 crosses the host namespace's ip hooks when it is on).
 """
 
@@ -112,8 +118,13 @@ def guest(ns: Namespaces, host: str, tap: str, suffix: str, mac: str, cidr: str)
     return netns
 
 
+SENDER_CPU, RECEIVER_CPU = 0, 1
+PIN = (os.cpu_count() or 1) >= 2  # cleared by --shared-cpu
+
+
 def underlay(ns: Namespaces, tag: str, count: int) -> list[tuple[str, str]]:
-    """`count` host namespaces with eth0 on a shared underlay bridge: [(netns, vtep address)]."""
+    """`count` host namespaces with eth0 on a shared underlay bridge: [(netns, vtep address)]. With the CPU model
+    on, every host but the first does its receive work on the receiver's CPU."""
     hub = ns.add(f"{tag}-ul")
     sh("ip", "-n", hub, "link", "add", "ul", "type", "bridge")
     sh("ip", "-n", hub, "link", "set", "ul", "up")
@@ -125,6 +136,9 @@ def underlay(ns: Namespaces, tag: str, count: int) -> list[tuple[str, str]]:
         sh("ip", "-n", hub, "link", "set", f"ul{index}", "master", "ul", "up")
         sh("ip", "-n", host, "addr", "add", f"{vtep}/24", "dev", "eth0")
         sh("ip", "-n", host, "link", "set", "eth0", "up")
+        if PIN and index > 1:
+            steer = f"{1 << RECEIVER_CPU:x}"
+            sh("ip", "netns", "exec", host, "sh", "-c", f"echo {steer} > /sys/class/net/eth0/queues/rx-0/rps_cpus")
         hosts.append((host, vtep))
     return hosts
 
@@ -258,8 +272,10 @@ ONE_HOOK = """table inet andrbench-onehook {
 def throughput(sender: str, receiver: str, address: str, seconds: float) -> float:
     """Gbit/s of one TCP stream from `sender` to `address` in `receiver`."""
     python = sys.executable
+    on_receiver_cpu = ["taskset", "-c", str(RECEIVER_CPU)] if PIN else []
+    on_sender_cpu = ["taskset", "-c", str(SENDER_CPU)] if PIN else []
     rx = subprocess.Popen(
-        ["ip", "netns", "exec", receiver, python, "-c", RECEIVER, address, str(PORT)],
+        ["ip", "netns", "exec", receiver, *on_receiver_cpu, python, "-c", RECEIVER, address, str(PORT)],
         stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
@@ -267,7 +283,7 @@ def throughput(sender: str, receiver: str, address: str, seconds: float) -> floa
         if rx.stdout.readline().strip() != "ready":
             raise RuntimeError("receiver did not start")
         subprocess.run(
-            ["ip", "netns", "exec", sender, python, "-c", SENDER, address, str(PORT), str(seconds)],
+            ["ip", "netns", "exec", sender, *on_sender_cpu, python, "-c", SENDER, address, str(PORT), str(seconds)],
             check=True, timeout=seconds + 30,
         )  # fmt: skip
         total, elapsed = rx.stdout.readline().split()
@@ -308,7 +324,11 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3, help="measurements per case (alternated)")
     parser.add_argument("--seconds", type=float, default=4.0, help="length of one measurement")
     parser.add_argument("--idle-ports", type=int, default=0, help="other ports wired on the agent's (first) host")
+    parser.add_argument("--shared-cpu", action="store_true",
+                        help="no CPU model: unpinned processes, every host's kernel work on the sender's CPU")
     args = parser.parse_args()
+    global PIN
+    PIN = PIN and not args.shared_cpu
     if os.geteuid() != 0:
         print("bench/dataplane.py needs root (namespaces, bridges, nftables)", file=sys.stderr)
         return 2
@@ -330,6 +350,8 @@ def main() -> int:
         print(f"filtering on agent ports: {agent_pair.filtering}")  # type: ignore[attr-defined]
         print(f"{args.runs} runs x {args.seconds:g} s per case, one TCP stream, MTU {MTU}, {os.cpu_count()} CPUs,"
               f" {args.idle_ports} other ports wired on the agent host")
+        print("CPU model: sender on CPU 0, receiver and the second host's receive work on CPU 1" if PIN
+              else "no CPU model: unpinned, the sender's CPU does every host's kernel work")
         for case in cases:  # a first stream through each path runs slower: warm-up, not counted
             throughput(*case.endpoints, seconds=1)
         for run in range(args.runs):
