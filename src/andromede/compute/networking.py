@@ -257,24 +257,59 @@ def interface_docs(session: Session, instance: Instance) -> list[dict]:
     return result
 
 
+def _routes(subnet: Subnet) -> list[dict]:
+    """Nova's route entries: the default route via the subnet's gateway, then its host routes."""
+    routes = []
+    if subnet.gateway_ip:
+        anywhere = str(ipaddress.ip_network(subnet.cidr).supernet(new_prefix=0).network_address)
+        routes.append({"network": anywhere, "netmask": anywhere, "gateway": subnet.gateway_ip})
+    for route in subnet.host_routes or []:
+        destination = ipaddress.ip_network(route["destination"])
+        routes.append({"network": str(destination.network_address), "netmask": str(destination.netmask),
+                       "gateway": route["nexthop"]})
+    return routes
+
+
+def _dns(subnet: Subnet) -> list[dict]:
+    return [{"type": "dns", "address": address} for address in subnet.dns_nameservers or []]
+
+
+def _address_entry(subnet: Subnet, address: str) -> dict:
+    """How the guest gets one address, as Nova tells it: DHCP for IPv4 on a DHCP subnet, the router's
+    advertisements for IPv6 automatic modes; anything else is configured statically, with its routes and
+    DNS servers. A dhcpv6-stateful address is given statically too: no DHCPv6 server hands it out here."""
+    if subnet.ip_version == 4 and subnet.enable_dhcp:
+        return {"type": "ipv4_dhcp"}
+    netmask = str(ipaddress.ip_network(subnet.cidr).netmask)
+    if subnet.ip_version == 6 and subnet.ipv6_address_mode in ipam.AUTO_ADDRESS_MODES:
+        return {"type": f"ipv6_{subnet.ipv6_address_mode}", "ip_address": address, "netmask": netmask}
+    return {"type": f"ipv{subnet.ip_version}", "ip_address": address, "netmask": netmask,
+            "routes": _routes(subnet), "services": _dns(subnet)}
+
+
 def network_data(session: Session, instance: Instance) -> dict:
-    """OpenStack's network_data.json: one link per NIC, DHCP on IPv4, and on IPv6 the address the router's
-    advertisements let the guest make (how the guest configures itself)."""
-    links, networks = [], []
+    """OpenStack's network_data.json: one link per NIC and one network per address, in the order of the
+    port's fixed IPs, telling the guest how to configure it (see _address_entry); the DNS servers of every
+    subnet once at the end."""
+    links: list[dict] = []
+    networks: list[dict] = []
+    services: list[dict] = []
     for nic in nic_docs(session, [instance])[instance.uuid]:
         link_id = f"tap{nic['port_id'][:11]}"
         links.append({"id": link_id, "vif_id": nic["port_id"], "type": "ovs", "mtu": nic["mtu"],
                       "ethernet_mac_address": nic["mac"]})
-        networks.append({"id": f"network{len(networks)}", "type": "ipv4_dhcp", "link": link_id,
-                         "network_id": nic["network_id"]})
         for fixed in network_service.fixed_ips(session, nic["port_id"]):
             subnet = session.get(Subnet, fixed["subnet_id"])
-            if subnet is not None and subnet.ipv6_address_mode in ipam.AUTO_ADDRESS_MODES:
-                networks.append({"id": f"network{len(networks)}", "type": f"ipv6_{subnet.ipv6_address_mode}",
-                                 "link": link_id, "network_id": nic["network_id"],
-                                 "ip_address": fixed["ip_address"],
-                                 "netmask": str(ipaddress.ip_network(subnet.cidr).netmask)})
-    return {"links": links, "networks": networks, "services": []}
+            if subnet is None:
+                continue
+            entry = _address_entry(subnet, fixed["ip_address"])
+            if entry["type"] == "ipv4_dhcp" and any(n["link"] == link_id and n["type"] == "ipv4_dhcp"
+                                                    for n in networks):
+                continue  # one DHCP client per NIC serves every DHCP subnet of its network
+            networks.append({"id": f"network{len(networks)}", "link": link_id, "network_id": nic["network_id"],
+                             **entry})
+            services.extend(dns for dns in _dns(subnet) if dns not in services)
+    return {"links": links, "networks": networks, "services": services}
 
 
 def change_security_group(session: Session, ctx: RequestContext, instance: Instance, name: str, *,
