@@ -69,6 +69,8 @@ class Host(Base):
     # Bumped whenever an instance on this host changes; agents long-poll on it.
     desired_generation: Mapped[int] = mapped_column(BigInteger, default=0)
     last_seen: Mapped[datetime | None] = mapped_column(nullable=True)
+    # The last time this host's network agent polled for its network document (network/agents.py).
+    network_agent_seen: Mapped[datetime | None] = mapped_column(nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -14,7 +14,7 @@ from andromede.common.config import Settings
 from andromede.common.context import RequestContext
 from andromede.common.errors import BadRequest, NotFound
 from andromede.db.engine import Database
-from andromede.network import service, views
+from andromede.network import agents, service, views
 from andromede.network.l3 import api as l3_api
 from andromede.network.models import Network, Subnet
 from andromede.network.schemas import (
@@ -50,10 +50,11 @@ EXTENSIONS = (
     ("sorting", "Sorting support", "Extension that indicates that sorting is enabled."),
     ("fields", "Fields", "Select the attributes returned."),
     ("standard-attr-tag", "Tag support for resources with standard attribute", "Tags on networks, subnets, ports."),
+    ("agent", "agent", "The agent management extension (read-only here: one agent process per host)."),
     *security_groups_api.EXTENSIONS,
     *l3_api.EXTENSIONS,
 )
-RESOURCES = ("network", "subnet", "port", *security_groups_api.RESOURCES, *l3_api.RESOURCES)
+RESOURCES = ("network", "subnet", "port", "agent", *security_groups_api.RESOURCES, *l3_api.RESOURCES)
 
 
 def _db(request: Request) -> Database:
@@ -117,6 +118,28 @@ def _subnet_ids(session, network_ids: list[str]) -> dict[str, list[str]]:  # typ
 def _fields(request: Request, doc: dict) -> dict:
     fields = request.query_params.getlist("fields")
     return {k: v for k, v in doc.items() if k in fields} if fields else doc
+
+
+# ---- agents (admin) ----------------------------------------------------------------------------
+
+def _network_host(request: Request) -> str:
+    settings: Settings = request.app.state.settings
+    return settings.the_network_host
+
+
+@router.get("/v2.0/agents")
+def list_agents(request: Request, ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "network:get_agent")
+    with _db(request).session() as session:
+        docs = agents.list_agents(session, _network_host(request))
+    return views.select_docs(docs, _params(request), "agents", _base(request) + "/v2.0")
+
+
+@router.get("/v2.0/agents/{agent_id}")
+def get_agent(agent_id: str, request: Request, ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "network:get_agent")
+    with _db(request).session() as session:
+        return {"agent": _fields(request, agents.get_agent(session, _network_host(request), agent_id))}
 
 
 # ---- networks ----------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from andromede.common.config import Settings
 from andromede.common.context import RequestContext
 from andromede.compute.models import Host
 from andromede.db.engine import Database
-from andromede.network import host_view
+from andromede.network import agents, host_view
 from andromede.network.changes import NetworkChanges
 from andromede.network.l3 import service as l3
 from andromede.network.models import NetworkState, Port
@@ -37,6 +37,11 @@ class StatusReport(BaseModel):
 
 def _changes(request: Request) -> NetworkChanges:
     return request.app.state.network_changes
+
+
+def _note_seen(db: Database, host: str) -> None:
+    with db.session() as session:
+        agents.note_seen(session, host)
 
 
 def _view(db: Database, settings: Settings, host: str, since: int) -> dict | None:
@@ -61,6 +66,7 @@ async def desired_network(host: str, request: Request, since: int = 0, wait: flo
                           ctx: RequestContext = Depends(context)) -> dict:
     enforce(ctx, "internal:agent")
     changes = _changes(request)
+    await run_in_threadpool(_note_seen, request.app.state.db, host)
     deadline = time.monotonic() + max(0.0, min(wait, MAX_WAIT_S))
     while True:
         found = await run_in_threadpool(_view, request.app.state.db, request.app.state.settings, host, since)
@@ -73,6 +79,7 @@ async def desired_network(host: str, request: Request, since: int = 0, wait: flo
 def _report(db: Database, settings: Settings, host: str, body: StatusReport) -> dict:
     changed = 0
     with db.session() as session:
+        agents.note_seen(session, host)
         if body.ports:
             for port in session.scalars(select(Port).where(Port.id.in_(list(body.ports)))):
                 ours = port.binding_host_id == host or (not port.binding_host_id and port.device_owner.startswith(

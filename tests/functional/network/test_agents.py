@@ -1,0 +1,43 @@
+"""Neutron's agents API: `openstack network agent list/show` tells an admin which hosts wire networks and whether
+their agents are alive; the network host also lists its DHCP, L3 and metadata agents."""
+
+from __future__ import annotations
+
+import secrets
+import socket
+from pathlib import Path
+
+from tests.support.accounts import Admin, cli_as
+from tests.support.server import Server
+
+HOST = "/internal/v1/hosts"
+NO_CAPACITY = {"vcpus": 0, "memory_mib": 0, "disk_gib": 0, "accelerator": "fake"}  # never scheduled onto
+
+
+def test_agents_show_each_host_and_its_heartbeat(server: Server, admin: Admin, tmp_path: Path) -> None:
+    network_host = socket.gethostname()  # the session server's own agent polls for it
+    listed = server.openstack_json("network", "agent", "list", "--host", network_host, cloud="andromede-admin")
+    assert sorted(a["Agent Type"] for a in listed) == ["DHCP agent", "L3 agent", "Linux bridge agent",
+                                                      "Metadata agent"]
+    assert all(a["Alive"] is True and a["State"] is True and a["Binary"] == "andromede-agent" for a in listed)
+
+    other = f"hv-agents-{secrets.token_hex(3)}"
+    assert admin.client.post(f"{HOST}/{other}", json={**NO_CAPACITY, "vtep_address": "192.0.2.77"}).status_code == 200
+    # No network agent has polled for that host yet: nothing to list.
+    assert server.openstack_json("network", "agent", "list", "--host", other, cloud="andromede-admin") == []
+    assert admin.client.get(f"{HOST}/{other}/network").status_code == 200  # its agent polls: a heartbeat
+    [agent] = server.openstack_json("network", "agent", "list", "--host", other, cloud="andromede-admin")
+    assert agent["Agent Type"] == "Linux bridge agent" and agent["Alive"] is True
+    shown = server.openstack_json("network", "agent", "show", agent["ID"], cloud="andromede-admin")
+    assert shown["host"] == other and shown["configuration"]["tunneling_ip"] == "192.0.2.77"
+    assert shown["configuration"]["tunnel_types"] == ["vxlan"] and shown["last_heartbeat_at"]
+    dhcp = server.openstack_json("network", "agent", "list", "--agent-type", "dhcp", cloud="andromede-admin")
+    assert [a["Host"] for a in dhcp] == [network_host]
+
+    missing = server.openstack("network", "agent", "show", "0" * 8 + "-0000-4000-8000-" + "0" * 12,
+                               cloud="andromede-admin", check=False)
+    assert missing.returncode != 0 and "could not be found" in missing.stderr
+
+    member = cli_as(server, admin.account("member"), tmp_path)
+    refused = member("network", "agent", "list", check=False)
+    assert refused.returncode != 0 and "Traceback" not in refused.stderr
