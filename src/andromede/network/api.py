@@ -14,7 +14,7 @@ from andromede.common.config import Settings
 from andromede.common.context import RequestContext
 from andromede.common.errors import BadRequest, NotFound
 from andromede.db.engine import Database
-from andromede.network import agents, service, views
+from andromede.network import agents, ip_availability, service, views
 from andromede.network.l3 import api as l3_api
 from andromede.network.models import Network, Subnet
 from andromede.network.schemas import (
@@ -51,6 +51,7 @@ EXTENSIONS = (
     ("fields", "Fields", "Select the attributes returned."),
     ("standard-attr-tag", "Tag support for resources with standard attribute", "Tags on networks, subnets, ports."),
     ("agent", "agent", "The agent management extension (read-only here: one agent process per host)."),
+    ("network-ip-availability", "Network IP Availability", "IP availability data for each network and subnet."),
     *security_groups_api.EXTENSIONS,
     *l3_api.EXTENSIONS,
 )
@@ -140,6 +141,29 @@ def get_agent(agent_id: str, request: Request, ctx: RequestContext = Depends(con
     enforce(ctx, "network:get_agent")
     with _db(request).session() as session:
         return {"agent": _fields(request, agents.get_agent(session, _network_host(request), agent_id))}
+
+
+# ---- network IP availability (admin) -----------------------------------------------------------
+
+@router.get("/v2.0/network-ip-availabilities")
+def list_ip_availabilities(request: Request, ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "network:get_network_ip_availability")
+    params = _params(request)
+    versions = {value for key, value in params if key == "ip_version"}
+    if not versions <= {"4", "6"}:
+        raise BadRequest(f"Invalid input for ip_version. Reason: {sorted(versions)} is not in [4, 6].",
+                         extra={"type": "HTTPBadRequest"})
+    with _db(request).session() as session:
+        docs = ip_availability.availabilities(session, ip_versions={int(v) for v in versions} or None)
+    kept = [(key, value) for key, value in params if key != "ip_version"]
+    return views.select_docs(docs, kept, "network_ip_availabilities", _base(request) + "/v2.0")
+
+
+@router.get("/v2.0/network-ip-availabilities/{network_id}")
+def get_ip_availability(network_id: str, request: Request, ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "network:get_network_ip_availability")
+    with _db(request).session() as session:
+        return {"network_ip_availability": _fields(request, ip_availability.availability(session, network_id))}
 
 
 # ---- networks ----------------------------------------------------------------------------------

@@ -18,6 +18,8 @@ register(
     _rule("get_tags", READER, "Read the tags of a network, subnet or port.", ("GET", "/{collection}/{id}/tags")),
     _rule("update_tags", MEMBER, "Change the tags of a network, subnet or port.", ("PUT", "/{collection}/{id}/tags")),
     _rule("get_agent", ADMIN, "List the network agents and their health.", ("GET", "/agents")),
+    _rule("get_network_ip_availability", ADMIN, "Count the free and used addresses of every network.",
+          ("GET", "/network-ip-availabilities")),
     *[_rule(f"{verb}_{noun}", READER if verb == "get" else MEMBER, f"{verb.capitalize()} a {noun}.",
             ("GET" if verb == "get" else {"create": "POST", "update": "PUT", "delete": "DELETE"}[verb],
              f"/{noun}s" if verb in ("get", "create") else f"/{noun}s/{{id}}"))

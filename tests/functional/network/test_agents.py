@@ -41,3 +41,30 @@ def test_agents_show_each_host_and_its_heartbeat(server: Server, admin: Admin, t
     member = cli_as(server, admin.account("member"), tmp_path)
     refused = member("network", "agent", "list", check=False)
     assert refused.returncode != 0 and "Traceback" not in refused.stderr
+
+
+def test_ip_availability_counts_pools_and_taken_addresses(server: Server, admin: Admin, tmp_path: Path) -> None:
+    name = f"ipa-{secrets.token_hex(3)}"
+    network = server.openstack_json("network", "create", name)
+    server.openstack("subnet", "create", "--network", name, "--subnet-range", "10.71.0.0/24",
+                     "--allocation-pool", "start=10.71.0.10,end=10.71.0.29", "--no-dhcp", f"{name}-v4")
+    server.openstack("subnet", "create", "--network", name, "--ip-version", "6", "--subnet-range",
+                     "2001:db8:71::/120", "--no-dhcp", f"{name}-v6")
+    for index in range(3):
+        server.openstack("port", "create", "--network", name, f"{name}-p{index}")
+    shown = server.openstack_json("ip", "availability", "show", network["id"], cloud="andromede-admin")
+    by_version = {s["ip_version"]: s for s in shown["subnet_ip_availability"]}
+    assert by_version[4]["total_ips"] == 20 and by_version[4]["used_ips"] == 3
+    assert by_version[6]["total_ips"] == 254 and by_version[6]["used_ips"] == 3  # not :: nor the gateway ::1
+    assert shown["total_ips"] == 274 and shown["used_ips"] == 6 and shown["network_name"] == name
+    listed = server.openstack_json("ip", "availability", "list", "--ip-version", "4", cloud="andromede-admin")
+    assert any(row["Network ID"] == network["id"] and row["Total IPs"] == 20 and row["Used IPs"] == 3
+               for row in listed)
+    bad = admin.client.get("/network/v2.0/network-ip-availabilities", params={"ip_version": "5"})
+    assert bad.status_code == 400 and "ip_version" in bad.json()["NeutronError"]["message"]
+    missing = server.openstack("ip", "availability", "show", "0" * 8 + "-0000-4000-8000-" + "0" * 12,
+                               cloud="andromede-admin", check=False)
+    assert missing.returncode != 0 and "Traceback" not in missing.stderr
+    member = cli_as(server, admin.account("member"), tmp_path)
+    refused = member("ip", "availability", "list", check=False)
+    assert refused.returncode != 0 and "Traceback" not in refused.stderr
