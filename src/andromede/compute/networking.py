@@ -22,7 +22,7 @@ from andromede.network import ipam
 from andromede.network import service as network_service
 from andromede.network.l3 import service as l3
 from andromede.network.models import FixedIp, Network, Port, Subnet
-from andromede.network.schemas import FixedIpRequest, PortCreate
+from andromede.network.schemas import FixedIpRequest, PortCreate, PortUpdate
 from andromede.network.security_groups import service as security_groups
 
 AUTO_NETWORK_NAME = "auto_allocated_network"
@@ -244,6 +244,51 @@ def detach(session: Session, instance: Instance, port_id: str) -> None:
     instance.nics = found
     deallocate(session, instance)
     instance.nics = rest
+
+
+def _server_ports(session: Session, instance: Instance) -> list[Port]:
+    ids = [nic["port_id"] for nic in instance.nics or []]
+    ports = {p.id: p for p in session.scalars(select(Port).where(Port.id.in_(ids), Port.device_id == instance.uuid))}
+    return [ports[i] for i in ids if i in ports]
+
+
+def _set_fixed_ips(session: Session, port: Port, wanted: list[dict]) -> None:
+    network_service.update_port(session, _SYSTEM, port.id,
+                                PortUpdate(fixed_ips=[FixedIpRequest(**entry) for entry in wanted]))
+
+
+def add_fixed_ip(session: Session, instance: Instance, network_id: str) -> None:
+    """Nova's addFixedIp: one more address, on the server's first port on that network, from the first of the
+    network's subnets that has one free (an exhausted subnet is skipped)."""
+    port = next((p for p in _server_ports(session, instance) if p.network_id == network_id), None)
+    if port is None:
+        raise BadRequest(f"Network {network_id} could not be found for instance {instance.uuid}.")
+    current = [{"subnet_id": f["subnet_id"], "ip_address": f["ip_address"]}
+               for f in network_service.fixed_ips(session, port.id)]
+    subnets = session.scalars(select(Subnet).where(Subnet.network_id == network_id).order_by(Subnet.created_at))
+    last_error: ApiError | None = None
+    for subnet in subnets:
+        if subnet.ipv6_address_mode in ipam.AUTO_ADDRESS_MODES:
+            continue  # a port holds exactly one automatic address per such subnet, and already has it
+        try:
+            with session.begin_nested():
+                _set_fixed_ips(session, port, [*current, {"subnet_id": subnet.id}])
+            return
+        except ApiError as exc:
+            last_error = exc
+    raise BadRequest(f"No free address on network {network_id} for instance {instance.uuid}"
+                     + (f": {last_error.message}" if last_error else "."))
+
+
+def remove_fixed_ip(session: Session, instance: Instance, address: str) -> None:
+    """Nova's removeFixedIp: the address leaves the port that holds it; the port stays."""
+    for port in _server_ports(session, instance):
+        current = network_service.fixed_ips(session, port.id)
+        if any(f["ip_address"] == address for f in current):
+            _set_fixed_ips(session, port, [{"subnet_id": f["subnet_id"], "ip_address": f["ip_address"]}
+                                           for f in current if f["ip_address"] != address])
+            return
+    raise BadRequest(f"Instance {instance.uuid} does not have fixed IP '{address}'.")
 
 
 def interface_docs(session: Session, instance: Instance) -> list[dict]:

@@ -168,7 +168,29 @@ def _security_group_action(add: bool):  # type: ignore[no-untyped-def]
     return run
 
 
+def _fixed_ip_action(add: bool):  # type: ignore[no-untyped-def]
+    key = "networkId" if add else "address"
+
+    def run(request: Request, ctx: RequestContext, server_id: str, argument: object) -> Response:
+        if not isinstance(argument, dict) or not isinstance(argument.get(key), str) or not argument[key]:
+            raise BadRequest(f"Invalid input: '{key}' is a required property.")
+        with db_of(request).session() as session:
+            instance = servers.get(session, ctx, server_id)
+            if add:
+                networking.add_fixed_ip(session, instance, argument[key])
+            else:
+                networking.remove_fixed_ip(session, instance, argument[key])
+            servers.bump(session, instance)
+            host = instance.host
+        _notify(request, {host})
+        return Response(status_code=202)
+
+    return run
+
+
 ACTIONS = {
+    "addFixedIp": ("fixed_ip:add", _fixed_ip_action(True)),
+    "removeFixedIp": ("fixed_ip:remove", _fixed_ip_action(False)),
     "addSecurityGroup": ("security_groups:add", _security_group_action(True)),
     "removeSecurityGroup": ("security_groups:remove", _security_group_action(False)),
     "os-stop": ("stop", _simple(servers.stop)),
