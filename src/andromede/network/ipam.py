@@ -38,6 +38,37 @@ def parse_cidr(cidr: str, ip_version: int) -> Net:
     return network
 
 
+def parse_destination(cidr: str, ip_version: int | None = None) -> Net:
+    """A route's destination: a CIDR without host bits, of any length (a /32 host route, a /0 default route),
+    of `ip_version` when given."""
+    if "/" not in cidr:
+        raise invalid(f"'{cidr}' is not a valid route destination: give it in CIDR form.")
+    try:
+        network = ipaddress.ip_network(cidr, strict=True)
+    except ValueError as exc:
+        if "host bits set" in str(exc):
+            suggested = ipaddress.ip_network(cidr, strict=False)
+            raise invalid(f"'{cidr}' isn't a recommended CIDR, prefix should be '{suggested}'.") from None
+        raise invalid(f"'{cidr}' is not a valid route destination.") from None
+    if ip_version is not None and network.version != ip_version:
+        raise invalid(f"Route destination {cidr} does not match ip_version {ip_version}.")
+    return network
+
+
+def host_routes(routes: list[dict], ip_version: int) -> list[dict]:
+    """A subnet's host routes in canonical form, or 400: destinations and next hops of the subnet's version."""
+    checked: list[dict] = []
+    for route in routes:
+        destination = parse_destination(route["destination"], ip_version)
+        nexthop = parse_address(route["nexthop"], what="nexthop")
+        if nexthop.version != ip_version:
+            raise invalid(f"Route nexthop {nexthop} does not match ip_version {ip_version}.")
+        canonical = {"destination": str(destination), "nexthop": str(nexthop)}
+        if canonical not in checked:
+            checked.append(canonical)
+    return checked
+
+
 def parse_address(text: str, network: Net | None = None, what: str = "IP address") -> Addr:
     try:
         address = ipaddress.ip_address(text)

@@ -164,13 +164,7 @@ def create_subnet(session: Session, ctx: RequestContext, body: SubnetCreate) -> 
         if body.allocation_pools else ipam.default_pools(cidr, gateway)
     for server in body.dns_nameservers:
         ipam.parse_address(server, what="nameserver")
-    routes = []
-    for route in body.host_routes:
-        destination = ipam.parse_cidr(route.destination, body.ip_version) if "/" in route.destination \
-            else ipam.invalid(f"'{route.destination}' is not a valid route destination.")
-        if isinstance(destination, Exception):
-            raise destination
-        routes.append({"destination": str(destination), "nexthop": str(ipam.parse_address(route.nexthop))})
+    routes = ipam.host_routes([r.model_dump() for r in body.host_routes], body.ip_version)
     now = utcnow()
     subnet = Subnet(id=str(uuid.uuid4()), network_id=network.id, project_id=_owner(ctx, body), name=body.name,
                     description=body.description, ip_version=body.ip_version, cidr=str(cidr), gateway_ip=gateway,
@@ -198,7 +192,7 @@ def update_subnet(session: Session, ctx: RequestContext, subnet_id: str, body: S
         elif name == "allocation_pools":
             value = ipam.check_pools(cidr, [p.model_dump() for p in value or []], subnet.gateway_ip)
         elif name == "host_routes":
-            value = [r.model_dump() for r in value or []]
+            value = ipam.host_routes([r.model_dump() for r in value or []], subnet.ip_version)
         elif name == "dns_nameservers":
             value = [str(ipam.parse_address(v, what="nameserver")) for v in value or []]
         setattr(subnet, name, value)

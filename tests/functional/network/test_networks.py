@@ -144,6 +144,29 @@ def test_overlap_and_bad_bodies(server: Server, admin: Admin, http: httpx.Client
     assert pairs.status_code in (400, 413)
 
 
+def test_host_routes_are_checked_on_create_and_on_update(server: Server, admin: Admin, http: httpx.Client) -> None:
+    """Host routes of any length (a /32, a default route) are taken; a malformed one is a 400 on create and on
+    update alike, and an update refused changes nothing (before, an update stored what it was given)."""
+    token = admin.account().token(server)
+    network = _network(http, token)
+    routes = [{"destination": "10.9.0.5/32", "nexthop": "10.4.0.9"},
+              {"destination": "0.0.0.0/0", "nexthop": "10.4.0.254"}]
+    made = _subnet(http, token, network["id"], "10.4.0.0/24", host_routes=routes)
+    assert made.status_code == 201, made.text
+    subnet = made.json()["subnet"]
+    assert subnet["host_routes"] == routes
+    url = f"{NET}/subnets/{subnet['id']}"
+    for bad in ({"destination": "garbage", "nexthop": "10.4.0.9"}, {"destination": "10.9.0.5", "nexthop": "10.4.0.9"},
+                {"destination": "10.9.0.1/24", "nexthop": "10.4.0.9"}, {"destination": "10.9.0.0/24", "nexthop": "x"},
+                {"destination": "2001:db8::/64", "nexthop": "10.4.0.9"},
+                {"destination": "10.9.0.0/24", "nexthop": "2001:db8::1"}):
+        _error(http.put(url, json={"subnet": {"host_routes": [bad]}}, headers=auth_headers(token)), 400)
+        _error(_subnet(http, token, _network(http, token)["id"], "10.5.0.0/24", host_routes=[bad]), 400)
+    assert http.get(url, headers=auth_headers(token)).json()["subnet"]["host_routes"] == routes
+    updated = http.put(url, json={"subnet": {"host_routes": [routes[0]]}}, headers=auth_headers(token))
+    assert updated.status_code == 200 and updated.json()["subnet"]["host_routes"] == [routes[0]]
+
+
 def test_sdk_filters_fields_and_pagination(server: Server, admin: Admin, http: httpx.Client) -> None:
     account = admin.account()
     token = account.token(server)

@@ -287,6 +287,9 @@ def test_extra_routes_through_the_cli_and_their_refusals(server: Server, http: h
     assert _routes(server, name) == [("10.98.0.0/24", "10.61.0.51"), ("10.99.0.0/24", "10.61.0.50")]
     server.openstack("router", "remove", "route", "--route", "destination=10.98.0.0/24,gateway=10.61.0.51", name)
     assert _routes(server, name) == [("10.99.0.0/24", "10.61.0.50")]
+    server.openstack("router", "add", "route", "--route", "destination=10.97.0.7/32,gateway=10.61.0.52", name)
+    assert ("10.97.0.7/32", "10.61.0.52") in _routes(server, name)  # a host route
+    server.openstack("router", "remove", "route", "--route", "destination=10.97.0.7/32,gateway=10.61.0.52", name)
 
     url, headers = f"{NET}/routers/{router['id']}", auth_headers(token)
     before = _state(http, token, router["id"]), _routes(server, name)
@@ -297,6 +300,7 @@ def test_extra_routes_through_the_cli_and_their_refusals(server: Server, http: h
         ({"destination": "10.97.0.5/24", "nexthop": "10.61.0.50"}, None),  # host bits set
         ({"destination": "not-a-cidr", "nexthop": "10.61.0.50"}, "InvalidRoutes"),
         ({"destination": "2001:db8::/64", "nexthop": "10.61.0.50"}, "InvalidRoutes"),
+        ({"destination": "0.0.0.0/0", "nexthop": "10.61.0.50"}, "InvalidRoutes"),  # the gateway's
         ({"destination": "10.97.0.0/24", "nexthop": "10.61.0.50", "via": "x"}, None),
     ]
     for route, kind in refused:

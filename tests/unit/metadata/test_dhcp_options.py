@@ -53,3 +53,9 @@ def test_the_fake_driver_records_the_flag() -> None:
     driver.ensure_dhcp(_spec(True))
     driver.delete_dhcp(NET)
     assert driver.host.metadata == set()
+
+
+def test_a_users_default_host_route_replaces_the_gateways() -> None:
+    routes = (("10.9.0.5/32", "10.0.0.9"), ("0.0.0.0/0", "10.0.0.254"))
+    assert _routes(_spec(True, gateway="10.0.0.1", host_routes=routes)) == \
+        "169.254.169.254/32,10.0.0.2,10.9.0.5/32,10.0.0.9,0.0.0.0/0,10.0.0.254"

@@ -155,7 +155,9 @@ def _route(route: ExtraRoute) -> dict:
         version = ipaddress.ip_network(route.destination, strict=False).version
     except ValueError:
         raise _invalid_route(route, f"'{route.destination}' is not a valid IP subnet") from None
-    destination = ipam.parse_cidr(route.destination, version)  # host bits and /0 get its messages
+    destination = ipam.parse_destination(route.destination, version)
+    if destination.prefixlen == 0:  # the router's default route is its gateway's
+        raise _invalid_route(route, "a default route (/0) is the external gateway's; give a narrower destination")
     nexthop = ipam.parse_address(route.nexthop, what="nexthop")
     if nexthop.version != version:
         raise _invalid_route(route, "the nexthop and the destination are not of the same IP version")

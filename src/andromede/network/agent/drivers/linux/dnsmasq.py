@@ -31,6 +31,7 @@ from andromede.network.agent.drivers.linux.run import in_netns, run
 
 _SAFE_VALUE = re.compile(r"[0-9a-zA-Z.:/-]+")
 METADATA_ROUTE = "169.254.169.254/32"
+DEFAULT_ROUTE = "0.0.0.0/0"
 
 
 def _safe(value: str) -> str:
@@ -104,9 +105,9 @@ def render_options(spec: DhcpSpec) -> str:
             # The metadata address answers in the DHCP namespace: reach it through the DHCP server's address.
             routes.insert(0, f"{METADATA_ROUTE},{_safe(subnet.server_address)}")
         if routes:
-            if subnet.gateway:
+            if subnet.gateway and not any(dst == DEFAULT_ROUTE for dst, _hop in subnet.host_routes):
                 # RFC 3442: clients ignore option 3 when option 121 is present, so the default route goes in too.
-                routes.append(f"0.0.0.0/0,{_safe(subnet.gateway)}")
+                routes.append(f"{DEFAULT_ROUTE},{_safe(subnet.gateway)}")
             lines.append(f"{tag},option:classless-static-route," + ",".join(routes))
         if spec.mtu is not None:
             lines.append(f"{tag},option:mtu,{int(spec.mtu)}")
