@@ -55,6 +55,24 @@ def parse_destination(cidr: str, ip_version: int | None = None) -> Net:
     return network
 
 
+def address_pairs(pairs: list[dict]) -> list[dict]:
+    """allowed_address_pairs in canonical form, or 400: each ip_address one address or a CIDR without host bits
+    (as the agent's filters take them), each MAC lower-case, no pair twice."""
+    checked: list[dict] = []
+    for pair in pairs:
+        text = pair["ip_address"]
+        parsed = parse_destination(text) if "/" in text else parse_address(text, what="allowed address pair")
+        address = str(parsed)
+        entry = {"ip_address": address}
+        if pair.get("mac_address"):
+            entry["mac_address"] = pair["mac_address"].lower()
+        if entry in checked:
+            raise BadRequest(f"Request contains duplicate address pair: mac_address {entry.get('mac_address')} "
+                             f"ip_address {address}.", extra={"type": "DuplicateAddressPairInRequest"})
+        checked.append(entry)
+    return checked
+
+
 def host_routes(routes: list[dict], ip_version: int) -> list[dict]:
     """A subnet's host routes in canonical form, or 400: destinations and next hops of the subnet's version."""
     checked: list[dict] = []

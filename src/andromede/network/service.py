@@ -301,8 +301,7 @@ def create_port(session: Session, ctx: RequestContext, body: PortCreate) -> Port
     if session.scalars(select(Port.id).where(Port.mac_address == mac)).first():
         raise Conflict(f"Unable to complete operation for network {network.id}. The mac address {mac} is in use.",
                        extra={"type": "MacAddressInUse"})
-    for pair in body.allowed_address_pairs:
-        ipam.parse_address(pair.ip_address.split("/")[0], what="allowed address pair")
+    pairs = ipam.address_pairs([p.model_dump(exclude_none=True) for p in body.allowed_address_pairs])
     options = dhcp_options.checked((o.model_dump() for o in body.extra_dhcp_opts), removals=False)
     project_id = _owner(ctx, body)
     if not body.device_owner.startswith("network:"):  # platform ports count, but are never refused
@@ -316,7 +315,7 @@ def create_port(session: Session, ctx: RequestContext, body: PortCreate) -> Port
     port = Port(id=str(uuid.uuid4()), network_id=network.id, project_id=project_id, name=body.name,
                 description=body.description, mac_address=mac, admin_state_up=body.admin_state_up,
                 device_id=body.device_id, device_owner=body.device_owner, port_security_enabled=port_security,
-                allowed_address_pairs=[p.model_dump(exclude_none=True) for p in body.allowed_address_pairs],
+                allowed_address_pairs=pairs,
                 extra_dhcp_opts=options,
                 binding_host_id=body.host_id or "", tags=sorted(set(body.tags)), created_at=now, updated_at=now)
     session.add(port)
@@ -342,7 +341,7 @@ def update_port(session: Session, ctx: RequestContext, port_id: str, body: PortU
             session.flush()
             _allocate(session, session.get(Network, port.network_id), port.id, value)  # type: ignore[arg-type]
         elif name == "allowed_address_pairs":
-            port.allowed_address_pairs = [p.model_dump(exclude_none=True) for p in value or []]
+            port.allowed_address_pairs = ipam.address_pairs([p.model_dump(exclude_none=True) for p in value or []])
         elif name == "extra_dhcp_opts":
             port.extra_dhcp_opts = dhcp_options.merged(list(port.extra_dhcp_opts or []),
                                                        [o.model_dump() for o in value or []])

@@ -50,7 +50,10 @@ def port(row: Port, fixed_ips: list[dict], ctx: RequestContext, security_groups:
            "fixed_ips": fixed_ips, "device_id": row.device_id, "device_owner": row.device_owner,
            "admin_state_up": row.admin_state_up, "status": row.status,
            "security_groups": _port_groups(row) if security_groups is None else security_groups,
-           "allowed_address_pairs": list(row.allowed_address_pairs), "port_security_enabled": row.port_security_enabled,
+           "allowed_address_pairs": [{"ip_address": pair["ip_address"],  # Neutron shows the port's MAC by default
+                                      "mac_address": pair.get("mac_address") or row.mac_address}
+                                     for pair in row.allowed_address_pairs or []],
+           "port_security_enabled": row.port_security_enabled,
            "extra_dhcp_opts": list(row.extra_dhcp_opts or []), "binding:vnic_type": "normal"}
     if ctx.is_admin:
         doc.update({"binding:host_id": row.binding_host_id, "binding:profile": {},

@@ -107,7 +107,8 @@ def _everyday(server: Server, image_id: str, public: dict, name: str) -> None:  
     assert len(js("port", "show", port["ID"])["security_group_ids"]) == 1
     os("port", "set", "--allowed-address", "ip-address=10.31.0.250", port["ID"])
     assert js("port", "show", port["ID"])["allowed_address_pairs"][0]["ip_address"] == "10.31.0.250"
-    os("port", "unset", "--allowed-address", "ip-address=10.31.0.250", port["ID"])
+    mac = js("port", "show", port["ID"])["mac_address"]  # Neutron fills a pair's MAC in: unset must name it
+    os("port", "unset", "--allowed-address", f"ip-address=10.31.0.250,mac-address={mac}", port["ID"])
     assert js("port", "show", port["ID"])["allowed_address_pairs"] == []
     os("port", "set", "--no-security-group", "--disable-port-security", port["ID"])
     shown_port = js("port", "show", port["ID"])

@@ -167,6 +167,38 @@ def test_host_routes_are_checked_on_create_and_on_update(server: Server, admin: 
     assert updated.status_code == 200 and updated.json()["subnet"]["host_routes"] == [routes[0]]
 
 
+def test_address_pairs_are_checked_on_create_and_on_update(server: Server, admin: Admin,
+                                                           http: httpx.Client) -> None:
+    """An allowed address pair is one address or a CIDR without host bits, on create and on update alike (an
+    update used to store anything, and `10.6.0.5/24` passed on create; either then failed the port's filters on
+    the agent). Stored in canonical form; a pair twice is refused."""
+    token = admin.account().token(server)
+    network = _network(http, token)
+    assert _subnet(http, token, network["id"], "10.6.0.0/24").status_code == 201
+    made = http.post(f"{NET}/ports", headers=auth_headers(token), json={"port": {
+        "network_id": network["id"], "allowed_address_pairs": [
+            {"ip_address": "10.6.0.200"}, {"ip_address": "10.6.1.0/24", "mac_address": "FA:16:3E:00:00:99"},
+            {"ip_address": "2001:DB8::/64"}]}})
+    assert made.status_code == 201, made.text
+    port = made.json()["port"]
+    assert port["allowed_address_pairs"] == [
+        {"ip_address": "10.6.0.200", "mac_address": port["mac_address"]},
+        {"ip_address": "10.6.1.0/24", "mac_address": "fa:16:3e:00:00:99"},
+        {"ip_address": "2001:db8::/64", "mac_address": port["mac_address"]}]
+    url = f"{NET}/ports/{port['id']}"
+    for bad in ([{"ip_address": "10.6.0.5/24"}], [{"ip_address": "garbage"}], [{"ip_address": "10.6.0.0/33"}],
+                [{"ip_address": "10.6.0.7"}, {"ip_address": "10.6.0.7"}], [{"ip_address": "10.6.0.0/24/1"}]):
+        _error(http.put(url, json={"port": {"allowed_address_pairs": bad}}, headers=auth_headers(token)), 400)
+        refused = http.post(f"{NET}/ports", headers=auth_headers(token), json={"port": {
+            "network_id": network["id"], "name": "never", "allowed_address_pairs": bad}})
+        _error(refused, 400)
+    assert http.get(url, headers=auth_headers(token)).json()["port"]["allowed_address_pairs"] == \
+        port["allowed_address_pairs"]
+    listed = http.get(f"{NET}/ports", params={"network_id": network["id"], "name": "never"},
+                      headers=auth_headers(token)).json()["ports"]
+    assert listed == []
+
+
 def test_sdk_filters_fields_and_pagination(server: Server, admin: Admin, http: httpx.Client) -> None:
     account = admin.account()
     token = account.token(server)
