@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, StringConstraints, model_validator
 
 Text255 = Annotated[StrictStr, StringConstraints(max_length=255, pattern=r"^[^\x00-\x1f\x7f]*$")]
 Description = Annotated[StrictStr, StringConstraints(max_length=255, pattern=r"^[^\x00-\x1f\x7f]*$")]
@@ -20,6 +20,21 @@ ADMIN_ONLY_PORT = ("binding:host_id", "binding:profile", "binding:vnic_type")
 
 class Body(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid", populate_by_name=True)
+
+
+class Update(Body):
+    """An update body: an attribute left out is left alone, and null is only taken where Neutron gives it a
+    meaning (NULLABLE: no gateway, no routes, no port...); elsewhere it is a 400, never a null stored."""
+
+    NULLABLE: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="after")
+    def _no_null_where_meaningless(self) -> Update:
+        for name in sorted(self.model_fields_set - self.NULLABLE):
+            if getattr(self, name) is None:
+                shown = type(self).model_fields[name].alias or name
+                raise ValueError(f"'{shown}' cannot be null")
+        return self
 
 
 class NetworkCreate(Body):
@@ -39,7 +54,7 @@ class NetworkCreate(Body):
     segmentation_id: StrictInt | None = Field(None, alias="provider:segmentation_id")
 
 
-class NetworkUpdate(Body):
+class NetworkUpdate(Update):
     name: Text255 | None = None
     description: Description | None = None
     admin_state_up: StrictBool | None = None
@@ -81,7 +96,8 @@ class SubnetCreate(Body):
     service_types: list[StrictStr] = Field(default_factory=list, max_length=0)
 
 
-class SubnetUpdate(Body):
+class SubnetUpdate(Update):
+    NULLABLE = frozenset({"gateway_ip", "dns_nameservers", "host_routes"})
     name: Text255 | None = None
     description: Description | None = None
     gateway_ip: Address | None = None
@@ -131,7 +147,8 @@ class PortCreate(Body):
     vnic_type: Text255 | None = Field(None, alias="binding:vnic_type")
 
 
-class PortUpdate(Body):
+class PortUpdate(Update):
+    NULLABLE = frozenset({"allowed_address_pairs", "extra_dhcp_opts", "security_groups", "host_id"})
     name: Text255 | None = None
     description: Description | None = None
     admin_state_up: StrictBool | None = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, StrictBool
 
-from andromede.network.schemas import Address, Body, Description, Tag, Text255, Uuid
+from andromede.network.schemas import Address, Body, Description, Tag, Text255, Update, Uuid
 
 
 class ExternalFixedIp(Body):
@@ -40,7 +40,8 @@ class RouterCreate(Body):
     tags: list[Tag] = Field(default_factory=list, max_length=64)
 
 
-class RouterUpdate(Body):
+class RouterUpdate(Update):
+    NULLABLE = frozenset({"external_gateway_info", "routes"})
     name: Text255 | None = None
     description: Description | None = None
     admin_state_up: StrictBool | None = None
@@ -77,7 +78,8 @@ class FloatingIpCreate(Body):
     tags: list[Tag] = Field(default_factory=list, max_length=64)
 
 
-class FloatingIpUpdate(Body):
+class FloatingIpUpdate(Update):
+    NULLABLE = frozenset({"port_id", "fixed_ip_address"})
     port_id: Uuid | None = None
     fixed_ip_address: Address | None = None
     description: Description | None = None

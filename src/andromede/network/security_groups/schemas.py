@@ -10,7 +10,7 @@ from typing import Annotated
 
 from pydantic import Field, StrictBool, StrictInt, StrictStr, StringConstraints
 
-from andromede.network.schemas import Body, Description, Tag, Text255, Uuid
+from andromede.network.schemas import Body, Description, Tag, Text255, Update, Uuid
 
 ProjectId = Annotated[StrictStr, StringConstraints(min_length=1, max_length=64, pattern=r"^[0-9a-zA-Z_-]+$")]
 
@@ -24,7 +24,7 @@ class SecurityGroupCreate(Body):
     tags: list[Tag] = Field(default_factory=list, max_length=64)
 
 
-class SecurityGroupUpdate(Body):
+class SecurityGroupUpdate(Update):
     name: Text255 | None = None
     description: Description | None = None
     stateful: StrictBool | None = None
@@ -45,7 +45,7 @@ class SecurityGroupRuleCreate(Body):
     project_id: ProjectId | None = None
 
 
-class SecurityGroupRuleUpdate(Body):
+class SecurityGroupRuleUpdate(Update):
     description: Description | None = None
 
 
@@ -68,7 +68,7 @@ class SecurityGroupRuleUpdateRequest(Body):
 QuotaValue = Annotated[StrictInt, Field(ge=-1, le=2**31 - 1)]
 
 
-class QuotaUpdate(Body):
+class QuotaUpdate(Update):
     network: QuotaValue | None = None
     subnet: QuotaValue | None = None
     port: QuotaValue | None = None
