@@ -102,9 +102,32 @@ def create_network(session: Session, ctx: RequestContext, body: NetworkCreate) -
     return network
 
 
+def _check_unsharing(session: Session, network: Network) -> None:
+    """Neutron's rule: a network stays shared while another project has a port on it."""
+    other = session.scalars(select(Port.id).where(Port.network_id == network.id, Port.project_id != "",
+                                                  Port.project_id != network.project_id)).first()
+    if other:
+        raise Conflict(f"Unable to reconfigure sharing settings for network {network.id}. Multiple tenants are "
+                       "using it.", extra={"type": "InvalidSharedSetting"})
+
+
+def _check_made_internal(session: Session, network: Network) -> None:
+    """Neutron's rule: a network stays external while a router's gateway or a floating IP is on it."""
+    from andromede.network.l3.models import FloatingIp, Router  # l3 builds on this module: import it late
+
+    if session.scalars(select(Router.id).where(Router.gw_network_id == network.id)).first() or \
+            session.scalars(select(FloatingIp.id).where(FloatingIp.floating_network_id == network.id)).first():
+        raise Conflict(f"External network {network.id} cannot be updated to be made non-external, since it has "
+                       "existing gateway ports.", extra={"type": "ExternalNetworkInUse"})
+
+
 def update_network(session: Session, ctx: RequestContext, network_id: str, body: NetworkUpdate) -> Network:
     network = owned_network(session, ctx, network_id)
     _admin_only(ctx, body, ADMIN_ONLY_NETWORK)
+    if body.shared is False and network.shared:
+        _check_unsharing(session, network)
+    if body.external is False and network.external:
+        _check_made_internal(session, network)
     for name in body.model_fields_set:
         setattr(network, name, getattr(body, name))
     network.revision_number += 1
@@ -190,12 +213,14 @@ def update_subnet(session: Session, ctx: RequestContext, subnet_id: str, body: S
         if name == "gateway_ip" and value is not None:
             value = str(ipam.parse_address(value, cidr, "gateway_ip"))
         elif name == "allocation_pools":
-            value = ipam.check_pools(cidr, [p.model_dump() for p in value or []], subnet.gateway_ip)
+            value = ipam.check_pools(cidr, [p.model_dump() for p in value or []], None)  # gateway: below
         elif name == "host_routes":
             value = ipam.host_routes([r.model_dump() for r in value or []], subnet.ip_version)
         elif name == "dns_nameservers":
             value = [str(ipam.parse_address(v, what="nameserver")) for v in value or []]
         setattr(subnet, name, value)
+    if {"gateway_ip", "allocation_pools"} & body.model_fields_set:  # together or apart: never one in the other
+        ipam.check_pools(cidr, list(subnet.allocation_pools or []), subnet.gateway_ip)
     subnet.revision_number += 1
     subnet.updated_at = utcnow()
     return subnet

@@ -83,3 +83,49 @@ def test_null_is_refused_where_it_means_nothing(server: Server, admin: Admin, ht
                 assert "cannot be null" in _error(response, 400)["message"], (collection, name)
                 after = http.get(url, headers=headers).json()[key]
                 assert after == before, (collection, name)
+
+
+def test_updates_that_would_strand_other_resources_are_refused(server: Server, admin: Admin,
+                                                                http: httpx.Client) -> None:
+    """As Neutron: a network stays shared while another project has a port on it, and external while a router's
+    gateway is on it (409, nothing changed); a subnet's gateway never lands inside its pools (400), whichever of
+    the two an update moves."""
+    shared = admin.client.post(f"{NET}/networks", json={"network": {"name": "sh", "shared": True}}).json()["network"]
+    assert admin.client.post(f"{NET}/subnets", json={"subnet": {"network_id": shared["id"], "cidr": "10.12.0.0/24",
+                                                                "ip_version": 4}}).status_code == 201
+    token = admin.account().token(server)
+    port = http.post(f"{NET}/ports", json={"port": {"network_id": shared["id"]}}, headers=auth_headers(token))
+    assert port.status_code == 201, port.text
+    url = f"{NET}/networks/{shared['id']}"
+    _error(admin.client.put(url, json={"network": {"shared": False}}), 409, "InvalidSharedSetting")
+    assert admin.client.get(url).json()["network"]["shared"] is True
+    assert http.delete(f"{NET}/ports/{port.json()['port']['id']}", headers=auth_headers(token)).status_code == 204
+    assert admin.client.put(url, json={"network": {"shared": False}}).json()["network"]["shared"] is False
+    assert admin.client.delete(url).status_code == 204
+
+    public = admin.client.post(f"{NET}/networks", json={"network": {"name": "ex", "router:external": True}})
+    public_id = public.json()["network"]["id"]
+    try:
+        assert admin.client.post(f"{NET}/subnets", json={"subnet": {
+            "network_id": public_id, "cidr": "172.24.44.0/24", "ip_version": 4}}).status_code == 201
+        router = admin.client.post(f"{NET}/routers", json={"router": {
+            "name": "gw", "external_gateway_info": {"network_id": public_id}}}).json()["router"]
+        url = f"{NET}/networks/{public_id}"
+        _error(admin.client.put(url, json={"network": {"router:external": False}}), 409, "ExternalNetworkInUse")
+        assert admin.client.get(url).json()["network"]["router:external"] is True
+        assert admin.client.delete(f"{NET}/routers/{router['id']}").status_code == 204
+        assert admin.client.put(url, json={"network": {"router:external": False}}).status_code == 200
+    finally:
+        admin.client.delete(f"{NET}/networks/{public_id}")
+
+    network = _network(http, token)
+    subnet = _subnet(http, token, network["id"], "10.13.0.0/24").json()["subnet"]
+    url = f"{NET}/subnets/{subnet['id']}"
+    _error(http.put(url, json={"subnet": {"gateway_ip": "10.13.0.50"}}, headers=auth_headers(token)), 400)
+    _error(http.put(url, json={"subnet": {"allocation_pools": [{"start": "10.13.0.1", "end": "10.13.0.9"}]}},
+                    headers=auth_headers(token)), 400)
+    after = http.get(url, headers=auth_headers(token)).json()["subnet"]
+    assert (after["gateway_ip"], after["allocation_pools"]) == (subnet["gateway_ip"], subnet["allocation_pools"])
+    moved = http.put(url, json={"subnet": {"gateway_ip": "10.13.0.254", "allocation_pools": [
+        {"start": "10.13.0.1", "end": "10.13.0.200"}]}}, headers=auth_headers(token))
+    assert moved.status_code == 200, moved.text
