@@ -156,7 +156,7 @@ def list_ip_availabilities(request: Request, ctx: RequestContext = Depends(conte
     with _db(request).session() as session:
         docs = ip_availability.availabilities(session, ip_versions={int(v) for v in versions} or None)
     kept = [(key, value) for key, value in params if key != "ip_version"]
-    return views.select_docs(docs, kept, "network_ip_availabilities", _base(request) + "/v2.0")
+    return views.select_docs(docs, kept, "network_ip_availabilities", _base(request) + "/v2.0", id_key="network_id")
 
 
 @router.get("/v2.0/network-ip-availabilities/{network_id}")

@@ -65,8 +65,10 @@ CONTROL_PARAMS = frozenset({"fields", "sort_key", "sort_dir", "limit", "marker",
                             "not-tags", "not-tags-any"})
 
 
-def select_docs(docs: list[dict], params: list[tuple[str, str]], collection: str, base: str) -> dict:
-    """Neutron's list semantics: exact-match filters (repeat a key for OR), tags, sort, page, fields."""
+def select_docs(docs: list[dict], params: list[tuple[str, str]], collection: str, base: str, *,
+                id_key: str = "id") -> dict:
+    """Neutron's list semantics: exact-match filters (repeat a key for OR), tags, sort, page (by `id_key`),
+    fields."""
     filters: dict[str, set[str]] = {}
     for key, value in params:
         if key not in CONTROL_PARAMS:
@@ -108,7 +110,7 @@ def select_docs(docs: list[dict], params: list[tuple[str, str]], collection: str
     limit = tag_params.get("limit")
     marker = tag_params.get("marker")
     if marker:
-        ids = [d["id"] for d in selected]
+        ids = [d[id_key] for d in selected]
         if marker not in ids:
             raise BadRequest(f"Marker {marker} could not be found.", extra={"type": "HTTPBadRequest"})
         selected = selected[ids.index(marker) + 1:]
@@ -121,7 +123,7 @@ def select_docs(docs: list[dict], params: list[tuple[str, str]], collection: str
             raise BadRequest(f"Invalid limit {limit}.", extra={"type": "HTTPBadRequest"})
         if size and len(selected) > size:
             selected = selected[:size]
-            query = "&".join(f"{k}={v}" for k, v in params if k != "marker") + f"&marker={selected[-1]['id']}"
+            query = "&".join(f"{k}={v}" for k, v in params if k != "marker") + f"&marker={selected[-1][id_key]}"
             result[f"{collection}_links"] = [{"rel": "next", "href": f"{base}/{collection}?{query}"}]
     fields = [v for k, v in params if k == "fields"]
     if fields:

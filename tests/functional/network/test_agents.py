@@ -60,6 +60,11 @@ def test_ip_availability_counts_pools_and_taken_addresses(server: Server, admin:
     listed = server.openstack_json("ip", "availability", "list", "--ip-version", "4", cloud="andromede-admin")
     assert any(row["Network ID"] == network["id"] and row["Total IPs"] == 20 and row["Used IPs"] == 3
                for row in listed)
+    page = admin.client.get("/network/v2.0/network-ip-availabilities", params={"limit": "1"}).json()
+    assert len(page["network_ip_availabilities"]) == 1 and page["network_ip_availabilities_links"]
+    after = admin.client.get("/network/v2.0/network-ip-availabilities",
+                             params={"marker": page["network_ip_availabilities"][0]["network_id"]})
+    assert after.status_code == 200, after.text
     bad = admin.client.get("/network/v2.0/network-ip-availabilities", params={"ip_version": "5"})
     assert bad.status_code == 400 and "ip_version" in bad.json()["NeutronError"]["message"]
     missing = server.openstack("ip", "availability", "show", "0" * 8 + "-0000-4000-8000-" + "0" * 12,
