@@ -141,15 +141,18 @@ def run(harness: LinuxHarness, seconds: float, rounds: int) -> None:
     script = harness.state_dir / "bench-peer.py"
     script.write_text(PEER)
 
-    def peer(netns: str, *argv: str) -> list[str]:
-        return ["ip", "netns", "exec", netns, sys.executable, str(script), *argv]
+    def peer(netns: str, *argv: str, cpu: int) -> list[str]:
+        # Sender and sink pinned to CPUs of their own (as in bench/dataplane.py): the scheduler's placement
+        # otherwise moves each run by several per cent, more than what is measured.
+        pin = ["taskset", "-c", str(cpu)] if (os.cpu_count() or 1) >= 2 else []
+        return ["ip", "netns", "exec", netns, *pin, sys.executable, str(script), *argv]
 
-    sink = subprocess.Popen(peer(vm_b, "sink", "-", str(PORT), "0"), stdout=subprocess.PIPE, text=True)
+    sink = subprocess.Popen(peer(vm_b, "sink", "-", str(PORT), "0", cpu=1), stdout=subprocess.PIPE, text=True)
     assert sink.stdout is not None and sink.stdout.readline().strip() == "ready"
 
     def measure(mode: str) -> float:
         out = subprocess.run(
-            peer(vm_a, mode, "10.40.0.2", str(PORT), str(seconds)),
+            peer(vm_a, mode, "10.40.0.2", str(PORT), str(seconds), cpu=0),
             capture_output=True,
             text=True,
             timeout=seconds + 30,
@@ -185,8 +188,9 @@ def run(harness: LinuxHarness, seconds: float, rounds: int) -> None:
     base, loaded = med["1 rule"], med[f"{RULES} rules"]
     print(f"security groups: {rounds} ABAB rounds, {seconds:.1f} s per run, 2 guests on one bridge (veth)")
     for label, figures in med.items():
+        runs = " ".join(f"{value * 8 / 1e9:.2f}" for value in results[label]["bulk"])
         print(
-            f"  {label:>12}: bulk TCP {figures['bulk'] * 8 / 1e9:6.2f} Gbit/s, "
+            f"  {label:>12}: bulk TCP {figures['bulk'] * 8 / 1e9:6.2f} Gbit/s ({runs}), "
             f"new connections {figures['connect']:7.0f}/s"
         )
     for label, values in apply_ms.items():

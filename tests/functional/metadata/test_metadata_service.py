@@ -5,6 +5,7 @@ from DIR/agent.yaml (controller URL, installation CA, key)."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import secrets
 import socket
@@ -152,73 +153,67 @@ def test_a_deleted_server_has_no_metadata(server: Server, http: httpx.Client, ac
     assert http.get("/metadata/openstack/latest/meta_data.json", headers=headers).status_code == 404
 
 
-def test_network_data_tells_the_guest_how_to_configure_each_address(server: Server, http: httpx.Client,
-                                                                    account: Account, image_id: str) -> None:
-    token = account.token(server)
-    headers = auth_headers(token)
-    network = http.post("/network/v2.0/networks", headers=headers, json={"network": {"name": "nd"}}).json()["network"]
-    for subnet in ({"cidr": "10.66.0.0/24", "ip_version": 4},
-                   {"cidr": "2001:db8:66::/64", "ip_version": 6, "ipv6_ra_mode": "slaac",
-                    "ipv6_address_mode": "slaac"}):
+@contextlib.contextmanager
+def _server_on_subnets(server: Server, http: httpx.Client, account: Account, image_id: str,
+                       subnets: tuple[dict, ...]) -> Iterator[tuple[dict, dict]]:
+    """A server on a new network with these subnets: (its port, its network_data.json); deleted afterwards."""
+    headers = auth_headers(account.token(server))
+    name = f"nd-{secrets.token_hex(3)}"
+    network = http.post("/network/v2.0/networks", headers=headers, json={"network": {"name": name}}).json()["network"]
+    for subnet in subnets:
         made = http.post("/network/v2.0/subnets", headers=headers,
                          json={"subnet": {"network_id": network["id"], **subnet}})
         assert made.status_code == 201, made.text
-    body = {"server": {"name": f"nd-{secrets.token_hex(3)}", "imageRef": image_id, "flavorRef": "1",
-                       "networks": [{"uuid": network["id"]}]}}
+    body = {"server": {"name": name, "imageRef": image_id, "flavorRef": "1", "networks": [{"uuid": network["id"]}]}}
     created = http.post("/compute/v2.1/servers", json=body, headers=headers)
     assert created.status_code == 202, created.text
     server_id = created.json()["server"]["id"]
     try:
         [port] = http.get("/network/v2.0/ports", headers=headers, params={"device_id": server_id}).json()["ports"]
-        v6 = next(f["ip_address"] for f in port["fixed_ips"] if ":" in f["ip_address"])
         document = http.get("/metadata/openstack/latest/network_data.json",
                             headers=_signed(server, server_id, account.project_id)).json()
-        link = f"tap{port['id'][:11]}"
-        assert [(n["type"], n["link"], n.get("ip_address")) for n in document["networks"]] == [
-            ("ipv4_dhcp", link, None), ("ipv6_slaac", link, v6)]
-        assert document["networks"][1]["netmask"] == "ffff:ffff:ffff:ffff::"
+        yield port, document
     finally:
         http.delete(f"/compute/v2.1/servers/{server_id}", headers=headers)
+
+
+def _address(port: dict, version: int) -> str:
+    return next(f["ip_address"] for f in port["fixed_ips"] if (":" in f["ip_address"]) == (version == 6))
+
+
+def test_network_data_tells_the_guest_how_to_configure_each_address(server: Server, http: httpx.Client,
+                                                                    account: Account, image_id: str) -> None:
+    subnets = ({"cidr": "10.66.0.0/24", "ip_version": 4},
+               {"cidr": "2001:db8:66::/64", "ip_version": 6, "ipv6_ra_mode": "slaac", "ipv6_address_mode": "slaac"})
+    with _server_on_subnets(server, http, account, image_id, subnets) as (port, document):
+        link = f"tap{port['id'][:11]}"
+        assert [(n["type"], n["link"], n.get("ip_address")) for n in document["networks"]] == [
+            ("ipv4_dhcp", link, None), ("ipv6_slaac", link, _address(port, 6))]
+        assert document["networks"][1]["netmask"] == "ffff:ffff:ffff:ffff::"
 
 
 def test_network_data_gives_static_addresses_with_their_routes_and_dns(server: Server, http: httpx.Client,
                                                                        account: Account, image_id: str) -> None:
     """What no DHCP or router advertisement hands out (IPv4 without DHCP, IPv6 static or dhcpv6-stateful) is
     given to the guest statically, with its default route, host routes and DNS servers, as Nova writes it."""
-    headers = auth_headers(account.token(server))
-    network = http.post("/network/v2.0/networks", headers=headers, json={"network": {"name": "st"}}).json()["network"]
     subnets = (
         {"cidr": "10.67.0.0/24", "ip_version": 4, "enable_dhcp": False, "dns_nameservers": ["10.67.0.53"],
          "host_routes": [{"destination": "10.68.0.0/16", "nexthop": "10.67.0.254"}]},
         {"cidr": "2001:db8:67::/64", "ip_version": 6, "ipv6_ra_mode": "dhcpv6-stateful",
          "ipv6_address_mode": "dhcpv6-stateful", "dns_nameservers": ["2001:db8:67::53", "10.67.0.53"]},
     )
-    for subnet in subnets:
-        made = http.post("/network/v2.0/subnets", headers=headers,
-                         json={"subnet": {"network_id": network["id"], **subnet}})
-        assert made.status_code == 201, made.text
-    body = {"server": {"name": f"st-{secrets.token_hex(3)}", "imageRef": image_id, "flavorRef": "1",
-                       "networks": [{"uuid": network["id"]}]}}
-    created = http.post("/compute/v2.1/servers", json=body, headers=headers)
-    assert created.status_code == 202, created.text
-    server_id = created.json()["server"]["id"]
-    try:
-        [port] = http.get("/network/v2.0/ports", headers=headers, params={"device_id": server_id}).json()["ports"]
-        v4 = next(f["ip_address"] for f in port["fixed_ips"] if "." in f["ip_address"])
-        v6 = next(f["ip_address"] for f in port["fixed_ips"] if ":" in f["ip_address"])
-        document = http.get("/metadata/openstack/latest/network_data.json",
-                            headers=_signed(server, server_id, account.project_id)).json()
+    with _server_on_subnets(server, http, account, image_id, subnets) as (port, document):
         by_type = {n["type"]: n for n in document["networks"]}
         assert sorted(by_type) == ["ipv4", "ipv6"]
-        assert by_type["ipv4"]["ip_address"] == v4 and by_type["ipv4"]["netmask"] == "255.255.255.0"
+        assert by_type["ipv4"]["ip_address"] == _address(port, 4)
+        assert by_type["ipv4"]["netmask"] == "255.255.255.0"
         assert by_type["ipv4"]["routes"] == [
             {"network": "0.0.0.0", "netmask": "0.0.0.0", "gateway": "10.67.0.1"},  # noqa: S104 (a route)
             {"network": "10.68.0.0", "netmask": "255.255.0.0", "gateway": "10.67.0.254"}]
         assert by_type["ipv4"]["services"] == [{"type": "dns", "address": "10.67.0.53"}]
-        assert by_type["ipv6"]["ip_address"] == v6 and by_type["ipv6"]["netmask"] == "ffff:ffff:ffff:ffff::"
+        assert by_type["ipv6"]["ip_address"] == _address(port, 6)
+        assert by_type["ipv6"]["netmask"] == "ffff:ffff:ffff:ffff::"
         assert by_type["ipv6"]["routes"] == [{"network": "::", "netmask": "::", "gateway": "2001:db8:67::1"}]
         assert all(n["link"] == f"tap{port['id'][:11]}" for n in document["networks"])
         assert document["services"] == [{"type": "dns", "address": "10.67.0.53"},
                                         {"type": "dns", "address": "2001:db8:67::53"}]
-    finally:
-        http.delete(f"/compute/v2.1/servers/{server_id}", headers=headers)
