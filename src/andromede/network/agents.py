@@ -83,6 +83,18 @@ def list_agents(session: Session, network_host: str) -> list[dict]:
     return docs
 
 
+def hosting(session: Session, network_host: str, agent_type: str) -> list[dict]:
+    """The agents serving a network's DHCP or a router (`openstack network agent list --network/--router`): the
+    network host's agent of that type, once it has been seen."""
+    return [doc for doc in list_agents(session, network_host)
+            if doc["agent_type"] == agent_type and doc["host"] == network_host]
+
+
+def serves_dhcp(session: Session, network: Network) -> bool:
+    return session.scalars(select(Subnet.id).where(Subnet.network_id == network.id, Subnet.enable_dhcp.is_(True),
+                                                   Subnet.ip_version == 4)).first() is not None
+
+
 def get_agent(session: Session, network_host: str, wanted: str) -> dict:
     for doc in list_agents(session, network_host):
         if doc["id"] == wanted:

@@ -16,6 +16,7 @@ from andromede.common.errors import BadRequest, NotFound
 from andromede.db.engine import Database
 from andromede.network import agents, ip_availability, service, views
 from andromede.network.l3 import api as l3_api
+from andromede.network.l3 import service as l3_service
 from andromede.network.models import Network, Subnet
 from andromede.network.schemas import (
     NetworkCreateRequest,
@@ -141,6 +142,24 @@ def get_agent(agent_id: str, request: Request, ctx: RequestContext = Depends(con
     enforce(ctx, "network:get_agent")
     with _db(request).session() as session:
         return {"agent": _fields(request, agents.get_agent(session, _network_host(request), agent_id))}
+
+
+@router.get("/v2.0/networks/{network_id}/dhcp-agents")
+def network_dhcp_agents(network_id: str, request: Request, ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "network:get_agent")
+    with _db(request).session() as session:
+        network = service.get_network(session, ctx, network_id)
+        found = agents.hosting(session, _network_host(request), "DHCP agent") \
+            if agents.serves_dhcp(session, network) else []
+    return {"agents": found}
+
+
+@router.get("/v2.0/routers/{router_id}/l3-agents")
+def router_l3_agents(router_id: str, request: Request, ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "network:get_agent")
+    with _db(request).session() as session:
+        l3_service.get_router(session, ctx, router_id)
+        return {"agents": agents.hosting(session, _network_host(request), "L3 agent")}
 
 
 # ---- network IP availability (admin) -----------------------------------------------------------

@@ -73,3 +73,25 @@ def test_ip_availability_counts_pools_and_taken_addresses(server: Server, admin:
     member = cli_as(server, admin.account("member"), tmp_path)
     refused = member("ip", "availability", "list", check=False)
     assert refused.returncode != 0 and "Traceback" not in refused.stderr
+
+
+def test_agents_hosting_a_network_or_a_router(server: Server, admin: Admin) -> None:
+    name = f"hosted-{secrets.token_hex(3)}"
+    admin_cli = {"cloud": "andromede-admin"}
+    server.openstack("network", "create", name, **admin_cli)
+    server.openstack("network", "create", f"{name}-nodhcp", **admin_cli)
+    try:
+        server.openstack("subnet", "create", "--network", name, "--subnet-range", "10.72.0.0/24", name, **admin_cli)
+        server.openstack("subnet", "create", "--network", f"{name}-nodhcp", "--no-dhcp", "--subnet-range",
+                         "10.73.0.0/24", f"{name}-nodhcp", **admin_cli)
+        server.openstack("router", "create", name, **admin_cli)
+        [dhcp] = server.openstack_json("network", "agent", "list", "--network", name, **admin_cli)
+        assert dhcp["Agent Type"] == "DHCP agent" and dhcp["Host"] == socket.gethostname()
+        assert server.openstack_json("network", "agent", "list", "--network", f"{name}-nodhcp", **admin_cli) == []
+        [l3] = server.openstack_json("network", "agent", "list", "--router", name, **admin_cli)
+        assert l3["Agent Type"] == "L3 agent" and l3["Host"] == socket.gethostname()
+        missing = admin.client.get(f"/network/v2.0/networks/{'0' * 8}-0000-4000-8000-{'0' * 12}/dhcp-agents")
+        assert missing.status_code == 404 and missing.json()["NeutronError"]["type"] == "NetworkNotFound"
+    finally:
+        server.openstack("router", "delete", name, check=False, **admin_cli)
+        server.openstack("network", "delete", name, f"{name}-nodhcp", check=False, **admin_cli)
