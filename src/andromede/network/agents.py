@@ -24,6 +24,8 @@ from andromede.network.models import Network, Port, Subnet
 BINARY = "andromede-agent"
 PORTS_AGENT = "Linux bridge agent"
 NETWORK_HOST_AGENTS = ("DHCP agent", "L3 agent", "Metadata agent")
+# The subnets the DHCP servers serve: IPv4 with DHCP on (there is no DHCPv6 server).
+_DHCP_SUBNETS = select(Subnet.id).where(Subnet.enable_dhcp.is_(True), Subnet.ip_version == 4)
 _IDS = uuid.UUID("3f8e0c52-8d1b-4e55-9f4a-5b0c2d7a9e61")  # namespace of the agents' stable ids
 
 
@@ -46,7 +48,7 @@ def _configurations(session: Session, host: Host, agent_type: str) -> dict:
         return {"tunnel_types": ["vxlan"], "tunneling_ip": host.vtep_address, "devices": devices or 0,
                 "bridge_mappings": {}, "interface_mappings": {}}
     if agent_type == "DHCP agent":
-        served = select(Subnet.network_id).where(Subnet.enable_dhcp.is_(True), Subnet.ip_version == 4)
+        served = _DHCP_SUBNETS.with_only_columns(Subnet.network_id)
         networks = session.scalar(select(func.count()).select_from(Network).where(Network.id.in_(served)))
         subnets = session.scalar(select(func.count()).select_from(Subnet).where(Subnet.enable_dhcp.is_(True)))
         ports = session.scalar(select(func.count()).select_from(Port).where(Port.network_id.in_(served)))
@@ -86,13 +88,14 @@ def list_agents(session: Session, network_host: str) -> list[dict]:
 def hosting(session: Session, network_host: str, agent_type: str) -> list[dict]:
     """The agents serving a network's DHCP or a router (`openstack network agent list --network/--router`): the
     network host's agent of that type, once it has been seen."""
-    return [doc for doc in list_agents(session, network_host)
-            if doc["agent_type"] == agent_type and doc["host"] == network_host]
+    host = session.get(Host, network_host)
+    if host is None or host.network_agent_seen is None:
+        return []
+    return [_doc(session, host, agent_type, utcnow())]
 
 
 def serves_dhcp(session: Session, network: Network) -> bool:
-    return session.scalars(select(Subnet.id).where(Subnet.network_id == network.id, Subnet.enable_dhcp.is_(True),
-                                                   Subnet.ip_version == 4)).first() is not None
+    return session.scalars(_DHCP_SUBNETS.where(Subnet.network_id == network.id)).first() is not None
 
 
 def get_agent(session: Session, network_host: str, wanted: str) -> dict:

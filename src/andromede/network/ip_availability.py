@@ -25,12 +25,14 @@ def availabilities(session: Session, network_ids: list[str] | None = None,
     if network_ids is not None:
         query = query.where(Network.id.in_(network_ids))
     networks = list(session.scalars(query))
-    used = dict(session.execute(select(FixedIp.subnet_id, func.count()).group_by(FixedIp.subnet_id)).all())
     subnets: dict[str, list[Subnet]] = {n.id: [] for n in networks}
     for subnet in session.scalars(select(Subnet).where(Subnet.network_id.in_(list(subnets)))
                                   .order_by(Subnet.created_at)):
         if ip_versions is None or subnet.ip_version in ip_versions:
             subnets[subnet.network_id].append(subnet)
+    counted = [s.id for listed in subnets.values() for s in listed]
+    used = dict(session.execute(select(FixedIp.subnet_id, func.count()).where(FixedIp.subnet_id.in_(counted))
+                                .group_by(FixedIp.subnet_id)).all())
     docs = []
     for network in networks:
         if ip_versions is not None and not subnets[network.id]:
