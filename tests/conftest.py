@@ -7,8 +7,10 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
+from tests.support.accounts import Admin
 from tests.support.postgres import PostgresCluster, PostgresUnavailable
 from tests.support.server import Server, free_port
 
@@ -54,3 +56,16 @@ def fresh_server(tmp_path: Path) -> Iterator[Server]:
     srv.start()
     yield srv
     srv.stop()
+
+
+@pytest.fixture(scope="session")
+def admin(server: Server) -> Iterator[Admin]:
+    helper = Admin(server)
+    yield helper
+    helper.client.close()
+
+
+@pytest.fixture()
+def http(server: Server) -> Iterator[httpx.Client]:
+    with server.http() as client:
+        yield client
