@@ -3,13 +3,14 @@ and (given a real guest image) ACPI power-down and in-guest reboot."""
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import pwd
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,7 +19,9 @@ import pytest
 from andromede.compute.agent.drivers.base import DriverError, InstanceSpec
 from andromede.compute.agent.drivers.qemu import QemuDriver, console, procfs, qmp
 from andromede.compute.agent.drivers.qemu.accel import PROBE_TIMEOUT, probe_kvm
+from andromede.compute.agent.drivers.qemu.cgroups import Limits
 from andromede.compute.agent.drivers.qemu.layout import LONG_PATH_SOCKET_DIR, InstancePaths
+from andromede.compute.agent.drivers.qemu.uids import UidRange
 from tests.contract.compute.harness import QemuHarness, make_qemu_harness, sample_config_drive
 
 pytestmark = pytest.mark.vm
@@ -41,17 +44,88 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="-runas needs the agent to run as root")
-def test_qemu_drops_to_the_unprivileged_user_inside_its_sandbox(qemu: QemuHarness) -> None:
+ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="-runas and cgroups need the agent to run as root")
+
+
+@ROOT_ONLY
+def test_qemu_drops_to_a_uid_of_its_own_inside_its_sandbox(qemu: QemuHarness) -> None:
     spec = qemu.running()
     pid = qemu.driver.state(spec.uuid).pid
     assert pid is not None
 
-    assert procfs.process_uid(pid) == pwd.getpwnam("nobody").pw_uid
+    uid = procfs.process_uid(pid)
+    assert uid in UidRange.from_environment() and uid != pwd.getpwnam("nobody").pw_uid
+    status = Path(f"/proc/{pid}/status").read_text()
+    assert status.split("Gid:")[1].split()[:2] == [str(uid), str(uid)]
+    assert status.split("Groups:")[1].split("\n")[0].split() in ([], [str(uid)])
     cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     assert b"-sandbox" in cmdline and b"-runas" in cmdline
     assert Path(f"/proc/{pid}/comm").read_text().startswith("andromede-")  # what ps shows
-    assert int(Path(f"/proc/{pid}/status").read_text().split("Seccomp:")[1].split()[0]) == 2  # filter mode
+    assert int(status.split("Seccomp:")[1].split()[0]) == 2  # filter mode
+    # Its files are its uid's alone; the directory stays root's, so it can plant no link there.
+    paths = paths_of(qemu, spec)
+    for path in (paths.disk, paths.console_log):
+        assert (path.stat().st_uid, path.stat().st_gid, path.stat().st_mode & 0o777) == (uid, uid, 0o600)
+    assert (paths.directory.stat().st_uid, paths.directory.stat().st_mode & 0o777) == (0, 0o700)
+
+
+def _as_uid(uid: int, attack: Callable[[], None]) -> int:
+    """Run `attack` in a child process holding only `uid` (as an escaped QEMU would); its errno, 0 if it worked."""
+    child = os.fork()
+    if child == 0:
+        code = 0
+        try:
+            os.setgroups([])
+            os.setresgid(uid, uid, uid)
+            os.setresuid(uid, uid, uid)
+            attack()
+        except OSError as exc:
+            code = exc.errno or 255
+        finally:
+            os._exit(code)
+    return os.waitstatus_to_exitcode(os.waitpid(child, 0)[1])
+
+
+@ROOT_ONLY
+def test_one_vm_cannot_signal_trace_or_read_another(qemu: QemuHarness) -> None:
+    first, second = qemu.running(), qemu.running()
+    pids = [qemu.driver.state(spec.uuid).pid for spec in (first, second)]
+    assert None not in pids
+    uids = [procfs.process_uid(pid) for pid in pids]  # type: ignore[arg-type]
+    assert uids[0] != uids[1]
+    victim, victim_disk = pids[1], paths_of(qemu, second).disk
+    assert _as_uid(uids[0], lambda: os.kill(victim, 0)) == errno.EPERM  # type: ignore[arg-type]
+    assert _as_uid(uids[0], lambda: os.close(os.open(f"/proc/{victim}/mem", os.O_RDONLY))) == errno.EACCES
+    assert _as_uid(uids[0], lambda: os.close(os.open(victim_disk, os.O_RDONLY))) == errno.EACCES
+    assert _as_uid(uids[0], lambda: os.listdir(f"/proc/{victim}/fd")) == errno.EACCES  # the disk QEMU holds open
+    # A restarted agent reads the same uids back from the files; a stopped and restarted VM keeps its uid.
+    qemu.drop_driver()
+    qemu.driver = qemu.new_driver()
+    qemu.driver.stop(first.uuid, timeout=0)
+    qemu.driver.start(first.uuid)
+    assert procfs.process_uid(qemu.driver.state(first.uuid).pid) == uids[0]  # type: ignore[arg-type]
+
+
+@ROOT_ONLY
+def test_each_vm_runs_in_a_cgroup_of_its_own_with_limits(qemu: QemuHarness) -> None:
+    driver = qemu.driver
+    assert isinstance(driver, QemuDriver)
+    if not driver.cgroups.available:
+        pytest.skip("this host offers no cgroup controller")
+    spec = qemu.running()
+    pid = qemu.driver.state(spec.uuid).pid
+    groups = driver.cgroups.of(spec.uuid)
+    assert groups
+    limits = Limits.for_guest(spec.memory_mib, spec.vcpus)
+    for group in groups:
+        assert str(pid) in (group / "cgroup.procs").read_text().split()
+        for name, value in (("memory.limit_in_bytes", limits.memory_bytes), ("memory.max", limits.memory_bytes),
+                            ("pids.max", limits.pids), ("cpu.cfs_quota_us", limits.cpu_quota_us)):
+            if (group / name).exists():
+                assert int((group / name).read_text().split()[0]) == value
+    assert limits.memory_bytes > spec.memory_mib * 1024 * 1024
+    qemu.driver.destroy(spec.uuid)
+    assert all(not group.exists() for group in groups)
 
 
 def test_the_guest_writes_its_overlay_never_the_base(qemu: QemuHarness) -> None:

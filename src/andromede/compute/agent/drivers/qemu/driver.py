@@ -11,7 +11,6 @@ import contextlib
 import json
 import logging
 import os
-import pwd
 import shutil
 import signal
 import threading
@@ -29,12 +28,14 @@ from andromede.compute.agent.drivers.base import (
 )
 from andromede.compute.agent.drivers.qemu import console, procfs, qmp
 from andromede.compute.agent.drivers.qemu.accel import Requested, choose_accelerator, kvm_allowed_by_environment
+from andromede.compute.agent.drivers.qemu.cgroups import Limits, VmCgroups
 from andromede.compute.agent.drivers.qemu.commandline import Accel, build_argv, nic_ids
 from andromede.compute.agent.drivers.qemu.images import GIB, create_overlay
 from andromede.compute.agent.drivers.qemu.launcher import launch_detached
 from andromede.compute.agent.drivers.qemu.layout import InstancePaths, check_state_dir, is_instance_uuid
 from andromede.compute.agent.drivers.qemu.specfile import read_spec, spec_to_document, write_spec
 from andromede.compute.agent.drivers.qemu.tap import open_tap
+from andromede.compute.agent.drivers.qemu.uids import UidPool
 
 log = logging.getLogger(__name__)
 
@@ -49,13 +50,14 @@ class QemuDriver(HypervisorDriver):
         *,
         qemu_binary: str = "qemu-system-x86_64",
         qemu_img: str = "qemu-img",
-        run_as: str | None = "nobody",
+        isolate: bool = True,
         accel: Requested = "auto",
         allow_kvm: bool | None = None,
         boot_timeout: float = 30.0,
         soft_reboot_timeout: float = 60.0,
     ) -> None:
-        """`run_as` applies only when the agent runs as root (QEMU's -runas needs root); `allow_kvm` defaults to
+        """`isolate` (only when the agent runs as root: QEMU's -runas needs root) runs each VM under a uid of its
+        own and in a cgroup of its own with memory, CPU and process limits; `allow_kvm` defaults to
         the ANDROMEDE_ALLOW_KVM environment variable; `soft_reboot_timeout` is how long a soft reboot waits for
         the guest before resetting it."""
         self.state_dir = Path(state_dir).absolute()
@@ -63,12 +65,9 @@ class QemuDriver(HypervisorDriver):
         self.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.qemu_binary = qemu_binary
         self.qemu_img = qemu_img
-        self.run_as = run_as if os.geteuid() == 0 else None
-        if self.run_as is not None:
-            try:
-                pwd.getpwnam(self.run_as)
-            except KeyError:
-                raise DriverError(f"user {self.run_as!r} (for QEMU's -runas) does not exist") from None
+        isolate = isolate and os.geteuid() == 0
+        self.uids = UidPool(self.state_dir) if isolate else None
+        self.cgroups = VmCgroups() if isolate else VmCgroups([])
         self.boot_timeout = boot_timeout
         self.soft_reboot_timeout = soft_reboot_timeout
         self._requested_accel: Requested = accel
@@ -111,6 +110,7 @@ class QemuDriver(HypervisorDriver):
                     state = self._observe(InstancePaths(Path(entry.path)))
                     if state.power != "missing":
                         found[entry.name] = state
+        self.cgroups.sweep(keep=set(found))  # what destroy could not remove while QEMU awaited its reaping
         return found
 
     def state(self, uuid: str) -> InstanceState:
@@ -147,6 +147,8 @@ class QemuDriver(HypervisorDriver):
                         qemu_img=self.qemu_img,
                     )
                 self._converge_config_drive(spec, paths, previous)
+                if self.uids is not None:
+                    self.uids.assign(paths)
                 write_spec(spec, paths.spec)  # last: an instance is listed only once it is complete
             except BaseException:
                 if fresh:
@@ -171,8 +173,10 @@ class QemuDriver(HypervisorDriver):
                 log.warning("instance %s: ACPI power-down failed, killing instead: %s", uuid, exc)
             else:
                 if timeout > 0 and procfs.wait_until_gone(state.pid, uuid, timeout):
+                    self.cgroups.remove(uuid)
                     return
             self._kill(state.pid, uuid)
+            self.cgroups.remove(uuid)
 
     def reboot(self, uuid: str, *, hard: bool) -> None:
         paths = self._paths(uuid)
@@ -211,6 +215,7 @@ class QemuDriver(HypervisorDriver):
                 if not procfs.wait_until_gone(state.pid, uuid, QUIT_GRACE):
                     self._kill(state.pid, uuid)
             paths.qmp_socket.unlink(missing_ok=True)  # outside the directory when its path is long
+            self.cgroups.remove(uuid)
             if paths.directory.exists():
                 shutil.rmtree(paths.directory)
 
@@ -283,13 +288,18 @@ class QemuDriver(HypervisorDriver):
             raise DriverError(f"instance {uuid} has lost its root disk")
         if spec.config_drive is not None and not paths.config_drive.exists():
             build_config_drive(spec.config_drive, paths.config_drive)
-        argv = build_argv(spec, paths, qemu_binary=self.qemu_binary, accel=self.accelerator, run_as=self.run_as)
+        run_as = None
+        if self.uids is not None:
+            uid = self.uids.assign(paths)
+            run_as = f"{uid}:{uid}"
+        argv = build_argv(spec, paths, qemu_binary=self.qemu_binary, accel=self.accelerator, run_as=run_as)
         # Left by the previous process: QEMU cannot remove them itself once it runs as an unprivileged user.
         paths.pid_file.unlink(missing_ok=True)
         paths.qmp_socket.unlink(missing_ok=True)
         paths.qmp_socket.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         console.trim(paths.console_log)
-        pid = launch_detached(argv, log_path=paths.qemu_log)
+        cgroup_procs = self.cgroups.create(uuid, Limits.for_guest(spec.memory_mib, spec.vcpus))
+        pid = launch_detached(argv, log_path=paths.qemu_log, cgroup_procs=cgroup_procs)
         self._wait_until_up(paths, pid)
 
     def _wait_until_up(self, paths: InstancePaths, pid: int) -> None:

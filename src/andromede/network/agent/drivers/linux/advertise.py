@@ -30,6 +30,7 @@ def command(interfaces: list[RouterInterface], paths: dnsmasq.DhcpPaths) -> list
     devices = sorted({names.router_interface_name(i.port_id) for i in interfaces})
     argv = [
         "dnsmasq",
+        *dnsmasq.drop_to_user(),
         "--conf-file=/dev/null",
         "--no-hosts",
         "--no-resolv",

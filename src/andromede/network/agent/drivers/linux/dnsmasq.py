@@ -11,6 +11,7 @@ import contextlib
 import ipaddress
 import itertools
 import os
+import pwd
 import re
 import signal
 import time
@@ -28,6 +29,8 @@ from andromede.network.agent.drivers.base import (
     check_mac,
 )
 from andromede.network.agent.drivers.linux.run import in_netns, run
+
+UNPRIVILEGED_USER = "dnsmasq"
 
 _SAFE_VALUE = re.compile(r"[0-9a-zA-Z.:/-]+")
 METADATA_ROUTE = "169.254.169.254/32"
@@ -137,9 +140,20 @@ class DhcpPaths:
         return self.directory / "opts"
 
 
+def drop_to_user() -> list[str]:
+    """Who dnsmasq becomes after binding its sockets: Debian's `dnsmasq` account where it exists (dnsmasq-base
+    makes it), so that no other daemon's or VM's uid shares it; dnsmasq's own default (nobody) otherwise."""
+    try:
+        pwd.getpwnam(UNPRIVILEGED_USER)
+    except KeyError:
+        return []
+    return [f"--user={UNPRIVILEGED_USER}"]
+
+
 def command(spec: DhcpSpec, paths: DhcpPaths, interface: str) -> list[str]:
     argv = [
         "dnsmasq",
+        *drop_to_user(),
         "--conf-file=/dev/null",
         "--no-hosts",
         "--no-resolv",
@@ -215,7 +229,7 @@ def _wait_gone(pid: int, timeout: float) -> None:
 
 def ensure(spec: DhcpSpec, paths: DhcpPaths, namespace: str, interface: str) -> None:
     """dnsmasq runs with this spec: started, restarted (new command line) or sent SIGHUP (new hosts/options)."""
-    # dnsmasq drops root (to nobody) before reading these files, on start and on every SIGHUP.
+    # dnsmasq drops root (see drop_to_user) before reading these files, on start and on every SIGHUP.
     paths.directory.mkdir(parents=True, exist_ok=True)
     for directory in (paths.directory.parent, paths.directory):
         directory.chmod(0o711)
