@@ -17,11 +17,14 @@ from andromede.common.config import Settings
 from andromede.common.context import RequestContext
 from andromede.common.errors import BadRequest, Conflict, Forbidden, NotFound
 from andromede.compute import flavors, keypairs, networking, scheduler
-from andromede.compute.models import Host, Instance
+from andromede.compute.models import Flavor, Host, Instance
 from andromede.compute.schemas import ServerCreate
 from andromede.image import service as images
+from andromede.image.models import Image
 
 MAX_USER_DATA = 65535
+BOOTABLE_DISK_FORMATS = ("qcow2", "raw")  # what the host agents' image cache hands QEMU
+GIB = 1024**3
 QUOTA_DEFAULTS = {"instances": 10, "cores": 20, "ram": 51200}
 
 
@@ -91,6 +94,42 @@ def _root_image(body: ServerCreate) -> str:
     return image_ref
 
 
+def _bootable_image(session: Session, ctx: RequestContext, image_id: str) -> Image:
+    """The image a server boots from, refused as Nova refuses it (400) when no host could ever boot it."""
+    try:
+        image = images.get_visible(session, ctx, image_id)
+    except NotFound:
+        raise BadRequest(f"Image {image_id} could not be found.") from None
+    if image.status != "active":  # queued (no data yet), saving, deactivated, killed...
+        raise BadRequest(f"Image {image_id} is not active.")
+    if not image.disk_format or not image.container_format:
+        raise BadRequest(f"Image {image_id} is unacceptable: it has no disk format or container format.")
+    if image.disk_format not in BOOTABLE_DISK_FORMATS:
+        raise BadRequest(f"Image {image_id} is unacceptable: disk format {image.disk_format} cannot boot a server "
+                         f"here ({' or '.join(BOOTABLE_DISK_FORMATS)} needed).")
+    return image
+
+
+def _image_bytes(image: Image) -> int:
+    """The disk the image fills: its virtual size (a qcow2 grows to it), else its size."""
+    return max(image.virtual_size or 0, image.size or 0)
+
+
+def _check_flavor_fits(flavor: Flavor, image: Image) -> None:
+    """Nova's checks, in its order and words; a flavor disk of 0 means "as large as the image" (never too small)."""
+    if flavor.ram < (image.min_ram or 0):
+        raise BadRequest("Flavor's memory is too small for requested image.")
+    flavor_bytes, image_bytes, min_disk_bytes = flavor.disk * GIB, _image_bytes(image), (image.min_disk or 0) * GIB
+    if not flavor_bytes:
+        return
+    if image_bytes > flavor_bytes:
+        raise BadRequest(f"Flavor's disk is too small for requested image. Flavor disk is {flavor_bytes} bytes, "
+                         f"image is {image_bytes} bytes.")
+    if min_disk_bytes > flavor_bytes:
+        raise BadRequest(f"Flavor's disk is smaller than the minimum size specified in image metadata. Flavor disk "
+                         f"is {flavor_bytes} bytes, minimum size is {min_disk_bytes} bytes.")
+
+
 def _hostname(name: str) -> str:
     cleaned = re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-")[:63].strip("-")
     return cleaned or "server"
@@ -117,12 +156,7 @@ def create(session: Session, settings: Settings, ctx: RequestContext, body: Serv
     _decode_user_data(body.user_data)
 
     image_id = image_ref.rstrip("/").rsplit("/", 1)[-1]
-    try:
-        image = images.get_visible(session, ctx, image_id)
-    except NotFound:
-        raise BadRequest(f"Image {image_id} could not be found.") from None
-    if image.status != "active":
-        raise BadRequest(f"Image {image_id} is not active.")
+    image = _bootable_image(session, ctx, image_id)
     flavor_id = str(body.flavorRef).rstrip("/").rsplit("/", 1)[-1]
     try:
         flavor = flavors.get(session, ctx, flavor_id)
@@ -130,12 +164,8 @@ def create(session: Session, settings: Settings, ctx: RequestContext, body: Serv
         raise BadRequest(f"Flavor {flavor_id} could not be found.") from None
     if flavor.disabled:
         raise BadRequest(f"Flavor {flavor_id} is disabled.")
-    image_gib = -(-(image.virtual_size or image.size or 0) // 1024**3)
-    if flavor.disk and (flavor.disk < image.min_disk or flavor.disk < image_gib):
-        raise BadRequest(f"Flavor's disk is too small for requested image. Flavor disk is {flavor.disk}G, "
-                         f"image needs {max(image.min_disk, image_gib)}G.")
-    if flavor.ram < image.min_ram:
-        raise BadRequest(f"Flavor's memory is too small for requested image ({image.min_ram} MiB needed).")
+    _check_flavor_fits(flavor, image)
+    image_gib = -(-_image_bytes(image) // GIB)
     key_data = None
     if body.key_name is not None:
         try:

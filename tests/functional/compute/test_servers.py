@@ -161,7 +161,10 @@ def test_malformed_body_and_small_flavor(server: Server, admin: Admin, http: htt
         admin.client.put(f"/image/v2/images/{big['id']}/file", content=path.read_bytes(),
                          headers={"Content-Type": "application/octet-stream"})
     too_small = _create(http, token, big["id"])
-    assert too_small.status_code == 400 and "disk is too small" in too_small.json()["badRequest"]["message"]
+    assert too_small.status_code == 400
+    assert too_small.json()["badRequest"]["message"] == (
+        "Flavor's disk is smaller than the minimum size specified in image metadata. Flavor disk is 1073741824 "
+        "bytes, minimum size is 5368709120 bytes.")
 
 
 def test_concurrent_creates_never_overcommit(server: Server, admin: Admin, http: httpx.Client,

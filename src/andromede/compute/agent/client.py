@@ -10,6 +10,10 @@ import httpx
 import yaml
 
 from andromede.common.errors import Unauthorized
+from andromede.compute.agent.errors import PermanentError, TemporaryError
+
+# The image service's answers that no retry changes: the image is gone, hidden, deactivated, or has no data.
+IMAGE_GONE = (403, 404, 410)
 
 
 class ControllerClient:
@@ -73,9 +77,19 @@ class ControllerClient:
                      json={"ports": ports, "floating_ips": floating_ips})
 
     def download_image(self, image_id: str, destination: Path) -> None:
-        with self.http.stream("GET", f"/image/v2/images/{image_id}/file",
-                              headers={"X-Auth-Token": self.token()}, timeout=600) as response:
-            response.raise_for_status()
-            with destination.open("wb") as handle:
-                for chunk in response.iter_bytes(1 << 20):
-                    handle.write(chunk)
+        """PermanentError when the image can never be had; TemporaryError (or httpx's) when it may come later."""
+        for renew in (False, True):
+            with self.http.stream("GET", f"/image/v2/images/{image_id}/file", timeout=600,
+                                  headers={"X-Auth-Token": self.token(renew=renew)}) as response:
+                if response.status_code == 401 and not renew:
+                    continue
+                if response.status_code == 204:
+                    raise PermanentError(f"Image {image_id} has no data.")
+                if response.status_code in IMAGE_GONE:
+                    raise PermanentError(f"Image {image_id} can no longer be downloaded.")
+                if response.status_code != 200:
+                    raise TemporaryError(f"downloading image {image_id} answered {response.status_code}")
+                with destination.open("wb") as handle:
+                    for chunk in response.iter_bytes(1 << 20):
+                        handle.write(chunk)
+                return

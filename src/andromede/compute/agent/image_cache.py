@@ -1,4 +1,8 @@
-"""Base images on the host: downloaded once, verified against their sha512, shared read-only by overlays."""
+"""Base images on the host: downloaded once, verified against their sha512, shared read-only by overlays.
+
+An image that can never be used (a format QEMU is not given here, data that fails its checksum, an image the
+controller no longer serves) is a PermanentDriverError; a download cut short is a DriverError, tried again later.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,10 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from andromede.compute.agent.drivers.base import DriverError
+from andromede.compute.agent.drivers.base import DriverError, PermanentDriverError
+from andromede.compute.agent.errors import PermanentError
+
+BOOTABLE_DISK_FORMATS = ("qcow2", "raw")
 
 
 class ImageCache:
@@ -25,9 +32,9 @@ class ImageCache:
 
     def ensure(self, image: dict) -> Path:
         image_id = image["id"]
-        if image.get("disk_format") not in ("qcow2", "raw"):
-            raise DriverError(f"Image {image_id} has disk format {image.get('disk_format')}, which cannot boot "
-                              "a server (qcow2 or raw needed).")
+        if image.get("disk_format") not in BOOTABLE_DISK_FORMATS:
+            raise PermanentDriverError(f"Image {image_id} has disk format {image.get('disk_format')}, which cannot "
+                                       "boot a server (qcow2 or raw needed).")
         path = self.directory / image_id
         with self._lock(image_id):
             if path.exists():
@@ -40,12 +47,15 @@ class ImageCache:
                     for chunk in iter(lambda: handle.read(1 << 20), b""):
                         digest.update(chunk)
                 if image.get("os_hash_value") and digest.hexdigest() != image["os_hash_value"]:
-                    raise DriverError(f"Image {image_id} failed its checksum after download.")
+                    raise PermanentDriverError(f"Image {image_id} failed its checksum after download.")
                 os.chmod(partial, 0o444)  # QEMU only ever reads a base image
                 os.replace(partial, path)
             except DriverError:
                 partial.unlink(missing_ok=True)
                 raise
+            except PermanentError as exc:
+                partial.unlink(missing_ok=True)
+                raise PermanentDriverError(str(exc)) from exc
             except Exception as exc:
                 partial.unlink(missing_ok=True)
                 raise DriverError(f"Image {image_id} could not be fetched.") from exc

@@ -2,6 +2,11 @@
 
 Level-triggered: every pass compares desired with actual and applies the difference, so a lost
 message, a restart of the agent or a VM killed behind its back all converge on the next pass.
+
+A failed pass is either permanent (errors.PermanentError: the image can never boot, the driver refuses the spec)
+and the instance goes to ERROR with the message as its fault, not tried again until its desired state changes; or
+anything else, tried again per instance with exponential backoff, one log line per attempt. An instance still
+failing after FAULT_AFTER attempts shows the fault meanwhile; a later success clears it.
 """
 
 from __future__ import annotations
@@ -19,13 +24,24 @@ from pathlib import Path
 import httpx
 
 from andromede.common.files import write_atomically
+from andromede.compute.agent.backoff import Backoff, RetryBook
 from andromede.compute.agent.drivers.base import ConfigDrive, DriverError, HypervisorDriver, InstanceSpec
+from andromede.compute.agent.errors import TemporaryError, is_permanent
 from andromede.compute.agent.image_cache import ImageCache
 from andromede.network.agent.drivers.linux.names import tap_name
 from andromede.network.agent.reconciler import NetworkReconciler
 
 log = logging.getLogger("andromede.agent")
 CONSOLE_TAIL = 64 * 1024
+INSTANCE_BACKOFF = Backoff(first=3.0, factor=2.0, cap=300.0)
+CONTROLLER_BACKOFF = Backoff(first=1.0, factor=2.0, cap=30.0)
+FAULT_AFTER = 5  # temporary failures in a row before the owner sees the fault (about 45 s of retrying)
+EXPECTED_FAILURES = (TemporaryError, DriverError, httpx.HTTPError, OSError)  # logged without a traceback
+
+
+def _fingerprint(doc: dict | None) -> object:
+    """What a failure is remembered against: any change of the instance's desired state gets a new one."""
+    return None if doc is None else doc["seq"]
 
 
 def config_drive_for(doc: dict) -> ConfigDrive:
@@ -45,7 +61,8 @@ class Reconciler:
     def __init__(self, host: str, driver: HypervisorDriver, client, cache: ImageCache,  # type: ignore[no-untyped-def]
                  state_path: Path, *, workers: int = 4, observe_every: float = 3.0, resync_every: float = 60.0,
                  heartbeat_every: float = 20.0, availability_zone: str = "nova",
-                 network: NetworkReconciler | None = None, port_wait: float = 15.0) -> None:
+                 network: NetworkReconciler | None = None, port_wait: float = 15.0,
+                 retries: RetryBook | None = None) -> None:
         self.host = host
         self.network = network
         self.port_wait = port_wait
@@ -66,6 +83,7 @@ class Reconciler:
         self._console_digest: dict[str, str] = {}
         self._reported: dict[str, tuple] = {}
         self._handled_reboots: dict[str, int] = self._load_state()
+        self.retries = retries or RetryBook(INSTANCE_BACKOFF)
 
     # ---- local state that must survive agent restarts -----------------------------------------
 
@@ -133,17 +151,57 @@ class Reconciler:
 
     def _run(self, uuid: str) -> None:
         while True:
-            try:
-                self.reconcile(uuid)
-            except Exception:
-                log.exception("reconciling %s failed; the next pass retries", uuid)
+            self.attempt(uuid)
             with self._lock:
                 if uuid not in self._again:
                     self._pending.discard(uuid)
                     return
                 self._again.discard(uuid)
 
+    def attempt(self, uuid: str) -> None:
+        """One reconcile of the instance, unless it is held (permanent failure) or backing off."""
+        with self._lock:
+            doc = self.desired.get(uuid)
+        fingerprint = _fingerprint(doc)
+        if not self.retries.may_attempt(uuid, fingerprint):
+            return
+        try:
+            self.reconcile(uuid)
+        except Exception as exc:  # every failure is classified, reported and retried or held
+            self._failed(uuid, doc, fingerprint, exc)
+        else:
+            self.retries.succeeded(uuid)
+
+    def _failed(self, uuid: str, doc: dict | None, fingerprint: object, exc: Exception) -> None:
+        running_doc = None if doc is None or doc["desired_power"] == "deleted" else doc  # deleting: never given up
+        if is_permanent(exc) and running_doc is not None:
+            try:
+                self._report_fault(uuid, running_doc, str(exc))
+            except Exception as report_exc:  # not told yet: try again later
+                exc = report_exc
+            else:
+                self.retries.hold(uuid, fingerprint)
+                log.error("instance %s failed permanently: %s; not retried until its desired state changes", uuid,
+                          exc)
+                return
+        failures, delay = self.retries.failed(uuid, fingerprint)
+        if isinstance(exc, EXPECTED_FAILURES):
+            log.warning("instance %s: attempt %d failed: %s; next attempt in %.0f s", uuid, failures, exc, delay)
+        else:
+            log.error("reconciling %s failed (attempt %d); next attempt in %.0f s", uuid, failures, delay,
+                      exc_info=exc)
+        if failures >= FAULT_AFTER and running_doc is not None:
+            try:
+                self._report_fault(uuid, running_doc, str(exc) or type(exc).__name__)
+            except Exception as report_exc:
+                log.warning("instance %s: could not report its fault: %s", uuid, report_exc)
+
+    def _report_fault(self, uuid: str, doc: dict, message: str) -> None:
+        power = self.driver.state(uuid).power
+        self._report(uuid, {"power": power, "reboot_seq": doc["reboot_seq"], "fault": message}, force=True)
+
     def reconcile(self, uuid: str) -> None:
+        """Make the instance match its desired state; raises what failed (see attempt)."""
         with self._lock:
             doc = self.desired.get(uuid)
         actual = self.driver.state(uuid)
@@ -159,26 +217,21 @@ class Reconciler:
             self._console_digest.pop(uuid, None)
             self._reported.pop(uuid, None)
             return
-        try:
-            self.driver.ensure_defined(self._spec(doc))
-            handled = self._handled_reboots.get(uuid, 0)
-            if doc["desired_power"] == "running":
-                if actual.power != "running":
-                    self._wait_for_ports(doc)
-                    self.driver.start(uuid)
-                elif doc["reboot_seq"] > handled:
-                    self.driver.reboot(uuid, hard=bool(doc["reboot_hard"]))
-                else:
-                    self._converge_nics(doc)
-                power = "running"
+        self.driver.ensure_defined(self._spec(doc))
+        handled = self._handled_reboots.get(uuid, 0)
+        if doc["desired_power"] == "running":
+            if actual.power != "running":
+                self._wait_for_ports(doc)
+                self.driver.start(uuid)
+            elif doc["reboot_seq"] > handled:
+                self.driver.reboot(uuid, hard=bool(doc["reboot_hard"]))
             else:
-                if actual.power == "running":
-                    self.driver.stop(uuid)
-                power = "shutoff"
-        except DriverError as exc:
-            self._report(uuid, {"power": actual.power, "reboot_seq": doc["reboot_seq"], "fault": str(exc)},
-                         force=True)
-            return
+                self._converge_nics(doc)
+            power = "running"
+        else:
+            if actual.power == "running":
+                self.driver.stop(uuid)
+            power = "shutoff"
         if doc["reboot_seq"] != self._handled_reboots.get(uuid):
             with self._lock:
                 self._handled_reboots[uuid] = doc["reboot_seq"]
@@ -222,13 +275,16 @@ class Reconciler:
     # ---- watching ------------------------------------------------------------------------------
 
     def observe(self) -> None:
-        """Catch drift (a VM that died or was started behind our back) and forward new console output."""
+        """Catch drift (a VM that died or was started behind our back) and forward new console output; start the
+        attempts whose backoff is over. Instances held or backing off are left alone meanwhile."""
+        for uuid in self.retries.due():
+            self.submit(uuid)
         with self._lock:
             desired = dict(self.desired)
         for uuid, doc in desired.items():
             with self._lock:
                 busy = uuid in self._pending
-            if busy or doc["desired_power"] == "deleted":
+            if busy or doc["desired_power"] == "deleted" or self.retries.waiting(uuid):
                 continue
             state = self.driver.state(uuid)
             want = "running" if doc["desired_power"] == "running" else "shutoff"
@@ -257,7 +313,8 @@ class Reconciler:
         watcher = threading.Thread(target=self._watch, args=(stop, long_poll), name="watch", daemon=True)
         watcher.start()
         next_beat = next_resync = time.monotonic()
-        while not stop.wait(self.observe_every):
+        pause, failures = self.observe_every, 0
+        while not stop.wait(pause):
             now = time.monotonic()
             try:
                 if now >= next_beat:
@@ -267,17 +324,27 @@ class Reconciler:
                     self.sync(full=True)
                     next_resync = now + self.resync_every
                 self.observe()
-            except httpx.HTTPError as exc:
-                log.warning("controller unreachable (%s); retrying", exc)
+            except Exception as exc:  # the loop outlives any one failure; it backs off instead
+                failures += 1
+                pause = max(self.observe_every, CONTROLLER_BACKOFF.delay(failures))
+                log.warning("controller unreachable or host check failed (%s); next try in %.0f s", exc, pause,
+                            exc_info=None if isinstance(exc, EXPECTED_FAILURES) else exc)
+            else:
+                pause, failures = self.observe_every, 0
         self._executor.shutdown(wait=True, cancel_futures=True)
 
     def _watch(self, stop: threading.Event, long_poll: float) -> None:
+        failures = 0
         while not stop.is_set():
             try:
                 self.sync(full=False, wait=long_poll)
-            except httpx.HTTPError as exc:
-                log.warning("long-poll failed (%s); retrying", exc)
-                stop.wait(1.0)
+                failures = 0
+            except Exception as exc:  # the watch must keep going; it backs off instead
+                failures += 1
+                pause = CONTROLLER_BACKOFF.delay(failures)
+                log.warning("long-poll failed (%s); next try in %.0f s", exc, pause,
+                            exc_info=None if isinstance(exc, EXPECTED_FAILURES) else exc)
+                stop.wait(pause)
 
     @staticmethod
     def _until_connected(stop: threading.Event, call: Callable[[], object]) -> None:

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from andromede.compute.agent.errors import PermanentError
+
 Power = Literal["running", "shutoff", "missing"]
 
 
@@ -56,7 +58,14 @@ class HostResources:
 
 
 class DriverError(Exception):
-    """A hypervisor operation failed; the message is fit for an instance fault shown to its owner."""
+    """A hypervisor operation failed; the message is fit for an instance fault shown to its owner.
+
+    The agent retries it with backoff: the cause may pass (QEMU short of memory, a busy disk)."""
+
+
+class PermanentDriverError(DriverError, PermanentError):
+    """The driver refuses the spec or its image (an impossible flavor, a corrupt or unbootable image): the
+    instance goes to ERROR with this message as its fault, and is not tried again until its desired state changes."""
 
 
 class HypervisorDriver(abc.ABC):

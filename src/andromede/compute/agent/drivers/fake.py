@@ -5,7 +5,8 @@ microseconds per call: no processes, no disks. Given a `state_dir`, every instan
 `state_dir/<uuid>.json`, so a new FakeDriver on the same directory adopts what an earlier one left running,
 like a restarted agent adopting QEMU processes. Pids come from a counter and times from `clock`, so runs
 are reproducible. Tests reach behind its back with `simulate_crash`, `simulate_guest_poweroff` and
-`inject_fault`.
+`inject_fault`; a test driving an agent in another process writes `state_dir/inject-faults.json` instead (see
+`FAULTS_FILE`).
 """
 
 from __future__ import annotations
@@ -26,12 +27,16 @@ from andromede.compute.agent.drivers.base import (
     HypervisorDriver,
     InstanceSpec,
     InstanceState,
+    PermanentDriverError,
 )
 from andromede.compute.agent.drivers.qemu.specfile import spec_from_document, spec_to_document, write_text_atomically
 
 DEFAULT_RESOURCES = HostResources(vcpus=256, memory_mib=1024 * 1024, disk_gib=16 * 1024, accelerator="fake")
 CONSOLE_LINES_KEPT = 1000
 FIRST_PID = 10_000
+# A JSON list of rules, each {"operation": "ensure_defined", "message": "...", "permanent": false, and optionally
+# "hostname" or "uuid" to aim at one instance}; a rule holds for as long as the file lists it.
+FAULTS_FILE = "inject-faults.json"
 _CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
@@ -65,7 +70,7 @@ class FakeDriver(HypervisorDriver):
         self._verify_base_image = verify_base_image
         self._lock = threading.RLock()
         self._instances: dict[str, _Instance] = {}
-        self._faults: dict[tuple[str, str | None], deque[str]] = {}
+        self._faults: dict[tuple[str, str | None], deque[tuple[str, bool]]] = {}
         if state_dir is not None:
             state_dir.mkdir(parents=True, exist_ok=True)
             self._instances = dict(_load_all(state_dir))
@@ -91,7 +96,7 @@ class FakeDriver(HypervisorDriver):
         if self._verify_base_image and not spec.base_image.is_file():
             raise DriverError(f"base image {spec.base_image} does not exist on this host")
         with self._lock:
-            self._raise_injected("ensure_defined", spec.uuid)
+            self._raise_injected("ensure_defined", spec.uuid, spec.hostname)
             instance = self._instances.get(spec.uuid)
             if instance is None:
                 self._instances[spec.uuid] = instance = _Instance(spec)
@@ -162,10 +167,12 @@ class FakeDriver(HypervisorDriver):
                 instance.pid = instance.started_at = None
                 self._persist(instance)
 
-    def inject_fault(self, operation: str, message: str, *, uuid: str | None = None, times: int = 1) -> None:
-        """Make the next `times` calls of `operation` (for `uuid`, or any instance) raise DriverError(message)."""
+    def inject_fault(self, operation: str, message: str, *, uuid: str | None = None, times: int = 1,
+                     permanent: bool = False) -> None:
+        """Make the next `times` calls of `operation` (for `uuid`, or any instance) raise DriverError(message),
+        or PermanentDriverError(message) when `permanent`."""
         with self._lock:
-            self._faults.setdefault((operation, uuid), deque()).extend([message] * times)
+            self._faults.setdefault((operation, uuid), deque()).extend([(message, permanent)] * times)
 
     def config_drive_of(self, uuid: str) -> ConfigDrive | None:
         """The config drive the instance would see (the real driver writes it as config.iso)."""
@@ -210,14 +217,30 @@ class FakeDriver(HypervisorDriver):
         instance.live_nics = [str(nic.get("port_id", i)) for i, nic in enumerate(instance.spec.nics)]
         instance.console.extend(_boot_lines(instance.spec))
 
-    def _raise_injected(self, operation: str, uuid: str) -> None:
+    def _raise_injected(self, operation: str, uuid: str, hostname: str | None = None) -> None:
         for key in ((operation, uuid), (operation, None)):
             pending = self._faults.get(key)
             if pending:
-                message = pending.popleft()
+                message, permanent = pending.popleft()
                 if not pending:
                     del self._faults[key]
-                raise DriverError(message)
+                raise PermanentDriverError(message) if permanent else DriverError(message)
+        if hostname is None and uuid in self._instances:
+            hostname = self._instances[uuid].spec.hostname
+        for rule in self._file_faults():
+            if (rule.get("operation") == operation and rule.get("uuid", uuid) == uuid
+                    and rule.get("hostname", hostname) == hostname):
+                message = str(rule.get("message", f"injected {operation} failure"))
+                raise PermanentDriverError(message) if rule.get("permanent") else DriverError(message)
+
+    def _file_faults(self) -> list[dict]:
+        if self.state_dir is None:
+            return []
+        try:
+            rules = json.loads((self.state_dir / FAULTS_FILE).read_text())
+        except (FileNotFoundError, ValueError):
+            return []
+        return [rule for rule in rules if isinstance(rule, dict)] if isinstance(rules, list) else []
 
     def _persist(self, instance: _Instance) -> None:
         if self.state_dir is None:
@@ -252,11 +275,11 @@ def _load_all(state_dir: Path) -> Iterable[tuple[str, _Instance]]:
 
 def _check_spec(spec: InstanceSpec) -> None:
     if not _CANONICAL_UUID.fullmatch(spec.uuid):
-        raise DriverError(f"invalid instance uuid {spec.uuid!r}: expected the canonical lower-case form")
+        raise PermanentDriverError(f"invalid instance uuid {spec.uuid!r}: expected the canonical lower-case form")
     if spec.vcpus < 1 or spec.memory_mib < 16 or spec.root_gib < 0:
-        raise DriverError(f"impossible flavor: {spec.vcpus} vCPUs, {spec.memory_mib} MiB, {spec.root_gib} GiB")
+        raise PermanentDriverError(f"impossible flavor: {spec.vcpus} vCPUs, {spec.memory_mib} MiB, {spec.root_gib} GiB")
     if spec.base_format not in ("qcow2", "raw"):
-        raise DriverError(f"unsupported base image format {spec.base_format!r}")
+        raise PermanentDriverError(f"unsupported base image format {spec.base_format!r}")
 
 
 def _boot_lines(spec: InstanceSpec) -> list[str]:

@@ -25,6 +25,7 @@ from andromede.compute.agent.drivers.base import (
     HypervisorDriver,
     InstanceSpec,
     InstanceState,
+    PermanentDriverError,
 )
 from andromede.compute.agent.drivers.qemu import console, procfs, qmp
 from andromede.compute.agent.drivers.qemu.accel import Requested, choose_accelerator, kvm_allowed_by_environment
@@ -344,13 +345,13 @@ class QemuDriver(HypervisorDriver):
 
 def _check_spec(spec: InstanceSpec) -> None:
     if spec.vcpus < 1:
-        raise DriverError(f"vcpus must be at least 1, not {spec.vcpus}")
+        raise PermanentDriverError(f"vcpus must be at least 1, not {spec.vcpus}")
     if spec.memory_mib < 16:
-        raise DriverError(f"memory must be at least 16 MiB, not {spec.memory_mib}")
+        raise PermanentDriverError(f"memory must be at least 16 MiB, not {spec.memory_mib}")
     if spec.root_gib < 0:
-        raise DriverError(f"root disk size cannot be negative ({spec.root_gib} GiB)")
+        raise PermanentDriverError(f"root disk size cannot be negative ({spec.root_gib} GiB)")
     if spec.base_format not in ("qcow2", "raw"):
-        raise DriverError(f"unsupported base image format {spec.base_format!r}")
+        raise PermanentDriverError(f"unsupported base image format {spec.base_format!r}")
 
 
 def _read_spec_document(path: Path) -> dict | None:
