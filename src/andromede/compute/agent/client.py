@@ -1,4 +1,8 @@
-"""The agent's side of the internal API: authenticate with its application credential, re-auth on 401."""
+"""The agent's side of the internal API: authenticate with its host's application credential, re-auth on 401.
+
+agent.yaml (written by `andromede host add NAME` or `andromede up`) names the host the credential acts for; a
+relative `cacert` is read next to it.
+"""
 
 from __future__ import annotations
 
@@ -18,9 +22,11 @@ class ControllerClient:
         self.auth_url: str = config["auth_url"].rstrip("/")
         self.base_url = self.auth_url.rsplit("/identity", 1)[0]
         self._credential = (config["application_credential_id"], config["application_credential_secret"])
+        # The host this credential is bound to (None in files older than host credentials).
+        self.host: str | None = config.get("host")
         verify: ssl.SSLContext | bool = True
         if config.get("cacert"):
-            verify = ssl.create_default_context(cafile=config["cacert"])
+            verify = ssl.create_default_context(cafile=str(config_path.parent / config["cacert"]))
         self.http = httpx.Client(base_url=self.base_url, verify=verify, timeout=timeout)
         self._token: str | None = None
         self._lock = threading.Lock()
@@ -73,7 +79,7 @@ class ControllerClient:
                      json={"ports": ports, "floating_ips": floating_ips})
 
     def download_image(self, image_id: str, destination: Path) -> None:
-        with self.http.stream("GET", f"/image/v2/images/{image_id}/file",
+        with self.http.stream("GET", f"/internal/v1/hosts/{self.host}/images/{image_id}/file",
                               headers={"X-Auth-Token": self.token()}, timeout=600) as response:
             response.raise_for_status()
             with destination.open("wb") as handle:

@@ -169,7 +169,8 @@ class MetadataRelay:
         if secret is None:
             raise ValueError(f"{config_path} has no {signing.AGENT_CONFIG_KEY}")
         controller = str(config["auth_url"]).rstrip("/").rsplit("/identity", 1)[0]
-        return cls(socket_path, controller, secret, lookup, default_client_factory(config.get("cacert")))
+        cacert = str(Path(config_path).parent / config["cacert"]) if config.get("cacert") else None  # may be relative
+        return cls(socket_path, controller, secret, lookup, default_client_factory(cacert))
 
     # ---- running in a thread of its own ----
 
