@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from andromede.metadata import signing
 from tests.functional.image import corpus
 from tests.support.accounts import Account, Admin, auth_headers
 from tests.support.hosts import HostAgent, add_host, host_command
@@ -163,6 +164,22 @@ def test_a_host_fetches_only_the_images_its_own_servers_boot(attacker: httpx.Cli
     assert attacker.get(f"{INTERNAL}/hosts/{victim.host}/images/{victim.image_id}/file").status_code == 403
     public_route = attacker.get(f"/image/v2/images/{victim.image_id}/file")
     assert public_route.status_code == 403 and not public_route.content.startswith(b"QFI")
+
+
+def test_a_hosts_metadata_key_reads_no_other_hosts_guest(server: Server, host_a: HostAgent, victim: Victim) -> None:
+    """A's relay key (in its agent.yaml) signs for A's guests only: not for a guest on another host, whichever host
+    it claims to be; the installation's key never leaves the controller."""
+    key = signing.secret_from_config(host_a.config)
+    assert key is not None and key != (server.data_dir / signing.SECRET_FILE).read_bytes()
+    signed = {signing.INSTANCE_ID_HEADER: victim.server_id, signing.TENANT_ID_HEADER: victim.account.project_id,
+              signing.SIGNATURE_HEADER: signing.sign(key, victim.server_id)}
+    path = "/metadata/openstack/latest/user_data"
+    with server.http() as http:
+        as_itself = http.get(path, headers={**signed, signing.HOST_HEADER: host_a.name})
+        assert as_itself.status_code == 404 and b"secret" not in as_itself.content
+        for claimed in (victim.host, None):
+            headers = {**signed, **({signing.HOST_HEADER: claimed} if claimed else {})}
+            assert http.get(path, headers=headers).status_code == 403
 
 
 @pytest.mark.parametrize(("method", "path"), [

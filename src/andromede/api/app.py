@@ -101,7 +101,8 @@ def build_app(settings: Settings, db: Database) -> Assembled:
         "/compute": Microversions(build_compute_app(settings, db, notifier)),
         "/network": build_network_app(settings, db),
         "/internal": build_internal_app(settings, db, notifier, network_changes, store),
-        "/metadata": build_metadata_app(db, settings.data_dir / signing.SECRET_FILE),
+        "/metadata": build_metadata_app(db, settings.data_dir / signing.SECRET_FILE,
+                                        network_host=settings.the_network_host),
     }
 
     async def root(request: Request) -> JSONResponse:

@@ -180,10 +180,13 @@ def owns_instance(ctx: RequestContext, instance: Instance | None) -> bool:
 
 def agent_document(issued: IssuedCredential, *, controller_url: str, cacert: str | None,
                    metadata_secret: bytes) -> dict:
-    """The agent.yaml of a host: where the controller is, whom to trust, how to authenticate, as which host."""
+    """The agent.yaml of a host: where the controller is, whom to trust, how to authenticate, as which host.
+
+    `metadata_secret` is the installation's; the host gets its own key, derived from it (metadata/signing.py).
+    """
     return {"host": issued.host, "auth_url": controller_url.rstrip("/") + "/identity/v3",
             "application_credential_id": issued.credential_id, "application_credential_secret": issued.secret,
-            "cacert": cacert, signing.AGENT_CONFIG_KEY: metadata_secret.hex()}
+            "cacert": cacert, signing.AGENT_CONFIG_KEY: signing.host_secret(metadata_secret, issued.host).hex()}
 
 
 def ensure_local_agent(session: Session, settings: Settings) -> None:

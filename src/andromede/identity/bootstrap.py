@@ -121,7 +121,10 @@ def refresh_client_files(settings: Settings) -> None:
         agent = yaml.safe_load(agent_path.read_text()) or {}
         agent["auth_url"] = settings.base_url + "/identity/v3"
         agent["cacert"] = None if settings.insecure_http else str(settings.tls_dir / "ca.pem")
-        agent[signing.AGENT_CONFIG_KEY] = signing.ensure_secret(settings.data_dir).hex()  # older files lack it
+        secret = signing.ensure_secret(settings.data_dir)
+        if agent.get("host"):  # a host's key, derived from the installation's (metadata/signing.py)
+            secret = signing.host_secret(secret, agent["host"])
+        agent[signing.AGENT_CONFIG_KEY] = secret.hex()
         write_atomically(agent_path, yaml.safe_dump(agent, sort_keys=False))
     path = settings.data_dir / "clouds.yaml"
     if not path.exists():
