@@ -109,7 +109,7 @@ def issue(session: Session, settings: Settings, name: str) -> IssuedCredential:
     if host is None:
         host = Host(name=name)  # no capacity and never seen: nothing is scheduled there before its agent reports
         session.add(host)
-    host.agent_user_id = user.id
+    host.agent_user_id, host.enabled = user.id, True  # back in service if `host remove` had retired it
     session.flush()
     return IssuedCredential(name, user.id, credential.id, secret)
 

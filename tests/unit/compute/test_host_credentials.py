@@ -113,6 +113,8 @@ def test_removing_forgets_an_unused_host_and_disables_a_used_one(db: Database, s
         kept = session.get(Host, "used")
         assert kept is not None and not kept.enabled and kept.agent_user_id is None
         assert [(e.name, e.has_credential) for e in hc.list_hosts(session)] == [("used", False)]
+        hc.issue(session, settings, "used")  # added again: back in service
+        assert [(e.name, e.has_credential, e.enabled) for e in hc.list_hosts(session)] == [("used", True, True)]
 
 
 def test_the_all_in_one_host_gets_its_credential_the_same_way(db: Database, settings: Settings) -> None:
