@@ -13,6 +13,7 @@ from starlette.routing import Mount, Route
 from andromede.api import errors, middleware
 from andromede.common.config import Settings
 from andromede.common.errors import ApiError
+from andromede.compute import host_credentials
 from andromede.compute.api import build_compute_app
 from andromede.compute.api.internal import build_internal_app
 from andromede.compute.api.microversion import Microversions
@@ -84,6 +85,7 @@ class Assembled:
 
 def build_app(settings: Settings, db: Database) -> Assembled:
     identity = IdentityService(settings, db)
+    identity.context_hooks.append(host_credentials.context_binder(identity.cache))
     mounts = service_mounts(settings)
     for mount in mounts:
         errors.register(mount.prefix, mount.error_format)
@@ -98,8 +100,9 @@ def build_app(settings: Settings, db: Database) -> Assembled:
         "/image": build_image_app(uploads),
         "/compute": Microversions(build_compute_app(settings, db, notifier)),
         "/network": build_network_app(settings, db),
-        "/internal": build_internal_app(settings, db, notifier, network_changes),
-        "/metadata": build_metadata_app(db, settings.data_dir / signing.SECRET_FILE),
+        "/internal": build_internal_app(settings, db, notifier, network_changes, store),
+        "/metadata": build_metadata_app(db, settings.data_dir / signing.SECRET_FILE,
+                                        network_host=settings.the_network_host),
     }
 
     async def root(request: Request) -> JSONResponse:

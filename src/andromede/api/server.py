@@ -17,6 +17,7 @@ from andromede.common.config import Settings
 from andromede.common.lockfile import DataDirLock
 from andromede.common.tls import ensure_certificates
 from andromede.compute import bootstrap as compute_bootstrap
+from andromede.compute import host_credentials
 from andromede.compute.agent.local import LocalAgent
 from andromede.db.engine import Database
 from andromede.db.migrate import upgrade
@@ -60,7 +61,7 @@ def prepare(settings: Settings) -> Prepared:
             result = bootstrap.bootstrap(session, settings, CredentialStore(identity.credentials.keyring))
         bootstrap.sync_catalog(session, settings, catalog_entries(settings))
         compute_bootstrap.ensure_flavors(session)
-        bootstrap.ensure_agent_credential(session, settings)
+        host_credentials.ensure_local_agent(session, settings)  # DIR/agent.yaml, bound to this host
     with db.session() as session:
         ensure_public_network(session, settings)
     if result is not None:

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from andromede.cli.hosts import host_app
 from andromede.common.config import Settings
 
 app = typer.Typer(help="Andromède: a sovereign IaaS cloud speaking OpenStack and S3.", no_args_is_help=True)
@@ -66,6 +67,8 @@ def up(
         sys.exit(0)
 
 
+app.add_typer(host_app, name="host")
+
 image_app = typer.Typer(help="Guest images the cloud builds for itself.", no_args_is_help=True)
 app.add_typer(image_app, name="image")
 
@@ -88,18 +91,18 @@ def build_tiny(
 def agent(
     data_dir: Annotated[Path, typer.Option(help="Where this host keeps instances and cached images.")],
     config: Annotated[Path, typer.Option(help="The agent's credential file (agent.yaml).")],
-    host: Annotated[str, typer.Option(help="The name this host registers under.")] = "",
+    host: Annotated[str, typer.Option(help="The host this agent acts for (default: the one agent.yaml names).")] = "",
     driver: Annotated[str, typer.Option(help="qemu, or fake (tests and benchmarks only).")] = "qemu",
     availability_zone: Annotated[str, typer.Option(help="The zone this host belongs to.")] = "nova",
 ) -> None:
     """Run the host agent: reconcile this host's instances with the controller's desired state."""
     from andromede.common.lockfile import AlreadyRunning
-    from andromede.compute.agent.main import run_agent
+    from andromede.compute.agent.main import WrongHost, run_agent
 
     try:
         run_agent(data_dir.resolve(), config.resolve(), host=host or None, driver=driver,
                   availability_zone=availability_zone)
-    except AlreadyRunning as exc:
+    except (AlreadyRunning, WrongHost) as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
 

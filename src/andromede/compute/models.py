@@ -71,6 +71,9 @@ class Host(Base):
     last_seen: Mapped[datetime | None] = mapped_column(nullable=True)
     # The last time this host's network agent polled for its network document (network/agents.py).
     network_agent_seen: Mapped[datetime | None] = mapped_column(nullable=True)
+    # The identity user whose credentials act as this host's agent, and as no other host
+    # (compute/host_credentials.py); None: no agent may act for this host.
+    agent_user_id: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -28,7 +28,6 @@ from andromede.identity.schemas import (
 from andromede.metadata import signing
 
 STANDARD_ROLES = ("admin", "member", "reader")
-AGENT_USER = "andromede-agent"
 
 
 @dataclass
@@ -80,33 +79,6 @@ def bootstrap(session: Session, settings: Settings, credentials: CredentialStore
     return BootstrapResult(admin_password, totp_uri, demo_password, app_cred.id, app_secret)
 
 
-def ensure_agent_credential(session: Session, settings: Settings) -> None:
-    """Host agents act with the `service` role only, through an application credential of their own user.
-
-    Made on any start that finds no agent.yaml (first start, or after the file was lost).
-    """
-    path = settings.data_dir / "agent.yaml"
-    if path.exists():
-        return
-    role = assignment.find_role(session, name="service") or assignment.create_role(session, RoleCreate(name="service"))
-    project = resource.find_project(session, project_id=None, name="service", domain_id=DEFAULT_DOMAIN_ID) \
-        or resource.create_project(session, ProjectCreate(name="service", description="Services"), DEFAULT_DOMAIN_ID)
-    agent = users.find_user(session, user_id=None, name=AGENT_USER, domain_id=DEFAULT_DOMAIN_ID) \
-        or users.create_user(session, settings, UserCreate(name=AGENT_USER, password=secrets.token_urlsafe(32)),
-                             DEFAULT_DOMAIN_ID)
-    assignment.add_grant(session, Grant("user", agent.id, "project", project.id, role.id))
-    session.flush()
-    name = f"host-agent-{secrets.token_hex(3)}"
-    credential, secret = create_application_credential(
-        session, user_id=agent.id, project_id=project.id,
-        body=ApplicationCredentialCreate(name=name, description="The all-in-one host agent"))
-    agent_doc = {"auth_url": settings.base_url + "/identity/v3", "application_credential_id": credential.id,
-                 "application_credential_secret": secret,
-                 "cacert": None if settings.insecure_http else str(settings.tls_dir / "ca.pem"),
-                 signing.AGENT_CONFIG_KEY: signing.ensure_secret(settings.data_dir).hex()}
-    write_atomically(path, yaml.safe_dump(agent_doc, sort_keys=False))
-
-
 def sync_catalog(session: Session, settings: Settings, entries: list[CatalogEntry]) -> None:
     catalog.ensure_catalog(session, settings.base_url, settings.region, entries)
 
@@ -149,7 +121,10 @@ def refresh_client_files(settings: Settings) -> None:
         agent = yaml.safe_load(agent_path.read_text()) or {}
         agent["auth_url"] = settings.base_url + "/identity/v3"
         agent["cacert"] = None if settings.insecure_http else str(settings.tls_dir / "ca.pem")
-        agent[signing.AGENT_CONFIG_KEY] = signing.ensure_secret(settings.data_dir).hex()  # older files lack it
+        secret = signing.ensure_secret(settings.data_dir)
+        if agent.get("host"):  # a host's key, derived from the installation's (metadata/signing.py)
+            secret = signing.host_secret(secret, agent["host"])
+        agent[signing.AGENT_CONFIG_KEY] = secret.hex()
         write_atomically(agent_path, yaml.safe_dump(agent, sort_keys=False))
     path = settings.data_dir / "clouds.yaml"
     if not path.exists():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 from andromede.common.clock import utcnow
@@ -26,6 +27,8 @@ class IdentityService:
         self.credentials = CredentialStore(Keyring(settings.keys_dir / "credential"))
         self.cache = IdentityCache(db, check_interval_s=settings.cache_check_interval_s)
         self.authenticator = Authenticator(db, settings, self.codec, self.credentials, self.cache)
+        # Run on each freshly validated token; what they add to the context is cached with it.
+        self.context_hooks: list[Callable[[RequestContext], None]] = []
 
     @property
     def url(self) -> str:
@@ -38,6 +41,8 @@ class IdentityService:
             return replace(hit[1], request_id=request_id, extras=dict(hit[1].extras))
         validated = self.authenticator.validate(token)
         ctx = context_from(validated, token, request_id)
+        for hook in self.context_hooks:
+            hook(ctx)
         self.cache.put(("context", token), generation, (validated.payload.expires_at, ctx))
         return replace(ctx, extras=dict(ctx.extras))
 

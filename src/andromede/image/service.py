@@ -36,8 +36,6 @@ def _not_found(image_id: str) -> NotFound:
 def visible(session: Session, ctx: RequestContext, image: Image) -> bool:
     if ctx.is_admin or image.owner == ctx.project_id or image.visibility in ("public", "community"):
         return True
-    if "service" in ctx.roles:  # host agents fetch the images of the servers they run
-        return True
     if image.visibility == "shared" and ctx.project_id:
         return session.get(ImageMember, (image.id, ctx.project_id)) is not None
     return False

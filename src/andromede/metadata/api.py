@@ -1,7 +1,8 @@
 """The metadata service's ASGI app, mounted at /metadata. No tokens: the caller is the instance the relay names.
 
 Every request carries X-Instance-ID, X-Tenant-ID and X-Instance-ID-Signature (hex HMAC-SHA256 of the instance id
-with the metadata secret). A missing or wrong signature is a bare 403; an instance that does not exist, is
+with the metadata secret, or with the key of the host named in X-Instance-Host: then the instance must run on that
+host, unless it is the network host). A missing or wrong signature is a bare 403; an instance that does not exist, is
 deleted or is not the tenant's is a bare 404. Nothing else is ever said about why.
 """
 
@@ -92,15 +93,20 @@ def instance_facts(session: Session, instance: Instance, found: Hooks) -> tree.I
         security_groups=tuple(found.security_groups(session, instance)))
 
 
-def build_metadata_app(db: Database, secret_path: Path, *, found: Hooks | None = None) -> Starlette:
+def build_metadata_app(db: Database, secret_path: Path, *, found: Hooks | None = None,
+                       network_host: str | None = None) -> Starlette:
+    """`network_host`: the host whose relays serve every network's guests; any other host's key vouches only for
+    the instances scheduled on that host."""
     secret = SecretFile(secret_path)
     source = found or Hooks()
 
-    def load(instance_id: str, tenant_id: str) -> tree.InstanceFacts | None:
+    def load(instance_id: str, tenant_id: str, host: str | None) -> tree.InstanceFacts | None:
         with db.session() as session:
             instance = session.get(Instance, instance_id)
             if (instance is None or instance.deleted or instance.desired_power == "deleted"
                     or instance.project_id != tenant_id):
+                return None
+            if host is not None and host != network_host and instance.host != host:
                 return None
             return instance_facts(session, instance, source)
 
@@ -113,11 +119,15 @@ def build_metadata_app(db: Database, secret_path: Path, *, found: Hooks | None =
         instance_id = request.headers.get(signing.INSTANCE_ID_HEADER)
         tenant_id = request.headers.get(signing.TENANT_ID_HEADER)
         signature = request.headers.get(signing.SIGNATURE_HEADER)
-        if not signing.verify(secret.get(), instance_id, signature) or not tenant_id:
+        host = request.headers.get(signing.HOST_HEADER)
+        key = secret.get()
+        if key is not None and host is not None:
+            key = signing.host_secret(key, host)
+        if not signing.verify(key, instance_id, signature) or not tenant_id:
             log.warning("metadata request with a missing or bad instance signature refused")
             return forbidden()
         assert instance_id is not None
-        facts = await run_in_threadpool(load, instance_id, tenant_id)
+        facts = await run_in_threadpool(load, instance_id, tenant_id, host)
         if facts is None:
             return not_found()
         answer = tree.resolve(request.path_params.get("path", ""), facts)

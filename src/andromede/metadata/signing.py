@@ -2,8 +2,10 @@
 
 Stdlib only: the network agent imports this module.
 
-The key is the installation's 32 random bytes, kept in DIR/metadata-secret (0600) and, hex encoded, under
-`metadata_secret` in DIR/agent.yaml for host agents.
+The installation's key is 32 random bytes kept in DIR/metadata-secret (0600), on the controller only. Each host's
+relay holds a key of its own, derived from it (`host_secret`, hex encoded under `metadata_secret` in its
+agent.yaml), and names its host in X-Instance-Host: the service derives the same key, so a host's key vouches for
+that host's callers only and no table of keys is needed.
 """
 
 from __future__ import annotations
@@ -24,6 +26,13 @@ AGENT_CONFIG_KEY = "metadata_secret"
 INSTANCE_ID_HEADER = "X-Instance-ID"
 TENANT_ID_HEADER = "X-Tenant-ID"
 SIGNATURE_HEADER = "X-Instance-ID-Signature"
+HOST_HEADER = "X-Instance-Host"
+_HOST_KEY_CONTEXT = b"andromede-metadata-host\x00"
+
+
+def host_secret(secret: bytes, host: str) -> bytes:
+    """The key of one host's relay, derived from the installation's (HMAC-SHA256 over the host's name)."""
+    return hmac.new(secret, _HOST_KEY_CONTEXT + host.encode("utf-8"), hashlib.sha256).digest()
 
 
 def sign(secret: bytes, instance_id: str) -> str:

@@ -1,6 +1,8 @@
 """The internal API network agents use: long-poll their host's desired data plane, report port status.
 
-Mounted under /internal with the compute agent routes; callers need the `service` role or `admin`.
+Mounted under /internal with the compute agent routes, for host credentials acting for their own host only
+(compute/host_credentials.py): a host reads its own document, sets the status of its own ports, and only the
+network host, which runs the routers, reports floating IPs.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from andromede.api.deps import context
 from andromede.common.config import Settings
 from andromede.common.context import RequestContext
+from andromede.compute.host_credentials import require_own_host
 from andromede.compute.models import Host
 from andromede.db.engine import Database
 from andromede.network import agents, host_view
@@ -65,6 +68,7 @@ def _view(db: Database, settings: Settings, host: str, since: int) -> dict | Non
 async def desired_network(host: str, request: Request, since: int = 0, wait: float = 0.0,
                           ctx: RequestContext = Depends(context)) -> dict:
     enforce(ctx, "internal:agent")
+    require_own_host(ctx, host)
     changes = _changes(request)
     await run_in_threadpool(_note_seen, request.app.state.db, host)
     deadline = time.monotonic() + max(0.0, min(wait, MAX_WAIT_S))
@@ -87,12 +91,14 @@ def _report(db: Database, settings: Settings, host: str, body: StatusReport) -> 
                 if ours and port.status != body.ports[port.id]:
                     port.status = body.ports[port.id]
                     changed += 1
-        for fip_id, status in body.floating_ips.items():
-            l3.set_floating_ip_status(session, fip_id, status)
+        if host == settings.the_network_host:  # its routers carry every floating IP; other hosts' reports are moot
+            for fip_id, status in body.floating_ips.items():
+                l3.set_floating_ip_status(session, fip_id, status)
     return {"changed": changed}
 
 
 @router.post("/hosts/{host}/network/status")
 def report_status(host: str, body: StatusReport, request: Request, ctx: RequestContext = Depends(context)) -> dict:
     enforce(ctx, "internal:agent")
+    require_own_host(ctx, host)
     return _report(request.app.state.db, request.app.state.settings, host, body)

@@ -27,6 +27,11 @@ def authenticated(ctx: RequestContext, _target: Target) -> bool:
     return ctx.authenticated
 
 
+def host_agent(ctx: RequestContext, _target: Target) -> bool:
+    """A host agent's credential: bound to one host, good for the internal API only."""
+    return ctx.host is not None
+
+
 def system_scoped(ctx: RequestContext, _target: Target) -> bool:
     return ctx.system_scope
 

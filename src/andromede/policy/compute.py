@@ -5,7 +5,7 @@ Another project's server is a 404 decided by the compute service itself, never a
 
 from __future__ import annotations
 
-from andromede.policy.checks import ADMIN, any_of, authenticated, role
+from andromede.policy.checks import ADMIN, any_of, authenticated, host_agent, role
 from andromede.policy.enforcer import Rule, register, rule_maker
 
 READER = any_of(ADMIN, role("reader"), role("member"))
@@ -53,7 +53,10 @@ register(
           ("POST", "/servers/{server_id}/action")),
     _rule("servers:fixed_ip:remove", MEMBER, "Remove a fixed IP from a server (removeFixedIp).",
           ("POST", "/servers/{server_id}/action")),
-    Rule("internal:agent", any_of(ADMIN, role("service")), "Host agents: desired and observed state.",
-         (("GET", "/internal/v1/hosts/{host}/instances"), ("PUT", "/internal/v1/instances/{uuid}/observed"),
+    # Only a credential bound to a host (compute/host_credentials.py); each route then checks it is that host's.
+    Rule("internal:agent", host_agent, "Host agents: their own host's desired state and reports.",
+         (("POST", "/internal/v1/hosts/{host}"), ("GET", "/internal/v1/hosts/{host}/instances"),
+          ("GET", "/internal/v1/hosts/{host}/images/{image_id}/file"),
+          ("PUT", "/internal/v1/instances/{uuid}/observed"),
           ("GET", "/internal/v1/hosts/{host}/network"), ("POST", "/internal/v1/hosts/{host}/network/status"))),
 )

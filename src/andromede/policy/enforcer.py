@@ -48,6 +48,9 @@ def enforce(ctx: RequestContext, rule_name: str, target: Mapping[str, Any] | Non
     ctx.policy_checked = True
     if not ctx.authenticated:
         raise Unauthorized()
+    if ctx.host is not None and not rule_name.startswith("internal:"):
+        # A host agent's credential acts on the internal API only, whatever roles it holds.
+        raise Forbidden(f"You are not authorized to perform the requested action: {rule_name}.")
     if not rule.check(ctx, target or {}):
         raise Forbidden(f"You are not authorized to perform the requested action: {rule_name}.")
 

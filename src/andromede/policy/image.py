@@ -11,8 +11,6 @@ from andromede.policy.enforcer import register, rule_maker
 
 READER = any_of(ADMIN, role("reader"), role("member"))
 MEMBER = any_of(ADMIN, role("member"))
-# Host agents (role `service`) fetch the images of the servers they run.
-READER_OR_AGENT = any_of(READER, role("service"))
 V2 = "/image/v2"
 
 _rule = rule_maker("image", V2)
@@ -20,12 +18,12 @@ _rule = rule_maker("image", V2)
 
 register(
     _rule("get_images", READER, "List images.", ("GET", "/images")),
-    _rule("get_image", READER_OR_AGENT, "Show an image.", ("GET", "/images/{image_id}")),
+    _rule("get_image", READER, "Show an image.", ("GET", "/images/{image_id}")),
     _rule("add_image", MEMBER, "Create an image.", ("POST", "/images")),
     _rule("modify_image", MEMBER, "Update an image, its tags.", ("PATCH", "/images/{image_id}")),
     _rule("delete_image", MEMBER, "Delete an image.", ("DELETE", "/images/{image_id}")),
     _rule("upload_image", MEMBER, "Upload image data.", ("PUT", "/images/{image_id}/file")),
-    _rule("download_image", READER_OR_AGENT, "Download image data.", ("GET", "/images/{image_id}/file")),
+    _rule("download_image", READER, "Download image data.", ("GET", "/images/{image_id}/file")),
     _rule("deactivate", MEMBER, "Deactivate an image.", ("POST", "/images/{image_id}/actions/deactivate")),
     _rule("reactivate", MEMBER, "Reactivate an image.", ("POST", "/images/{image_id}/actions/reactivate")),
     _rule("add_member", MEMBER, "Share an image.", ("POST", "/images/{image_id}/members")),

@@ -78,7 +78,8 @@ def test_the_secret_is_private_and_given_to_the_agent(server: Server) -> None:
     path = server.data_dir / signing.SECRET_FILE
     assert len(path.read_bytes()) == 32 and stat.S_IMODE(path.stat().st_mode) == 0o600
     agent = yaml.safe_load((server.data_dir / "agent.yaml").read_text())
-    assert signing.secret_from_config(agent) == _secret(server)
+    # The host's own key, derived from the installation's, which stays on the controller.
+    assert signing.secret_from_config(agent) == signing.host_secret(_secret(server), agent["host"]) != _secret(server)
 
 
 def test_signed_requests_read_the_instance(server: Server, http: httpx.Client, instance: dict) -> None:

@@ -8,6 +8,7 @@ import socket
 from pathlib import Path
 
 from tests.support.accounts import Admin, cli_as
+from tests.support.hosts import add_host
 from tests.support.server import Server
 
 HOST = "/internal/v1/hosts"
@@ -22,10 +23,11 @@ def test_agents_show_each_host_and_its_heartbeat(server: Server, admin: Admin, t
     assert all(a["Alive"] is True and a["State"] is True and a["Binary"] == "andromede-agent" for a in listed)
 
     other = f"hv-agents-{secrets.token_hex(3)}"
-    assert admin.client.post(f"{HOST}/{other}", json={**NO_CAPACITY, "vtep_address": "192.0.2.77"}).status_code == 200
-    # No network agent has polled for that host yet: nothing to list.
-    assert server.openstack_json("network", "agent", "list", "--host", other, cloud="andromede-admin") == []
-    assert admin.client.get(f"{HOST}/{other}/network").status_code == 200  # its agent polls: a heartbeat
+    with add_host(server, other).client() as agent:
+        assert agent.post(f"{HOST}/{other}", json={**NO_CAPACITY, "vtep_address": "192.0.2.77"}).status_code == 200
+        # No network agent has polled for that host yet: nothing to list.
+        assert server.openstack_json("network", "agent", "list", "--host", other, cloud="andromede-admin") == []
+        assert agent.get(f"{HOST}/{other}/network").status_code == 200  # its agent polls: a heartbeat
     [agent] = server.openstack_json("network", "agent", "list", "--host", other, cloud="andromede-admin")
     assert agent["Agent Type"] == "Linux bridge agent" and agent["Alive"] is True
     shown = server.openstack_json("network", "agent", "show", agent["ID"], cloud="andromede-admin")

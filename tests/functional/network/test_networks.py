@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from tests.support.accounts import Admin, auth_headers
+from tests.support.hosts import local_agent
 from tests.support.server import Server
 
 NET = "/network/v2.0"
@@ -259,7 +260,8 @@ def test_ipv6_slaac_subnets_give_ports_their_eui64_address(server: Server, admin
     # A router on the subnet takes its gateway address and tells the network host's agent to advertise it.
     router = server.openstack_json("router", "create", name)
     server.openstack("router", "add", "subnet", router["id"], subnet["id"])
-    document = admin.client.get(f"/internal/v1/hosts/{socket.gethostname()}/network").json()
+    with local_agent(server).client() as agent:  # what the network host's agent reads
+        document = agent.get(f"/internal/v1/hosts/{socket.gethostname()}/network").json()
     legs = next(r["interfaces"] for r in document["routers"] if r["router_id"] == router["id"])
     assert [(leg["ip"], leg["ra_mode"]) for leg in legs] == [("2001:db8:5::1", "slaac")]
     chosen = http.post(f"{NET}/ports", json={"port": {"network_id": network["id"], "fixed_ips": [
@@ -302,7 +304,8 @@ def test_extra_dhcp_options_through_the_cli(server: Server, admin: Admin, http: 
     assert removed.status_code == 200, removed.text
     assert options(port["id"]) == [("mtu", "1300", 4)]
     # The network host's DHCP server gets them with the port's lease.
-    document = admin.client.get(f"/internal/v1/hosts/{socket.gethostname()}/network").json()
+    with local_agent(server).client() as agent:  # what the network host's agent reads
+        document = agent.get(f"/internal/v1/hosts/{socket.gethostname()}/network").json()
     hosts = [h for d in document["dhcp"] for h in d["hosts"] if h["mac"] == port["mac_address"]]
     assert [h["options"] for h in hosts] == [[["mtu", "1300"]]]
     for bad in ({"opt_name": "mtu", "opt_value": "1400\ndhcp-script=/bin/sh"}, {"opt_name": "mtu", "opt_value": "#1"},

@@ -173,7 +173,10 @@ def test_from_agent_config(tmp_path: Path) -> None:
     config.write_text(f"auth_url: https://ctl.example:5000/identity/v3\ncacert: null\n"
                       f"{signing.AGENT_CONFIG_KEY}: {SECRET.hex()}\n")
     relay = MetadataRelay.from_agent_config(config, tmp_path / "m.sock", lambda n, i: None)
-    assert relay.controller_url == "https://ctl.example:5000"
+    assert relay.controller_url == "https://ctl.example:5000" and relay.host is None
+    config.write_text(f"host: hv1\nauth_url: https://ctl.example:5000/identity/v3\ncacert: null\n"
+                      f"{signing.AGENT_CONFIG_KEY}: {SECRET.hex()}\n")
+    assert MetadataRelay.from_agent_config(config, tmp_path / "m.sock", lambda n, i: None).host == "hv1"
     config.write_text("auth_url: https://ctl.example:5000/identity/v3\n")
     with pytest.raises(ValueError):
         MetadataRelay.from_agent_config(config, tmp_path / "m.sock", lambda n, i: None)

@@ -206,3 +206,34 @@ def test_a_missing_secret_refuses_everything(tmp_path: Path) -> None:
         headers = _signed(b"\0" * 32, "6d6c2b8e-4a7b-4a53-9a1e-0b6f7d1f0a11")
         assert client.get("/openstack/latest/meta_data.json", headers=headers).status_code == 403
     db.engine.dispose()
+
+
+def test_a_hosts_key_vouches_only_for_its_own_instances(tmp_path: Path) -> None:
+    """Each relay signs with its host's key (derived from the installation's): a compute host reads the metadata
+    of the servers it runs, the network host (whose relays serve every network) any server's."""
+    from andromede.compute.models import Host
+
+    db = Database(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    Base.metadata.create_all(db.engine)
+    secret = signing.ensure_secret(tmp_path)
+    app = build_metadata_app(db, tmp_path / signing.SECRET_FILE, network_host="net-hv")
+    with db.session() as session:
+        session.add_all([Host(name=name) for name in ("hv1", "hv2", "net-hv")])
+    instance = _instance(db, host="hv1")
+    path = "/openstack/latest/meta_data.json"
+
+    def as_host(host: str, *, claimed: str | None = None) -> int:
+        headers = {**_signed(signing.host_secret(secret, host), instance.uuid),
+                   signing.HOST_HEADER: claimed or host}
+        with TestClient(app) as client:
+            return client.get(path, headers=headers).status_code
+
+    assert as_host("hv1") == 200
+    assert as_host("net-hv") == 200
+    assert as_host("hv2") == 404  # another host's server: as if it did not exist
+    assert as_host("hv2", claimed="hv1") == 403  # its key is not hv1's
+    assert as_host("hv2", claimed="net-hv") == 403
+    with TestClient(app) as client:  # a host key without naming the host is no installation key either
+        assert client.get(path, headers=_signed(signing.host_secret(secret, "hv2"), instance.uuid)).status_code == 403
+    assert signing.host_secret(secret, "hv1") != signing.host_secret(secret, "hv2") != secret
+    db.engine.dispose()

@@ -52,4 +52,8 @@ def test_readers_read_members_write() -> None:
         enforce(member, "compute:flavors:create")
     with pytest.raises(Forbidden):
         enforce(member, "internal:agent")
-    enforce(_ctx("service", project_id="s"), "internal:agent")
+    with pytest.raises(Forbidden):  # the role alone is no host: only a credential bound to one acts here
+        enforce(_ctx("service", project_id="s"), "internal:agent")
+    enforce(_ctx("service", project_id="s", host="hv1"), "internal:agent")
+    with pytest.raises(Forbidden):  # and a host credential is nothing on the public APIs
+        enforce(_ctx("admin", project_id="s", host="hv1"), "compute:servers:index")

@@ -1,4 +1,8 @@
-"""The agent's side of the internal API: authenticate with its application credential, re-auth on 401."""
+"""The agent's side of the internal API: authenticate with its host's application credential, re-auth on 401.
+
+agent.yaml (written by `andromede host add NAME` or `andromede up`) names the host the credential acts for; a
+relative `cacert` is read next to it.
+"""
 
 from __future__ import annotations
 
@@ -22,9 +26,11 @@ class ControllerClient:
         self.auth_url: str = config["auth_url"].rstrip("/")
         self.base_url = self.auth_url.rsplit("/identity", 1)[0]
         self._credential = (config["application_credential_id"], config["application_credential_secret"])
+        # The host this credential is bound to (None in files older than host credentials).
+        self.host: str | None = config.get("host")
         verify: ssl.SSLContext | bool = True
         if config.get("cacert"):
-            verify = ssl.create_default_context(cafile=config["cacert"])
+            verify = ssl.create_default_context(cafile=str(config_path.parent / config["cacert"]))
         self.http = httpx.Client(base_url=self.base_url, verify=verify, timeout=timeout)
         self._token: str | None = None
         self._lock = threading.Lock()
@@ -79,7 +85,7 @@ class ControllerClient:
     def download_image(self, image_id: str, destination: Path) -> None:
         """PermanentError when the image can never be had; TemporaryError (or httpx's) when it may come later."""
         for renew in (False, True):
-            with self.http.stream("GET", f"/image/v2/images/{image_id}/file", timeout=600,
+            with self.http.stream("GET", f"/internal/v1/hosts/{self.host}/images/{image_id}/file", timeout=600,
                                   headers={"X-Auth-Token": self.token(renew=renew)}) as response:
                 if response.status_code == 401 and not renew:
                     continue

@@ -71,6 +71,17 @@ def make_network_driver(name: str, state_dir: Path) -> NetworkDriver | None:
     return LinuxNetworkDriver(config)
 
 
+class WrongHost(ValueError):
+    """--host names another host than the one the agent's credential is bound to."""
+
+
+def agent_host(configured: str | None, requested: str | None) -> str:
+    """The host this agent acts for: the one its credential is bound to; --host may only repeat it."""
+    if configured and requested and configured != requested:
+        raise WrongHost(f"agent.yaml holds the credential of host {configured}, not {requested}.")
+    return configured or requested or socket.gethostname()
+
+
 def run_agent(data_dir: Path, config: Path, *, host: str | None = None, driver: str = "qemu",
               availability_zone: str = "nova") -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
@@ -80,7 +91,8 @@ def run_agent(data_dir: Path, config: Path, *, host: str | None = None, driver: 
         client = ControllerClient(config)
         hypervisor = make_driver(driver, data_dir)
         cache = ImageCache(data_dir / "image-cache", client.download_image)
-        host = host or socket.gethostname()
+        host = agent_host(client.host, host)
+        client.host = host
         network_driver = make_network_driver(driver, data_dir)
         network = relay = None
         if network_driver is not None:
@@ -105,4 +117,4 @@ def run_agent(data_dir: Path, config: Path, *, host: str | None = None, driver: 
         lock.release()
 
 
-__all__ = ["AlreadyRunning", "run_agent"]
+__all__ = ["AlreadyRunning", "WrongHost", "run_agent"]

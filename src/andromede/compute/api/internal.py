@@ -1,6 +1,8 @@
-"""The internal API host agents use: register and heartbeat, long-poll desired state, report observed state.
+"""The internal API host agents use: heartbeat, long-poll desired state, fetch images, report observed state.
 
-Mounted at /internal; callers need the `service` role (the agent's own credential) or `admin`.
+Mounted at /internal. Every caller is a host agent acting for its own host only, with the credential
+`andromede host add` bound to that host (compute/host_credentials.py): another host's name in the path is 403, an
+instance or image its host does not run is 404. No other credential, an administrator's included, acts here.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ import time
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, IPvAnyAddress, StrictInt, StrictStr, field_validator
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
@@ -18,12 +21,14 @@ from andromede.api.service_app import service_app
 from andromede.common.clock import utcnow
 from andromede.common.config import Settings
 from andromede.common.context import RequestContext
-from andromede.common.errors import NotFound
+from andromede.common.errors import Conflict, Forbidden, NotFound
 from andromede.compute import networking, servers
+from andromede.compute.host_credentials import owns_instance, require_own_host
 from andromede.compute.models import Host, Instance
 from andromede.compute.notify import HostNotifier
 from andromede.db.engine import Database
 from andromede.image.models import Image
+from andromede.image.store import ImageStore
 from andromede.network import changes as network_changes
 from andromede.network import internal_api as network_internal
 from andromede.network.changes import NetworkChanges
@@ -65,11 +70,13 @@ def _db(request: Request) -> Database:
 @router.post("/hosts/{host}")
 def heartbeat(host: str, body: HostReport, request: Request, ctx: RequestContext = Depends(context)) -> dict:
     enforce(ctx, "internal:agent")
+    require_own_host(ctx, host)
     with _db(request).session() as session:
         row = session.get(Host, host)
-        if row is None:
-            row = Host(name=host, availability_zone=body.availability_zone)
-            session.add(row)
+        if row is None:  # removed since the caller's token was checked
+            raise NotFound(f"Host {host} is not registered.")
+        if row.last_seen is None:  # its first report: the agent says which zone it serves
+            row.availability_zone = body.availability_zone
         row.vcpus, row.memory_mib, row.disk_gib = body.vcpus, body.memory_mib, body.disk_gib
         row.accelerator, row.last_seen = body.accelerator, utcnow()
         vtep = str(body.vtep_address) if body.vtep_address is not None else None
@@ -107,6 +114,7 @@ def _changes(db: Database, host: str, since: int) -> dict | None:
 async def desired(host: str, request: Request, since: int = 0, wait: float = 0.0,
                   ctx: RequestContext = Depends(context)) -> dict:
     enforce(ctx, "internal:agent")
+    require_own_host(ctx, host)
     notifier: HostNotifier = request.app.state.notifier
     deadline = time.monotonic() + max(0.0, min(wait, MAX_WAIT_S))
     while True:
@@ -123,19 +131,41 @@ def observed(uuid: str, body: ObservedReport, request: Request, ctx: RequestCont
     enforce(ctx, "internal:agent")
     with _db(request).session() as session:
         instance = session.get(Instance, uuid)
-        if instance is None or instance.deleted:
+        if not owns_instance(ctx, instance):
             raise NotFound(f"Instance {uuid} could not be found.")
+        assert instance is not None
         servers.apply_observed(session, instance, body.model_dump(exclude_none=True))
         return {"uuid": uuid, "vm_state": instance.vm_state, "task_state": instance.task_state}
 
 
+@router.get("/hosts/{host}/images/{image_id}/file", response_model=None)
+def image_file(host: str, image_id: str, request: Request, ctx: RequestContext = Depends(context)) -> Response:
+    """The data of an image a server on this host boots from; any other image is missing to the host."""
+    enforce(ctx, "internal:agent")
+    require_own_host(ctx, host)
+    with _db(request).session() as session:
+        used = session.scalar(select(Instance.uuid).where(
+            Instance.host == host, Instance.image_id == image_id, Instance.deleted.is_(False)).limit(1))
+        image = session.get(Image, image_id) if used else None
+        if image is None:
+            raise NotFound(f"Image {image_id} could not be found.")
+        status, checksum = image.status, image.checksum
+    if status == "deactivated":
+        raise Forbidden("The requested image has been deactivated. Image data download is forbidden.")
+    path = request.app.state.image_store.path(image_id)
+    if status != "active" or not path.exists():
+        raise Conflict(f"Image {image_id} has no data.")
+    return FileResponse(path, media_type="application/octet-stream", headers={"Content-MD5": checksum or ""})
+
+
 def build_internal_app(settings: Settings, db: Database, notifier: HostNotifier,
-                       network_changes: NetworkChanges) -> FastAPI:
+                       network_changes: NetworkChanges, image_store: ImageStore) -> FastAPI:
     app = service_app("internal")
     app.state.settings = settings
     app.state.db = db
     app.state.notifier = notifier
     app.state.network_changes = network_changes
+    app.state.image_store = image_store
     app.include_router(router)
     app.include_router(network_internal.router)
     return app

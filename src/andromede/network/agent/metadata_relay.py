@@ -145,12 +145,13 @@ def default_client_factory(cacert: str | None = None, *, verify: bool = True) ->
 class MetadataRelay:
     def __init__(self, socket_path: Path, controller_url: str, secret: bytes, lookup: Lookup,
                  client_factory: ClientFactory | None = None, *, max_answer_bytes: int = MAX_ANSWER_BYTES,
-                 timeout: float = CONTROLLER_TIMEOUT_S) -> None:
+                 timeout: float = CONTROLLER_TIMEOUT_S, host: str | None = None) -> None:
         if len(secret) < 16:
             raise ValueError("the metadata secret must be at least 16 bytes")
         self.socket_path = Path(socket_path)
         self.controller_url = controller_url.rstrip("/")
         self._secret = secret
+        self.host = host  # the host whose key `secret` is (None: the installation's own key)
         self.lookup = lookup
         self.client_factory = client_factory or default_client_factory()
         self.max_answer_bytes = max_answer_bytes
@@ -169,7 +170,8 @@ class MetadataRelay:
         if secret is None:
             raise ValueError(f"{config_path} has no {signing.AGENT_CONFIG_KEY}")
         controller = str(config["auth_url"]).rstrip("/").rsplit("/identity", 1)[0]
-        return cls(socket_path, controller, secret, lookup, default_client_factory(config.get("cacert")))
+        cacert = str(Path(config_path).parent / config["cacert"]) if config.get("cacert") else None  # may be relative
+        return cls(socket_path, controller, secret, lookup, default_client_factory(cacert), host=config.get("host"))
 
     # ---- running in a thread of its own ----
 
@@ -276,6 +278,7 @@ class MetadataRelay:
             signing.TENANT_ID_HEADER: project_id,
             signing.SIGNATURE_HEADER: signing.sign(self._secret, instance_id),
             "Accept-Encoding": "identity",
+            **({signing.HOST_HEADER: self.host} if self.host else {}),
         }
         url = f"{self.controller_url}/metadata{request.path}"
         assert self._client is not None
