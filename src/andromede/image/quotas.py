@@ -1,0 +1,123 @@
+"""Image quotas, as Glance enforces them, all answered 413 Request Entity Too Large.
+
+Per project, named after Glance's unified limits: image_count_total (images owned), image_count_uploading
+(uploads in progress) and image_size_total (bytes of stored image data; Glance counts MiB there). Per image, as
+Glance's image_property_quota and image_tag_quota, plus a bound on the properties' total size. Usage is counted
+from the images table itself, so there is no usage record to drift. A negative limit means unlimited.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from andromede.common.config import Settings
+from andromede.common.errors import PayloadTooLarge
+from andromede.image.models import Image
+
+
+@dataclass(frozen=True)
+class ImageLimits:
+    count_total: int = 100
+    count_uploading: int = 10
+    size_total_bytes: int = 100 * 1024**3
+    property_quota: int = 128
+    tag_quota: int = 128
+    properties_total_bytes: int = 64 * 1024
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ImageLimits:
+        return cls(count_total=settings.image_count_total, count_uploading=settings.image_count_uploading,
+                   size_total_bytes=settings.image_size_total_bytes,
+                   property_quota=settings.image_property_quota, tag_quota=settings.image_tag_quota,
+                   properties_total_bytes=settings.image_properties_total_bytes)
+
+
+def _limited(limit: int) -> bool:
+    return limit >= 0
+
+
+def _over_limit(project_id: str, resource: str, limit: int, used: int, delta: int) -> PayloadTooLarge:
+    # oslo.limit's ProjectOverLimit text, which Glance returns as the 413's explanation.
+    return PayloadTooLarge(f"Project {project_id} is over a limit for [Resource {resource} is over limit of "
+                           f"{limit} due to current usage {used} and delta {delta}]")
+
+
+# ---- usage -------------------------------------------------------------------------------------
+
+def image_count(session: Session, owner: str) -> int:
+    return int(session.scalar(select(func.count()).select_from(Image).where(Image.owner == owner)) or 0)
+
+
+def uploading_count(session: Session, owner: str) -> int:
+    query = select(func.count()).select_from(Image).where(Image.owner == owner, Image.status == "saving")
+    return int(session.scalar(query) or 0)
+
+
+def stored_bytes(session: Session, owner: str) -> int:
+    """Bytes of image data the project keeps (an image being uploaded has no size until it is active)."""
+    return int(session.scalar(select(func.coalesce(func.sum(Image.size), 0)).where(Image.owner == owner)) or 0)
+
+
+# ---- per project -------------------------------------------------------------------------------
+
+def check_count_total(session: Session, limits: ImageLimits, owner: str) -> None:
+    """Before creating one more image for `owner`."""
+    if not _limited(limits.count_total):
+        return
+    used = image_count(session, owner)
+    if used + 1 > limits.count_total:
+        raise _over_limit(owner, "image_count_total", limits.count_total, used, 1)
+
+
+def check_count_uploading(session: Session, limits: ImageLimits, owner: str) -> None:
+    """After an upload has claimed its image (it counts itself, as in Glance: delta 0)."""
+    if not _limited(limits.count_uploading):
+        return
+    used = uploading_count(session, owner)
+    if used > limits.count_uploading:
+        raise _over_limit(owner, "image_count_uploading", limits.count_uploading, used, 0)
+
+
+def storage_remaining(session: Session, limits: ImageLimits, owner: str) -> int | None:
+    """How many more bytes of image data `owner` may store; None when unlimited."""
+    if not _limited(limits.size_total_bytes):
+        return None
+    return max(limits.size_total_bytes - stored_bytes(session, owner), 0)
+
+
+def storage_full(size: int, remaining: int) -> PayloadTooLarge:
+    # Glance's StorageQuotaFull, as its upload route words it.
+    return PayloadTooLarge(f"Image exceeds the storage quota: The size of the data {size} will exceed the limit. "
+                           f"{remaining} bytes remaining.")
+
+
+def check_storage(session: Session, limits: ImageLimits, owner: str, size: int) -> None:
+    remaining = storage_remaining(session, limits, owner)
+    if remaining is not None and size > remaining:
+        raise storage_full(size, remaining)
+
+
+# ---- per image ---------------------------------------------------------------------------------
+
+def properties_size(properties: dict[str, str]) -> int:
+    return sum(len(key.encode()) + len(value.encode()) for key, value in properties.items())
+
+
+def check_properties(limits: ImageLimits, properties: dict[str, str]) -> None:
+    if _limited(limits.property_quota) and len(properties) > limits.property_quota:
+        raise PayloadTooLarge("The limit has been exceeded on the number of allowed image properties. "
+                              f"Attempted: {len(properties)}, Maximum: {limits.property_quota}")
+    if _limited(limits.properties_total_bytes):
+        size = properties_size(properties)
+        if size > limits.properties_total_bytes:
+            raise PayloadTooLarge("The limit has been exceeded on the total size of image properties. "
+                                  f"Attempted: {size} bytes, Maximum: {limits.properties_total_bytes} bytes")
+
+
+def check_tags(limits: ImageLimits, tags: list[str]) -> None:
+    if _limited(limits.tag_quota) and len(tags) > limits.tag_quota:
+        raise PayloadTooLarge("The limit has been exceeded on the number of allowed image tags. "
+                              f"Attempted: {len(tags)}, Maximum: {limits.tag_quota}")
