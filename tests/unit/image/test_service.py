@@ -94,3 +94,25 @@ def test_storage_counts_stored_image_data(db: Database) -> None:
         full = re.escape("The size of the data 301 will exceed the limit. 300 bytes")
         with pytest.raises(PayloadTooLarge, match=full):
             quotas.check_storage(session, limits, "p1", 301)
+
+
+def test_uploads_in_progress_are_bounded(db: Database) -> None:
+    limits = ImageLimits(count_uploading=1)
+    first, second = _create(db, _ctx("p1")), _create(db, _ctx("p1"))
+    with db.session() as session:
+        service.claim_upload(session, _ctx("p1"), first, limits=limits)
+    over = "image_count_uploading is over limit of 1 due to current usage 2"
+    with pytest.raises(PayloadTooLarge, match=over), db.session() as session:
+        service.claim_upload(session, _ctx("p1"), second, limits=limits)
+    with db.session() as session:
+        assert session.get(Image, second).status == "queued"  # type: ignore[union-attr]
+        assert quotas.uploading_count(session, "p1") == 1
+
+
+def test_a_declared_length_over_the_storage_quota_leaves_the_image_queued(db: Database) -> None:
+    image_id = _create(db, _ctx("p1"))
+    with pytest.raises(PayloadTooLarge, match="storage quota"), db.session() as session:
+        service.claim_upload(session, _ctx("p1"), image_id, limits=ImageLimits(size_total_bytes=10),
+                             declared_size=11)
+    with db.session() as session:
+        assert session.get(Image, image_id).status == "queued"  # type: ignore[union-attr]
