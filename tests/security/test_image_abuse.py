@@ -102,6 +102,11 @@ def test_image_count_quota(cloud: Server, cloud_admin: Admin, member: Account, c
     assert _usage(cloud_admin, member.project_id) == (COUNT_TOTAL, COUNT_TOTAL * 4096)
     assert "one-too-many" not in {image["name"] for image in _owned(cloud_admin, member.project_id)}
     assert _files(cloud) == files
+    with cloud.http() as http:  # what the project sees of its quotas (Glance's /v2/info/usage)
+        usage = http.get("/image/v2/info/usage", headers=auth_headers(member.token(cloud))).json()["usage"]
+    assert usage["image_count_total"] == {"limit": COUNT_TOTAL, "usage": COUNT_TOTAL}
+    assert usage["image_size_total"] == {"limit": SIZE_TOTAL // MiB, "usage": 0}
+    assert usage["image_count_uploading"]["usage"] == 0
 
 
 def test_bytes_quota_refuses_an_upload_before_storing_it(cloud: Server, cloud_admin: Admin, member: Account,

@@ -13,8 +13,8 @@ from andromede.api.deps import context
 from andromede.api.service_app import service_app
 from andromede.common.context import RequestContext
 from andromede.common.errors import BadRequest, Forbidden, NotFound, UnsupportedMediaType
+from andromede.image import quotas, service
 from andromede.image import schemas as s
-from andromede.image import service
 from andromede.image.models import Image
 from andromede.image.store import ImageStore
 from andromede.image.uploads import ImageUploads
@@ -93,6 +93,13 @@ def list_images(request: Request, ctx: RequestContext = Depends(context)) -> dic
         query = [(k, v) for k, v in request.query_params.multi_items() if k != "marker"] + [("marker", next_marker)]
         doc["next"] = "/v2/images?" + "&".join(f"{k}={v}" for k, v in query)
     return doc
+
+
+@router.get("/v2/info/usage")
+def get_usage(request: Request, ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "image:get_usage")
+    with _session(request) as session:
+        return {"usage": quotas.usage(session, _uploads(request).limits, ctx.project_id or "")}
 
 
 @router.get("/v2/images/{image_id}")

@@ -100,6 +100,15 @@ def check_storage(session: Session, limits: ImageLimits, owner: str, size: int) 
         raise storage_full(size, remaining)
 
 
+def usage(session: Session, limits: ImageLimits, owner: str) -> dict[str, dict[str, int]]:
+    """Glance's GET /v2/info/usage; image_size_total in MiB there, as Glance reports it."""
+    mib = 1024 * 1024
+    size_limit = limits.size_total_bytes // mib if _limited(limits.size_total_bytes) else -1
+    return {"image_size_total": {"limit": size_limit, "usage": stored_bytes(session, owner) // mib},
+            "image_count_total": {"limit": limits.count_total, "usage": image_count(session, owner)},
+            "image_count_uploading": {"limit": limits.count_uploading, "usage": uploading_count(session, owner)}}
+
+
 # ---- per image ---------------------------------------------------------------------------------
 
 def properties_size(properties: dict[str, str]) -> int:
