@@ -4,7 +4,9 @@ changed: no image row, no file in the images directory, the project's usage as i
 
 from __future__ import annotations
 
+import os
 import secrets
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -23,13 +25,33 @@ MiB = 1024 * 1024
 def cloud(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A cloud whose image quotas are small enough to reach with small uploads."""
     database_url = request.getfixturevalue("postgres_url") if request.param == "postgresql" else ""
-    data_dir = tmp_path_factory.mktemp(f"image-quota-{request.param}") / "data"
+    root = tmp_path_factory.mktemp(f"image-quota-{request.param}")
+    data_dir = root / "data"
     srv = Server(data_dir=data_dir, port=free_port(), database_url=database_url,
                  env={"ANDROMEDE_IMAGE_COUNT_TOTAL": str(COUNT_TOTAL),
-                      "ANDROMEDE_IMAGE_SIZE_TOTAL_BYTES": str(SIZE_TOTAL)})
+                      "ANDROMEDE_IMAGE_SIZE_TOTAL_BYTES": str(SIZE_TOTAL),
+                      "PATH": f"{_qemu_img_recorder(root)}:{os.environ['PATH']}"})
     srv.start()
     yield srv
     srv.stop()
+
+
+def _qemu_img_recorder(root: Path) -> Path:
+    """A `qemu-img` first on the server's PATH that notes each file it is asked to open, then runs the real one."""
+    real = shutil.which("qemu-img")
+    assert real, "qemu-img is needed"
+    bin_dir = root / "bin"
+    bin_dir.mkdir()
+    script = bin_dir / "qemu-img"
+    script.write_text(f'#!/bin/sh\nfor arg; do last="$arg"; done\necho "$last" >> {root / "qemu-img.log"}\n'
+                      f'exec {real} "$@"\n')
+    script.chmod(0o755)
+    return bin_dir
+
+
+def _qemu_img_opened(cloud: Server) -> list[str]:
+    log = cloud.data_dir.parent / "qemu-img.log"
+    return log.read_text().splitlines() if log.exists() else []
 
 
 @pytest.fixture(scope="module")
@@ -112,6 +134,7 @@ def test_image_count_quota(cloud: Server, cloud_admin: Admin, member: Account, c
 def test_bytes_quota_refuses_an_upload_before_storing_it(cloud: Server, cloud_admin: Admin, member: Account,
                                                         cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     cli("image", "create", "--disk-format", "raw", "--file", str(_random_file(tmp_path, 2 * MiB)), "first")
+    assert _qemu_img_opened(cloud), "the recorder sees what qemu-img opens"
     before, files = _usage(cloud_admin, member.project_id), _files(cloud)
     stderr = _refused(cli("image", "create", "--disk-format", "raw", "--file",
                           str(_random_file(tmp_path, 2 * MiB)), "second", check=False), 413)
@@ -199,24 +222,27 @@ def test_a_deleted_image_id_is_never_given_again(cloud: Server, cloud_admin: Adm
 
 # ---- VMDK descriptors naming host files --------------------------------------------------------
 
-def _descriptor(tmp_path: Path, extent: str, create_type: str) -> Path:
+def _descriptor(tmp_path: Path, extent: str, create_type: str, prologue: str) -> Path:
     path = tmp_path / f"desc-{secrets.token_hex(3)}.vmdk"
-    path.write_text(f'# Disk DescriptorFile\nversion=1\nCID=fffffffe\nparentCID=ffffffff\n'
+    path.write_text(f'{prologue}version=1\nCID=fffffffe\nparentCID=ffffffff\n'
                     f'createType="{create_type}"\nRW 2048 FLAT "{extent}" 0\n')
     return path
 
 
+# QEMU takes any text whose first line past comments is `version=N` for a descriptor, headed or not.
+@pytest.mark.parametrize("prologue", ["# Disk DescriptorFile\n", ""])
 @pytest.mark.parametrize("declared", ["vmdk", "raw", "qcow2"])
 @pytest.mark.parametrize("extent,create_type", [("/etc/shadow", "monolithicFlat"),
                                                 ("../../../../etc/shadow", "twoGbMaxExtentFlat"),
-                                                ("andromede.db", "monolithicFlat")])
+                                                ("../andromede.db", "monolithicFlat")])
 def test_vmdk_descriptor_naming_a_host_file(cloud: Server, cloud_admin: Admin, member: Account, cli,
-                                            tmp_path: Path, declared: str, extent: str,
-                                            create_type: str) -> None:  # type: ignore[no-untyped-def]
-    files = _files(cloud)
+                                            tmp_path: Path, declared: str, extent: str, create_type: str,
+                                            prologue: str) -> None:  # type: ignore[no-untyped-def]
+    files, opened = _files(cloud), _qemu_img_opened(cloud)
     stderr = _refused(cli("image", "create", "--disk-format", declared, "--file",
-                          str(_descriptor(tmp_path, extent, create_type)), "extent", check=False), 400)
+                          str(_descriptor(tmp_path, extent, create_type, prologue)), "extent", check=False), 400)
     assert "root:" not in stderr and "shadow" not in stderr
+    assert _qemu_img_opened(cloud) == opened  # refused from its bytes: qemu-img never saw it
     _nothing_stored(cloud_admin, member.project_id, "extent")
     assert _usage(cloud_admin, member.project_id)[1] == 0
     assert _files(cloud) == files
