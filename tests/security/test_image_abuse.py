@@ -18,6 +18,7 @@ from tests.support.server import Server, free_port
 
 COUNT_TOTAL = 3
 SIZE_TOTAL = 3 * 1024 * 1024
+MEMBER_QUOTA = 4
 MiB = 1024 * 1024
 
 
@@ -30,6 +31,7 @@ def cloud(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     srv = Server(data_dir=data_dir, port=free_port(), database_url=database_url,
                  env={"ANDROMEDE_IMAGE_COUNT_TOTAL": str(COUNT_TOTAL),
                       "ANDROMEDE_IMAGE_SIZE_TOTAL_BYTES": str(SIZE_TOTAL),
+                      "ANDROMEDE_IMAGE_MEMBER_QUOTA": str(MEMBER_QUOTA),
                       "PATH": f"{_qemu_img_recorder(root)}:{os.environ['PATH']}"})
     srv.start()
     yield srv
@@ -196,6 +198,21 @@ def test_property_flood(cloud: Server, cloud_admin: Admin, member: Account, cli,
     _refused(cli("image", "set", "--property", f"b={big}", "grown", check=False), 413)
     after = next(image for image in _owned(cloud_admin, member.project_id) if image["name"] == "grown")
     assert after == before
+
+
+def test_member_flood(cloud: Server, member: Account) -> None:
+    token = member.token(cloud)
+    with cloud.http() as http:
+        image = http.post("/image/v2/images", headers=auth_headers(token),
+                          json={"name": "shared", "visibility": "shared"}).json()
+        members = f"/image/v2/images/{image['id']}/members"
+        for index in range(MEMBER_QUOTA):
+            assert http.post(members, json={"member": f"p{index}"}, headers=auth_headers(token)).status_code == 200
+        refused = http.post(members, json={"member": "one-more"}, headers=auth_headers(token))
+        assert refused.status_code == 413, refused.text
+        assert f"Attempted: {MEMBER_QUOTA + 1}, Maximum: {MEMBER_QUOTA}" in refused.json()["message"]
+        listed = http.get(members, headers=auth_headers(token)).json()["members"]
+    assert sorted(row["member_id"] for row in listed) == [f"p{index}" for index in range(MEMBER_QUOTA)]
 
 
 # ---- ids are never reused ----------------------------------------------------------------------

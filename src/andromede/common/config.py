@@ -62,6 +62,7 @@ class Settings(BaseSettings):
     # properties' total size (keys and values), so that listing many images stays light.
     image_property_quota: int = 128
     image_tag_quota: int = 128
+    image_member_quota: int = 128
     image_properties_total_bytes: int = 64 * 1024
     # How often a server re-reads the identity generation written by other server processes.
     cache_check_interval_s: float = 1.0

@@ -202,7 +202,8 @@ async def add_member(image_id: str, request: Request, ctx: RequestContext = Depe
     except ValidationError as exc:
         raise _invalid(exc) from None
     with _session(request) as session:
-        return service.member_view(service.add_member(session, ctx, image_id, body.member))
+        row = service.add_member(session, ctx, image_id, body.member, limits=_uploads(request).limits)
+        return service.member_view(row)
 
 
 @router.get("/v2/images/{image_id}/members")

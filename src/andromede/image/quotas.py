@@ -2,8 +2,9 @@
 
 Per project, named after Glance's unified limits: image_count_total (images owned), image_count_uploading
 (uploads in progress) and image_size_total (bytes of stored image data; Glance counts MiB there). Per image, as
-Glance's image_property_quota and image_tag_quota, plus a bound on the properties' total size. Usage is counted
-from the images table itself, so there is no usage record to drift. A negative limit means unlimited.
+Glance's image_property_quota, image_tag_quota and image_member_quota, plus a bound on the properties' total
+size. Usage is counted from the images table itself, so there is no usage record to drift. A negative limit
+means unlimited.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from andromede.common.config import Settings
 from andromede.common.errors import PayloadTooLarge
-from andromede.image.models import Image
+from andromede.image.models import Image, ImageMember
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class ImageLimits:
     size_total_bytes: int = 100 * 1024**3
     property_quota: int = 128
     tag_quota: int = 128
+    member_quota: int = 128
     properties_total_bytes: int = 64 * 1024
 
     @classmethod
@@ -32,6 +34,7 @@ class ImageLimits:
         return cls(count_total=settings.image_count_total, count_uploading=settings.image_count_uploading,
                    size_total_bytes=settings.image_size_total_bytes,
                    property_quota=settings.image_property_quota, tag_quota=settings.image_tag_quota,
+                   member_quota=settings.image_member_quota,
                    properties_total_bytes=settings.image_properties_total_bytes)
 
 
@@ -124,6 +127,17 @@ def check_properties(limits: ImageLimits, properties: dict[str, str]) -> None:
         if size > limits.properties_total_bytes:
             raise PayloadTooLarge("The limit has been exceeded on the total size of image properties. "
                                   f"Attempted: {size} bytes, Maximum: {limits.properties_total_bytes} bytes")
+
+
+def check_members(session: Session, limits: ImageLimits, image_id: str) -> None:
+    """Before sharing an image with one more project."""
+    if not _limited(limits.member_quota):
+        return
+    attempted = int(session.scalar(select(func.count()).select_from(ImageMember)
+                                   .where(ImageMember.image_id == image_id)) or 0) + 1
+    if attempted > limits.member_quota:
+        raise PayloadTooLarge("The limit has been exceeded on the number of allowed image members for this image. "
+                              f"Attempted: {attempted}, Maximum: {limits.member_quota}")
 
 
 def check_tags(limits: ImageLimits, tags: list[str]) -> None:

@@ -298,12 +298,14 @@ def list_images(session: Session, ctx: RequestContext, params: dict[str, list[st
 
 # ---- members -----------------------------------------------------------------------------------
 
-def add_member(session: Session, ctx: RequestContext, image_id: str, member: str) -> ImageMember:
+def add_member(session: Session, ctx: RequestContext, image_id: str, member: str, *,
+               limits: ImageLimits) -> ImageMember:
     image = get_owned(session, ctx, image_id)
     if image.visibility != "shared":
         raise Forbidden(f"Only shared images have members; this one is {image.visibility}.")
     if session.get(ImageMember, (image_id, member)) is not None:
         raise Conflict(f"Member {member} already exists for image {image_id}.")
+    quotas.check_members(session, limits, image_id)
     now = utcnow()
     row = ImageMember(image_id=image_id, member=member, status="pending", created_at=now, updated_at=now)
     session.add(row)

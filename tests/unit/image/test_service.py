@@ -116,3 +116,16 @@ def test_a_declared_length_over_the_storage_quota_leaves_the_image_queued(db: Da
                              declared_size=11)
     with db.session() as session:
         assert session.get(Image, image_id).status == "queued"  # type: ignore[union-attr]
+
+
+def test_member_quota(db: Database) -> None:
+    limits = ImageLimits(member_quota=2)
+    image_id = _create(db, _ctx("p1"))
+    with db.session() as session:
+        for member in ("m1", "m2"):
+            service.add_member(session, _ctx("p1"), image_id, member, limits=limits)
+    attempted = re.escape("image members for this image. Attempted: 3, Maximum: 2")
+    with pytest.raises(PayloadTooLarge, match=attempted), db.session() as session:
+        service.add_member(session, _ctx("p1"), image_id, "m3", limits=limits)
+    with db.session() as session:
+        assert [row.member for row in service.members(session, _ctx("p1"), image_id)] == ["m1", "m2"]
