@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from andromede.common.config import Settings
@@ -64,12 +64,23 @@ def stored_bytes(session: Session, owner: str) -> int:
     return int(session.scalar(select(func.coalesce(func.sum(Image.size), 0)).where(Image.owner == owner)) or 0)
 
 
+def lock_project(session: Session, owner: str) -> None:
+    """One project's quota checks take turns until their transaction ends, so concurrent requests cannot
+    all pass the same last free place."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"image-quota:{owner}"})
+    elif dialect == "sqlite":  # a write, even of no row, takes SQLite's one write lock (the whole database)
+        session.execute(text("UPDATE image_ids SET owner = owner WHERE 0"))
+
+
 # ---- per project -------------------------------------------------------------------------------
 
 def check_count_total(session: Session, limits: ImageLimits, owner: str) -> None:
     """Before creating one more image for `owner`."""
     if not _limited(limits.count_total):
         return
+    lock_project(session, owner)
     used = image_count(session, owner)
     if used + 1 > limits.count_total:
         raise _over_limit(owner, "image_count_total", limits.count_total, used, 1)

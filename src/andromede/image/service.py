@@ -207,6 +207,7 @@ def claim_upload(session: Session, ctx: RequestContext, image_id: str, *, limits
     image = get_owned(session, ctx, image_id)
     if not image.disk_format or not image.container_format:
         raise BadRequest("Properties disk_format and container_format must be set prior to uploading data.")
+    quotas.lock_project(session, image.owner)
     if declared_size is not None:
         quotas.check_storage(session, limits, image.owner, declared_size)
     claimed = session.execute(update(Image).where(Image.id == image_id, Image.status == "queued")

@@ -46,30 +46,32 @@ class ImageUploads:
                 raise BadRequest("The image data is empty.")
             inspection = await run_in_threadpool(formats.inspect, upload.path, declared,
                                                  max_virtual_size=self.settings.image_virtual_size_cap_bytes)
-            # Other uploads of the project may have landed meanwhile: the quota holds for what is stored.
             with self.db.session() as session:
+                # Other uploads of the project may have landed meanwhile: the quota holds for what is stored.
+                quotas.lock_project(session, owner)
                 quotas.check_storage(session, self.limits, owner, upload.size)
+                row = session.get(Image, image_id)
+                if row is None:  # deleted while we were receiving it
+                    upload.discard()
+                    return
+                self.store.commit(upload, image_id)
+                row.status = "active"
+                row.size = upload.size
+                row.virtual_size = inspection.virtual_size
+                row.checksum = upload.md5.hexdigest()
+                row.os_hash_algo = "sha512"
+                row.os_hash_value = upload.sha512.hexdigest()
+                row.updated_at = utcnow()
         except formats.UnsafeImage as exc:
             upload.discard()
             self._back_to_queued(image_id)
             raise BadRequest(f"Image rejected: {exc}") from None
         except BaseException:
             upload.discard()
+            # A queued image has no data: a file under its id can only be the one this upload moved in place.
+            self.store.delete(image_id)
             self._back_to_queued(image_id)
             raise
-        self.store.commit(upload, image_id)
-        with self.db.session() as session:
-            row = session.get(Image, image_id)
-            if row is None:  # deleted while we were receiving it
-                self.store.delete(image_id)
-                return
-            row.status = "active"
-            row.size = upload.size
-            row.virtual_size = inspection.virtual_size
-            row.checksum = upload.md5.hexdigest()
-            row.os_hash_algo = "sha512"
-            row.os_hash_value = upload.sha512.hexdigest()
-            row.updated_at = utcnow()
 
     def _back_to_queued(self, image_id: str) -> None:
         with self.db.session() as session:

@@ -129,3 +129,22 @@ def test_member_quota(db: Database) -> None:
         service.add_member(session, _ctx("p1"), image_id, "m3", limits=limits)
     with db.session() as session:
         assert [row.member for row in service.members(session, _ctx("p1"), image_id)] == ["m1", "m2"]
+
+
+def test_concurrent_creates_do_not_pass_the_count_quota(db: Database) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    limits = ImageLimits(count_total=5)
+
+    def attempt(_: int) -> bool:
+        try:
+            _create(db, _ctx("p1"), limits)
+        except PayloadTooLarge:
+            return False
+        return True
+
+    with ThreadPoolExecutor(8) as pool:
+        created = list(pool.map(attempt, range(16)))
+    assert created.count(True) == 5
+    with db.session() as session:
+        assert quotas.image_count(session, "p1") == 5
