@@ -260,6 +260,13 @@ def list_images(session: Session, ctx: RequestContext, params: dict[str, list[st
         shared = select(ImageMember.image_id).where(ImageMember.member == (ctx.project_id or ""))
         query = query.where(or_(Image.owner == ctx.project_id, Image.visibility.in_(("public", "community")),
                                 Image.id.in_(shared)))
+    # Narrowed in the database, so that other projects' community images (and their properties) are not
+    # loaded by every listing that does not ask for them.
+    if visibility is None:
+        query = query.where(or_(Image.visibility != "community", Image.owner == (ctx.project_id or "")))
+    elif visibility != "all":
+        query = query.where(Image.visibility == visibility)
+    query = query.where(Image.os_hidden == ((one("os_hidden") or "false").lower() == "true"))
     rows = list(session.scalars(query))
     members = {m.image_id: m.status for m in session.scalars(
         select(ImageMember).where(ImageMember.member == (ctx.project_id or "")))}

@@ -148,3 +148,20 @@ def test_concurrent_creates_do_not_pass_the_count_quota(db: Database) -> None:
     assert created.count(True) == 5
     with db.session() as session:
         assert quotas.image_count(session, "p1") == 5
+
+
+def test_listing_leaves_other_projects_community_images_unless_asked(db: Database) -> None:
+    theirs = _create(db, _ctx("p2"), visibility="community", blob="x" * 1000)
+    mine = _create(db, _ctx("p1"), visibility="community")
+    private = _create(db, _ctx("p1"), visibility="private")
+    hidden = _create(db, _ctx("p1"), os_hidden=True)
+
+    def listed(**params: str) -> set[str]:
+        with db.session() as session:
+            page, _ = service.list_images(session, _ctx("p1"), {k: [v] for k, v in params.items()})
+            return {image.id for image in page}
+
+    assert listed() == {mine, private}
+    assert listed(visibility="community") == {theirs, mine}
+    assert listed(visibility="all") == {theirs, mine, private}
+    assert listed(os_hidden="true") == {hidden}
