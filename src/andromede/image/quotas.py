@@ -129,13 +129,17 @@ def properties_size(properties: dict[str, str]) -> int:
     return sum(len(key.encode()) + len(value.encode()) for key, value in properties.items())
 
 
-def check_properties(limits: ImageLimits, properties: dict[str, str]) -> None:
-    if _limited(limits.property_quota) and len(properties) > limits.property_quota:
+def check_properties(limits: ImageLimits, properties: dict[str, str], before: dict[str, str] | None = None) -> None:
+    """On create, or on an update (`before` given) that adds properties or bytes: as in Glance, an image
+    over a limit lowered since can still be edited as long as the edit does not make it bigger."""
+    before = before or {}
+    count = len(properties)
+    if _limited(limits.property_quota) and count > limits.property_quota and count > len(before):
         raise PayloadTooLarge("The limit has been exceeded on the number of allowed image properties. "
-                              f"Attempted: {len(properties)}, Maximum: {limits.property_quota}")
+                              f"Attempted: {count}, Maximum: {limits.property_quota}")
     if _limited(limits.properties_total_bytes):
         size = properties_size(properties)
-        if size > limits.properties_total_bytes:
+        if size > limits.properties_total_bytes and size > properties_size(before):
             raise PayloadTooLarge("The limit has been exceeded on the total size of image properties. "
                                   f"Attempted: {size} bytes, Maximum: {limits.properties_total_bytes} bytes")
 
@@ -151,7 +155,7 @@ def check_members(session: Session, limits: ImageLimits, image_id: str) -> None:
                               f"Attempted: {attempted}, Maximum: {limits.member_quota}")
 
 
-def check_tags(limits: ImageLimits, tags: list[str]) -> None:
-    if _limited(limits.tag_quota) and len(tags) > limits.tag_quota:
+def check_tags(limits: ImageLimits, tags: list[str], before: list[str] | None = None) -> None:
+    if _limited(limits.tag_quota) and len(tags) > limits.tag_quota and len(tags) > len(before or []):
         raise PayloadTooLarge("The limit has been exceeded on the number of allowed image tags. "
                               f"Attempted: {len(tags)}, Maximum: {limits.tag_quota}")

@@ -148,7 +148,7 @@ def _core_value(image: Image, field: str, value: Any, ctx: RequestContext) -> No
 
 def apply_patch(session: Session, ctx: RequestContext, image: Image, ops: list[PatchOp], *,
                 limits: ImageLimits) -> Image:
-    properties = dict(image.properties)
+    properties, tags_before = dict(image.properties), list(image.tags)
     for op in ops:
         field = op.path[1:].replace("~1", "/").replace("~0", "~")
         if field in READ_ONLY:
@@ -167,8 +167,8 @@ def apply_patch(session: Session, ctx: RequestContext, image: Image, ops: list[P
             raise Conflict(f"Property {field} does not exist.")
         _check_property(field, op.value)
         properties[field] = op.value
-    quotas.check_properties(limits, properties)
-    quotas.check_tags(limits, list(image.tags))
+    quotas.check_properties(limits, properties, before=image.properties)
+    quotas.check_tags(limits, list(image.tags), before=tags_before)
     image.properties = properties
     image.updated_at = utcnow()
     session.flush()

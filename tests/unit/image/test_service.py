@@ -16,7 +16,7 @@ from andromede.db.engine import Database
 from andromede.image import quotas, service
 from andromede.image.models import Image, ImageId
 from andromede.image.quotas import ImageLimits
-from andromede.image.schemas import ImageCreate
+from andromede.image.schemas import ImageCreate, PatchOp
 
 LIMITS = ImageLimits()
 
@@ -165,3 +165,19 @@ def test_listing_leaves_other_projects_community_images_unless_asked(db: Databas
     assert listed(visibility="community") == {theirs, mine}
     assert listed(visibility="all") == {theirs, mine, private}
     assert listed(os_hidden="true") == {hidden}
+
+
+def test_an_image_over_a_lowered_limit_can_still_shrink(db: Database) -> None:
+    image_id = _create(db, _ctx("p1"), a="1", b="2", c="3", tags=["x", "y", "z"])
+    lowered = ImageLimits(property_quota=1, tag_quota=1)
+    patch = [PatchOp(op="remove", path="/c"), PatchOp(op="replace", path="/name", value="renamed"),
+             PatchOp(op="replace", path="/tags", value=["x", "y"])]
+    with db.session() as session:
+        image = service.get_owned(session, _ctx("p1"), image_id)
+        service.apply_patch(session, _ctx("p1"), image, patch, limits=lowered)
+    with pytest.raises(PayloadTooLarge), db.session() as session:
+        image = service.get_owned(session, _ctx("p1"), image_id)
+        service.apply_patch(session, _ctx("p1"), image, [PatchOp(op="add", path="/d", value="4")], limits=lowered)
+    with db.session() as session:
+        image = service.get_owned(session, _ctx("p1"), image_id)
+        assert image.properties == {"a": "1", "b": "2"} and image.tags == ["x", "y"] and image.name == "renamed"
