@@ -53,6 +53,17 @@ class Settings(BaseSettings):
     image_size_cap_bytes: int = 64 * 1024**3
     # Refuse images whose disk would be bigger than this once expanded (a qcow2 can claim 2^60 bytes).
     image_virtual_size_cap_bytes: int = 2 * 1024**4
+    # Per-project image quotas, named after Glance's unified limits (-1 = unlimited). Glance counts
+    # image_size_total in MiB; here it is bytes, like Glance's older user_storage_quota.
+    image_count_total: int = 100
+    image_count_uploading: int = 10
+    image_size_total_bytes: int = 100 * 1024**3
+    # Per image, as Glance's image_property_quota and image_tag_quota; plus a bound of our own on the
+    # properties' total size (keys and values), so that listing many images stays light.
+    image_property_quota: int = 128
+    image_tag_quota: int = 128
+    image_member_quota: int = 128
+    image_properties_total_bytes: int = 64 * 1024
     # How often a server re-reads the identity generation written by other server processes.
     cache_check_interval_s: float = 1.0
     # Tests turn this on: a route that enforced no policy answers 500 so the test fails loudly.

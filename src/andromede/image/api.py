@@ -13,8 +13,8 @@ from andromede.api.deps import context
 from andromede.api.service_app import service_app
 from andromede.common.context import RequestContext
 from andromede.common.errors import BadRequest, Forbidden, NotFound, UnsupportedMediaType
+from andromede.image import quotas, service
 from andromede.image import schemas as s
-from andromede.image import service
 from andromede.image.models import Image
 from andromede.image.store import ImageStore
 from andromede.image.uploads import ImageUploads
@@ -75,7 +75,7 @@ async def create_image(request: Request, ctx: RequestContext = Depends(context))
     except ValidationError as exc:
         raise _invalid(exc) from None
     with _session(request) as session:
-        doc = service.view(service.create(session, ctx, parsed))
+        doc = service.view(service.create(session, ctx, parsed, limits=_uploads(request).limits))
     location = f"{_uploads(request).settings.base_url}/image/v2/images/{doc['id']}"
     return JSONResponse(doc, status_code=201, headers={"Location": location})
 
@@ -93,6 +93,13 @@ def list_images(request: Request, ctx: RequestContext = Depends(context)) -> dic
         query = [(k, v) for k, v in request.query_params.multi_items() if k != "marker"] + [("marker", next_marker)]
         doc["next"] = "/v2/images?" + "&".join(f"{k}={v}" for k, v in query)
     return doc
+
+
+@router.get("/v2/info/usage")
+def get_usage(request: Request, ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "image:get_usage")
+    with _session(request) as session:
+        return {"usage": quotas.usage(session, _uploads(request).limits, ctx.project_id or "")}
 
 
 @router.get("/v2/images/{image_id}")
@@ -113,7 +120,7 @@ async def update_image(image_id: str, request: Request, ctx: RequestContext = De
         raise _invalid(exc) from None
     with _session(request) as session:
         image = service.get_owned(session, ctx, image_id)
-        return service.view(service.apply_patch(session, ctx, image, ops))
+        return service.view(service.apply_patch(session, ctx, image, ops, limits=_uploads(request).limits))
 
 
 @router.delete("/v2/images/{image_id}", status_code=204)
@@ -129,7 +136,8 @@ def delete_image(image_id: str, request: Request, ctx: RequestContext = Depends(
 async def upload_image(image_id: str, request: Request, ctx: RequestContext = Depends(context)) -> Response:
     enforce(ctx, "image:upload_image")
     chunks: AsyncIterator[bytes] = request.stream()
-    await _uploads(request).receive(ctx, image_id, chunks)
+    length = request.headers.get("content-length", "")
+    await _uploads(request).receive(ctx, image_id, chunks, declared_size=int(length) if length.isdigit() else None)
     return Response(status_code=204)
 
 
@@ -168,7 +176,8 @@ def add_tag(image_id: str, tag: str, request: Request, ctx: RequestContext = Dep
     enforce(ctx, "image:modify_image")
     with _session(request) as session:
         image = service.get_owned(session, ctx, image_id)
-        service.apply_patch(session, ctx, image, [s.PatchOp(op="replace", path="/tags", value=[*image.tags, tag])])
+        service.apply_patch(session, ctx, image, [s.PatchOp(op="replace", path="/tags", value=[*image.tags, tag])],
+                            limits=_uploads(request).limits)
     return Response(status_code=204)
 
 
@@ -180,7 +189,8 @@ def delete_tag(image_id: str, tag: str, request: Request, ctx: RequestContext = 
         if tag not in image.tags:
             raise NotFound(f"Tag {tag} not found.")
         remaining = [t for t in image.tags if t != tag]
-        service.apply_patch(session, ctx, image, [s.PatchOp(op="replace", path="/tags", value=remaining)])
+        service.apply_patch(session, ctx, image, [s.PatchOp(op="replace", path="/tags", value=remaining)],
+                            limits=_uploads(request).limits)
     return Response(status_code=204)
 
 
@@ -192,7 +202,8 @@ async def add_member(image_id: str, request: Request, ctx: RequestContext = Depe
     except ValidationError as exc:
         raise _invalid(exc) from None
     with _session(request) as session:
-        return service.member_view(service.add_member(session, ctx, image_id, body.member))
+        row = service.add_member(session, ctx, image_id, body.member, limits=_uploads(request).limits)
+        return service.member_view(row)
 
 
 @router.get("/v2/images/{image_id}/members")

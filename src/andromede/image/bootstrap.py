@@ -38,7 +38,7 @@ def register_local_image(uploads: ImageUploads, path: Path, *, name: str, disk_f
                              roles=frozenset({"admin"}))
         image = service.create(session, ctx, ImageCreate.model_validate(
             {"name": name, "disk_format": disk_format, "container_format": "bare", "visibility": "public",
-             **properties}))
+             **properties}), limits=uploads.limits)
         image_id = image.id
     asyncio.run(uploads.receive(ctx, image_id, _chunks(path)))
     return image_id

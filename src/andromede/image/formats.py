@@ -15,6 +15,12 @@ from pathlib import Path
 
 QCOW2_MAGIC = b"QFI\xfb"
 VMDK_MAGIC = b"KDMV"
+VMDK3_MAGIC = b"COWD"
+# QEMU reads a sparse VMDK's descriptor (extents, parentFileNameHint) right after the 512-byte header.
+VMDK_DESCRIPTOR_SECTOR = 1
+VMDK_DESCRIPTOR_MAX_SECTORS = 2048
+# QEMU looks for parentFileNameHint in this much text after the header, whatever the descriptor's stated size.
+VMDK_QEMU_DESCRIPTOR_SECTORS = 20
 ISO_MAGIC_OFFSET = 0x8001
 # qcow2 incompatible feature bits we understand: dirty, corrupt, external data file, compression type,
 # extended L2. Bit 2 (external data file) is refused on its own; any unknown bit is refused too.
@@ -22,6 +28,7 @@ QCOW2_KNOWN_INCOMPATIBLE = 0b11011
 QCOW2_DATA_FILE_BIT = 1 << 2
 QCOW2_EXT_DATA_FILE = 0x44415441
 VMDK_ALLOWED_TYPES = ("monolithicSparse", "streamOptimized")
+_VMDK_VERSION_LINE = re.compile(rb"version=[123]\r?\n")
 QEMU_IMG_LIMITS = ["--as=1073741824", "--cpu=30"]
 
 
@@ -45,7 +52,7 @@ def detect(path: Path) -> str:
     head = _read_head(path, 64 * 1024)
     if head.startswith(QCOW2_MAGIC):
         return "qcow2"
-    if head.startswith(VMDK_MAGIC) or head.startswith(b"# Disk DescriptorFile"):
+    if head.startswith((VMDK_MAGIC, VMDK3_MAGIC)) or is_vmdk_descriptor(head):
         return "vmdk"
     if head.startswith(b"conectix"):
         return "vhd"
@@ -58,6 +65,21 @@ def detect(path: Path) -> str:
     if head[ISO_MAGIC_OFFSET:ISO_MAGIC_OFFSET + 5] == b"CD001":
         return "iso"
     return "raw"
+
+
+def is_vmdk_descriptor(head: bytes) -> bool:
+    """A text VMDK descriptor, recognised as QEMU's probe does: comment and blank lines, then `version=N`.
+
+    Such a file is nothing but a list of other files (extents) for QEMU to open; whatever its declared
+    format, it must never reach qemu-img.
+    """
+    if head.startswith(b"# Disk DescriptorFile"):
+        return True
+    for line in head.split(b"\n"):
+        if line.startswith(b"#") or not line.strip(b" \r"):
+            continue
+        return _VMDK_VERSION_LINE.match(line + b"\n") is not None
+    return False
 
 
 def check_qcow2(path: Path) -> None:
@@ -90,27 +112,51 @@ def check_qcow2(path: Path) -> None:
 
 
 def _vmdk_descriptor(path: Path) -> str:
+    """The descriptor embedded in a single-file sparse VMDK, where QEMU reads it."""
     head = _read_head(path, 64 * 1024)
-    if head.startswith(b"# Disk DescriptorFile"):
-        return head.decode("latin-1")
+    if not head.startswith(VMDK_MAGIC):
+        raise UnsafeImage("Only single-file VMDK images (monolithicSparse, streamOptimized) are accepted; "
+                          "descriptor files, which name other files, are not.")
     if len(head) < 512:
         raise UnsafeImage("The VMDK header is truncated.")
-    desc_sector, desc_sectors = struct.unpack_from("<QQ", head, 28)
-    if not desc_sector or not desc_sectors or desc_sectors > 2048:
-        raise UnsafeImage("The VMDK image has no embedded descriptor.")
+    version, _flags, capacity, _grain, desc_sector, desc_sectors = struct.unpack_from("<IIQQQQ", head, 4)
+    if version not in (1, 2, 3):
+        raise UnsafeImage(f"Unsupported VMDK version {version}.")
+    if capacity == 0:  # QEMU would then take the embedded descriptor's extents as the disk's files
+        raise UnsafeImage("The VMDK image has no capacity of its own.")
+    if desc_sector != VMDK_DESCRIPTOR_SECTOR or not 0 < desc_sectors <= VMDK_DESCRIPTOR_MAX_SECTORS:
+        raise UnsafeImage("The VMDK image's descriptor is not where it belongs.")
     with path.open("rb") as handle:
         handle.seek(desc_sector * 512)
-        return handle.read(desc_sectors * 512).split(b"\0", 1)[0].decode("latin-1")
+        raw = handle.read(max(desc_sectors, VMDK_QEMU_DESCRIPTOR_SECTORS) * 512).split(b"\0", 1)[0]
+    try:
+        return raw.decode("ascii")
+    except UnicodeDecodeError as exc:
+        raise UnsafeImage("The VMDK descriptor is not text.") from exc
 
 
 def check_vmdk(path: Path) -> None:
     descriptor = _vmdk_descriptor(path)
-    found = re.search(r'^\s*createType\s*=\s*"([^"]*)"', descriptor, re.M)
-    create_type = found.group(1) if found else ""
-    if create_type not in VMDK_ALLOWED_TYPES:
-        raise UnsafeImage(f"VMDK images of type '{create_type}' are not accepted.")
-    extents = re.findall(r"^\s*(RW|RDONLY|NOACCESS)\s+\d+\s+(\S+)", descriptor, re.M)
-    if len(extents) != 1 or extents[0][1] != "SPARSE":
+    if "parentfilenamehint" in descriptor.lower():  # QEMU finds it anywhere in the text
+        raise UnsafeImage("VMDK images with a parent (backing) file are not accepted.")
+    create_type, extents = "", []
+    # Every line must be one we understand (as OpenStack's format inspector requires): comments, disk
+    # database entries, `key=value` headers, extents.
+    for line in (raw.strip() for raw in descriptor.splitlines()):
+        if not line or line.startswith("#") or line.startswith("ddb."):
+            continue
+        key, equals, value = line.partition("=")
+        if equals and " " not in key.strip():
+            if key.strip().lower() == "createtype":
+                create_type = value.strip().strip('"')
+            continue
+        if line.split(" ", 1)[0] in ("RW", "RDONLY", "NOACCESS"):
+            extents.append(line)
+            continue
+        raise UnsafeImage("The VMDK descriptor holds a line that is not understood.")
+    if create_type.lower() not in (t.lower() for t in VMDK_ALLOWED_TYPES):
+        raise UnsafeImage(f"VMDK images of type '{create_type[:64]}' are not accepted.")
+    if len(extents) != 1 or extents[0].split()[2:3] != ["SPARSE"] or "/" in extents[0]:
         raise UnsafeImage("VMDK images may only have their single embedded sparse extent.")
 
 

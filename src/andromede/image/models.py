@@ -43,3 +43,13 @@ class ImageMember(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     note: Mapped[str] = mapped_column(Text, default="")
+
+
+class ImageId(Base):
+    """Every image id ever issued. The row outlives its image (with no data, only who owned it), so an id is
+    never handed out twice: automation that boots by id never gets another project's image (OSSN-0075)."""
+
+    __tablename__ = "image_ids"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(64))
+    deleted_at: Mapped[datetime | None] = mapped_column(nullable=True)

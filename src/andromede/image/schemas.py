@@ -33,7 +33,7 @@ class ImageCreate(BaseModel):
     container_format: Literal["bare", "ovf", "ova", "compressed"] | None = None
     min_disk: Annotated[StrictInt, Field(ge=0, le=2**31)] = 0
     min_ram: Annotated[StrictInt, Field(ge=0, le=2**31)] = 0
-    tags: list[Tag] = Field(default_factory=list, max_length=128)
+    tags: list[Tag] = Field(default_factory=list)  # how many: the tag quota (413), as in Glance
     owner: Annotated[StrictStr, StringConstraints(max_length=64)] | None = None
 
 

@@ -6,12 +6,15 @@ import uuid
 from typing import Any
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from andromede.common.clock import isotime, utcnow
 from andromede.common.context import RequestContext
 from andromede.common.errors import BadRequest, Conflict, Forbidden, NotFound
-from andromede.image.models import Image, ImageMember
+from andromede.image import quotas
+from andromede.image.models import Image, ImageId, ImageMember
+from andromede.image.quotas import ImageLimits
 from andromede.image.schemas import (
     CONTAINER_FORMATS,
     CORE,
@@ -24,7 +27,6 @@ from andromede.image.schemas import (
     PatchOp,
 )
 
-MAX_PROPERTIES = 128
 SORT_KEYS = ("name", "status", "container_format", "disk_format", "size", "id", "created_at", "updated_at",
              "min_disk", "min_ram", "visibility", "owner", "virtual_size")
 
@@ -80,26 +82,37 @@ def _check_property(key: str, value: Any) -> None:
         raise BadRequest(f"Property '{key}' is not acceptable.")
 
 
-def create(session: Session, ctx: RequestContext, body: ImageCreate) -> Image:
+def _duplicate_id(image_id: str) -> Conflict:
+    return Conflict(f"Image ID {image_id} already exists!")
+
+
+def create(session: Session, ctx: RequestContext, body: ImageCreate, *, limits: ImageLimits) -> Image:
     _check_visibility(ctx, body.visibility)
     if body.owner is not None and body.owner != ctx.project_id and not ctx.is_admin:
         raise Forbidden("You are not permitted to create images owned by another project.")
     properties = dict(body.model_extra or {})
     for key, value in properties.items():
         _check_property(key, value)
-    if len(properties) > MAX_PROPERTIES:
-        raise BadRequest(f"An image may have at most {MAX_PROPERTIES} properties.")
+    tags = sorted(set(body.tags))
+    quotas.check_properties(limits, properties)
+    quotas.check_tags(limits, tags)
+    owner = body.owner or ctx.project_id or ""
+    quotas.check_count_total(session, limits, owner)
     image_id = body.id.lower() if body.id else str(uuid.uuid4())
-    if session.get(Image, image_id) is not None:
-        raise Conflict(f"An image with identifier {image_id} already exists")
+    # The id registry keeps deleted images' ids too: a deleted id is as taken as a live one, for everyone.
+    if session.get(ImageId, image_id) is not None or session.get(Image, image_id) is not None:
+        raise _duplicate_id(image_id)
     now = utcnow()
-    image = Image(id=image_id, name=body.name, owner=body.owner or ctx.project_id or "", status="queued",
+    image = Image(id=image_id, name=body.name, owner=owner, status="queued",
                   visibility=body.visibility, protected=body.protected, os_hidden=body.os_hidden,
                   disk_format=body.disk_format, container_format=body.container_format, min_disk=body.min_disk,
-                  min_ram=body.min_ram, tags=sorted(set(body.tags)), properties=properties, created_at=now,
-                  updated_at=now)
+                  min_ram=body.min_ram, tags=tags, properties=properties, created_at=now, updated_at=now)
+    session.add(ImageId(id=image_id, owner=owner))
     session.add(image)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:  # the same id created concurrently
+        raise _duplicate_id(image_id) from None
     return image
 
 
@@ -123,16 +136,17 @@ def _core_value(image: Image, field: str, value: Any, ctx: RequestContext) -> No
         if image.status != "queued":
             raise Forbidden(f"Attribute '{field}' can be only replaced for a queued image.")
     elif field == "tags":
-        need(isinstance(value, list) and len(value) <= 128
-             and all(isinstance(t, str) and 0 < len(t) <= 255 for t in value), "a list of short strings")
+        need(isinstance(value, list) and all(isinstance(t, str) and 0 < len(t) <= 255 for t in value),
+             "a list of short strings")
         value = sorted(set(value))
     elif field in ("id", "owner"):
         raise Forbidden(f"Attribute '{field}' is read-only.")
     setattr(image, field, value)
 
 
-def apply_patch(session: Session, ctx: RequestContext, image: Image, ops: list[PatchOp]) -> Image:
-    properties = dict(image.properties)
+def apply_patch(session: Session, ctx: RequestContext, image: Image, ops: list[PatchOp], *,
+                limits: ImageLimits) -> Image:
+    properties, tags_before = dict(image.properties), list(image.tags)
     for op in ops:
         field = op.path[1:].replace("~1", "/").replace("~0", "~")
         if field in READ_ONLY:
@@ -151,8 +165,8 @@ def apply_patch(session: Session, ctx: RequestContext, image: Image, ops: list[P
             raise Conflict(f"Property {field} does not exist.")
         _check_property(field, op.value)
         properties[field] = op.value
-    if len(properties) > MAX_PROPERTIES:
-        raise BadRequest(f"An image may have at most {MAX_PROPERTIES} properties.")
+    quotas.check_properties(limits, properties, before=image.properties)
+    quotas.check_tags(limits, list(image.tags), before=tags_before)
     image.properties = properties
     image.updated_at = utcnow()
     session.flush()
@@ -163,6 +177,11 @@ def delete(session: Session, ctx: RequestContext, image_id: str) -> Image:
     image = get_owned(session, ctx, image_id)
     if image.protected:
         raise Forbidden(f"Image {image_id} is protected and cannot be deleted.")
+    tombstone = session.get(ImageId, image.id)
+    if tombstone is None:  # an image made before ids were registered
+        tombstone = ImageId(id=image.id, owner=image.owner)
+        session.add(tombstone)
+    tombstone.deleted_at = utcnow()
     session.delete(image)
     return image
 
@@ -176,15 +195,24 @@ def set_active(session: Session, ctx: RequestContext, image_id: str, *, active: 
     image.updated_at = utcnow()
 
 
-def claim_upload(session: Session, ctx: RequestContext, image_id: str) -> Image:
-    """queued -> saving, atomically, so two uploads can never write the same image."""
+def claim_upload(session: Session, ctx: RequestContext, image_id: str, *, limits: ImageLimits,
+                 declared_size: int | None = None) -> Image:
+    """queued -> saving, atomically, so two uploads can never write the same image.
+
+    Refused (and the image left queued, as the caller's transaction rolls back) past the owner's uploads in
+    progress or, when the client said how much it sends, past its storage quota.
+    """
     image = get_owned(session, ctx, image_id)
     if not image.disk_format or not image.container_format:
         raise BadRequest("Properties disk_format and container_format must be set prior to uploading data.")
+    quotas.lock_project(session, image.owner)
+    if declared_size is not None:
+        quotas.check_storage(session, limits, image.owner, declared_size)
     claimed = session.execute(update(Image).where(Image.id == image_id, Image.status == "queued")
                               .values(status="saving", updated_at=utcnow()))
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         raise Conflict(f"Image status transition from {image.status} to saving is not allowed")
+    quotas.check_count_uploading(session, limits, image.owner)
     return image
 
 
@@ -230,6 +258,13 @@ def list_images(session: Session, ctx: RequestContext, params: dict[str, list[st
         shared = select(ImageMember.image_id).where(ImageMember.member == (ctx.project_id or ""))
         query = query.where(or_(Image.owner == ctx.project_id, Image.visibility.in_(("public", "community")),
                                 Image.id.in_(shared)))
+    # Narrowed in the database, so that other projects' community images (and their properties) are not
+    # loaded by every listing that does not ask for them.
+    if visibility is None:
+        query = query.where(or_(Image.visibility != "community", Image.owner == (ctx.project_id or "")))
+    elif visibility != "all":
+        query = query.where(Image.visibility == visibility)
+    query = query.where(Image.os_hidden == ((one("os_hidden") or "false").lower() == "true"))
     rows = list(session.scalars(query))
     members = {m.image_id: m.status for m in session.scalars(
         select(ImageMember).where(ImageMember.member == (ctx.project_id or "")))}
@@ -269,12 +304,14 @@ def list_images(session: Session, ctx: RequestContext, params: dict[str, list[st
 
 # ---- members -----------------------------------------------------------------------------------
 
-def add_member(session: Session, ctx: RequestContext, image_id: str, member: str) -> ImageMember:
+def add_member(session: Session, ctx: RequestContext, image_id: str, member: str, *,
+               limits: ImageLimits) -> ImageMember:
     image = get_owned(session, ctx, image_id)
     if image.visibility != "shared":
         raise Forbidden(f"Only shared images have members; this one is {image.visibility}.")
     if session.get(ImageMember, (image_id, member)) is not None:
         raise Conflict(f"Member {member} already exists for image {image_id}.")
+    quotas.check_members(session, limits, image_id)
     now = utcnow()
     row = ImageMember(image_id=image_id, member=member, status="pending", created_at=now, updated_at=now)
     session.add(row)

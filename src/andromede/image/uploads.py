@@ -11,8 +11,9 @@ from andromede.common.config import Settings
 from andromede.common.context import RequestContext
 from andromede.common.errors import BadRequest, PayloadTooLarge
 from andromede.db.engine import Database
-from andromede.image import formats, service
+from andromede.image import formats, quotas, service
 from andromede.image.models import Image
+from andromede.image.quotas import ImageLimits
 from andromede.image.store import ImageStore
 
 
@@ -21,16 +22,23 @@ class ImageUploads:
         self.settings = settings
         self.db = db
         self.store = store
+        self.limits = ImageLimits.from_settings(settings)
 
-    async def receive(self, ctx: RequestContext, image_id: str, chunks: AsyncIterator[bytes]) -> None:
+    async def receive(self, ctx: RequestContext, image_id: str, chunks: AsyncIterator[bytes], *,
+                      declared_size: int | None = None) -> None:
+        """Store an image's data. Whatever refuses it (quota, format, a broken stream) leaves no file behind,
+        the image queued again and the project's usage as it was."""
         with self.db.session() as session:
-            image = service.claim_upload(session, ctx, image_id)
-            declared = image.disk_format or "raw"
+            image = service.claim_upload(session, ctx, image_id, limits=self.limits, declared_size=declared_size)
+            declared, owner = image.disk_format or "raw", image.owner
+            remaining = quotas.storage_remaining(session, self.limits, owner)
         upload = self.store.begin(image_id)
         try:
             async for chunk in chunks:
                 if upload.size + len(chunk) > self.settings.image_size_cap_bytes:
                     raise PayloadTooLarge(f"Image data exceeds the {self.settings.image_size_cap_bytes} byte limit.")
+                if remaining is not None and upload.size + len(chunk) > remaining:
+                    raise quotas.storage_full(upload.size + len(chunk), remaining)
                 if chunk:
                     await run_in_threadpool(upload.write, chunk)
             await run_in_threadpool(upload.close)
@@ -38,27 +46,32 @@ class ImageUploads:
                 raise BadRequest("The image data is empty.")
             inspection = await run_in_threadpool(formats.inspect, upload.path, declared,
                                                  max_virtual_size=self.settings.image_virtual_size_cap_bytes)
+            with self.db.session() as session:
+                # Other uploads of the project may have landed meanwhile: the quota holds for what is stored.
+                quotas.lock_project(session, owner)
+                quotas.check_storage(session, self.limits, owner, upload.size)
+                row = session.get(Image, image_id)
+                if row is None:  # deleted while we were receiving it
+                    upload.discard()
+                    return
+                self.store.commit(upload, image_id)
+                row.status = "active"
+                row.size = upload.size
+                row.virtual_size = inspection.virtual_size
+                row.checksum = upload.md5.hexdigest()
+                row.os_hash_algo = "sha512"
+                row.os_hash_value = upload.sha512.hexdigest()
+                row.updated_at = utcnow()
         except formats.UnsafeImage as exc:
             upload.discard()
             self._back_to_queued(image_id)
             raise BadRequest(f"Image rejected: {exc}") from None
         except BaseException:
             upload.discard()
+            # A queued image has no data: a file under its id can only be the one this upload moved in place.
+            self.store.delete(image_id)
             self._back_to_queued(image_id)
             raise
-        self.store.commit(upload, image_id)
-        with self.db.session() as session:
-            row = session.get(Image, image_id)
-            if row is None:  # deleted while we were receiving it
-                self.store.delete(image_id)
-                return
-            row.status = "active"
-            row.size = upload.size
-            row.virtual_size = inspection.virtual_size
-            row.checksum = upload.md5.hexdigest()
-            row.os_hash_algo = "sha512"
-            row.os_hash_value = upload.sha512.hexdigest()
-            row.updated_at = utcnow()
 
     def _back_to_queued(self, image_id: str) -> None:
         with self.db.session() as session:

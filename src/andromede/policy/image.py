@@ -18,6 +18,7 @@ _rule = rule_maker("image", V2)
 
 register(
     _rule("get_images", READER, "List images.", ("GET", "/images")),
+    _rule("get_usage", READER, "Show the project's image quotas and usage.", ("GET", "/info/usage")),
     _rule("get_image", READER, "Show an image.", ("GET", "/images/{image_id}")),
     _rule("add_image", MEMBER, "Create an image.", ("POST", "/images")),
     _rule("modify_image", MEMBER, "Update an image, its tags.", ("PATCH", "/images/{image_id}")),

@@ -1,7 +1,7 @@
 """each host names the one identity user whose credentials act as its agent
 
 Revision ID: 0012_host_agent_user
-Revises: 0009_network_agent_seen
+Revises: 0011_image_ids
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012_host_agent_user"
-down_revision = "0009_network_agent_seen"
+down_revision = "0011_image_ids"
 branch_labels = None
 depends_on = None
 
