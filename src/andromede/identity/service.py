@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 
 from andromede.common.clock import utcnow
@@ -13,6 +14,7 @@ from andromede.db.engine import Database
 from andromede.identity.auth import Authenticator, ValidatedToken
 from andromede.identity.cache import IdentityCache
 from andromede.identity.credentials import CredentialStore
+from andromede.identity.throttle import HashGate
 from andromede.identity.tokens import TokenCodec
 
 
@@ -26,6 +28,7 @@ class IdentityService:
         self.credentials = CredentialStore(Keyring(settings.keys_dir / "credential"))
         self.cache = IdentityCache(db, check_interval_s=settings.cache_check_interval_s)
         self.authenticator = Authenticator(db, settings, self.codec, self.credentials, self.cache)
+        self.hash_gate = HashGate(settings.auth_hash_concurrency or os.cpu_count() or 1, settings.auth_hash_queue)
 
     @property
     def url(self) -> str:
