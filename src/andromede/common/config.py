@@ -55,8 +55,8 @@ class Settings(BaseSettings):
     # since anyone who knows a user name could otherwise lock that user out.
     lockout_failure_attempts: int | None = None
     lockout_duration_s: int = 1800
-    # Argon2 verifications (password and application-credential logins) one API process runs at once
-    # (0: one per CPU) and how many more may wait; past that a login is answered 429 at once.
+    # Logins checking a secret (argon2 for passwords and application credentials; TOTP) one API process runs
+    # at once (0: one per CPU) and how many more may wait; past that a login is answered 429 at once.
     auth_hash_concurrency: int = 0
     auth_hash_queue: int = 8
     # Addresses or CIDRs of reverse proxies whose X-Forwarded-For names the client (comma-separated).

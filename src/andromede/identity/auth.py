@@ -30,8 +30,6 @@ from andromede.identity.throttle import LoginThrottle, ThrottlePolicy, account_k
 from andromede.identity.tokens import InvalidToken, ReceiptPayload, TokenCodec, TokenPayload
 
 SUPPORTED_METHODS = ("password", "token", "application_credential", "totp")
-# Methods whose secret is checked with an argon2 hash (bounded per process by throttle.HashGate).
-HASHED_METHODS = frozenset({"password", "application_credential"})
 # What an administrator's interactive login must show, whichever methods it names (admin_mfa_required).
 ADMIN_FACTORS = ("password", "totp")
 TOTP_STEP_S = 30
@@ -73,10 +71,6 @@ class Authenticator:
     def needs_database(request: AuthRequest) -> bool:
         """Token rescopes run on cached state alone; secrets (passwords, TOTP, app credentials) need a read."""
         return any(method != "token" for method in request.auth.identity.methods)
-
-    @staticmethod
-    def needs_hashing(request: AuthRequest) -> bool:
-        return any(method in HASHED_METHODS for method in request.auth.identity.methods)
 
     def authenticate(self, session: Session | None, request: AuthRequest, receipt: str | None,
                      client: str = "") -> TokenPayload:

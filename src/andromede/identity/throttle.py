@@ -7,7 +7,8 @@ The state lives in the database (identity_login_throttle), not in the API proces
 behind one load balancer every copy sees the same failures, so spreading attempts over copies gains nothing.
 It costs a primary-key read per login and a write per failure, next to an argon2 hash of ~20 ms.
 
-The hash bound is per process, in memory, on purpose: it protects this process's CPU and worker threads.
+The bound on concurrent logins is per process, in memory, on purpose: it protects this process's CPU and
+worker threads.
 """
 
 from __future__ import annotations
@@ -130,10 +131,10 @@ class LoginThrottle:
 
 
 class HashGate:
-    """At most `slots` argon2 verifications at once in this process, `queue` more waiting; the rest get 429.
+    """At most `slots` logins checking a secret at once in this process, `queue` more waiting; the rest get 429.
 
-    Without it a flood of logins (unknown users cost a hash too) piles up in the worker threads every other
-    route needs, and each request waits for all the hashes queued before it.
+    Without it a flood of logins (unknown users cost an argon2 hash too) piles up in the worker threads every
+    other route needs, and each request waits for all the hashes queued before it.
     """
 
     def __init__(self, slots: int, queue: int) -> None:

@@ -47,13 +47,11 @@ async def issue_token(body: AuthRequest, request: Request, ctx: RequestContext =
     receipt = request.headers.get("openstack-auth-receipt")
     include_catalog = "nocatalog" not in request.query_params
     client = client_key(request.client.host) if request.client else ""
-    if authenticator.needs_hashing(body):
-        # Hashing a password costs tens of milliseconds by design: never on the event loop, and never more
-        # at once than the gate lets through.
+    if authenticator.needs_database(body):
+        # Checking a secret costs a hash of tens of milliseconds by design (and a write when it fails): never
+        # on the event loop, and never more at once than the gate lets through.
         async with identity_of(request).hash_gate.slot():
             token, rendered = await run_in_threadpool(_issue, request, body, receipt, include_catalog, client)
-    elif authenticator.needs_database(body):
-        token, rendered = await run_in_threadpool(_issue, request, body, receipt, include_catalog, client)
     else:
         token, rendered = _issue(request, body, receipt, include_catalog, client)  # a rescope: cached state only
     # Hot routes answer JSONResponse directly: FastAPI's response-model encoding costs more than the work.
