@@ -135,6 +135,7 @@ class CredentialStore:
                 if hashlib.sha256(access.encode()).hexdigest() != credential.id:
                     raise BadRequest("The access key of an ec2 credential cannot be changed.")
             credential.sealed_blob = self.seal(body.blob)
+            credential.totp_last_step = None  # a new seed: no passcode of it was used
         return credential
 
     def create_ec2(self, session: Session, user_id: str, project_id: str) -> tuple[Credential, dict]:
