@@ -40,6 +40,8 @@ class Server:
     process: subprocess.Popen | None = None
     log_path: Path | None = None
     env: dict = field(default_factory=dict)
+    # The server accepts each TOTP time step once: the last one this helper handed out.
+    last_totp_step: int = field(default=-1, repr=False)
 
     @property
     def base_url(self) -> str:
@@ -138,15 +140,30 @@ class Server:
         return dict(line.split(": ", 1) for line in text.splitlines() if ": " in line and not line.startswith("#"))
 
     def admin_passcode(self) -> str:
-        return pyotp.parse_uri(self.admin_credentials()["totp_uri"]).now()
+        """A passcode for a time step not used yet (the server takes one step of drift either way, each once)."""
+        totp = pyotp.parse_uri(self.admin_credentials()["totp_uri"])
+        while True:
+            now = time.time()
+            current = int(now) // totp.interval
+            # The previous step's passcode is still good for the rest of this step: use it while time is left.
+            oldest = current - 1 if (current + 1) * totp.interval - now > 5 else current
+            step = max(oldest, self.last_totp_step + 1)
+            if step <= current + 1:
+                self.last_totp_step = step
+                return totp.generate_otp(step)
+            time.sleep((current + 1) * totp.interval - time.time() + 0.05)
 
     # ---- clients ------------------------------------------------------------------------------
 
     def tls(self) -> ssl.SSLContext:
         return ssl.create_default_context(cafile=self.cacert)
 
-    def http(self) -> httpx.Client:
-        return httpx.Client(base_url=self.base_url, verify=self.tls(), timeout=30)
+    def http(self, local_address: str | None = None) -> httpx.Client:
+        """A client; `local_address` (say 127.0.0.2) makes it another client address to the server."""
+        if local_address is None:
+            return httpx.Client(base_url=self.base_url, verify=self.tls(), timeout=30)
+        transport = httpx.HTTPTransport(verify=self.tls(), local_address=local_address)
+        return httpx.Client(base_url=self.base_url, transport=transport, timeout=30)
 
     def openstack(self, *args: str, cloud: str = "andromede", check: bool = True,
                   env: dict | None = None) -> subprocess.CompletedProcess:

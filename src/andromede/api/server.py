@@ -114,9 +114,13 @@ def serve(settings: Settings) -> None:
         agent.start()  # it waits for the API below to answer
         print(banner(settings, prepared), flush=True)
         try:
+            # The client address (login throttling) is the socket peer unless proxies are named: uvicorn's
+            # default would believe X-Forwarded-For from any local process.
             uvicorn.run(prepared.app, host=settings.listen_host, port=settings.listen_port,  # type: ignore[arg-type]
                         ssl_certfile=prepared.cert, ssl_keyfile=prepared.key, log_level="warning",
-                        access_log=False, server_header=False, timeout_graceful_shutdown=2)
+                        access_log=False, server_header=False, timeout_graceful_shutdown=2,
+                        proxy_headers=bool(settings.trusted_proxies),
+                        forwarded_allow_ips=settings.trusted_proxies or None)
         finally:
             agent.stop()
     finally:

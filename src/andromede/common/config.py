@@ -42,9 +42,27 @@ class Settings(BaseSettings):
     token_key_rotation_s: int = 24 * 3600
     password_min_length: int = 10
     password_max_bytes: int = 4096
-    lockout_failure_attempts: int = 5
+    # Failed logins are throttled per (account, client address): once an address has failed
+    # `login_throttle_free_failures` times for one account, its next attempts for that account are refused
+    # (429) for login_throttle_delay_s, doubling with each further failure up to the cap. Other addresses,
+    # and so the account's owner, are not affected. Failures older than login_throttle_reset_s are forgotten.
+    login_throttle_free_failures: int = 3
+    login_throttle_delay_s: float = 2.0
+    login_throttle_max_delay_s: float = 900.0
+    login_throttle_reset_s: float = 3600.0
+    # Keystone's [security_compliance] lockout, opt-in: after this many failures from anywhere the account
+    # refuses even its right password for lockout_duration_s (until an admin re-enables it). Off when unset,
+    # since anyone who knows a user name could otherwise lock that user out.
+    lockout_failure_attempts: int | None = None
     lockout_duration_s: int = 1800
-    # Interactive (password) logins of users holding the admin role need password+TOTP.
+    # Logins checking a secret (argon2 for passwords and application credentials; TOTP) one API process runs
+    # at once (0: one per CPU) and how many more may wait; past that a login is answered 429 at once.
+    auth_hash_concurrency: int = 0
+    auth_hash_queue: int = 8
+    # Addresses or CIDRs of reverse proxies whose X-Forwarded-For names the client (comma-separated).
+    # Empty: the client is the socket peer, whatever the headers say.
+    trusted_proxies: str = ""
+    # Interactive logins (password, TOTP) of users holding the admin role need password+TOTP.
     admin_mfa_required: bool = True
     max_json_body_bytes: int = 112 * 1024
     # Give every server a config drive even when it does not ask (Nova's option); the metadata service

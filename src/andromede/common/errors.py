@@ -69,6 +69,17 @@ class PayloadTooLarge(ApiError):
     default_message = "The request body is larger than the server accepts."
 
 
+class TooManyRequests(ApiError):
+    """Refused for now: the Retry-After header says when to try again."""
+
+    status = 429
+    title = "Too Many Requests"
+    default_message = "Too many requests; try again later."
+
+    def __init__(self, message: str | None = None, *, retry_after_s: int) -> None:
+        super().__init__(message, headers={"Retry-After": str(max(1, retry_after_s))})
+
+
 class UnsupportedMediaType(ApiError):
     status = 415
     title = "Unsupported Media Type"

@@ -1,11 +1,14 @@
 """Authentication (password, token, application credential, TOTP), MFA rules, scoping, validation.
 
 Every authentication failure answers the same 401 whatever went wrong (unknown user, wrong password,
-locked account, disabled user): the response must not tell an attacker which one it was.
+locked account, disabled user): the response must not tell an attacker which one it was. Failed passwords
+and passcodes are throttled per (account, client address), for unknown names as for users (throttle.py).
 """
 
 from __future__ import annotations
 
+import hmac
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -19,15 +22,17 @@ from andromede.common.ids import audit_id
 from andromede.db.engine import Database
 from andromede.identity import assignment, catalog, resource, revoke, users
 from andromede.identity.cache import CACHE_NEUTRAL, IdentityCache
-from andromede.identity.credentials import CredentialStore, list_application_credentials
+from andromede.identity.credentials import CredentialStore, claim_totp_step, list_application_credentials
 from andromede.identity.models import ApplicationCredential, Domain, Project, Role, User
 from andromede.identity.passwords import verify_secret
-from andromede.identity.schemas import AuthRequest, AuthUser, DomainRef
+from andromede.identity.schemas import AuthIdentity, AuthRequest, AuthUser, DomainRef
+from andromede.identity.throttle import LoginThrottle, ThrottlePolicy, account_key
 from andromede.identity.tokens import InvalidToken, ReceiptPayload, TokenCodec, TokenPayload
 
 SUPPORTED_METHODS = ("password", "token", "application_credential", "totp")
-# Methods that prove who is at the keyboard; token and app-credential logins are not interactive.
-INTERACTIVE = "password"
+# What an administrator's interactive login must show, whichever methods it names (admin_mfa_required).
+ADMIN_FACTORS = ("password", "totp")
+TOTP_STEP_S = 30
 
 
 @dataclass
@@ -46,6 +51,10 @@ def _auth_failed() -> Unauthorized:
     return Unauthorized("The request you have made requires authentication.")
 
 
+class _WrongSecret(Exception):
+    """A password or passcode did not prove who the client named (unknown, wrong, replayed, locked)."""
+
+
 class Authenticator:
     def __init__(self, db: Database, settings: Settings, codec: TokenCodec, credentials: CredentialStore,
                  cache: IdentityCache) -> None:
@@ -54,6 +63,7 @@ class Authenticator:
         self.settings = settings
         self.codec = codec
         self.credentials = credentials
+        self.throttle = LoginThrottle(db, ThrottlePolicy.from_settings(settings))
 
     # ---- issuing ------------------------------------------------------------------------------
 
@@ -62,7 +72,9 @@ class Authenticator:
         """Token rescopes run on cached state alone; secrets (passwords, TOTP, app credentials) need a read."""
         return any(method != "token" for method in request.auth.identity.methods)
 
-    def authenticate(self, session: Session | None, request: AuthRequest, receipt: str | None) -> TokenPayload:
+    def authenticate(self, session: Session | None, request: AuthRequest, receipt: str | None,
+                     client: str = "") -> TokenPayload:
+        """The token a request earns; `client` is the caller's address as throttle.client_key gives it."""
         identity = request.auth.identity
         methods = identity.methods
         if len(set(methods)) != len(methods):
@@ -84,10 +96,7 @@ class Authenticator:
         if self.needs_database(request):
             if session is None:
                 raise ValueError("password, totp and application_credential need a database session")
-            if identity.password is not None and "password" in methods:
-                user_ids.add(self._check_password(session, identity.password.user))
-            if identity.totp is not None and "totp" in methods:
-                user_ids.add(self._check_totp(session, identity.totp.user))
+            user_ids |= self._check_user_secrets(session, identity, client, now)
             if identity.application_credential is not None and "application_credential" in methods:
                 app_cred = self._check_app_cred(session, identity.application_credential)
                 user_ids.add(app_cred.user_id)
@@ -104,12 +113,14 @@ class Authenticator:
             used = list(dict.fromkeys([*previous.methods, *used]))
         if len(user_ids) != 1:
             raise _auth_failed()
-        user = self._active_user(user_ids.pop())
+        user, user_domain = self._active_user(user_ids.pop())
 
         if parent is not None:
+            # As Keystone: a rescoped token carries the methods its parent was earned with and must meet the
+            # same rules, so a one-factor token made before its user became an administrator stays one-factor.
             used = list(dict.fromkeys(["token", *parent.methods]))
-        elif app_cred is None and session is not None:
-            self._check_mfa(session, user, used, now)
+        if app_cred is None and (parent is None or parent.app_cred_id is None):  # app credentials: no MFA
+            self._check_mfa(user, user_domain, used, now, rescope=parent is not None)
 
         project_id, domain_id, system = self._resolve_scope(request, user, parent, app_cred)
         expires = now + timedelta(seconds=self.settings.token_expiration_s)
@@ -149,53 +160,91 @@ class Authenticator:
 
         return self.cache.memo(("project_id_by_name", name, domain_id), compute)[0]
 
-    def _active_user(self, user_id: str) -> User:
+    def _active_user(self, user_id: str) -> tuple[User, Domain]:
         user, domain = self.cache.memo(("user", user_id), lambda s: _with_domain(s, User, user_id))
         if user is None or not user.enabled or domain is None or not domain.enabled:
             raise _auth_failed()
-        return user
+        return user, domain
 
     def _role_ids(self, user_id: str, target_type: str, target_id: str) -> frozenset[str]:
         return self.cache.memo(("role_ids", user_id, target_type, target_id),
                                lambda s: frozenset(assignment.effective_role_ids(s, user_id, target_type, target_id)))
 
-    def _check_password(self, session: Session, ref: AuthUser) -> str:
-        if ref.password is None:
+    def _check_user_secrets(self, session: Session, identity: AuthIdentity, client: str,
+                            now: datetime) -> set[str]:
+        """Check the password and TOTP methods; the ids of the users they proved.
+
+        Before any secret is checked, an address that failed too often for the account it names is refused
+        (429); after, a failure counts against that (account, address) whatever went wrong, so that the
+        answers to an unknown user, a locked one and a wrong password move the throttle alike.
+        """
+        password = identity.password if "password" in identity.methods else None
+        totp = identity.totp if "totp" in identity.methods else None
+        if password is not None and password.user.password is None:
             raise BadRequest("The password method needs user.password.")
-        user = self._resolve_user(session, ref)
-        now = utcnow()
-        locked = user is not None and user.locked_until is not None and user.locked_until > now
+        if totp is not None and not totp.user.passcode:
+            raise BadRequest("The totp method needs user.passcode.")
+        named = [(method.user, self._resolve_user(session, method.user), is_password)
+                 for method, is_password in ((password, True), (totp, False)) if method is not None]
+        keys = list(dict.fromkeys(_account_key(ref, user) for ref, user, _ in named))
+        states = [self.throttle.check(session, key, client, now) for key in keys]
+        user_ids: set[str] = set()
+        try:
+            for ref, user, is_password in named:
+                if is_password:
+                    user_ids.add(self._check_password(user, ref.password or "", now))
+                else:
+                    user_ids.add(self._check_totp(session, user, ref.passcode or ""))
+        except _WrongSecret as exc:
+            for key in keys:
+                self.throttle.record_failure(key, client, now)
+            raise _auth_failed() from exc
+        for key, state in zip(keys, states, strict=True):
+            if state.has_failures:
+                self.throttle.forget(key, client)
+        return user_ids
+
+    def _check_password(self, user: User | None, password: str, now: datetime) -> str:
+        locked = self._locked_out(user, now)
         # Always run the hash, so the answer takes as long for unknown and locked users.
-        ok = verify_secret(user.password_hash if user is not None else None, ref.password)
+        ok = verify_secret(user.password_hash if user is not None else None, password)
         if user is None or locked:
-            raise _auth_failed()
+            raise _WrongSecret()
         if not ok:
-            self._record_failure(user.id)
-            raise _auth_failed()
+            self._count_toward_lockout(user.id)
+            raise _WrongSecret()
         if user.failed_auth_count:
             user.failed_auth_count = 0
             user.locked_until = None
         return user.id
 
-    def _check_totp(self, session: Session, ref: AuthUser) -> str:
-        if not ref.passcode:
-            raise BadRequest("The totp method needs user.passcode.")
-        user = self._resolve_user(session, ref)
-        if user is None:
-            raise _auth_failed()
-        if user.locked_until is not None and user.locked_until > utcnow():
-            raise _auth_failed()
-        for secret in self.credentials.totp_secrets(session, user.id):
-            try:
-                if pyotp.TOTP(secret).verify(ref.passcode, valid_window=1):
+    def _check_totp(self, session: Session, user: User | None, passcode: str) -> str:
+        if user is None or self._locked_out(user, utcnow()):
+            raise _WrongSecret()
+        current = int(time.time()) // TOTP_STEP_S
+        given = passcode.encode()
+        for credential_id, secret, last_step in self.credentials.totp_secrets(session, user.id):
+            for step in (current - 1, current, current + 1):  # one step of clock drift either way
+                if last_step is not None and step <= last_step:
+                    continue  # a passcode is good once (RFC 6238 5.2), and never one older than the last used
+                try:
+                    expected = pyotp.TOTP(secret).generate_otp(step).encode()
+                except (ValueError, TypeError):
+                    break
+                if hmac.compare_digest(expected, given) and claim_totp_step(self.db, credential_id, step):
                     return user.id
-            except (ValueError, TypeError):
-                continue
-        self._record_failure(user.id)
-        raise _auth_failed()
+        self._count_toward_lockout(user.id)
+        raise _WrongSecret()
 
-    def _record_failure(self, user_id: str) -> None:
-        """Count a failure in its own transaction: the request's own one rolls back with the 401."""
+    def _locked_out(self, user: User | None, now: datetime) -> bool:
+        return (bool(self.settings.lockout_failure_attempts) and user is not None
+                and user.locked_until is not None and user.locked_until > now)
+
+    def _count_toward_lockout(self, user_id: str) -> None:
+        """The opt-in account lockout; counted in its own transaction: the request's rolls back with the 401."""
+        attempts = self.settings.lockout_failure_attempts
+        if not attempts:
+            return
         with self.db.session() as session:
             session.info[CACHE_NEUTRAL] = True
             user = session.get(User, user_id)
@@ -206,7 +255,7 @@ class Authenticator:
                 user.failed_auth_count = 0
                 user.locked_until = None
             user.failed_auth_count += 1
-            if user.failed_auth_count >= self.settings.lockout_failure_attempts:
+            if user.failed_auth_count >= attempts:
                 user.locked_until = now + timedelta(seconds=self.settings.lockout_duration_s)
 
     def _check_parent_token(self, token: str) -> TokenPayload:
@@ -230,28 +279,33 @@ class Authenticator:
             raise _auth_failed()
         return credential
 
-    def _check_mfa(self, session: Session, user: User, used: list[str], now: datetime) -> None:
+    def _check_mfa(self, user: User, domain: Domain, used: list[str], now: datetime, *, rescope: bool) -> None:
+        """Keystone's multi_factor_auth_rules, plus password+TOTP for administrators, whatever methods they used.
+
+        Not met: 401 (Keystone's InsufficientAuthMethods) with an auth receipt for the methods just proven,
+        which the client completes with the others. A rescope gets no receipt: its token proves nothing now.
+        """
         rules: list[list[str]] = []
         if user.options.get("multi_factor_auth_enabled") and user.options.get("multi_factor_auth_rules"):
             rules = [list(rule) for rule in user.options["multi_factor_auth_rules"] if rule]
-        if self.settings.admin_mfa_required and INTERACTIVE in used and self._holds_admin(user):
-            admin_rule = ["password", "totp"]
-            rules = [sorted(set(rule) | set(admin_rule)) for rule in rules] or [admin_rule]
+        if self.settings.admin_mfa_required and self._holds_admin(user):
+            rules = [sorted(set(rule) | set(ADMIN_FACTORS)) for rule in rules] or [list(ADMIN_FACTORS)]
         if not rules or any(set(rule) <= set(used) for rule in rules):
             return
+        message = f"Insufficient auth methods received for {user.id}. Auth Methods Provided: [{','.join(used)}]."
+        if rescope:
+            raise Unauthorized(message)
         receipt = ReceiptPayload(user_id=user.id, methods=tuple(used), issued_at=now,
                                  expires_at=now + timedelta(seconds=self.settings.receipt_expiration_s))
-        domain = session.get(Domain, user.domain_id)
         body = {
             "receipt": {
                 "methods": list(used), "issued_at": isotime(now), "expires_at": isotime(receipt.expires_at),
-                "user": {"id": user.id, "name": user.name,
-                         "domain": {"id": user.domain_id, "name": domain.name if domain else ""}},
+                "user": {"id": user.id, "name": user.name, "domain": {"id": domain.id, "name": domain.name}},
             },
             "required_auth_methods": [rule for rule in rules if set(used) & set(rule)] or rules,
         }
-        raise Unauthorized("Additional authentications steps required.",
-                           headers={"Openstack-Auth-Receipt": self.codec.encode_receipt(receipt)}, extra=body)
+        raise Unauthorized(message, headers={"Openstack-Auth-Receipt": self.codec.encode_receipt(receipt)},
+                           extra=body)
 
     def _holds_admin(self, user: User) -> bool:
         def compute(session: Session) -> tuple[bool]:
@@ -412,3 +466,10 @@ def _with_domain(session: Session, model: type[User] | type[Project], ident: str
     row = session.get(model, ident)
     return (row, session.get(Domain, row.domain_id)) if row is not None else (None, None)
 
+
+def _account_key(ref: AuthUser, user: User | None) -> str:
+    """Whom a login names: a user by id whichever way it was named, or else the name as given."""
+    if user is not None:
+        return account_key("user", user.id)
+    domain = ref.domain
+    return account_key("unknown", ref.id, ref.name, domain.id if domain else None, domain.name if domain else None)

@@ -28,7 +28,7 @@ from andromede.db.engine import Database
 from andromede.identity.models import IdentityState
 
 T = TypeVar("T")
-# Set in session.info by writes that change nothing a cached value holds (login failure counters),
+# Set in session.info by writes that change nothing a cached value holds (login throttling, TOTP steps),
 # so that a stream of bad passwords cannot keep every server's cache cold.
 CACHE_NEUTRAL = "identity_cache_neutral"
 _IDENTITY_PREFIX = "identity_"
@@ -63,7 +63,7 @@ class IdentityCache:
 
         @event.listens_for(factory, "do_orm_execute")
         def mark_bulk(state) -> None:  # type: ignore[no-untyped-def]
-            if (state.is_update or state.is_delete) and any(
+            if (state.is_update or state.is_delete) and not state.session.info.get(CACHE_NEUTRAL) and any(
                     getattr(m.class_, "__tablename__", "").startswith(_IDENTITY_PREFIX)
                     for m in state.all_mappers):
                 state.session.info["identity_dirty"] = True

@@ -7,20 +7,24 @@ import json
 import secrets
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from andromede.common.clock import parse_isotime, utcnow
 from andromede.common.errors import BadRequest, NotFound
 from andromede.common.ids import new_id, random_urlsafe
 from andromede.common.keyring import InvalidSealedData, Keyring
+from andromede.db.engine import Database
 from andromede.identity import assignment, revoke
+from andromede.identity.cache import CACHE_NEUTRAL
 from andromede.identity.common import flush_unique
 from andromede.identity.models import ApplicationCredential, Credential, Project, Role
 from andromede.identity.passwords import hash_secret
 from andromede.identity.schemas import ApplicationCredentialCreate, CredentialCreate, CredentialUpdate
 
 _CRED_AD = b"andromede-credential-v1"
+# A client may choose an application credential's secret; a short one could be guessed (generated ones: 64).
+APP_CRED_SECRET_MIN_LENGTH = 16
 
 
 # ---- application credentials -------------------------------------------------------------------
@@ -47,6 +51,9 @@ def create_application_credential(session: Session, *, user_id: str, project_id:
             raise BadRequest("expires_at is not an ISO 8601 time.") from exc
         if expires_at <= utcnow():
             raise BadRequest("expires_at is in the past.")
+    if body.secret is not None and len(body.secret) < APP_CRED_SECRET_MIN_LENGTH:
+        raise BadRequest(f"The application credential secret must be at least {APP_CRED_SECRET_MIN_LENGTH} "
+                         "characters long (leave it out to have one generated).")
     secret = body.secret or random_urlsafe(48)
     credential = ApplicationCredential(
         id=new_id(), name=body.name, user_id=user_id, project_id=project_id, secret_hash=hash_secret(secret),
@@ -128,6 +135,7 @@ class CredentialStore:
                 if hashlib.sha256(access.encode()).hexdigest() != credential.id:
                     raise BadRequest("The access key of an ec2 credential cannot be changed.")
             credential.sealed_blob = self.seal(body.blob)
+            credential.totp_last_step = None  # a new seed: no passcode of it was used
         return credential
 
     def create_ec2(self, session: Session, user_id: str, project_id: str) -> tuple[Credential, dict]:
@@ -139,10 +147,26 @@ class CredentialStore:
                                                             blob=blob))
         return credential, {"access": access, "secret": secret}
 
-    def totp_secrets(self, session: Session, user_id: str) -> list[str]:
+    def totp_secrets(self, session: Session, user_id: str) -> list[tuple[str, str, int | None]]:
+        """(credential id, secret, last accepted time step) of each TOTP credential of the user."""
         rows = session.scalars(select(Credential).where(Credential.user_id == user_id,
                                                         Credential.type == "totp"))
-        return [blob for blob in (self.open(row) for row in rows) if blob]
+        opened = ((row, self.open(row)) for row in rows)
+        return [(row.id, blob, row.totp_last_step) for row, blob in opened if blob]
+
+
+def claim_totp_step(db: Database, credential_id: str, step: int) -> bool:
+    """Record `step` as used, in a transaction of its own; False if it (or a later one) was used already.
+
+    A conditional UPDATE, so that of two requests racing with one passcode only one wins.
+    """
+    table = Credential.__table__
+    with db.session() as session:
+        session.info[CACHE_NEUTRAL] = True
+        result = session.execute(update(table).where(
+            table.c.id == credential_id, or_(table.c.totp_last_step.is_(None), table.c.totp_last_step < step),
+        ).values(totp_last_step=step))
+        return result.rowcount == 1  # type: ignore[attr-defined]
 
 
 def _ec2_access(blob: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from andromede.common.clock import utcnow
@@ -162,6 +162,23 @@ class Credential(Base):
     sealed_blob: Mapped[str] = mapped_column(Text)
     extra: Mapped[dict] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # totp: the time step of the last passcode accepted, so that no passcode is accepted twice.
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+class LoginThrottle(Base):
+    """Recent login failures of one account from one client address (see identity/throttle.py).
+
+    account_key is a digest of what the client named (a user id, or an unknown name), never the name itself:
+    people type passwords into the user name field.
+    """
+
+    __tablename__ = "identity_login_throttle"
+    account_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    client: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    blocked_until: Mapped[datetime | None] = mapped_column(nullable=True)
+    last_failure_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
 class RevocationEvent(Base):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -14,6 +15,7 @@ from andromede.db.engine import Database
 from andromede.identity.auth import Authenticator, ValidatedToken
 from andromede.identity.cache import IdentityCache
 from andromede.identity.credentials import CredentialStore
+from andromede.identity.throttle import HashGate
 from andromede.identity.tokens import TokenCodec
 
 
@@ -29,6 +31,7 @@ class IdentityService:
         self.authenticator = Authenticator(db, settings, self.codec, self.credentials, self.cache)
         # Run on each freshly validated token; what they add to the context is cached with it.
         self.context_hooks: list[Callable[[RequestContext], None]] = []
+        self.hash_gate = HashGate(settings.auth_hash_concurrency or os.cpu_count() or 1, settings.auth_hash_queue)
 
     @property
     def url(self) -> str:

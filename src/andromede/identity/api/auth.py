@@ -13,6 +13,7 @@ from andromede.identity import assignment, catalog, revoke
 from andromede.identity.api.common import identity_of, views_of
 from andromede.identity.auth import ValidatedToken
 from andromede.identity.schemas import AuthRequest
+from andromede.identity.throttle import client_key
 from andromede.policy import enforce, mark_public
 
 router = APIRouter()
@@ -45,22 +46,26 @@ async def issue_token(body: AuthRequest, request: Request, ctx: RequestContext =
     authenticator = identity_of(request).authenticator
     receipt = request.headers.get("openstack-auth-receipt")
     include_catalog = "nocatalog" not in request.query_params
+    client = client_key(request.client.host) if request.client else ""
     if authenticator.needs_database(body):
-        # Hashing a password costs tens of milliseconds by design: never on the event loop.
-        token, rendered = await run_in_threadpool(_issue, request, body, receipt, include_catalog)
+        # Checking a secret costs a hash of tens of milliseconds by design (and a write when it fails): never
+        # on the event loop, and never more at once than the gate lets through.
+        async with identity_of(request).hash_gate.slot():
+            token, rendered = await run_in_threadpool(_issue, request, body, receipt, include_catalog, client)
     else:
-        token, rendered = _issue(request, body, receipt, include_catalog)  # a rescope: cached state only
+        token, rendered = _issue(request, body, receipt, include_catalog, client)  # a rescope: cached state only
     # Hot routes answer JSONResponse directly: FastAPI's response-model encoding costs more than the work.
     return JSONResponse({"token": rendered}, status_code=201, headers={"X-Subject-Token": token})
 
 
-def _issue(request: Request, body: AuthRequest, receipt: str | None, include_catalog: bool) -> tuple[str, dict]:
+def _issue(request: Request, body: AuthRequest, receipt: str | None, include_catalog: bool,
+           client: str) -> tuple[str, dict]:
     identity = identity_of(request)
     if identity.authenticator.needs_database(body):
         with identity.db.session() as session:
-            payload = identity.authenticator.authenticate(session, body, receipt)
+            payload = identity.authenticator.authenticate(session, body, receipt, client)
     else:
-        payload = identity.authenticator.authenticate(None, body, receipt)
+        payload = identity.authenticator.authenticate(None, body, receipt, client)
     token = identity.codec.encode(payload)
     validated = identity.authenticator.validate(token)
     return token, identity.authenticator.render(validated, include_catalog=include_catalog)

@@ -119,10 +119,19 @@ def delete_application_credential(user_id: str, credential_id: str, request: Req
 
 # ---- /v3/credentials ---------------------------------------------------------------------------
 
-def _credential_doc(request: Request, row: Credential) -> dict:
-    blob = identity_of(request).credentials.open(row)
-    return dump(CredentialView(id=row.id, type=row.type, user_id=row.user_id, project_id=row.project_id,
-                               blob=blob, links=Links(self=f"{identity_of(request).url}/v3/credentials/{row.id}")))
+# Credential types whose blob is a secret shown once, when it is created: a TOTP seed read back later (by
+# an admin listing every user's credentials, say) would be a second factor copied.
+_WRITE_ONLY_TYPES = frozenset({"totp"})
+
+
+def _credential_doc(request: Request, row: Credential, *, created: bool = False) -> dict:
+    hidden = row.type in _WRITE_ONLY_TYPES and not created
+    blob = "" if hidden else identity_of(request).credentials.open(row)
+    doc = dump(CredentialView(id=row.id, type=row.type, user_id=row.user_id, project_id=row.project_id,
+                              blob=blob, links=Links(self=f"{identity_of(request).url}/v3/credentials/{row.id}")))
+    if hidden:
+        del doc["blob"]
+    return doc
 
 
 def _visible_credential(session, ctx: RequestContext, credential_id: str) -> Credential:  # type: ignore[no-untyped-def]
@@ -140,7 +149,8 @@ def create_credential(body: CredentialCreateRequest, request: Request, ctx: Requ
     identity = identity_of(request)
     with identity.db.session() as session:
         _require_project_role(session, ctx, body.credential.user_id, body.credential.project_id)
-        return {"credential": _credential_doc(request, identity.credentials.create(session, body.credential))}
+        row = identity.credentials.create(session, body.credential)
+        return {"credential": _credential_doc(request, row, created=True)}
 
 
 @router.get("/credentials")

@@ -1,7 +1,7 @@
 """image ids are never reused: every id ever issued is kept, past its image's deletion (OSSN-0075)
 
 Revision ID: 0011_image_ids
-Revises: 0009_network_agent_seen
+Revises: 0010_identity_login_throttle
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011_image_ids"
-down_revision = "0009_network_agent_seen"
+down_revision = "0010_identity_login_throttle"
 branch_labels = None
 depends_on = None
 
