@@ -340,6 +340,7 @@ def add_interface(session: Session, ctx: RequestContext, router_id: str, body: I
         if len(subnets) > 1:
             raise _bad("router", f"Port {port.id} has more than one fixed IP; a router port needs exactly one")
         _refuse_external(session, subnets[0])
+        _check_port_addresses(session, ctx, port)
         _check_new_subnets(session, router, subnets)
         port.device_id, port.device_owner = router.id, ROUTER_INTERFACE
         port.revision_number += 1
@@ -349,6 +350,9 @@ def add_interface(session: Session, ctx: RequestContext, router_id: str, body: I
         _refuse_external(session, subnet)
         if not subnet.gateway_ip:
             raise _bad("router", f"Subnet {subnet.id} does not have a gateway IP")
+        if not ctx.is_admin and subnet.project_id != ctx.project_id:  # a shared subnet's gateway is its owner's
+            raise _bad("router", f"Cannot add interface to router because subnet {subnet.id} is not owned by "
+                                 "project making the request")
         subnets = [subnet]
         _check_new_subnets(session, router, subnets)
         port = _new_port(session, project_id=router.project_id, network_id=subnet.network_id, device_id=router.id,
@@ -363,6 +367,20 @@ def add_interface(session: Session, ctx: RequestContext, router_id: str, body: I
     _touch(router)
     session.flush()
     return _interface_info(router, port, [s.id for s in subnets])
+
+
+def _check_port_addresses(session: Session, ctx: RequestContext, port: Port) -> None:
+    """Neutron's rule for a port added to a router: on a subnet another project owns (a shared one), its address
+    must be one the subnet's pools hand out to anyone; never the gateway, nor one the owner set aside."""
+    if ctx.is_admin:
+        return
+    for subnet, address in _port_subnets(session, port.id):
+        if subnet.project_id == ctx.project_id:
+            continue
+        if address == subnet.gateway_ip or not ipam.in_pools(address, subnet.allocation_pools):
+            raise _bad("router", f"Cannot add interface to router because specified port {port.id} has an IP "
+                                 f"address out of the allocation pool of subnet {subnet.id}, which is not owned by "
+                                 "the project making the request")
 
 
 def _refuse_external(session: Session, subnet: Subnet) -> None:
