@@ -43,7 +43,11 @@ class Tenant:
 
 def _remove_network(admin: Admin, network_id: str) -> None:
     client = admin.client
-    for port in client.get(f"{NET}/ports", params={"network_id": network_id}).json()["ports"]:
+    ports = client.get(f"{NET}/ports", params={"network_id": network_id}).json()["ports"]
+    for fip in client.get(f"{NET}/floatingips").json()["floatingips"]:
+        if fip["port_id"] in {p["id"] for p in ports}:
+            client.put(f"{NET}/floatingips/{fip['id']}", json={"floatingip": {"port_id": None}})
+    for port in ports:
         if port["device_owner"] == "network:router_interface":
             client.put(f"{NET}/routers/{port['device_id']}/remove_router_interface", json={"port_id": port["id"]})
         elif port["device_owner"] != "network:dhcp":
@@ -205,6 +209,8 @@ def test_tenant_cannot_touch_the_owners_ports_or_subnet(admin: Admin, shared: Sh
         _neutron_error(http.delete(f"{NET}/ports/{port['id']}", headers=headers), 404, "PortNotFound")
     for change in (["--gateway", FREE], ["--allocation-pool", f"start={SET_ASIDE},end=10.77.0.254"]):
         _refused(tenant.cli("subnet", "set", *change, shared.subnet["id"], check=False), 403, "another project")
+    _refused(tenant.cli("subnet", "create", "--network", shared.network["id"], "--subnet-range", "10.77.1.0/24",
+                        "s", check=False), 403, "another project")
     assert _network_state(admin, shared.network["id"]) == before
 
 
@@ -309,3 +315,38 @@ def test_floating_ip_cannot_point_at_another_projects_port(server: Server, admin
     assert admin.client.get(f"{NET}/floatingips", params={"port_id": victim["id"]}).json()["floatingips"] == []
     # And through the CLI, by id: the tenant's client cannot even name the port.
     _refused(tenant.cli("floating ip", "set", "--port", victim["id"], fip["id"], check=False), None, "No Port found")
+
+
+def test_floating_ip_on_the_shared_network_is_never_carried_by_a_third_projects_router(
+        server: Server, admin: Admin, shared: Shared, tenant: Tenant, http: httpx.Client,
+        public_networks: Callable[..., dict]) -> None:
+    """B's router reaches the shared subnet (by a port of B's) and the floating-IP network first: a floating IP of
+    another project C on that subnet must not go through it (B's extra routes would steer C's traffic). It goes
+    through the router at the subnet's gateway, the owner's, or nowhere."""
+    public = public_networks("172.24.79.0/24")
+    tenant.cli("router", "create", "--external-gateway", public["id"], "rb")
+    tenant.cli("port", "create", "--network", shared.network["id"], "pb")
+    tenant.cli("router", "add", "port", "rb", "pb")
+    c = auth_headers(admin.account().token(server))
+    victim = http.post(f"{NET}/ports", json={"port": {"network_id": shared.network["id"], "device_id": "vm-c",
+                                                      "device_owner": "compute:nova"}}, headers=c).json()["port"]
+    fip = http.post(f"{NET}/floatingips", json={"floatingip": {"floating_network_id": public["id"]}},
+                    headers=c).json()["floatingip"]
+    _neutron_error(http.put(f"{NET}/floatingips/{fip['id']}", json={"floatingip": {"port_id": victim["id"]}},
+                            headers=c), 404, "ExternalGatewayForFloatingIPNotFound")
+    assert http.get(f"{NET}/floatingips/{fip['id']}", headers=c).json()["floatingip"]["router_id"] is None
+    owners = admin.client.post(f"{NET}/routers", json={"router": {"name": "ra", "external_gateway_info": {
+        "network_id": public["id"]}}}).json()["router"]
+    try:
+        done = admin.client.put(f"{NET}/routers/{owners['id']}/add_router_interface",
+                                json={"subnet_id": shared.subnet["id"]})
+        assert done.status_code == 200, done.text
+        associated = http.put(f"{NET}/floatingips/{fip['id']}", json={"floatingip": {"port_id": victim["id"]}},
+                              headers=c)
+        assert associated.status_code == 200, associated.text
+        assert associated.json()["floatingip"]["router_id"] == owners["id"]
+    finally:  # the admin's router would outlive the test (the fixtures remove networks and ports)
+        http.delete(f"{NET}/floatingips/{fip['id']}", headers=c)
+        admin.client.put(f"{NET}/routers/{owners['id']}/remove_router_interface",
+                         json={"subnet_id": shared.subnet["id"]})
+        assert admin.client.delete(f"{NET}/routers/{owners['id']}").status_code == 204

@@ -539,7 +539,7 @@ def _associate(session: Session, ctx: RequestContext, fip: FloatingIp, port_id: 
     else:
         chosen = v4
     subnet, address = chosen[0]
-    router_id = _router_for(session, fip.floating_network_id, subnet.id)
+    router_id = _router_for(session, fip.floating_network_id, subnet, fip.project_id)
     if router_id is None:
         raise NotFound(f"External network {fip.floating_network_id} is not reachable from subnet {subnet.id}.  "
                        f"Therefore, cannot associate Port {port.id} with a Floating IP.",
@@ -561,14 +561,25 @@ def _associate(session: Session, ctx: RequestContext, fip: FloatingIp, port_id: 
                        extra={"type": "FloatingIPPortAlreadyAssociated"}) from exc
 
 
-def _router_for(session: Session, external_network_id: str, subnet_id: str) -> str | None:
-    """A router with a gateway on the external network and an interface on the subnet (oldest first)."""
-    return session.scalars(
-        select(Router.id).join(RouterPort, RouterPort.router_id == Router.id)
+def _router_for(session: Session, external_network_id: str, subnet: Subnet, project_id: str) -> str | None:
+    """The router that carries a floating IP of `project_id` to an address on `subnet`: among the routers with a
+    gateway on the external network and an interface on the subnet, the one at the subnet's gateway address (as
+    Neutron); else, unlike Neutron, only one of the floating IP's project or of the subnet's owner, never a third
+    project's router, whose extra routes would steer that traffic."""
+    candidates = list(session.execute(
+        select(Router.id, Router.project_id, FixedIp.ip_address).join(RouterPort, RouterPort.router_id == Router.id)
         .join(FixedIp, FixedIp.port_id == RouterPort.port_id)
         .where(Router.gw_network_id == external_network_id, RouterPort.port_type == ROUTER_INTERFACE,
-               FixedIp.subnet_id == subnet_id)
-        .order_by(Router.created_at, Router.id)).first()
+               FixedIp.subnet_id == subnet.id)
+        .order_by(Router.created_at, Router.id)))
+    for router_id, _, address in candidates:
+        if address == subnet.gateway_ip:
+            return router_id
+    for trusted in (project_id, subnet.project_id):
+        for router_id, owner, _ in candidates:
+            if owner == trusted:
+                return router_id
+    return None
 
 
 def port_details(session: Session, port_id: str | None) -> dict | None:
