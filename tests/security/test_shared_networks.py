@@ -211,6 +211,11 @@ def test_tenant_cannot_touch_the_owners_ports_or_subnet(admin: Admin, shared: Sh
         _refused(tenant.cli("subnet", "set", *change, shared.subnet["id"], check=False), 403, "another project")
     _refused(tenant.cli("subnet", "create", "--network", shared.network["id"], "--subnet-range", "10.77.1.0/24",
                         "s", check=False), 403, "another project")
+    for change in (["--disable-port-security"], ["--name", "mine"]):
+        _refused(tenant.cli("network", "set", *change, shared.network["id"], check=False), 403, "another project")
+    _refused(tenant.cli("network", "delete", shared.network["id"], check=False), 403, "another project")
+    network_tags = f"{NET}/networks/{shared.network['id']}/tags"
+    _neutron_error(http.put(network_tags, json={"tags": ["mine"]}, headers=headers), 404, "NetworkNotFound")
     assert _network_state(admin, shared.network["id"]) == before
 
 

@@ -61,7 +61,10 @@ def test_on_a_shared_network_only_the_owner_and_admins_hold_these_powers(fields:
     assert refused.value.status == 403 and refused.value.extra == {"type": "PolicyNotAuthorized"}
     assert refused.value.message.startswith("(") and refused.value.message.endswith(") is disallowed by policy")
     port_policy.check(ADMIN, "create_port", _network(), body, body.device_owner)
-    if not set(fields) & {"binding:host_id", "binding:profile"}:  # those stay the admin's, even on one's own
+    if set(fields) & {"binding:host_id", "binding:profile"} or body.device_owner.startswith("network:"):
+        with pytest.raises(Forbidden):  # those stay the admin's, even on one's own network
+            port_policy.check(OWNER, "create_port", _network(), body, body.device_owner)
+    else:
         port_policy.check(OWNER, "create_port", _network(), body, body.device_owner)
 
 
