@@ -63,4 +63,3 @@ def check_network(ctx: RequestContext, network: Network) -> None:
     (an external one) but may not plug into it."""
     if not (ctx.is_admin or network.shared or network.project_id == ctx.project_id):
         raise _refused("create_port", [])
-
