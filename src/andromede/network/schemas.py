@@ -1,4 +1,5 @@
-"""Neutron v2.0 request bodies. Admin-only attributes are recognised here and refused by the service."""
+"""Neutron v2.0 request bodies. Admin-only attributes are recognised here and refused by the service (a port's
+by andromede.network.port_policy)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,6 @@ Tag = Annotated[StrictStr, StringConstraints(min_length=1, max_length=255, patte
 
 ADMIN_ONLY_NETWORK = ("shared", "router:external", "provider:network_type", "provider:physical_network",
                       "provider:segmentation_id", "segments")
-ADMIN_ONLY_PORT = ("binding:host_id", "binding:profile", "binding:vnic_type")
 
 
 class Body(BaseModel):

@@ -11,12 +11,11 @@ from sqlalchemy.orm import Session
 from andromede.common.clock import utcnow
 from andromede.common.context import RequestContext
 from andromede.common.errors import Conflict, Forbidden, NotFound
-from andromede.network import dhcp_options, ipam, quotas
+from andromede.network import dhcp_options, ipam, port_policy, quotas
 from andromede.network.l3.models import L3_OWNERS
 from andromede.network.models import FixedIp, Network, Port, Subnet
 from andromede.network.schemas import (
     ADMIN_ONLY_NETWORK,
-    ADMIN_ONLY_PORT,
     NetworkCreate,
     NetworkUpdate,
     PortCreate,
@@ -316,12 +315,9 @@ def _allocate(session: Session, network: Network, port_id: str, requests: list |
 
 
 def create_port(session: Session, ctx: RequestContext, body: PortCreate) -> Port:
-    _admin_only(ctx, body, ADMIN_ONLY_PORT)
     network = get_network(session, ctx, body.network_id)
-    if not ctx.is_admin and network.project_id != ctx.project_id and not network.shared:
-        raise not_found("Network", body.network_id)
-    if body.device_owner.startswith("network:") and not ctx.is_admin:
-        raise Forbidden("device_owner network:* is reserved for the platform.", extra={"type": "PolicyNotAuthorized"})
+    port_policy.check_network(ctx, network)
+    port_policy.check(ctx, "create_port", network, body, body.device_owner)
     mac = body.mac_address.lower() if body.mac_address else ipam.random_mac()
     if session.scalars(select(Port.id).where(Port.mac_address == mac)).first():
         raise Conflict(f"Unable to complete operation for network {network.id}. The mac address {mac} is in use.",
@@ -352,9 +348,9 @@ def create_port(session: Session, ctx: RequestContext, body: PortCreate) -> Port
 
 def update_port(session: Session, ctx: RequestContext, port_id: str, body: PortUpdate) -> Port:
     port = get_port(session, ctx, port_id)
-    _admin_only(ctx, body, ADMIN_ONLY_PORT)
-    if body.device_owner and body.device_owner.startswith("network:") and not ctx.is_admin:
-        raise Forbidden("device_owner network:* is reserved for the platform.", extra={"type": "PolicyNotAuthorized"})
+    network = session.get(Network, port.network_id)
+    assert network is not None  # a network with ports is never deleted
+    port_policy.check(ctx, "update_port", network, body, body.device_owner or port.device_owner)
     security_groups.update_port_groups(
         session, ctx, port, requested=body.security_groups, specified="security_groups" in body.model_fields_set,
         port_security=body.port_security_enabled if "port_security_enabled" in body.model_fields_set else None)
@@ -364,7 +360,7 @@ def update_port(session: Session, ctx: RequestContext, port_id: str, body: PortU
             for row in session.scalars(select(FixedIp).where(FixedIp.port_id == port.id)):
                 session.delete(row)
             session.flush()
-            _allocate(session, session.get(Network, port.network_id), port.id, value)  # type: ignore[arg-type]
+            _allocate(session, network, port.id, value)
         elif name == "allowed_address_pairs":
             port.allowed_address_pairs = ipam.address_pairs([p.model_dump(exclude_none=True) for p in value or []])
         elif name == "extra_dhcp_opts":

@@ -1,12 +1,14 @@
 """Neutron's default RBAC: readers read, members manage their project's networks, subnets and ports.
 
-Visibility (own, shared, external) and the admin-only attributes are decided by the network service,
-so another project's resource is a 404 and never a 403.
+Visibility (own, shared, external) is decided by the network service, so another project's resource is a 404
+and never a 403. A port's sensitive attributes are checked by the service against a target that carries the
+network's owner: on a shared network a tenant gets an address, not its owner's powers.
 """
 
 from __future__ import annotations
 
-from andromede.policy.checks import ADMIN, all_of, any_of, authenticated, project_scoped_to, role
+from andromede.common.context import RequestContext
+from andromede.policy.checks import ADMIN, Target, all_of, any_of, authenticated, project_scoped_to, role
 from andromede.policy.enforcer import register, rule_maker
 
 READER = any_of(ADMIN, role("reader"), role("member"))
@@ -25,6 +27,61 @@ register(
              f"/{noun}s" if verb in ("get", "create") else f"/{noun}s/{{id}}"))
       for noun in ("network", "subnet", "port") for verb in ("get", "create", "update", "delete")],
 )
+
+# ---- port attributes on a network (Neutron's neutron/conf/policies/port.py defaults) -------------
+# The service builds the target: `network:project_id` and `network:shared` of the port's network, and the
+# `device_owner` the port would have. A rule is checked only for an attribute the request sets.
+
+
+def _network_device(_ctx: RequestContext, target: Target) -> bool:
+    return str(target.get("device_owner") or "").startswith("network:")
+
+
+def _shared(_ctx: RequestContext, target: Target) -> bool:
+    return bool(target.get("network:shared"))
+
+
+NET_OWNER_MEMBER = all_of(role("member"), project_scoped_to("network:project_id"))
+ADMIN_OR_NET_OWNER_MEMBER = any_of(ADMIN, NET_OWNER_MEMBER)
+ADMIN_OR_NET_OWNER_MEMBER_OR_SHARED = any_of(ADMIN, NET_OWNER_MEMBER, _shared)
+# Neutron also lets the network's owner make network:* ports. Here they are the platform's: never refused by the
+# port quota, deleted with their network, trusted without security groups; so they stay the admin's.
+NOT_NETWORK_DEVICE_OR_ADMIN = any_of(lambda ctx, target: not _network_device(ctx, target), ADMIN)
+_PORT_ATTRIBUTES = {
+    "create": (
+        ("device_owner", NOT_NETWORK_DEVICE_OR_ADMIN, "a network:* device owner"),
+        ("mac_address", ADMIN_OR_NET_OWNER_MEMBER, "a chosen MAC address"),
+        ("fixed_ips", ADMIN_OR_NET_OWNER_MEMBER_OR_SHARED, "fixed IPs"),
+        ("fixed_ips:ip_address", ADMIN_OR_NET_OWNER_MEMBER, "a chosen IP address in fixed_ips"),
+        ("fixed_ips:subnet_id", ADMIN_OR_NET_OWNER_MEMBER_OR_SHARED, "a subnet in fixed_ips"),
+        ("port_security_enabled", ADMIN_OR_NET_OWNER_MEMBER, "port_security_enabled"),
+        ("binding:host_id", ADMIN, "binding:host_id"),
+        ("binding:profile", ADMIN, "binding:profile"),
+        # Neutron lets members pick a vnic_type; only `normal` exists here, so it stays the admin's.
+        ("binding:vnic_type", ADMIN, "binding:vnic_type"),
+        ("allowed_address_pairs", ADMIN_OR_NET_OWNER_MEMBER, "allowed address pairs"),
+        ("allowed_address_pairs:mac_address", ADMIN_OR_NET_OWNER_MEMBER, "a MAC address in allowed address pairs"),
+        ("allowed_address_pairs:ip_address", ADMIN_OR_NET_OWNER_MEMBER, "an IP address in allowed address pairs"),
+    ),
+    "update": (
+        ("device_owner", NOT_NETWORK_DEVICE_OR_ADMIN, "a network:* device owner"),
+        # As Neutron: changing a port's addresses is the network owner's, even by subnet alone.
+        ("fixed_ips", ADMIN_OR_NET_OWNER_MEMBER, "fixed IPs"),
+        ("fixed_ips:ip_address", ADMIN_OR_NET_OWNER_MEMBER, "a chosen IP address in fixed_ips"),
+        ("fixed_ips:subnet_id", ADMIN_OR_NET_OWNER_MEMBER_OR_SHARED, "a subnet in fixed_ips"),
+        ("port_security_enabled", ADMIN_OR_NET_OWNER_MEMBER, "port_security_enabled"),
+        ("binding:host_id", ADMIN, "binding:host_id"),
+        ("allowed_address_pairs", ADMIN_OR_NET_OWNER_MEMBER, "allowed address pairs"),
+        ("allowed_address_pairs:mac_address", ADMIN_OR_NET_OWNER_MEMBER, "a MAC address in allowed address pairs"),
+        ("allowed_address_pairs:ip_address", ADMIN_OR_NET_OWNER_MEMBER, "an IP address in allowed address pairs"),
+    ),
+}
+# action (create_port, update_port) -> the attributes that have a rule
+PORT_ATTRIBUTE_RULES = {f"{action}_port": frozenset(attribute for attribute, _, _ in attributes)
+                        for action, attributes in _PORT_ATTRIBUTES.items()}
+register(*[_rule(f"{action}_port:{attribute}", check, f"{action.capitalize()} a port with {what}.",
+                 ("POST", "/ports") if action == "create" else ("PUT", "/ports/{id}"))
+           for action, attributes in _PORT_ATTRIBUTES.items() for attribute, check, what in attributes])
 
 # ---- L3: routers, their interfaces and gateway, floating IPs (Neutron's defaults) ----------------
 ADMIN_ONLY = ADMIN

@@ -57,3 +57,22 @@ def test_readers_read_members_write() -> None:
     enforce(_ctx("service", project_id="s", host="hv1"), "internal:agent")
     with pytest.raises(Forbidden):  # and a host credential is nothing on the public APIs
         enforce(_ctx("admin", project_id="s", host="hv1"), "compute:servers:index")
+
+
+def test_port_attribute_rules_carry_neutrons_names_and_check_the_network_owner() -> None:
+    for name in ("create_port:port_security_enabled", "create_port:allowed_address_pairs", "create_port:mac_address",
+                 "create_port:fixed_ips:ip_address", "create_port:fixed_ips:subnet_id", "create_port:device_owner",
+                 "create_port:binding:host_id", "create_port:binding:profile", "update_port:fixed_ips",
+                 "update_port:port_security_enabled", "update_port:allowed_address_pairs:ip_address"):
+        assert f"network:{name}" in rule_names(), name
+    owned = {"network:project_id": "p", "network:shared": False}
+    shared = {"network:project_id": "owner", "network:shared": True}
+    enforce(_ctx("member", project_id="p"), "network:create_port:port_security_enabled", owned)
+    with pytest.raises(Forbidden):
+        enforce(_ctx("member", project_id="p"), "network:create_port:port_security_enabled", shared)
+    enforce(_ctx("member", project_id="p"), "network:create_port:fixed_ips:subnet_id", shared)  # rule:shared
+    enforce(_ctx("admin", project_id="p"), "network:create_port:fixed_ips:ip_address", shared)
+    enforce(_ctx("member", project_id="p"), "network:create_port:device_owner", {**shared, "device_owner": "compute:x"})
+    with pytest.raises(Forbidden):
+        enforce(_ctx("member", project_id="p"), "network:create_port:device_owner",
+                {**shared, "device_owner": "network:dhcp"})

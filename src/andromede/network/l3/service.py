@@ -340,6 +340,7 @@ def add_interface(session: Session, ctx: RequestContext, router_id: str, body: I
         if len(subnets) > 1:
             raise _bad("router", f"Port {port.id} has more than one fixed IP; a router port needs exactly one")
         _refuse_external(session, subnets[0])
+        _check_port_addresses(session, ctx, port)
         _check_new_subnets(session, router, subnets)
         port.device_id, port.device_owner = router.id, ROUTER_INTERFACE
         port.revision_number += 1
@@ -349,6 +350,9 @@ def add_interface(session: Session, ctx: RequestContext, router_id: str, body: I
         _refuse_external(session, subnet)
         if not subnet.gateway_ip:
             raise _bad("router", f"Subnet {subnet.id} does not have a gateway IP")
+        if not ctx.is_admin and subnet.project_id != ctx.project_id:  # a shared subnet's gateway is its owner's
+            raise _bad("router", f"Cannot add interface to router because subnet {subnet.id} is not owned by "
+                                 "project making the request")
         subnets = [subnet]
         _check_new_subnets(session, router, subnets)
         port = _new_port(session, project_id=router.project_id, network_id=subnet.network_id, device_id=router.id,
@@ -363,6 +367,20 @@ def add_interface(session: Session, ctx: RequestContext, router_id: str, body: I
     _touch(router)
     session.flush()
     return _interface_info(router, port, [s.id for s in subnets])
+
+
+def _check_port_addresses(session: Session, ctx: RequestContext, port: Port) -> None:
+    """Neutron's rule for a port added to a router: on a subnet another project owns (a shared one), its address
+    must be one the subnet's pools hand out to anyone; never the gateway, nor one the owner set aside."""
+    if ctx.is_admin:
+        return
+    for subnet, address in _port_subnets(session, port.id):
+        if subnet.project_id == ctx.project_id:
+            continue
+        if address == subnet.gateway_ip or not ipam.in_pools(address, subnet.allocation_pools):
+            raise _bad("router", f"Cannot add interface to router because specified port {port.id} has an IP "
+                                 f"address out of the allocation pool of subnet {subnet.id}, which is not owned by "
+                                 "the project making the request")
 
 
 def _refuse_external(session: Session, subnet: Subnet) -> None:
@@ -521,7 +539,7 @@ def _associate(session: Session, ctx: RequestContext, fip: FloatingIp, port_id: 
     else:
         chosen = v4
     subnet, address = chosen[0]
-    router_id = _router_for(session, fip.floating_network_id, subnet.id)
+    router_id = _router_for(session, fip.floating_network_id, subnet, fip.project_id)
     if router_id is None:
         raise NotFound(f"External network {fip.floating_network_id} is not reachable from subnet {subnet.id}.  "
                        f"Therefore, cannot associate Port {port.id} with a Floating IP.",
@@ -543,14 +561,25 @@ def _associate(session: Session, ctx: RequestContext, fip: FloatingIp, port_id: 
                        extra={"type": "FloatingIPPortAlreadyAssociated"}) from exc
 
 
-def _router_for(session: Session, external_network_id: str, subnet_id: str) -> str | None:
-    """A router with a gateway on the external network and an interface on the subnet (oldest first)."""
-    return session.scalars(
-        select(Router.id).join(RouterPort, RouterPort.router_id == Router.id)
+def _router_for(session: Session, external_network_id: str, subnet: Subnet, project_id: str) -> str | None:
+    """The router that carries a floating IP of `project_id` to an address on `subnet`: among the routers with a
+    gateway on the external network and an interface on the subnet, the one at the subnet's gateway address (as
+    Neutron); else, unlike Neutron, only one of the floating IP's project or of the subnet's owner, never a third
+    project's router, whose extra routes would steer that traffic."""
+    candidates = list(session.execute(
+        select(Router.id, Router.project_id, FixedIp.ip_address).join(RouterPort, RouterPort.router_id == Router.id)
         .join(FixedIp, FixedIp.port_id == RouterPort.port_id)
         .where(Router.gw_network_id == external_network_id, RouterPort.port_type == ROUTER_INTERFACE,
-               FixedIp.subnet_id == subnet_id)
-        .order_by(Router.created_at, Router.id)).first()
+               FixedIp.subnet_id == subnet.id)
+        .order_by(Router.created_at, Router.id)))
+    for router_id, _, address in candidates:
+        if address == subnet.gateway_ip:
+            return router_id
+    for trusted in (project_id, subnet.project_id):
+        for router_id, owner, _ in candidates:
+            if owner == trusted:
+                return router_id
+    return None
 
 
 def port_details(session: Session, port_id: str | None) -> dict | None:
