@@ -6,11 +6,9 @@ service itself, so another project's private image is a 404 and never a 403.
 
 from __future__ import annotations
 
-from andromede.policy.checks import ADMIN, any_of, role
+from andromede.policy.checks import MEMBER, READER, any_of, role
 from andromede.policy.enforcer import register, rule_maker
 
-READER = any_of(ADMIN, role("reader"), role("member"))
-MEMBER = any_of(ADMIN, role("member"))
 # Host agents (role `service`) fetch the images of the servers they run.
 READER_OR_AGENT = any_of(READER, role("service"))
 V2 = "/image/v2"

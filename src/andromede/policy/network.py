@@ -6,11 +6,18 @@ so another project's resource is a 404 and never a 403.
 
 from __future__ import annotations
 
-from andromede.policy.checks import ADMIN, all_of, any_of, authenticated, project_scoped_to, role
+from andromede.policy.checks import (
+    ADMIN,
+    MEMBER,
+    PROJECT_READER,
+    READER,
+    all_of,
+    any_of,
+    authenticated,
+    project_scoped_to,
+)
 from andromede.policy.enforcer import register, rule_maker
 
-READER = any_of(ADMIN, role("reader"), role("member"))
-MEMBER = any_of(ADMIN, role("member"))
 _rule = rule_maker("network", "/network/v2.0")
 
 register(
@@ -61,7 +68,7 @@ register(
 
 # Quotas: members read their own project's, admins read, set and reset any.
 register(
-    _rule("get_quota", any_of(ADMIN, all_of(READER, project_scoped_to("project_id"))),
+    _rule("get_quota", any_of(ADMIN, all_of(PROJECT_READER, project_scoped_to("project_id"))),
           "Show a project's network quotas, their defaults or their usage.",
           ("GET", "/quotas/{project_id}"), ("GET", "/quotas/{project_id}/default"),
           ("GET", "/quotas/{project_id}/details"), ("GET", "/quotas/project")),
