@@ -1,6 +1,6 @@
 """application credentials bound to the system instead of a project (Keystone's model has a `system` column)
 
-Revision ID: 0013_system_application_credentials
+Revision ID: 0013_system_app_creds
 Revises: 0009_network_agent_seen
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0013_system_application_credentials"
+revision = "0013_system_app_creds"
 down_revision = "0009_network_agent_seen"
 branch_labels = None
 depends_on = None
