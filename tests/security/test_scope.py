@@ -142,6 +142,12 @@ def test_the_system_admin_does_all_of_it(server: Server, admin: Admin, http: htt
     try:
         token = server.openstack_json("token", "issue", cloud=OPERATOR)
         assert isinstance(token, dict) and not token.get("project_id")
+        operator = server.app_credential_token(OPERATOR)
+        body = http.get(f"{V3}/auth/tokens", headers={"X-Auth-Token": operator, "X-Subject-Token": operator}
+                        ).json()["token"]
+        assert body["system"] == {"all": True} and "project" not in body
+        assert {"admin", "manager", "member", "reader"} <= {role["name"] for role in body["roles"]}
+        assert {entry["type"] for entry in body["catalog"]} >= {"identity", "compute", "network", "image"}
         names = {p["Name"] for p in server.openstack_json("project", "list", cloud=OPERATOR)}  # type: ignore[index]
         assert y_member.project_name in names
         user = f"op-{secrets.token_hex(3)}"
