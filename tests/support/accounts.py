@@ -25,10 +25,18 @@ class Account:
 
 
 class Admin:
+    """The cloud operator: a system-scoped admin token (`admin` on a project is that project's only).
+
+    A system-scoped token has no project, so resources it creates in Neutron name their owner: pass
+    `project_id=admin.project_id` (the `admin` project) or the project they are for.
+    """
+
     def __init__(self, server: Server) -> None:
         self.server = server
         self.client = server.http()
         self.client.headers["X-Auth-Token"] = server.admin_token()
+        projects = self.client.get("/identity/v3/projects", params={"name": "admin"}).json()["projects"]
+        self.project_id: str = projects[0]["id"]
 
     def role_id(self, name: str) -> str:
         roles = self.client.get("/identity/v3/roles", params={"name": name}).json()["roles"]

@@ -184,7 +184,7 @@ class Server:
         return openstack.connection.Connection(config=config.get_one(cloud))
 
     def token(self, username: str, password: str, project: str | None = None, *,
-              passcode: str | None = None) -> str:
+              passcode: str | None = None, system: bool = False) -> str:
         methods = ["password"] + (["totp"] if passcode else [])
         identity: dict = {"methods": methods, "password": {
             "user": {"name": username, "domain": {"id": "default"}, "password": password}}}
@@ -193,11 +193,15 @@ class Server:
         body: dict = {"auth": {"identity": identity}}
         if project:
             body["auth"]["scope"] = {"project": {"name": project, "domain": {"id": "default"}}}
+        elif system:
+            body["auth"]["scope"] = {"system": {"all": True}}
         with self.http() as client:
             response = client.post("/identity/v3/auth/tokens", json=body)
         assert response.status_code == 201, response.text
         return response.headers["X-Subject-Token"]
 
-    def admin_token(self) -> str:
+    def admin_token(self, *, project_scoped: bool = False) -> str:
+        """The cloud operator's token (system-scoped); project_scoped: admin of the `admin` project only."""
         creds = self.admin_credentials()
-        return self.token("admin", creds["password"], "admin", passcode=self.admin_passcode())
+        return self.token("admin", creds["password"], "admin" if project_scoped else None,
+                          passcode=self.admin_passcode(), system=not project_scoped)

@@ -59,6 +59,8 @@ def prepare(settings: Settings) -> Prepared:
         first = not bootstrap.is_bootstrapped(session)
         if first:
             result = bootstrap.bootstrap(session, settings, CredentialStore(identity.credentials.keyring))
+        bootstrap.ensure_standard_roles(session)
+        bootstrap.rebind_admin_cloud(session, settings)
         bootstrap.sync_catalog(session, settings, catalog_entries(settings))
         compute_bootstrap.ensure_flavors(session)
         host_credentials.ensure_local_agent(session, settings)  # DIR/agent.yaml, bound to this host
@@ -84,7 +86,7 @@ def banner(settings: Settings, prepared: Prepared) -> str:
         "Use it with the OpenStack client:",
         f"  export OS_CLIENT_CONFIG_FILE={clouds}",
         "  openstack --os-cloud andromede token issue          # the demo project",
-        "  openstack --os-cloud andromede-admin project list    # admin, via an application credential",
+        "  openstack --os-cloud andromede-admin project list    # cloud operator: a system-scoped credential",
     ]
     if prepared.bootstrap is not None:
         lines += ["", f"Admin password and TOTP enrolment URI (shown once): {settings.data_dir / 'admin-credentials'}"]

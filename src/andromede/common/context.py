@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from andromede.common.errors import BadRequest
+
 
 @dataclass
 class RequestContext:
@@ -30,4 +32,21 @@ class RequestContext:
 
     @property
     def is_admin(self) -> bool:
-        return "admin" in self.roles
+        """A cloud operator: `admin` on the system, through a system-scoped token.
+
+        `admin` on a project is that project's administrator only, as with Keystone's enforce_scope: it sees
+        and does what a member of that project does, nothing in any other project.
+        """
+        return self.system_scope and "admin" in self.roles
+
+    def require_project(self) -> str:
+        """The caller's project, for a resource it creates; a system-scoped caller must name one instead."""
+        if self.project_id is None:
+            raise BadRequest("A system-scoped token has no project: name the project that will own the resource "
+                             "(project_id).")
+        return self.project_id
+
+    @property
+    def is_system_reader(self) -> bool:
+        """Reads across the whole cloud (system `reader`, implied by system `admin`)."""
+        return self.system_scope and bool({"reader", "admin"} & self.roles)

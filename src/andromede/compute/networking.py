@@ -26,7 +26,8 @@ from andromede.network.schemas import FixedIpRequest, PortCreate, PortUpdate
 from andromede.network.security_groups import service as security_groups
 
 AUTO_NETWORK_NAME = "auto_allocated_network"
-_SYSTEM = RequestContext(request_id="nova", user_id="nova", project_id="", roles=frozenset({"admin"}))
+_SYSTEM = RequestContext(request_id="nova", user_id="nova", project_id="", system_scope=True,
+                         roles=frozenset({"admin"}))
 AUTO_SUBNET_CIDR = "10.0.0.0/24"
 
 

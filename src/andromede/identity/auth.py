@@ -320,7 +320,11 @@ class Authenticator:
         if app_cred is not None:
             if scope not in (None, "unscoped"):
                 raise Unauthorized("Application credentials cannot request a scope.")
-            self._require_project_access(user.id, app_cred.project_id)
+            if app_cred.system is not None:
+                if not self._role_ids(user.id, "system", "all"):
+                    raise _auth_failed()
+                return None, None, True
+            self._require_project_access(user.id, app_cred.project_id or "")
             return app_cred.project_id, None, False
         if parent is not None and parent.app_cred_id is not None:
             raise Unauthorized("A token from an application credential cannot be rescoped.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from itertools import pairwise
 
 import pyotp
 import yaml
@@ -11,12 +12,12 @@ from sqlalchemy.orm import Session
 
 from andromede.common.config import Settings
 from andromede.common.files import write_atomically
-from andromede.identity import assignment, catalog, resource, users
+from andromede.identity import assignment, catalog, credentials, resource, users
 from andromede.identity.assignment import Grant
 from andromede.identity.catalog import CatalogEntry
 from andromede.identity.common import DEFAULT_DOMAIN_ID
 from andromede.identity.credentials import CredentialStore, create_application_credential
-from andromede.identity.models import Domain
+from andromede.identity.models import ApplicationCredential, Domain, Role
 from andromede.identity.schemas import (
     ApplicationCredentialCreate,
     CredentialCreate,
@@ -27,7 +28,9 @@ from andromede.identity.schemas import (
 )
 from andromede.metadata import signing
 
-STANDARD_ROLES = ("admin", "member", "reader")
+# Keystone's default personas: each role implies the next, so an admin is also a manager, a member, a reader.
+STANDARD_ROLES = ("admin", "manager", "member", "reader")
+ADMIN_CLOUD = "andromede-admin"
 
 
 @dataclass
@@ -46,9 +49,7 @@ def is_bootstrapped(session: Session) -> bool:
 def bootstrap(session: Session, settings: Settings, credentials: CredentialStore) -> BootstrapResult:
     resource.create_domain(session, DomainCreate(name="Default", description="The default domain"),
                            domain_id=DEFAULT_DOMAIN_ID)
-    roles = {name: assignment.create_role(session, RoleCreate(name=name)) for name in STANDARD_ROLES}
-    assignment.add_implied_role(session, roles["admin"].id, roles["member"].id)
-    assignment.add_implied_role(session, roles["member"].id, roles["reader"].id)
+    roles = ensure_standard_roles(session)
 
     admin_password = secrets.token_urlsafe(18)
     admin_project = resource.create_project(session, ProjectCreate(name="admin", description="Administration"),
@@ -70,13 +71,55 @@ def bootstrap(session: Session, settings: Settings, credentials: CredentialStore
                              DEFAULT_DOMAIN_ID)
     assignment.add_grant(session, Grant("user", demo.id, "project", demo_project.id, roles["member"].id))
 
-    app_cred, app_secret = create_application_credential(
-        session, user_id=admin.id, project_id=admin_project.id,
-        body=ApplicationCredentialCreate(name="andromede-admin", description="Scripts and make run",
-                                         unrestricted=False))
+    session.flush()
+    app_cred, app_secret = _system_admin_credential(session, admin.id)
 
     session.flush()
     return BootstrapResult(admin_password, totp_uri, demo_password, app_cred.id, app_secret)
+
+
+def ensure_standard_roles(session: Session) -> dict[str, Role]:
+    """The personas and their implications; run on every start, so clouds made before `manager` get it too."""
+    roles = {name: assignment.find_role(session, name=name) or assignment.create_role(session, RoleCreate(name=name))
+             for name in STANDARD_ROLES}
+    session.flush()
+    for prior, implied in pairwise(STANDARD_ROLES):
+        assignment.add_implied_role(session, roles[prior].id, roles[implied].id)
+    return roles
+
+
+def _system_admin_credential(session: Session, user_id: str) -> tuple[ApplicationCredential, str]:
+    """`andromede-admin` in clouds.yaml: bound to the system, so its tokens are system-scoped (cloud operator).
+
+    An application credential, not a password: the admin's interactive logins need a TOTP code, which a
+    script cannot give, and this secret can be revoked alone.
+    """
+    return create_application_credential(
+        session, user_id=user_id, project_id=None, system=True,
+        body=ApplicationCredentialCreate(name=f"{ADMIN_CLOUD}-system", description="Scripts and make run: system",
+                                         unrestricted=False))
+
+
+def rebind_admin_cloud(session: Session, settings: Settings) -> None:
+    """Clouds made before system scope bound `andromede-admin` to the admin project, which is no longer the
+    whole cloud: replace that credential with a system-bound one and rewrite its clouds.yaml entry."""
+    path = settings.data_dir / "clouds.yaml"
+    if not path.exists():
+        return
+    doc = yaml.safe_load(path.read_text()) or {}
+    auth = doc.get("clouds", {}).get(ADMIN_CLOUD, {}).get("auth", {})
+    old = session.get(ApplicationCredential, str(auth.get("application_credential_id") or ""))
+    if old is None or old.system is not None or not assignment.effective_role_ids(session, old.user_id,
+                                                                                    "system", "all"):
+        return
+    for stale in credentials.list_application_credentials(session, old.user_id, f"{ADMIN_CLOUD}-system"):
+        session.delete(stale)  # left by an interrupted earlier start
+    session.delete(old)
+    session.flush()
+    credential, secret = _system_admin_credential(session, old.user_id)
+    auth.update(application_credential_id=credential.id, application_credential_secret=secret)
+    session.flush()
+    write_atomically(path, yaml.safe_dump(doc, sort_keys=False))
 
 
 def sync_catalog(session: Session, settings: Settings, entries: list[CatalogEntry]) -> None:
@@ -99,7 +142,7 @@ def write_client_files(settings: Settings, result: BootstrapResult) -> None:
                      "project_name": "demo", "user_domain_name": "Default", "project_domain_name": "Default"},
             **_cloud_common(settings),
         },
-        "andromede-admin": {
+        ADMIN_CLOUD: {
             "auth_type": "v3applicationcredential",
             "auth": {"auth_url": auth_url, "application_credential_id": result.admin_app_cred_id,
                      "application_credential_secret": result.admin_app_cred_secret},

@@ -29,17 +29,23 @@ APP_CRED_SECRET_MIN_LENGTH = 16
 
 # ---- application credentials -------------------------------------------------------------------
 
-def create_application_credential(session: Session, *, user_id: str, project_id: str,
-                                  body: ApplicationCredentialCreate) -> tuple[ApplicationCredential, str]:
+def create_application_credential(session: Session, *, user_id: str, project_id: str | None,
+                                  body: ApplicationCredentialCreate,
+                                  system: bool = False) -> tuple[ApplicationCredential, str]:
+    """Bound to `project_id`, or with `system` to the system (its tokens are system-scoped)."""
     if body.access_rules:
         raise BadRequest("Access rules are not supported.")
-    held = assignment.effective_role_ids(session, user_id, "project", project_id)
+    if system == (project_id is not None):
+        raise BadRequest("An application credential is bound to either one project or the system.")
+    held = assignment.effective_role_ids(session, user_id, "system", "all") if system \
+        else assignment.effective_role_ids(session, user_id, "project", project_id or "")
     if body.roles:
         wanted: set[str] = set()
         for ref in body.roles:
             role = assignment.find_role(session, role_id=ref.id, name=ref.name, domain_id=ref.domain_id)
             if role is None or role.id not in held:
-                raise BadRequest(f"The user does not hold role {ref.id or ref.name} on the project.")
+                raise BadRequest(f"The user does not hold role {ref.id or ref.name} on the "
+                                 f"{'system' if system else 'project'}.")
             wanted.add(role.id)
     else:
         wanted = held
@@ -56,7 +62,8 @@ def create_application_credential(session: Session, *, user_id: str, project_id:
                          "characters long (leave it out to have one generated).")
     secret = body.secret or random_urlsafe(48)
     credential = ApplicationCredential(
-        id=new_id(), name=body.name, user_id=user_id, project_id=project_id, secret_hash=hash_secret(secret),
+        id=new_id(), name=body.name, user_id=user_id, project_id=project_id, system="all" if system else None,
+        secret_hash=hash_secret(secret),
         description=body.description or "", role_ids=sorted(wanted), expires_at=expires_at,
         unrestricted=body.unrestricted)
     session.add(credential)

@@ -142,7 +142,9 @@ class ApplicationCredential(Base):
     id: Mapped[str] = mapped_column(ID, primary_key=True)
     name: Mapped[str] = mapped_column(NAME)
     user_id: Mapped[str] = mapped_column(ForeignKey("identity_users.id", ondelete="CASCADE"), index=True)
-    project_id: Mapped[str] = mapped_column(ID)
+    # Bound to one project, or (system == "all") to the system, as Keystone's model allows.
+    project_id: Mapped[str | None] = mapped_column(ID, nullable=True)
+    system: Mapped[str | None] = mapped_column(String(16), nullable=True)
     secret_hash: Mapped[str] = mapped_column(Text)
     description: Mapped[str] = mapped_column(Text, default="")
     role_ids: Mapped[list] = mapped_column(default=list)

@@ -380,7 +380,8 @@ class ApplicationCredentialView(View):
     id: str
     name: str
     user_id: str
-    project_id: str
+    project_id: str | None
+    system: str | None = None
     description: str | None
     roles: list[dict]
     expires_at: str | None

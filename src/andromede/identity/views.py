@@ -68,7 +68,7 @@ class Views:
 
     def application_credential(self, row: ApplicationCredential, roles: list[dict]) -> dict:
         return s.dump(s.ApplicationCredentialView(
-            id=row.id, name=row.name, user_id=row.user_id, project_id=row.project_id,
+            id=row.id, name=row.name, user_id=row.user_id, project_id=row.project_id, system=row.system,
             description=row.description, roles=roles, expires_at=isotime(row.expires_at),
             unrestricted=row.unrestricted,
             links=s.Links(self=f"{self.v3}/users/{row.user_id}/application_credentials/{row.id}")))

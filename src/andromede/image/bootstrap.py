@@ -35,7 +35,7 @@ def register_local_image(uploads: ImageUploads, path: Path, *, name: str, disk_f
         admin = session.scalars(select(Project).where(Project.name == "admin",
                                                       Project.domain_id == DEFAULT_DOMAIN_ID)).first()
         ctx = RequestContext(request_id="bootstrap", user_id="bootstrap", project_id=admin.id if admin else "",
-                             roles=frozenset({"admin"}))
+                             system_scope=True, roles=frozenset({"admin"}))
         image = service.create(session, ctx, ImageCreate.model_validate(
             {"name": name, "disk_format": disk_format, "container_format": "bare", "visibility": "public",
              **properties}), limits=uploads.limits)

@@ -53,7 +53,7 @@ def _project(session: Session, name: str) -> Project | None:
 
 
 def _context(project_id: str, *, admin: bool) -> RequestContext:
-    return RequestContext(request_id="bootstrap", user_id="bootstrap", project_id=project_id,
+    return RequestContext(request_id="bootstrap", user_id="bootstrap", project_id=project_id, system_scope=admin,
                           roles=frozenset({"admin" if admin else "member"}))
 
 

@@ -51,7 +51,7 @@ def _owner(ctx: RequestContext, body) -> str:  # type: ignore[no-untyped-def]
     if wanted and wanted != ctx.project_id and not ctx.is_admin:
         raise Forbidden("Only administrators may create resources for another project.",
                         extra={"type": "PolicyNotAuthorized"})
-    return wanted or ctx.project_id or ""
+    return wanted or ctx.require_project()
 
 
 # ---- networks ----------------------------------------------------------------------------------

@@ -36,6 +36,10 @@ def system_scoped(ctx: RequestContext, _target: Target) -> bool:
     return ctx.system_scope
 
 
+def project_scoped(ctx: RequestContext, _target: Target) -> bool:
+    return ctx.project_id is not None
+
+
 def domain_scoped_to(key: str) -> Check:
     return lambda ctx, target: ctx.domain_id is not None and ctx.domain_id == target.get(key)
 
@@ -48,12 +52,31 @@ def user_is(key: str) -> Check:
     return lambda ctx, target: ctx.user_id is not None and ctx.user_id == target.get(key)
 
 
-ADMIN = role("admin")
-SYSTEM_READER = all_of(role("reader"), system_scoped)
+def holds(*names: str) -> Check:
+    """Any of these roles (implied roles are already expanded in the token, this also covers hand-made contexts)."""
+    wanted = frozenset(names)
+    return lambda ctx, _target: bool(wanted & ctx.roles)
+
+
+# Keystone's personas, each tied to a scope (enforce_scope on): a role counts only on the token's own target.
+SYSTEM_ADMIN = all_of(role("admin"), system_scoped)
+SYSTEM_READER = all_of(holds("reader", "admin"), system_scoped)
+# The cloud operator. `admin` on a project or a domain is not this.
+ADMIN = SYSTEM_ADMIN
+PROJECT_READER = all_of(holds("reader", "member", "manager", "admin"), project_scoped)
+PROJECT_MEMBER = all_of(holds("member", "manager", "admin"), project_scoped)
+# Resources that belong to a project: its members (any of its roles above reader) in it, operators anywhere.
+READER = any_of(SYSTEM_READER, PROJECT_READER)
+MEMBER = any_of(SYSTEM_ADMIN, PROJECT_MEMBER)
 
 
 def domain_reader(key: str = "domain_id") -> Check:
-    return all_of(role("reader"), domain_scoped_to(key))
+    return all_of(holds("reader", "manager", "admin"), domain_scoped_to(key))
+
+
+def domain_manager(key: str = "domain_id") -> Check:
+    """Keystone 2024's manager persona: runs the users, groups, projects and grants of its own domain."""
+    return all_of(holds("manager", "admin"), domain_scoped_to(key))
 
 
 ADMIN_OR_READER = any_of(ADMIN, SYSTEM_READER, domain_reader())

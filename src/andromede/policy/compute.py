@@ -1,15 +1,22 @@
-"""Nova's default RBAC: readers read, members manage their project's servers, admins manage the cloud.
+"""Nova's default RBAC with enforce_scope: project readers read, project members manage their project's
+servers, the system (cloud operators) manages flavors and sees hosts and every project.
 
 Another project's server is a 404 decided by the compute service itself, never a 403.
 """
 
 from __future__ import annotations
 
-from andromede.policy.checks import ADMIN, any_of, authenticated, host_agent, role
+from andromede.policy.checks import (
+    ADMIN,
+    MEMBER,
+    PROJECT_MEMBER,
+    READER,
+    SYSTEM_READER,
+    authenticated,
+    host_agent,
+)
 from andromede.policy.enforcer import Rule, register, rule_maker
 
-READER = any_of(ADMIN, role("reader"), role("member"))
-MEMBER = any_of(ADMIN, role("member"))
 V21 = "/compute/v2.1"
 
 _rule = rule_maker("compute", V21)
@@ -25,12 +32,13 @@ register(
     _rule("keypairs", authenticated, "Manage one's own keypairs.", ("GET", "/os-keypairs"), ("POST", "/os-keypairs")),
     _rule("limits", authenticated, "Show quotas and usage.", ("GET", "/limits")),
     _rule("availability_zones", authenticated, "List availability zones.", ("GET", "/os-availability-zone")),
-    _rule("availability_zones:detail", ADMIN, "Zones with hosts.", ("GET", "/os-availability-zone/detail")),
-    _rule("hypervisors", ADMIN, "List hypervisors.", ("GET", "/os-hypervisors")),
-    _rule("services", ADMIN, "List compute services.", ("GET", "/os-services")),
+    _rule("availability_zones:detail", SYSTEM_READER, "Zones with hosts.", ("GET", "/os-availability-zone/detail")),
+    _rule("hypervisors", SYSTEM_READER, "List hypervisors.", ("GET", "/os-hypervisors")),
+    _rule("services", SYSTEM_READER, "List compute services.", ("GET", "/os-services")),
     _rule("servers:index", READER, "List servers.", ("GET", "/servers"), ("GET", "/servers/detail")),
     _rule("servers:show", READER, "Show a server.", ("GET", "/servers/{server_id}")),
-    _rule("servers:create", MEMBER, "Create a server.", ("POST", "/servers")),
+    # Nova refuses a system-scoped token here: a server needs the project it is booted in.
+    _rule("servers:create", PROJECT_MEMBER, "Create a server.", ("POST", "/servers")),
     _rule("servers:update", MEMBER, "Rename a server.", ("PUT", "/servers/{server_id}")),
     _rule("servers:delete", MEMBER, "Delete a server.", ("DELETE", "/servers/{server_id}")),
     _rule("servers:stop", MEMBER, "Stop a server.", ("POST", "/servers/{server_id}/action")),

@@ -1,4 +1,6 @@
-"""Keystone's default RBAC for the identity API: admin manages, readers read, users see themselves."""
+"""Keystone's default RBAC for the identity API with enforce_scope: the system's admins manage everything,
+a domain's managers manage that domain's users, groups, projects and grants (never granting `admin`),
+readers read within their scope, users see themselves. `admin` on a project gives nothing here."""
 
 from __future__ import annotations
 
@@ -6,10 +8,13 @@ from andromede.policy.checks import (
     ADMIN,
     ADMIN_OR_READER,
     SYSTEM_READER,
+    all_of,
     any_of,
     authenticated,
+    domain_manager,
     domain_reader,
     domain_scoped_to,
+    holds,
     project_scoped_to,
     user_is,
 )
@@ -20,15 +25,33 @@ V3 = "/identity/v3"
 _rule = rule_maker("identity", V3)
 
 
-def _crud(noun: str, plural: str, read_check, path: str) -> list[Rule]:  # type: ignore[no-untyped-def]
+def _crud(noun: str, plural: str, read_check, path: str, write_check=ADMIN) -> list[Rule]:  # type: ignore[no-untyped-def]
     item = f"{path}/{{{noun}_id}}"
     return [
         _rule(f"get_{noun}", read_check, f"Show a {noun}.", ("GET", item)),
         _rule(f"list_{plural}", read_check, f"List {plural}.", ("GET", path)),
-        _rule(f"create_{noun}", ADMIN, f"Create a {noun}.", ("POST", path)),
-        _rule(f"update_{noun}", ADMIN, f"Update a {noun}.", ("PATCH", item)),
-        _rule(f"delete_{noun}", ADMIN, f"Delete a {noun}.", ("DELETE", item)),
+        _rule(f"create_{noun}", write_check, f"Create a {noun}.", ("POST", path)),
+        _rule(f"update_{noun}", write_check, f"Update a {noun}.", ("PATCH", item)),
+        _rule(f"delete_{noun}", write_check, f"Delete a {noun}.", ("DELETE", item)),
     ]
+
+
+# Keystone's `domain_managed_target_role`: the roles a domain manager may hand out.
+MANAGEABLE_ROLES = frozenset({"manager", "member", "reader"})
+
+
+def _manageable_role(_ctx, target) -> bool:  # type: ignore[no-untyped-def]
+    return target.get("role_name") in MANAGEABLE_ROLES
+
+
+# Users, groups and projects of the caller's own domain (target domain_id: where the object lives).
+ADMIN_OR_DOMAIN_MANAGER = any_of(ADMIN, domain_manager())
+# Membership and grants: both the target (group, project or domain) and the actor live in the manager's domain.
+MANAGER_OF_BOTH = all_of(domain_manager(), domain_scoped_to("actor_domain_id"))
+GRANT_READER = any_of(ADMIN_OR_READER, MANAGER_OF_BOTH)
+GRANT_WRITER = any_of(ADMIN, all_of(MANAGER_OF_BOTH, _manageable_role))
+# Roles are looked up by name before a grant: a domain's managers need to read them (Keystone lets them).
+ROLE_READER = any_of(ADMIN, SYSTEM_READER, all_of(holds("manager", "admin"), lambda ctx, _t: ctx.domain_id is not None))
 
 
 TOKEN_SUBJECT = any_of(ADMIN, user_is("user_id"))
@@ -45,7 +68,8 @@ register(
                                lambda ctx, t: ctx.project_domain_id is not None
                                and ctx.project_domain_id == t.get("domain_id")),
           "Show a domain.", ("GET", "/domains/{domain_id}")),
-    _rule("list_domains", any_of(ADMIN, SYSTEM_READER), "List domains.", ("GET", "/domains")),
+    _rule("list_domains", any_of(ADMIN, SYSTEM_READER, lambda ctx, _t: ctx.domain_id is not None),
+          "List domains (a domain-scoped caller: its own).", ("GET", "/domains")),
     _rule("create_domain", ADMIN, "Create a domain.", ("POST", "/domains")),
     _rule("update_domain", ADMIN, "Update a domain.", ("PATCH", "/domains/{domain_id}")),
     _rule("delete_domain", ADMIN, "Delete a domain.", ("DELETE", "/domains/{domain_id}")),
@@ -54,31 +78,42 @@ register(
     _rule("list_projects", ADMIN_OR_READER, "List projects.", ("GET", "/projects")),
     _rule("list_user_projects", any_of(ADMIN_OR_READER, user_is("user_id")), "List a user's projects.",
           ("GET", "/users/{user_id}/projects")),
-    _rule("create_project", ADMIN, "Create a project.", ("POST", "/projects")),
-    _rule("update_project", ADMIN, "Update a project.", ("PATCH", "/projects/{project_id}")),
-    _rule("delete_project", ADMIN, "Delete a project.", ("DELETE", "/projects/{project_id}")),
+    _rule("create_project", ADMIN_OR_DOMAIN_MANAGER, "Create a project.", ("POST", "/projects")),
+    _rule("update_project", ADMIN_OR_DOMAIN_MANAGER, "Update a project.", ("PATCH", "/projects/{project_id}")),
+    _rule("delete_project", ADMIN_OR_DOMAIN_MANAGER, "Delete a project.", ("DELETE", "/projects/{project_id}")),
     _rule("get_user", any_of(ADMIN_OR_READER, user_is("user_id")), "Show a user.", ("GET", "/users/{user_id}")),
     _rule("list_users", ADMIN_OR_READER, "List users.", ("GET", "/users")),
-    _rule("create_user", ADMIN, "Create a user.", ("POST", "/users")),
-    _rule("update_user", ADMIN, "Update a user.", ("PATCH", "/users/{user_id}")),
-    _rule("delete_user", ADMIN, "Delete a user.", ("DELETE", "/users/{user_id}")),
+    _rule("create_user", ADMIN_OR_DOMAIN_MANAGER, "Create a user.", ("POST", "/users")),
+    _rule("update_user", ADMIN_OR_DOMAIN_MANAGER, "Update a user.", ("PATCH", "/users/{user_id}")),
+    _rule("delete_user", ADMIN_OR_DOMAIN_MANAGER, "Delete a user.", ("DELETE", "/users/{user_id}")),
     _rule("change_password", user_is("user_id"), "Change one's own password.",
           ("POST", "/users/{user_id}/password")),
-    *_crud("group", "groups", ADMIN_OR_READER, "/groups"),
+    *_crud("group", "groups", ADMIN_OR_READER, "/groups", ADMIN_OR_DOMAIN_MANAGER),
     _rule("list_groups_for_user", any_of(ADMIN_OR_READER, user_is("user_id")), "List a user's groups.",
           ("GET", "/users/{user_id}/groups")),
     _rule("list_users_in_group", ADMIN_OR_READER, "List group members.", ("GET", "/groups/{group_id}/users")),
     _rule("check_user_in_group", ADMIN_OR_READER, "Check membership.",
           ("HEAD", "/groups/{group_id}/users/{user_id}")),
-    _rule("add_user_to_group", ADMIN, "Add a member.", ("PUT", "/groups/{group_id}/users/{user_id}")),
-    _rule("remove_user_from_group", ADMIN, "Remove a member.", ("DELETE", "/groups/{group_id}/users/{user_id}")),
-    *_crud("role", "roles", ADMIN_OR_READER, "/roles"),
-    _rule("check_grant", ADMIN_OR_READER, "Check a role grant.",
+    _rule("add_user_to_group", any_of(ADMIN, MANAGER_OF_BOTH), "Add a member.",
+          ("PUT", "/groups/{group_id}/users/{user_id}")),
+    _rule("remove_user_from_group", any_of(ADMIN, MANAGER_OF_BOTH), "Remove a member.",
+          ("DELETE", "/groups/{group_id}/users/{user_id}")),
+    *_crud("role", "roles", ROLE_READER, "/roles"),
+    _rule("check_grant", GRANT_READER, "Check a role grant.",
           ("HEAD", "/projects/{project_id}/users/{user_id}/roles/{role_id}")),
-    _rule("list_grants", ADMIN_OR_READER, "List role grants.", ("GET", "/projects/{project_id}/users/{user_id}/roles")),
-    _rule("create_grant", ADMIN, "Grant a role.", ("PUT", "/projects/{project_id}/users/{user_id}/roles/{role_id}")),
-    _rule("revoke_grant", ADMIN, "Revoke a role.",
+    _rule("list_grants", GRANT_READER, "List role grants.", ("GET", "/projects/{project_id}/users/{user_id}/roles")),
+    _rule("create_grant", GRANT_WRITER, "Grant a role on a project or domain (a domain's managers: not admin).",
+          ("PUT", "/projects/{project_id}/users/{user_id}/roles/{role_id}")),
+    _rule("revoke_grant", GRANT_WRITER, "Revoke a role on a project or domain.",
           ("DELETE", "/projects/{project_id}/users/{user_id}/roles/{role_id}")),
+    _rule("list_system_grants", any_of(ADMIN, SYSTEM_READER), "List role grants on the system.",
+          ("GET", "/system/users/{user_id}/roles")),
+    _rule("check_system_grant", any_of(ADMIN, SYSTEM_READER), "Check a role grant on the system.",
+          ("HEAD", "/system/users/{user_id}/roles/{role_id}")),
+    _rule("create_system_grant", ADMIN, "Grant a role on the system (make a cloud operator).",
+          ("PUT", "/system/users/{user_id}/roles/{role_id}")),
+    _rule("revoke_system_grant", ADMIN, "Revoke a role on the system.",
+          ("DELETE", "/system/users/{user_id}/roles/{role_id}")),
     _rule("list_role_assignments", any_of(ADMIN, SYSTEM_READER, domain_reader()), "List role assignments.",
           ("GET", "/role_assignments")),
     *_crud("region", "regions", authenticated, "/regions"),

@@ -6,11 +6,9 @@ service itself, so another project's private image is a 404 and never a 403.
 
 from __future__ import annotations
 
-from andromede.policy.checks import ADMIN, any_of, role
+from andromede.policy.checks import MEMBER, READER
 from andromede.policy.enforcer import register, rule_maker
 
-READER = any_of(ADMIN, role("reader"), role("member"))
-MEMBER = any_of(ADMIN, role("member"))
 V2 = "/image/v2"
 
 _rule = rule_maker("image", V2)

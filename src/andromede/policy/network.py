@@ -8,11 +8,20 @@ network's owner: on a shared network a tenant gets an address, not its owner's p
 from __future__ import annotations
 
 from andromede.common.context import RequestContext
-from andromede.policy.checks import ADMIN, Target, all_of, any_of, authenticated, project_scoped_to, role
+from andromede.policy.checks import (
+    ADMIN,
+    MEMBER,
+    PROJECT_READER,
+    READER,
+    Target,
+    all_of,
+    any_of,
+    authenticated,
+    project_scoped_to,
+    role,
+)
 from andromede.policy.enforcer import register, rule_maker
 
-READER = any_of(ADMIN, role("reader"), role("member"))
-MEMBER = any_of(ADMIN, role("member"))
 _rule = rule_maker("network", "/network/v2.0")
 
 register(
@@ -118,7 +127,7 @@ register(
 
 # Quotas: members read their own project's, admins read, set and reset any.
 register(
-    _rule("get_quota", any_of(ADMIN, all_of(READER, project_scoped_to("project_id"))),
+    _rule("get_quota", any_of(ADMIN, all_of(PROJECT_READER, project_scoped_to("project_id"))),
           "Show a project's network quotas, their defaults or their usage.",
           ("GET", "/quotas/{project_id}"), ("GET", "/quotas/{project_id}/default"),
           ("GET", "/quotas/{project_id}/details"), ("GET", "/quotas/project")),

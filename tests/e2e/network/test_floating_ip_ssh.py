@@ -7,6 +7,7 @@ gateway address, as in the all-in-one.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ import pytest
 from andromede.network import ipam
 from tests.e2e.support import BOOT_TIMEOUT, poll, qemu_cloud, ssh_key
 from tests.e2e.support import console as _console
+from tests.support.accounts import Admin, cli_as
 from tests.support.server import Server
 
 pytestmark = [pytest.mark.vm, pytest.mark.root]
@@ -115,9 +117,9 @@ def test_router_floating_ip_ssh_security_groups_isolation_and_spoofing(cloud: Se
     cloud.openstack("server", "remove", "port", "vm-a", extra["id"])
     poll(lambda: "eth1" not in ssh(key, fip, "ls /sys/class/net").stdout.split(), 90, "eth1 to go")
 
-    # A second project (admin's) with the same CIDR: its VM reaches nothing of the first project's, and reads
+    # A second project with the same CIDR: its VM reaches nothing of the first project's, and reads
     # only its own metadata even when it forges the headers the platform uses internally.
-    admin = "andromede-admin"
+    other = cli_as(cloud, Admin(cloud).account(), tmp_path)
     probe = tmp_path / "probe.sh"
     probe.write_text("#!/bin/sh\n(sleep 2\n"
                      "if ping -c 3 -W 2 10.40.0.11 >/dev/null 2>&1; then r=reached; else r=isolated; fi\n"
@@ -125,14 +127,17 @@ def test_router_floating_ip_ssh_security_groups_isolation_and_spoofing(cloud: Se
                      f"wget -q -O /tmp/md --header 'X-Instance-ID: {a['id']}' --header 'X-Forwarded-For: 10.40.0.11' "
                      "--header 'X-Andromede-Network-ID: x' http://169.254.169.254/openstack/latest/meta_data.json\n"
                      "echo probe-md-$(grep -o '\"uuid\": *\"[^\"]*\"' /tmp/md) > /dev/console) &\n")
-    cloud.openstack("network", "create", "other-net", cloud=admin)
-    cloud.openstack("subnet", "create", "--network", "other-net", "--subnet-range", "10.40.0.0/24", "other-subnet",
-                    cloud=admin)
-    c = cloud.openstack_json("server", "create", "--image", "tiny", "--flavor", "m1.tiny", "--nic",
-                             "net-id=other-net,v4-fixed-ip=10.40.0.14", "--user-data", str(probe), "--wait", "vm-c",
-                             cloud=admin)
-    poll(lambda: "probe-md-" in _console(cloud, "vm-c", admin), BOOT_TIMEOUT, "vm-c's probes")
-    console = _console(cloud, "vm-c", admin)
+    other("network", "create", "other-net")
+    other("subnet", "create", "--network", "other-net", "--subnet-range", "10.40.0.0/24", "other-subnet")
+    c = json.loads(other("server", "create", "--image", "tiny", "--flavor", "m1.tiny", "--nic",
+                         "net-id=other-net,v4-fixed-ip=10.40.0.14", "--user-data", str(probe), "--wait", "-f", "json",
+                         "vm-c").stdout)
+
+    def other_console() -> str:
+        return other("console", "log", "show", "vm-c", check=False).stdout
+
+    poll(lambda: "probe-md-" in other_console(), BOOT_TIMEOUT, "vm-c's probes")
+    console = other_console()
     assert "probe-isolated" in console and "probe-reached" not in console
     metadata_line = console.split("probe-md-", 1)[1].splitlines()[0]
     assert c["id"] in metadata_line and a["id"] not in metadata_line

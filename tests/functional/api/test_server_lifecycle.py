@@ -5,6 +5,8 @@ from __future__ import annotations
 import stat
 import subprocess
 
+import yaml
+
 from tests.support.server import Server, free_port
 
 
@@ -37,6 +39,39 @@ def test_restart_keeps_records_and_tokens(fresh_server: Server) -> None:
     with fresh_server.http() as http:
         response = http.get("/identity/v3/auth/tokens", headers={"X-Auth-Token": token, "X-Subject-Token": token})
     assert response.status_code == 200
+
+
+def test_the_admin_cloud_is_system_scoped_and_older_clouds_are_rebound(fresh_server: Server) -> None:
+    """andromede-admin answers a system-scoped token; a cloud whose andromede-admin was still bound to the admin
+    project (before system scope) gets a system-bound one on its next start, and the old secret stops working."""
+    token = fresh_server.openstack_json("token", "issue", cloud="andromede-admin")
+    assert isinstance(token, dict) and not token.get("project_id")
+    admin_token = fresh_server.admin_token(project_scoped=True)
+    with fresh_server.http() as http:
+        me = http.get("/identity/v3/auth/tokens", headers={"X-Auth-Token": admin_token,
+                                                            "X-Subject-Token": admin_token}).json()["token"]
+        created = http.post(f"/identity/v3/users/{me['user']['id']}/application_credentials",
+                            headers={"X-Auth-Token": admin_token},
+                            json={"application_credential": {"name": "old-admin-cloud"}})
+    assert created.status_code == 201, created.text
+    old = created.json()["application_credential"]
+    assert old["project_id"] == me["project"]["id"] and old.get("system") is None
+    path = fresh_server.data_dir / "clouds.yaml"
+    doc = yaml.safe_load(path.read_text())
+    doc["clouds"]["andromede-admin"]["auth"].update(application_credential_id=old["id"],
+                                                    application_credential_secret=old["secret"])
+    path.write_text(yaml.safe_dump(doc))
+    fresh_server.stop()
+    fresh_server.start()
+    auth = fresh_server.clouds()["andromede-admin"]["auth"]
+    assert auth["application_credential_id"] != old["id"]
+    token = fresh_server.openstack_json("token", "issue", cloud="andromede-admin")
+    assert isinstance(token, dict) and not token.get("project_id")
+    with fresh_server.http() as http:
+        refused = http.post("/identity/v3/auth/tokens", json={"auth": {"identity": {
+            "methods": ["application_credential"],
+            "application_credential": {"id": old["id"], "secret": old["secret"]}}}})
+    assert refused.status_code == 401
 
 
 def test_second_server_on_the_same_data_dir_refuses(fresh_server: Server) -> None:

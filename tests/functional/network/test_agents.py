@@ -80,13 +80,15 @@ def test_ip_availability_counts_pools_and_taken_addresses(server: Server, admin:
 def test_agents_hosting_a_network_or_a_router(server: Server, admin: Admin) -> None:
     name = f"hosted-{secrets.token_hex(3)}"
     admin_cli = {"cloud": "andromede-admin"}
-    server.openstack("network", "create", name, **admin_cli)
-    server.openstack("network", "create", f"{name}-nodhcp", **admin_cli)
+    owner = ("--project", "admin")  # a system-scoped token has no project of its own
+    server.openstack("network", "create", *owner, name, **admin_cli)
+    server.openstack("network", "create", *owner, f"{name}-nodhcp", **admin_cli)
     try:
-        server.openstack("subnet", "create", "--network", name, "--subnet-range", "10.72.0.0/24", name, **admin_cli)
-        server.openstack("subnet", "create", "--network", f"{name}-nodhcp", "--no-dhcp", "--subnet-range",
+        server.openstack("subnet", "create", *owner, "--network", name, "--subnet-range", "10.72.0.0/24", name,
+                         **admin_cli)
+        server.openstack("subnet", "create", *owner, "--network", f"{name}-nodhcp", "--no-dhcp", "--subnet-range",
                          "10.73.0.0/24", f"{name}-nodhcp", **admin_cli)
-        server.openstack("router", "create", name, **admin_cli)
+        server.openstack("router", "create", *owner, name, **admin_cli)
         [dhcp] = server.openstack_json("network", "agent", "list", "--network", name, **admin_cli)
         assert dhcp["Agent Type"] == "DHCP agent" and dhcp["Host"] == socket.gethostname()
         assert server.openstack_json("network", "agent", "list", "--network", f"{name}-nodhcp", **admin_cli) == []

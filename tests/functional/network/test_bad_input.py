@@ -90,8 +90,10 @@ def test_updates_that_would_strand_other_resources_are_refused(server: Server, a
     """As Neutron: a network stays shared while another project has a port on it, and external while a router's
     gateway is on it (409, nothing changed); a subnet's gateway never lands inside its pools (400), whichever of
     the two an update moves."""
-    shared = admin.client.post(f"{NET}/networks", json={"network": {"name": "sh", "shared": True}}).json()["network"]
-    assert admin.client.post(f"{NET}/subnets", json={"subnet": {"network_id": shared["id"], "cidr": "10.12.0.0/24",
+    shared = admin.client.post(f"{NET}/networks", json={"network": {"project_id": admin.project_id,
+        "name": "sh", "shared": True}}).json()["network"]
+    assert admin.client.post(f"{NET}/subnets", json={"subnet": {"project_id": admin.project_id,
+        "network_id": shared["id"], "cidr": "10.12.0.0/24",
                                                                 "ip_version": 4}}).status_code == 201
     token = admin.account().token(server)
     port = http.post(f"{NET}/ports", json={"port": {"network_id": shared["id"]}}, headers=auth_headers(token))
@@ -103,12 +105,13 @@ def test_updates_that_would_strand_other_resources_are_refused(server: Server, a
     assert admin.client.put(url, json={"network": {"shared": False}}).json()["network"]["shared"] is False
     assert admin.client.delete(url).status_code == 204
 
-    public = admin.client.post(f"{NET}/networks", json={"network": {"name": "ex", "router:external": True}})
+    public = admin.client.post(f"{NET}/networks", json={"network": {"project_id": admin.project_id,
+        "name": "ex", "router:external": True}})
     public_id = public.json()["network"]["id"]
     try:
-        assert admin.client.post(f"{NET}/subnets", json={"subnet": {
+        assert admin.client.post(f"{NET}/subnets", json={"subnet": {"project_id": admin.project_id,
             "network_id": public_id, "cidr": "172.24.44.0/24", "ip_version": 4}}).status_code == 201
-        router = admin.client.post(f"{NET}/routers", json={"router": {
+        router = admin.client.post(f"{NET}/routers", json={"router": {"project_id": admin.project_id,
             "name": "gw", "external_gateway_info": {"network_id": public_id}}}).json()["router"]
         url = f"{NET}/networks/{public_id}"
         _error(admin.client.put(url, json={"network": {"router:external": False}}), 409, "ExternalNetworkInUse")

@@ -106,13 +106,15 @@ def test_create_refusals_change_nothing(server: Server, admin: Admin, http: http
     assert admin.client.get(f"{NET}/ports", params={"network_id": public["id"]}).json()["ports"] == []
 
     # Admins choose addresses; taken, outside the network, or the gateway: refused.
-    chosen = admin.client.post(create, json={"floatingip": {"floating_network_id": public["id"],
+    chosen = admin.client.post(create, json={"floatingip": {"project_id": admin.project_id,
+        "floating_network_id": public["id"],
                                                             "floating_ip_address": "172.24.21.11"}})
     assert chosen.status_code == 201, chosen.text
     for address, status, kind in (("172.24.21.11", 409, "IpAddressAlreadyAllocated"),
                                   ("192.0.2.1", 400, "InvalidIpForNetwork"),
                                   ("172.24.21.1", 409, "IpAddressAlreadyAllocated")):
-        _error(admin.client.post(create, json={"floatingip": {"floating_network_id": public["id"],
+        _error(admin.client.post(create, json={"floatingip": {"project_id": admin.project_id,
+            "floating_network_id": public["id"],
                                                               "floating_ip_address": address}}), status, kind)
     first = http.post(create, json={"floatingip": {"floating_network_id": public["id"]}}, headers=auth_headers(token))
     assert first.status_code == 201 and first.json()["floatingip"]["floating_ip_address"] == "172.24.21.10"
@@ -194,7 +196,7 @@ def test_agent_view_status_and_nova_lookup(tmp_path: Path) -> None:
 
     db = Database(f"sqlite:///{tmp_path / 'l3.db'}")
     Base.metadata.create_all(db.engine)
-    admin = RequestContext(request_id="r", user_id="u", project_id="p", roles=frozenset({"admin"}))
+    admin = RequestContext(request_id="r", user_id="u", project_id="p", system_scope=True, roles=frozenset({"admin"}))
     with db.session() as session:
         public = net.create_network(session, admin, NetworkCreate(name="public", external=True))
         net.create_subnet(session, admin, SubnetCreate(network_id=public.id, cidr="203.0.113.0/24"))

@@ -25,7 +25,7 @@ def _register(agents: dict[str, httpx.Client], host: str, vtep: str | None) -> N
 
 
 def _bound_port(admin: Admin, network_id: str, host: str) -> dict:
-    response = admin.client.post(f"{NET}/ports", json={"port": {
+    response = admin.client.post(f"{NET}/ports", json={"port": {"project_id": admin.project_id,
         "network_id": network_id, "binding:host_id": host, "device_owner": "compute:nova",
         "device_id": secrets.token_hex(8)}})
     assert response.status_code == 201, response.text
@@ -45,8 +45,10 @@ def test_hosts_sharing_a_network_flood_to_each_other(server: Server, admin: Admi
     _register(agents, b, "192.0.2.11")
     _register(agents, c, "192.0.2.12")
     _register(agents, loop, "127.0.0.1")  # a single-host agent: never a flood target
-    network = admin.client.post(f"{NET}/networks", json={"network": {"name": f"mh-{suffix}"}}).json()["network"]
-    subnet = {"network_id": network["id"], "cidr": "10.77.0.0/24", "ip_version": 4, "enable_dhcp": False}
+    network = admin.client.post(f"{NET}/networks", json={"network": {"project_id": admin.project_id,
+                                                                      "name": f"mh-{suffix}"}}).json()["network"]
+    subnet = {"network_id": network["id"], "cidr": "10.77.0.0/24", "ip_version": 4, "enable_dhcp": False,
+              "project_id": admin.project_id}
     assert admin.client.post(f"{NET}/subnets", json={"subnet": subnet}).status_code == 201
     ports = [_bound_port(admin, network["id"], host) for host in (a, b, loop)]
 

@@ -38,12 +38,13 @@ def external_network(admin: Admin, cidr: str = "172.24.4.0/24", pool: tuple[str,
     (and what uses them) afterwards, so other tests' listings stay as they expect.
     """
     name = f"public-{secrets.token_hex(3)}"
-    response = admin.client.post(f"{NET}/networks", json={"network": {"name": name, "router:external": True}})
+    response = admin.client.post(f"{NET}/networks", json={"network": {"project_id": admin.project_id,
+        "name": name, "router:external": True}})
     assert response.status_code == 201, response.text
     network = response.json()["network"]
     prefix = cidr.rsplit(".", 1)[0]
     start, end = pool or (f"{prefix}.10", f"{prefix}.100")
-    response = admin.client.post(f"{NET}/subnets", json={"subnet": {
+    response = admin.client.post(f"{NET}/subnets", json={"subnet": {"project_id": admin.project_id,
         "network_id": network["id"], "cidr": cidr, "ip_version": 4, "name": f"{name}-sub",
         "allocation_pools": [{"start": start, "end": end}]}})
     assert response.status_code == 201, response.text
@@ -162,7 +163,8 @@ def test_gateway_rules(server: Server, admin: Admin, http: httpx.Client,
     own, _ = tenant_network(http, token)
     _error(http.put(url, json={"router": {"external_gateway_info": {"network_id": own["id"]}}},
                     headers=auth_headers(token)), 400, "BadRequest")
-    hidden = admin.client.post(f"{NET}/networks", json={"network": {"name": "private-admin"}}).json()["network"]
+    hidden = admin.client.post(f"{NET}/networks", json={"network": {"project_id": admin.project_id,
+        "name": "private-admin"}}).json()["network"]
     _error(http.put(url, json={"router": {"external_gateway_info": {"network_id": hidden["id"]}}},
                     headers=auth_headers(token)), 404, "NetworkNotFound")
     for info in ({"network_id": public["id"], "enable_snat": True},

@@ -19,7 +19,10 @@ def _ctx(project: str, *roles: str) -> RequestContext:
                           roles=frozenset(roles or ("member", "reader")))
 
 
-OWNER, TENANT, ADMIN = _ctx("owner"), _ctx("tenant"), _ctx("admin-project", "admin", "member", "reader")
+OWNER, TENANT = _ctx("owner"), _ctx("tenant")
+ADMIN = RequestContext(request_id="r", user_id="u-operator", system_scope=True,
+                       roles=frozenset(("admin", "manager", "member", "reader")))
+PROJECT_ADMIN = _ctx("tenant", "admin", "manager", "member", "reader")  # a customer's admin: no cloud operator
 
 
 def _network(*, shared: bool = True, external: bool = False) -> Network:
@@ -61,6 +64,8 @@ def test_on_a_shared_network_only_the_owner_and_admins_hold_these_powers(fields:
     assert refused.value.status == 403 and refused.value.extra == {"type": "PolicyNotAuthorized"}
     assert refused.value.message.startswith("(") and refused.value.message.endswith(") is disallowed by policy")
     port_policy.check(ADMIN, "create_port", _network(), body, body.device_owner)
+    with pytest.raises(Forbidden):  # admin of one's own project is no power over another project's network
+        port_policy.check(PROJECT_ADMIN, "create_port", _network(), body, body.device_owner)
     if set(fields) & {"binding:host_id", "binding:profile"} or body.device_owner.startswith("network:"):
         with pytest.raises(Forbidden):  # those stay the admin's, even on one's own network
             port_policy.check(OWNER, "create_port", _network(), body, body.device_owner)

@@ -35,7 +35,9 @@ def test_enforce_marks_the_request_and_refuses_in_keystone_terms() -> None:
     assert anonymous.policy_checked
     with pytest.raises(Forbidden):
         enforce(_ctx("member", project_id="p"), "identity:create_user")
-    enforce(_ctx("admin", project_id="p"), "identity:create_user")
+    enforce(_ctx("admin", system_scope=True), "identity:create_user")
+    with pytest.raises(Forbidden):  # admin of one project is not the cloud's
+        enforce(_ctx("admin", project_id="p"), "identity:create_user")
     enforce(_ctx("reader", domain_id="d"), "identity:list_users", {"domain_id": "d"})
     with pytest.raises(Forbidden):
         enforce(_ctx("reader", domain_id="d"), "identity:list_users", {"domain_id": "other"})
@@ -71,8 +73,54 @@ def test_port_attribute_rules_carry_neutrons_names_and_check_the_network_owner()
     with pytest.raises(Forbidden):
         enforce(_ctx("member", project_id="p"), "network:create_port:port_security_enabled", shared)
     enforce(_ctx("member", project_id="p"), "network:create_port:fixed_ips:subnet_id", shared)  # rule:shared
-    enforce(_ctx("admin", project_id="p"), "network:create_port:fixed_ips:ip_address", shared)
+    enforce(_ctx("admin", system_scope=True), "network:create_port:fixed_ips:ip_address", shared)
+    with pytest.raises(Forbidden):  # admin of another project is no admin of this network
+        enforce(_ctx("admin", "member", project_id="p"), "network:create_port:fixed_ips:ip_address", shared)
     enforce(_ctx("member", project_id="p"), "network:create_port:device_owner", {**shared, "device_owner": "compute:x"})
     with pytest.raises(Forbidden):
         enforce(_ctx("member", project_id="p"), "network:create_port:device_owner",
                 {**shared, "device_owner": "network:dhcp"})
+
+
+PERSONAS = {
+    "system admin": {"roles": ("admin", "manager", "member", "reader"), "system_scope": True},
+    "system reader": {"roles": ("reader",), "system_scope": True},
+    "project admin": {"roles": ("admin", "manager", "member", "reader"), "project_id": "p"},
+    "project member": {"roles": ("member", "reader"), "project_id": "p"},
+    "domain manager": {"roles": ("manager", "member", "reader"), "domain_id": "d"},
+}
+
+
+@pytest.mark.parametrize("rule,target,allowed", [
+    ("compute:flavors:create", {}, {"system admin"}),
+    ("compute:hypervisors", {}, {"system admin", "system reader"}),
+    ("compute:servers:create", {}, {"project admin", "project member"}),  # Nova: never system-scoped
+    ("compute:servers:delete", {}, {"system admin", "project admin", "project member"}),
+    ("network:update_quota", {"project_id": "q"}, {"system admin"}),
+    ("network:get_quota", {"project_id": "p"}, {"system admin", "project admin", "project member"}),
+    ("network:get_agent", {}, {"system admin"}),
+    ("identity:list_projects", {"domain_id": "d"}, {"system admin", "system reader", "domain manager"}),
+    ("identity:list_projects", {"domain_id": "other"}, {"system admin", "system reader"}),
+    ("identity:create_user", {"domain_id": "d"}, {"system admin", "domain manager"}),
+    ("identity:create_user", {"domain_id": "other"}, {"system admin"}),
+    ("identity:create_grant", {"domain_id": "d", "actor_domain_id": "d", "role_name": "member"},
+     {"system admin", "domain manager"}),
+    ("identity:create_grant", {"domain_id": "d", "actor_domain_id": "d", "role_name": "admin"}, {"system admin"}),
+    ("identity:create_grant", {"domain_id": "d", "actor_domain_id": "other", "role_name": "member"},
+     {"system admin"}),
+    ("identity:create_system_grant", {}, {"system admin"}),
+])
+def test_every_rule_checks_the_scope(rule: str, target: dict, allowed: set[str]) -> None:
+    for persona, spec in PERSONAS.items():
+        ctx = _ctx(*spec["roles"], **{k: v for k, v in spec.items() if k != "roles"})
+        if persona in allowed:
+            enforce(ctx, rule, target)
+        else:
+            with pytest.raises(Forbidden):
+                enforce(ctx, rule, target)
+
+
+def test_is_admin_means_the_system() -> None:
+    assert _ctx("admin", system_scope=True).is_admin
+    assert not _ctx("admin", project_id="p").is_admin
+    assert not _ctx("admin", domain_id="d").is_admin

@@ -9,7 +9,7 @@ from andromede.api.deps import context, parse_bool
 from andromede.common.context import RequestContext
 from andromede.common.errors import NotFound
 from andromede.identity import assignment, users
-from andromede.identity.api.common import default_domain, identity_of, views_of
+from andromede.identity.api.common import default_domain, domain_of, identity_of, listing_domain, views_of
 from andromede.identity.schemas import GroupCreate, GroupUpdate, PasswordChange, UserCreate, UserUpdate
 from andromede.policy import enforce
 
@@ -52,6 +52,7 @@ def create_user(body: UserCreateRequest, request: Request, ctx: RequestContext =
 @router.get("/users")
 def list_users(request: Request, name: str | None = None, domain_id: str | None = None,
                enabled: str | None = None, ctx: RequestContext = Depends(context)) -> dict:
+    domain_id = listing_domain(ctx, domain_id)
     enforce(ctx, "identity:list_users", {"domain_id": domain_id})
     views = views_of(request)
     with identity_of(request).db.session() as session:
@@ -70,16 +71,16 @@ def get_user(user_id: str, request: Request, ctx: RequestContext = Depends(conte
 @router.patch("/users/{user_id}")
 def update_user(user_id: str, body: UserUpdateRequest, request: Request,
                 ctx: RequestContext = Depends(context)) -> dict:
-    enforce(ctx, "identity:update_user", {"user_id": user_id})
     identity = identity_of(request)
     with identity.db.session() as session:
+        enforce(ctx, "identity:update_user", {"user_id": user_id, "domain_id": domain_of(session, users.User, user_id)})
         return {"user": views_of(request).user(users.update_user(session, identity.settings, user_id, body.user))}
 
 
 @router.delete("/users/{user_id}", status_code=204)
 def delete_user(user_id: str, request: Request, ctx: RequestContext = Depends(context)) -> Response:
-    enforce(ctx, "identity:delete_user", {"user_id": user_id})
     with identity_of(request).db.session() as session:
+        enforce(ctx, "identity:delete_user", {"user_id": user_id, "domain_id": domain_of(session, users.User, user_id)})
         users.delete_user(session, user_id)
     return Response(status_code=204)
 
@@ -97,9 +98,10 @@ def change_password(user_id: str, body: PasswordChangeRequest, request: Request,
 
 @router.get("/users/{user_id}/projects")
 def list_user_projects(user_id: str, request: Request, ctx: RequestContext = Depends(context)) -> dict:
-    enforce(ctx, "identity:list_user_projects", {"user_id": user_id})
     views = views_of(request)
     with identity_of(request).db.session() as session:
+        enforce(ctx, "identity:list_user_projects",
+                {"user_id": user_id, "domain_id": domain_of(session, users.User, user_id)})
         users.get_user(session, user_id)
         rows = assignment.projects_for_user(session, user_id)
         return {"projects": [views.project(p) for p in rows],
@@ -108,9 +110,10 @@ def list_user_projects(user_id: str, request: Request, ctx: RequestContext = Dep
 
 @router.get("/users/{user_id}/groups")
 def list_user_groups(user_id: str, request: Request, ctx: RequestContext = Depends(context)) -> dict:
-    enforce(ctx, "identity:list_groups_for_user", {"user_id": user_id})
     views = views_of(request)
     with identity_of(request).db.session() as session:
+        enforce(ctx, "identity:list_groups_for_user",
+                {"user_id": user_id, "domain_id": domain_of(session, users.User, user_id)})
         users.get_user(session, user_id)
         return {"groups": [views.group(g) for g in users.list_groups(session, user_id=user_id)],
                 "links": views.collection_links(f"users/{user_id}/groups")}
@@ -126,6 +129,7 @@ def create_group(body: GroupCreateRequest, request: Request, ctx: RequestContext
 @router.get("/groups")
 def list_groups(request: Request, name: str | None = None, domain_id: str | None = None,
                 ctx: RequestContext = Depends(context)) -> dict:
+    domain_id = listing_domain(ctx, domain_id)
     enforce(ctx, "identity:list_groups", {"domain_id": domain_id})
     views = views_of(request)
     with identity_of(request).db.session() as session:
@@ -135,32 +139,32 @@ def list_groups(request: Request, name: str | None = None, domain_id: str | None
 
 @router.get("/groups/{group_id}")
 def get_group(group_id: str, request: Request, ctx: RequestContext = Depends(context)) -> dict:
-    enforce(ctx, "identity:get_group", {"group_id": group_id})
     with identity_of(request).db.session() as session:
+        enforce(ctx, "identity:get_group", _group_target(session, group_id))
         return {"group": views_of(request).group(users.get_group(session, group_id))}
 
 
 @router.patch("/groups/{group_id}")
 def update_group(group_id: str, body: GroupUpdateRequest, request: Request,
                  ctx: RequestContext = Depends(context)) -> dict:
-    enforce(ctx, "identity:update_group", {"group_id": group_id})
     with identity_of(request).db.session() as session:
+        enforce(ctx, "identity:update_group", _group_target(session, group_id))
         return {"group": views_of(request).group(users.update_group(session, group_id, body.group))}
 
 
 @router.delete("/groups/{group_id}", status_code=204)
 def delete_group(group_id: str, request: Request, ctx: RequestContext = Depends(context)) -> Response:
-    enforce(ctx, "identity:delete_group", {"group_id": group_id})
     with identity_of(request).db.session() as session:
+        enforce(ctx, "identity:delete_group", _group_target(session, group_id))
         users.delete_group(session, group_id)
     return Response(status_code=204)
 
 
 @router.get("/groups/{group_id}/users")
 def list_group_users(group_id: str, request: Request, ctx: RequestContext = Depends(context)) -> dict:
-    enforce(ctx, "identity:list_users_in_group", {"group_id": group_id})
     views = views_of(request)
     with identity_of(request).db.session() as session:
+        enforce(ctx, "identity:list_users_in_group", _group_target(session, group_id))
         users.get_group(session, group_id)
         return {"users": [views.user(u) for u in users.list_users(session, group_id=group_id)],
                 "links": views.collection_links(f"groups/{group_id}/users")}
@@ -169,8 +173,8 @@ def list_group_users(group_id: str, request: Request, ctx: RequestContext = Depe
 @router.head("/groups/{group_id}/users/{user_id}", status_code=204)
 @router.get("/groups/{group_id}/users/{user_id}", status_code=204)
 def check_member(group_id: str, user_id: str, request: Request, ctx: RequestContext = Depends(context)) -> Response:
-    enforce(ctx, "identity:check_user_in_group", {"group_id": group_id, "user_id": user_id})
     with identity_of(request).db.session() as session:
+        enforce(ctx, "identity:check_user_in_group", _membership_target(session, group_id, user_id))
         if not users.is_member(session, group_id, user_id):
             raise NotFound(f"User {user_id} is not a member of group {group_id}.")
     return Response(status_code=204)
@@ -178,8 +182,8 @@ def check_member(group_id: str, user_id: str, request: Request, ctx: RequestCont
 
 @router.put("/groups/{group_id}/users/{user_id}", status_code=204)
 def add_member(group_id: str, user_id: str, request: Request, ctx: RequestContext = Depends(context)) -> Response:
-    enforce(ctx, "identity:add_user_to_group", {"group_id": group_id, "user_id": user_id})
     with identity_of(request).db.session() as session:
+        enforce(ctx, "identity:add_user_to_group", _membership_target(session, group_id, user_id))
         users.add_member(session, group_id, user_id)
     return Response(status_code=204)
 
@@ -187,7 +191,16 @@ def add_member(group_id: str, user_id: str, request: Request, ctx: RequestContex
 @router.delete("/groups/{group_id}/users/{user_id}", status_code=204)
 def remove_member(group_id: str, user_id: str, request: Request,
                   ctx: RequestContext = Depends(context)) -> Response:
-    enforce(ctx, "identity:remove_user_from_group", {"group_id": group_id, "user_id": user_id})
     with identity_of(request).db.session() as session:
+        enforce(ctx, "identity:remove_user_from_group", _membership_target(session, group_id, user_id))
         users.remove_member(session, group_id, user_id)
     return Response(status_code=204)
+
+
+def _membership_target(session, group_id: str, user_id: str) -> dict:  # type: ignore[no-untyped-def]
+    return {"group_id": group_id, "user_id": user_id, "domain_id": domain_of(session, users.Group, group_id),
+            "actor_domain_id": domain_of(session, users.User, user_id)}
+
+
+def _group_target(session, group_id: str) -> dict:  # type: ignore[no-untyped-def]
+    return {"group_id": group_id, "domain_id": domain_of(session, users.Group, group_id)}

@@ -20,3 +20,14 @@ def views_of(request: Request) -> Views:
 
 def default_domain(ctx: RequestContext) -> str:
     return ctx.project_domain_id or ctx.domain_id or DEFAULT_DOMAIN_ID
+
+
+def listing_domain(ctx: RequestContext, domain_id: str | None) -> str | None:
+    """A domain-scoped caller lists within its own domain unless it names one (Keystone filters likewise)."""
+    return domain_id if domain_id is not None else ctx.domain_id
+
+
+def domain_of(session, model, ident: str) -> str | None:  # type: ignore[no-untyped-def]
+    """The domain a user, group or project lives in, for the policy target (None when it does not exist)."""
+    row = session.get(model, ident)
+    return row.domain_id if row is not None else None

@@ -73,11 +73,12 @@ def create_application_credential(user_id: str, body: ApplicationCredentialReque
     if user_id != ctx.user_id:
         raise NotFound(f"Could not find user: {user_id}.")
     _refuse_restricted(ctx)
-    if ctx.project_id is None:
-        raise BadRequest("An application credential needs a project-scoped token.")
+    if ctx.project_id is None and not ctx.system_scope:
+        raise BadRequest("An application credential needs a project-scoped or system-scoped token.")
     with identity_of(request).db.session() as session:
         row, secret = creds.create_application_credential(session, user_id=user_id, project_id=ctx.project_id,
-                                                          body=body.application_credential)
+                                                          body=body.application_credential,
+                                                          system=ctx.system_scope)
         doc = views_of(request).application_credential(row, creds.role_refs(session, row.role_ids))
     return {"application_credential": {**doc, "secret": secret}}
 

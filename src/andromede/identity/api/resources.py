@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict
 from andromede.api.deps import context, parse_bool
 from andromede.common.context import RequestContext
 from andromede.identity import resource
-from andromede.identity.api.common import default_domain, identity_of, views_of
+from andromede.identity.api.common import default_domain, domain_of, identity_of, listing_domain, views_of
 from andromede.identity.schemas import DomainCreate, DomainUpdate, ProjectCreate, ProjectUpdate
 from andromede.policy import enforce
 
@@ -49,6 +49,8 @@ def list_domains(request: Request, name: str | None = None, enabled: str | None 
     views = views_of(request)
     with identity_of(request).db.session() as session:
         rows = resource.list_domains(session, name=name, enabled=parse_bool(enabled, "enabled"))
+        if not ctx.is_system_reader:  # a domain-scoped caller finds its own domain by name, no other
+            rows = [row for row in rows if row.id == ctx.domain_id]
         return {"domains": [views.domain(d) for d in rows], "links": views.collection_links("domains")}
 
 
@@ -87,6 +89,7 @@ def create_project(body: ProjectCreateRequest, request: Request, ctx: RequestCon
 def list_projects(request: Request, name: str | None = None, domain_id: str | None = None,
                   enabled: str | None = None, parent_id: str | None = None,
                   ctx: RequestContext = Depends(context)) -> dict:
+    domain_id = listing_domain(ctx, domain_id)
     enforce(ctx, "identity:list_projects", {"domain_id": domain_id})
     views = views_of(request)
     with identity_of(request).db.session() as session:
@@ -107,15 +110,17 @@ def get_project(project_id: str, request: Request, ctx: RequestContext = Depends
 @router.patch("/projects/{project_id}")
 def update_project(project_id: str, body: ProjectUpdateRequest, request: Request,
                    ctx: RequestContext = Depends(context)) -> dict:
-    enforce(ctx, "identity:update_project", {"project_id": project_id})
     with identity_of(request).db.session() as session:
+        enforce(ctx, "identity:update_project",
+                {"project_id": project_id, "domain_id": domain_of(session, resource.Project, project_id)})
         project = resource.update_project(session, project_id, body.project)
         return {"project": views_of(request).project(project)}
 
 
 @router.delete("/projects/{project_id}", status_code=204)
 def delete_project(project_id: str, request: Request, ctx: RequestContext = Depends(context)) -> Response:
-    enforce(ctx, "identity:delete_project", {"project_id": project_id})
     with identity_of(request).db.session() as session:
+        enforce(ctx, "identity:delete_project",
+                {"project_id": project_id, "domain_id": domain_of(session, resource.Project, project_id)})
         resource.delete_project(session, project_id)
     return Response(status_code=204)

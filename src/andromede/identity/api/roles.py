@@ -11,7 +11,7 @@ from andromede.api.deps import context, parse_bool
 from andromede.common.context import RequestContext
 from andromede.common.errors import NotFound
 from andromede.identity import assignment
-from andromede.identity.api.common import identity_of, views_of
+from andromede.identity.api.common import domain_of, identity_of, views_of
 from andromede.identity.assignment import Grant
 from andromede.identity.models import Domain, Group, Project, Role, User
 from andromede.identity.schemas import RoleCreate, RoleUpdate
@@ -73,6 +73,16 @@ def delete_role(role_id: str, request: Request, ctx: RequestContext = Depends(co
     return Response(status_code=204)
 
 
+def _grant_target(session, target: str, target_id: str, actor: str, actor_id: str,  # type: ignore[no-untyped-def]
+                  role_id: str | None = None) -> dict:
+    """What the grant rules look at: the target's domain, the actor's domain and the role's name."""
+    domain_id = target_id if target == "domains" else domain_of(session, Project, target_id)
+    role = session.get(Role, role_id) if role_id else None
+    return {"domain_id": domain_id, "project_id": target_id if target == "projects" else None,
+            "actor_domain_id": domain_of(session, User if actor == "users" else Group, actor_id),
+            "role_name": role.name if role is not None else None}
+
+
 def _grant(target: str, target_id: str, actor: str, actor_id: str, role_id: str) -> Grant:
     return Grant(actor_type=actor.rstrip("s"), actor_id=actor_id, target_type=target.rstrip("s"),
                  target_id=target_id, role_id=role_id)
@@ -81,10 +91,10 @@ def _grant(target: str, target_id: str, actor: str, actor_id: str, role_id: str)
 @router.get("/{target}/{target_id}/{actor}/{actor_id}/roles")
 def list_grants(target: TargetKind, target_id: str, actor: ActorKind, actor_id: str, request: Request,
                 ctx: RequestContext = Depends(context)) -> dict:
-    enforce(ctx, "identity:list_grants", {"domain_id": target_id if target == "domains" else None})
     views = views_of(request)
     kind = target.rstrip("s")
     with identity_of(request).db.session() as session:
+        enforce(ctx, "identity:list_grants", _grant_target(session, target, target_id, actor, actor_id))
         rows = assignment.list_assignments(
             session, **{f"{actor.rstrip('s')}_id": actor_id, f"{kind}_id": target_id})
         roles = assignment.roles_by_ids(session, {row.role_id for row in rows})
@@ -95,8 +105,8 @@ def list_grants(target: TargetKind, target_id: str, actor: ActorKind, actor_id: 
 @router.put("/{target}/{target_id}/{actor}/{actor_id}/roles/{role_id}", status_code=204)
 def create_grant(target: TargetKind, target_id: str, actor: ActorKind, actor_id: str, role_id: str,
                  request: Request, ctx: RequestContext = Depends(context)) -> Response:
-    enforce(ctx, "identity:create_grant", {"domain_id": target_id if target == "domains" else None})
     with identity_of(request).db.session() as session:
+        enforce(ctx, "identity:create_grant", _grant_target(session, target, target_id, actor, actor_id, role_id))
         assignment.add_grant(session, _grant(target, target_id, actor, actor_id, role_id))
     return Response(status_code=204)
 
@@ -105,8 +115,8 @@ def create_grant(target: TargetKind, target_id: str, actor: ActorKind, actor_id:
 @router.get("/{target}/{target_id}/{actor}/{actor_id}/roles/{role_id}", status_code=204)
 def check_grant(target: TargetKind, target_id: str, actor: ActorKind, actor_id: str, role_id: str,
                 request: Request, ctx: RequestContext = Depends(context)) -> Response:
-    enforce(ctx, "identity:check_grant", {"domain_id": target_id if target == "domains" else None})
     with identity_of(request).db.session() as session:
+        enforce(ctx, "identity:check_grant", _grant_target(session, target, target_id, actor, actor_id, role_id))
         if not assignment.has_grant(session, _grant(target, target_id, actor, actor_id, role_id)):
             raise NotFound(f"Could not find role assignment with role: {role_id}.")
     return Response(status_code=204)
@@ -115,8 +125,8 @@ def check_grant(target: TargetKind, target_id: str, actor: ActorKind, actor_id: 
 @router.delete("/{target}/{target_id}/{actor}/{actor_id}/roles/{role_id}", status_code=204)
 def revoke_grant(target: TargetKind, target_id: str, actor: ActorKind, actor_id: str, role_id: str,
                  request: Request, ctx: RequestContext = Depends(context)) -> Response:
-    enforce(ctx, "identity:revoke_grant", {"domain_id": target_id if target == "domains" else None})
     with identity_of(request).db.session() as session:
+        enforce(ctx, "identity:revoke_grant", _grant_target(session, target, target_id, actor, actor_id, role_id))
         assignment.remove_grant(session, _grant(target, target_id, actor, actor_id, role_id))
     return Response(status_code=204)
 
@@ -124,16 +134,39 @@ def revoke_grant(target: TargetKind, target_id: str, actor: ActorKind, actor_id:
 @router.put("/system/{actor}/{actor_id}/roles/{role_id}", status_code=204)
 def create_system_grant(actor: ActorKind, actor_id: str, role_id: str, request: Request,
                         ctx: RequestContext = Depends(context)) -> Response:
-    enforce(ctx, "identity:create_grant")
+    enforce(ctx, "identity:create_system_grant")
     with identity_of(request).db.session() as session:
         assignment.add_grant(session, Grant(actor.rstrip("s"), actor_id, "system", "all", role_id))
+    return Response(status_code=204)
+
+
+@router.get("/system/{actor}/{actor_id}/roles")
+def list_system_grants(actor: ActorKind, actor_id: str, request: Request,
+                       ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "identity:list_system_grants")
+    views = views_of(request)
+    with identity_of(request).db.session() as session:
+        rows = assignment.list_assignments(session, **{f"{actor.rstrip('s')}_id": actor_id}, system=True)
+        roles = assignment.roles_by_ids(session, {row.role_id for row in rows})
+        return {"roles": [views.role(r) for r in roles],
+                "links": views.collection_links(f"system/{actor}/{actor_id}/roles")}
+
+
+@router.head("/system/{actor}/{actor_id}/roles/{role_id}", status_code=204)
+@router.get("/system/{actor}/{actor_id}/roles/{role_id}", status_code=204)
+def check_system_grant(actor: ActorKind, actor_id: str, role_id: str, request: Request,
+                       ctx: RequestContext = Depends(context)) -> Response:
+    enforce(ctx, "identity:check_system_grant")
+    with identity_of(request).db.session() as session:
+        if not assignment.has_grant(session, Grant(actor.rstrip("s"), actor_id, "system", "all", role_id)):
+            raise NotFound(f"Could not find role assignment with role: {role_id}.")
     return Response(status_code=204)
 
 
 @router.delete("/system/{actor}/{actor_id}/roles/{role_id}", status_code=204)
 def revoke_system_grant(actor: ActorKind, actor_id: str, role_id: str, request: Request,
                         ctx: RequestContext = Depends(context)) -> Response:
-    enforce(ctx, "identity:revoke_grant")
+    enforce(ctx, "identity:revoke_system_grant")
     with identity_of(request).db.session() as session:
         assignment.remove_grant(session, Grant(actor.rstrip("s"), actor_id, "system", "all", role_id))
     return Response(status_code=204)
@@ -143,7 +176,11 @@ def revoke_system_grant(actor: ActorKind, actor_id: str, role_id: str, request: 
 def list_role_assignments(request: Request, ctx: RequestContext = Depends(context)) -> dict:
     params = request.query_params
     domain_id = params.get("scope.domain.id")
-    enforce(ctx, "identity:list_role_assignments", {"domain_id": domain_id})
+    project_id = params.get("scope.project.id")
+    with identity_of(request).db.session() as session:
+        # A domain's readers and managers list the assignments on it or on one of its projects.
+        target_domain = domain_id or (domain_of(session, Project, project_id) if project_id else None)
+    enforce(ctx, "identity:list_role_assignments", {"domain_id": target_domain})
     effective = parse_bool(params.get("effective"), "effective") if "effective" in params else False
     include_names = parse_bool(params.get("include_names"), "include_names") if "include_names" in params \
         else False
@@ -151,7 +188,7 @@ def list_role_assignments(request: Request, ctx: RequestContext = Depends(contex
     with identity_of(request).db.session() as session:
         rows = assignment.list_assignments(
             session, user_id=params.get("user.id"), group_id=params.get("group.id"),
-            role_id=params.get("role.id"), project_id=params.get("scope.project.id"), domain_id=domain_id,
+            role_id=params.get("role.id"), project_id=project_id, domain_id=domain_id,
             system="scope.system" in params, effective=bool(effective))
         names = _NameCache(session) if include_names else None
         result = [_assignment_doc(views.v3, row, names) for row in rows]

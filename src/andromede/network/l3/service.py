@@ -45,7 +45,7 @@ def _owner(ctx: RequestContext, body: RouterCreate | FloatingIpCreate) -> str:
     if wanted and wanted != ctx.project_id and not ctx.is_admin:
         raise Forbidden("Only administrators may create resources for another project.",
                         extra={"type": "PolicyNotAuthorized"})
-    return wanted or ctx.project_id or ""
+    return wanted or ctx.require_project()
 
 
 def _touch(row: Router | FloatingIp) -> None:
