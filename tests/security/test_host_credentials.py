@@ -75,9 +75,11 @@ def victim(server: Server, admin: Admin, tmp_path_factory: pytest.TempPathFactor
         server_id = created.json()["server"]["id"]
         # The local agent fetched the private image through its own host's route and booted it.
         poll(lambda: _status(http, token, server_id) == "ACTIVE", what="the victim's server to be ACTIVE")
-    network = admin.client.post("/network/v2.0/networks", json={"network": {"name": "victim-net"}}).json()["network"]
+    network = admin.client.post("/network/v2.0/networks", json={"network": {
+        "name": "victim-net", "project_id": admin.project_id}}).json()["network"]
     port = admin.client.post("/network/v2.0/ports", json={"port": {
-        "network_id": network["id"], "binding:host_id": socket.gethostname(), "device_owner": "compute:nova",
+        "project_id": admin.project_id, "network_id": network["id"], "binding:host_id": socket.gethostname(),
+        "device_owner": "compute:nova",
         "device_id": secrets.token_hex(8)}}).json()["port"]
     yield Victim(account, token, socket.gethostname(), server_id, image["id"], port["id"])
     with server.http() as http:

@@ -59,17 +59,20 @@ def _remove_network(admin: Admin, network_id: str) -> None:
 @pytest.fixture()
 def shared(admin: Admin) -> Iterator[Shared]:
     name = f"shared-{secrets.token_hex(3)}"
-    response = admin.client.post(f"{NET}/networks", json={"network": {"name": name, "shared": True}})
+    response = admin.client.post(f"{NET}/networks", json={"network": {"name": name, "shared": True,
+                                                                            "project_id": admin.project_id}})
     assert response.status_code == 201, response.text
     network = response.json()["network"]
     try:
         response = admin.client.post(f"{NET}/subnets", json={"subnet": {
             "network_id": network["id"], "name": f"{name}-sub", "cidr": CIDR, "ip_version": 4,
+            "project_id": admin.project_id,
             "allocation_pools": [{"start": POOL[0], "end": POOL[1]}]}})
         assert response.status_code == 201, response.text
         subnet = response.json()["subnet"]
         response = admin.client.post(f"{NET}/ports", json={"port": {
-            "network_id": network["id"], "name": "victim", "device_owner": "compute:nova", "device_id": "vm-a"}})
+            "network_id": network["id"], "name": "victim", "device_owner": "compute:nova", "device_id": "vm-a",
+            "project_id": admin.project_id}})
         assert response.status_code == 201, response.text
         yield Shared(network, subnet, response.json()["port"])
     finally:
@@ -340,7 +343,8 @@ def test_floating_ip_on_the_shared_network_is_never_carried_by_a_third_projects_
     _neutron_error(http.put(f"{NET}/floatingips/{fip['id']}", json={"floatingip": {"port_id": victim["id"]}},
                             headers=c), 404, "ExternalGatewayForFloatingIPNotFound")
     assert http.get(f"{NET}/floatingips/{fip['id']}", headers=c).json()["floatingip"]["router_id"] is None
-    owners = admin.client.post(f"{NET}/routers", json={"router": {"name": "ra", "external_gateway_info": {
+    owners = admin.client.post(f"{NET}/routers", json={"router": {"name": "ra", "project_id": admin.project_id,
+                                                                  "external_gateway_info": {
         "network_id": public["id"]}}}).json()["router"]
     try:
         done = admin.client.put(f"{NET}/routers/{owners['id']}/add_router_interface",
