@@ -35,7 +35,9 @@ def main() -> None:
         member = admin.account().token(cloud)
         assert cloud.log_path is not None
         log_start = cloud.log_path.stat().st_size
-        report = fuzz(cloud.base_url, cloud.cacert, [member, cloud.admin_token()], args.requests, seed=args.seed)
+        report = fuzz(cloud.base_url, cloud.cacert, [member, cloud.admin_token()], args.requests, seed=args.seed,
+                      progress=lambda r: print(f"... {r.sent} sent, {len(r.findings)} >= 500, {r.seconds:.0f} s",
+                                               flush=True))
         admin.client.close()
         with cloud.log_path.open() as log:
             log.seek(log_start)

@@ -105,8 +105,10 @@ def _operations() -> list[tuple[str, Any]]:
 
 
 def fuzz(base_url: str, cacert: str, tokens: list[str], count: int, *, seed: int | None = None,
-         timeout: float = 30.0) -> Report:
-    """Send `count` generated requests (each with one of `tokens`, or none) and report every answer >= 500."""
+         timeout: float = 30.0, progress: Callable[[Report], None] | None = None) -> Report:
+    """Send `count` generated requests (each with one of `tokens`, or none) and report every answer >= 500.
+
+    `progress`, if given, sees the report after every 1,000 requests."""
     strategies = [st.tuples(st.just(prefix), operation.as_strategy(generation_mode=mode))
                   for prefix, operation in _operations() for mode in (GenerationMode.POSITIVE,
                                                                       GenerationMode.NEGATIVE)]
@@ -122,6 +124,9 @@ def fuzz(base_url: str, cacert: str, tokens: list[str], count: int, *, seed: int
         prefix, case = drawn
         headers = {"X-Auth-Token": token} if token else {}
         report.sent += 1
+        if progress is not None and report.sent % 1000 == 0:
+            report.seconds = time.monotonic() - started
+            progress(report)
         try:
             response = case.call(base_url=base_url + prefix, session=session, headers=headers, timeout=timeout,
                                  verify=cacert)
