@@ -11,13 +11,16 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.security.fuzzing import fuzz, tracebacks
+from tests.security.fuzzing import Report, fuzz, tracebacks
 from tests.support.accounts import Admin
 from tests.support.server import Server, free_port
+
+TOKEN_RENEWAL_S = 1800
 
 
 def main() -> None:
@@ -32,12 +35,19 @@ def main() -> None:
     cloud.start()
     try:
         admin = Admin(cloud)
-        member = admin.account().token(cloud)
         assert cloud.log_path is not None
         log_start = cloud.log_path.stat().st_size
-        report = fuzz(cloud.base_url, cloud.cacert, [member, cloud.admin_token()], args.requests, seed=args.seed,
-                      progress=lambda r: print(f"... {r.sent} sent, {len(r.findings)} >= 500, {r.seconds:.0f} s",
-                                               flush=True))
+        tokens = [admin.account().token(cloud), cloud.admin_token()]
+        issued = time.monotonic()
+
+        def progress(report: Report) -> None:
+            nonlocal issued
+            print(f"... {report.sent} sent, {len(report.findings)} >= 500, {report.seconds:.0f} s", flush=True)
+            if time.monotonic() - issued > TOKEN_RENEWAL_S:  # tokens live an hour
+                tokens[:] = [admin.account().token(cloud), cloud.admin_token()]
+                issued = time.monotonic()
+
+        report = fuzz(cloud.base_url, cloud.cacert, tokens, args.requests, seed=args.seed, progress=progress)
         admin.client.close()
         with cloud.log_path.open() as log:
             log.seek(log_start)

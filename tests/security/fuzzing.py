@@ -108,7 +108,7 @@ def fuzz(base_url: str, cacert: str, tokens: list[str], count: int, *, seed: int
          timeout: float = 30.0, progress: Callable[[Report], None] | None = None) -> Report:
     """Send `count` generated requests (each with one of `tokens`, or none) and report every answer >= 500.
 
-    `progress`, if given, sees the report after every 1,000 requests."""
+    `progress`, if given, sees the report after every 1,000 requests (and may renew `tokens` in place)."""
     strategies = [st.tuples(st.just(prefix), operation.as_strategy(generation_mode=mode))
                   for prefix, operation in _operations() for mode in (GenerationMode.POSITIVE,
                                                                       GenerationMode.NEGATIVE)]
@@ -119,10 +119,11 @@ def fuzz(base_url: str, cacert: str, tokens: list[str], count: int, *, seed: int
 
     @settings(max_examples=count, database=None, deadline=None,
               phases=[Phase.generate], suppress_health_check=list(HealthCheck), report_multiple_bugs=False)
-    @given(drawn=st.one_of(strategies), token=st.sampled_from([*tokens, None]))
-    def send(drawn: tuple[str, Any], token: str | None) -> None:
+    # An index, not the token: `progress` may put fresh tokens in the list during a long run.
+    @given(drawn=st.one_of(strategies), which=st.integers(0, len(tokens)))
+    def send(drawn: tuple[str, Any], which: int) -> None:
         prefix, case = drawn
-        headers = {"X-Auth-Token": token} if token else {}
+        headers = {"X-Auth-Token": tokens[which]} if which < len(tokens) else {}
         report.sent += 1
         if progress is not None and report.sent % 1000 == 0:
             report.seconds = time.monotonic() - started
