@@ -150,9 +150,16 @@ def fuzz(base_url: str, cacert: str, tokens: list[str], count: int, *, seed: int
 
 
 def tracebacks(log_text: str) -> list[str]:
-    """The tracebacks a server wrote to its log, one string each."""
-    blocks = log_text.split("Traceback (most recent call last):")[1:]
-    return [block[:2000] for block in blocks]
+    """The tracebacks a server wrote to its log, one string each: its frames and the exception line."""
+    found = []
+    for block in log_text.split("Traceback (most recent call last):\n")[1:]:
+        lines = []
+        for line in block.splitlines():
+            lines.append(line)
+            if line and not line[0].isspace():  # the exception, after the indented frames
+                break
+        found.append("\n".join(lines))
+    return found
 
 
 __all__ = ["Finding", "Report", "fuzz", "service_documents", "tracebacks"]

@@ -189,3 +189,22 @@ def test_listing_groups_of_an_unknown_project_creates_nothing(admin: Admin) -> N
     project_id, _ = admin.project()
     listed = admin.client.get(f"{NET}/security-groups", params={"project_id": project_id}).json()["security_groups"]
     assert [g["name"] for g in listed] == ["default"]
+
+
+# ---- found by the fuzz pass ---------------------------------------------------------------------
+
+def test_out_of_range_numbers_are_400(admin: Admin) -> None:
+    """A VXLAN id past 24 bits reached the database (an overflow on SQLite: a 500)."""
+    before = admin.client.get(f"{NET}/networks").json()["networks"]
+    for vni in (2**63, 2**24, 0, -1):
+        made = admin.client.post(f"{NET}/networks", json={"network": {"provider:segmentation_id": vni}})
+        _neutron_error(made, 400)
+    assert admin.client.get(f"{NET}/networks").json()["networks"] == before
+
+
+def test_credentials_for_a_user_that_does_not_exist_are_400(admin: Admin) -> None:
+    """An admin's credential naming no user reached the database (a foreign key: a 500)."""
+    project_id, _ = admin.project()
+    made = admin.client.post("/identity/v3/credentials", json={"credential": {
+        "type": "cert", "user_id": f"nobody-{secrets.token_hex(4)}", "project_id": project_id, "blob": "x"}})
+    _keystone_error(made, 400)
