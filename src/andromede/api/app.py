@@ -6,13 +6,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
 from andromede.api import errors, middleware
 from andromede.common.config import Settings
-from andromede.common.errors import ApiError
+from andromede.common.errors import ApiError, MethodNotAllowed, NotFound
 from andromede.compute import host_credentials
 from andromede.compute.api import build_compute_app
 from andromede.compute.api.internal import build_internal_app
@@ -110,14 +111,24 @@ def build_app(settings: Settings, db: Database) -> Assembled:
         return JSONResponse({"services": {m.prefix.strip("/"): settings.base_url + m.prefix for m in mounts}})
 
     routes = [Route("/", root)] + [Mount(m.prefix, app=apps[m.prefix]) for m in mounts]  # type: ignore[arg-type]
+
     async def api_error(request: Request, exc: Exception) -> Response:
         # Errors raised between the router and a service app (e.g. microversion checks) still get the
         # owning service's format.
         assert isinstance(exc, ApiError)
-        status, headers, body = errors.render(request.url.path, exc)
+        status, headers, body = errors.render(request.scope["path"], exc)
         return Response(body, status_code=status, headers={k.decode(): v.decode() for k, v in headers})
 
-    app: Callable = Starlette(routes=routes, exception_handlers={ApiError: api_error})
+    async def unrouted(request: Request, exc: Exception) -> Response:
+        # No mount matched (e.g. a path with an encoded newline, which Starlette's patterns do not span): the
+        # answer is still in the format of the service whose prefix the path names.
+        assert isinstance(exc, StarletteHTTPException)
+        mapped = NotFound() if exc.status_code == 404 else MethodNotAllowed() if exc.status_code == 405 else ApiError()
+        mapped.status = exc.status_code
+        return await api_error(request, mapped)
+
+    app: Callable = Starlette(routes=routes, exception_handlers={ApiError: api_error,
+                                                                 StarletteHTTPException: unrouted})
 
     # The pipeline, outermost first. Read bottom-up, this is what a request passes through.
     pipeline: list[Callable[[Callable], Callable]] = [
@@ -127,6 +138,7 @@ def build_app(settings: Settings, db: Database) -> Assembled:
         lambda inner: middleware.BodyLimit(inner, {m.prefix: m.body_limit for m in mounts},
                                            settings.max_json_body_bytes),
         lambda inner: middleware.Authentication(inner, identity.context_for_token, identity.url + "/v3"),
+        middleware.JsonBodies,
         lambda inner: middleware.PolicyGuard(inner, settings.policy_strict),
     ]
     for layer in reversed(pipeline):

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from andromede.api import errors
+from andromede.api import errors, json_body
 from andromede.common.context import RequestContext
 from andromede.common.errors import ApiError, BadRequest, NotFound, PayloadTooLarge, ServerError, Unauthorized
 
@@ -149,6 +149,47 @@ class BodyLimit:
             return message
 
         await self.app(scope, counting_receive, send)
+
+
+def _declares_json(scope: Scope) -> bool:
+    for name, value in scope.get("headers", []):
+        if name == b"content-type":
+            media_type = value.split(b";", 1)[0].strip().lower()
+            return media_type.startswith(b"application/") and b"json" in media_type
+    return False
+
+
+class JsonBodies:
+    """Checks a body declared as JSON (UTF-8, nesting depth) before any parser reads it; 400 if it is not.
+
+    Such a body is read whole here, as every JSON route reads it anyway (BodyLimit, before this, bounds it), and
+    handed on unchanged. Uploads are not JSON and stream past untouched.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not _declares_json(scope):
+            await self.app(scope, receive, send)
+            return
+        messages = []
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                break
+        body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.request")
+        if body:
+            json_body.check(body)
+        replay: list[dict] = [{"type": "http.request", "body": body, "more_body": False}]
+        if messages[-1]["type"] != "http.request":
+            replay.append(messages[-1])  # a disconnect, for the app to see
+
+        async def replaying_receive() -> dict:
+            return replay.pop(0) if replay else await receive()
+
+        await self.app(scope, replaying_receive, send)
 
 
 TokenResolver = Callable[[str, str], RequestContext]

@@ -16,6 +16,7 @@ from andromede.common.clock import isotime, parse_isotime, utcnow
 from andromede.common.config import Settings
 from andromede.common.context import RequestContext
 from andromede.common.errors import BadRequest, Conflict, Forbidden, NotFound
+from andromede.common.patterns import compile_filter
 from andromede.compute import flavors, keypairs, networking, scheduler
 from andromede.compute.models import Flavor, Host, Instance
 from andromede.compute.schemas import ServerCreate
@@ -223,10 +224,7 @@ def list_servers(session: Session, ctx: RequestContext, params: dict[str, str]) 
             raise BadRequest("Invalid changes-since value.") from exc
     rows = list(session.scalars(query.order_by(Instance.created_at.desc(), Instance.uuid.desc())))
     if "name" in params:
-        try:
-            pattern = re.compile(params["name"])
-        except re.error as exc:
-            raise BadRequest("Invalid name filter.") from exc
+        pattern = compile_filter(params["name"], "name")
         rows = [row for row in rows if pattern.search(row.name)]
     if "status" in params:
         wanted = params["status"].upper()

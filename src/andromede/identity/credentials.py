@@ -18,7 +18,7 @@ from andromede.db.engine import Database
 from andromede.identity import assignment, revoke
 from andromede.identity.cache import CACHE_NEUTRAL
 from andromede.identity.common import flush_unique
-from andromede.identity.models import ApplicationCredential, Credential, Project, Role
+from andromede.identity.models import ApplicationCredential, Credential, Project, Role, User
 from andromede.identity.passwords import hash_secret
 from andromede.identity.schemas import ApplicationCredentialCreate, CredentialCreate, CredentialUpdate
 
@@ -121,6 +121,8 @@ class CredentialStore:
             credential_id = hashlib.sha256(access.encode()).hexdigest()
         if body.project_id is not None and session.get(Project, body.project_id) is None:
             raise BadRequest(f"Could not find project: {body.project_id}.")
+        if session.get(User, body.user_id) is None:
+            raise BadRequest(f"Could not find user: {body.user_id}.")
         if session.get(Credential, credential_id) is not None:
             raise BadRequest("A credential with this access key already exists.")
         credential = Credential(id=credential_id, user_id=body.user_id, project_id=body.project_id,

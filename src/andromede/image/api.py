@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
 from pydantic import TypeAdapter, ValidationError
 
+from andromede.api import json_body
 from andromede.api.deps import context
 from andromede.api.service_app import service_app
 from andromede.common.context import RequestContext
@@ -34,11 +34,7 @@ def _session(request: Request):  # type: ignore[no-untyped-def]
 
 
 async def _json(request: Request) -> object:
-    raw = await request.body()
-    try:
-        return json.loads(raw)
-    except ValueError as exc:
-        raise BadRequest("The request body is not valid JSON.") from exc
+    return json_body.decode(await request.body())
 
 
 def _invalid(exc: ValidationError) -> BadRequest:

@@ -51,7 +51,9 @@ class NetworkCreate(Body):
     external: StrictBool | None = Field(None, alias="router:external")
     network_type: Text255 | None = Field(None, alias="provider:network_type")
     physical_network: Text255 | None = Field(None, alias="provider:physical_network")
-    segmentation_id: StrictInt | None = Field(None, alias="provider:segmentation_id")
+    # a VXLAN network identifier: 24 bits
+    segmentation_id: Annotated[StrictInt, Field(ge=1, le=2**24 - 1)] | None = Field(
+        None, alias="provider:segmentation_id")
 
 
 class NetworkUpdate(Update):

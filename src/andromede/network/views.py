@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
 from sqlalchemy.orm import object_session
 
 from andromede.common.clock import isotime
@@ -65,30 +69,87 @@ CONTROL_PARAMS = frozenset({"fields", "sort_key", "sort_dir", "limit", "marker",
                             "not-tags", "not-tags-any"})
 
 
+# Attributes holding objects (or lists of them), which Neutron does not filter on (no `is_filter` in neutron-lib's
+# definitions); values of this shape found in documents count too.
+STRUCTURED = frozenset({"allocation_pools", "host_routes", "allowed_address_pairs", "extra_dhcp_opts",
+                        "security_group_rules", "external_gateway_info", "routes", "configurations",
+                        "binding:profile", "binding:vif_details", "subnet_ip_availability"})
+
+
+def _structured(value: object) -> bool:
+    return isinstance(value, dict) or (isinstance(value, list) and not all(isinstance(v, str) for v in value))
+
+
+def _invalid_input(message: str) -> BadRequest:
+    return BadRequest(f"Invalid input for operation: {message}.", extra={"type": "InvalidInput"})
+
+
+def _fixed_ips_filter(values: set[str]) -> Callable[[Any], bool]:
+    """Neutron's `fixed_ips=ip_address=A&fixed_ips=subnet_id=S&fixed_ips=ip_address_substr=P` on ports
+    (`openstack port list --fixed-ip ...`): each `key=value` is one test; a port passes when, for every key
+    given, one of its addresses matches one of that key's values."""
+    wanted: dict[str, set[str]] = {}
+    if values != {"True"}:  # neutron-lib's convert_kvp_list_to_dict: a bare flag filters nothing
+        for item in values:
+            key, sep, value = (part.strip() for part in item.partition("="))
+            if not sep or not key:
+                raise _invalid_input(f"'{item}' is not of the form <key>=[value]")
+            wanted.setdefault(key, set()).add(value)
+    tests: list[Callable[[dict], bool]] = []
+    if "ip_address" in wanted:
+        tests.append(lambda ip: ip.get("ip_address") in wanted["ip_address"])
+    if "subnet_id" in wanted:
+        tests.append(lambda ip: ip.get("subnet_id") in wanted["subnet_id"])
+    if "ip_address_substr" in wanted:
+        tests.append(lambda ip: any(part in ip.get("ip_address", "") for part in wanted["ip_address_substr"]))
+    return lambda fixed_ips: all(any(test(ip) for ip in fixed_ips) for test in tests)
+
+
+# Filters Neutron takes on such attributes, per collection.
+KEY_VALUE_FILTERS: dict[str, dict[str, Callable[[set[str]], Callable[[Any], bool]]]] = {
+    "ports": {"fixed_ips": _fixed_ips_filter}}
+
+
+Filter = Callable[[Any], bool]
+
+
+def _value_filters(docs: list[dict], params: list[tuple[str, str]], collection: str) -> dict[str, Filter]:
+    wanted: dict[str, set[str]] = {}
+    for key, value in params:
+        if key not in CONTROL_PARAMS:
+            wanted.setdefault(key, set()).add(value)
+    filters: dict[str, Filter] = {}
+    invalid = []
+    key_value = KEY_VALUE_FILTERS.get(collection, {})
+    for key, values in wanted.items():
+        if key in key_value:
+            filters[key] = key_value[key](values)
+        elif key in STRUCTURED or any(_structured(d.get(key)) for d in docs):
+            invalid.append(key)
+        else:
+            filters[key] = partial(_matches_value, values)
+    if invalid:
+        raise BadRequest(f"{invalid} is invalid attribute for filtering", extra={"type": "HTTPBadRequest"})
+    return filters
+
+
+def _matches_value(wanted: set[str], value: object) -> bool:
+    if isinstance(value, list):  # e.g. ports?security_groups=: any of the values
+        return bool(wanted & set(value))
+    if isinstance(value, bool):
+        return str(value).lower() in {w.lower() for w in wanted}
+    return str(value) in wanted or value in wanted
+
+
 def select_docs(docs: list[dict], params: list[tuple[str, str]], collection: str, base: str, *,
                 id_key: str = "id") -> dict:
     """Neutron's list semantics: exact-match filters (repeat a key for OR), tags, sort, page (by `id_key`),
     fields."""
-    filters: dict[str, set[str]] = {}
-    for key, value in params:
-        if key not in CONTROL_PARAMS:
-            filters.setdefault(key, set()).add(value)
+    filters = _value_filters(docs, params, collection)
 
     def matches(doc: dict) -> bool:
-        for key, wanted in filters.items():
-            if key not in doc:
-                continue  # Neutron ignores filters on attributes it does not know
-            value = doc[key]
-            if isinstance(value, list) and all(isinstance(v, str) for v in value):  # e.g. ports?security_groups=
-                if not wanted & set(value):
-                    return False
-                continue
-            if isinstance(value, bool):
-                value = str(value).lower()
-                wanted = {w.lower() for w in wanted}
-            if str(value) not in wanted and value not in wanted:
-                return False
-        return True
+        # Neutron ignores filters on attributes it does not know
+        return all(test(doc[key]) for key, test in filters.items() if key in doc)
 
     selected = [d for d in docs if matches(d)]
     tag_params = dict(params)

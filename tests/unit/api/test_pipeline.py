@@ -45,6 +45,7 @@ def _app(strict: bool) -> TestClient:
         raise RuntimeError("secret-canary in an exception")
 
     asgi = middleware.PolicyGuard(app, strict=strict)
+    asgi = middleware.JsonBodies(asgi)
     asgi = middleware.Authentication(asgi, _resolver, "https://id.example/v3")
     asgi = middleware.BodyLimit(asgi, {}, 1024)
     asgi = middleware.RejectNul(asgi)
@@ -88,3 +89,27 @@ def test_unexpected_errors_leak_nothing() -> None:
 def test_spoofed_identity_headers_are_dropped(tmp_path: Path) -> None:
     response = _app(strict=True).get("/enforced", headers={"X-Roles": "admin", "X-User-Id": "root"})
     assert response.json() == {"user": None}
+
+
+@pytest.mark.parametrize("content_type,body,status", [
+    ("application/json", b'{"x": ' + b"[" * 65 + b"]" * 65 + b"}", 400),
+    ("application/json; charset=utf-8", b'{"x": ' + b"[" * 63 + b"]" * 63 + b"}", 200),
+    ("application/json", '{"x": 1}'.encode("utf-16"), 400),
+    ("application/json", b"\xef\xbb\xbf{}", 400),
+    ("application/merge-patch+json", b'{"x": "\xff"}', 400),
+    ("application/json", b'{"x": "\xc3\xa9"}', 200),
+])
+def test_json_bodies_are_checked_before_any_parser(content_type: str, body: bytes, status: int) -> None:
+    response = _app(strict=True).post("/echo", content=body, headers={"Content-Type": content_type})
+    assert response.status_code == status, response.text
+    if status == 400:
+        assert response.json()["error"]["code"] == 400
+
+
+def test_json_bodies_reach_the_route_unchanged_in_chunks() -> None:
+    def chunks():  # type: ignore[no-untyped-def]
+        yield b'{"x": '
+        yield b'"chunked"}'
+
+    response = _app(strict=True).post("/echo", content=chunks(), headers={"Content-Type": "application/json"})
+    assert response.json() == {"x": "chunked"}

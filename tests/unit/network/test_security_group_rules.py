@@ -101,6 +101,7 @@ def test_agent_view_lists_groups_rules_and_members(tmp_path) -> None:  # type: i
     from andromede.common.context import RequestContext
     from andromede.db.base import Base
     from andromede.db.engine import Database
+    from andromede.identity.models import Domain, Project
     from andromede.network import service as network
     from andromede.network.schemas import NetworkCreate, PortCreate, SubnetCreate
     from andromede.network.security_groups import service
@@ -109,7 +110,10 @@ def test_agent_view_lists_groups_rules_and_members(tmp_path) -> None:  # type: i
     db = Database(f"sqlite:///{tmp_path / 'db.sqlite'}")
     Base.metadata.create_all(db.engine)
     ctx = RequestContext(request_id="r", user_id="u", project_id="p1", roles=frozenset({"member"}))
-    with db.session() as session:
+    with db.session() as session:  # a default group is only made for a project that exists
+        session.add(Domain(id="default", name="Default"))
+        session.flush()
+        session.add(Project(id="p1", name="p1", domain_id="default"))
         net = network.create_network(session, ctx, NetworkCreate(name="n"))
         network.create_subnet(session, ctx, SubnetCreate(network_id=net.id, cidr="10.0.0.0/24"))
         network.create_subnet(session, ctx, SubnetCreate(network_id=net.id, cidr="fd00::/64", ip_version=6))

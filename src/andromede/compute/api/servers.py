@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
-
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from andromede.api import json_body
 from andromede.api.deps import context
 from andromede.common.context import RequestContext
-from andromede.common.errors import BadRequest, NotFound
+from andromede.common.errors import BadRequest, NotFound, Unauthorized
 from andromede.compute import networking, servers
 from andromede.compute.api.common import db_of, notifier_of, settings_of, views_of
 from andromede.compute.schemas import (
@@ -112,10 +111,9 @@ def delete_server(server_id: str, request: Request, ctx: RequestContext = Depend
 
 @router.post("/servers/{server_id}/action", response_model=None)
 async def server_action(server_id: str, request: Request, ctx: RequestContext = Depends(context)) -> Response | dict:
-    try:
-        body = json.loads(await request.body())
-    except ValueError as exc:
-        raise BadRequest("Malformed request body.") from exc
+    if not ctx.authenticated:  # as in Nova, where the token is checked before the body is read
+        raise Unauthorized()
+    body = json_body.decode(await request.body())
     if not isinstance(body, dict) or len(body) != 1:
         raise BadRequest("An action body names exactly one action.")
     action, argument = next(iter(body.items()))

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from andromede.common.clock import utcnow
 from andromede.common.context import RequestContext
 from andromede.common.errors import BadRequest, Conflict, NotFound
+from andromede.identity import resource
 from andromede.network import quotas
 from andromede.network.models import FixedIp, Port
 from andromede.network.security_groups.models import (
@@ -259,13 +260,18 @@ def _claim_default(session: Session, project_id: str, group_id: str) -> None:
 
 
 def ensure_default(session: Session, project_id: str | None) -> str | None:
-    """The id of the project's `default` group, made on first use with Neutron's four rules."""
+    """The id of the project's `default` group, made on first use with Neutron's four rules.
+
+    Only for a project that exists: an admin's `?project_id=` filter names any text, and a read must not leave
+    a group behind for it (Neutron, which does not ask Keystone, would)."""
     if not project_id:
         return None
     found = session.scalar(select(DefaultSecurityGroup.security_group_id)
                            .where(DefaultSecurityGroup.project_id == project_id))
     if found:
         return found
+    if resource.find_project(session, project_id=project_id, name=None, domain_id=None) is None:
+        return None
     now = utcnow()
     group = SecurityGroup(id=str(uuid.uuid4()), project_id=project_id, name=DEFAULT_NAME,
                           description=DEFAULT_DESCRIPTION, stateful=True, tags=[], revision_number=0,
