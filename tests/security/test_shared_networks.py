@@ -8,6 +8,7 @@ were. The shared network is removed after each test: every project sees it, and 
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -231,6 +232,26 @@ def test_tenant_cannot_boot_a_server_at_a_chosen_address_on_it(admin: Admin, sha
     _refused(result, 403, "is disallowed by policy")
     assert tenant.cli("server", "list", "-f", "value", "-c", "ID").stdout.strip() == ""  # type: ignore[attr-defined]
     assert _network_state(admin, shared.network["id"]) == before
+
+
+def test_tenant_cannot_add_or_remove_addresses_through_nova(admin: Admin, shared: Shared, tenant: Tenant,
+                                                            http: httpx.Client, image_id: str) -> None:  # noqa: F811
+    """Nova's addFixedIp/removeFixedIp actions change the port with the tenant's own rights, as Nova does: on a
+    network the tenant does not own, a port's addresses are the owner's to change (they drained the shared pool
+    before). The CLI's `server add fixed ip` attaches a new port instead, which a tenant may."""
+    created = tenant.cli("server", "create", "--image", image_id, "--flavor", "m1.tiny", "--nic",
+                         f"net-id={shared.network['id']}", "--wait", "-f", "json", "vm")
+    server = json.loads(created.stdout)  # type: ignore[attr-defined]
+    port = admin.client.get(f"{NET}/ports", params={"device_id": server["id"]}).json()["ports"][0]
+    before = _network_state(admin, shared.network["id"])
+    action = f"/compute/v2.1/servers/{server['id']}/action"
+    for body in ({"addFixedIp": {"networkId": shared.network["id"]}},
+                 {"removeFixedIp": {"address": port["fixed_ips"][0]["ip_address"]}}):
+        refused = http.post(action, json=body, headers=auth_headers(tenant.token))
+        assert refused.status_code == 403, refused.text
+        assert "disallowed by policy" in refused.json()["forbidden"]["message"]
+    assert _network_state(admin, shared.network["id"]) == before
+    tenant.cli("server", "delete", "--wait", server["id"])
 
 
 def test_external_network_gives_tenants_no_port_of_their_own(admin: Admin, tenant: Tenant,

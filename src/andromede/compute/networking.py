@@ -253,12 +253,17 @@ def _server_ports(session: Session, instance: Instance) -> list[Port]:
     return [ports[i] for i in ids if i in ports]
 
 
-def _set_fixed_ips(session: Session, port: Port, wanted: list[dict]) -> None:
-    network_service.update_port(session, _SYSTEM, port.id,
-                                PortUpdate(fixed_ips=[FixedIpRequest(**entry) for entry in wanted]))
+def _set_fixed_ips(session: Session, ctx: RequestContext, port: Port, wanted: list[dict]) -> None:
+    """With the caller's own rights, as Nova updates ports: on a network another project owns (a shared one),
+    changing addresses is the owner's power and Neutron's 403 comes back."""
+    try:
+        network_service.update_port(session, ctx, port.id,
+                                    PortUpdate(fixed_ips=[FixedIpRequest(**entry) for entry in wanted]))
+    except Forbidden as exc:
+        raise _as_nova_error(exc) from None
 
 
-def add_fixed_ip(session: Session, instance: Instance, network_id: str) -> None:
+def add_fixed_ip(session: Session, ctx: RequestContext, instance: Instance, network_id: str) -> None:
     """Nova's addFixedIp: one more address, on the server's first port on that network, from the first of the
     network's subnets that has one free (an exhausted subnet is skipped)."""
     port = next((p for p in _server_ports(session, instance) if p.network_id == network_id), None)
@@ -273,20 +278,22 @@ def add_fixed_ip(session: Session, instance: Instance, network_id: str) -> None:
             continue  # a port holds exactly one automatic address per such subnet, and already has it
         try:
             with session.begin_nested():
-                _set_fixed_ips(session, port, [*current, {"subnet_id": subnet.id}])
+                _set_fixed_ips(session, ctx, port, [*current, {"subnet_id": subnet.id}])
             return
+        except Forbidden:
+            raise
         except ApiError as exc:
             last_error = exc
     raise BadRequest(f"No free address on network {network_id} for instance {instance.uuid}"
                      + (f": {last_error.message}" if last_error else "."))
 
 
-def remove_fixed_ip(session: Session, instance: Instance, address: str) -> None:
+def remove_fixed_ip(session: Session, ctx: RequestContext, instance: Instance, address: str) -> None:
     """Nova's removeFixedIp: the address leaves the port that holds it; the port stays."""
     for port in _server_ports(session, instance):
         current = network_service.fixed_ips(session, port.id)
         if any(f["ip_address"] == address for f in current):
-            _set_fixed_ips(session, port, [{"subnet_id": f["subnet_id"], "ip_address": f["ip_address"]}
+            _set_fixed_ips(session, ctx, port, [{"subnet_id": f["subnet_id"], "ip_address": f["ip_address"]}
                                            for f in current if f["ip_address"] != address])
             return
     raise BadRequest(f"Instance {instance.uuid} does not have fixed IP '{address}'.")

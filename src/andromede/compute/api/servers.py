@@ -175,9 +175,9 @@ def _fixed_ip_action(add: bool):  # type: ignore[no-untyped-def]
         with db_of(request).session() as session:
             instance = servers.get(session, ctx, server_id)
             if add:
-                networking.add_fixed_ip(session, instance, argument[key])
+                networking.add_fixed_ip(session, ctx, instance, argument[key])
             else:
-                networking.remove_fixed_ip(session, instance, argument[key])
+                networking.remove_fixed_ip(session, ctx, instance, argument[key])
             servers.bump(session, instance)
             host = instance.host
         _notify(request, {host})
