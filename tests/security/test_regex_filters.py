@@ -6,7 +6,6 @@ the API process, where `(a+)+$` against a long name takes exponential time while
 
 from __future__ import annotations
 
-import secrets
 import threading
 import time
 from pathlib import Path
@@ -24,13 +23,7 @@ SERVERS = "/compute/v2.1/servers"
 @pytest.fixture(scope="module")
 def image_id(server: Server, admin: Admin, tmp_path_factory: pytest.TempPathFactory) -> str:
     path = corpus.small_qcow2(tmp_path_factory.mktemp("img") / "base.qcow2", "16M")
-    body = {"name": f"regex-{secrets.token_hex(3)}", "disk_format": "qcow2", "container_format": "bare",
-            "visibility": "public"}
-    image = admin.client.post("/image/v2/images", json=body).json()
-    uploaded = admin.client.put(f"/image/v2/images/{image['id']}/file", content=path.read_bytes(),
-                                headers={"Content-Type": "application/octet-stream"})
-    assert uploaded.status_code == 204, uploaded.text
-    return image["id"]
+    return admin.public_image(path, "regex")
 
 
 def _names(http: httpx.Client, token: str, pattern: str, timeout: float = 30) -> list[str]:

@@ -48,6 +48,16 @@ class Admin:
         assert response.status_code == 201, response.text
         return response.json()["project"]["id"], name
 
+    def public_image(self, path: Path, prefix: str = "base") -> str:
+        """A public qcow2 image of the file at `path`, uploaded and active; its id."""
+        body = {"name": f"{prefix}-{secrets.token_hex(3)}", "disk_format": "qcow2", "container_format": "bare",
+                "visibility": "public"}
+        image = self.client.post("/image/v2/images", json=body).json()
+        uploaded = self.client.put(f"/image/v2/images/{image['id']}/file", content=path.read_bytes(),
+                                   headers={"Content-Type": "application/octet-stream"})
+        assert uploaded.status_code == 204, uploaded.text
+        return image["id"]
+
     def account(self, role: str = "member", project: tuple[str, str] | None = None) -> Account:
         project_id, project_name = project or self.project()
         name, password = f"u-{secrets.token_hex(4)}", secrets.token_urlsafe(16)

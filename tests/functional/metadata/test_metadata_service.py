@@ -31,13 +31,7 @@ PUBLIC_KEY = ("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIH8G9xvG1y8Vg3Lr6x0nX1mF5yWmG
 @pytest.fixture(scope="module")
 def image_id(server: Server, admin: Admin, tmp_path_factory: pytest.TempPathFactory) -> str:
     path = corpus.small_qcow2(tmp_path_factory.mktemp("img") / "base.qcow2", "64M")
-    body = {"name": f"md-{secrets.token_hex(3)}", "disk_format": "qcow2", "container_format": "bare",
-            "visibility": "public"}
-    image = admin.client.post("/image/v2/images", json=body).json()
-    uploaded = admin.client.put(f"/image/v2/images/{image['id']}/file", content=path.read_bytes(),
-                                headers={"Content-Type": "application/octet-stream"})
-    assert uploaded.status_code == 204, uploaded.text
-    return image["id"]
+    return admin.public_image(path, "md")
 
 
 @pytest.fixture(scope="module")
