@@ -30,15 +30,22 @@ APP_CRED_SECRET_MIN_LENGTH = 16
 # ---- application credentials -------------------------------------------------------------------
 
 def create_application_credential(session: Session, *, user_id: str, project_id: str | None,
-                                  body: ApplicationCredentialCreate,
-                                  system: bool = False) -> tuple[ApplicationCredential, str]:
-    """Bound to `project_id`, or with `system` to the system (its tokens are system-scoped)."""
+                                  body: ApplicationCredentialCreate, system: bool = False,
+                                  token_roles: frozenset[str] | None = None) -> tuple[ApplicationCredential, str]:
+    """Bound to `project_id`, or with `system` to the system (its tokens are system-scoped).
+
+    `token_roles`, the role names of the token asking (None for the installation's own credentials), caps the
+    roles as Keystone does: a credential never holds a role its maker's token does not, so a reader-only
+    application credential cannot mint a member one.
+    """
     if body.access_rules:
         raise BadRequest("Access rules are not supported.")
     if system == (project_id is not None):
         raise BadRequest("An application credential is bound to either one project or the system.")
     held = assignment.effective_role_ids(session, user_id, "system", "all") if system \
         else assignment.effective_role_ids(session, user_id, "project", project_id or "")
+    if token_roles is not None:
+        held = {role.id for role in assignment.roles_by_ids(session, held) if role.name in token_roles}
     if body.roles:
         wanted: set[str] = set()
         for ref in body.roles:
@@ -181,7 +188,7 @@ def claim_totp_step(db: Database, credential_id: str, step: int) -> bool:
 def _ec2_access(blob: str) -> str:
     try:
         doc = json.loads(blob)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nesting deeper than the parser's stack
         raise BadRequest("The blob of an ec2 credential must be JSON.") from exc
     if not isinstance(doc, dict) or not isinstance(doc.get("access"), str) or not doc["access"]:
         raise BadRequest("The blob of an ec2 credential needs an 'access' key.")

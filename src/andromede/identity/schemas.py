@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictStr, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictStr,
+    StringConstraints,
+    model_validator,
+)
 
 
 def _printable(value: str) -> str:
@@ -41,6 +50,19 @@ class Open(BaseModel):
         return {k: v for k, v in (self.model_extra or {}).items() if k not in RESERVED}
 
 
+class OpenUpdate(Open):
+    """An update of a resource that lives in a domain (and a project tree): Keystone answers 400 to moving it."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _immutable(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for key in ("domain_id", "parent_id"):
+                if key in data:
+                    raise ValueError(f"Cannot change {key}.")
+        return data
+
+
 class View(BaseModel):
     model_config = ConfigDict(extra="allow")
 
@@ -69,7 +91,7 @@ class ProjectCreate(Open):
     tags: list[Name] = Field(default_factory=list, max_length=80)
 
 
-class ProjectUpdate(Open):
+class ProjectUpdate(OpenUpdate):
     name: Name | None = None
     description: Description | None = None
     enabled: StrictBool | None = None
@@ -100,7 +122,7 @@ class UserCreate(Open):
     options: UserOptions | None = None
 
 
-class UserUpdate(Open):
+class UserUpdate(OpenUpdate):
     name: Name | None = None
     password: Secret | None = None
     enabled: StrictBool | None = None
@@ -120,7 +142,7 @@ class GroupCreate(Open):
     description: Description | None = None
 
 
-class GroupUpdate(Open):
+class GroupUpdate(OpenUpdate):
     name: Name | None = None
     description: Description | None = None
 

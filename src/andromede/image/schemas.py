@@ -24,7 +24,9 @@ Tag = Annotated[StrictStr, StringConstraints(min_length=1, max_length=255, patte
 
 class ImageCreate(BaseModel):
     model_config = ConfigDict(strict=True, extra="allow")
-    id: Annotated[StrictStr, StringConstraints(pattern=r"^[0-9a-fA-F-]{36}$")] | None = None
+    # The canonical form only, as Glance: another spelling of 128 bits would be an image no route reaches.
+    id: Annotated[StrictStr, StringConstraints(
+        pattern=r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")] | None = None
     name: Annotated[StrictStr, StringConstraints(max_length=255)] | None = None
     visibility: Literal["public", "private", "shared", "community"] = "shared"
     protected: StrictBool = False

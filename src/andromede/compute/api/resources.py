@@ -62,9 +62,12 @@ def _int_param(request: Request, name: str) -> int | None:
     if value is None:
         return None
     try:
-        return int(value)
+        number = int(value)
     except ValueError as exc:
         raise BadRequest(f"Invalid {name} filter [{value}]") from exc
+    if not 0 <= number < 2**31:  # flavor sizes are 32-bit in Nova's schema; past 64 bits the database fails
+        raise BadRequest(f"Invalid {name} filter [{value}]")
+    return number
 
 
 @router.get("/v2.1/flavors")

@@ -78,7 +78,7 @@ def create_application_credential(user_id: str, body: ApplicationCredentialReque
     with identity_of(request).db.session() as session:
         row, secret = creds.create_application_credential(session, user_id=user_id, project_id=ctx.project_id,
                                                           body=body.application_credential,
-                                                          system=ctx.system_scope)
+                                                          system=ctx.system_scope, token_roles=ctx.roles)
         doc = views_of(request).application_credential(row, creds.role_refs(session, row.role_ids))
     return {"application_credential": {**doc, "secret": secret}}
 
