@@ -160,6 +160,22 @@ class Authenticator:
 
         return self.cache.memo(("project_id_by_name", name, domain_id), compute)[0]
 
+    def _account_key(self, ref: AuthUser) -> str:
+        """Whom a login names, computed alike whether that user exists or not, so the throttle is no oracle.
+
+        A user given by id is keyed by that id; one given by name by (domain, name), the domain by its id when
+        it resolves and as named when it does not. A real user named both ways has two keys, as a made-up one.
+        """
+        if ref.id is not None:
+            return account_key("id", ref.id)
+        if ref.name is None or ref.domain is None:
+            raise BadRequest("A user must be given by id, or by name and domain.")
+        domain = self._resolve_domain(ref.domain)
+        if domain is not None:
+            return account_key("name", "domain", domain.id, ref.name)
+        named_as = ("domain-id", ref.domain.id) if ref.domain.id is not None else ("domain-name", ref.domain.name)
+        return account_key("name", *named_as, ref.name)
+
     def _active_user(self, user_id: str) -> tuple[User, Domain]:
         user, domain = self.cache.memo(("user", user_id), lambda s: _with_domain(s, User, user_id))
         if user is None or not user.enabled or domain is None or not domain.enabled:
@@ -186,7 +202,7 @@ class Authenticator:
             raise BadRequest("The totp method needs user.passcode.")
         named = [(method.user, self._resolve_user(session, method.user), is_password)
                  for method, is_password in ((password, True), (totp, False)) if method is not None]
-        keys = list(dict.fromkeys(_account_key(ref, user) for ref, user, _ in named))
+        keys = list(dict.fromkeys(self._account_key(ref) for ref, _, _ in named))
         states = [self.throttle.check(session, key, client, now) for key in keys]
         user_ids: set[str] = set()
         try:
@@ -203,6 +219,23 @@ class Authenticator:
             if state.has_failures:
                 self.throttle.forget(key, client)
         return user_ids
+
+    def change_own_password(self, user_id: str, original: str, new: str, client: str) -> None:
+        """POST /v3/users/{id}/password: a wrong original password is a failed login for the throttle.
+
+        Keyed as a login naming the user by id, so guesses spread over both routes share one budget.
+        """
+        now = utcnow()
+        key = account_key("id", user_id)
+        try:
+            with self.db.session() as session:
+                state = self.throttle.check(session, key, client, now)
+                users.change_own_password(session, self.settings, user_id, original, new)
+        except Unauthorized:
+            self.throttle.record_failure(key, client, now)
+            raise
+        if state.has_failures:
+            self.throttle.forget(key, client)
 
     def _check_password(self, user: User | None, password: str, now: datetime) -> str:
         locked = self._locked_out(user, now)
@@ -223,7 +256,8 @@ class Authenticator:
             raise _WrongSecret()
         current = int(time.time()) // TOTP_STEP_S
         given = passcode.encode()
-        for credential_id, secret, last_step in self.credentials.totp_secrets(session, user.id):
+        seeds, last_step = self.credentials.totp_secrets(session, user.id)
+        for secret in seeds:
             for step in (current - 1, current, current + 1):  # one step of clock drift either way
                 if last_step is not None and step <= last_step:
                     continue  # a passcode is good once (RFC 6238 5.2), and never one older than the last used
@@ -231,8 +265,10 @@ class Authenticator:
                     expected = pyotp.TOTP(secret).generate_otp(step).encode()
                 except (ValueError, TypeError):
                     break
-                if hmac.compare_digest(expected, given) and claim_totp_step(self.db, credential_id, step):
-                    return user.id
+                if hmac.compare_digest(expected, given):
+                    if claim_totp_step(self.db, user.id, step):
+                        return user.id
+                    break  # this user already spent this step (another copy of the seed, or a racing request)
         self._count_toward_lockout(user.id)
         raise _WrongSecret()
 
@@ -469,11 +505,3 @@ def _with_domain(session: Session, model: type[User] | type[Project], ident: str
     """(row, its domain), or (None, None): the memo stores tuples so a miss is cached too."""
     row = session.get(model, ident)
     return (row, session.get(Domain, row.domain_id)) if row is not None else (None, None)
-
-
-def _account_key(ref: AuthUser, user: User | None) -> str:
-    """Whom a login names: a user by id whichever way it was named, or else the name as given."""
-    if user is not None:
-        return account_key("user", user.id)
-    domain = ref.domain
-    return account_key("unknown", ref.id, ref.name, domain.id if domain else None, domain.name if domain else None)

@@ -151,7 +151,6 @@ class CredentialStore:
                 if hashlib.sha256(access.encode()).hexdigest() != credential.id:
                     raise BadRequest("The access key of an ec2 credential cannot be changed.")
             credential.sealed_blob = self.seal(body.blob)
-            credential.totp_last_step = None  # a new seed: no passcode of it was used
         return credential
 
     def create_ec2(self, session: Session, user_id: str, project_id: str) -> tuple[Credential, dict]:
@@ -163,24 +162,26 @@ class CredentialStore:
                                                             blob=blob))
         return credential, {"access": access, "secret": secret}
 
-    def totp_secrets(self, session: Session, user_id: str) -> list[tuple[str, str, int | None]]:
-        """(credential id, secret, last accepted time step) of each TOTP credential of the user."""
+    def totp_secrets(self, session: Session, user_id: str) -> tuple[list[str], int | None]:
+        """The secrets of the user's TOTP credentials, and the last time step the user had accepted."""
         rows = session.scalars(select(Credential).where(Credential.user_id == user_id,
                                                         Credential.type == "totp"))
-        opened = ((row, self.open(row)) for row in rows)
-        return [(row.id, blob, row.totp_last_step) for row, blob in opened if blob]
+        secrets_ = [blob for blob in (self.open(row) for row in rows) if blob]
+        last_step = session.scalar(select(User.totp_last_step).where(User.id == user_id))
+        return secrets_, last_step
 
 
-def claim_totp_step(db: Database, credential_id: str, step: int) -> bool:
-    """Record `step` as used, in a transaction of its own; False if it (or a later one) was used already.
+def claim_totp_step(db: Database, user_id: str, step: int) -> bool:
+    """Record `step` as used by the user, in a transaction of its own; False if it (or a later one) was used.
 
-    A conditional UPDATE, so that of two requests racing with one passcode only one wins.
+    Per user, not per credential: a seed enrolled twice must not accept a passcode twice. A conditional
+    UPDATE, so that of two requests racing with one passcode only one wins.
     """
-    table = Credential.__table__
+    table = User.__table__
     with db.session() as session:
         session.info[CACHE_NEUTRAL] = True
         result = session.execute(update(table).where(
-            table.c.id == credential_id, or_(table.c.totp_last_step.is_(None), table.c.totp_last_step < step),
+            table.c.id == user_id, or_(table.c.totp_last_step.is_(None), table.c.totp_last_step < step),
         ).values(totp_last_step=step))
         return result.rowcount == 1  # type: ignore[attr-defined]
 

@@ -53,6 +53,9 @@ class User(Base):
     failed_auth_count: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The time step of the last TOTP passcode accepted, across all the user's TOTP credentials (one seed may be
+    # enrolled twice): no passcode is accepted twice.
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
 class Group(Base):
@@ -164,8 +167,6 @@ class Credential(Base):
     sealed_blob: Mapped[str] = mapped_column(Text)
     extra: Mapped[dict] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    # totp: the time step of the last passcode accepted, so that no passcode is accepted twice.
-    totp_last_step: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
 class LoginThrottle(Base):

@@ -105,7 +105,7 @@ def test_a_totp_step_is_claimed_once(db: Database) -> None:
         session.add(User(id="u", name="u", domain_id="d"))
         session.flush()
         session.add(Credential(id="c", user_id="u", type="totp", sealed_blob="x"))
-    assert claim_totp_step(db, "c", 100)
-    assert not claim_totp_step(db, "c", 100)  # replay
-    assert not claim_totp_step(db, "c", 99)  # an older code, after a newer one was used
-    assert claim_totp_step(db, "c", 101)
+    assert claim_totp_step(db, "u", 100)
+    assert not claim_totp_step(db, "u", 100)  # replay
+    assert not claim_totp_step(db, "u", 99)  # an older code, after a newer one was used
+    assert claim_totp_step(db, "u", 101)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict
 
 from andromede.api.deps import context, parse_bool
@@ -11,6 +12,7 @@ from andromede.common.errors import NotFound
 from andromede.identity import assignment, users
 from andromede.identity.api.common import default_domain, domain_of, identity_of, listing_domain, views_of
 from andromede.identity.schemas import GroupCreate, GroupUpdate, PasswordChange, UserCreate, UserUpdate
+from andromede.identity.throttle import client_key
 from andromede.policy import enforce
 
 router = APIRouter(prefix="/v3")
@@ -86,13 +88,15 @@ def delete_user(user_id: str, request: Request, ctx: RequestContext = Depends(co
 
 
 @router.post("/users/{user_id}/password", status_code=204)
-def change_password(user_id: str, body: PasswordChangeRequest, request: Request,
-                    ctx: RequestContext = Depends(context)) -> Response:
+async def change_password(user_id: str, body: PasswordChangeRequest, request: Request,
+                          ctx: RequestContext = Depends(context)) -> Response:
     enforce(ctx, "identity:change_password", {"user_id": user_id})
     identity = identity_of(request)
-    with identity.db.session() as session:
-        users.change_own_password(session, identity.settings, user_id, body.user.original_password,
-                                  body.user.password)
+    client = client_key(request.client.host) if request.client else ""
+    # Checking original_password is a login in all but name: the same hash gate and the same throttle.
+    async with identity.hash_gate.slot():
+        await run_in_threadpool(identity.authenticator.change_own_password, user_id,
+                                body.user.original_password, body.user.password, client)
     return Response(status_code=204)
 
 

@@ -6,6 +6,7 @@ import hashlib
 import json
 
 from fastapi import APIRouter, Depends, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict
 
 from andromede.api.deps import context
@@ -67,14 +68,21 @@ def _refuse_restricted(ctx: RequestContext) -> None:
 # ---- application credentials -------------------------------------------------------------------
 
 @router.post("/users/{user_id}/application_credentials", status_code=201)
-def create_application_credential(user_id: str, body: ApplicationCredentialRequest, request: Request,
-                                  ctx: RequestContext = Depends(context)) -> dict:
+async def create_application_credential(user_id: str, body: ApplicationCredentialRequest, request: Request,
+                                        ctx: RequestContext = Depends(context)) -> dict:
     enforce(ctx, "identity:manage_application_credentials", {"user_id": user_id})
     if user_id != ctx.user_id:
         raise NotFound(f"Could not find user: {user_id}.")
     _refuse_restricted(ctx)
     if ctx.project_id is None and not ctx.system_scope:
         raise BadRequest("An application credential needs a project-scoped or system-scoped token.")
+    # The secret (client-chosen or generated) is hashed with argon2: bounded like the hashes of logins.
+    async with identity_of(request).hash_gate.slot():
+        return await run_in_threadpool(_create_application_credential, user_id, body, request, ctx)
+
+
+def _create_application_credential(user_id: str, body: ApplicationCredentialRequest, request: Request,
+                                   ctx: RequestContext) -> dict:
     with identity_of(request).db.session() as session:
         row, secret = creds.create_application_credential(session, user_id=user_id, project_id=ctx.project_id,
                                                           body=body.application_credential,
