@@ -1,4 +1,4 @@
-"""`andromede host add|revoke|remove|list`: the hosts that may run an agent, each with its own credential.
+"""`andromede host add|set|revoke|remove|list`: the hosts that may run an agent, each with its own credential.
 
 Run on the controller, against its database (the data dir's, or --database-url), while the cloud runs or not.
 """
@@ -23,6 +23,12 @@ host_app = typer.Typer(help="Hosts allowed to run an agent: one credential each,
 
 DataDir = Annotated[Path | None, typer.Option(help="The controller's data dir (database, keys, CA).")]
 DatabaseUrl = Annotated[str, typer.Option(help="SQLAlchemy URL of the controller's database, if not SQLite.")]
+VCpus = Annotated[int | None, typer.Option("--vcpus", min=0, max=2**31 - 1,
+                                           help="Most vCPUs the host may report (default: its first report).")]
+MemoryMib = Annotated[int | None, typer.Option("--memory-mib", min=0, max=2**31 - 1,
+                                               help="Most RAM in MiB the host may report (default: its first report).")]
+DiskGib = Annotated[int | None, typer.Option("--disk-gib", min=0, max=2**31 - 1,
+                                             help="Most disk in GiB the host may report (default: its first report).")]
 CA_FILE = "andromede-ca.pem"
 
 
@@ -73,6 +79,9 @@ def add(
     output: Annotated[Path | None, typer.Option(help="Write the agent.yaml here (0600, the CA beside it) "
                                                      "instead of printing it.")] = None,
     controller_url: Annotated[str, typer.Option(help="URL the host reaches the controller at.")] = "",
+    vcpus: VCpus = None,
+    memory_mib: MemoryMib = None,
+    disk_gib: DiskGib = None,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = "",
 ) -> None:
@@ -91,7 +100,8 @@ def add(
         cacert = CA_FILE  # read next to agent.yaml: the pair can be copied to the host as is
     with _session(settings) as session:
         try:
-            issued = host_credentials.issue(session, settings, name)
+            issued = host_credentials.issue(session, settings, name, vcpus=vcpus, memory_mib=memory_mib,
+                                            disk_gib=disk_gib)
         except host_credentials.HostCredentialError as exc:
             raise _fail(str(exc)) from None
         document = host_credentials.agent_document(issued, controller_url=url, cacert=cacert,
@@ -105,6 +115,23 @@ def add(
         typer.echo(text, nl=False)
     else:
         typer.echo(f"Host {name}: credential issued, agent configuration written to {output}.")
+
+
+@host_app.command("set")
+def set_capacity(name: Annotated[str, typer.Argument(help="The host's name.")], vcpus: VCpus = None,
+                 memory_mib: MemoryMib = None, disk_gib: DiskGib = None, data_dir: DataDir = None,
+                 database_url: DatabaseUrl = "") -> None:
+    """Set the most capacity NAME's agent may report: the scheduler never sees more, whatever the host claims."""
+    from andromede.compute import host_credentials
+
+    if vcpus is None and memory_mib is None and disk_gib is None:
+        raise _fail("Nothing to set: give --vcpus, --memory-mib or --disk-gib.")
+    with _session(_settings(data_dir, database_url)) as session:
+        try:
+            host_credentials.set_capacity(session, name, vcpus=vcpus, memory_mib=memory_mib, disk_gib=disk_gib)
+        except host_credentials.HostCredentialError as exc:
+            raise _fail(str(exc)) from None
+    typer.echo(f"Host {name}: capacity ceilings set.")
 
 
 @host_app.command("revoke")

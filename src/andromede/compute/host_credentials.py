@@ -34,6 +34,7 @@ from andromede.common.config import Settings
 from andromede.common.context import RequestContext
 from andromede.common.errors import Forbidden
 from andromede.common.files import write_atomically
+from andromede.compute.capacity import set_ceilings
 from andromede.compute.models import Host, Instance
 from andromede.identity import assignment, resource, users
 from andromede.identity.assignment import Grant
@@ -84,8 +85,12 @@ def _user_of(session: Session, host: Host) -> User | None:
     return session.get(User, host.agent_user_id) if host.agent_user_id else None
 
 
-def issue(session: Session, settings: Settings, name: str) -> IssuedCredential:
-    """Make NAME's host record if needed and the one credential that acts for it; refuse if it has one already."""
+def issue(session: Session, settings: Settings, name: str, *, vcpus: int | None = None,
+          memory_mib: int | None = None, disk_gib: int | None = None) -> IssuedCredential:
+    """Make NAME's host record if needed and the one credential that acts for it; refuse if it has one already.
+
+    VCPUS, MEMORY_MIB and DISK_GIB cap what its agent may report (compute/capacity.py); None keeps the host's
+    ceiling, or lets its first report set it."""
     host = session.get(Host, checked_name(name))
     if host is not None and _user_of(session, host) is not None:
         raise HostCredentialError(f"Host {name} already has a credential: revoke it first "
@@ -110,8 +115,19 @@ def issue(session: Session, settings: Settings, name: str) -> IssuedCredential:
         host = Host(name=name)  # no capacity and never seen: nothing is scheduled there before its agent reports
         session.add(host)
     host.agent_user_id, host.enabled = user.id, True  # back in service if `host remove` had retired it
+    set_ceilings(host, vcpus=vcpus, memory_mib=memory_mib, disk_gib=disk_gib)
     session.flush()
     return IssuedCredential(name, user.id, credential.id, secret)
+
+
+def set_capacity(session: Session, name: str, *, vcpus: int | None = None, memory_mib: int | None = None,
+                 disk_gib: int | None = None) -> None:
+    """The operator's capacity ceilings for NAME (compute/capacity.py); None leaves one as is."""
+    host = session.get(Host, checked_name(name))
+    if host is None:
+        raise HostCredentialError(f"No host {name}: add it first (andromede host add {name}).")
+    set_ceilings(host, vcpus=vcpus, memory_mib=memory_mib, disk_gib=disk_gib)
+    session.flush()
 
 
 def revoke(session: Session, name: str) -> bool:

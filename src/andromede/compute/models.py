@@ -56,6 +56,11 @@ class Host(Base):
     vcpus: Mapped[int] = mapped_column(Integer, default=0)
     memory_mib: Mapped[int] = mapped_column(Integer, default=0)
     disk_gib: Mapped[int] = mapped_column(Integer, default=0)
+    # The most each report may claim (compute/capacity.py): set by the operator (`andromede host add|set`), or by
+    # the host's first report when the operator gave none; None until then.
+    max_vcpus: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    max_memory_mib: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    max_disk_gib: Mapped[int | None] = mapped_column(Integer, nullable=True)
     cpu_allocation_ratio: Mapped[float] = mapped_column(Float, default=4.0)
     ram_allocation_ratio: Mapped[float] = mapped_column(Float, default=1.0)
     disk_allocation_ratio: Mapped[float] = mapped_column(Float, default=1.0)

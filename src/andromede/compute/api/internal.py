@@ -22,7 +22,7 @@ from andromede.common.clock import utcnow
 from andromede.common.config import Settings
 from andromede.common.context import RequestContext
 from andromede.common.errors import Conflict, Forbidden, NotFound
-from andromede.compute import networking, servers
+from andromede.compute import capacity, networking, servers
 from andromede.compute.host_credentials import owns_instance, require_own_host
 from andromede.compute.models import Host, Instance
 from andromede.compute.notify import HostNotifier
@@ -77,7 +77,7 @@ def heartbeat(host: str, body: HostReport, request: Request, ctx: RequestContext
             raise NotFound(f"Host {host} is not registered.")
         if row.last_seen is None:  # its first report: the agent says which zone it serves
             row.availability_zone = body.availability_zone
-        row.vcpus, row.memory_mib, row.disk_gib = body.vcpus, body.memory_mib, body.disk_gib
+        capacity.apply_report(row, capacity.Capacity(body.vcpus, body.memory_mib, body.disk_gib))
         row.accelerator, row.last_seen = body.accelerator, utcnow()
         vtep = str(body.vtep_address) if body.vtep_address is not None else None
         if row.vtep_address != vtep:
