@@ -1,7 +1,7 @@
 """the last accepted TOTP time step is kept per user, not per credential: a seed enrolled twice is good once
 
 Revision ID: 0015_totp_step_per_user
-Revises: 0013_system_app_creds
+Revises: 0014_host_capacity_ceiling
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0015_totp_step_per_user"
-down_revision = "0013_system_app_creds"
+down_revision = "0014_host_capacity_ceiling"
 branch_labels = None
 depends_on = None
 
