@@ -8,7 +8,6 @@ The cloud is a private one: an admin's fuzzed requests create and change things 
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,25 +15,17 @@ import pytest
 
 from tests.security.fuzzing import fuzz, tracebacks
 from tests.support.accounts import Admin
+from tests.support.postgres import fresh_database
 from tests.support.server import Server, free_port
 
 REQUESTS = int(os.environ.get("ANDROMEDE_FUZZ_REQUESTS", "2000"))
 SEED = 13  # the same requests on every run: a failure here reproduces
 
 
-def _database(postgres_url: str) -> str:
-    """A database of its own in the session's PostgreSQL cluster."""
-    import psycopg
-
-    name = f"fuzz_{secrets.token_hex(4)}"
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    return postgres_url.rsplit("/", 1)[0] + f"/{name}"
-
-
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def fuzz_cloud(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
-    database_url = _database(request.getfixturevalue("postgres_url")) if request.param == "postgresql" else ""
+    postgres = request.param == "postgresql"
+    database_url = fresh_database(request.getfixturevalue("postgres_url"), "fuzz") if postgres else ""
     cloud = Server(data_dir=tmp_path / "data", port=free_port(), database_url=database_url)
     cloud.start()
     yield cloud

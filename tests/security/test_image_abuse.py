@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from tests.support.accounts import Account, Admin, auth_headers, cli_as
+from tests.support.postgres import fresh_database
 from tests.support.server import Server, free_port
 
 COUNT_TOTAL = 3
@@ -25,7 +26,8 @@ MiB = 1024 * 1024
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def cloud(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A cloud whose image quotas are small enough to reach with small uploads."""
-    database_url = request.getfixturevalue("postgres_url") if request.param == "postgresql" else ""
+    postgres = request.param == "postgresql"
+    database_url = fresh_database(request.getfixturevalue("postgres_url"), "images") if postgres else ""
     root = tmp_path_factory.mktemp(f"image-quota-{request.param}")
     data_dir = root / "data"
     srv = Server(data_dir=data_dir, port=free_port(), database_url=database_url,
