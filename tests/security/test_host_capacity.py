@@ -37,13 +37,17 @@ def _new_servers_land_on(server: Server, image_id: str, count: int = 3) -> list[
     admin, http = Admin(server), server.http()
     tenant = admin.account("member")
     token = _login(http, tenant.name, tenant.password, tenant.project_id)
-    landed = []
-    for _ in range(count):
-        created = http.post("/compute/v2.1/servers", headers=auth_headers(token), json={"server": {
-            "name": f"vm-{secrets.token_hex(3)}", "imageRef": image_id, "flavorRef": "1", "networks": "none"}})
-        assert created.status_code == 202, created.text
-        shown = admin.client.get(f"/compute/v2.1/servers/{created.json()['server']['id']}").json()["server"]
-        landed.append(shown.get("OS-EXT-SRV-ATTR:host"))
+    landed, made = [], []
+    try:
+        for _ in range(count):
+            created = http.post("/compute/v2.1/servers", headers=auth_headers(token), json={"server": {
+                "name": f"vm-{secrets.token_hex(3)}", "imageRef": image_id, "flavorRef": "1", "networks": "none"}})
+            assert created.status_code == 202, created.text
+            made.append(created.json()["server"]["id"])
+            shown = admin.client.get(f"/compute/v2.1/servers/{made[-1]}").json()["server"]
+            landed.append(shown.get("OS-EXT-SRV-ATTR:host"))
+    finally:
+        admin.delete_servers(made)
     return landed
 
 

@@ -36,11 +36,19 @@ def test_a_catastrophic_pattern_costs_the_api_nothing(server: Server, admin: Adm
                                                       image_id: str) -> None:
     token = admin.account().token(server)
     long_name = "a" * 254 + "!"
-    for name in (long_name, "web-1", "web-2"):
-        made = http.post(SERVERS, json={"server": {"name": name, "imageRef": image_id, "flavorRef": "1"}},
-                         headers=auth_headers(token))
-        assert made.status_code == 202, made.text
+    made: list[str] = []
+    try:
+        for name in (long_name, "web-1", "web-2"):
+            response = http.post(SERVERS, json={"server": {"name": name, "imageRef": image_id, "flavorRef": "1"}},
+                                 headers=auth_headers(token))
+            assert response.status_code == 202, response.text
+            made.append(response.json()["server"]["id"])
+        _hostile_pattern_and_ordinary_ones(server, http, token, long_name)
+    finally:
+        admin.delete_servers(made)
 
+
+def _hostile_pattern_and_ordinary_ones(server: Server, http: httpx.Client, token: str, long_name: str) -> None:
     waited: list[float] = []
 
     def bystander() -> None:  # another tenant's ordinary request, sent while the hostile one runs
@@ -56,7 +64,8 @@ def test_a_catastrophic_pattern_costs_the_api_nothing(server: Server, admin: Adm
     assert _names(http, token, "(a+)+$", timeout=10) == []
     elapsed = time.perf_counter() - started
     thread.join()
-    assert elapsed < 1.0 and waited[0] < 2.0, (elapsed, waited)
+    # Backtracking takes minutes on this pattern; the slack is for a loaded CI machine, not a speed claim.
+    assert elapsed < 5.0 and waited[0] < 10.0, (elapsed, waited)
     # ordinary patterns behave as before
     assert _names(http, token, "^web-[0-9]$") == ["web-1", "web-2"]
     assert _names(http, token, "b-2") == ["web-2"]
@@ -74,7 +83,12 @@ def test_patterns_re2_cannot_run_are_400_as_in_nova(server: Server, admin: Admin
 def test_the_cli_name_filter_still_works(server: Server, admin: Admin, image_id: str, tmp_path: Path) -> None:
     account = admin.account()
     cli = cli_as(server, account, tmp_path)
-    cli("server", "create", "--image", image_id, "--flavor", "m1.tiny", "db-primary")
-    cli("server", "create", "--image", image_id, "--flavor", "m1.tiny", "web-primary")
-    listed = cli("server", "list", "--name", "^db-", "-f", "value", "-c", "Name").stdout.split()
-    assert listed == ["db-primary"]
+    made: list[str] = []
+    try:
+        for name in ("db-primary", "web-primary"):
+            made.append(cli("server", "create", "--image", image_id, "--flavor", "m1.tiny", "-f", "value", "-c", "id",
+                            name).stdout.strip())
+        listed = cli("server", "list", "--name", "^db-", "-f", "value", "-c", "Name").stdout.split()
+        assert listed == ["db-primary"]
+    finally:
+        admin.delete_servers(made)

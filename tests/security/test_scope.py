@@ -132,8 +132,7 @@ def test_project_admin_is_not_a_cloud_operator(server: Server, admin: Admin, htt
         shown = cli("server", "show", x_server, "-f", "json", check=True)
         assert yaml.safe_load(shown.stdout)["id"] == x_server  # type: ignore[attr-defined]
     finally:
-        for server_id in (x_server, y_server):
-            admin.client.delete(f"/compute/v2.1/servers/{server_id}")
+        admin.delete_servers([x_server, y_server])
 
 
 def test_the_system_admin_does_all_of_it(server: Server, admin: Admin, http: httpx.Client, image_id: str) -> None:
@@ -168,7 +167,7 @@ def test_the_system_admin_does_all_of_it(server: Server, admin: Admin, http: htt
         refused = server.openstack("network", "create", f"n-{secrets.token_hex(3)}", cloud=OPERATOR, check=False)
         assert refused.returncode != 0 and "project" in refused.stderr
     finally:
-        admin.client.delete(f"/compute/v2.1/servers/{y_server}")
+        admin.delete_servers([y_server])
 
 
 def _domain_with_manager(admin: Admin) -> tuple[str, str, dict]:
