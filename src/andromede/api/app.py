@@ -14,12 +14,13 @@ from starlette.routing import Mount, Route
 from andromede.api import errors, middleware
 from andromede.common.config import Settings
 from andromede.common.errors import ApiError, MethodNotAllowed, NotFound
-from andromede.compute import host_credentials
 from andromede.compute.api import build_compute_app
-from andromede.compute.api.internal import build_internal_app
+from andromede.compute.api import internal as compute_internal
 from andromede.compute.api.microversion import Microversions
 from andromede.compute.notify import HostNotifier
 from andromede.db.engine import Database
+from andromede.hosts import credentials as host_credentials
+from andromede.hosts.api import build_internal_app
 from andromede.identity.api import build_identity_app
 from andromede.identity.catalog import CatalogEntry
 from andromede.identity.service import IdentityService
@@ -28,6 +29,7 @@ from andromede.image.store import ImageStore
 from andromede.image.uploads import ImageUploads
 from andromede.metadata import signing
 from andromede.metadata.api import build_metadata_app
+from andromede.network import internal_api as network_internal
 from andromede.network.api import build_network_app
 from andromede.network.changes import NetworkChanges
 from andromede.policy import compute as _compute_rules  # noqa: F401
@@ -101,7 +103,8 @@ def build_app(settings: Settings, db: Database) -> Assembled:
         "/image": build_image_app(uploads),
         "/compute": Microversions(build_compute_app(settings, db, notifier)),
         "/network": build_network_app(settings, db),
-        "/internal": build_internal_app(settings, db, notifier, network_changes, store),
+        "/internal": build_internal_app(settings, db, [compute_internal.internal_routes(notifier, store),
+                                                       network_internal.internal_routes(network_changes)]),
         "/metadata": build_metadata_app(db, settings.data_dir / signing.SECRET_FILE,
                                         network_host=settings.the_network_host),
     }

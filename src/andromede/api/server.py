@@ -17,10 +17,10 @@ from andromede.common.config import Settings
 from andromede.common.lockfile import DataDirLock
 from andromede.common.tls import ensure_certificates
 from andromede.compute import bootstrap as compute_bootstrap
-from andromede.compute import host_credentials
 from andromede.compute.agent.local import LocalAgent
 from andromede.db.engine import Database
 from andromede.db.migrate import upgrade
+from andromede.hosts import credentials as host_credentials
 from andromede.identity import bootstrap
 from andromede.identity.credentials import CredentialStore
 from andromede.image.bootstrap import ensure_tiny_image

@@ -9,7 +9,7 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 import yaml
@@ -17,6 +17,9 @@ from sqlalchemy.orm import Session
 
 from andromede.common.config import Settings
 from andromede.common.files import write_atomically
+
+if TYPE_CHECKING:
+    from andromede.hosts.workloads import Workloads
 
 host_app = typer.Typer(help="Hosts allowed to run an agent: one credential each, bound to the host's name.",
                        no_args_is_help=True)
@@ -30,6 +33,13 @@ MemoryMib = Annotated[int | None, typer.Option("--memory-mib", min=0, max=2**31 
 DiskGib = Annotated[int | None, typer.Option("--disk-gib", min=0, max=2**31 - 1,
                                              help="Most disk in GiB the host may report (default: its first report).")]
 CA_FILE = "andromede-ca.pem"
+
+
+def _workloads() -> list[Workloads]:
+    """What runs on hosts, per service that places work there."""
+    from andromede.compute.on_hosts import SERVERS
+
+    return [SERVERS]
 
 
 def _settings(data_dir: Path | None, database_url: str) -> Settings:
@@ -86,7 +96,7 @@ def add(
     database_url: DatabaseUrl = "",
 ) -> None:
     """Issue NAME's credential (one per host) and give its agent.yaml."""
-    from andromede.compute import host_credentials
+    from andromede.hosts import credentials as host_credentials
     from andromede.metadata import signing
 
     settings = _settings(data_dir, database_url)
@@ -122,7 +132,7 @@ def set_capacity(name: Annotated[str, typer.Argument(help="The host's name.")], 
                  memory_mib: MemoryMib = None, disk_gib: DiskGib = None, data_dir: DataDir = None,
                  database_url: DatabaseUrl = "") -> None:
     """Set the most capacity NAME's agent may report: the scheduler never sees more, whatever the host claims."""
-    from andromede.compute import host_credentials
+    from andromede.hosts import credentials as host_credentials
 
     if vcpus is None and memory_mib is None and disk_gib is None:
         raise _fail("Nothing to set: give --vcpus, --memory-mib or --disk-gib.")
@@ -138,7 +148,7 @@ def set_capacity(name: Annotated[str, typer.Argument(help="The host's name.")], 
 def revoke(name: Annotated[str, typer.Argument(help="The host's name.")], data_dir: DataDir = None,
            database_url: DatabaseUrl = "") -> None:
     """Kill NAME's credential and its tokens at once; the host stays known (add it again for a new one)."""
-    from andromede.compute import host_credentials
+    from andromede.hosts import credentials as host_credentials
 
     with _session(_settings(data_dir, database_url)) as session:
         try:
@@ -152,11 +162,11 @@ def revoke(name: Annotated[str, typer.Argument(help="The host's name.")], data_d
 def remove(name: Annotated[str, typer.Argument(help="The host's name.")], data_dir: DataDir = None,
            database_url: DatabaseUrl = "") -> None:
     """Revoke NAME's credential and forget the host (disabled instead if servers ever ran there)."""
-    from andromede.compute import host_credentials
+    from andromede.hosts import credentials as host_credentials
 
     with _session(_settings(data_dir, database_url)) as session:
         try:
-            gone = host_credentials.remove(session, name)
+            gone = host_credentials.remove(session, name, _workloads())
         except host_credentials.HostCredentialError as exc:
             raise _fail(str(exc)) from None
     typer.echo(f"Host {name}: credential revoked, host removed." if gone else
@@ -166,10 +176,10 @@ def remove(name: Annotated[str, typer.Argument(help="The host's name.")], data_d
 @host_app.command("list")
 def list_hosts(data_dir: DataDir = None, database_url: DatabaseUrl = "") -> None:
     """Every known host: whether it holds a credential, when its agent last reported, how many servers it runs."""
-    from andromede.compute import host_credentials
+    from andromede.hosts import credentials as host_credentials
 
     with _session(_settings(data_dir, database_url)) as session:
-        entries = host_credentials.list_hosts(session)
+        entries = host_credentials.list_hosts(session, _workloads())
     typer.echo(f"{'NAME':<32} {'CREDENTIAL':<10} {'ENABLED':<7} {'SERVERS':>7}  LAST SEEN")
     for entry in entries:
         seen = entry.last_seen.isoformat(timespec="seconds") if entry.last_seen else "never"

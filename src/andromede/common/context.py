@@ -20,7 +20,7 @@ class RequestContext:
     roles: frozenset[str] = frozenset()
     audit_ids: tuple[str, ...] = ()
     app_cred_id: str | None = None
-    # The host a host agent's credential is bound to (compute/host_credentials.py); None for everyone else.
+    # The host a host agent's credential is bound to (hosts/credentials.py); None for everyone else.
     host: str | None = None
     # Set by policy.enforce(); the policy guard fails a route that never set it.
     policy_checked: bool = False

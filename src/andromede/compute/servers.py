@@ -9,7 +9,7 @@ import secrets
 import uuid
 from collections.abc import Callable
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from andromede.common.clock import isotime, parse_isotime, utcnow
@@ -18,8 +18,9 @@ from andromede.common.context import RequestContext
 from andromede.common.errors import BadRequest, Conflict, Forbidden, NotFound
 from andromede.common.patterns import compile_filter
 from andromede.compute import flavors, keypairs, networking, scheduler
-from andromede.compute.models import Flavor, Host, Instance
+from andromede.compute.models import Flavor, Instance
 from andromede.compute.schemas import ServerCreate
+from andromede.hosts import service as hosts
 from andromede.image import service as images
 from andromede.image.models import Image
 
@@ -63,10 +64,7 @@ def bump(session: Session, instance: Instance) -> None:
     instance.updated_at = utcnow()
     if instance.host is None:
         return
-    session.execute(update(Host).where(Host.name == instance.host)
-                    .values(desired_generation=Host.desired_generation + 1)
-                    .execution_options(synchronize_session=False))
-    instance.desired_seq = session.scalar(select(Host.desired_generation).where(Host.name == instance.host)) or 0
+    instance.desired_seq = hosts.advance_generation(session, instance.host)
 
 
 def _decode_user_data(text: str | None) -> None:
@@ -174,7 +172,7 @@ def create(session: Session, settings: Settings, ctx: RequestContext, body: Serv
         except NotFound:
             raise BadRequest(f"Invalid key_name provided: {body.key_name}.") from None
     zone = body.availability_zone.split(":", 1)[0] if body.availability_zone else None
-    if zone and not session.scalars(select(Host.name).where(Host.availability_zone == zone)).first():
+    if zone and not hosts.zone_exists(session, zone):
         raise BadRequest(f"The requested availability zone is not available: {zone}")
 
     count = body.max_count

@@ -6,8 +6,9 @@ import hashlib
 
 from andromede.common.clock import isotime
 from andromede.common.context import RequestContext
-from andromede.compute.models import Flavor, Host, Instance, KeyPair
+from andromede.compute.models import Flavor, Instance, KeyPair
 from andromede.compute.servers import status_of
+from andromede.hosts.models import Host
 
 PROGRESS_STATES = {"ACTIVE": 100, "BUILD": 0, "REBUILD": 0}
 

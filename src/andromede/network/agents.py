@@ -11,13 +11,14 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from andromede.common.clock import utcnow
 from andromede.common.errors import NotFound
-from andromede.compute.models import Host
-from andromede.compute.scheduler import HOST_DEAD_AFTER
+from andromede.hosts import service as hosts
+from andromede.hosts.liveness import is_alive
+from andromede.hosts.models import Host
 from andromede.network.l3.models import ROUTER_INTERFACE, FloatingIp, Router, RouterPort
 from andromede.network.models import Network, Port, Subnet
 
@@ -31,7 +32,7 @@ _IDS = uuid.UUID("3f8e0c52-8d1b-4e55-9f4a-5b0c2d7a9e61")  # namespace of the age
 
 def note_seen(session: Session, host: str) -> None:
     """The host's network agent asked for its document or reported status: its heartbeat."""
-    session.execute(update(Host).where(Host.name == host).values(network_agent_seen=utcnow()))
+    hosts.note_network_agent_seen(session, host)
 
 
 def agent_id(host: str, agent_type: str) -> str:
@@ -69,7 +70,7 @@ def _configurations(session: Session, host: Host, agent_type: str) -> dict:
 def _doc(session: Session, host: Host, agent_type: str, now: datetime) -> dict:
     seen = host.network_agent_seen
     return {"id": agent_id(host.name, agent_type), "agent_type": agent_type, "binary": BINARY, "host": host.name,
-            "topic": "N/A", "admin_state_up": True, "alive": bool(seen and now - seen < HOST_DEAD_AFTER),
+            "topic": "N/A", "admin_state_up": True, "alive": is_alive(seen, now),
             "availability_zone": host.availability_zone if agent_type in ("DHCP agent", "L3 agent") else None,
             "configurations": _configurations(session, host, agent_type), "description": "",
             "created_at": _neutron_time(host.created_at), "started_at": _neutron_time(host.created_at),
@@ -79,7 +80,7 @@ def _doc(session: Session, host: Host, agent_type: str, now: datetime) -> dict:
 def list_agents(session: Session, network_host: str) -> list[dict]:
     now = utcnow()
     docs = []
-    for host in session.scalars(select(Host).where(Host.network_agent_seen.is_not(None)).order_by(Host.name)):
+    for host in hosts.with_network_agent(session):
         types = (PORTS_AGENT, *NETWORK_HOST_AGENTS) if host.name == network_host else (PORTS_AGENT,)
         docs.extend(_doc(session, host, agent_type, now) for agent_type in types)
     return docs
@@ -88,7 +89,7 @@ def list_agents(session: Session, network_host: str) -> list[dict]:
 def hosting(session: Session, network_host: str, agent_type: str) -> list[dict]:
     """The agents serving a network's DHCP or a router (`openstack network agent list --network/--router`): the
     network host's agent of that type, once it has been seen."""
-    host = session.get(Host, network_host)
+    host = hosts.get(session, network_host)
     if host is None or host.network_agent_seen is None:
         return []
     return [_doc(session, host, agent_type, utcnow())]

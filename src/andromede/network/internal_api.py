@@ -1,8 +1,8 @@
-"""The internal API network agents use: long-poll their host's desired data plane, report port status.
+"""Network's part of the internal API: network agents long-poll their host's desired data plane, report port status.
 
-Mounted under /internal with the compute agent routes, for host credentials acting for their own host only
-(compute/host_credentials.py): a host reads its own document, sets the status of its own ports, and only the
-network host, which runs the routers, reports floating IPs.
+Mounted under /internal with the hosts' heartbeat and compute's routes (hosts/api.py), for host credentials acting
+for their own host only (hosts/credentials.py): a host reads its own document, sets the status of its own ports,
+and only the network host, which runs the routers, reports floating IPs.
 """
 
 from __future__ import annotations
@@ -18,11 +18,12 @@ from starlette.concurrency import run_in_threadpool
 from andromede.api.deps import context
 from andromede.common.config import Settings
 from andromede.common.context import RequestContext
-from andromede.compute.host_credentials import require_own_host
-from andromede.compute.models import Host
 from andromede.db.engine import Database
+from andromede.hosts import service as hosts
+from andromede.hosts.api import InternalRoutes
+from andromede.hosts.credentials import require_own_host
 from andromede.network import agents, host_view
-from andromede.network.changes import NetworkChanges
+from andromede.network.changes import NetworkChanges, mark_changed
 from andromede.network.l3 import service as l3
 from andromede.network.models import NetworkState, Port
 from andromede.policy import enforce
@@ -57,8 +58,7 @@ def _view(db: Database, settings: Settings, host: str, since: int) -> dict | Non
             host_view.ensure_dhcp_ports(session, host)
     with db.session() as session:
         generation = session.scalar(select(NetworkState.generation)) or 0
-        vteps = {name: address for name, address in session.execute(
-            select(Host.name, Host.vtep_address).where(Host.vtep_address.is_not(None)))}
+        vteps = hosts.vteps(session)
         view = host_view.host_view(session, host, network_host=network_host, vteps=vteps,
                                    network_host_name=settings.the_network_host)
         return {"generation": generation, **view}
@@ -102,3 +102,9 @@ def report_status(host: str, body: StatusReport, request: Request, ctx: RequestC
     enforce(ctx, "internal:agent")
     require_own_host(ctx, host)
     return _report(request.app.state.db, request.app.state.settings, host, body)
+
+
+def internal_routes(changes: NetworkChanges) -> InternalRoutes:
+    """Network's part of the internal API (hosts/api.py assembles it). A host's new VXLAN endpoint changes every
+    other host's flood list: their documents' generation moves."""
+    return InternalRoutes(router, {"network_changes": changes}, on_vtep_change=mark_changed)

@@ -61,7 +61,7 @@ register(
           ("POST", "/servers/{server_id}/action")),
     _rule("servers:fixed_ip:remove", MEMBER, "Remove a fixed IP from a server (removeFixedIp).",
           ("POST", "/servers/{server_id}/action")),
-    # Only a credential bound to a host (compute/host_credentials.py); each route then checks it is that host's.
+    # Only a credential bound to a host (hosts/credentials.py); each route then checks it is that host's.
     Rule("internal:agent", host_agent, "Host agents: their own host's desired state and reports.",
          (("POST", "/internal/v1/hosts/{host}"), ("GET", "/internal/v1/hosts/{host}/instances"),
           ("GET", "/internal/v1/hosts/{host}/images/{image_id}/file"),

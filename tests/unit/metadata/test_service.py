@@ -211,7 +211,7 @@ def test_a_missing_secret_refuses_everything(tmp_path: Path) -> None:
 def test_a_hosts_key_vouches_only_for_its_own_instances(tmp_path: Path) -> None:
     """Each relay signs with its host's key (derived from the installation's): a compute host reads the metadata
     of the servers it runs, the network host (whose relays serve every network) any server's."""
-    from andromede.compute.models import Host
+    from andromede.hosts.models import Host
 
     db = Database(f"sqlite:///{tmp_path / 'db.sqlite'}")
     Base.metadata.create_all(db.engine)

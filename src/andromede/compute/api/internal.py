@@ -1,8 +1,9 @@
-"""The internal API host agents use: heartbeat, long-poll desired state, fetch images, report observed state.
+"""Compute's part of the internal API: host agents long-poll their desired instances, fetch images, report what
+they observe.
 
-Mounted at /internal. Every caller is a host agent acting for its own host only, with the credential
-`andromede host add` bound to that host (compute/host_credentials.py): another host's name in the path is 403, an
-instance or image its host does not run is 404. No other credential, an administrator's included, acts here.
+Mounted under /internal with the hosts' heartbeat (hosts/api.py), for host credentials acting for their own host
+only (hosts/credentials.py): another host's name in the path is 403, an instance or image its host does not run
+is 404.
 """
 
 from __future__ import annotations
@@ -10,49 +11,28 @@ from __future__ import annotations
 import time
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, IPvAnyAddress, StrictInt, StrictStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from andromede.api.deps import context
-from andromede.api.service_app import service_app
-from andromede.common.clock import utcnow
-from andromede.common.config import Settings
 from andromede.common.context import RequestContext
 from andromede.common.errors import Conflict, Forbidden, NotFound
-from andromede.compute import capacity, networking, servers
-from andromede.compute.host_credentials import owns_instance, require_own_host
-from andromede.compute.models import Host, Instance
+from andromede.compute import networking, servers
+from andromede.compute.models import Instance
 from andromede.compute.notify import HostNotifier
 from andromede.db.engine import Database
+from andromede.hosts import service as hosts
+from andromede.hosts.api import InternalRoutes
+from andromede.hosts.credentials import require_own_host
 from andromede.image.models import Image
 from andromede.image.store import ImageStore
-from andromede.network import changes as network_changes
-from andromede.network import internal_api as network_internal
-from andromede.network.changes import NetworkChanges
 from andromede.policy import enforce
 
 router = APIRouter(prefix="/v1")
 MAX_WAIT_S = 30.0
-
-
-class HostReport(BaseModel):
-    model_config = ConfigDict(strict=True, extra="forbid")
-    vcpus: Annotated[StrictInt, Field(ge=0)]
-    memory_mib: Annotated[StrictInt, Field(ge=0)]
-    disk_gib: Annotated[StrictInt, Field(ge=0)]
-    accelerator: Literal["kvm", "tcg", "fake"]
-    availability_zone: Annotated[StrictStr, Field(max_length=255)] = "nova"
-    vtep_address: IPvAnyAddress | None = None
-
-    @field_validator("vtep_address", mode="before")
-    @classmethod
-    def _address_text(cls, value: object) -> object:
-        if value is not None and not isinstance(value, str):
-            raise ValueError("vtep_address must be an IP address as a string")
-        return value
 
 
 class ObservedReport(BaseModel):
@@ -63,36 +43,19 @@ class ObservedReport(BaseModel):
     console: Annotated[StrictStr, Field(max_length=1 << 20)] | None = None
 
 
+def owns_instance(ctx: RequestContext, instance: Instance | None) -> bool:
+    """Whether the caller's host runs this instance; any other (or a missing one) is answered as missing."""
+    return instance is not None and not instance.deleted and ctx.host is not None and instance.host == ctx.host
+
+
 def _db(request: Request) -> Database:
     return request.app.state.db
 
 
-@router.post("/hosts/{host}")
-def heartbeat(host: str, body: HostReport, request: Request, ctx: RequestContext = Depends(context)) -> dict:
-    enforce(ctx, "internal:agent")
-    require_own_host(ctx, host)
-    with _db(request).session() as session:
-        row = session.get(Host, host)
-        if row is None:  # removed since the caller's token was checked
-            raise NotFound(f"Host {host} is not registered.")
-        if row.last_seen is None:  # its first report: the agent says which zone it serves
-            row.availability_zone = body.availability_zone
-        capacity.apply_report(row, capacity.Capacity(body.vcpus, body.memory_mib, body.disk_gib))
-        row.accelerator, row.last_seen = body.accelerator, utcnow()
-        vtep = str(body.vtep_address) if body.vtep_address is not None else None
-        if row.vtep_address != vtep:
-            row.vtep_address = vtep
-            network_changes.mark_changed(session)  # other hosts' flood lists name this one
-        session.flush()
-        return {"host": host, "generation": row.desired_generation}
-
-
 def _changes(db: Database, host: str, since: int) -> dict | None:
     with db.session() as session:
-        row = session.get(Host, host)
-        if row is None:
-            raise NotFound(f"Host {host} is not registered.")
-        if row.desired_generation <= since:
+        generation = hosts.desired_generation(session, host)
+        if generation <= since:
             return None
         query = select(Instance).where(Instance.host == host, Instance.deleted.is_(False))
         if since > 0:
@@ -107,7 +70,7 @@ def _changes(db: Database, host: str, since: int) -> dict | None:
             image_doc = {"id": instance.image_id, "disk_format": image.disk_format if image else None,
                          "size": image.size if image else None, "os_hash_value": image.os_hash_value if image else None}
             docs.append(servers.desired_doc(instance, image_doc, nics[instance.uuid]))
-        return {"generation": row.desired_generation, "full": since == 0, "instances": docs}
+        return {"generation": generation, "full": since == 0, "instances": docs}
 
 
 @router.get("/hosts/{host}/instances")
@@ -158,14 +121,6 @@ def image_file(host: str, image_id: str, request: Request, ctx: RequestContext =
     return FileResponse(path, media_type="application/octet-stream", headers={"Content-MD5": checksum or ""})
 
 
-def build_internal_app(settings: Settings, db: Database, notifier: HostNotifier,
-                       network_changes: NetworkChanges, image_store: ImageStore) -> FastAPI:
-    app = service_app("internal")
-    app.state.settings = settings
-    app.state.db = db
-    app.state.notifier = notifier
-    app.state.network_changes = network_changes
-    app.state.image_store = image_store
-    app.include_router(router)
-    app.include_router(network_internal.router)
-    return app
+def internal_routes(notifier: HostNotifier, image_store: ImageStore) -> InternalRoutes:
+    """Compute's part of the internal API (hosts/api.py assembles it)."""
+    return InternalRoutes(router, {"notifier": notifier, "image_store": image_store})

@@ -13,10 +13,12 @@ from andromede.common.errors import BadRequest, NotFound
 from andromede.compute import flavors, keypairs
 from andromede.compute.api.common import db_of, settings_of, views_of
 from andromede.compute.api.microversion import MAX_VERSION, MIN_VERSION, version_text
-from andromede.compute.models import Flavor, Host, Instance
-from andromede.compute.scheduler import HOST_DEAD_AFTER
+from andromede.compute.models import Flavor, Instance
 from andromede.compute.schemas import ExtraSpecs, FlavorAction, FlavorCreateRequest, KeypairCreateRequest
 from andromede.compute.servers import QUOTA_DEFAULTS
+from andromede.hosts import service as hosts
+from andromede.hosts.liveness import is_alive
+from andromede.hosts.models import Host
 from andromede.policy import enforce, mark_public
 
 router = APIRouter()
@@ -235,9 +237,9 @@ def availability_zones(request: Request, ctx: RequestContext = Depends(context))
     detail = request.url.path.endswith("/detail")
     enforce(ctx, "compute:availability_zones:detail" if detail else "compute:availability_zones")
     with db_of(request).session() as session:
-        hosts = list(session.scalars(select(Host).order_by(Host.name)))
+        listed = hosts.listed(session)
     zones: dict[str, list[Host]] = {}
-    for host in hosts:
+    for host in listed:
         zones.setdefault(host.availability_zone, []).append(host)
     info = []
     for zone, members in sorted(zones.items()):
@@ -254,7 +256,7 @@ def _hosts_with_counts(request: Request) -> list[tuple[Host, int]]:
     with db_of(request).session() as session:
         counts = dict(session.execute(select(Instance.host, func.count()).where(Instance.deleted.is_(False))
                                       .group_by(Instance.host)).all())
-        return [(h, counts.get(h.name, 0)) for h in session.scalars(select(Host).order_by(Host.created_at))]
+        return [(h, counts.get(h.name, 0)) for h in hosts.listed(session, order="created_at")]
 
 
 @router.get("/v2.1/os-hypervisors")
@@ -281,7 +283,7 @@ def services(request: Request, ctx: RequestContext = Depends(context)) -> JSONRe
     now = utcnow()
     docs = [{"id": index + 1, "binary": "nova-compute", "host": host.name, "zone": host.availability_zone,
              "status": "enabled" if host.enabled else "disabled",
-             "state": "up" if host.last_seen and now - host.last_seen < HOST_DEAD_AFTER else "down",
+             "state": "up" if is_alive(host.last_seen, now) else "down",
              "updated_at": isotime(host.last_seen), "disabled_reason": None}
             for index, (host, _count) in enumerate(_hosts_with_counts(request))]
     return JSONResponse({"services": docs})

@@ -1,5 +1,5 @@
-from andromede.compute.capacity import Capacity, apply_report, set_ceilings
-from andromede.compute.models import Host
+from andromede.hosts.capacity import Capacity, apply_report, set_ceilings
+from andromede.hosts.models import Host
 
 
 def _host(**ceilings: int) -> Host:

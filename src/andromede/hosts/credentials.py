@@ -22,20 +22,21 @@ What a host-bound caller may do is decided in two places:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 import yaml
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from andromede.common.config import Settings
 from andromede.common.context import RequestContext
 from andromede.common.errors import Forbidden
 from andromede.common.files import write_atomically
-from andromede.compute.capacity import set_ceilings
-from andromede.compute.models import Host, Instance
+from andromede.hosts.capacity import set_ceilings
+from andromede.hosts.models import Host
+from andromede.hosts.workloads import Workloads
 from andromede.identity import assignment, resource, users
 from andromede.identity.assignment import Grant
 from andromede.identity.cache import IdentityCache
@@ -89,7 +90,7 @@ def issue(session: Session, settings: Settings, name: str, *, vcpus: int | None 
           memory_mib: int | None = None, disk_gib: int | None = None) -> IssuedCredential:
     """Make NAME's host record if needed and the one credential that acts for it; refuse if it has one already.
 
-    VCPUS, MEMORY_MIB and DISK_GIB cap what its agent may report (compute/capacity.py); None keeps the host's
+    VCPUS, MEMORY_MIB and DISK_GIB cap what its agent may report (hosts/capacity.py); None keeps the host's
     ceiling, or lets its first report set it."""
     host = session.get(Host, checked_name(name))
     if host is not None and _user_of(session, host) is not None:
@@ -122,7 +123,7 @@ def issue(session: Session, settings: Settings, name: str, *, vcpus: int | None 
 
 def set_capacity(session: Session, name: str, *, vcpus: int | None = None, memory_mib: int | None = None,
                  disk_gib: int | None = None) -> None:
-    """The operator's capacity ceilings for NAME (compute/capacity.py); None leaves one as is."""
+    """The operator's capacity ceilings for NAME (hosts/capacity.py); None leaves one as is."""
     host = session.get(Host, checked_name(name))
     if host is None:
         raise HostCredentialError(f"No host {name}: add it first (andromede host add {name}).")
@@ -143,7 +144,7 @@ def revoke(session: Session, name: str) -> bool:
     return user is not None
 
 
-def remove(session: Session, name: str) -> bool:
+def remove(session: Session, name: str, workloads: Sequence[Workloads]) -> bool:
     """Revoke NAME's credential and forget the host; True when its record is gone.
 
     A host that servers ever ran on keeps its record (their history names it), disabled so nothing new lands there.
@@ -151,7 +152,7 @@ def remove(session: Session, name: str) -> bool:
     revoke(session, name)
     host = session.get(Host, name)
     assert host is not None  # revoke() refused an unknown host
-    if session.scalar(select(func.count()).select_from(Instance).where(Instance.host == name)):
+    if any(placed.ever_placed_on(session, name) for placed in workloads):
         host.enabled = False
         return False
     session.delete(host)
@@ -159,9 +160,11 @@ def remove(session: Session, name: str) -> bool:
     return True
 
 
-def list_hosts(session: Session) -> list[HostEntry]:
-    running = dict(session.execute(select(Instance.host, func.count()).where(
-        Instance.deleted.is_(False), Instance.host.is_not(None)).group_by(Instance.host)).all())
+def list_hosts(session: Session, workloads: Sequence[Workloads]) -> list[HostEntry]:
+    running: dict[str, int] = {}
+    for placed in workloads:
+        for name, count in placed.running(session).items():
+            running[name] = running.get(name, 0) + count
     bound = set(session.scalars(select(User.id).join(Host, Host.agent_user_id == User.id)))
     return [HostEntry(host.name, host.agent_user_id in bound, host.enabled, host.last_seen, running.get(host.name, 0))
             for host in session.scalars(select(Host).order_by(Host.name))]
@@ -187,11 +190,6 @@ def context_binder(cache: IdentityCache) -> Callable[[RequestContext], None]:
 def require_own_host(ctx: RequestContext, host: str) -> None:
     if ctx.host != host:
         raise Forbidden(f"This credential acts for host {ctx.host}, not {host}.")
-
-
-def owns_instance(ctx: RequestContext, instance: Instance | None) -> bool:
-    """Whether the caller's host runs this instance; any other (or a missing one) is answered as missing."""
-    return instance is not None and not instance.deleted and ctx.host is not None and instance.host == ctx.host
 
 
 def agent_document(issued: IssuedCredential, *, controller_url: str, cacert: str | None,

@@ -11,11 +11,13 @@ import yaml
 from andromede.common.config import Settings
 from andromede.common.context import RequestContext
 from andromede.common.errors import Forbidden
-from andromede.compute import host_credentials as hc
 from andromede.compute.agent.main import WrongHost, agent_host
-from andromede.compute.models import Host, Instance
+from andromede.compute.models import Instance
+from andromede.compute.on_hosts import SERVERS
 from andromede.db.engine import Database
 from andromede.db.migrate import upgrade
+from andromede.hosts import credentials as hc
+from andromede.hosts.models import Host
 from andromede.identity import assignment, resource, users
 from andromede.identity.cache import IdentityCache
 from andromede.identity.common import DEFAULT_DOMAIN_ID
@@ -104,17 +106,18 @@ def test_removing_forgets_an_unused_host_and_disables_a_used_one(db: Database, s
         session.add(Instance(uuid=str(uuid.uuid4()), project_id="p", user_id="u", name="vm", hostname="vm",
                              image_id=str(uuid.uuid4()), flavor_id="1", host="used", deleted=True))
     with db.session() as session:
-        listed = {entry.name: entry for entry in hc.list_hosts(session)}
+        listed = {entry.name: entry for entry in hc.list_hosts(session, [SERVERS])}
         assert listed["used"].has_credential and listed["used"].servers == 0  # a deleted server runs nowhere
-        assert hc.remove(session, "empty") is True
-        assert hc.remove(session, "used") is False
+        assert hc.remove(session, "empty", [SERVERS]) is True
+        assert hc.remove(session, "used", [SERVERS]) is False
     with db.session() as session:
         assert session.get(Host, "empty") is None
         kept = session.get(Host, "used")
         assert kept is not None and not kept.enabled and kept.agent_user_id is None
-        assert [(e.name, e.has_credential) for e in hc.list_hosts(session)] == [("used", False)]
+        assert [(e.name, e.has_credential) for e in hc.list_hosts(session, [SERVERS])] == [("used", False)]
         hc.issue(session, settings, "used")  # added again: back in service
-        assert [(e.name, e.has_credential, e.enabled) for e in hc.list_hosts(session)] == [("used", True, True)]
+        listed_again = hc.list_hosts(session, [SERVERS])
+        assert [(e.name, e.has_credential, e.enabled) for e in listed_again] == [("used", True, True)]
 
 
 def test_the_all_in_one_host_gets_its_credential_the_same_way(db: Database, settings: Settings) -> None:
