@@ -1,4 +1,5 @@
-from andromede.hosts.capacity import Capacity, apply_report, set_ceilings
+from andromede.db.engine import Database
+from andromede.hosts.capacity import Capacity, apply_report, claim, fits, release, set_ceilings
 from andromede.hosts.models import Host
 
 
@@ -30,3 +31,19 @@ def test_setting_a_ceiling_lowers_the_schedulers_view_at_once_and_raising_waits_
     set_ceilings(host, vcpus=16, memory_mib=32768)
     assert (host.vcpus, host.memory_mib) == (8, 4096)
     assert apply_report(host, Capacity(16, 32768, 100)) == Capacity(16, 32768, 100)
+
+
+def test_a_claim_takes_the_room_once_and_a_release_gives_it_back(empty_db: Database) -> None:
+    with empty_db.session() as session:
+        session.add(Host(name="hv1", vcpus=2, memory_mib=1024, disk_gib=10, cpu_allocation_ratio=1.0))
+    want = Capacity(1, 512, 5)
+    with empty_db.session() as session:
+        host = session.get(Host, "hv1")
+        assert host is not None and fits(host, want)
+        assert claim(session, "hv1", want) and claim(session, "hv1", want)
+        assert not claim(session, "hv1", want)  # the third would overcommit: the conditional UPDATE matches nothing
+        release(session, "hv1", want)
+    with empty_db.session() as session:
+        host = session.get(Host, "hv1")
+        assert host is not None and (host.used_vcpus, host.used_memory_mib, host.used_disk_gib) == (1, 512, 5)
+        assert fits(host, want) and not fits(host, Capacity(2, 512, 5))
