@@ -15,8 +15,8 @@ What a host-bound caller may do is decided in two places:
 - `policy.enforce` refuses it every rule outside the internal API, so it is useless on the public APIs;
 - the internal API's routes call `require_own_host` with the host in their path (another host's name is 403: host
   names are not tenant data, and a plain refusal is what an operator debugging a misconfigured agent needs) and
-  treat an instance not scheduled on the caller's host as missing (404: a host learns nothing of other hosts'
-  instances, not even that they exist).
+  treat an instance not scheduled on the caller's host as missing (404, compute's `owns_instance`: a host learns
+  nothing of other hosts' instances, not even that they exist).
 """
 
 from __future__ import annotations

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
-from fastapi import APIRouter
+from fastapi import APIRouter, FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
 
+import andromede.policy.compute  # noqa: F401  (the internal:agent rule)
 from andromede.common.config import Settings
+from andromede.common.context import RequestContext
 from andromede.compute.api import internal as compute_internal
 from andromede.compute.notify import HostNotifier
 from andromede.db.engine import Database
 from andromede.hosts.api import InternalRoutes, build_internal_app
+from andromede.hosts.models import Host
 from andromede.image.store import ImageStore
 from andromede.network import internal_api as network_internal
 from andromede.network.changes import NetworkChanges, mark_changed
@@ -41,3 +47,32 @@ def test_a_service_contributes_routes_and_state_without_editing_the_hosts(empty_
                              [InternalRoutes(storage, {"volume_store": "here"})])
     assert app.url_path_for("volumes", host="hv1") == "/v1/hosts/hv1/volumes"
     assert app.state.volume_store == "here" and app.state.vtep_hooks == []
+
+
+def _as_host(app: FastAPI, host: str) -> TestClient:
+    """The app behind what the middleware would have set: the context of HOST's agent credential."""
+
+    async def asgi(scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] == "http":
+            scope.setdefault("state", {})["context"] = RequestContext(request_id="r", user_id="u", host=host)
+        await app(scope, receive, send)
+
+    return TestClient(asgi)
+
+
+def test_a_heartbeat_answers_the_generation_and_wakes_services_when_the_endpoint_moves(
+        empty_db: Database, tmp_path: Path) -> None:
+    moved: list[Session] = []
+    app = build_internal_app(Settings(data_dir=tmp_path, insecure_http=True), empty_db,
+                             [InternalRoutes(APIRouter(), on_vtep_change=moved.append)])
+    with empty_db.session() as session:
+        session.add(Host(name="hv1", desired_generation=7))
+    report = {"vcpus": 2, "memory_mib": 1024, "disk_gib": 10, "accelerator": "tcg", "vtep_address": "192.0.2.1"}
+    with _as_host(app, "hv1") as client:
+        assert client.post("/v1/hosts/hv1", json=report).json() == {"host": "hv1", "generation": 7}
+        assert len(moved) == 1
+        assert client.post("/v1/hosts/hv1", json=report).status_code == 200
+        assert len(moved) == 1  # the same endpoint again: nothing to tell
+        assert client.post("/v1/hosts/hv2", json=report).status_code == 403
+    with _as_host(app, "gone") as client:
+        assert client.post("/v1/hosts/gone", json=report).status_code == 404
