@@ -24,6 +24,7 @@ from andromede.network.agent.drivers.base import (
 )
 from andromede.network.agent.drivers.linux import dnsmasq, metadata_proxy, names, nft, secgroups
 from andromede.network.agent.drivers.linux.external import ExternalAccess
+from andromede.network.agent.drivers.linux.inventory import Inventory
 from andromede.network.agent.drivers.linux.links import Links
 from andromede.network.agent.drivers.linux.router import Routers
 from andromede.network.agent.drivers.linux.run import in_netns, run
@@ -53,10 +54,13 @@ class LinuxNetworkDriver(NetworkDriver):
         self.secgroups = secgroups.SecurityGroups(config.netns, self.links)
         self.routers = Routers(self.links, config.namespace_prefix, config.state_dir / "routers")
         self.external = ExternalAccess(self.links)
+        self.inventory = Inventory(config.state_dir)  # what is this installation's: list_* show nothing else
+        self.secgroups.owned = self.inventory
 
     # ---- networks ----
 
     def ensure_network(self, spec: NetworkSpec) -> None:
+        self.inventory.add("network", spec.network_id)
         bridge = names.bridge_name(spec.network_id)
         self.links.ensure_bridge(bridge, mtu=spec.mtu, alias=names.network_alias(spec.network_id),
                                  mac=names.bridge_mac(spec.network_id))
@@ -79,19 +83,20 @@ class LinuxNetworkDriver(NetworkDriver):
         check_id(network_id, "network_id")
         self.delete_dhcp(network_id)
         bridge = self.links.get(names.bridge_name(network_id))
-        if bridge is None or names.parse_network_alias(bridge.alias) != network_id:
-            return
-        for link in self.links.all():
-            if link.kind == "vxlan" and link.master == bridge.index:
-                self.links.delete(link.name)
-        self.links.delete(bridge.name)
+        if bridge is not None and names.parse_network_alias(bridge.alias) == network_id:
+            for link in self.links.all():
+                if link.kind == "vxlan" and link.master == bridge.index:
+                    self.links.delete(link.name)
+            self.links.delete(bridge.name)
+        self.inventory.discard("network", network_id)
 
     def list_networks(self) -> dict[str, NetworkState]:
         links = self.links.all()
+        owned = self.inventory.ids("network")
         found: dict[str, NetworkState] = {}
         for bridge in links:
             network_id = names.parse_network_alias(bridge.alias)
-            if bridge.kind != "bridge" or network_id is None:
+            if bridge.kind != "bridge" or network_id not in owned:
                 continue
             vnis = [link.vni for link in links if link.kind == "vxlan" and link.master == bridge.index]
             found[network_id] = NetworkState(
@@ -152,6 +157,7 @@ class LinuxNetworkDriver(NetworkDriver):
         owner = names.parse_port_alias(existing.alias) if existing else None
         if owner is not None and owner[0] != spec.port_id:
             raise DriverError(f"device {tap} belongs to port {owner[0]}, not {spec.port_id}")
+        self.inventory.add("port", spec.port_id)
         self.links.ensure_tap(tap)
         # The filter goes on before the device joins the bridge: no window for spoofed frames. Anti-spoofing
         # and the port's security-group wiring load in one transaction (secgroups.py).
@@ -171,15 +177,17 @@ class LinuxNetworkDriver(NetworkDriver):
             if owner is None or owner[0] == port_id:
                 self.links.delete(tap.name)
         self.secgroups.unwire(port_id)
+        self.inventory.discard("port", port_id)
 
     def list_ports(self) -> dict[str, PortState]:
         links = self.links.all()
         by_index = {link.index: link for link in links}
-        filtered = self.nft.port_tables()
+        owned = self.inventory.ids("port")
+        filtered = self.nft.port_tables() & owned
         found: dict[str, PortState] = {}
         for link in links:
             owner = names.parse_port_alias(link.alias)
-            if owner is None:
+            if owner is None or owner[0] not in owned:
                 continue
             port_id, network_id = owner
             master = by_index.get(link.master) if link.master is not None else None
@@ -202,21 +210,36 @@ class LinuxNetworkDriver(NetworkDriver):
     # ---- routers (linux/router.py) ----
 
     def ensure_router(self, spec: RouterSpec) -> None:
+        self.inventory.add("router", spec.router_id)
         self.routers.ensure(spec)
 
     def delete_router(self, router_id: str) -> None:
         self.routers.delete(router_id)
+        self.inventory.discard("router", router_id)
 
     def list_routers(self) -> dict[str, RouterState]:
-        return self.routers.list()
+        return self.routers.list(only=self.inventory.ids("router"))
 
     # ---- the external network's host side (linux/external.py) ----
 
     def ensure_external_access(self, network_id: str, host_cidr: str) -> None:
+        self.inventory.add("external", check_id(network_id, "network_id"))
         self.external.ensure(network_id, host_cidr)
 
     def delete_external_access(self, network_id: str) -> None:
         self.external.delete(network_id)
+        self.inventory.discard("external", network_id)
+
+    # ---- the whole installation (andromede down --all) ----
+
+    def teardown(self) -> None:
+        for network_id in self.inventory.ids("external"):
+            self.delete_external_access(network_id)
+        super().teardown()
+        self.nft.drop_if_unused()
+        self.secgroups.drop_if_unused()
+        shutil.rmtree(self.config.state_dir / "dhcp", ignore_errors=True)
+        shutil.rmtree(self.config.state_dir / "routers", ignore_errors=True)
 
     # ---- helpers ----
 
