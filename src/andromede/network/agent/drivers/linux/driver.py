@@ -46,6 +46,34 @@ class HostConfig:
         check_ip(self.vtep_address)
 
 
+@dataclass(frozen=True)
+class OwnedNetwork:
+    """What `andromede status` shows of one network of the installation: its devices and processes."""
+
+    network_id: str
+    bridge: str | None  # the bridge's name, when it exists
+    dhcp_namespace: str | None  # when it exists
+    dhcp_expected: bool  # the network has a DHCP server (its files are there)
+    dnsmasq_pid: int | None  # when it runs
+    metadata_expected: bool
+    metadata_proxy_pid: int | None
+
+    @property
+    def healthy(self) -> bool:
+        return (self.bridge is not None and (not self.dhcp_expected or self.dnsmasq_pid is not None)
+                and (not self.metadata_expected or self.metadata_proxy_pid is not None))
+
+
+@dataclass(frozen=True)
+class OwnedRouter:
+    router_id: str
+    namespace: str | None  # when it exists
+
+    @property
+    def healthy(self) -> bool:
+        return self.namespace is not None
+
+
 class LinuxNetworkDriver(NetworkDriver):
     def __init__(self, config: HostConfig) -> None:
         self.config = config
@@ -231,6 +259,31 @@ class LinuxNetworkDriver(NetworkDriver):
         self.inventory.discard("external", network_id)
 
     # ---- the whole installation (andromede down --all) ----
+
+    def owned_networks(self) -> list[OwnedNetwork]:
+        """Each network of the inventory as the host has it now (read-only)."""
+        found = []
+        for network_id in sorted(self.inventory.ids("network")):
+            bridge = names.bridge_name(network_id)
+            namespace = self._dhcp_namespace(network_id)
+            paths = self._dhcp_paths(network_id)
+            pidfile = self._metadata_pidfile(network_id)
+            found.append(OwnedNetwork(
+                network_id=network_id,
+                bridge=bridge if self.links.get(bridge) is not None else None,
+                dhcp_namespace=namespace if (NETNS_DIR / namespace).exists() else None,
+                dhcp_expected=paths.directory.is_dir(),
+                dnsmasq_pid=dnsmasq.running_pid(paths),
+                metadata_expected=pidfile.exists(),
+                metadata_proxy_pid=metadata_proxy.running_pid(str(pidfile))))
+        return found
+
+    def owned_routers(self) -> list[OwnedRouter]:
+        found = []
+        for router_id in sorted(self.inventory.ids("router")):
+            namespace = self.routers.namespace(router_id)
+            found.append(OwnedRouter(router_id, namespace if (NETNS_DIR / namespace).exists() else None))
+        return found
 
     def teardown(self) -> None:
         for network_id in self.inventory.ids("external"):
