@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from andromede.common.config import Settings
-from andromede.lifecycle.down import NotPermitted, down
-from andromede.lifecycle.layout import Installation
-from andromede.lifecycle.status import InstallationStatus, collect
+if TYPE_CHECKING:  # the commands import their modules when run: other commands start without them
+    from rich.console import Console
+
+    from andromede.lifecycle.layout import Installation
+    from andromede.lifecycle.status import InstallationStatus
 
 DataDir = Annotated[Path | None, typer.Option(help="The installation's data dir (default: the one `up` uses).")]
 EXIT_DEGRADED, EXIT_STOPPED = 1, 3  # 3: LSB's "program is not running", as systemctl status says it
@@ -25,7 +25,14 @@ class Format(StrEnum):
 
 
 def _installation(data_dir: Path | None) -> Installation:
-    return Installation((data_dir or Settings().data_dir).resolve())
+    from andromede.common.config import Settings
+    from andromede.lifecycle.layout import Installation
+
+    installation = Installation((data_dir or Settings().data_dir).resolve())
+    if installation.data_dir.exists() and not os.access(installation.data_dir, os.R_OK | os.X_OK):
+        typer.echo(f"{installation.data_dir} is not readable by this user: run this as its owner.", err=True)
+        raise typer.Exit(1)
+    return installation
 
 
 FormatOption = Annotated[Format, typer.Option("--format", "-f", help="table, or json for scripts.")]
@@ -36,6 +43,10 @@ def status(data_dir: DataDir = None, format_: FormatOption = Format.table) -> No
 
     Exit code 0 when everything that should run does, 1 when something does not (or does not answer), 3 when the
     API server is not running."""
+    from rich.console import Console
+
+    from andromede.lifecycle.status import collect
+
     result = collect(_installation(data_dir))
     if format_ is Format.json:
         typer.echo(result.model_dump_json(indent=2))
@@ -50,6 +61,8 @@ def _mark(ok: bool) -> str:
 
 
 def _render(result: InstallationStatus, console: Console) -> None:
+    from rich.table import Table
+
     colour = {"running": "green", "degraded": "yellow", "stopped": "red"}[result.state]
     console.print(f"Andromède in {result.data_dir}: [{colour}]{result.state}[/]")
     server, agent = result.server, result.agent
@@ -94,6 +107,8 @@ def down_command(
     vm_timeout: Annotated[float, typer.Option(help="Seconds a VM gets to power down before it is killed.")] = 10.0,
 ) -> None:
     """Stop the all-in-one API server and its agent; VMs and the data plane keep running unless --all."""
+    from andromede.lifecycle.down import NotPermitted, down
+
     installation = _installation(data_dir)
     if not installation.data_dir.is_dir():
         typer.echo(f"No installation in {installation.data_dir}.", err=True)

@@ -96,8 +96,10 @@ def down(installation: Installation, *, everything: bool = False, vm_timeout: fl
     if everything or purge is not None:
         stop_vms(installation, report, timeout=vm_timeout)
         remove_data_plane(installation, report)
-    if purge is not None and not report.errors and installation.data_dir.exists():
-        if not installation.looks_like_one():
+    if purge is not None and installation.data_dir.exists():
+        if report.errors:
+            report.kept.append(f"data dir {installation.data_dir} (not everything stopped)")
+        elif not installation.looks_like_one():
             report.errors.append(f"{installation.data_dir} holds no installation: left as it is")
         elif purge():
             shutil.rmtree(installation.data_dir)
