@@ -74,10 +74,11 @@ def remove_data_plane(installation: Installation, report: DownReport) -> None:
         raise NotPermitted(f"the data plane ({state_dir}) is root's: run this as root")
     from andromede.compute.agent.main import make_network_driver
     from andromede.network.agent.drivers.base import DriverError
+    from andromede.network.agent.drivers.linux import LinuxNetworkDriver
 
     driver = make_network_driver("qemu", installation.data_dir)
-    assert driver is not None
-    networks, routers = driver.list_networks(), driver.list_routers()
+    assert isinstance(driver, LinuxNetworkDriver)
+    networks, routers = sorted(driver.inventory.ids("network")), sorted(driver.inventory.ids("router"))
     try:
         driver.teardown()
     except (DriverError, OSError, ValueError) as exc:

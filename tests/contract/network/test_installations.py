@@ -15,7 +15,7 @@ from andromede.network.agent.drivers.base import (
     SecurityGroupSpec,
 )
 from andromede.network.agent.drivers.linux import names
-from tests.contract.network.harness import Harness, LinuxHarness, new_id
+from tests.contract.network.harness import Harness, LinuxHarness, new_id, sh
 from tests.contract.network.test_network_driver_conformance import dhcp, network
 
 HOST_CIDR = "172.24.4.1/24"
@@ -89,3 +89,16 @@ def test_two_installations_on_one_host_keep_to_their_own(linux: LinuxHarness) ->
     assert not {t for t in linux.nft_tables() if t.startswith("andromede")}
     assert not Path(f"/run/netns/{names.router_namespace(theirs.config.namespace_prefix, others['router'])}").exists()
     assert not list((theirs.config.state_dir / "owned" / "network").iterdir())
+
+
+def test_teardown_also_removes_what_lost_its_bridge(linux: LinuxHarness) -> None:
+    net = network(vni=3004)
+    linux.driver.ensure_network(net)
+    linux.driver.ensure_dhcp(dhcp(net, DhcpHost(mac="fa:16:3e:00:34:10", ip="10.20.0.10", hostname="vm")))
+    sh("ip", "-n", linux.hosts[0].netns, "link", "delete", names.bridge_name(net.network_id))  # by hand
+
+    linux.driver.teardown()
+
+    assert linux.driver.dhcp_hosts(net.network_id) is None
+    namespace = names.dhcp_namespace(linux.driver.config.namespace_prefix, net.network_id)
+    assert not Path(f"/run/netns/{namespace}").exists()

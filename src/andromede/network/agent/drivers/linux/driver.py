@@ -286,9 +286,17 @@ class LinuxNetworkDriver(NetworkDriver):
         return found
 
     def teardown(self) -> None:
+        """As the base class does, over the inventory rather than what the listings find: it also holds what lost
+        a device (a network whose bridge was deleted by hand still has its dnsmasq and namespace)."""
+        for router_id in self.inventory.ids("router"):
+            self.delete_router(router_id)
+        for port_id in self.inventory.ids("port"):
+            self.delete_port(port_id)
         for network_id in self.inventory.ids("external"):
             self.delete_external_access(network_id)
-        super().teardown()
+        for network_id in self.inventory.ids("network"):
+            self.delete_network(network_id)
+        self.ensure_security_groups(())
         self.nft.drop_if_unused()
         self.secgroups.drop_if_unused()
         shutil.rmtree(self.config.state_dir / "dhcp", ignore_errors=True)
