@@ -60,6 +60,10 @@ def _mark(ok: bool) -> str:
     return "[green]ok[/]" if ok else "[red]FAILED[/]"
 
 
+def _health(problems: list[str]) -> str:
+    return _mark(True) if not problems else f"[red]{'; '.join(problems)}[/]"
+
+
 def _render(result: InstallationStatus, console: Console) -> None:
     from rich.table import Table
 
@@ -90,12 +94,12 @@ def _render(result: InstallationStatus, console: Console) -> None:
                       padding=(0, 2))
         for net in result.networks:
             table.add_row(net.network_id, net.bridge or "-", net.dhcp_namespace or "-", str(net.dnsmasq_pid or "-"),
-                          str(net.metadata_proxy_pid or "-"), _mark(net.healthy))
+                          str(net.metadata_proxy_pid or "-"), _health(net.problems))
         console.print(table)
     if result.routers:
         table = Table("router", "namespace", "health", box=None, padding=(0, 2))
         for router in result.routers:
-            table.add_row(router.router_id, router.namespace or "-", _mark(router.healthy))
+            table.add_row(router.router_id, router.namespace or "-", _health(router.problems))
         console.print(table)
 
 

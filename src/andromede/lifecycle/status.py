@@ -52,13 +52,23 @@ class NetworkStatus(BaseModel):
     dhcp_namespace: str | None
     dnsmasq_pid: int | None
     metadata_proxy_pid: int | None
-    healthy: bool
+    problems: list[str]  # what should run or exist and does not
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def healthy(self) -> bool:
+        return not self.problems
 
 
 class RouterStatus(BaseModel):
     router_id: str
     namespace: str | None
-    healthy: bool
+    problems: list[str]
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def healthy(self) -> bool:
+        return not self.problems
 
 
 class InstallationStatus(BaseModel):
@@ -197,8 +207,8 @@ def _network(installation: Installation) -> dict:
     driver = make_network_driver("qemu", installation.data_dir)
     assert isinstance(driver, LinuxNetworkDriver)
     networks = [NetworkStatus(network_id=n.network_id, bridge=n.bridge, dhcp_namespace=n.dhcp_namespace,
-                              dnsmasq_pid=n.dnsmasq_pid, metadata_proxy_pid=n.metadata_proxy_pid, healthy=n.healthy)
+                              dnsmasq_pid=n.dnsmasq_pid, metadata_proxy_pid=n.metadata_proxy_pid, problems=n.problems)
                 for n in driver.owned_networks()]
-    routers = [RouterStatus(router_id=r.router_id, namespace=r.namespace, healthy=r.healthy)
+    routers = [RouterStatus(router_id=r.router_id, namespace=r.namespace, problems=r.problems)
                for r in driver.owned_routers()]
     return {"networks": networks, "routers": routers}

@@ -30,7 +30,7 @@ def _status(*, server: bool = True, healthy: bool = True, agent: bool = True, ne
         agent=AgentStatus(pid=2 if agent else None, running=agent, expected=server, host="h", last_heartbeat=None,
                           state=None),
         networks=[NetworkStatus(network_id="n", bridge="brqn", dhcp_namespace=None, dnsmasq_pid=None,
-                                metadata_proxy_pid=None, healthy=net_ok)])
+                                metadata_proxy_pid=None, problems=[] if net_ok else ["dnsmasq is not running"])])
 
 
 def test_state_says_what_is_wrong() -> None:

@@ -59,9 +59,13 @@ class OwnedNetwork:
     metadata_proxy_pid: int | None
 
     @property
-    def healthy(self) -> bool:
-        return (self.bridge is not None and (not self.dhcp_expected or self.dnsmasq_pid is not None)
-                and (not self.metadata_expected or self.metadata_proxy_pid is not None))
+    def problems(self) -> list[str]:
+        found = [] if self.bridge is not None else ["no bridge"]
+        if self.dhcp_expected and self.dnsmasq_pid is None:
+            found.append("dnsmasq is not running")
+        if self.metadata_expected and self.metadata_proxy_pid is None:
+            found.append("the metadata proxy is not running")
+        return found
 
 
 @dataclass(frozen=True)
@@ -70,8 +74,8 @@ class OwnedRouter:
     namespace: str | None  # when it exists
 
     @property
-    def healthy(self) -> bool:
-        return self.namespace is not None
+    def problems(self) -> list[str]:
+        return [] if self.namespace is not None else ["no namespace"]
 
 
 class LinuxNetworkDriver(NetworkDriver):
