@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from andromede.cli.hosts import host_app
+from andromede.cli.lifecycle import down_command, status
 from andromede.common.config import Settings
 
 app = typer.Typer(help="Andromède: a sovereign IaaS cloud speaking OpenStack and S3.", no_args_is_help=True)
@@ -67,6 +68,8 @@ def up(
         sys.exit(0)
 
 
+app.command("status")(status)
+app.command("down")(down_command)
 app.add_typer(host_app, name="host")
 
 image_app = typer.Typer(help="Guest images the cloud builds for itself.", no_args_is_help=True)

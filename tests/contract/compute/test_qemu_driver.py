@@ -19,7 +19,7 @@ import pytest
 from andromede.compute.agent.drivers.base import DriverError, InstanceSpec
 from andromede.compute.agent.drivers.qemu import QemuDriver, console, procfs, qmp
 from andromede.compute.agent.drivers.qemu.accel import PROBE_TIMEOUT, probe_kvm
-from andromede.compute.agent.drivers.qemu.cgroups import Limits
+from andromede.compute.agent.drivers.qemu.cgroups import Limits, VmCgroups
 from andromede.compute.agent.drivers.qemu.layout import LONG_PATH_SOCKET_DIR, InstancePaths
 from andromede.compute.agent.drivers.qemu.uids import UidRange
 from tests.contract.compute.harness import QemuHarness, make_qemu_harness, sample_config_drive
@@ -182,6 +182,30 @@ def test_a_flavor_disk_smaller_than_the_image_is_refused(qemu: QemuHarness, tmp_
         qemu.driver.ensure_defined(qemu.spec(base_image=base, root_gib=2))
     qemu.driver.ensure_defined(qemu.spec(base_image=base, root_gib=0))  # 0: the image's own size
 
+
+
+@ROOT_ONLY
+def test_stopping_from_another_cgroup_removes_the_vms_cgroups_and_socket(qemu: QemuHarness) -> None:
+    """`andromede down --all` runs in a cgroup of its own, not the agent's: it finds the VM's cgroups from QEMU's."""
+    driver = qemu.driver
+    assert isinstance(driver, QemuDriver)
+    if not driver.cgroups.available:
+        pytest.skip("this host offers no cgroup controller")
+    deep = QemuDriver(qemu.state_dir / ("deep" * 20), accel="tcg")  # its QMP socket goes under /run
+    spec = qemu.spec()
+    deep.ensure_defined(spec)
+    deep.start(spec.uuid)
+    groups = deep.cgroups.of(spec.uuid)
+    socket = InstancePaths(deep.state_dir / spec.uuid).qmp_socket
+    elsewhere = QemuDriver(deep.state_dir, accel="tcg")
+    elsewhere.cgroups = VmCgroups([])  # it knows none of the agent's hierarchies
+
+    elsewhere.stop_all(timeout=0)
+
+    assert elsewhere.state(spec.uuid).power == "shutoff"
+    assert groups and all(not group.exists() for group in groups)
+    assert socket.parent == LONG_PATH_SOCKET_DIR and not socket.exists()
+    deep.destroy(spec.uuid)
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="the /run fallback for long socket paths is root's")
 def test_a_deep_state_directory_puts_the_qmp_socket_under_run(qemu: QemuHarness) -> None:

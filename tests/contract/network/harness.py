@@ -18,7 +18,7 @@ import subprocess
 import tempfile
 import threading
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from andromede.network.agent.drivers.base import NetworkDriver, PortSpec
@@ -246,6 +246,16 @@ class LinuxHarness(Harness):
 
     def new_driver(self) -> NetworkDriver:
         return LinuxNetworkDriver(self.hosts[0].driver.config)
+
+    def other_installation(self) -> LinuxNetworkDriver:
+        """A driver of another installation on the first host: same namespaces, its own state dir."""
+        state_dir = Path(tempfile.mkdtemp(prefix="other-", dir=self.state_dir))
+        state_dir.chmod(0o711)
+        return LinuxNetworkDriver(replace(self.hosts[0].driver.config, state_dir=state_dir))
+
+    def nft_tables(self) -> set[str]:
+        listing = json.loads(sh("ip", "netns", "exec", self.hosts[0].netns, "nft", "-j", "list", "tables").stdout)
+        return {item["table"]["name"] for item in listing.get("nftables", []) if "table" in item}
 
     def observe(self, network_id: str) -> Observed | None:
         netns = self.hosts[0].netns

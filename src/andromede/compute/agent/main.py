@@ -39,10 +39,13 @@ def make_driver(name: str, state_dir: Path) -> HypervisorDriver:
     return QemuDriver(state_dir / "instances")
 
 
-def network_state_dir(data_dir: Path) -> Path:
-    """dnsmasq runs as nobody and must reach its files, but the data directory is 0700: keep them under /run."""
+def network_state_dir(data_dir: Path, *, create: bool = True) -> Path:
+    """dnsmasq runs as nobody and must reach its files, but the data directory is 0700: keep them under /run.
+    One directory per installation (per data dir): the network driver's inventory of what is this installation's."""
     digest = hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:12]
     directory = Path("/run/andromede") / digest
+    if not create:
+        return directory
     for path in (directory.parent, directory):
         path.mkdir(mode=0o711, exist_ok=True)
         os.chmod(path, 0o711)  # noqa: S103  (traversable, not listable: dnsmasq runs as nobody)

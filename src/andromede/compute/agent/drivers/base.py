@@ -8,6 +8,7 @@ finds what is running through list_instances() and adopts it.
 from __future__ import annotations
 
 import abc
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -96,6 +97,20 @@ class HypervisorDriver(abc.ABC):
     @abc.abstractmethod
     def reboot(self, uuid: str, *, hard: bool) -> None:
         """Soft: ask the guest (ACPI); hard: reset the machine. Starts it if it was off."""
+
+    def stop_all(self, *, timeout: float = 10.0) -> None:
+        """Power every running instance down (killing those that do not stop within `timeout`), at once: the
+        host's part of `andromede down --all`. Disks and specs stay; the next agent starts what should run."""
+        running = [uuid for uuid, state in self.list_instances().items() if state.power == "running"]
+        errors = []
+        with ThreadPoolExecutor(max_workers=max(1, min(16, len(running)))) as pool:
+            for uuid, future in [(uuid, pool.submit(self.stop, uuid, timeout=timeout)) for uuid in running]:
+                try:
+                    future.result()
+                except DriverError as exc:
+                    errors.append(f"{uuid}: {exc}")
+        if errors:
+            raise DriverError("; ".join(errors))
 
     @abc.abstractmethod
     def destroy(self, uuid: str) -> None:

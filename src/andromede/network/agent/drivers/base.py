@@ -558,7 +558,8 @@ class NetworkDriver(abc.ABC):
 
     @abc.abstractmethod
     def list_networks(self) -> dict[str, NetworkState]:
-        """Every network this driver finds on the host, whoever created it (adoption and garbage collection)."""
+        """Every network of this installation the driver finds on the host, whichever driver object made it
+        (adoption and garbage collection); never another installation's on the same host."""
 
     # ---- DHCP ----
 
@@ -587,7 +588,7 @@ class NetworkDriver(abc.ABC):
 
     @abc.abstractmethod
     def list_ports(self) -> dict[str, PortState]:
-        """Every port this driver finds on the host (a device or a leftover filter)."""
+        """Every port of this installation the driver finds on the host (a device or a leftover filter)."""
 
     # ---- security groups ----
 
@@ -614,7 +615,7 @@ class NetworkDriver(abc.ABC):
 
     @abc.abstractmethod
     def list_routers(self) -> dict[str, RouterState]:
-        """Every router this driver finds on the host (adoption and garbage collection)."""
+        """Every router of this installation the driver finds on the host (adoption and garbage collection)."""
 
     # ---- the external network's host side (all-in-one) ----
 
@@ -627,3 +628,18 @@ class NetworkDriver(abc.ABC):
     @abc.abstractmethod
     def delete_external_access(self, network_id: str) -> None:
         """Remove the host address and the masquerade rule. Idempotent."""
+
+    # ---- the whole installation ----
+
+    def teardown(self) -> None:
+        """Remove everything of this installation from the host (`andromede down --all`): routers, ports, the
+        external network's host side, networks with their DHCP servers, security groups. Another installation's
+        objects on the same host stay as they are."""
+        for router_id in self.list_routers():
+            self.delete_router(router_id)
+        for port_id in self.list_ports():
+            self.delete_port(port_id)
+        for network_id in self.list_networks():
+            self.delete_external_access(network_id)
+            self.delete_network(network_id)
+        self.ensure_security_groups(())

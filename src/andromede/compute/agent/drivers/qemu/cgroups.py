@@ -57,6 +57,9 @@ class VmCgroups:
     def __init__(self, hierarchies: list[Hierarchy] | None = None) -> None:
         self.hierarchies = discover() if hierarchies is None else hierarchies
         self._warned = False
+        # Cgroups `remove` found still busy. `sweep` retries only these: the parent group may be shared with another
+        # installation's agent (same cgroup), whose VMs' groups are none of ours.
+        self._busy: set[Path] = set()
 
     @property
     def available(self) -> bool:
@@ -78,25 +81,33 @@ class VmCgroups:
             self._warn("no cgroup controller is usable: VMs run without memory, CPU and process limits")
         return procs
 
-    def remove(self, uuid: str, wait: float = 2.0) -> None:
+    def remove(self, uuid: str, wait: float = 2.0, also: tuple[Path, ...] = ()) -> None:
         """Once the VM's processes are gone. An exited QEMU stays in its cgroup until its parent (init, since
-        QEMU is detached) reaps it, so this waits a little; what is still busy then goes in a later `sweep`."""
+        QEMU is detached) reaps it, so this waits a little; what is still busy then goes in a later `sweep`.
+        `also`: the groups the VM was found in (of_process), when another process than its agent stops it."""
         deadline = time.monotonic() + wait
-        for hierarchy in self.hierarchies:
-            group = hierarchy.parent / uuid
+        for group in dict.fromkeys([*(hierarchy.parent / uuid for hierarchy in self.hierarchies), *also]):
             while not _try_rmdir(group) and time.monotonic() < deadline:
                 time.sleep(0.05)
+            if group.exists():
+                self._busy.add(group)
 
     def sweep(self, keep: set[str]) -> None:
-        """Remove the cgroups of instances no longer on this host."""
-        for hierarchy in self.hierarchies:
-            try:
-                names = [entry.name for entry in os.scandir(hierarchy.parent) if entry.is_dir()]
-            except OSError:
-                continue
-            for name in names:
-                if name not in keep:
-                    _try_rmdir(hierarchy.parent / name)
+        """Remove the cgroups `remove` left busy, of instances no longer on this host."""
+        for group in list(self._busy):
+            if group.name not in keep and _try_rmdir(group):
+                self._busy.discard(group)
+
+    @staticmethod
+    def of_process(pid: int, uuid: str) -> tuple[Path, ...]:
+        """The VM cgroups QEMU process `pid` of instance `uuid` runs in, wherever its agent's cgroup was: a
+        command stopping it from another cgroup (andromede down) finds them so."""
+        try:
+            own = Path(f"/proc/{pid}/cgroup").read_text()
+        except OSError:
+            return ()
+        suffix = f"/{GROUP}/{uuid}"
+        return tuple(h.mount / h.own.lstrip("/") for h in discover(self_cgroup=own) if h.own.endswith(suffix))
 
     def of(self, uuid: str) -> list[Path]:
         return [hierarchy.parent / uuid for hierarchy in self.hierarchies if (hierarchy.parent / uuid).is_dir()]

@@ -168,16 +168,17 @@ class QemuDriver(HypervisorDriver):
             state = self._observe(paths)
             if state.power != "running" or state.pid is None:
                 return
+            groups = self.cgroups.of_process(state.pid, uuid)
             try:
                 qmp.system_powerdown(paths.qmp_socket)
             except qmp.QmpError as exc:
                 log.warning("instance %s: ACPI power-down failed, killing instead: %s", uuid, exc)
             else:
                 if timeout > 0 and procfs.wait_until_gone(state.pid, uuid, timeout):
-                    self.cgroups.remove(uuid)
+                    self._stopped(paths, groups)
                     return
             self._kill(state.pid, uuid)
-            self.cgroups.remove(uuid)
+            self._stopped(paths, groups)
 
     def reboot(self, uuid: str, *, hard: bool) -> None:
         paths = self._paths(uuid)
@@ -209,14 +210,14 @@ class QemuDriver(HypervisorDriver):
         paths = self._paths(uuid)
         with self._lock(uuid):
             state = self._observe(paths)
+            groups = self.cgroups.of_process(state.pid, uuid) if state.pid is not None else ()
             if state.power == "running" and state.pid is not None:
                 # The monitor may hang up before answering `quit`; the process check below decides.
                 with contextlib.suppress(qmp.QmpError):
                     qmp.quit_qemu(paths.qmp_socket)
                 if not procfs.wait_until_gone(state.pid, uuid, QUIT_GRACE):
                     self._kill(state.pid, uuid)
-            paths.qmp_socket.unlink(missing_ok=True)  # outside the directory when its path is long
-            self.cgroups.remove(uuid)
+            self._stopped(paths, groups)
             if paths.directory.exists():
                 shutil.rmtree(paths.directory)
 
@@ -246,6 +247,11 @@ class QemuDriver(HypervisorDriver):
         with self._lock(uuid):
             if not qmp.unplug_nic(paths.qmp_socket, netdev_id=netdev, device_id=device):
                 raise DriverError(f"the guest did not release the NIC of port {port_id}")
+
+    def _stopped(self, paths: InstancePaths, groups: tuple[Path, ...]) -> None:
+        """What a stopped QEMU leaves behind: its monitor socket (under /run when the path is long) and cgroups."""
+        paths.qmp_socket.unlink(missing_ok=True)
+        self.cgroups.remove(paths.uuid, also=groups)
 
     def _paths(self, uuid: str) -> InstancePaths:
         return InstancePaths.of(self.state_dir, uuid)

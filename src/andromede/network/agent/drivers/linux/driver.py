@@ -24,6 +24,7 @@ from andromede.network.agent.drivers.base import (
 )
 from andromede.network.agent.drivers.linux import dnsmasq, metadata_proxy, names, nft, secgroups
 from andromede.network.agent.drivers.linux.external import ExternalAccess
+from andromede.network.agent.drivers.linux.inventory import Inventory
 from andromede.network.agent.drivers.linux.links import Links
 from andromede.network.agent.drivers.linux.router import Routers
 from andromede.network.agent.drivers.linux.run import in_netns, run
@@ -45,6 +46,38 @@ class HostConfig:
         check_ip(self.vtep_address)
 
 
+@dataclass(frozen=True)
+class OwnedNetwork:
+    """What `andromede status` shows of one network of the installation: its devices and processes."""
+
+    network_id: str
+    bridge: str | None  # the bridge's name, when it exists
+    dhcp_namespace: str | None  # when it exists
+    dhcp_expected: bool  # the network has a DHCP server (its files are there)
+    dnsmasq_pid: int | None  # when it runs
+    metadata_expected: bool
+    metadata_proxy_pid: int | None
+
+    @property
+    def problems(self) -> list[str]:
+        found = [] if self.bridge is not None else ["no bridge"]
+        if self.dhcp_expected and self.dnsmasq_pid is None:
+            found.append("dnsmasq is not running")
+        if self.metadata_expected and self.metadata_proxy_pid is None:
+            found.append("the metadata proxy is not running")
+        return found
+
+
+@dataclass(frozen=True)
+class OwnedRouter:
+    router_id: str
+    namespace: str | None  # when it exists
+
+    @property
+    def problems(self) -> list[str]:
+        return [] if self.namespace is not None else ["no namespace"]
+
+
 class LinuxNetworkDriver(NetworkDriver):
     def __init__(self, config: HostConfig) -> None:
         self.config = config
@@ -53,10 +86,13 @@ class LinuxNetworkDriver(NetworkDriver):
         self.secgroups = secgroups.SecurityGroups(config.netns, self.links)
         self.routers = Routers(self.links, config.namespace_prefix, config.state_dir / "routers")
         self.external = ExternalAccess(self.links)
+        self.inventory = Inventory(config.state_dir)  # what is this installation's: list_* show nothing else
+        self.secgroups.owned = self.inventory
 
     # ---- networks ----
 
     def ensure_network(self, spec: NetworkSpec) -> None:
+        self.inventory.add("network", spec.network_id)
         bridge = names.bridge_name(spec.network_id)
         self.links.ensure_bridge(bridge, mtu=spec.mtu, alias=names.network_alias(spec.network_id),
                                  mac=names.bridge_mac(spec.network_id))
@@ -79,19 +115,20 @@ class LinuxNetworkDriver(NetworkDriver):
         check_id(network_id, "network_id")
         self.delete_dhcp(network_id)
         bridge = self.links.get(names.bridge_name(network_id))
-        if bridge is None or names.parse_network_alias(bridge.alias) != network_id:
-            return
-        for link in self.links.all():
-            if link.kind == "vxlan" and link.master == bridge.index:
-                self.links.delete(link.name)
-        self.links.delete(bridge.name)
+        if bridge is not None and names.parse_network_alias(bridge.alias) == network_id:
+            for link in self.links.all():
+                if link.kind == "vxlan" and link.master == bridge.index:
+                    self.links.delete(link.name)
+            self.links.delete(bridge.name)
+        self.inventory.discard("network", network_id)
 
     def list_networks(self) -> dict[str, NetworkState]:
         links = self.links.all()
+        owned = self.inventory.ids("network")
         found: dict[str, NetworkState] = {}
         for bridge in links:
             network_id = names.parse_network_alias(bridge.alias)
-            if bridge.kind != "bridge" or network_id is None:
+            if bridge.kind != "bridge" or network_id not in owned:
                 continue
             vnis = [link.vni for link in links if link.kind == "vxlan" and link.master == bridge.index]
             found[network_id] = NetworkState(
@@ -152,6 +189,7 @@ class LinuxNetworkDriver(NetworkDriver):
         owner = names.parse_port_alias(existing.alias) if existing else None
         if owner is not None and owner[0] != spec.port_id:
             raise DriverError(f"device {tap} belongs to port {owner[0]}, not {spec.port_id}")
+        self.inventory.add("port", spec.port_id)
         self.links.ensure_tap(tap)
         # The filter goes on before the device joins the bridge: no window for spoofed frames. Anti-spoofing
         # and the port's security-group wiring load in one transaction (secgroups.py).
@@ -171,15 +209,17 @@ class LinuxNetworkDriver(NetworkDriver):
             if owner is None or owner[0] == port_id:
                 self.links.delete(tap.name)
         self.secgroups.unwire(port_id)
+        self.inventory.discard("port", port_id)
 
     def list_ports(self) -> dict[str, PortState]:
         links = self.links.all()
         by_index = {link.index: link for link in links}
-        filtered = self.nft.port_tables()
+        owned = self.inventory.ids("port")
+        filtered = self.nft.port_tables() & owned
         found: dict[str, PortState] = {}
         for link in links:
             owner = names.parse_port_alias(link.alias)
-            if owner is None:
+            if owner is None or owner[0] not in owned:
                 continue
             port_id, network_id = owner
             master = by_index.get(link.master) if link.master is not None else None
@@ -202,21 +242,69 @@ class LinuxNetworkDriver(NetworkDriver):
     # ---- routers (linux/router.py) ----
 
     def ensure_router(self, spec: RouterSpec) -> None:
+        self.inventory.add("router", spec.router_id)
         self.routers.ensure(spec)
 
     def delete_router(self, router_id: str) -> None:
         self.routers.delete(router_id)
+        self.inventory.discard("router", router_id)
 
     def list_routers(self) -> dict[str, RouterState]:
-        return self.routers.list()
+        return self.routers.list(only=self.inventory.ids("router"))
 
     # ---- the external network's host side (linux/external.py) ----
 
     def ensure_external_access(self, network_id: str, host_cidr: str) -> None:
+        self.inventory.add("external", check_id(network_id, "network_id"))
         self.external.ensure(network_id, host_cidr)
 
     def delete_external_access(self, network_id: str) -> None:
         self.external.delete(network_id)
+        self.inventory.discard("external", network_id)
+
+    # ---- the whole installation (andromede down --all) ----
+
+    def owned_networks(self) -> list[OwnedNetwork]:
+        """Each network of the inventory as the host has it now (read-only)."""
+        found = []
+        for network_id in sorted(self.inventory.ids("network")):
+            bridge = names.bridge_name(network_id)
+            namespace = self._dhcp_namespace(network_id)
+            paths = self._dhcp_paths(network_id)
+            pidfile = self._metadata_pidfile(network_id)
+            found.append(OwnedNetwork(
+                network_id=network_id,
+                bridge=bridge if self.links.get(bridge) is not None else None,
+                dhcp_namespace=namespace if (NETNS_DIR / namespace).exists() else None,
+                dhcp_expected=paths.directory.is_dir(),
+                dnsmasq_pid=dnsmasq.running_pid(paths),
+                metadata_expected=pidfile.exists(),
+                metadata_proxy_pid=metadata_proxy.running_pid(str(pidfile))))
+        return found
+
+    def owned_routers(self) -> list[OwnedRouter]:
+        found = []
+        for router_id in sorted(self.inventory.ids("router")):
+            namespace = self.routers.namespace(router_id)
+            found.append(OwnedRouter(router_id, namespace if (NETNS_DIR / namespace).exists() else None))
+        return found
+
+    def teardown(self) -> None:
+        """As the base class does, over the inventory rather than what the listings find: it also holds what lost
+        a device (a network whose bridge was deleted by hand still has its dnsmasq and namespace)."""
+        for router_id in self.inventory.ids("router"):
+            self.delete_router(router_id)
+        for port_id in self.inventory.ids("port"):
+            self.delete_port(port_id)
+        for network_id in self.inventory.ids("external"):
+            self.delete_external_access(network_id)
+        for network_id in self.inventory.ids("network"):
+            self.delete_network(network_id)
+        self.ensure_security_groups(())
+        self.nft.drop_if_unused()
+        self.secgroups.drop_if_unused()
+        shutil.rmtree(self.config.state_dir / "dhcp", ignore_errors=True)
+        shutil.rmtree(self.config.state_dir / "routers", ignore_errors=True)
 
     # ---- helpers ----
 

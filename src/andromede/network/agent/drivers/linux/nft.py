@@ -199,6 +199,11 @@ class Nft:
     def apply(self, ruleset: str) -> None:
         run(in_netns(self.netns, ["nft", "-f", "-"]), stdin=ruleset)
 
+    def drop_if_unused(self) -> None:
+        """Remove the shared table once no port of any installation on the host has a chain in it."""
+        if not self.port_tables():
+            self.apply(f"table {FAMILY} {TABLE} {{}}\ndelete table {FAMILY} {TABLE}\n")
+
     def port_tables(self) -> set[str]:
         """Port ids that have a chain (or a table, from an agent before the shared table)."""
         listing = json.loads(run(in_netns(self.netns, ["nft", "-j", "-t", "list", "tables", FAMILY])) or "{}")

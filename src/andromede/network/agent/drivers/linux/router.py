@@ -195,13 +195,16 @@ class Routers:
                     inside.delete(link.name)
             run(["ip", "netns", "delete", namespace])  # its conntrack table goes with it
 
-    def list(self) -> dict[str, RouterState]:
+    def list(self, only: set[str] | None = None) -> dict[str, RouterState]:
+        """The routers found on the host (those in `only` when given)."""
         found: dict[str, RouterState] = {}
         for path in sorted(NETNS_DIR.glob(f"{self.prefix}{names.ROUTER_NAMESPACE}*")):
             router_id = names.router_of_namespace(self.prefix, path.name)
             try:
                 check_id(router_id or "", "router_id")
             except ValueError:
+                continue
+            if only is not None and router_id not in only:
                 continue
             assert router_id is not None
             gateway: str | None = None

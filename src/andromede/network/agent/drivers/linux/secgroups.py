@@ -40,6 +40,7 @@ from andromede.network.agent.drivers.base import (
 )
 from andromede.network.agent.drivers.linux import names, nft
 from andromede.network.agent.drivers.linux.conntrack import Conntrack, Risk, flows_to_cut
+from andromede.network.agent.drivers.linux.inventory import Inventory
 from andromede.network.agent.drivers.linux.run import in_netns, run
 from andromede.network.agent.drivers.secgroup_model import (
     ANY,
@@ -549,6 +550,9 @@ class SecurityGroups:
         self.ports: dict[str, PortSpec] = {}  # ports wired by this object
         self.zones: dict[str, int] | None = None
         self.checked = False
+        # The groups this installation loaded (linux/inventory.py): the table is the host's, shared with any other
+        # installation there, so only these are ever removed. None: every group in the table is ours.
+        self.owned: Inventory | None = None
 
     def _apply(self, lines: list[str]) -> None:
         self._apply_text(text(lines))
@@ -641,6 +645,9 @@ class SecurityGroups:
         risks: list[Risk] | None = [] if self.applied_members is not None else None
         full: set[str] = set()  # groups whose previous definition is unknown: re-check all their flows
 
+        if self.owned is not None:
+            for gid in set(wanted) | remotes:
+                self.owned.add("group", gid)
         lines, contents = render_members(wanted, set(wanted) | remotes, self.applied_members)
         if lines:
             self._apply(render_base() + lines)
@@ -671,7 +678,8 @@ class SecurityGroups:
             self.compiled[gid] = group
             changed = True
 
-        for gid in sorted(present - set(wanted) - remotes):
+        ours = present if self.owned is None else present & self.owned.ids("group")
+        for gid in sorted(ours - set(wanted) - remotes):
             mine = {o for o in objects if group_of_object(o) == gid}
             try:
                 self._apply(render_delete_group(gid, mine))
@@ -680,6 +688,8 @@ class SecurityGroups:
             self.groups.pop(gid, None)
             self.compiled.pop(gid, None)
             self.applied.pop(gid, None)
+            if self.owned is not None:
+                self.owned.discard("group", gid)
             if self.applied_members is not None:
                 for version in (4, 6):
                     self.applied_members.pop(member_set(gid, version), None)
@@ -696,6 +706,12 @@ class SecurityGroups:
                 self.cut_flows([p for p in self.ports if p not in everything], risks)
         if failures:
             raise DriverError("; ".join(failures))
+
+    def drop_if_unused(self) -> None:
+        """Remove the table once it holds no port and no group of any installation on the host."""
+        objects = self.table.objects()
+        if objects and not any(o.startswith("p-") or group_of_object(o) for o in objects):
+            self._apply_text(f"table {FAMILY} {TABLE} {{}}\ndelete table {FAMILY} {TABLE}\n")
 
     def _forget_gone_zones(self) -> None:
         zones = self.table.zones()
