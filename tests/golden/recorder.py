@@ -26,6 +26,7 @@ class Exchange:
     method: str
     path: str
     status: int
+    token: str | None
     record: dict
 
 
@@ -46,7 +47,7 @@ class Recorder:
             sent["X-Auth-Token"] = token
         response = self.client.request(method, path, json=json, content=content, headers=sent)
         self._raw.append((step, response, json))
-        self.exchanges.append(Exchange(method, path.split("?", 1)[0], response.status_code, {}))
+        self.exchanges.append(Exchange(method, path.split("?", 1)[0], response.status_code, token, {}))
         wanted = (expect,) if isinstance(expect, int) else expect
         if wanted is not None and response.status_code not in wanted:
             if LENIENT:

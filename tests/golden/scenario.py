@@ -13,6 +13,7 @@ from pathlib import Path
 
 import yaml
 
+from tests.golden import routes
 from tests.golden.recorder import Recorder
 from tests.support.hosts import host_command
 from tests.support.server import Server
@@ -60,6 +61,7 @@ class Scenario:
         self.compute()
         self.internal_and_metadata()
         self.teardown()
+        self.every_route_refuses()
 
     # ---- version discovery ------------------------------------------------------------------
 
@@ -857,3 +859,33 @@ class Scenario:
         c("image delete in use", "DELETE", f"/image/v2/images/{self.image_id}", token=bob, expect=404)
         c("image delete golden", "DELETE", f"/image/v2/images/{self.image_id}", token=t, expect=204)
         c("identity after all", "GET", f"/identity/v3/projects/{self.project_b['id']}", token=a, expect=200)
+
+    # ---- for every route, derived from the route table: a method it does not take, a body that is not JSON ------
+
+    def every_route_refuses(self) -> None:
+        """On the path of each route's first success: a method no route there takes (405, in that service's
+        format), and for a route that takes a body, one that is not JSON. Run last, in template order. Their answers
+        are recorded as they are: routes that read no body answer as if none was sent, the resource may be gone."""
+        table = routes.app_routes()
+        match = routes.matcher(table)
+        first: dict[routes.RouteKey, object] = {}
+        for exchange in list(self.rec.exchanges):
+            key = match(exchange.method, exchange.path)
+            if key is not None and exchange.status < 400:
+                first.setdefault(key, exchange)
+        probes: dict[str, tuple[str, str, str | None, bool]] = {}
+        for key, exchange in first.items():
+            wrong = next((m for m in ("PATCH", "PUT", "POST", "DELETE", "GET") if match(m, exchange.path) is None),
+                         None)
+            if wrong is not None:
+                probes.setdefault(f"wrong method {wrong} on {key.path}", (wrong, exchange.path, exchange.token,
+                                                                          False))
+            if key.method in ("POST", "PUT", "PATCH") and not key.path.startswith("/metadata"):
+                probes[f"malformed body {key}"] = (key.method, exchange.path, exchange.token, True)
+        for step in sorted(probes):
+            method, path, token, malformed = probes[step]
+            if malformed:
+                self.call(step, method, path, token=token, content=BAD_JSON,
+                          headers={"Content-Type": "application/json"})
+            else:
+                self.call(step, method, path, token=token)
