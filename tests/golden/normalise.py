@@ -2,9 +2,10 @@
 ids, the port and host name of the test cloud, generated secrets) becomes a stable placeholder.
 
 Ids are numbered in order of first appearance across the whole recording (<id-1>, <id-2>, ...), so that a response
-naming the server created three steps earlier still says which one. Lists of objects (and of ids) are sorted first,
-by their content with ids already seen replaced by their placeholder, because their order is not defined by the
-APIs (Neutron and Keystone list by id, a random uuid) and differs between SQLite and PostgreSQL.
+naming the server created three steps earlier still says which one. Lists of ids and of objects that carry an id
+are sorted first, by their content with ids already seen replaced by their placeholder, because their order is not
+defined by the APIs (Neutron and Keystone list by id, a random uuid) and differs between SQLite and PostgreSQL;
+every other list (links, flavors, extensions, tags, methods) keeps its order and is compared as it is.
 """
 
 from __future__ import annotations
@@ -30,6 +31,16 @@ VOLATILE_FIELDS = {"private_key": "<private-key>", "secret": "<secret>", }
 # Body fields holding random values that name something (a token's audit id, Nova's per-project host hash):
 # numbered like ids, so that two answers naming the same one still say so.
 KEYED_FIELDS = {"audit_ids": "audit", "hostId": "host-id"}
+# Lists of objects without an id of their own, kept in id order by the server: the security-group rules of the
+# internal API's network documents.
+UNORDERED_FIELDS = {"rules"}
+
+
+def _named_by_id(item: Any) -> bool:
+    """An id, or an object with a field that is an id: listed in an order the APIs leave undefined (by uuid)."""
+    if isinstance(item, str):
+        return bool(ID.fullmatch(item))
+    return isinstance(item, dict) and any(isinstance(v, str) and ID.fullmatch(v) for v in item.values())
 
 
 class Normaliser:
@@ -76,7 +87,7 @@ class Normaliser:
             return {self.text(key, assign): self._field(key, item, assign, sort) for key, item in items}
         if isinstance(value, list):
             items = list(value)
-            if sort and items and all(isinstance(i, dict) or (isinstance(i, str) and ID.fullmatch(i)) for i in items):
+            if sort and items and all(_named_by_id(i) for i in items):
                 items.sort(key=self.sort_key)
             return [self._walk(item, assign, sort) for item in items]
         if isinstance(value, str):
@@ -90,6 +101,8 @@ class Normaliser:
             return self._placeholder(KEYED_FIELDS[key], value, assign)
         if key in KEYED_FIELDS and isinstance(value, list) and all(isinstance(i, str) for i in value):
             return [self._placeholder(KEYED_FIELDS[key], i, assign) for i in value]
+        if key in UNORDERED_FIELDS and sort and isinstance(value, list):
+            return self._walk(sorted(value, key=self.sort_key), assign, sort)
         return self._walk(value, assign, sort)
 
     def json(self, value: Any) -> Any:
