@@ -27,15 +27,15 @@ class Exchange:
     path: str
     status: int
     token: str | None
-    record: dict
+    record: dict = field(repr=False)
 
 
 @dataclass
 class Recorder:
     client: httpx.Client
     normaliser: Normaliser = field(default_factory=Normaliser)
-    exchanges: list[Exchange] = field(default_factory=list)
-    _raw: list[tuple[str, httpx.Response, Any]] = field(default_factory=list)
+    exchanges: list[Exchange] = field(default_factory=list, repr=False)
+    _raw: list[tuple[str, httpx.Response, Any]] = field(default_factory=list, repr=False)
 
     def call(self, step: str, method: str, path: str, *, token: str | None = None, json: Any = None,
              content: bytes | None = None, headers: dict[str, str] | None = None,
