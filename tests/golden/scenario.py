@@ -1,0 +1,905 @@
+"""The golden scenario: every route of every service, once as it is meant to be used and once refused.
+
+It runs against a cloud of its own with no host agent (`--agent-driver none`): the scenario plays the one host
+itself through the internal API (registers it, reads its desired state, reports its servers running), so nothing
+happens in the background and every answer is the same from run to run. Steps are named; names are unique.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import hmac
+from pathlib import Path
+
+import yaml
+
+from tests.golden import routes
+from tests.golden.recorder import Recorder
+from tests.support.hosts import host_command
+from tests.support.server import Server
+
+HERE = Path(__file__).parent
+IMAGE = HERE / "tiny.qcow2.gz"  # `qemu-img create -f qcow2 x 16M`, kept so its checksums never change
+PUBLIC_KEY = ("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIH8G9xvG1y8Vg3Lr6x0nX1mF5yWmG2y3sQ2p4rQ2r9vK "
+              "golden@test")
+HOST = "golden-hv"
+CAPACITY = {"vcpus": 8, "memory_mib": 8192, "disk_gib": 100, "accelerator": "fake"}
+MISSING = "00000000-0000-4000-8000-000000000000"
+MISSING_HEX = "0" * 31 + "1"
+NOVA_21 = {"OpenStack-API-Version": "compute 2.1"}
+BAD_JSON = b'{"not": json'
+
+
+def password_body(name: str, password: str, project: str | None = None) -> dict:
+    body: dict = {"auth": {"identity": {"methods": ["password"], "password": {
+        "user": {"name": name, "domain": {"id": "default"}, "password": password}}}}}
+    if project:
+        body["auth"]["scope"] = {"project": {"name": project, "domain": {"id": "default"}}}
+    return body
+
+
+def run(server: Server) -> Recorder:
+    with server.http() as client:
+        rec = Recorder(client)
+        rec.normaliser.literal(server.base_url, "<base-url>")
+        rec.normaliser.literal(f"127.0.0.1:{server.port}", "<listen>")
+        admin = server.admin_token()
+        Scenario(rec, server, admin).play()
+        return rec
+
+
+class Scenario:
+    def __init__(self, rec: Recorder, server: Server, admin: str) -> None:
+        self.rec, self.server, self.admin = rec, server, admin
+        self.call = rec.call
+
+    def play(self) -> None:
+        self.discovery()
+        self.identity()
+        self.image()
+        self.network()
+        self.compute()
+        self.internal_and_metadata()
+        self.teardown()
+        self.every_route_refuses()
+
+    # ---- version discovery ------------------------------------------------------------------
+
+    def discovery(self) -> None:
+        c = self.call
+        c("root", "GET", "/", expect=200)
+        c("root head", "HEAD", "/", expect=200)
+        c("root post", "POST", "/", json={}, expect=405)
+        c("unknown service", "GET", "/nothing-here", expect=404)
+        for prefix in ("/identity/", "/identity/v3/", "/identity/v3", "/image/", "/image/v2/", "/image/v2",
+                       "/compute/", "/compute/v2/", "/compute/v2", "/compute/v2.1/", "/compute/v2.1",
+                       "/network/", "/network/v2.0/", "/network/v2.0"):
+            c(f"versions {prefix}", "GET", prefix, expect=(200, 300))
+            c(f"versions {prefix} delete", "DELETE", prefix, expect=405)
+        # What no route serves, and tokens that are not tokens, answered in each service's own format.
+        for prefix in ("/identity/v3", "/image/v2", "/compute/v2.1", "/network/v2.0", "/internal/v1"):
+            c(f"unknown path {prefix}", "GET", f"{prefix}/no-such-thing", token=self.admin, expect=404)
+            c(f"garbage token {prefix}", "GET", f"{prefix}/no-such-thing", token="garbage", expect=401)
+            c(f"no token {prefix}", "GET", f"{prefix}/no-such-thing", expect=(401, 404))
+        for header in ({"OpenStack-API-Version": "compute latest"}, {"X-OpenStack-Nova-API-Version": "2.1"},
+                       {"OpenStack-API-Version": "compute 2.0"}, {"OpenStack-API-Version": "compute two"}):
+            c(f"compute microversion {header}", "GET", "/compute/v2.1/flavors", token=self.admin, headers=header)
+
+    # ---- identity ---------------------------------------------------------------------------
+
+    def identity(self) -> None:
+        c, a = self.call, self.admin
+        base = "/identity/v3"
+        # Projects and users: alice and bob in projects of their own, carol without a role.
+        self.project_a = c("project create", "POST", f"{base}/projects", token=a,
+                           json={"project": {"name": "golden-a", "description": "A"}}, expect=201).json()["project"]
+        self.project_b = c("project create b", "POST", f"{base}/projects", token=a,
+                           json={"project": {"name": "golden-b"}}, expect=201).json()["project"]
+        c("project create duplicate", "POST", f"{base}/projects", token=a, json={"project": {"name": "golden-a"}},
+          expect=409)
+        c("project create bad body", "POST", f"{base}/projects", token=a, json={"project": {"name": 5}}, expect=400)
+        c("project create invalid json", "POST", f"{base}/projects", token=a, content=BAD_JSON,
+          headers={"Content-Type": "application/json"}, expect=400)
+        c("project create no token", "POST", f"{base}/projects", json={"project": {"name": "x"}}, expect=401)
+        c("project list", "GET", f"{base}/projects?name=golden-a", token=a, expect=200)
+        c("project list no token", "GET", f"{base}/projects", expect=401)
+        c("project show", "GET", f"{base}/projects/{self.project_a['id']}", token=a, expect=200)
+        c("project show missing", "GET", f"{base}/projects/{MISSING_HEX}", token=a, expect=404)
+        c("project update", "PATCH", f"{base}/projects/{self.project_a['id']}", token=a,
+          json={"project": {"description": "project A"}}, expect=200)
+        c("project update missing", "PATCH", f"{base}/projects/{MISSING_HEX}", token=a,
+          json={"project": {"description": "x"}}, expect=404)
+        c("project put", "PUT", f"{base}/projects/{self.project_a['id']}", token=a, json={}, expect=405)
+
+        self.password = "golden-password-1"
+        users = {}
+        for name in ("alice", "bob", "carol"):
+            users[name] = c(f"user create {name}", "POST", f"{base}/users", token=a,
+                            json={"user": {"name": name, "password": self.password,
+                                           "default_project_id": self.project_a["id"]}},
+                            expect=201).json()["user"]
+        self.alice, self.bob, self.carol = users["alice"], users["bob"], users["carol"]
+        c("user create bad body", "POST", f"{base}/users", token=a, json={"user": {}}, expect=400)
+        c("user create duplicate", "POST", f"{base}/users", token=a,
+          json={"user": {"name": "alice", "password": self.password}}, expect=409)
+        c("user list", "GET", f"{base}/users?name=alice", token=a, expect=200)
+        c("user show", "GET", f"{base}/users/{self.alice['id']}", token=a, expect=200)
+        c("user show missing", "GET", f"{base}/users/{MISSING_HEX}", token=a, expect=404)
+        c("user update", "PATCH", f"{base}/users/{self.carol['id']}", token=a,
+          json={"user": {"description": "no role"}}, expect=200)
+        c("user update bad body", "PATCH", f"{base}/users/{self.carol['id']}", token=a,
+          json={"user": {"enabled": "yes"}}, expect=400)
+
+        roles = c("role list", "GET", f"{base}/roles", token=a, expect=200).json()["roles"]
+        self.role = {r["name"]: r["id"] for r in roles}
+        c("role list as nobody", "GET", f"{base}/roles", expect=401)
+        member = self.role["member"]
+        c("grant alice member on a", "PUT",
+          f"{base}/projects/{self.project_a['id']}/users/{self.alice['id']}/roles/{member}", token=a, expect=204)
+        c("grant bob member on b", "PUT",
+          f"{base}/projects/{self.project_b['id']}/users/{self.bob['id']}/roles/{member}", token=a, expect=204)
+        c("grant missing role", "PUT",
+          f"{base}/projects/{self.project_a['id']}/users/{self.alice['id']}/roles/{MISSING_HEX}", token=a,
+          expect=404)
+        c("grant check", "GET",
+          f"{base}/projects/{self.project_a['id']}/users/{self.alice['id']}/roles/{member}", token=a, expect=204)
+        c("grant check head", "HEAD",
+          f"{base}/projects/{self.project_a['id']}/users/{self.alice['id']}/roles/{member}", token=a, expect=204)
+        c("grant check absent", "GET",
+          f"{base}/projects/{self.project_a['id']}/users/{self.carol['id']}/roles/{member}", token=a, expect=404)
+        c("grant check absent head", "HEAD",
+          f"{base}/projects/{self.project_a['id']}/users/{self.carol['id']}/roles/{member}", token=a, expect=404)
+        c("grants list", "GET", f"{base}/projects/{self.project_a['id']}/users/{self.alice['id']}/roles",
+          token=a, expect=200)
+        c("grants list bad target", "GET", f"{base}/things/{self.project_a['id']}/users/{self.alice['id']}/roles",
+          token=a, expect=404)
+        c("role assignments", "GET", f"{base}/role_assignments?scope.project.id={self.project_a['id']}",
+          token=a, expect=200)
+        c("role assignments no token", "GET", f"{base}/role_assignments", expect=401)
+
+        # Tokens: alice's, bob's; and what one can do with them.
+        issued = c("token issue", "POST", f"{base}/auth/tokens", json=password_body("alice", self.password, "golden-a"),
+                   expect=201)
+        self.alice_token = issued.headers["X-Subject-Token"]
+        self.rec.normaliser.literal(self.alice_token, "<token-alice>")
+        c("token issue wrong password", "POST", f"{base}/auth/tokens",
+          json=password_body("bob", "wrong-password-9", "golden-b"), expect=401)
+        c("token issue bad body", "POST", f"{base}/auth/tokens", json={"auth": {}}, expect=400)
+        self.bob_token = c("token issue bob", "POST", f"{base}/auth/tokens",
+                           json=password_body("bob", self.password, "golden-b"), expect=201).headers["X-Subject-Token"]
+        self.rec.normaliser.literal(self.bob_token, "<token-bob>")
+        self.carol_token = c("token issue carol unscoped", "POST", f"{base}/auth/tokens",
+                             json=password_body("carol", self.password), expect=201).headers["X-Subject-Token"]
+        self.rec.normaliser.literal(self.carol_token, "<token-carol>")
+        t, bob = self.alice_token, self.bob_token
+        c("token validate", "GET", f"{base}/auth/tokens", token=t, headers={"X-Subject-Token": t}, expect=200)
+        c("token validate head", "HEAD", f"{base}/auth/tokens", token=t, headers={"X-Subject-Token": t}, expect=200)
+        c("token validate garbage", "GET", f"{base}/auth/tokens", token=t, headers={"X-Subject-Token": "garbage"},
+          expect=403)
+        c("token validate garbage head", "HEAD", f"{base}/auth/tokens", token=t,
+          headers={"X-Subject-Token": "garbage"}, expect=403)
+        c("auth catalog", "GET", f"{base}/auth/catalog", token=t, expect=200)
+        c("auth catalog no token", "GET", f"{base}/auth/catalog", expect=401)
+        c("auth projects", "GET", f"{base}/auth/projects", token=t, expect=200)
+        c("auth projects no token", "GET", f"{base}/auth/projects", expect=401)
+        c("auth domains", "GET", f"{base}/auth/domains", token=t, expect=200)
+        c("auth domains bad token", "GET", f"{base}/auth/domains", token="garbage", expect=401)
+        c("auth system", "GET", f"{base}/auth/system", token=t, expect=200)
+        c("auth system no token", "GET", f"{base}/auth/system", expect=401)
+        c("user projects", "GET", f"{base}/users/{self.alice['id']}/projects", token=t, expect=200)
+        c("user projects of another", "GET", f"{base}/users/{self.bob['id']}/projects", token=t, expect=(403, 404))
+        c("users as member", "GET", f"{base}/users", token=bob, expect=403)
+
+        # Domains.
+        domain = c("domain create", "POST", f"{base}/domains", token=a,
+                   json={"domain": {"name": "golden-domain"}}, expect=201).json()["domain"]
+        c("domain create as member", "POST", f"{base}/domains", token=t, json={"domain": {"name": "x"}}, expect=403)
+        c("domain list", "GET", f"{base}/domains", token=a, expect=200)
+        c("domain list no token", "GET", f"{base}/domains", expect=401)
+        c("domain show", "GET", f"{base}/domains/{domain['id']}", token=a, expect=200)
+        c("domain show missing", "GET", f"{base}/domains/{MISSING_HEX}", token=a, expect=404)
+        c("domain delete enabled", "DELETE", f"{base}/domains/{domain['id']}", token=a, expect=(400, 403, 409))
+        c("domain disable", "PATCH", f"{base}/domains/{domain['id']}", token=a,
+          json={"domain": {"enabled": False}}, expect=200)
+        c("domain update missing", "PATCH", f"{base}/domains/{MISSING_HEX}", token=a,
+          json={"domain": {"enabled": False}}, expect=404)
+        c("domain delete", "DELETE", f"{base}/domains/{domain['id']}", token=a, expect=204)
+        c("domain delete again", "DELETE", f"{base}/domains/{domain['id']}", token=a, expect=404)
+
+        # Groups and membership.
+        group = c("group create", "POST", f"{base}/groups", token=a, json={"group": {"name": "golden-group"}},
+                  expect=201).json()["group"]
+        c("group create bad body", "POST", f"{base}/groups", token=a, json={"group": {"name": ""}}, expect=400)
+        c("group list", "GET", f"{base}/groups", token=a, expect=200)
+        c("group list as member", "GET", f"{base}/groups", token=t, expect=403)
+        c("group show", "GET", f"{base}/groups/{group['id']}", token=a, expect=200)
+        c("group show missing", "GET", f"{base}/groups/{MISSING_HEX}", token=a, expect=404)
+        c("group update", "PATCH", f"{base}/groups/{group['id']}", token=a,
+          json={"group": {"description": "golden"}}, expect=200)
+        c("group update missing", "PATCH", f"{base}/groups/{MISSING_HEX}", token=a,
+          json={"group": {"description": "x"}}, expect=404)
+        members = f"{base}/groups/{group['id']}/users"
+        c("group add member", "PUT", f"{members}/{self.carol['id']}", token=a, expect=204)
+        c("group add missing member", "PUT", f"{members}/{MISSING_HEX}", token=a, expect=404)
+        c("group check member", "GET", f"{members}/{self.carol['id']}", token=a, expect=204)
+        c("group check member head", "HEAD", f"{members}/{self.carol['id']}", token=a, expect=204)
+        c("group check non-member", "GET", f"{members}/{self.bob['id']}", token=a, expect=404)
+        c("group check non-member head", "HEAD", f"{members}/{self.bob['id']}", token=a, expect=404)
+        c("group members", "GET", members, token=a, expect=200)
+        c("group members missing", "GET", f"{base}/groups/{MISSING_HEX}/users", token=a, expect=404)
+        c("user groups", "GET", f"{base}/users/{self.carol['id']}/groups", token=a, expect=200)
+        c("user groups missing", "GET", f"{base}/users/{MISSING_HEX}/groups", token=a, expect=404)
+        c("group grant", "PUT", f"{base}/projects/{self.project_b['id']}/groups/{group['id']}/roles/{member}",
+          token=a, expect=204)
+        c("group grant revoke", "DELETE",
+          f"{base}/projects/{self.project_b['id']}/groups/{group['id']}/roles/{member}", token=a, expect=204)
+        c("group grant revoke again", "DELETE",
+          f"{base}/projects/{self.project_b['id']}/groups/{group['id']}/roles/{member}", token=a, expect=404)
+        c("group remove member", "DELETE", f"{members}/{self.carol['id']}", token=a, expect=204)
+        c("group remove member again", "DELETE", f"{members}/{self.carol['id']}", token=a, expect=404)
+        c("group delete", "DELETE", f"{base}/groups/{group['id']}", token=a, expect=204)
+        c("group delete again", "DELETE", f"{base}/groups/{group['id']}", token=a, expect=404)
+
+        # Roles.
+        role = c("role create", "POST", f"{base}/roles", token=a, json={"role": {"name": "golden-role"}},
+                 expect=201).json()["role"]
+        c("role create duplicate", "POST", f"{base}/roles", token=a, json={"role": {"name": "golden-role"}},
+          expect=409)
+        c("role show", "GET", f"{base}/roles/{role['id']}", token=a, expect=200)
+        c("role show missing", "GET", f"{base}/roles/{MISSING_HEX}", token=a, expect=404)
+        c("role update", "PATCH", f"{base}/roles/{role['id']}", token=a,
+          json={"role": {"description": "golden"}}, expect=200)
+        c("role update missing", "PATCH", f"{base}/roles/{MISSING_HEX}", token=a,
+          json={"role": {"description": "x"}}, expect=404)
+        system = f"{base}/system/users/{self.carol['id']}/roles"
+        c("system grant", "PUT", f"{system}/{role['id']}", token=a, expect=204)
+        c("system grant missing role", "PUT", f"{system}/{MISSING_HEX}", token=a, expect=404)
+        c("system grants", "GET", system, token=a, expect=200)
+        c("system grants as member", "GET", system, token=t, expect=403)
+        c("system grant check", "GET", f"{system}/{role['id']}", token=a, expect=204)
+        c("system grant check head", "HEAD", f"{system}/{role['id']}", token=a, expect=204)
+        c("system grant check absent", "GET", f"{system}/{member}", token=a, expect=404)
+        c("system grant check absent head", "HEAD", f"{system}/{member}", token=a, expect=404)
+        c("system grant revoke", "DELETE", f"{system}/{role['id']}", token=a, expect=204)
+        c("system grant revoke again", "DELETE", f"{system}/{role['id']}", token=a, expect=404)
+        c("role delete", "DELETE", f"{base}/roles/{role['id']}", token=a, expect=204)
+        c("role delete again", "DELETE", f"{base}/roles/{role['id']}", token=a, expect=404)
+
+        # Catalog: regions, services, endpoints.
+        c("region create", "POST", f"{base}/regions", token=a,
+          json={"region": {"id": "GoldenRegion", "description": "golden"}}, expect=201)
+        c("region create duplicate", "POST", f"{base}/regions", token=a, json={"region": {"id": "GoldenRegion"}},
+          expect=409)
+        c("region list", "GET", f"{base}/regions", token=a, expect=200)
+        c("region list no token", "GET", f"{base}/regions", expect=401)
+        c("region show", "GET", f"{base}/regions/GoldenRegion", token=a, expect=200)
+        c("region show missing", "GET", f"{base}/regions/NoSuchRegion", token=a, expect=404)
+        c("region update", "PATCH", f"{base}/regions/GoldenRegion", token=a,
+          json={"region": {"description": "golden!"}}, expect=200)
+        c("region update missing", "PATCH", f"{base}/regions/NoSuchRegion", token=a,
+          json={"region": {"description": "x"}}, expect=404)
+        service = c("service create", "POST", f"{base}/services", token=a,
+                    json={"service": {"type": "golden", "name": "golden"}}, expect=201).json()["service"]
+        c("service create bad body", "POST", f"{base}/services", token=a, json={"service": {}}, expect=400)
+        c("service list", "GET", f"{base}/services?type=golden", token=a, expect=200)
+        c("service list no token", "GET", f"{base}/services", expect=401)
+        c("service show", "GET", f"{base}/services/{service['id']}", token=a, expect=200)
+        c("service show missing", "GET", f"{base}/services/{MISSING_HEX}", token=a, expect=404)
+        c("service update", "PATCH", f"{base}/services/{service['id']}", token=a,
+          json={"service": {"description": "golden"}}, expect=200)
+        c("service update missing", "PATCH", f"{base}/services/{MISSING_HEX}", token=a,
+          json={"service": {"description": "x"}}, expect=404)
+        endpoint = c("endpoint create", "POST", f"{base}/endpoints", token=a,
+                     json={"endpoint": {"service_id": service["id"], "interface": "public",
+                                        "url": "https://golden.example/v1", "region_id": "GoldenRegion"}},
+                     expect=201).json()["endpoint"]
+        c("endpoint create bad interface", "POST", f"{base}/endpoints", token=a,
+          json={"endpoint": {"service_id": service["id"], "interface": "secret", "url": "https://x"}}, expect=400)
+        c("endpoint list", "GET", f"{base}/endpoints?service_id={service['id']}", token=a, expect=200)
+        c("endpoint list no token", "GET", f"{base}/endpoints", expect=401)
+        c("endpoint show", "GET", f"{base}/endpoints/{endpoint['id']}", token=a, expect=200)
+        c("endpoint show missing", "GET", f"{base}/endpoints/{MISSING_HEX}", token=a, expect=404)
+        c("endpoint update", "PATCH", f"{base}/endpoints/{endpoint['id']}", token=a,
+          json={"endpoint": {"url": "https://golden.example/v2"}}, expect=200)
+        c("endpoint update missing", "PATCH", f"{base}/endpoints/{MISSING_HEX}", token=a,
+          json={"endpoint": {"url": "https://x"}}, expect=404)
+        c("endpoint delete", "DELETE", f"{base}/endpoints/{endpoint['id']}", token=a, expect=204)
+        c("endpoint delete again", "DELETE", f"{base}/endpoints/{endpoint['id']}", token=a, expect=404)
+        c("service delete", "DELETE", f"{base}/services/{service['id']}", token=a, expect=204)
+        c("service delete again", "DELETE", f"{base}/services/{service['id']}", token=a, expect=404)
+        c("region delete", "DELETE", f"{base}/regions/GoldenRegion", token=a, expect=204)
+        c("region delete again", "DELETE", f"{base}/regions/GoldenRegion", token=a, expect=404)
+
+        # Credentials: application credentials, the credential store, EC2.
+        apps = f"{base}/users/{self.alice['id']}/application_credentials"
+        app_cred = c("app credential create", "POST", apps, token=t,
+                     json={"application_credential": {"name": "golden-app", "secret": "golden-app-secret-1"}},
+                     expect=201).json()["application_credential"]
+        c("app credential create duplicate", "POST", apps, token=t,
+          json={"application_credential": {"name": "golden-app"}}, expect=409)
+        c("app credential list", "GET", apps, token=t, expect=200)
+        c("app credential list of another", "GET", f"{base}/users/{self.bob['id']}/application_credentials",
+          token=t, expect=(403, 404))
+        c("app credential show", "GET", f"{apps}/{app_cred['id']}", token=t, expect=200)
+        c("app credential show missing", "GET", f"{apps}/{MISSING_HEX}", token=t, expect=404)
+        c("app credential token", "POST", f"{base}/auth/tokens", json={"auth": {"identity": {
+            "methods": ["application_credential"], "application_credential": {
+                "id": app_cred["id"], "secret": "golden-app-secret-1"}}}}, expect=201)
+        c("app credential delete", "DELETE", f"{apps}/{app_cred['id']}", token=t, expect=204)
+        c("app credential delete again", "DELETE", f"{apps}/{app_cred['id']}", token=t, expect=404)
+
+        cred = c("credential create", "POST", f"{base}/credentials", token=t,
+                 json={"credential": {"type": "golden", "user_id": self.alice["id"],
+                                      "project_id": self.project_a["id"], "blob": "golden-blob"}},
+                 expect=201).json()["credential"]
+        c("credential create bad body", "POST", f"{base}/credentials", token=t,
+          json={"credential": {"type": "golden"}}, expect=400)
+        c("credential list", "GET", f"{base}/credentials", token=t, expect=200)
+        c("credential list no token", "GET", f"{base}/credentials", expect=401)
+        c("credential show", "GET", f"{base}/credentials/{cred['id']}", token=t, expect=200)
+        c("credential show as another", "GET", f"{base}/credentials/{cred['id']}", token=bob, expect=404)
+        c("credential update", "PATCH", f"{base}/credentials/{cred['id']}", token=t,
+          json={"credential": {"blob": "golden-blob-2"}}, expect=200)
+        c("credential update missing", "PATCH", f"{base}/credentials/{MISSING_HEX}", token=t,
+          json={"credential": {"blob": "x"}}, expect=404)
+        c("credential delete", "DELETE", f"{base}/credentials/{cred['id']}", token=t, expect=204)
+        c("credential delete again", "DELETE", f"{base}/credentials/{cred['id']}", token=t, expect=404)
+
+        ec2 = f"{base}/users/{self.alice['id']}/credentials/OS-EC2"
+        made = c("ec2 create", "POST", ec2, token=t, json={"tenant_id": self.project_a["id"]},
+                 expect=201).json()["credential"]
+        c("ec2 create bad body", "POST", ec2, token=t, json={"tenant": "x"}, expect=400)
+        c("ec2 list", "GET", ec2, token=t, expect=200)
+        c("ec2 list of another", "GET", f"{base}/users/{self.bob['id']}/credentials/OS-EC2", token=t,
+          expect=(403, 404))
+        c("ec2 show", "GET", f"{ec2}/{made['access']}", token=t, expect=200)
+        c("ec2 show missing", "GET", f"{ec2}/{MISSING_HEX}", token=t, expect=404)
+        c("ec2 delete", "DELETE", f"{ec2}/{made['access']}", token=t, expect=204)
+        c("ec2 delete again", "DELETE", f"{ec2}/{made['access']}", token=t, expect=404)
+
+        # Passwords, users and projects going away, tokens revoked.
+        carol = c("token issue carol again", "POST", f"{base}/auth/tokens", json=password_body("carol", self.password),
+                  expect=201).headers["X-Subject-Token"]
+        self.rec.normaliser.literal(carol, "<token-carol-2>")
+        c("password change", "POST", f"{base}/users/{self.carol['id']}/password", token=carol,
+          json={"user": {"original_password": self.password, "password": "golden-password-2"}}, expect=204)
+        c("password change wrong original", "POST", f"{base}/users/{self.carol['id']}/password",
+          json={"user": {"original_password": "wrong-password-1", "password": "golden-password-3"}}, expect=401)
+        throwaway = c("user create dave", "POST", f"{base}/users", token=a,
+                      json={"user": {"name": "dave", "password": self.password}}, expect=201).json()["user"]
+        c("user delete", "DELETE", f"{base}/users/{throwaway['id']}", token=a, expect=204)
+        c("user delete again", "DELETE", f"{base}/users/{throwaway['id']}", token=a, expect=404)
+        gone = c("project create c", "POST", f"{base}/projects", token=a,
+                 json={"project": {"name": "golden-c"}}, expect=201).json()["project"]
+        c("project delete", "DELETE", f"{base}/projects/{gone['id']}", token=a, expect=204)
+        c("project delete again", "DELETE", f"{base}/projects/{gone['id']}", token=a, expect=404)
+        spare = c("token issue spare", "POST", f"{base}/auth/tokens",
+                  json=password_body("alice", self.password, "golden-a"), expect=201).headers["X-Subject-Token"]
+        self.rec.normaliser.literal(spare, "<token-spare>")
+        c("token revoke", "DELETE", f"{base}/auth/tokens", token=t, headers={"X-Subject-Token": spare}, expect=204)
+        c("token revoke again", "DELETE", f"{base}/auth/tokens", token=t, headers={"X-Subject-Token": spare},
+          expect=403)
+        c("token revoked is refused", "GET", f"{base}/auth/catalog", token=spare, expect=401)
+
+    # ---- image ------------------------------------------------------------------------------
+
+    def image(self) -> None:
+        c, a, t, bob = self.call, self.admin, self.alice_token, self.bob_token
+        base = "/image/v2"
+        data = gzip.decompress(IMAGE.read_bytes())
+        made = c("image create", "POST", f"{base}/images", token=t,
+                 json={"name": "golden-image", "disk_format": "qcow2", "container_format": "bare",
+                       "visibility": "shared", "tags": ["golden"]}, expect=201).json()
+        self.image_id = made["id"]
+        c("image create bad body", "POST", f"{base}/images", token=t, json={"disk_format": "floppy"}, expect=400)
+        c("image create no token", "POST", f"{base}/images", json={"name": "x"}, expect=401)
+        c("image upload", "PUT", f"{base}/images/{self.image_id}/file", token=t, content=data,
+          headers={"Content-Type": "application/octet-stream"}, expect=204)
+        c("image upload again", "PUT", f"{base}/images/{self.image_id}/file", token=t, content=data,
+          headers={"Content-Type": "application/octet-stream"}, expect=409)
+        c("image list", "GET", f"{base}/images?name=golden-image", token=t, expect=200)
+        c("image list bad filter", "GET", f"{base}/images?limit=nope", token=t, expect=400)
+        c("image show", "GET", f"{base}/images/{self.image_id}", token=t, expect=200)
+        c("image show as another", "GET", f"{base}/images/{self.image_id}", token=bob, expect=404)
+        c("image update", "PATCH", f"{base}/images/{self.image_id}", token=t,
+          headers={"Content-Type": "application/openstack-images-v2.1-json-patch"},
+          content=b'[{"op": "add", "path": "/golden_property", "value": "yes"}]', expect=200)
+        c("image update wrong media type", "PATCH", f"{base}/images/{self.image_id}", token=t,
+          json=[{"op": "add", "path": "/x", "value": "y"}], expect=415)
+        c("image download", "GET", f"{base}/images/{self.image_id}/file", token=t, expect=200)
+        c("image download missing", "GET", f"{base}/images/{MISSING}/file", token=t, expect=404)
+        c("image tag add", "PUT", f"{base}/images/{self.image_id}/tags/extra", token=t, expect=204)
+        c("image tag add missing image", "PUT", f"{base}/images/{MISSING}/tags/extra", token=t, expect=404)
+        c("image tag delete", "DELETE", f"{base}/images/{self.image_id}/tags/extra", token=t, expect=204)
+        c("image tag delete again", "DELETE", f"{base}/images/{self.image_id}/tags/extra", token=t, expect=404)
+        members = f"{base}/images/{self.image_id}/members"
+        c("image member add", "POST", members, token=t, json={"member": self.project_b["id"]}, expect=200)
+        c("image member add again", "POST", members, token=t, json={"member": self.project_b["id"]}, expect=409)
+        c("image member list", "GET", members, token=t, expect=200)
+        c("image member list missing", "GET", f"{base}/images/{MISSING}/members", token=t, expect=404)
+        c("image member show", "GET", f"{members}/{self.project_b['id']}", token=t, expect=200)
+        c("image member show missing", "GET", f"{members}/{MISSING_HEX}", token=t, expect=404)
+        c("image member accept", "PUT", f"{members}/{self.project_b['id']}", token=bob,
+          json={"status": "accepted"}, expect=200)
+        c("image member accept bad", "PUT", f"{members}/{self.project_b['id']}", token=bob,
+          json={"status": "maybe"}, expect=400)
+        c("image seen by member", "GET", f"{base}/images/{self.image_id}", token=bob, expect=200)
+        c("image member delete", "DELETE", f"{members}/{self.project_b['id']}", token=t, expect=204)
+        c("image member delete again", "DELETE", f"{members}/{self.project_b['id']}", token=t, expect=404)
+        c("image deactivate as another", "POST", f"{base}/images/{self.image_id}/actions/deactivate", token=bob,
+          expect=404)
+        c("image deactivate", "POST", f"{base}/images/{self.image_id}/actions/deactivate", token=t, expect=204)
+        c("image download deactivated", "GET", f"{base}/images/{self.image_id}/file", token=t, expect=403)
+        c("image reactivate", "POST", f"{base}/images/{self.image_id}/actions/reactivate", token=t, expect=204)
+        c("image reactivate missing", "POST", f"{base}/images/{MISSING}/actions/reactivate", token=a, expect=404)
+        c("image usage", "GET", f"{base}/info/usage", token=t, expect=200)
+        c("image usage no token", "GET", f"{base}/info/usage", expect=401)
+        c("image schema", "GET", f"{base}/schemas/image", token=t, expect=200)
+        c("image schema no token", "GET", f"{base}/schemas/image", expect=401)
+        c("images schema", "GET", f"{base}/schemas/images", token=t, expect=200)
+        c("images schema no token", "GET", f"{base}/schemas/images", expect=401)
+        spare = c("image create spare", "POST", f"{base}/images", token=t, json={"name": "golden-spare"},
+                  expect=201).json()
+        c("image delete", "DELETE", f"{base}/images/{spare['id']}", token=t, expect=204)
+        c("image delete again", "DELETE", f"{base}/images/{spare['id']}", token=t, expect=404)
+
+    # ---- network ----------------------------------------------------------------------------
+
+    def network(self) -> None:
+        c, a, t, bob = self.call, self.admin, self.alice_token, self.bob_token
+        base = "/network/v2.0"
+        pa = self.project_a["id"]
+        # The scenario's host: registered with `andromede host add`, its capacity reported by the scenario.
+        config = yaml.safe_load(host_command(self.server, "add", HOST).stdout)
+        self.host_token = self._app_credential_token(config)
+        self.rec.normaliser.literal(self.host_token, "<token-host>")
+        c("host heartbeat", "POST", f"/internal/v1/hosts/{HOST}", token=self.host_token, json=CAPACITY, expect=200)
+        c("host network", "GET", f"/internal/v1/hosts/{HOST}/network", token=self.host_token, expect=200)
+        net = c("network create", "POST", f"{base}/networks", token=t,
+                json={"network": {"name": "golden-net"}}, expect=201).json()["network"]
+        self.network_id = net["id"]
+        c("network create bad body", "POST", f"{base}/networks", token=t, json={"network": {"admin_state_up": 3}},
+          expect=400)
+        c("network list", "GET", f"{base}/networks?name=golden-net", token=t, expect=200)
+        c("network list no token", "GET", f"{base}/networks", expect=401)
+        c("network show", "GET", f"{base}/networks/{net['id']}", token=t, expect=200)
+        c("network show as another", "GET", f"{base}/networks/{net['id']}", token=bob, expect=404)
+        c("network update", "PUT", f"{base}/networks/{net['id']}", token=t,
+          json={"network": {"description": "golden"}}, expect=200)
+        c("network update shared as member", "PUT", f"{base}/networks/{net['id']}", token=t,
+          json={"network": {"shared": True}}, expect=403)
+        subnet = c("subnet create", "POST", f"{base}/subnets", token=t,
+                   json={"subnet": {"name": "golden-subnet", "network_id": net["id"], "ip_version": 4,
+                                    "cidr": "10.77.0.0/24"}}, expect=201).json()["subnet"]
+        self.subnet_id = subnet["id"]
+        c("subnet create overlapping", "POST", f"{base}/subnets", token=t,
+          json={"subnet": {"network_id": net["id"], "ip_version": 4, "cidr": "10.77.0.0/25"}}, expect=(400, 409))
+        c("subnet list", "GET", f"{base}/subnets?network_id={net['id']}", token=t, expect=200)
+        c("subnet list no token", "GET", f"{base}/subnets", expect=401)
+        c("subnet show", "GET", f"{base}/subnets/{subnet['id']}", token=t, expect=200)
+        c("subnet show missing", "GET", f"{base}/subnets/{MISSING}", token=t, expect=404)
+        c("subnet update", "PUT", f"{base}/subnets/{subnet['id']}", token=t,
+          json={"subnet": {"description": "golden"}}, expect=200)
+        c("subnet update bad body", "PUT", f"{base}/subnets/{subnet['id']}", token=t,
+          json={"subnet": {"cidr": "10.0.0.0/8"}}, expect=400)
+        port = c("port create", "POST", f"{base}/ports", token=t,
+                 json={"port": {"name": "golden-port", "network_id": net["id"],
+                                "fixed_ips": [{"ip_address": "10.77.0.50"}]}}, expect=201).json()["port"]
+        c("port create address taken", "POST", f"{base}/ports", token=t,
+          json={"port": {"network_id": net["id"], "fixed_ips": [{"ip_address": "10.77.0.50"}]}}, expect=409)
+        c("port list", "GET", f"{base}/ports?network_id={net['id']}", token=t, expect=200)
+        c("port list no token", "GET", f"{base}/ports", expect=401)
+        c("port show", "GET", f"{base}/ports/{port['id']}", token=t, expect=200)
+        c("port show as another", "GET", f"{base}/ports/{port['id']}", token=bob, expect=404)
+        c("port update", "PUT", f"{base}/ports/{port['id']}", token=t,
+          json={"port": {"description": "golden"}}, expect=200)
+        c("port update bad body", "PUT", f"{base}/ports/{port['id']}", token=t,
+          json={"port": {"fixed_ips": "nope"}}, expect=400)
+        self.port_id = port["id"]
+        for collection, rid in (("networks", net["id"]), ("subnets", subnet["id"]), ("ports", port["id"])):
+            self._tags(collection, rid)
+
+        # Security groups and rules.
+        sg = c("security group create", "POST", f"{base}/security-groups", token=t,
+               json={"security_group": {"name": "golden-sg"}}, expect=201).json()["security_group"]
+        self.sg_id = sg["id"]
+        c("security group create bad body", "POST", f"{base}/security-groups", token=t,
+          json={"security_group": {"name": 7}}, expect=400)
+        c("security group list", "GET", f"{base}/security-groups?name=golden-sg", token=t, expect=200)
+        c("security group list no token", "GET", f"{base}/security-groups", expect=401)
+        c("security group show", "GET", f"{base}/security-groups/{sg['id']}", token=t, expect=200)
+        c("security group show as another", "GET", f"{base}/security-groups/{sg['id']}", token=bob, expect=404)
+        c("security group update", "PUT", f"{base}/security-groups/{sg['id']}", token=t,
+          json={"security_group": {"description": "golden"}}, expect=200)
+        c("security group update missing", "PUT", f"{base}/security-groups/{MISSING}", token=t,
+          json={"security_group": {"description": "x"}}, expect=404)
+        rule = c("security group rule create", "POST", f"{base}/security-group-rules", token=t,
+                 json={"security_group_rule": {"security_group_id": sg["id"], "direction": "ingress",
+                                               "ethertype": "IPv4", "protocol": "tcp", "port_range_min": 22,
+                                               "port_range_max": 22, "remote_ip_prefix": "192.0.2.0/24"}},
+                 expect=201).json()["security_group_rule"]
+        c("security group rule create duplicate", "POST", f"{base}/security-group-rules", token=t,
+          json={"security_group_rule": {"security_group_id": sg["id"], "direction": "ingress",
+                                        "ethertype": "IPv4", "protocol": "tcp", "port_range_min": 22,
+                                        "port_range_max": 22, "remote_ip_prefix": "192.0.2.0/24"}}, expect=409)
+        c("security group rule list", "GET", f"{base}/security-group-rules?security_group_id={sg['id']}", token=t,
+          expect=200)
+        c("security group rule list no token", "GET", f"{base}/security-group-rules", expect=401)
+        c("security group rule show", "GET", f"{base}/security-group-rules/{rule['id']}", token=t, expect=200)
+        c("security group rule show missing", "GET", f"{base}/security-group-rules/{MISSING}", token=t, expect=404)
+        c("security group rule update", "PUT", f"{base}/security-group-rules/{rule['id']}", token=t,
+          json={"security_group_rule": {"description": "golden"}}, expect=(200, 400))
+        c("security group rule update missing", "PUT", f"{base}/security-group-rules/{MISSING}", token=t,
+          json={"security_group_rule": {"description": "x"}}, expect=(400, 404))
+        c("security group rule delete", "DELETE", f"{base}/security-group-rules/{rule['id']}", token=t, expect=204)
+        c("security group rule delete again", "DELETE", f"{base}/security-group-rules/{rule['id']}", token=t,
+          expect=404)
+        self._tags("security-groups", sg["id"])
+
+        # External network, router, floating IP (the admin makes the external network).
+        ext = c("external network create", "POST", f"{base}/networks", token=a,
+                json={"network": {"name": "golden-public", "router:external": True,
+                                  "project_id": self.project_b["id"]}}, expect=201).json()["network"]
+        self.ext_id = ext["id"]
+        c("external network create as member", "POST", f"{base}/networks", token=t,
+          json={"network": {"name": "x", "router:external": True}}, expect=403)
+        c("external subnet create", "POST", f"{base}/subnets", token=a,
+          json={"subnet": {"name": "golden-public-subnet", "network_id": ext["id"], "ip_version": 4,
+                           "cidr": "198.51.100.0/24", "project_id": self.project_b["id"]}}, expect=201)
+        router = c("router create", "POST", f"{base}/routers", token=t,
+                   json={"router": {"name": "golden-router",
+                                    "external_gateway_info": {"network_id": ext["id"]}}}, expect=201).json()["router"]
+        self.router_id = router["id"]
+        c("router create bad body", "POST", f"{base}/routers", token=t, json={"router": {"name": []}}, expect=400)
+        c("router list", "GET", f"{base}/routers?name=golden-router", token=t, expect=200)
+        c("router list no token", "GET", f"{base}/routers", expect=401)
+        c("router show", "GET", f"{base}/routers/{router['id']}", token=t, expect=200)
+        c("router show as another", "GET", f"{base}/routers/{router['id']}", token=bob, expect=404)
+        c("router update", "PUT", f"{base}/routers/{router['id']}", token=t,
+          json={"router": {"description": "golden"}}, expect=200)
+        c("router update missing", "PUT", f"{base}/routers/{MISSING}", token=t,
+          json={"router": {"description": "x"}}, expect=404)
+        r = f"{base}/routers/{router['id']}"
+        c("router add interface", "PUT", f"{r}/add_router_interface", token=t, json={"subnet_id": subnet["id"]},
+          expect=200)
+        c("router add interface again", "PUT", f"{r}/add_router_interface", token=t,
+          json={"subnet_id": subnet["id"]}, expect=(400, 409))
+        routes = {"router": {"routes": [{"destination": "203.0.113.0/24", "nexthop": "10.77.0.9"}]}}
+        c("router add extra routes", "PUT", f"{r}/add_extraroutes", token=t, json=routes, expect=200)
+        c("router add extra routes bad", "PUT", f"{r}/add_extraroutes", token=t,
+          json={"router": {"routes": [{"destination": "nope"}]}}, expect=400)
+        c("router remove extra routes", "PUT", f"{r}/remove_extraroutes", token=t, json=routes, expect=200)
+        c("router remove extra routes bad", "PUT", f"{r}/remove_extraroutes", token=t, json={"router": 1},
+          expect=400)
+        c("router l3 agents", "GET", f"{r}/l3-agents", token=a, expect=200)
+        c("router l3 agents as member", "GET", f"{r}/l3-agents", token=t, expect=403)
+        fip = c("floating ip create", "POST", f"{base}/floatingips", token=t,
+                json={"floatingip": {"floating_network_id": ext["id"], "port_id": port["id"]}},
+                expect=201).json()["floatingip"]
+        c("floating ip create bad body", "POST", f"{base}/floatingips", token=t,
+          json={"floatingip": {}}, expect=400)
+        c("floating ip list", "GET", f"{base}/floatingips", token=t, expect=200)
+        c("floating ip list no token", "GET", f"{base}/floatingips", expect=401)
+        c("floating ip show", "GET", f"{base}/floatingips/{fip['id']}", token=t, expect=200)
+        c("floating ip show as another", "GET", f"{base}/floatingips/{fip['id']}", token=bob, expect=404)
+        c("floating ip update", "PUT", f"{base}/floatingips/{fip['id']}", token=t,
+          json={"floatingip": {"port_id": None}}, expect=200)
+        c("floating ip update missing", "PUT", f"{base}/floatingips/{MISSING}", token=t,
+          json={"floatingip": {"port_id": None}}, expect=404)
+        self._tags("routers", router["id"])
+        self._tags("floatingips", fip["id"])
+        c("floating ip delete", "DELETE", f"{base}/floatingips/{fip['id']}", token=t, expect=204)
+        c("floating ip delete again", "DELETE", f"{base}/floatingips/{fip['id']}", token=t, expect=404)
+
+        # Quotas, extensions, agents, availability.
+        c("quotas", "GET", f"{base}/quotas", token=a, expect=200)
+        c("quotas as member", "GET", f"{base}/quotas", token=t, expect=403)
+        c("quotas json", "GET", f"{base}/quotas.json", token=a, expect=200)
+        c("quotas json as member", "GET", f"{base}/quotas.json", token=t, expect=403)
+        c("quotas tenant", "GET", f"{base}/quotas/tenant", token=t, expect=200)
+        c("quotas tenant no token", "GET", f"{base}/quotas/tenant", expect=401)
+        c("quotas project", "GET", f"{base}/quotas/project", token=t, expect=200)
+        c("quotas project no token", "GET", f"{base}/quotas/project", expect=401)
+        for suffix in ("", "/default", "/default.json", "/details", "/details.json"):
+            c(f"quota show{suffix}", "GET", f"{base}/quotas/{pa}{suffix}", token=t, expect=200)
+            c(f"quota show{suffix} of another", "GET", f"{base}/quotas/{self.project_b['id']}{suffix}", token=t,
+              expect=(403, 404))
+        c("quota update", "PUT", f"{base}/quotas/{pa}", token=a, json={"quota": {"network": 20}}, expect=200)
+        c("quota update as member", "PUT", f"{base}/quotas/{pa}", token=t, json={"quota": {"network": 99}},
+          expect=403)
+        c("quota update bad body", "PUT", f"{base}/quotas/{pa}", token=a, json={"quota": {"network": "many"}},
+          expect=400)
+        c("quota reset", "DELETE", f"{base}/quotas/{pa}", token=a, expect=204)
+        c("quota reset as member", "DELETE", f"{base}/quotas/{pa}", token=t, expect=403)
+        c("extensions", "GET", f"{base}/extensions", token=t, expect=200)
+        c("extensions no token", "GET", f"{base}/extensions", expect=401)
+        c("extension show", "GET", f"{base}/extensions/router", token=t, expect=200)
+        c("extension show missing", "GET", f"{base}/extensions/no-such-extension", token=t, expect=404)
+        agents = c("agents", "GET", f"{base}/agents", token=a, expect=200).json()["agents"]
+        c("agents as member", "GET", f"{base}/agents", token=t, expect=403)
+        if agents:
+            c("agent show", "GET", f"{base}/agents/{agents[0]['id']}", token=a, expect=200)
+        c("agent show missing", "GET", f"{base}/agents/{MISSING}", token=a, expect=404)
+        c("network dhcp agents", "GET", f"{base}/networks/{net['id']}/dhcp-agents", token=a, expect=200)
+        c("network dhcp agents as member", "GET", f"{base}/networks/{net['id']}/dhcp-agents", token=t, expect=403)
+        c("ip availabilities", "GET", f"{base}/network-ip-availabilities", token=a, expect=200)
+        c("ip availabilities as member", "GET", f"{base}/network-ip-availabilities", token=t, expect=403)
+        c("ip availability", "GET", f"{base}/network-ip-availabilities/{net['id']}", token=a, expect=200)
+        c("ip availability missing", "GET", f"{base}/network-ip-availabilities/{MISSING}", token=a, expect=404)
+
+    def _tags(self, collection: str, rid: str) -> None:
+        c, t = self.call, self.alice_token
+        base = f"/network/v2.0/{collection}/{rid}/tags"
+        c(f"{collection} tags replace", "PUT", base, token=t, json={"tags": ["blue", "green"]}, expect=200)
+        c(f"{collection} tags replace bad body", "PUT", base, token=t, json={"tags": "blue"}, expect=400)
+        c(f"{collection} tags list", "GET", base, token=t, expect=200)
+        c(f"{collection} tags list missing", "GET", f"/network/v2.0/{collection}/{MISSING}/tags", token=t,
+          expect=404)
+        c(f"{collection} tag add", "PUT", f"{base}/red", token=t, expect=201)
+        c(f"{collection} tag add missing", "PUT", f"/network/v2.0/{collection}/{MISSING}/tags/red", token=t,
+          expect=404)
+        c(f"{collection} tag check", "GET", f"{base}/red", token=t, expect=204)
+        c(f"{collection} tag check absent", "GET", f"{base}/purple", token=t, expect=404)
+        c(f"{collection} tag remove", "DELETE", f"{base}/red", token=t, expect=204)
+        c(f"{collection} tag remove again", "DELETE", f"{base}/red", token=t, expect=404)
+        c(f"{collection} tags clear", "DELETE", base, token=t, expect=204)
+        c(f"{collection} tags clear missing", "DELETE", f"/network/v2.0/{collection}/{MISSING}/tags", token=t,
+          expect=404)
+
+    # ---- compute ----------------------------------------------------------------------------
+
+    def compute(self) -> None:
+        c, a, t, bob = self.call, self.admin, self.alice_token, self.bob_token
+        base = "/compute/v2.1"
+        c("flavor list", "GET", f"{base}/flavors", token=t, expect=200)
+        c("flavor list no token", "GET", f"{base}/flavors", expect=401)
+        c("flavor detail", "GET", f"{base}/flavors/detail", token=t, expect=200)
+        c("flavor detail no token", "GET", f"{base}/flavors/detail", expect=401)
+        c("flavor show", "GET", f"{base}/flavors/1", token=t, expect=200)
+        c("flavor show missing", "GET", f"{base}/flavors/nope", token=t, expect=404)
+        flavor = c("flavor create", "POST", f"{base}/flavors", token=a,
+                   json={"flavor": {"name": "golden.small", "ram": 128, "vcpus": 1, "disk": 1, "id": "golden",
+                                    "os-flavor-access:is_public": False}}, expect=200).json()["flavor"]
+        c("flavor create as member", "POST", f"{base}/flavors", token=t,
+          json={"flavor": {"name": "x", "ram": 1, "vcpus": 1, "disk": 1}}, expect=403)
+        f = f"{base}/flavors/{flavor['id']}"
+        c("flavor extra specs set", "POST", f"{f}/os-extra_specs", token=a,
+          json={"extra_specs": {"hw:cpu_policy": "shared"}}, expect=200)
+        c("flavor extra specs set bad", "POST", f"{f}/os-extra_specs", token=a, json={"extra_specs": "x"},
+          expect=400)
+        c("flavor extra specs", "GET", f"{f}/os-extra_specs", token=a, expect=200)
+        c("flavor extra specs missing flavor", "GET", f"{base}/flavors/nope/os-extra_specs", token=a, expect=404)
+        c("flavor extra spec", "GET", f"{f}/os-extra_specs/hw:cpu_policy", token=a, expect=200)
+        c("flavor extra spec missing", "GET", f"{f}/os-extra_specs/nope", token=a, expect=404)
+        c("flavor extra spec delete", "DELETE", f"{f}/os-extra_specs/hw:cpu_policy", token=a, expect=200)
+        c("flavor extra spec delete again", "DELETE", f"{f}/os-extra_specs/hw:cpu_policy", token=a, expect=404)
+        c("flavor access add", "POST", f"{f}/action", token=a,
+          json={"addTenantAccess": {"tenant": self.project_a["id"]}}, expect=200)
+        c("flavor access bad action", "POST", f"{f}/action", token=a, json={"fly": {}}, expect=400)
+        c("flavor access list", "GET", f"{f}/os-flavor-access", token=a, expect=200)
+        c("flavor access list missing", "GET", f"{base}/flavors/nope/os-flavor-access", token=a, expect=404)
+        c("flavor access remove", "POST", f"{f}/action", token=a,
+          json={"removeTenantAccess": {"tenant": self.project_a["id"]}}, expect=200)
+        c("flavor delete", "DELETE", f, token=a, expect=202)
+        c("flavor delete again", "DELETE", f, token=a, expect=404)
+
+        kp = f"{base}/os-keypairs"
+        c("keypair import", "POST", kp, token=t, json={"keypair": {"name": "golden-key", "public_key": PUBLIC_KEY}},
+          expect=(200, 201))
+        c("keypair import duplicate", "POST", kp, token=t,
+          json={"keypair": {"name": "golden-key", "public_key": PUBLIC_KEY}}, expect=409)
+        generated = c("keypair generate", "POST", kp, token=t, json={"keypair": {"name": "golden-generated"}},
+                      expect=(200, 201)).json()["keypair"]
+        self.rec.normaliser.literal(generated["public_key"].strip(), "<generated-public-key>")
+        self.rec.normaliser.literal(generated["fingerprint"], "<generated-fingerprint>")
+        c("keypair list", "GET", kp, token=t, expect=200)
+        c("keypair list no token", "GET", kp, expect=401)
+        c("keypair show", "GET", f"{kp}/golden-key", token=t, expect=200)
+        c("keypair show missing", "GET", f"{kp}/nope", token=t, expect=404)
+        c("keypair delete", "DELETE", f"{kp}/golden-generated", token=t, expect=(202, 204))
+        c("keypair delete again", "DELETE", f"{kp}/golden-generated", token=t, expect=404)
+
+        c("limits", "GET", f"{base}/limits", token=t, expect=200)
+        c("limits no token", "GET", f"{base}/limits", expect=401)
+        c("availability zones", "GET", f"{base}/os-availability-zone", token=t, expect=200)
+        c("availability zones no token", "GET", f"{base}/os-availability-zone", expect=401)
+        c("availability zones detail", "GET", f"{base}/os-availability-zone/detail", token=a, expect=200)
+        c("availability zones detail as member", "GET", f"{base}/os-availability-zone/detail", token=t,
+          expect=403)
+        hypervisors = c("hypervisors", "GET", f"{base}/os-hypervisors", token=a, expect=200).json()["hypervisors"]
+        c("hypervisors as member", "GET", f"{base}/os-hypervisors", token=t, expect=403)
+        c("hypervisors detail", "GET", f"{base}/os-hypervisors/detail", token=a, expect=200)
+        c("hypervisors detail as member", "GET", f"{base}/os-hypervisors/detail", token=t, expect=403)
+        ours = next(h for h in hypervisors if h["hypervisor_hostname"] == HOST)
+        c("hypervisor show", "GET", f"{base}/os-hypervisors/{ours['id']}", token=a, expect=200)
+        c("hypervisor show missing", "GET", f"{base}/os-hypervisors/{MISSING}", token=a, expect=404)
+        c("services", "GET", f"{base}/os-services", token=a, expect=200)
+        c("services as member", "GET", f"{base}/os-services", token=t, expect=403)
+
+        # Servers: one with no network, one on alice's network.
+        created = c("server create", "POST", f"{base}/servers", token=t, headers=NOVA_21,
+                    json={"server": {"name": "golden-server", "imageRef": self.image_id, "flavorRef": "1",
+                                     "key_name": "golden-key", "metadata": {"role": "db"},
+                                     "user_data": base64.b64encode(b"#!/bin/sh\necho golden\n").decode()}},
+                    expect=202).json()["server"]
+        self.server_id = created["id"]
+        self.rec.normaliser.literal(created.get("adminPass", ""), "<admin-pass>")
+        c("server create bad body", "POST", f"{base}/servers", token=t, headers=NOVA_21,
+          json={"server": {"name": "x"}}, expect=400)
+        c("server create bad microversion", "POST", f"{base}/servers", token=t,
+          headers={"OpenStack-API-Version": "compute 9.99"}, json={"server": {"name": "x"}}, expect=406)
+        netted = c("server create on network", "POST", f"{base}/servers", token=t, headers=NOVA_21,
+                   json={"server": {"name": "golden-server-net", "imageRef": self.image_id, "flavorRef": "1",
+                                    "networks": [{"uuid": self.network_id}],
+                                    "security_groups": [{"name": "golden-sg"}]}}, expect=202).json()["server"]
+        self.netted_id = netted["id"]
+        self.rec.normaliser.literal(netted.get("adminPass", ""), "<admin-pass-2>")
+        # The scenario plays the host: read what it should run, report both servers running.
+        c("host desired state", "GET", f"/internal/v1/hosts/{HOST}/instances", token=self.host_token, expect=200)
+        c("host desired state other host", "GET", "/internal/v1/hosts/not-mine/instances", token=self.host_token,
+          expect=(403, 404))
+        for step, sid in (("server", self.server_id), ("server net", self.netted_id)):
+            c(f"{step} observed running", "PUT", f"/internal/v1/instances/{sid}/observed", token=self.host_token,
+              json={"power": "running", "console": "golden console\n"}, expect=200)
+        c("observed bad body", "PUT", f"/internal/v1/instances/{self.server_id}/observed", token=self.host_token,
+          json={"power": "dancing"}, expect=400)
+        c("observed missing", "PUT", f"/internal/v1/instances/{MISSING}/observed", token=self.host_token,
+          json={"power": "running"}, expect=404)
+
+        s = f"{base}/servers/{self.server_id}"
+        c("server list", "GET", f"{base}/servers", token=t, expect=200)
+        c("server list bad filter", "GET", f"{base}/servers?limit=nope", token=t, expect=400)
+        c("server list detail", "GET", f"{base}/servers/detail", token=t, headers=NOVA_21, expect=200)
+        c("server list detail no token", "GET", f"{base}/servers/detail", expect=401)
+        c("server show", "GET", s, token=t, expect=200)
+        c("server show as another", "GET", s, token=bob, expect=404)
+        c("server show 2.1", "GET", f"{base}/servers/{self.netted_id}", token=t, headers=NOVA_21, expect=200)
+        c("server update", "PUT", s, token=t, json={"server": {"name": "golden-server-renamed"}}, expect=200)
+        c("server update bad body", "PUT", s, token=t, json={"server": {"name": ""}}, expect=400)
+        m = f"{s}/metadata"
+        c("server metadata", "GET", m, token=t, expect=200)
+        c("server metadata as another", "GET", m, token=bob, expect=404)
+        c("server metadata merge", "POST", m, token=t, json={"metadata": {"tier": "gold"}}, expect=200)
+        c("server metadata merge bad", "POST", m, token=t, json={"metadata": "x"}, expect=400)
+        c("server metadata replace", "PUT", m, token=t, json={"metadata": {"role": "db", "tier": "gold"}},
+          expect=200)
+        c("server metadata replace bad", "PUT", m, token=t, json={"meta": {}}, expect=400)
+        c("server metadata item", "GET", f"{m}/tier", token=t, expect=200)
+        c("server metadata item missing", "GET", f"{m}/nope", token=t, expect=404)
+        c("server metadata item set", "PUT", f"{m}/tier", token=t, json={"meta": {"tier": "silver"}}, expect=200)
+        c("server metadata item set mismatch", "PUT", f"{m}/tier", token=t, json={"meta": {"other": "x"}},
+          expect=400)
+        c("server metadata item delete", "DELETE", f"{m}/tier", token=t, expect=204)
+        c("server metadata item delete again", "DELETE", f"{m}/tier", token=t, expect=404)
+        act = f"{s}/action"
+        c("server console output", "POST", act, token=t, json={"os-getConsoleOutput": {"length": 10}}, expect=200)
+        c("server unknown action", "POST", act, token=t, json={"os-fly": None}, expect=400)
+        c("server stop", "POST", act, token=t, json={"os-stop": None}, expect=202)
+        c("server start while stopping", "POST", act, token=t, json={"os-start": None}, expect=409)
+        c("server reboot as another", "POST", act, token=bob, json={"reboot": {"type": "SOFT"}}, expect=404)
+
+        iface = f"{base}/servers/{self.netted_id}/os-interface"
+        ports = c("interfaces", "GET", iface, token=t, expect=200).json()["interfaceAttachments"]
+        c("interfaces as another", "GET", iface, token=bob, expect=404)
+        c("interface show", "GET", f"{iface}/{ports[0]['port_id']}", token=t, expect=200)
+        c("interface show missing", "GET", f"{iface}/{MISSING}", token=t, expect=404)
+        c("interface attach", "POST", iface, token=t, json={"interfaceAttachment": {"port_id": self.port_id}},
+          expect=200)
+        c("interface attach bad body", "POST", iface, token=t, json={"interfaceAttachment": {"port_id": 5}},
+          expect=400)
+        c("interface detach", "DELETE", f"{iface}/{self.port_id}", token=t, expect=202)
+        c("interface detach missing", "DELETE", f"{iface}/{MISSING}", token=t, expect=404)
+        sg_act = f"{base}/servers/{self.netted_id}/action"
+        c("server remove security group", "POST", sg_act, token=t,
+          json={"removeSecurityGroup": {"name": "golden-sg"}}, expect=202)
+        c("server add security group missing", "POST", sg_act, token=t,
+          json={"addSecurityGroup": {"name": "no-such-group"}}, expect=400)
+
+    def _app_credential_token(self, config: dict) -> str:
+        with self.server.http() as client:
+            response = client.post("/identity/v3/auth/tokens?nocatalog", json={"auth": {"identity": {
+                "methods": ["application_credential"], "application_credential": {
+                    "id": config["application_credential_id"],
+                    "secret": config["application_credential_secret"]}}}})
+        assert response.status_code == 201, response.text
+        return response.headers["X-Subject-Token"]
+
+    # ---- internal API (the rest) and metadata -------------------------------------------------
+
+    def internal_and_metadata(self) -> None:
+        c, h, t = self.call, self.host_token, self.alice_token
+        md = "/metadata"
+        internal = "/internal/v1/hosts"
+        c("host heartbeat bad body", "POST", f"{internal}/{HOST}", token=h, json={"vcpus": -1}, expect=400)
+        c("host heartbeat as tenant", "POST", f"{internal}/{HOST}", token=t, json=CAPACITY, expect=403)
+        c("host image file", "GET", f"{internal}/{HOST}/images/{self.image_id}/file", token=h, expect=200)
+        c("host image file missing", "GET", f"{internal}/{HOST}/images/{MISSING}/file", token=h, expect=404)
+        c("host network again", "GET", f"{internal}/{HOST}/network", token=h, expect=200)
+        c("host network other host", "GET", f"{internal}/not-mine/network", token=h, expect=(403, 404))
+        c("host network status", "POST", f"{internal}/{HOST}/network/status", token=h,
+          json={"ports": {}, "floating_ips": {}}, expect=200)
+        c("host network status bad body", "POST", f"{internal}/{HOST}/network/status", token=h,
+          json={"ports": {"x": "SLEEPING"}}, expect=400)
+
+        # The wire contract of Neutron's metadata proxy, written out here so that moving the code that signs
+        # does not move the test: the signature is the hex HMAC-SHA256 of the instance id.
+        key = (self.server.data_dir / "metadata-secret").read_bytes()
+        signed = {"X-Instance-ID": self.server_id, "X-Tenant-ID": self.project_a["id"],
+                  "X-Instance-ID-Signature": hmac.new(key, self.server_id.encode(), hashlib.sha256).hexdigest()}
+        c("metadata bad signature", "GET", f"{md}/openstack/latest/meta_data.json",
+          headers={**signed, "X-Instance-ID-Signature": "0" * 64}, expect=403)
+        c("metadata other tenant", "GET", f"{md}/openstack/latest/meta_data.json",
+          headers={**signed, "X-Tenant-ID": self.project_b["id"]}, expect=404)
+        c("metadata index", "GET", f"{md}/", headers=signed, expect=200)
+        c("metadata meta_data.json", "GET", f"{md}/openstack/latest/meta_data.json", headers=signed, expect=200)
+        c("metadata user-data", "GET", f"{md}/openstack/latest/user_data", headers=signed, expect=200)
+        c("metadata ec2 instance-id", "GET", f"{md}/latest/meta-data/instance-id", headers=signed, expect=200)
+        c("metadata missing path", "GET", f"{md}/openstack/latest/nope", headers=signed, expect=404)
+        c("metadata unsigned", "GET", f"{md}/openstack/latest/meta_data.json", expect=403)
+        c("metadata head", "HEAD", f"{md}/openstack/latest/meta_data.json", headers=signed, expect=(200, 405))
+        c("metadata head unsigned", "HEAD", f"{md}/openstack/latest/meta_data.json", expect=(403, 405))
+        for method in ("POST", "PUT", "PATCH", "DELETE", "OPTIONS"):
+            c(f"metadata {method}", method, f"{md}/openstack/latest/meta_data.json", headers=signed,
+              expect=(200, 403, 405))
+            c(f"metadata {method} unsigned", method, f"{md}/openstack/latest/meta_data.json",
+              expect=(200, 403, 405))
+
+    # ---- cleanup: the deletes, last, so the steps above see everything ------------------------
+
+    def teardown(self) -> None:
+        c, a, t, bob = self.call, self.admin, self.alice_token, self.bob_token
+        base = "/network/v2.0"
+        c("server delete as another", "DELETE", f"/compute/v2.1/servers/{self.server_id}", token=bob, expect=404)
+        c("server delete", "DELETE", f"/compute/v2.1/servers/{self.server_id}", token=t, expect=204)
+        c("server delete net", "DELETE", f"/compute/v2.1/servers/{self.netted_id}", token=t, expect=204)
+        r = f"{base}/routers/{self.router_id}"
+        c("router remove interface", "PUT", f"{r}/remove_router_interface", token=t,
+          json={"subnet_id": self.subnet_id}, expect=200)
+        c("router remove interface again", "PUT", f"{r}/remove_router_interface", token=t,
+          json={"subnet_id": self.subnet_id}, expect=404)
+        c("router delete", "DELETE", r, token=t, expect=204)
+        c("router delete again", "DELETE", r, token=t, expect=404)
+        c("port delete", "DELETE", f"{base}/ports/{self.port_id}", token=t, expect=204)
+        c("port delete again", "DELETE", f"{base}/ports/{self.port_id}", token=t, expect=404)
+        c("security group delete", "DELETE", f"{base}/security-groups/{self.sg_id}", token=t, expect=(204, 409))
+        c("security group delete missing", "DELETE", f"{base}/security-groups/{MISSING}", token=t, expect=404)
+        c("subnet delete", "DELETE", f"{base}/subnets/{self.subnet_id}", token=t, expect=(204, 409))
+        c("subnet delete missing", "DELETE", f"{base}/subnets/{MISSING}", token=t, expect=404)
+        c("network delete", "DELETE", f"{base}/networks/{self.network_id}", token=t, expect=(204, 409))
+        c("network delete missing", "DELETE", f"{base}/networks/{MISSING}", token=t, expect=404)
+        c("external network delete as member", "DELETE", f"{base}/networks/{self.ext_id}", token=t, expect=403)
+        c("image delete in use", "DELETE", f"/image/v2/images/{self.image_id}", token=bob, expect=404)
+        c("image delete golden", "DELETE", f"/image/v2/images/{self.image_id}", token=t, expect=204)
+        c("identity after all", "GET", f"/identity/v3/projects/{self.project_b['id']}", token=a, expect=200)
+
+    # ---- for every route, derived from the route table: a method it does not take, a body that is not JSON ------
+
+    def every_route_refuses(self) -> None:
+        """On the path of each route's first success: a method no route there takes (405, in that service's
+        format), and for a route that takes a body, one that is not JSON. Run last, in template order. Their answers
+        are recorded as they are: routes that read no body answer as if none was sent, the resource may be gone."""
+        table = routes.app_routes()
+        match = routes.matcher(table)
+        first: dict[routes.RouteKey, object] = {}
+        for exchange in list(self.rec.exchanges):
+            key = match(exchange.method, exchange.path)
+            if key is not None and exchange.status < 400:
+                first.setdefault(key, exchange)
+        probes: dict[str, tuple[str, str, str | None, bool]] = {}
+        for key, exchange in first.items():
+            wrong = next((m for m in ("PATCH", "PUT", "POST", "DELETE", "GET") if match(m, exchange.path) is None),
+                         None)
+            if wrong is not None:
+                probes.setdefault(f"wrong method {wrong} on {key.path}", (wrong, exchange.path, exchange.token,
+                                                                          False))
+            if key.method in ("POST", "PUT", "PATCH") and not key.path.startswith("/metadata"):
+                probes[f"malformed body {key}"] = (key.method, exchange.path, exchange.token, True)
+        for step in sorted(probes):
+            method, path, token, malformed = probes[step]
+            if malformed:
+                self.call(step, method, path, token=token, content=BAD_JSON,
+                          headers={"Content-Type": "application/json"})
+            else:
+                self.call(step, method, path, token=token)
