@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from andromede.common.clock import utcnow
 from andromede.compute.models import Host
+from andromede.db.engine import matched_rows
 
 HOST_DEAD_AFTER = timedelta(seconds=90)
 
@@ -57,7 +58,7 @@ def claim(session: Session, host_name: str, want: Request) -> bool:
         ).values(used_vcpus=Host.used_vcpus + want.vcpus, used_memory_mib=Host.used_memory_mib + want.memory_mib,
                  used_disk_gib=Host.used_disk_gib + want.disk_gib)
         .execution_options(synchronize_session=False))
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    return matched_rows(result) == 1
 
 
 def schedule(session: Session, want: Request) -> str:

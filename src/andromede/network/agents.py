@@ -78,7 +78,7 @@ def _doc(session: Session, host: Host, agent_type: str, now: datetime) -> dict:
 
 def list_agents(session: Session, network_host: str) -> list[dict]:
     now = utcnow()
-    docs = []
+    docs: list[dict] = []
     for host in session.scalars(select(Host).where(Host.network_agent_seen.is_not(None)).order_by(Host.name)):
         types = (PORTS_AGENT, *NETWORK_HOST_AGENTS) if host.name == network_host else (PORTS_AGENT,)
         docs.extend(_doc(session, host, agent_type, now) for agent_type in types)

@@ -58,7 +58,7 @@ def _view(db: Database, settings: Settings, host: str, since: int) -> dict | Non
     with db.session() as session:
         generation = session.scalar(select(NetworkState.generation)) or 0
         vteps = {name: address for name, address in session.execute(
-            select(Host.name, Host.vtep_address).where(Host.vtep_address.is_not(None)))}
+            select(Host.name, Host.vtep_address).where(Host.vtep_address.is_not(None))) if address is not None}
         view = host_view.host_view(session, host, network_host=network_host, vteps=vteps,
                                    network_host_name=settings.the_network_host)
         return {"generation": generation, **view}
