@@ -12,12 +12,14 @@ run: bootstrap
 	.venv/bin/andromede image build-tiny
 	.venv/bin/andromede up --listen $(LISTEN) $(if $(DATA_DIR),--data-dir $(DATA_DIR),)
 
-test: bootstrap
-	.venv/bin/ruff check src tests bench
+test: lint
 	.venv/bin/python -m pytest $(PYTEST_ARGS)
 
+# Style, then the layers (contracts in pyproject.toml), then the types.
 lint: bootstrap
 	.venv/bin/ruff check src tests bench
+	.venv/bin/lint-imports
+	.venv/bin/mypy src
 
 bench-identity: bootstrap
 	.venv/bin/python bench/identity.py

@@ -9,7 +9,8 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.types import ASGIApp
 
 from andromede.api import errors, middleware
 from andromede.common.config import Settings
@@ -81,7 +82,7 @@ def catalog_entries(settings: Settings) -> list[CatalogEntry]:
 
 @dataclass(frozen=True)
 class Assembled:
-    asgi: Callable
+    asgi: ASGIApp
     identity: IdentityService
     uploads: ImageUploads
 
@@ -98,7 +99,7 @@ def build_app(settings: Settings, db: Database) -> Assembled:
     store = ImageStore(settings.data_dir / "images")
     store.sweep_partial()
     uploads = ImageUploads(settings, db, store)
-    apps = {
+    apps: dict[str, ASGIApp] = {
         "/identity": build_identity_app(identity),
         "/image": build_image_app(uploads),
         "/compute": Microversions(build_compute_app(settings, db, notifier)),
@@ -113,7 +114,7 @@ def build_app(settings: Settings, db: Database) -> Assembled:
         request.scope["state"]["context"].policy_checked = True  # public index of service roots
         return JSONResponse({"services": {m.prefix.strip("/"): settings.base_url + m.prefix for m in mounts}})
 
-    routes = [Route("/", root)] + [Mount(m.prefix, app=apps[m.prefix]) for m in mounts]  # type: ignore[arg-type]
+    routes: list[BaseRoute] = [Route("/", root), *(Mount(m.prefix, app=apps[m.prefix]) for m in mounts)]
 
     async def api_error(request: Request, exc: Exception) -> Response:
         # Errors raised between the router and a service app (e.g. microversion checks) still get the

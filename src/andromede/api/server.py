@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import uvicorn
+from starlette.types import ASGIApp
 
 from andromede.api.app import build_app, catalog_entries
 from andromede.common.config import Settings
@@ -32,7 +33,7 @@ log = logging.getLogger("andromede")
 
 @dataclass
 class Prepared:
-    app: object
+    app: ASGIApp
     db: Database
     first_start: bool
     bootstrap: bootstrap.BootstrapResult | None
@@ -118,7 +119,7 @@ def serve(settings: Settings) -> None:
         try:
             # The client address (login throttling) is the socket peer unless proxies are named: uvicorn's
             # default would believe X-Forwarded-For from any local process.
-            uvicorn.run(prepared.app, host=settings.listen_host, port=settings.listen_port,  # type: ignore[arg-type]
+            uvicorn.run(prepared.app, host=settings.listen_host, port=settings.listen_port,
                         ssl_certfile=prepared.cert, ssl_keyfile=prepared.key, log_level="warning",
                         access_log=False, server_header=False, timeout_graceful_shutdown=2,
                         proxy_headers=bool(settings.trusted_proxies),

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import overload
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+@overload
+def isotime(value: datetime, *, subsecond: bool = True) -> str: ...
+@overload
+def isotime(value: None, *, subsecond: bool = True) -> None: ...
+@overload
+def isotime(value: datetime | None, *, subsecond: bool = True) -> str | None: ...
 def isotime(value: datetime | None, *, subsecond: bool = True) -> str | None:
     """Keystone's wire format: 2026-01-01T12:00:00.000000Z (naive UTC in, string out)."""
     if value is None:

@@ -56,7 +56,9 @@ def ensure_certificates(tls_dir: Path, hosts: list[str]) -> tuple[Path, Path, Pa
         if set(wanted) <= have and existing.not_valid_after_utc > now + dt.timedelta(days=30):
             return ca_cert_path, cert_path, key_path
 
-    ca_key = serialization.load_pem_private_key(ca_key_path.read_bytes(), password=None)
+    issuer_key = serialization.load_pem_private_key(ca_key_path.read_bytes(), password=None)
+    if not isinstance(issuer_key, ec.EllipticCurvePrivateKey):
+        raise ValueError(f"{ca_key_path} is not the elliptic-curve key this installation's CA is made with")
     ca_cert = x509.load_pem_x509_certificate(ca_cert_path.read_bytes())
     key = ec.generate_private_key(ec.SECP256R1())
     alt_names: list[x509.GeneralName] = []
@@ -74,8 +76,8 @@ def ensure_certificates(tls_dir: Path, hosts: list[str]) -> tuple[Path, Path, Pa
         .add_extension(x509.SubjectAlternativeName(alt_names), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_cert.public_key()), critical=False)
-        .sign(ca_key, hashes.SHA256())
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), critical=False)
+        .sign(issuer_key, hashes.SHA256())
     )
     write_atomically(key_path, _key_pem(key))
     write_atomically(cert_path, cert.public_bytes(serialization.Encoding.PEM), 0o644)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import Select, delete, or_, select
 from sqlalchemy.orm import Session
 
 from andromede.common.context import RequestContext
@@ -17,7 +17,7 @@ def _not_found(flavor_id: str) -> NotFound:
     return NotFound(f"Flavor {flavor_id} could not be found.")
 
 
-def visible_query(ctx: RequestContext):  # type: ignore[no-untyped-def]
+def visible_query(ctx: RequestContext) -> Select[Flavor]:
     query = select(Flavor)
     if not ctx.is_admin:
         granted = select(FlavorAccess.flavor_id).where(FlavorAccess.project_id == (ctx.project_id or ""))

@@ -10,6 +10,7 @@ import ipaddress
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any, Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -51,7 +52,7 @@ def available_networks(session: Session, ctx: RequestContext) -> list[Network]:
     return [row for row in rows if not row.external or row.shared]
 
 
-def requests_for(session: Session, ctx: RequestContext, networks: list[NetworkRef] | str | None,
+def requests_for(session: Session, ctx: RequestContext, networks: list[NetworkRef] | Literal["auto", "none"] | None,
                  count: int) -> list[NicRequest]:
     """Validate the `networks` of a create request; nothing is written."""
     if networks == "none":
@@ -141,7 +142,7 @@ def allocate(session: Session, ctx: RequestContext, instance: Instance, requests
                 continue
             network_id = request.network_id or _auto_network(session, ctx)
             fixed = [FixedIpRequest(ip_address=request.fixed_ip)] if request.fixed_ip else None
-            chosen = {} if groups is None else {"security_groups": groups}  # unset: the project's default
+            chosen: dict[str, Any] = {} if groups is None else {"security_groups": groups}  # unset: the default
             port = network_service.create_port(session, ctx, PortCreate(
                 network_id=network_id, device_id=instance.uuid, device_owner=owner, fixed_ips=fixed, **chosen))
             nics.append({"port_id": port.id, "preserve_on_delete": False})

@@ -12,8 +12,9 @@ from andromede.hosts.workloads import Workloads
 
 
 def _running(session: Session) -> Mapping[str, int]:
-    return dict(session.execute(select(Instance.host, func.count()).where(
-        Instance.deleted.is_(False), Instance.host.is_not(None)).group_by(Instance.host)).all())
+    rows = session.execute(select(Instance.host, func.count()).where(
+        Instance.deleted.is_(False), Instance.host.is_not(None)).group_by(Instance.host))
+    return {host: count for host, count in rows if host is not None}
 
 
 def _ever_placed_on(session: Session, host: str) -> bool:

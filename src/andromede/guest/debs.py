@@ -85,7 +85,7 @@ def candidates(names: Iterable[str]) -> dict[str, Package]:
         out = run(["apt-cache", "show", "--no-all-versions", *names], APT_TIMEOUT_S)
     except BuildError:  # apt-cache fails only when it found none of them
         return {}
-    found = {}
+    found: dict[str, Package] = {}
     for fields in parse_records(out):
         package = package_from_record(fields)
         found.setdefault(package.name, package)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from andromede.db.engine import matched_rows
 from andromede.hosts.models import Host
 
 
@@ -71,7 +72,7 @@ def claim(session: Session, host_name: str, want: Capacity) -> bool:
         ).values(used_vcpus=Host.used_vcpus + want.vcpus, used_memory_mib=Host.used_memory_mib + want.memory_mib,
                  used_disk_gib=Host.used_disk_gib + want.disk_gib)
         .execution_options(synchronize_session=False))
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    return matched_rows(result) == 1
 
 
 def release(session: Session, host_name: str, given: Capacity) -> None:

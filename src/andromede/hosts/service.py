@@ -91,4 +91,4 @@ def with_network_agent(session: Session) -> list[Host]:
 def vteps(session: Session) -> dict[str, str]:
     """Each host's VXLAN endpoint, for the hosts that have one."""
     return {name: address for name, address in session.execute(
-        select(Host.name, Host.vtep_address).where(Host.vtep_address.is_not(None)))}
+        select(Host.name, Host.vtep_address).where(Host.vtep_address.is_not(None))) if address is not None}

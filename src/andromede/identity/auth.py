@@ -11,6 +11,7 @@ import hmac
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 import pyotp
 from sqlalchemy.orm import Session
@@ -25,7 +26,7 @@ from andromede.identity.cache import CACHE_NEUTRAL, IdentityCache
 from andromede.identity.credentials import CredentialStore, claim_totp_step, list_application_credentials
 from andromede.identity.models import ApplicationCredential, Domain, Project, Role, User
 from andromede.identity.passwords import verify_secret
-from andromede.identity.schemas import AuthIdentity, AuthRequest, AuthUser, DomainRef
+from andromede.identity.schemas import AppCredMethod, AuthIdentity, AuthRequest, AuthUser, DomainRef
 from andromede.identity.throttle import LoginThrottle, ThrottlePolicy, account_key
 from andromede.identity.tokens import InvalidToken, ReceiptPayload, TokenCodec, TokenPayload
 
@@ -297,7 +298,7 @@ class Authenticator:
     def _check_parent_token(self, token: str) -> TokenPayload:
         return self.validate(token).payload
 
-    def _check_app_cred(self, session: Session, ref) -> ApplicationCredential:  # type: ignore[no-untyped-def]
+    def _check_app_cred(self, session: Session, ref: AppCredMethod) -> ApplicationCredential:
         credential: ApplicationCredential | None = None
         if ref.id is not None:
             credential = session.get(ApplicationCredential, ref.id)
@@ -436,9 +437,8 @@ class Authenticator:
 
         project = project_domain = domain = None
         app_cred = None
-        if payload.project_id:
-            project, project_domain = memo(("project", payload.project_id),
-                                           lambda s: _with_domain(s, Project, payload.project_id))
+        if project_id := payload.project_id:
+            project, project_domain = memo(("project", project_id), lambda s: _with_domain(s, Project, project_id))
             if project is None or not project.enabled or project_domain is None or not project_domain.enabled:
                 raise invalid
             target = ("project", project.id)
@@ -501,7 +501,10 @@ class Authenticator:
         return body
 
 
-def _with_domain(session: Session, model: type[User] | type[Project], ident: str) -> tuple:
+_InDomain = TypeVar("_InDomain", User, Project)
+
+
+def _with_domain(session: Session, model: type[_InDomain], ident: str) -> tuple:
     """(row, its domain), or (None, None): the memo stores tuples so a miss is cached too."""
     row = session.get(model, ident)
     return (row, session.get(Domain, row.domain_id)) if row is not None else (None, None)

@@ -21,7 +21,7 @@ from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
 from sqlalchemy import event, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from andromede.db.engine import Database
@@ -62,7 +62,7 @@ class IdentityCache:
                 session.info["identity_dirty"] = True
 
         @event.listens_for(factory, "do_orm_execute")
-        def mark_bulk(state) -> None:  # type: ignore[no-untyped-def]
+        def mark_bulk(state: ORMExecuteState) -> None:
             if (state.is_update or state.is_delete) and not state.session.info.get(CACHE_NEUTRAL) and any(
                     getattr(m.class_, "__tablename__", "").startswith(_IDENTITY_PREFIX)
                     for m in state.all_mappers):

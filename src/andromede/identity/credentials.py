@@ -14,7 +14,7 @@ from andromede.common.clock import parse_isotime, utcnow
 from andromede.common.errors import BadRequest, NotFound
 from andromede.common.ids import new_id, random_urlsafe
 from andromede.common.keyring import InvalidSealedData, Keyring
-from andromede.db.engine import Database
+from andromede.db.engine import Database, matched_rows
 from andromede.identity import assignment, revoke
 from andromede.identity.cache import CACHE_NEUTRAL
 from andromede.identity.common import flush_unique
@@ -100,7 +100,9 @@ def delete_application_credential(session: Session, user_id: str, credential_id:
 
 
 def role_refs(session: Session, role_ids: list[str]) -> list[dict]:
-    roles = session.scalars(select(Role).where(Role.id.in_(role_ids)).order_by(Role.name)) if role_ids else []
+    if not role_ids:
+        return []
+    roles = session.scalars(select(Role).where(Role.id.in_(role_ids)).order_by(Role.name))
     return [{"id": role.id, "name": role.name, "domain_id": role.domain_id} for role in roles]
 
 
@@ -183,7 +185,7 @@ def claim_totp_step(db: Database, user_id: str, step: int) -> bool:
         result = session.execute(update(table).where(
             table.c.id == user_id, or_(table.c.totp_last_step.is_(None), table.c.totp_last_step < step),
         ).values(totp_last_step=step))
-        return result.rowcount == 1  # type: ignore[attr-defined]
+        return matched_rows(result) == 1
 
 
 def _ec2_access(blob: str) -> str:

@@ -30,7 +30,8 @@ def load_events(session: Session) -> tuple[Event, ...]:
         RevocationEvent.issued_before, RevocationEvent.user_id, RevocationEvent.project_id,
         RevocationEvent.domain_id, RevocationEvent.app_cred_id, RevocationEvent.audit_id,
         RevocationEvent.audit_chain_id))
-    return tuple(tuple(row) for row in rows)  # type: ignore[misc]
+    return tuple((issued_before, user_id, project_id, domain_id, app_cred_id, audit_id, audit_chain_id)
+                 for issued_before, user_id, project_id, domain_id, app_cred_id, audit_id, audit_chain_id in rows)
 
 
 def is_revoked(events: tuple[Event, ...], token: TokenPayload) -> bool:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import AbstractContextManager
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
 from pydantic import TypeAdapter, ValidationError
+from sqlalchemy.orm import Session
 
 from andromede.api import json_body
 from andromede.api.deps import context
@@ -29,7 +31,7 @@ def _uploads(request: Request) -> ImageUploads:
     return request.app.state.uploads
 
 
-def _session(request: Request):  # type: ignore[no-untyped-def]
+def _session(request: Request) -> AbstractContextManager[Session]:
     return _uploads(request).db.session()
 
 

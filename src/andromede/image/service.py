@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import or_, select, update
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session
 from andromede.common.clock import isotime, utcnow
 from andromede.common.context import RequestContext
 from andromede.common.errors import BadRequest, Conflict, Forbidden, NotFound
+from andromede.db.engine import matched_rows
 from andromede.image import quotas
 from andromede.image.models import Image, ImageId, ImageMember
 from andromede.image.quotas import ImageLimits
@@ -210,13 +212,17 @@ def claim_upload(session: Session, ctx: RequestContext, image_id: str, *, limits
         quotas.check_storage(session, limits, image.owner, declared_size)
     claimed = session.execute(update(Image).where(Image.id == image_id, Image.status == "queued")
                               .values(status="saving", updated_at=utcnow()))
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+    if matched_rows(claimed) != 1:
         raise Conflict(f"Image status transition from {image.status} to saving is not allowed")
     quotas.check_count_uploading(session, limits, image.owner)
     return image
 
 
 # ---- listing -----------------------------------------------------------------------------------
+
+def _sort_key(attribute: str) -> Callable[[Image], tuple[bool, Any]]:
+    return lambda image: (getattr(image, attribute) is None, getattr(image, attribute) or 0)
+
 
 def _sort_spec(params: dict[str, list[str]]) -> list[tuple[str, bool]]:
     spec: list[tuple[str, bool]] = []
@@ -290,7 +296,7 @@ def list_images(session: Session, ctx: RequestContext, params: dict[str, list[st
         and all(tag in image.tags for tag in tags)
     ]
     for key, descending in reversed(_sort_spec(params)):
-        selected.sort(key=lambda image, k=key: (getattr(image, k) is None, getattr(image, k) or 0), reverse=descending)
+        selected.sort(key=_sort_key(key), reverse=descending)
     marker = one("marker")
     if marker is not None:
         ids = [image.id for image in selected]

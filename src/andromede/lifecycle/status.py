@@ -119,7 +119,7 @@ def _server(installation: Installation) -> ServerStatus:
     cloud = _admin_cloud(installation)
     url = cloud[0] if cloud else None
     healthy, error = False, None
-    if running and cloud is not None:
+    if running and cloud is not None and url is not None:
         try:
             response = httpx.get(url + "/", verify=cloud[1], timeout=HTTP_TIMEOUT)
             healthy = response.status_code == 200 and "services" in response.json()

@@ -79,7 +79,7 @@ def _doc(session: Session, host: Host, agent_type: str, now: datetime) -> dict:
 
 def list_agents(session: Session, network_host: str) -> list[dict]:
     now = utcnow()
-    docs = []
+    docs: list[dict] = []
     for host in hosts.with_network_agent(session):
         types = (PORTS_AGENT, *NETWORK_HOST_AGENTS) if host.name == network_host else (PORTS_AGENT,)
         docs.extend(_doc(session, host, agent_type, now) for agent_type in types)

@@ -7,6 +7,7 @@ from typing import Literal
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from andromede.api.deps import context
 from andromede.api.service_app import service_app
@@ -109,7 +110,7 @@ def _params(request: Request) -> list[tuple[str, str]]:
     return list(request.query_params.multi_items())
 
 
-def _subnet_ids(session, network_ids: list[str]) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
+def _subnet_ids(session: Session, network_ids: list[str]) -> dict[str, list[str]]:
     result: dict[str, list[str]] = {nid: [] for nid in network_ids}
     for subnet_id, network_id in session.execute(
             select(Subnet.id, Subnet.network_id).where(Subnet.network_id.in_(network_ids)).order_by(Subnet.created_at)):
@@ -205,7 +206,7 @@ def create_network(body: NetworkCreateRequest, request: Request, ctx: RequestCon
         return {"network": views.network(row, [], ctx)}
 
 
-def _network_doc(session, ctx: RequestContext, row: Network) -> dict:  # type: ignore[no-untyped-def]
+def _network_doc(session: Session, ctx: RequestContext, row: Network) -> dict:
     return views.network(row, _subnet_ids(session, [row.id])[row.id], ctx)
 
 

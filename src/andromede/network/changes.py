@@ -11,7 +11,7 @@ import asyncio
 import threading
 
 from sqlalchemy import event, insert, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
 from andromede.db.engine import Database
 from andromede.network.models import NetworkState
@@ -54,7 +54,7 @@ class NetworkChanges:
                 session.info[_DIRTY] = True
 
         @event.listens_for(factory, "do_orm_execute")
-        def mark_bulk(state) -> None:  # type: ignore[no-untyped-def]
+        def mark_bulk(state: ORMExecuteState) -> None:
             if (state.is_update or state.is_delete or state.is_insert) and any(
                     getattr(m.class_, "__tablename__", "").startswith(_PREFIX)
                     and m.class_ is not NetworkState for m in state.all_mappers):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 from collections import defaultdict
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -58,7 +59,7 @@ def _dhcp_doc(session: Session, network: Network, subnets: list[Subnet]) -> dict
     addresses = _addresses(session, [p.id for p in ports])
     server = {row.subnet_id: row.ip_address for row in session.scalars(
         select(FixedIp).where(FixedIp.port_id == dhcp_port.id))}
-    subnet_docs = []
+    subnet_docs: list[dict[str, Any]] = []
     for subnet in subnets:
         if subnet.id not in server:
             continue

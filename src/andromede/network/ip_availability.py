@@ -5,6 +5,7 @@ counts every address a port holds on the subnet, as Neutron does."""
 from __future__ import annotations
 
 import ipaddress
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -37,9 +38,10 @@ def availabilities(session: Session, network_ids: list[str] | None = None,
     for network in networks:
         if ip_versions is not None and not subnets[network.id]:
             continue
-        parts = [{"subnet_id": s.id, "subnet_name": s.name, "cidr": s.cidr, "ip_version": s.ip_version,
-                  "total_ips": _pool_size(s.allocation_pools or []), "used_ips": used.get(s.id, 0)}
-                 for s in subnets[network.id]]
+        parts: list[dict[str, Any]] = [
+            {"subnet_id": s.id, "subnet_name": s.name, "cidr": s.cidr, "ip_version": s.ip_version,
+             "total_ips": _pool_size(s.allocation_pools or []), "used_ips": used.get(s.id, 0)}
+            for s in subnets[network.id]]
         docs.append({"network_id": network.id, "network_name": network.name, "tenant_id": network.project_id,
                      "project_id": network.project_id, "total_ips": sum(p["total_ips"] for p in parts),
                      "used_ips": sum(p["used_ips"] for p in parts), "subnet_ip_availability": parts})

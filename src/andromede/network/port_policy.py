@@ -7,6 +7,8 @@ owner and admins (the rules are in andromede.policy.network). A refusal is a 403
 
 from __future__ import annotations
 
+from typing import Any
+
 from andromede.common.context import RequestContext
 from andromede.common.errors import Forbidden
 from andromede.network.models import Network
@@ -17,7 +19,7 @@ from andromede.policy.network import PORT_ATTRIBUTE_RULES
 _SUB_ATTRIBUTES = {"fixed_ips": ("ip_address", "subnet_id"), "allowed_address_pairs": ("mac_address", "ip_address")}
 
 
-def _sent(body: PortCreate | PortUpdate, *, with_nulls: bool) -> dict[str, object]:
+def _sent(body: PortCreate | PortUpdate, *, with_nulls: bool) -> dict[str, Any]:
     """Wire name -> value of each attribute the request sets. A create's nulls mean "not given" (Nova's
     PortCreate(fixed_ips=None)); an update's are a change, checked like any other."""
     fields = type(body).model_fields
@@ -33,7 +35,7 @@ def triggered(body: PortCreate | PortUpdate) -> list[str]:
     for attribute, value in sent.items():
         names.append(attribute)
         for key in _SUB_ATTRIBUTES.get(attribute, ()):
-            if any(getattr(entry, key) is not None for entry in value or []):  # type: ignore[attr-defined]
+            if any(getattr(entry, key) is not None for entry in value or []):
                 names.append(f"{attribute}:{key}")
     return names
 

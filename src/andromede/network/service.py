@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from typing import Protocol
 
+from pydantic import BaseModel
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -13,7 +16,7 @@ from andromede.common.context import RequestContext
 from andromede.common.errors import Conflict, Forbidden, NotFound
 from andromede.network import dhcp_options, ipam, port_policy, quotas
 from andromede.network.l3.models import L3_OWNERS
-from andromede.network.models import FixedIp, Network, Port, Subnet
+from andromede.network.models import FixedIp, Network, Port, StandardAttributes, Subnet
 from andromede.network.schemas import (
     ADMIN_ONLY_NETWORK,
     NetworkCreate,
@@ -31,11 +34,31 @@ FIRST_VNI = 1000
 _kept_port = or_(~Port.device_owner.startswith("network:"), Port.device_owner.in_(L3_OWNERS))
 
 
+class AddressRequest(Protocol):
+    """One fixed IP asked for: a subnet and/or an address (a port's fixed_ips entry, a router gateway's)."""
+
+    @property
+    def subnet_id(self) -> str | None: ...
+
+    @property
+    def ip_address(self) -> str | None: ...
+
+
+class OwnedBody(Protocol):
+    """A create body that may name the project it is for (admins only, when not their own)."""
+
+    @property
+    def project_id(self) -> str | None: ...
+
+    @property
+    def tenant_id(self) -> str | None: ...
+
+
 def not_found(kind: str, ident: str) -> NotFound:
     return NotFound(f"{kind} {ident} could not be found.", extra={"type": f"{kind}NotFound"})
 
 
-def _admin_only(ctx: RequestContext, body, names: tuple[str, ...]) -> None:  # type: ignore[no-untyped-def]
+def _admin_only(ctx: RequestContext, body: BaseModel, names: tuple[str, ...]) -> None:
     """Members may not set admin-only attributes at all, not even to their default values."""
     if ctx.is_admin:
         return
@@ -46,7 +69,7 @@ def _admin_only(ctx: RequestContext, body, names: tuple[str, ...]) -> None:  # t
                         extra={"type": "PolicyNotAuthorized"})
 
 
-def _owner(ctx: RequestContext, body) -> str:  # type: ignore[no-untyped-def]
+def _owner(ctx: RequestContext, body: OwnedBody) -> str:
     wanted = body.project_id or body.tenant_id
     if wanted and wanted != ctx.project_id and not ctx.is_admin:
         raise Forbidden("Only administrators may create resources for another project.",
@@ -259,7 +282,7 @@ def fixed_ips(session: Session, port_id: str) -> list[dict]:
     return [{"subnet_id": row.subnet_id, "ip_address": row.ip_address} for row in rows]
 
 
-def _allocate(session: Session, network: Network, port_id: str, requests: list | None) -> None:
+def _allocate(session: Session, network: Network, port_id: str, requests: Sequence[AddressRequest] | None) -> None:
     subnets = list(session.scalars(select(Subnet).where(Subnet.network_id == network.id)
                                    .order_by(Subnet.ip_version, Subnet.created_at)))
     automatic = [s for s in subnets if s.ipv6_address_mode in ipam.AUTO_ADDRESS_MODES]
@@ -267,7 +290,8 @@ def _allocate(session: Session, network: Network, port_id: str, requests: list |
         # As Neutron: one address from the first IPv4 subnet and the first stateful IPv6 one, and the
         # automatic (SLAAC) address of every subnet that has one.
         firsts = {v: next((x.id for x in subnets if x.ip_version == v and x not in automatic), None) for v in (4, 6)}
-        requests_by_subnet = [(s, None) for s in subnets if s.id == firsts[s.ip_version] or s in automatic]
+        requests_by_subnet: list[tuple[Subnet, str | None]] = [
+            (s, None) for s in subnets if s.id == firsts[s.ip_version] or s in automatic]
     else:
         requests_by_subnet = []
         for request in requests:
@@ -303,10 +327,11 @@ def _allocate(session: Session, network: Network, port_id: str, requests: list |
                 raise Conflict(f"IP address {address} already allocated in subnet {subnet.id}",
                                extra={"type": "IpAddressAlreadyAllocated"})
         else:
-            address = ipam.next_free(subnet.allocation_pools, used)
-            if address is None:
+            free = ipam.next_free(subnet.allocation_pools, used)
+            if free is None:
                 raise Conflict(f"No more IP addresses available on network {network.id}.",
                                extra={"type": "IpAddressGenerationFailure"})
+            address = free
         session.add(FixedIp(port_id=port_id, subnet_id=subnet.id, ip_address=address))
     try:
         session.flush()
@@ -387,12 +412,13 @@ def delete_port(session: Session, ctx: RequestContext, port_id: str) -> None:
 
 # ---- tags --------------------------------------------------------------------------------------
 
-TAGGABLE = {"networks": ("Network", Network), "subnets": ("Subnet", Subnet), "ports": ("Port", Port),
-            "security-groups": ("SecurityGroup", SecurityGroup)}
+TAGGABLE: dict[str, tuple[str, type[StandardAttributes]]] = {
+    "networks": ("Network", Network), "subnets": ("Subnet", Subnet), "ports": ("Port", Port),
+    "security-groups": ("SecurityGroup", SecurityGroup)}
 MAX_TAGS = 64
 
 
-def taggable(session: Session, ctx: RequestContext, collection: str, resource_id: str) -> Network | Subnet | Port:
+def taggable(session: Session, ctx: RequestContext, collection: str, resource_id: str) -> StandardAttributes:
     """The resource to tag: one the caller's project owns (or any, for admins); otherwise 404."""
     kind, model = TAGGABLE[collection]
     row = session.get(model, resource_id)
@@ -401,7 +427,7 @@ def taggable(session: Session, ctx: RequestContext, collection: str, resource_id
     return row
 
 
-def set_tags(row: Network | Subnet | Port, tags: list[str]) -> list[str]:
+def set_tags(row: StandardAttributes, tags: list[str]) -> list[str]:
     unique = sorted(set(tags))
     if len(unique) > MAX_TAGS:
         raise ipam.invalid(f"A resource may have at most {MAX_TAGS} tags.")

@@ -14,7 +14,7 @@ from andromede.common.errors import BadRequest
 from andromede.network.models import Network, Port, Subnet
 
 
-def _common(row, ctx: RequestContext) -> dict:  # type: ignore[no-untyped-def]
+def _common(row: Network | Subnet | Port, ctx: RequestContext) -> dict:
     return {"id": row.id, "name": row.name, "tenant_id": row.project_id, "project_id": row.project_id,
             "description": row.description, "tags": list(row.tags),
             "created_at": isotime(row.created_at, subsecond=False),
@@ -141,6 +141,10 @@ def _matches_value(wanted: set[str], value: object) -> bool:
     return str(value) in wanted or value in wanted
 
 
+def _sort_key(key: str) -> Callable[[dict], tuple[bool, str]]:
+    return lambda doc: (doc.get(key) is None, str(doc.get(key)))
+
+
 def select_docs(docs: list[dict], params: list[tuple[str, str]], collection: str, base: str, *,
                 id_key: str = "id") -> dict:
     """Neutron's list semantics: exact-match filters (repeat a key for OR), tags, sort, page (by `id_key`),
@@ -166,7 +170,7 @@ def select_docs(docs: list[dict], params: list[tuple[str, str]], collection: str
         direction = sort_dirs[index] if index < len(sort_dirs) else "asc"
         if direction not in ("asc", "desc"):
             raise BadRequest(f"{direction} is an invalid value for sort_dirs", extra={"type": "HTTPBadRequest"})
-        selected.sort(key=lambda d, k=key: (d.get(k) is None, str(d.get(k))), reverse=direction == "desc")
+        selected.sort(key=_sort_key(key), reverse=direction == "desc")
     result: dict = {}
     limit = tag_params.get("limit")
     marker = tag_params.get("marker")

@@ -4,10 +4,13 @@ readers read within their scope, users see themselves. `admin` on a project give
 
 from __future__ import annotations
 
+from andromede.common.context import RequestContext
 from andromede.policy.checks import (
     ADMIN,
     ADMIN_OR_READER,
     SYSTEM_READER,
+    Check,
+    Target,
     all_of,
     any_of,
     authenticated,
@@ -25,7 +28,7 @@ V3 = "/identity/v3"
 _rule = rule_maker("identity", V3)
 
 
-def _crud(noun: str, plural: str, read_check, path: str, write_check=ADMIN) -> list[Rule]:  # type: ignore[no-untyped-def]
+def _crud(noun: str, plural: str, read_check: Check, path: str, write_check: Check = ADMIN) -> list[Rule]:
     item = f"{path}/{{{noun}_id}}"
     return [
         _rule(f"get_{noun}", read_check, f"Show a {noun}.", ("GET", item)),
@@ -40,7 +43,7 @@ def _crud(noun: str, plural: str, read_check, path: str, write_check=ADMIN) -> l
 MANAGEABLE_ROLES = frozenset({"manager", "member", "reader"})
 
 
-def _manageable_role(_ctx, target) -> bool:  # type: ignore[no-untyped-def]
+def _manageable_role(_ctx: RequestContext, target: Target) -> bool:
     return target.get("role_name") in MANAGEABLE_ROLES
 
 

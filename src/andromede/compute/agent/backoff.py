@@ -10,6 +10,9 @@ import threading
 import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+K = TypeVar("K", bound=Hashable)
 
 MAX_EXPONENT = 32  # 2**32 times any first delay is far past any cap; bounds the float arithmetic
 
@@ -39,7 +42,7 @@ class _Record:
     held: bool = False  # a permanent failure: no attempt until the fingerprint changes
 
 
-class RetryBook:
+class RetryBook(Generic[K]):
     """Which keys failed, under which desired state, and when each may be attempted again. Thread-safe."""
 
     def __init__(self, backoff: Backoff | None = None, *, clock: Callable[[], float] = time.monotonic,
@@ -47,10 +50,10 @@ class RetryBook:
         self.backoff = backoff or Backoff()
         self._clock = clock
         self._rand = rand
-        self._records: dict[Hashable, _Record] = {}
+        self._records: dict[K, _Record] = {}
         self._lock = threading.Lock()
 
-    def may_attempt(self, key: Hashable, fingerprint: object) -> bool:
+    def may_attempt(self, key: K, fingerprint: object) -> bool:
         """True unless the key is held or backing off under this same desired state (a change lifts both)."""
         with self._lock:
             record = self._records.get(key)
@@ -61,7 +64,7 @@ class RetryBook:
                 return True
             return not record.held and self._clock() >= record.not_before
 
-    def failed(self, key: Hashable, fingerprint: object) -> tuple[int, float]:
+    def failed(self, key: K, fingerprint: object) -> tuple[int, float]:
         """Count a temporary failure: (consecutive failures, seconds until the next attempt)."""
         with self._lock:
             record = self._records.get(key)
@@ -73,21 +76,21 @@ class RetryBook:
             record.not_before = self._clock() + delay
             return record.failures, delay
 
-    def hold(self, key: Hashable, fingerprint: object) -> None:
+    def hold(self, key: K, fingerprint: object) -> None:
         """A permanent failure: no attempt until the key's desired state changes."""
         with self._lock:
             self._records[key] = _Record(fingerprint, held=True)
 
-    def succeeded(self, key: Hashable) -> None:
+    def succeeded(self, key: K) -> None:
         with self._lock:
             self._records.pop(key, None)
 
-    def waiting(self, key: Hashable) -> bool:
+    def waiting(self, key: K) -> bool:
         """True while the key is held or backing off: watchers leave it alone."""
         with self._lock:
             return key in self._records
 
-    def due(self) -> list[Hashable]:
+    def due(self) -> list[K]:
         """Keys backing off whose next attempt time has come."""
         now = self._clock()
         with self._lock:

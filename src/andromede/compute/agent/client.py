@@ -9,6 +9,7 @@ from __future__ import annotations
 import ssl
 import threading
 from pathlib import Path
+from typing import Any
 
 import httpx
 import yaml
@@ -50,11 +51,11 @@ class ControllerClient:
                 self._token = self._authenticate()
             return self._token
 
-    def request(self, method: str, path: str, **kwargs: object) -> httpx.Response:
-        response = self.http.request(method, path, headers={"X-Auth-Token": self.token()}, **kwargs)  # type: ignore[arg-type]
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:  # httpx's own keyword arguments
+        response = self.http.request(method, path, headers={"X-Auth-Token": self.token()}, **kwargs)
         if response.status_code == 401:
             response = self.http.request(method, path, headers={"X-Auth-Token": self.token(renew=True)},
-                                         **kwargs)  # type: ignore[arg-type]
+                                         **kwargs)
         response.raise_for_status()
         return response
 

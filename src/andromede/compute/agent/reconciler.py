@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Literal, Protocol
 
 import httpx
 
@@ -57,12 +58,22 @@ def config_drive_for(doc: dict) -> ConfigDrive:
                        network_data={"links": [], "networks": [], "services": []})
 
 
+class Controller(Protocol):
+    """What the loop asks of the controller: the agent's ControllerClient over the internal API, or a test's fake."""
+
+    def heartbeat(self, host: str, resources: dict) -> dict: ...
+
+    def desired(self, host: str, since: int, wait: float) -> dict: ...
+
+    def report(self, uuid: str, observed: dict) -> None: ...
+
+
 class Reconciler:
-    def __init__(self, host: str, driver: HypervisorDriver, client, cache: ImageCache,  # type: ignore[no-untyped-def]
+    def __init__(self, host: str, driver: HypervisorDriver, client: Controller, cache: ImageCache,
                  state_path: Path, *, workers: int = 4, observe_every: float = 3.0, resync_every: float = 60.0,
                  heartbeat_every: float = 20.0, availability_zone: str = "nova",
                  network: NetworkReconciler | None = None, port_wait: float = 15.0,
-                 retries: RetryBook | None = None) -> None:
+                 retries: RetryBook[str] | None = None) -> None:
         self.host = host
         self.network = network
         self.port_wait = port_wait
@@ -83,7 +94,7 @@ class Reconciler:
         self._console_digest: dict[str, str] = {}
         self._reported: dict[str, tuple] = {}
         self._handled_reboots: dict[str, int] = self._load_state()
-        self.retries = retries or RetryBook(INSTANCE_BACKOFF)
+        self.retries: RetryBook[str] = retries or RetryBook(INSTANCE_BACKOFF)
 
     # ---- local state that must survive agent restarts -----------------------------------------
 
@@ -264,10 +275,10 @@ class Reconciler:
 
     def _spec(self, doc: dict) -> InstanceSpec:
         base = self.cache.ensure(doc["image"])
-        fmt = "qcow2" if doc["image"].get("disk_format") == "qcow2" else "raw"
+        fmt: Literal["qcow2", "raw"] = "qcow2" if doc["image"].get("disk_format") == "qcow2" else "raw"
         return InstanceSpec(uuid=doc["uuid"], hostname=doc["hostname"], vcpus=doc["vcpus"],
                             memory_mib=doc["memory_mib"], root_gib=doc["root_gib"], base_image=base,
-                            base_format=fmt,  # type: ignore[arg-type]
+                            base_format=fmt,
                             config_drive=config_drive_for(doc) if doc.get("config_drive") else None,
                             nics=tuple({"port_id": nic["port_id"], "mac": nic["mac"], "tap": tap_name(nic["port_id"])}
                                        for nic in doc.get("nics", [])))

@@ -9,6 +9,7 @@ from andromede.common.context import RequestContext
 from andromede.common.errors import Conflict, NotFound
 from andromede.compute import networking, servers
 from andromede.compute.api.common import db_of, notifier_of
+from andromede.compute.models import Instance
 from andromede.compute.schemas import InterfaceAttachRequest
 from andromede.policy import enforce
 
@@ -40,7 +41,7 @@ def show_interface(server_id: str, port_id: str, request: Request, ctx: RequestC
     raise NotFound(f"Port {port_id} is not attached")
 
 
-def _pluggable(instance) -> None:  # type: ignore[no-untyped-def]
+def _pluggable(instance: Instance) -> None:
     status = servers.status_of(instance)
     if status not in PLUGGABLE or instance.task_state is not None:
         raise Conflict(f"Cannot 'attach_interface' instance {instance.uuid} while it is in vm_state "

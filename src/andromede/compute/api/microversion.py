@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from andromede.common.errors import BadRequest, NotAcceptable
 
@@ -44,10 +45,10 @@ def requested_version(headers: list[tuple[bytes, bytes]]) -> tuple[int, int]:
 class Microversions:
     """Parses the requested compute microversion and echoes it on every answer, errors included."""
 
-    def __init__(self, app: Callable[..., Awaitable[None]]) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
-    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -57,7 +58,7 @@ class Microversions:
         echo = [(b"openstack-api-version", b"compute " + text), (b"x-openstack-nova-api-version", text),
                 (b"vary", b"OpenStack-API-Version, X-OpenStack-Nova-API-Version")]
 
-        async def send_with_version(message: dict) -> None:
+        async def send_with_version(message: Message) -> None:
             if message["type"] == "http.response.start":
                 message["headers"] = [*message.get("headers", []), *echo]
             await send(message)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from andromede.api import json_body
@@ -12,6 +15,7 @@ from andromede.common.context import RequestContext
 from andromede.common.errors import BadRequest, NotFound, Unauthorized
 from andromede.compute import networking, servers
 from andromede.compute.api.common import db_of, notifier_of, settings_of, views_of
+from andromede.compute.models import Instance
 from andromede.compute.schemas import (
     ConsoleBody,
     MetadataBody,
@@ -23,6 +27,9 @@ from andromede.compute.schemas import (
 from andromede.policy import enforce
 
 router = APIRouter(prefix="/v2.1")
+# A server action's handler: (request, context, server id, the action's argument) -> the response.
+Action = Callable[[Request, RequestContext, str, object], Response | dict]
+StateChange = Callable[[Request, RequestContext, str, object], Response]  # an action answered with a bare 202
 
 
 def _params(request: Request) -> dict[str, str]:
@@ -35,7 +42,7 @@ def _notify(request: Request, hosts: set[str | None]) -> None:
             notifier_of(request).notify(host)
 
 
-def _server_doc(request: Request, session, ctx: RequestContext, instance) -> dict:  # type: ignore[no-untyped-def]
+def _server_doc(request: Request, session: Session, ctx: RequestContext, instance: Instance) -> dict:
     return views_of(request).server(instance, ctx, networking.addresses(session, [instance])[instance.uuid],
                                     networking.security_group_names(session, [instance])[instance.uuid])
 
@@ -124,7 +131,7 @@ async def server_action(server_id: str, request: Request, ctx: RequestContext = 
     return await run_in_threadpool(handler[1], request, ctx, server_id, argument)
 
 
-def _simple(change):  # type: ignore[no-untyped-def]
+def _simple(change: Callable[[Session, Instance], object]) -> StateChange:
     def run(request: Request, ctx: RequestContext, server_id: str, _argument: object) -> Response:
         with db_of(request).session() as session:
             instance = servers.get(session, ctx, server_id)
@@ -154,7 +161,7 @@ def _console(request: Request, ctx: RequestContext, server_id: str, argument: ob
         return {"output": servers.console_tail(servers.get(session, ctx, server_id), length)}
 
 
-def _security_group_action(add: bool):  # type: ignore[no-untyped-def]
+def _security_group_action(add: bool) -> StateChange:
     def run(request: Request, ctx: RequestContext, server_id: str, argument: object) -> Response:
         if not isinstance(argument, dict) or not isinstance(argument.get("name"), str) or not argument["name"]:
             raise BadRequest("A security group action needs a group name.")
@@ -166,7 +173,7 @@ def _security_group_action(add: bool):  # type: ignore[no-untyped-def]
     return run
 
 
-def _fixed_ip_action(add: bool):  # type: ignore[no-untyped-def]
+def _fixed_ip_action(add: bool) -> StateChange:
     key = "networkId" if add else "address"
 
     def run(request: Request, ctx: RequestContext, server_id: str, argument: object) -> Response:
@@ -186,7 +193,7 @@ def _fixed_ip_action(add: bool):  # type: ignore[no-untyped-def]
     return run
 
 
-ACTIONS = {
+ACTIONS: dict[str, tuple[str, Action]] = {
     "addFixedIp": ("fixed_ip:add", _fixed_ip_action(True)),
     "removeFixedIp": ("fixed_ip:remove", _fixed_ip_action(False)),
     "addSecurityGroup": ("security_groups:add", _security_group_action(True)),

@@ -5,12 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict
+from sqlalchemy.orm import Session
 
 from andromede.api.deps import context, parse_bool
 from andromede.common.context import RequestContext
 from andromede.common.errors import NotFound
 from andromede.identity import assignment, users
 from andromede.identity.api.common import default_domain, domain_of, identity_of, listing_domain, views_of
+from andromede.identity.models import Group, User
 from andromede.identity.schemas import GroupCreate, GroupUpdate, PasswordChange, UserCreate, UserUpdate
 from andromede.identity.throttle import client_key
 from andromede.policy import enforce
@@ -65,7 +67,7 @@ def list_users(request: Request, name: str | None = None, domain_id: str | None 
 @router.get("/users/{user_id}")
 def get_user(user_id: str, request: Request, ctx: RequestContext = Depends(context)) -> dict:
     with identity_of(request).db.session() as session:
-        row = session.get(users.User, user_id)
+        row = session.get(User, user_id)
         enforce(ctx, "identity:get_user", {"user_id": user_id, "domain_id": row.domain_id if row else None})
         return {"user": views_of(request).user(users.get_user(session, user_id))}
 
@@ -75,14 +77,14 @@ def update_user(user_id: str, body: UserUpdateRequest, request: Request,
                 ctx: RequestContext = Depends(context)) -> dict:
     identity = identity_of(request)
     with identity.db.session() as session:
-        enforce(ctx, "identity:update_user", {"user_id": user_id, "domain_id": domain_of(session, users.User, user_id)})
+        enforce(ctx, "identity:update_user", {"user_id": user_id, "domain_id": domain_of(session, User, user_id)})
         return {"user": views_of(request).user(users.update_user(session, identity.settings, user_id, body.user))}
 
 
 @router.delete("/users/{user_id}", status_code=204)
 def delete_user(user_id: str, request: Request, ctx: RequestContext = Depends(context)) -> Response:
     with identity_of(request).db.session() as session:
-        enforce(ctx, "identity:delete_user", {"user_id": user_id, "domain_id": domain_of(session, users.User, user_id)})
+        enforce(ctx, "identity:delete_user", {"user_id": user_id, "domain_id": domain_of(session, User, user_id)})
         users.delete_user(session, user_id)
     return Response(status_code=204)
 
@@ -105,7 +107,7 @@ def list_user_projects(user_id: str, request: Request, ctx: RequestContext = Dep
     views = views_of(request)
     with identity_of(request).db.session() as session:
         enforce(ctx, "identity:list_user_projects",
-                {"user_id": user_id, "domain_id": domain_of(session, users.User, user_id)})
+                {"user_id": user_id, "domain_id": domain_of(session, User, user_id)})
         users.get_user(session, user_id)
         rows = assignment.projects_for_user(session, user_id)
         return {"projects": [views.project(p) for p in rows],
@@ -117,7 +119,7 @@ def list_user_groups(user_id: str, request: Request, ctx: RequestContext = Depen
     views = views_of(request)
     with identity_of(request).db.session() as session:
         enforce(ctx, "identity:list_groups_for_user",
-                {"user_id": user_id, "domain_id": domain_of(session, users.User, user_id)})
+                {"user_id": user_id, "domain_id": domain_of(session, User, user_id)})
         users.get_user(session, user_id)
         return {"groups": [views.group(g) for g in users.list_groups(session, user_id=user_id)],
                 "links": views.collection_links(f"users/{user_id}/groups")}
@@ -201,10 +203,10 @@ def remove_member(group_id: str, user_id: str, request: Request,
     return Response(status_code=204)
 
 
-def _membership_target(session, group_id: str, user_id: str) -> dict:  # type: ignore[no-untyped-def]
-    return {"group_id": group_id, "user_id": user_id, "domain_id": domain_of(session, users.Group, group_id),
-            "actor_domain_id": domain_of(session, users.User, user_id)}
+def _membership_target(session: Session, group_id: str, user_id: str) -> dict:
+    return {"group_id": group_id, "user_id": user_id, "domain_id": domain_of(session, Group, group_id),
+            "actor_domain_id": domain_of(session, User, user_id)}
 
 
-def _group_target(session, group_id: str) -> dict:  # type: ignore[no-untyped-def]
-    return {"group_id": group_id, "domain_id": domain_of(session, users.Group, group_id)}
+def _group_target(session: Session, group_id: str) -> dict:
+    return {"group_id": group_id, "domain_id": domain_of(session, Group, group_id)}

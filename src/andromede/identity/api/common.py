@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Protocol, TypeVar
+
 from fastapi import Request
+from sqlalchemy.orm import Session
 
 from andromede.common.context import RequestContext
 from andromede.identity.common import DEFAULT_DOMAIN_ID
@@ -27,7 +30,15 @@ def listing_domain(ctx: RequestContext, domain_id: str | None) -> str | None:
     return domain_id if domain_id is not None else ctx.domain_id
 
 
-def domain_of(session, model, ident: str) -> str | None:  # type: ignore[no-untyped-def]
+class _HasDomain(Protocol):
+    @property
+    def domain_id(self) -> str | None: ...
+
+
+_InDomain = TypeVar("_InDomain", bound=_HasDomain)
+
+
+def domain_of(session: Session, model: type[_InDomain], ident: str) -> str | None:
     """The domain a user, group or project lives in, for the policy target (None when it does not exist)."""
     row = session.get(model, ident)
     return row.domain_id if row is not None else None

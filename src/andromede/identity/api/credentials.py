@@ -8,6 +8,7 @@ import json
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict
+from sqlalchemy.orm import Session
 
 from andromede.api.deps import context
 from andromede.common.context import RequestContext
@@ -51,7 +52,7 @@ def _own_or_404(ctx: RequestContext, user_id: str, what: str) -> None:
         raise NotFound(f"Could not find {what}.")
 
 
-def _require_project_role(session, ctx: RequestContext, user_id: str, project_id: str | None) -> None:  # type: ignore[no-untyped-def]
+def _require_project_role(session: Session, ctx: RequestContext, user_id: str, project_id: str | None) -> None:
     """An EC2 credential acts in its project: nobody may mint one for a project they hold no role on."""
     if project_id is None or ctx.is_admin:
         return
@@ -143,7 +144,7 @@ def _credential_doc(request: Request, row: Credential, *, created: bool = False)
     return doc
 
 
-def _visible_credential(session, ctx: RequestContext, credential_id: str) -> Credential:  # type: ignore[no-untyped-def]
+def _visible_credential(session: Session, ctx: RequestContext, credential_id: str) -> Credential:
     row = session.get(Credential, credential_id)
     if row is None or (row.user_id != ctx.user_id and not ctx.is_admin):
         raise NotFound(f"Could not find credential: {credential_id}.")
@@ -235,7 +236,7 @@ def list_ec2(user_id: str, request: Request, ctx: RequestContext = Depends(conte
     return {"credentials": docs, "links": views_of(request).collection_links(f"users/{user_id}/credentials/OS-EC2")}
 
 
-def _ec2_row(session, ctx: RequestContext, user_id: str, access: str) -> Credential:  # type: ignore[no-untyped-def]
+def _ec2_row(session: Session, ctx: RequestContext, user_id: str, access: str) -> Credential:
     row = session.get(Credential, hashlib.sha256(access.encode()).hexdigest())
     if row is None or row.type != "ec2" or row.user_id != user_id or (user_id != ctx.user_id and not ctx.is_admin):
         raise NotFound(f"Could not find credential: {access}.")

@@ -9,6 +9,7 @@ from andromede.api.deps import context, parse_bool
 from andromede.common.context import RequestContext
 from andromede.identity import resource
 from andromede.identity.api.common import default_domain, domain_of, identity_of, listing_domain, views_of
+from andromede.identity.models import Project
 from andromede.identity.schemas import DomainCreate, DomainUpdate, ProjectCreate, ProjectUpdate
 from andromede.policy import enforce
 
@@ -101,7 +102,7 @@ def list_projects(request: Request, name: str | None = None, domain_id: str | No
 @router.get("/projects/{project_id}")
 def get_project(project_id: str, request: Request, ctx: RequestContext = Depends(context)) -> dict:
     with identity_of(request).db.session() as session:
-        project = session.get(resource.Project, project_id)
+        project = session.get(Project, project_id)
         enforce(ctx, "identity:get_project",
                 {"project_id": project_id, "domain_id": project.domain_id if project else None})
         return {"project": views_of(request).project(resource.get_project(session, project_id))}
@@ -112,7 +113,7 @@ def update_project(project_id: str, body: ProjectUpdateRequest, request: Request
                    ctx: RequestContext = Depends(context)) -> dict:
     with identity_of(request).db.session() as session:
         enforce(ctx, "identity:update_project",
-                {"project_id": project_id, "domain_id": domain_of(session, resource.Project, project_id)})
+                {"project_id": project_id, "domain_id": domain_of(session, Project, project_id)})
         project = resource.update_project(session, project_id, body.project)
         return {"project": views_of(request).project(project)}
 
@@ -121,6 +122,6 @@ def update_project(project_id: str, body: ProjectUpdateRequest, request: Request
 def delete_project(project_id: str, request: Request, ctx: RequestContext = Depends(context)) -> Response:
     with identity_of(request).db.session() as session:
         enforce(ctx, "identity:delete_project",
-                {"project_id": project_id, "domain_id": domain_of(session, resource.Project, project_id)})
+                {"project_id": project_id, "domain_id": domain_of(session, Project, project_id)})
         resource.delete_project(session, project_id)
     return Response(status_code=204)

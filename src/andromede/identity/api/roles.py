@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal, Protocol, TypeVar
 
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict
+from sqlalchemy.orm import Session
 
 from andromede.api.deps import context, parse_bool
 from andromede.common.context import RequestContext
@@ -13,7 +14,7 @@ from andromede.common.errors import NotFound
 from andromede.identity import assignment
 from andromede.identity.api.common import domain_of, identity_of, views_of
 from andromede.identity.assignment import Grant
-from andromede.identity.models import Domain, Group, Project, Role, User
+from andromede.identity.models import Domain, Group, Project, Role, RoleAssignment, User
 from andromede.identity.schemas import RoleCreate, RoleUpdate
 from andromede.policy import enforce
 
@@ -73,7 +74,7 @@ def delete_role(role_id: str, request: Request, ctx: RequestContext = Depends(co
     return Response(status_code=204)
 
 
-def _grant_target(session, target: str, target_id: str, actor: str, actor_id: str,  # type: ignore[no-untyped-def]
+def _grant_target(session: Session, target: str, target_id: str, actor: str, actor_id: str,
                   role_id: str | None = None) -> dict:
     """What the grant rules look at: the target's domain, the actor's domain and the role's name."""
     domain_id = target_id if target == "domains" else domain_of(session, Project, target_id)
@@ -95,8 +96,8 @@ def list_grants(target: TargetKind, target_id: str, actor: ActorKind, actor_id: 
     kind = target.rstrip("s")
     with identity_of(request).db.session() as session:
         enforce(ctx, "identity:list_grants", _grant_target(session, target, target_id, actor, actor_id))
-        rows = assignment.list_assignments(
-            session, **{f"{actor.rstrip('s')}_id": actor_id, f"{kind}_id": target_id})
+        ids: dict[str, Any] = {f"{actor.rstrip('s')}_id": actor_id, f"{kind}_id": target_id}
+        rows = assignment.list_assignments(session, **ids)
         roles = assignment.roles_by_ids(session, {row.role_id for row in rows})
         return {"roles": [views.role(r) for r in roles],
                 "links": views.collection_links(f"{target}/{target_id}/{actor}/{actor_id}/roles")}
@@ -146,7 +147,8 @@ def list_system_grants(actor: ActorKind, actor_id: str, request: Request,
     enforce(ctx, "identity:list_system_grants")
     views = views_of(request)
     with identity_of(request).db.session() as session:
-        rows = assignment.list_assignments(session, **{f"{actor.rstrip('s')}_id": actor_id}, system=True)
+        ids: dict[str, Any] = {f"{actor.rstrip('s')}_id": actor_id}
+        rows = assignment.list_assignments(session, **ids, system=True)
         roles = assignment.roles_by_ids(session, {row.role_id for row in rows})
         return {"roles": [views.role(r) for r in roles],
                 "links": views.collection_links(f"system/{actor}/{actor_id}/roles")}
@@ -195,13 +197,21 @@ def list_role_assignments(request: Request, ctx: RequestContext = Depends(contex
     return {"role_assignments": result, "links": views.collection_links("role_assignments")}
 
 
+class _HasName(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+_Named = TypeVar("_Named", bound=_HasName)
+
+
 class _NameCache:
-    def __init__(self, session) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, session: Session) -> None:
         self.session = session
 
-    def ref(self, model, ident: str) -> dict:  # type: ignore[no-untyped-def]
+    def ref(self, model: type[_Named], ident: str) -> dict:
         row = self.session.get(model, ident)
-        doc = {"id": ident}
+        doc: dict[str, Any] = {"id": ident}
         if row is None:
             return doc
         doc["name"] = row.name
@@ -212,7 +222,7 @@ class _NameCache:
         return doc
 
 
-def _assignment_doc(v3: str, row, names: _NameCache | None) -> dict:  # type: ignore[no-untyped-def]
+def _assignment_doc(v3: str, row: RoleAssignment, names: _NameCache | None) -> dict:
     actor_model = User if row.actor_type == "user" else Group
     actor = names.ref(actor_model, row.actor_id) if names else {"id": row.actor_id}
     role = names.ref(Role, row.role_id) if names else {"id": row.role_id}

@@ -18,6 +18,8 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
+from typing import Protocol, TypeVar
 
 import httpx
 
@@ -33,6 +35,8 @@ from andromede.network.agent.drivers.base import (
 )
 
 log = logging.getLogger("andromede.agent.network")
+
+_Spec = TypeVar("_Spec")
 
 
 @dataclass
@@ -52,6 +56,11 @@ def _attempt(outcome: Outcome, what: str, call: Callable[[], object]) -> bool:
         outcome.errors.append(f"{what}: {exc}")
         log.warning("%s failed: %s", what, exc)
         return False
+
+
+def _built(apply: Callable[[_Spec], object], build: Callable[[dict], _Spec], doc: dict) -> Callable[[], object]:
+    """A driver call whose spec is built from `doc` inside the attempt, so that a bad document is a failed one."""
+    return lambda: apply(build(doc))
 
 
 def port_spec(doc: dict) -> PortSpec:
@@ -97,8 +106,12 @@ def _protocol(protocol: str | None, ethertype: str) -> str | None:
     return str(PROTOCOLS[protocol])
 
 
+def _cidr(prefix: str) -> str:
+    return str(ipaddress.ip_network(prefix, strict=False))
+
+
 def _prefix(prefix: str | None) -> str | None:
-    return None if prefix is None else str(ipaddress.ip_network(prefix, strict=False))
+    return None if prefix is None else _cidr(prefix)
 
 
 def security_group_specs(groups: dict) -> tuple[base.SecurityGroupSpec, ...]:
@@ -112,8 +125,8 @@ def security_group_specs(groups: dict) -> tuple[base.SecurityGroupSpec, ...]:
                       for r in group.get("rules", []))
         members = group.get("members", {})
         specs.append(base.SecurityGroupSpec(group_id=group_id, rules=rules,
-                               members_v4=tuple(_prefix(m) for m in members.get("IPv4", [])),
-                               members_v6=tuple(_prefix(m) for m in members.get("IPv6", []))))
+                               members_v4=tuple(_cidr(m) for m in members.get("IPv4", [])),
+                               members_v6=tuple(_cidr(m) for m in members.get("IPv6", []))))
     return tuple(specs)
 
 
@@ -134,8 +147,16 @@ def router_spec(doc: dict) -> base.RouterSpec:
                            routes=routes)
 
 
+class NetworkController(Protocol):
+    """What the loop asks of the controller: the agent's ControllerClient over the internal API, or a test's fake."""
+
+    def network_desired(self, host: str, since: int, wait: float) -> dict: ...
+
+    def network_status(self, host: str, ports: dict[str, str], floating_ips: dict[str, str]) -> None: ...
+
+
 class NetworkReconciler:
-    def __init__(self, host: str, driver: NetworkDriver, client, *,  # type: ignore[no-untyped-def]
+    def __init__(self, host: str, driver: NetworkDriver, client: NetworkController, *,
                  repair_every: float = 15.0, resync_every: float = 60.0, metadata: bool = False,
                  thorough_every: int = 4, vtep_address: str | None = None) -> None:
         self.host = host
@@ -219,12 +240,12 @@ class NetworkReconciler:
             state = networks_now.get(spec.network_id)
             in_place = state is not None and state.vni == spec.vni and state.mtu == spec.mtu
             if self._ensure(outcome, f"network {spec.network_id}", spec, in_place,
-                            lambda s=spec: driver.ensure_network(s)):
+                            partial(driver.ensure_network, spec)):
                 ready_networks.add(net["id"])
         for ext in doc.get("external", []):
             if ext["network_id"] in ready_networks:
                 _attempt(outcome, f"external access {ext['network_id']}",
-                         lambda e=ext: driver.ensure_external_access(e["network_id"], e["host_cidr"]))
+                         partial(driver.ensure_external_access, ext["network_id"], ext["host_cidr"]))
         groups = security_group_specs(doc.get("security_groups", {}))
         if groups or doc.get("ports"):
             try:
@@ -238,12 +259,12 @@ class NetworkReconciler:
         for dhcp in doc.get("dhcp", []):
             if dhcp["network_id"] in ready_networks:
                 _attempt(outcome, f"DHCP {dhcp['network_id']}",
-                         lambda d=dhcp: driver.ensure_dhcp(dhcp_spec(d, metadata=self.metadata)))
+                         _built(driver.ensure_dhcp, partial(dhcp_spec, metadata=self.metadata), dhcp))
         routers = doc.get("routers", [])
         if routers:
             for router in routers:
                 ok = _attempt(outcome, f"router {router['router_id']}",
-                              lambda r=router: driver.ensure_router(router_spec(r)))
+                              _built(driver.ensure_router, router_spec, router))
                 for fip in router.get("floating_ips", []):
                     outcome.floating_ips[fip["id"]] = "ACTIVE" if ok else "DOWN"
                 for port in [*router.get("interfaces", []), *([router["gateway"]] if router.get("gateway") else [])]:
@@ -271,19 +292,19 @@ class NetworkReconciler:
         driver = self.driver
         wanted_ports = {p["id"] for p in doc.get("ports", [])}
         for port_id in set(ports_now) - wanted_ports:
-            _attempt(outcome, f"removing port {port_id}", lambda p=port_id: driver.delete_port(p))
+            _attempt(outcome, f"removing port {port_id}", partial(driver.delete_port, port_id))
         wanted_routers = {r["router_id"] for r in doc.get("routers", [])}
         for router_id in set(driver.list_routers()) - wanted_routers:
-            _attempt(outcome, f"removing router {router_id}", lambda r=router_id: driver.delete_router(r))
+            _attempt(outcome, f"removing router {router_id}", partial(driver.delete_router, router_id))
         wanted_dhcp = {d["network_id"] for d in doc.get("dhcp", [])}
         wanted_networks = {n["id"] for n in doc.get("networks", [])}
         for network_id, state in networks_now.items():
             if network_id not in wanted_networks:
                 _attempt(outcome, f"removing external access {network_id}",
-                         lambda n=network_id: driver.delete_external_access(n))
-                _attempt(outcome, f"removing network {network_id}", lambda n=network_id: driver.delete_network(n))
+                         partial(driver.delete_external_access, network_id))
+                _attempt(outcome, f"removing network {network_id}", partial(driver.delete_network, network_id))
             elif state.dhcp and network_id not in wanted_dhcp:
-                _attempt(outcome, f"removing DHCP {network_id}", lambda n=network_id: driver.delete_dhcp(n))
+                _attempt(outcome, f"removing DHCP {network_id}", partial(driver.delete_dhcp, network_id))
 
     def _report(self, outcome: Outcome) -> None:
         ports = {pid: s for pid, s in outcome.ports.items() if self._reported.get(pid) != s}

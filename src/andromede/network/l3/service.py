@@ -73,10 +73,10 @@ def _new_port(session: Session, *, project_id: str, network_id: str, device_id: 
 
 
 def _drop_port(session: Session, port_id: str) -> None:
-    for row in session.scalars(select(FixedIp).where(FixedIp.port_id == port_id)):
-        session.delete(row)
-    for row in session.scalars(select(RouterPort).where(RouterPort.port_id == port_id)):
-        session.delete(row)
+    for fixed_ip in session.scalars(select(FixedIp).where(FixedIp.port_id == port_id)):
+        session.delete(fixed_ip)
+    for router_port in session.scalars(select(RouterPort).where(RouterPort.port_id == port_id)):
+        session.delete(router_port)
     session.flush()
     port = session.get(Port, port_id)
     if port is not None:
@@ -232,7 +232,7 @@ def interface_ports(session: Session, router_id: str) -> list[Port]:
 
 def _router_cidrs(session: Session, router: Router, skip_port: str | None = None) -> list[tuple[str, str]]:
     """(subnet id, cidr) of every subnet the router has a port on, gateway included."""
-    result = []
+    result: list[tuple[str, str]] = []
     for row in session.scalars(select(RouterPort).where(RouterPort.router_id == router.id)):
         if row.port_id != skip_port:
             result.extend((subnet.id, subnet.cidr) for subnet, _ in _port_subnets(session, row.port_id))
@@ -279,10 +279,11 @@ def _set_gateway(session: Session, ctx: RequestContext, router: Router, info: Ga
         [_IpRequest(f.subnet_id, f.ip_address) for f in info.external_fixed_ips]
     if router.gw_network_id == network.id:  # same network, new addresses: reallocate on the same port
         port_id = router.gw_port_id
+        assert port_id is not None  # a router with a gateway network has its gateway port
         for row in session.scalars(select(FixedIp).where(FixedIp.port_id == port_id)):
             session.delete(row)
         session.flush()
-        net._allocate(session, network, port_id, requests)  # type: ignore[arg-type]
+        net._allocate(session, network, port_id, requests)
     else:
         _clear_gateway(session, router)
         port = _new_port(session, project_id="", network_id=network.id, device_id=router.id,
@@ -346,7 +347,8 @@ def add_interface(session: Session, ctx: RequestContext, router_id: str, body: I
         port.revision_number += 1
         port.updated_at = utcnow()
     else:
-        subnet = net.get_subnet(session, ctx, body.subnet_id)  # type: ignore[arg-type]
+        assert body.subnet_id is not None  # _interface_request refused a body with neither
+        subnet = net.get_subnet(session, ctx, body.subnet_id)
         _refuse_external(session, subnet)
         if not subnet.gateway_ip:
             raise _bad("router", f"Subnet {subnet.id} does not have a gateway IP")
@@ -474,7 +476,7 @@ def create_floating_ip(session: Session, ctx: RequestContext, body: FloatingIpCr
     port = _new_port(session, project_id="", network_id=network.id, device_id=fip_id, device_owner=FLOATINGIP)
     for index, request in enumerate(requests):
         try:
-            net._allocate(session, network, port.id, [request])  # type: ignore[list-item]
+            net._allocate(session, network, port.id, [request])
             break
         except Conflict as exc:
             if exc.extra.get("type") != "IpAddressGenerationFailure" or index == len(requests) - 1:
@@ -657,7 +659,8 @@ def floating_ips_for_ports(session: Session, port_ids: list[str]) -> dict[str, l
     rows = session.execute(select(FloatingIp.port_id, FloatingIp.fixed_ip_address, FloatingIp.floating_ip_address)
                            .where(FloatingIp.port_id.in_(port_ids)).order_by(FloatingIp.created_at))
     for port_id, fixed_ip, floating_ip in rows:
-        result.setdefault(port_id, []).append((fixed_ip, floating_ip))
+        if port_id is not None and fixed_ip is not None:  # always: associating sets both, disassociating neither
+            result.setdefault(port_id, []).append((fixed_ip, floating_ip))
     return result
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request, Response
+from sqlalchemy.orm import Session
 
 from andromede.api.deps import context
 from andromede.common.clock import isotime
 from andromede.common.context import RequestContext
 from andromede.common.errors import BadRequest
+from andromede.db.engine import Database
 from andromede.network import quotas, views
 from andromede.network.security_groups import service
 from andromede.network.security_groups.models import SecurityGroup, SecurityGroupRule
@@ -34,7 +36,7 @@ RESOURCES: tuple[str, ...] = ("security-group", "security-group-rule", "quota")
 NET = "/v2.0"
 
 
-def _db(request: Request):  # type: ignore[no-untyped-def]
+def _db(request: Request) -> Database:
     return request.app.state.db
 
 
@@ -78,7 +80,7 @@ def group_doc(group: SecurityGroup, rules: list[SecurityGroupRule], defaults: se
             "updated_at": isotime(group.updated_at, subsecond=False), "revision_number": group.revision_number}
 
 
-def _group_docs(session, groups: list[SecurityGroup]) -> list[dict]:  # type: ignore[no-untyped-def]
+def _group_docs(session: Session, groups: list[SecurityGroup]) -> list[dict]:
     ids = [g.id for g in groups]
     rules = service.rules_of(session, ids)
     defaults = service.default_group_ids(session, ids)
@@ -140,7 +142,7 @@ def list_rules(request: Request, ctx: RequestContext = Depends(context)) -> dict
     return views.select_docs(docs, _params(request), "security_group_rules", _base(request))
 
 
-def _rule_response(session, rule: SecurityGroupRule) -> dict:  # type: ignore[no-untyped-def]
+def _rule_response(session: Session, rule: SecurityGroupRule) -> dict:
     return rule_doc(rule, service.default_group_ids(session, [rule.security_group_id]))
 
 

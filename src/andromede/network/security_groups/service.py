@@ -10,6 +10,8 @@ from __future__ import annotations
 import ipaddress
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -81,7 +83,7 @@ def convert_protocol(value: object) -> str | None:
         raise invalid(f"Security group rule protocol {value} not supported. Only protocol values {_supported()} "
                       "and integer representations [0 to 255] are supported.", "SecurityGroupRuleInvalidProtocol")
     try:
-        number = int(value)  # type: ignore[call-overload]
+        number = int(value)  # type: ignore[call-overload]  # any JSON value: TypeError refuses the others
     except (TypeError, ValueError):
         lowered = str(value).lower()
         if lowered == ANY:
@@ -100,7 +102,7 @@ def convert_port(value: object) -> int | None:
         return None
     if not isinstance(value, bool):
         try:
-            number = int(value)  # type: ignore[call-overload]
+            number = int(value)  # type: ignore[call-overload]  # any JSON value: TypeError refuses the others
         except (TypeError, ValueError):
             number = -1
         if 0 <= number <= 65535 and str(value).strip().lstrip("+").isdigit():
@@ -206,7 +208,7 @@ def _check_port_range(rule: dict) -> None:
 
 def rule_key(rule: dict | SecurityGroupRule, security_group_id: str) -> tuple:
     """Neutron's _rule_to_key: two rules with the same key are duplicates (409 SecurityGroupRuleExists)."""
-    get = rule.get if isinstance(rule, dict) else (lambda name: getattr(rule, name, None))
+    get: Callable[[str], Any] = rule.get if isinstance(rule, dict) else (lambda name: getattr(rule, name, None))
     prefix = get("remote_ip_prefix")
     return (get("direction"), get("ethertype"), get("port_range_max"), get("port_range_min"),
             _name_and_number(get("protocol"), get("ethertype")), get("remote_group_id"),

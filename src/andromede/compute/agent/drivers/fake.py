@@ -28,6 +28,7 @@ from andromede.compute.agent.drivers.base import (
     InstanceSpec,
     InstanceState,
     PermanentDriverError,
+    Power,
 )
 from andromede.compute.agent.drivers.qemu.specfile import spec_from_document, spec_to_document, write_text_atomically
 
@@ -50,7 +51,7 @@ class _Instance:
     console: deque[str] = field(default_factory=lambda: deque(maxlen=CONSOLE_LINES_KEPT))
 
     def state(self) -> InstanceState:
-        power = "running" if self.pid is not None else "shutoff"
+        power: Power = "running" if self.pid is not None else "shutoff"
         return InstanceState(uuid=self.spec.uuid, power=power, pid=self.pid, started_at=self.started_at)
 
 

@@ -509,7 +509,7 @@ class RouterSpec:
             subnets.append(self.gateway.subnet)
         for index, subnet in enumerate(subnets):
             for other in subnets[:index]:
-                if subnet.version == other.version and subnet.overlaps(other):  # type: ignore[arg-type]
+                if subnet.version == other.version and subnet.overlaps(other):
                     raise ValueError(f"router subnets {other} and {subnet} overlap")
         if self.floating_ips and self.gateway is None:
             raise ValueError("floating IPs need a router gateway")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import itertools
 from dataclasses import dataclass, field
+from typing import Any
 
 from andromede.network.agent.drivers import secgroup_model
 from andromede.network.agent.drivers.base import (
@@ -257,13 +258,13 @@ class FakeNetworkDriver(NetworkDriver):
                 return False
         return True
 
-    def open_flow(self, src_port: str, dst_port: str, **packet: object) -> int | None:
+    def open_flow(self, src_port: str, dst_port: str, **packet: Any) -> int | None:
         """Start a flow as a guest would; its id, or None when its first packet is dropped."""
-        if not self.packet_allowed(src_port, dst_port, **packet):  # type: ignore[arg-type]
+        if not self.packet_allowed(src_port, dst_port, **packet):
             return None
         flow_id = next(_flow_ids)
         self.host.flows[flow_id] = Flow(
-            network_id=self.host.ports[src_port].network_id, src_port=src_port, dst_port=dst_port, **packet  # type: ignore[arg-type]
+            network_id=self.host.ports[src_port].network_id, src_port=src_port, dst_port=dst_port, **packet
         )
         return flow_id
 

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from qemu.qmp import QMPClient, QMPError
+from qemu.qmp import Message, QMPClient, QMPError
 
 from andromede.compute.agent.drivers.base import DriverError
 
@@ -24,6 +24,11 @@ _CTRL_ALT_DELETE = [{"type": "qcode", "data": key} for key in ("ctrl", "alt", "d
 
 class QmpError(DriverError):
     """QEMU's monitor could not be reached or refused the command."""
+
+
+def _event_data(event: Message) -> dict:
+    data = event.get("data")
+    return data if isinstance(data, dict) else {}
 
 
 def accepts_connections(qmp_socket: Path) -> bool:
@@ -76,7 +81,7 @@ def request_guest_reboot(qmp_socket: Path, *, timeout: float) -> bool:
                 async with asyncio.timeout(timeout):
                     while True:
                         event = await resets.get()
-                        if event.get("data", {}).get("guest"):
+                        if _event_data(event).get("guest"):
                             return True
             except TimeoutError:
                 return False
@@ -156,7 +161,7 @@ def unplug_nic(qmp_socket: Path, *, netdev_id: str, device_id: str, timeout: flo
             else:
                 try:
                     async with asyncio.timeout(timeout):
-                        while (await deleted.get()).get("data", {}).get("device") != device_id:
+                        while _event_data(await deleted.get()).get("device") != device_id:
                             pass
                 except TimeoutError:
                     return False

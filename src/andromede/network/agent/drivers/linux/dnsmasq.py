@@ -116,9 +116,9 @@ def render_options(spec: DhcpSpec) -> str:
             lines.append(f"{tag},option:mtu,{int(spec.mtu)}")
     for host in spec.hosts:
         # With the subnet's tag as well: two matching tags beat the subnet's one, so a port's own value wins.
-        subnet = next((index for index, s in enumerate(spec.subnets)
-                       if ipaddress.ip_address(host.ip) in ipaddress.ip_network(s.cidr)), None)
-        tags = f"tag:{_host_tag(host.mac)}" + (f",tag:{_tag(subnet)}" if subnet is not None else "")
+        subnet_index = next((index for index, s in enumerate(spec.subnets)
+                             if ipaddress.ip_address(host.ip) in ipaddress.ip_network(s.cidr)), None)
+        tags = f"tag:{_host_tag(host.mac)}" + (f",tag:{_tag(subnet_index)}" if subnet_index is not None else "")
         lines += [f"{tags},{_option(name)},{_safe_option_value(value)}" for name, value in host.options]
     return "".join(line + "\n" for line in lines)
 

@@ -7,6 +7,7 @@ import errno
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from pyroute2 import IPRoute, NetNS
 from pyroute2.netlink.exceptions import NetlinkError
@@ -34,7 +35,7 @@ class Link:
     mac: str | None = None
 
 
-def _parse(message) -> Link:  # type: ignore[no-untyped-def]  # pyroute2 messages are untyped
+def _parse(message: Any) -> Link:  # pyroute2 messages are untyped
     info = message.get_attr("IFLA_LINKINFO")
     kind = info.get_attr("IFLA_INFO_KIND") if info is not None else None
     vni = local = None

@@ -55,7 +55,7 @@ def snat_sources(spec: RouterSpec) -> list[str]:
     if spec.gateway is None or not spec.gateway.enable_snat:
         return []
     subnets = [i.subnet for i in spec.interfaces if i.subnet.version == 4]
-    return [str(s) for s in ipaddress.collapse_addresses(subnets)]  # type: ignore[arg-type]
+    return [str(s) for s in ipaddress.collapse_addresses(subnets)]
 
 
 def _elements(name: str, type_: str, elements: list[str], *, interval: bool = False) -> list[str]:
@@ -107,7 +107,7 @@ def render_router_table(spec: RouterSpec) -> str:
     return "\n".join(lines) + "\n"
 
 
-def parse_router_table(listing: dict) -> tuple[tuple[FloatingIp, ...], bool]:  # type: ignore[type-arg]
+def parse_router_table(listing: dict) -> tuple[tuple[FloatingIp, ...], bool]:
     """(floating IPs, SNAT loaded) from `nft -j list table ip andromede-router`."""
     floating: list[FloatingIp] = []
     snat = False

@@ -280,6 +280,7 @@ def risks_of_change(old: CompiledGroup, new: CompiledGroup) -> list[Risk]:
 
 
 def member_elements(group: SecurityGroupSpec | None, version: int) -> frozenset[str]:
+    # members() gives one IP version at a time, which its list[IPv4Network | IPv6Network] type cannot say.
     collapsed = ipaddress.collapse_addresses(members(group, version))  # type: ignore[type-var]
     return frozenset(str(net) for net in collapsed)
 
