@@ -1,8 +1,8 @@
-"""The one ASGI app: every service mounted under its prefix, behind one ordered middleware list."""
+"""The one ASGI app: every service of the registry mounted under its prefix, behind one ordered middleware list."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from starlette.applications import Starlette
@@ -12,109 +12,49 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp
 
-from andromede.api import errors, middleware
+from andromede import registry
+from andromede.api import middleware
 from andromede.common.config import Settings
 from andromede.common.errors import ApiError, MethodNotAllowed, NotFound
-from andromede.compute.api import build_compute_app
-from andromede.compute.api import internal as compute_internal
-from andromede.compute.api.microversion import Microversions
-from andromede.compute.notify import HostNotifier
 from andromede.db.engine import Database
-from andromede.hosts import credentials as host_credentials
-from andromede.hosts.api import build_internal_app
-from andromede.identity.api import build_identity_app
-from andromede.identity.catalog import CatalogEntry
 from andromede.identity.service import IdentityService
-from andromede.image.api import build_image_app
-from andromede.image.store import ImageStore
-from andromede.image.uploads import ImageUploads
-from andromede.metadata import signing
-from andromede.metadata.api import build_metadata_app
-from andromede.network import internal_api as network_internal
-from andromede.network.api import build_network_app
-from andromede.network.changes import NetworkChanges
-from andromede.policy import compute as _compute_rules  # noqa: F401
-from andromede.policy import identity as _identity_rules  # noqa: F401  (registers the identity rules)
-from andromede.policy import image as _image_rules  # noqa: F401
-from andromede.policy import network as _network_rules  # noqa: F401
+from andromede.servicekit import errors
+from andromede.servicekit.descriptor import Assembly, CatalogEntry, LimitRule, ServiceDescriptor
 
 
-@dataclass(frozen=True)
-class ServiceMount:
-    prefix: str
-    catalog: tuple[CatalogEntry, ...]
-    error_format: errors.Formatter
-    # How big a request body may be; a service with upload routes allows more there.
-    body_limit: middleware.LimitRule
+def catalog_entries(services: Sequence[ServiceDescriptor] = registry.SERVICES) -> list[CatalogEntry]:
+    return [entry for service in services for entry in service.catalog]
 
 
-def _image_body_limit(settings: Settings) -> middleware.LimitRule:
-    def limit(scope: dict) -> int:
-        if scope.get("method") == "PUT" and scope.get("path", "").endswith("/file"):
-            return settings.image_size_cap_bytes  # uploads stream to disk; the cap is checked as they arrive
-        return settings.max_json_body_bytes
-
-    return limit
-
-
-def service_mounts(settings: Settings) -> list[ServiceMount]:
-    def json_limit(_scope: dict) -> int:
-        return settings.max_json_body_bytes
-
-    return [
-        ServiceMount("/identity", (CatalogEntry("identity", "keystone", "/identity/v3", "Identity"),),
-                     errors.keystone, lambda _scope: settings.max_json_body_bytes),
-        ServiceMount("/image", (CatalogEntry("image", "glance", "/image", "Image"),),
-                     errors.glance, _image_body_limit(settings)),
-        ServiceMount("/compute", (CatalogEntry("compute", "nova", "/compute/v2.1", "Compute"),),
-                     errors.nova, json_limit),
-        ServiceMount("/network", (CatalogEntry("network", "neutron", "/network", "Network"),),
-                     errors.neutron, json_limit),
-        ServiceMount("/internal", (), errors.keystone, lambda _scope: 4 * 1024 * 1024),
-        # Guests, through their network's proxy and the host agent's relay: no token, a signed instance id.
-        ServiceMount("/metadata", (), errors.keystone, lambda _scope: 64 * 1024),
-    ]
-
-
-def catalog_entries(settings: Settings) -> list[CatalogEntry]:
-    return [entry for mount in service_mounts(settings) for entry in mount.catalog]
+def _body_limit(service: ServiceDescriptor, settings: Settings) -> LimitRule:
+    if service.body_limit is not None:
+        return service.body_limit(settings)
+    return lambda _scope: settings.max_json_body_bytes
 
 
 @dataclass(frozen=True)
 class Assembled:
     asgi: ASGIApp
-    identity: IdentityService
-    uploads: ImageUploads
+    # The services' shared components (the identity service, image uploads...) and what bootstraps them.
+    assembly: Assembly
 
 
-def build_app(settings: Settings, db: Database) -> Assembled:
-    identity = IdentityService(settings, db)
-    identity.context_hooks.append(host_credentials.context_binder(identity.cache))
-    mounts = service_mounts(settings)
-    for mount in mounts:
-        errors.register(mount.prefix, mount.error_format)
-    notifier = HostNotifier()
-    network_changes = NetworkChanges(db)
-    network_changes.ensure_row()
-    store = ImageStore(settings.data_dir / "images")
-    store.sweep_partial()
-    uploads = ImageUploads(settings, db, store)
-    apps: dict[str, ASGIApp] = {
-        "/identity": build_identity_app(identity),
-        "/image": build_image_app(uploads),
-        "/compute": Microversions(build_compute_app(settings, db, notifier)),
-        "/network": build_network_app(settings, db),
-        "/internal": build_internal_app(settings, db, [compute_internal.internal_routes(notifier, store),
-                                                       network_internal.internal_routes(network_changes)]),
-        "/metadata": build_metadata_app(db, settings.data_dir / signing.SECRET_FILE,
-                                        network_host=settings.the_network_host),
-    }
+def build_app(settings: Settings, db: Database,
+              services: Sequence[ServiceDescriptor] = registry.SERVICES) -> Assembled:
+    assembly = Assembly(settings, db, tuple(services))
+    for service in services:
+        errors.register(service.prefix, service.error_format)
+    for service in services:
+        if service.components is not None:
+            service.components(assembly)
+    apps = {service.prefix: service.build_app(assembly) for service in services}
+    identity = assembly.components.get(IdentityService)
 
     async def root(request: Request) -> JSONResponse:
         request.scope["state"]["context"].policy_checked = True  # public index of service roots
-        return JSONResponse({"services": {m.prefix.strip("/"): settings.base_url + m.prefix for m in mounts}})
+        return JSONResponse({"services": {s.prefix.strip("/"): settings.base_url + s.prefix for s in services}})
 
-    routes: list[BaseRoute] = [Route("/", root), *(Mount(m.prefix, app=apps[m.prefix]) for m in mounts)]
+    routes: list[BaseRoute] = [Route("/", root), *(Mount(prefix, app=app) for prefix, app in apps.items())]
 
     async def api_error(request: Request, exc: Exception) -> Response:
         # Errors raised between the router and a service app (e.g. microversion checks) still get the
@@ -139,7 +79,7 @@ def build_app(settings: Settings, db: Database) -> Assembled:
         middleware.RequestId,
         middleware.ErrorFormatter,
         middleware.RejectNul,
-        lambda inner: middleware.BodyLimit(inner, {m.prefix: m.body_limit for m in mounts},
+        lambda inner: middleware.BodyLimit(inner, {s.prefix: _body_limit(s, settings) for s in services},
                                            settings.max_json_body_bytes),
         lambda inner: middleware.Authentication(inner, identity.context_for_token, identity.url + "/v3"),
         middleware.JsonBodies,
@@ -147,4 +87,4 @@ def build_app(settings: Settings, db: Database) -> Assembled:
     ]
     for layer in reversed(pipeline):
         app = layer(app)
-    return Assembled(asgi=app, identity=identity, uploads=uploads)
+    return Assembled(asgi=app, assembly=assembly)

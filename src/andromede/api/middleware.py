@@ -11,9 +11,10 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from andromede.api import errors, json_body
 from andromede.common.context import RequestContext
 from andromede.common.errors import ApiError, BadRequest, NotFound, PayloadTooLarge, ServerError, Unauthorized
+from andromede.servicekit import errors, json_body
+from andromede.servicekit.descriptor import LimitRule
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict]]
@@ -101,9 +102,6 @@ class RejectNul:
             if b"%00" in scope.get("query_string", b"") or b"\x00" in scope.get("query_string", b""):
                 raise BadRequest("Query parameters must not contain NUL bytes.")
         await self.app(scope, receive, send)
-
-
-LimitRule = Callable[[Scope], "int | None"]
 
 
 class BodyLimit:

@@ -8,7 +8,6 @@ import os
 import signal
 import socket
 from dataclasses import dataclass
-from pathlib import Path
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -17,16 +16,12 @@ from andromede.api.app import build_app, catalog_entries
 from andromede.common.config import Settings
 from andromede.common.lockfile import DataDirLock
 from andromede.common.tls import ensure_certificates
-from andromede.compute import bootstrap as compute_bootstrap
 from andromede.compute.agent.local import LocalAgent
 from andromede.db.engine import Database
 from andromede.db.migrate import upgrade
-from andromede.hosts import credentials as host_credentials
 from andromede.identity import bootstrap
 from andromede.identity.credentials import CredentialStore
-from andromede.image.bootstrap import ensure_tiny_image
-from andromede.metadata import signing
-from andromede.network.bootstrap import ensure_public_network
+from andromede.identity.service import IdentityService
 
 log = logging.getLogger("andromede")
 
@@ -49,11 +44,10 @@ def prepare(settings: Settings) -> Prepared:
         hosts = [settings.listen_host, socket.gethostname()]
         _ca, cert_path, key_path = ensure_certificates(settings.tls_dir, hosts)
         cert, key = str(cert_path), str(key_path)
-    signing.ensure_secret(settings.data_dir)  # the metadata service's HMAC key, shared with host agents
     db = Database(settings.db_url)
     upgrade(db.engine)
     assembled = build_app(settings, db)
-    identity = assembled.identity
+    identity = assembled.assembly.components.get(IdentityService)
     identity.token_keys.rotate_if_due()
     result = None
     with db.session() as session:
@@ -62,20 +56,15 @@ def prepare(settings: Settings) -> Prepared:
             result = bootstrap.bootstrap(session, settings, CredentialStore(identity.credentials.keyring))
         bootstrap.ensure_standard_roles(session)
         bootstrap.rebind_admin_cloud(session, settings)
-        bootstrap.sync_catalog(session, settings, catalog_entries(settings))
-        compute_bootstrap.ensure_flavors(session)
-        host_credentials.ensure_local_agent(session, settings)  # DIR/agent.yaml, bound to this host
-    with db.session() as session:
-        ensure_public_network(session, settings)
+        bootstrap.sync_catalog(session, settings, catalog_entries(assembled.assembly.services))
+    for service in assembled.assembly.services:  # identity's, above, comes first: the others need its admin
+        if service.bootstrap is not None:
+            service.bootstrap(assembled.assembly)
+    # After the services': the host agent's credential file (hosts) and the metadata key are refreshed here.
     if result is not None:
         bootstrap.write_client_files(settings, result)
     else:
         bootstrap.refresh_client_files(settings)
-    if settings.tiny_image != "skip":
-        from andromede.guest import default_cache_dir
-
-        cache = Path(settings.guest_cache_dir) if settings.guest_cache_dir else default_cache_dir()
-        ensure_tiny_image(assembled.uploads, cache)
     return Prepared(assembled.asgi, db, first, result, cert, key)
 
 

@@ -9,16 +9,12 @@ host (hosts/credentials.py): another host's name in the path is 403, an instance
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from pydantic import BaseModel, ConfigDict, Field, IPvAnyAddress, StrictInt, StrictStr, field_validator
-from sqlalchemy.orm import Session
 
-from andromede.api.deps import context
-from andromede.api.service_app import service_app
 from andromede.common.config import Settings
 from andromede.common.context import RequestContext
 from andromede.db.engine import Database
@@ -26,18 +22,11 @@ from andromede.hosts import service
 from andromede.hosts.capacity import Capacity
 from andromede.hosts.credentials import require_own_host
 from andromede.policy import enforce
+from andromede.servicekit.deps import context
+from andromede.servicekit.descriptor import InternalRoutes
+from andromede.servicekit.service_app import service_app
 
 router = APIRouter(prefix="/v1")
-
-
-@dataclass(frozen=True)
-class InternalRoutes:
-    """A service's part of the internal API: its routes, what they expect in `app.state`, and what the service
-    must do when a host's VXLAN endpoint changes."""
-
-    router: APIRouter
-    state: Mapping[str, object] = field(default_factory=dict)
-    on_vtep_change: Callable[[Session], None] | None = None
 
 
 class HostReport(BaseModel):

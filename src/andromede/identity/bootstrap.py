@@ -14,7 +14,6 @@ from andromede.common.config import Settings
 from andromede.common.files import write_atomically
 from andromede.identity import assignment, catalog, credentials, resource, users
 from andromede.identity.assignment import Grant
-from andromede.identity.catalog import CatalogEntry
 from andromede.identity.common import DEFAULT_DOMAIN_ID
 from andromede.identity.credentials import CredentialStore, create_application_credential
 from andromede.identity.models import ApplicationCredential, Domain, Role
@@ -27,6 +26,7 @@ from andromede.identity.schemas import (
     UserCreate,
 )
 from andromede.metadata import signing
+from andromede.servicekit.descriptor import CatalogEntry
 
 # Keystone's default personas: each role implies the next, so an admin is also a manager, a member, a reader.
 STANDARD_ROLES = ("admin", "manager", "member", "reader")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -20,19 +19,10 @@ from andromede.identity.schemas import (
     ServiceCreate,
     ServiceUpdate,
 )
+from andromede.servicekit.descriptor import CatalogEntry
 
 INTERFACES = ("public", "internal", "admin")
 _SUBSTITUTION = re.compile(r"[$%]\((project_id|tenant_id|user_id)\)s")
-
-
-@dataclass(frozen=True)
-class CatalogEntry:
-    """A service this server answers, declared by the service's API module."""
-
-    type: str
-    name: str
-    path: str  # appended to the public base URL; may hold %(project_id)s
-    description: str = ""
 
 
 # ---- regions -----------------------------------------------------------------------------------

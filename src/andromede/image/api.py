@@ -10,9 +10,6 @@ from fastapi.responses import FileResponse, JSONResponse
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.orm import Session
 
-from andromede.api import json_body
-from andromede.api.deps import context
-from andromede.api.service_app import service_app
 from andromede.common.context import RequestContext
 from andromede.common.errors import BadRequest, Forbidden, NotFound, UnsupportedMediaType
 from andromede.image import quotas, service
@@ -21,6 +18,9 @@ from andromede.image.models import Image
 from andromede.image.store import ImageStore
 from andromede.image.uploads import ImageUploads
 from andromede.policy import enforce, mark_public
+from andromede.servicekit import json_body
+from andromede.servicekit.deps import context
+from andromede.servicekit.service_app import service_app
 
 router = APIRouter()
 PATCH_TYPE = "application/openstack-images-v2.1-json-patch"

@@ -9,8 +9,6 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from andromede.api.deps import context
-from andromede.api.service_app import service_app
 from andromede.common.config import Settings
 from andromede.common.context import RequestContext
 from andromede.common.errors import BadRequest, NotFound
@@ -30,6 +28,8 @@ from andromede.network.schemas import (
 )
 from andromede.network.security_groups import api as security_groups_api
 from andromede.policy import enforce, mark_public
+from andromede.servicekit.deps import context
+from andromede.servicekit.service_app import service_app
 
 router = APIRouter()
 

@@ -15,18 +15,18 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from andromede.api.deps import context
 from andromede.common.config import Settings
 from andromede.common.context import RequestContext
 from andromede.db.engine import Database
 from andromede.hosts import service as hosts
-from andromede.hosts.api import InternalRoutes
 from andromede.hosts.credentials import require_own_host
 from andromede.network import agents, host_view
 from andromede.network.changes import NetworkChanges, mark_changed
 from andromede.network.l3 import service as l3
 from andromede.network.models import NetworkState, Port
 from andromede.policy import enforce
+from andromede.servicekit.deps import context
+from andromede.servicekit.descriptor import InternalRoutes
 
 router = APIRouter(prefix="/v1")
 MAX_WAIT_S = 30.0

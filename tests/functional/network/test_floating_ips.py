@@ -185,9 +185,9 @@ def test_association_rules(server: Server, admin: Admin, http: httpx.Client,
 
 def test_agent_view_status_and_nova_lookup(tmp_path: Path) -> None:
     """The service functions the host agent and Nova call, on a database of their own."""
+    import andromede.registry  # noqa: F401  (every service's tables)
     from andromede.common.context import RequestContext
     from andromede.common.errors import BadRequest
-    from andromede.db import models  # noqa: F401  (every table)
     from andromede.db.base import Base
     from andromede.db.engine import Database
     from andromede.network import service as net

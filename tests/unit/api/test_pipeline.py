@@ -9,11 +9,11 @@ from fastapi import Depends
 from fastapi.testclient import TestClient
 
 from andromede.api import middleware
-from andromede.api.deps import context
-from andromede.api.service_app import service_app
 from andromede.common.context import RequestContext
 from andromede.common.errors import Unauthorized
 from andromede.policy import mark_public
+from andromede.servicekit.deps import context
+from andromede.servicekit.service_app import service_app
 
 
 def _resolver(token: str, request_id: str) -> RequestContext:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-import andromede.db.models  # noqa: F401  (every table, for create_all)
+import andromede.registry  # noqa: F401  (every service's tables, for create_all)
 from andromede.db.base import Base
 from andromede.db.engine import Database
 

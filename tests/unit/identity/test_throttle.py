@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-import andromede.db.models  # noqa: F401  (every table, for create_all)
+import andromede.registry  # noqa: F401  (every service's tables, for create_all)
 from andromede.common.clock import utcnow
 from andromede.common.errors import TooManyRequests
 from andromede.db.base import Base

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-import andromede.db.models  # noqa: F401  (every table, for create_all)
+import andromede.registry  # noqa: F401  (every service's tables, for create_all)
 from andromede.api import middleware
 from andromede.common.context import RequestContext
 from andromede.common.errors import Unauthorized

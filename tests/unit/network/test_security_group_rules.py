@@ -97,7 +97,7 @@ def test_duplicate_keys_match_as_neutron_compares_rules() -> None:
 # ---- the host agent's view, on a real (temporary) database --------------------------------------
 
 def test_agent_view_lists_groups_rules_and_members(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    import andromede.db.models  # noqa: F401  (every table, for create_all)
+    import andromede.registry  # noqa: F401  (every service's tables, for create_all)
     from andromede.common.context import RequestContext
     from andromede.db.base import Base
     from andromede.db.engine import Database

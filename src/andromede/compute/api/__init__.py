@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from andromede.api.service_app import service_app
 from andromede.common.config import Settings
 from andromede.compute.api import interfaces, resources, servers
 from andromede.compute.notify import HostNotifier
 from andromede.db.engine import Database
+from andromede.servicekit.service_app import service_app
 
 
 def build_compute_app(settings: Settings, db: Database, notifier: HostNotifier) -> FastAPI:

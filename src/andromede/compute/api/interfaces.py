@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from andromede.api.deps import context
 from andromede.common.context import RequestContext
 from andromede.common.errors import Conflict, NotFound
 from andromede.compute import networking, servers
@@ -12,6 +11,7 @@ from andromede.compute.api.common import db_of, notifier_of
 from andromede.compute.models import Instance
 from andromede.compute.schemas import InterfaceAttachRequest
 from andromede.policy import enforce
+from andromede.servicekit.deps import context
 
 router = APIRouter(prefix="/v2.1")
 PLUGGABLE = ("ACTIVE", "SHUTOFF")

@@ -17,7 +17,6 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from andromede.api.deps import context
 from andromede.common.context import RequestContext
 from andromede.common.errors import Conflict, Forbidden, NotFound
 from andromede.compute import networking, servers
@@ -25,11 +24,12 @@ from andromede.compute.models import Instance
 from andromede.compute.notify import HostNotifier
 from andromede.db.engine import Database
 from andromede.hosts import service as hosts
-from andromede.hosts.api import InternalRoutes
 from andromede.hosts.credentials import require_own_host
 from andromede.image.models import Image
 from andromede.image.store import ImageStore
 from andromede.policy import enforce
+from andromede.servicekit.deps import context
+from andromede.servicekit.descriptor import InternalRoutes
 
 router = APIRouter(prefix="/v1")
 MAX_WAIT_S = 30.0

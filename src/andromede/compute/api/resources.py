@@ -6,7 +6,6 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import func, select
 
-from andromede.api.deps import context
 from andromede.common.clock import isotime, utcnow
 from andromede.common.context import RequestContext
 from andromede.common.errors import BadRequest, NotFound
@@ -20,6 +19,7 @@ from andromede.hosts import service as hosts
 from andromede.hosts.liveness import is_alive
 from andromede.hosts.models import Host
 from andromede.policy import enforce, mark_public
+from andromede.servicekit.deps import context
 
 router = APIRouter()
 MEDIA = [{"base": "application/json", "type": "application/vnd.openstack.compute+json;version=2.1"}]

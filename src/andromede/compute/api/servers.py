@@ -9,8 +9,6 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from andromede.api import json_body
-from andromede.api.deps import context
 from andromede.common.context import RequestContext
 from andromede.common.errors import BadRequest, NotFound, Unauthorized
 from andromede.compute import networking, servers
@@ -25,6 +23,8 @@ from andromede.compute.schemas import (
     ServerUpdateRequest,
 )
 from andromede.policy import enforce
+from andromede.servicekit import json_body
+from andromede.servicekit.deps import context
 
 router = APIRouter(prefix="/v2.1")
 # A server action's handler: (request, context, server id, the action's argument) -> the response.

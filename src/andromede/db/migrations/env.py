@@ -1,11 +1,13 @@
-"""Alembic environment: every service's tables share Base.metadata."""
+"""Alembic environment: every service's tables share Base.metadata.
+
+The tables on it are those the running process imported: andromede.registry names every service, whose descriptor
+imports its models (`upgrade` needs none; run an autogenerate from a process that imported the registry)."""
 
 from __future__ import annotations
 
 from alembic import context
 from sqlalchemy import create_engine
 
-from andromede.db import models  # noqa: F401  (registers every table)
 from andromede.db.base import Base
 
 config = context.config

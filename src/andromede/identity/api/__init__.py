@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from andromede.api.service_app import service_app
 from andromede.identity.api import actors, auth, catalog, credentials, resources, roles
 from andromede.identity.service import IdentityService
+from andromede.servicekit.service_app import service_app
 
 
 def build_identity_app(identity: IdentityService) -> FastAPI:

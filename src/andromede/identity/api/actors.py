@@ -7,7 +7,6 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session
 
-from andromede.api.deps import context, parse_bool
 from andromede.common.context import RequestContext
 from andromede.common.errors import NotFound
 from andromede.identity import assignment, users
@@ -16,6 +15,7 @@ from andromede.identity.models import Group, User
 from andromede.identity.schemas import GroupCreate, GroupUpdate, PasswordChange, UserCreate, UserUpdate
 from andromede.identity.throttle import client_key
 from andromede.policy import enforce
+from andromede.servicekit.deps import context, parse_bool
 
 router = APIRouter(prefix="/v3")
 

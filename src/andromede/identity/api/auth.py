@@ -6,7 +6,6 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from andromede.api.deps import context
 from andromede.common.context import RequestContext
 from andromede.common.errors import NotFound, Unauthorized
 from andromede.identity import assignment, catalog, revoke
@@ -15,6 +14,7 @@ from andromede.identity.auth import ValidatedToken
 from andromede.identity.schemas import AuthRequest
 from andromede.identity.throttle import client_key
 from andromede.policy import enforce, mark_public
+from andromede.servicekit.deps import context
 
 router = APIRouter()
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict
 
-from andromede.api.deps import context
 from andromede.common.context import RequestContext
 from andromede.identity import catalog
 from andromede.identity.api.common import identity_of, views_of
@@ -18,6 +17,7 @@ from andromede.identity.schemas import (
     ServiceUpdate,
 )
 from andromede.policy import enforce
+from andromede.servicekit.deps import context
 
 router = APIRouter(prefix="/v3")
 

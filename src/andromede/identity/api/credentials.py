@@ -10,7 +10,6 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session
 
-from andromede.api.deps import context
 from andromede.common.context import RequestContext
 from andromede.common.errors import BadRequest, Forbidden, NotFound
 from andromede.identity import assignment
@@ -28,6 +27,7 @@ from andromede.identity.schemas import (
     dump,
 )
 from andromede.policy import enforce
+from andromede.servicekit.deps import context
 
 router = APIRouter(prefix="/v3")
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict
 
-from andromede.api.deps import context, parse_bool
 from andromede.common.context import RequestContext
 from andromede.identity import resource
 from andromede.identity.api.common import default_domain, domain_of, identity_of, listing_domain, views_of
 from andromede.identity.models import Project
 from andromede.identity.schemas import DomainCreate, DomainUpdate, ProjectCreate, ProjectUpdate
 from andromede.policy import enforce
+from andromede.servicekit.deps import context, parse_bool
 
 router = APIRouter(prefix="/v3")
 

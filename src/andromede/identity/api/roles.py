@@ -8,7 +8,6 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session
 
-from andromede.api.deps import context, parse_bool
 from andromede.common.context import RequestContext
 from andromede.common.errors import NotFound
 from andromede.identity import assignment
@@ -17,6 +16,7 @@ from andromede.identity.assignment import Grant
 from andromede.identity.models import Domain, Group, Project, Role, RoleAssignment, User
 from andromede.identity.schemas import RoleCreate, RoleUpdate
 from andromede.policy import enforce
+from andromede.servicekit.deps import context, parse_bool
 
 router = APIRouter(prefix="/v3")
 

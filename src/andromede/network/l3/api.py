@@ -6,7 +6,6 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from sqlalchemy.orm import Session
 
-from andromede.api.deps import context
 from andromede.common.clock import isotime
 from andromede.common.config import Settings
 from andromede.common.context import RequestContext
@@ -27,6 +26,7 @@ from andromede.network.l3.schemas import (
 )
 from andromede.network.schemas import Tag
 from andromede.policy import enforce
+from andromede.servicekit.deps import context
 
 router = APIRouter()
 # (alias, name, description) entries appended to /v2.0/extensions, and collections listed at /v2.0/.

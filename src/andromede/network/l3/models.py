@@ -1,4 +1,4 @@
-"""Tables (registered on the shared Base through andromede.db.models).
+"""Tables (registered on the shared Base when network's descriptor imports them).
 
 A router's interfaces and gateway are ordinary ports (device_id = the router id) with a device_owner that marks
 them; RouterPort ties each of them to its router so a port can never serve two routers. A floating IP owns a port

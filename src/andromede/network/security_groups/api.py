@@ -5,7 +5,6 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy.orm import Session
 
-from andromede.api.deps import context
 from andromede.common.clock import isotime
 from andromede.common.context import RequestContext
 from andromede.common.errors import BadRequest
@@ -21,6 +20,7 @@ from andromede.network.security_groups.schemas import (
     SecurityGroupUpdateRequest,
 )
 from andromede.policy import enforce
+from andromede.servicekit.deps import context
 
 router = APIRouter()
 # (alias, name, description) entries appended to /v2.0/extensions, and collections listed at /v2.0/.

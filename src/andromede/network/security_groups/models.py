@@ -1,4 +1,4 @@
-"""Tables (registered on the shared Base through andromede.db.models).
+"""Tables (registered on the shared Base when network's descriptor imports them).
 
 A project's `default` group is claimed through DefaultSecurityGroup (project_id is its primary key), so two
 concurrent first requests of a project can never make two defaults. Per-project quota overrides live here too:

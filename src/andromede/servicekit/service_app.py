@@ -7,7 +7,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from andromede.api import errors
 from andromede.common.errors import (
     ApiError,
     BadRequest,
@@ -16,6 +15,7 @@ from andromede.common.errors import (
     ServerError,
     UnsupportedMediaType,
 )
+from andromede.servicekit import errors
 
 
 def _validation_message(exc: RequestValidationError) -> str:

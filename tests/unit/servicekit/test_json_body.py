@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from andromede.api import json_body
 from andromede.common.errors import BadRequest
+from andromede.servicekit import json_body
 
 
 @pytest.mark.parametrize("raw,depth", [
