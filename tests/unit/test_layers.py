@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 _BROKEN = re.compile(r"^(.+) BROKEN(?: \(.*\))?$", re.MULTILINE)
 _LINT_IMPORTS = "import sys; from importlinter.cli import lint_imports_command; sys.exit(lint_imports_command())"
 
+LAYERS = "Layers: CLI > API > registry > services > servicekit > libraries > db > common"
 # (module added to the copy, the forbidden import it makes, the contract that must break)
 PROBES = [
     ("andromede/network/agent/_probe.py", "import andromede.network.models",
@@ -29,8 +30,10 @@ PROBES = [
      "Only agents and the assembly that starts them import agent code"),
     ("andromede/image/_probe.py", "import andromede.compute.models", "Only compute imports compute's tables"),
     ("andromede/compute/_probe.py", "from andromede.network import models", "Only network imports network's tables"),
-    ("andromede/common/_probe.py", "import andromede.api.app",
-     "Layers: CLI > API assembly > services > shared libraries > db > common"),
+    ("andromede/common/_probe.py", "import andromede.api.app", LAYERS),
+    ("andromede/servicekit/_probe.py", "import andromede.compute.servers", LAYERS),
+    ("andromede/image/_probe.py", "from andromede import registry", LAYERS),
+    ("andromede/db/_probe.py", "from andromede.identity import service", LAYERS),
 ]
 
 
@@ -44,7 +47,7 @@ def package_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def lint_imports(package_copy: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(package_copy / "src")}
+    env = {**os.environ, "PYTHONPATH": str(package_copy / "src"), "COLUMNS": "200"}  # one contract a line
     return subprocess.run([sys.executable, "-c", _LINT_IMPORTS, "--no-cache", "--no-logo", "pyproject.toml"],
                           cwd=package_copy, env=env, capture_output=True, text=True, timeout=120, check=False)
 
