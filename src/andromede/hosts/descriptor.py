@@ -32,6 +32,6 @@ def _bootstrap(assembly: Assembly) -> None:
 
 
 DESCRIPTOR = ServiceDescriptor(
-    name="internal", prefix="/internal", error_format=errors.keystone, build_app=_app,
+    name="hosts", prefix="/internal", error_format=errors.keystone, build_app=_app,
     models=(models,), body_limit=_body_limit, components=_components, bootstrap=_bootstrap,
 )
