@@ -25,6 +25,7 @@ import httpx
 
 from andromede.agentlib.backoff import Backoff, RetryBook
 from andromede.agentlib.errors import TemporaryError, is_permanent
+from andromede.agentlib.reports import LastReported
 from andromede.agentlib.runner import Desired
 from andromede.common.files import write_atomically
 from andromede.compute.agent.drivers.base import ConfigDrive, DriverError, HypervisorDriver, InstanceSpec
@@ -97,7 +98,7 @@ class ComputeReconciler:
         self._again: set[str] = set()
         self._lock = threading.Lock()
         self._console_digest: dict[str, str] = {}
-        self._reported: dict[str, tuple] = {}
+        self._reported: LastReported[str, tuple] = LastReported()  # uuid -> (power, reboot_seq, fault)
         self._handled_reboots: dict[str, int] = self._load_state()
         self.retries: RetryBook[str] = retries or RetryBook(INSTANCE_BACKOFF)
 
@@ -148,10 +149,10 @@ class ComputeReconciler:
 
     def _report(self, uuid: str, observed: dict, *, force: bool = False) -> None:
         key = (observed.get("power"), observed.get("reboot_seq"), observed.get("fault"))
-        if not force and "console" not in observed and self._reported.get(uuid) == key:
+        if not force and "console" not in observed and not self._reported.changed({uuid: key}):
             return
         self.client.report(uuid, observed)
-        self._reported[uuid] = key
+        self._reported.told({uuid: key})
 
     # ---- reconciling one instance --------------------------------------------------------------
 
@@ -229,7 +230,7 @@ class ComputeReconciler:
                     self._handled_reboots.pop(uuid, None)
                 self._save_state()
             self._console_digest.pop(uuid, None)
-            self._reported.pop(uuid, None)
+            self._reported.forget(uuid)
             return
         self.driver.ensure_defined(self._spec(doc))
         handled = self._handled_reboots.get(uuid, 0)

@@ -23,6 +23,7 @@ from typing import Protocol, TypeVar
 
 import httpx
 
+from andromede.agentlib.reports import LastReported
 from andromede.agentlib.runner import Desired
 from andromede.network.agent.drivers import base
 from andromede.network.agent.drivers.base import (
@@ -176,8 +177,8 @@ class NetworkReconciler:
         self._apply_lock = threading.Lock()
         self._wired = threading.Condition()
         self._active: set[str] = set()
-        self._reported: dict[str, str] = {}
-        self._reported_fips: dict[str, str] = {}
+        self._reported: LastReported[str, str] = LastReported()  # port id -> status
+        self._reported_fips: LastReported[str, str] = LastReported()
         self.thorough_every = thorough_every
         self.vtep_address = vtep_address  # this host's VXLAN endpoint, reported with the heartbeat
         self._passes = 0
@@ -330,8 +331,8 @@ class NetworkReconciler:
                 _attempt(outcome, f"removing DHCP {network_id}", partial(driver.delete_dhcp, network_id))
 
     def _report(self, outcome: Outcome) -> None:
-        ports = {pid: s for pid, s in outcome.ports.items() if self._reported.get(pid) != s}
-        fips = {fid: s for fid, s in outcome.floating_ips.items() if self._reported_fips.get(fid) != s}
+        ports = self._reported.changed(outcome.ports)
+        fips = self._reported_fips.changed(outcome.floating_ips)
         if not ports and not fips:
             return
         try:
@@ -339,5 +340,5 @@ class NetworkReconciler:
         except httpx.HTTPError as exc:
             log.warning("could not report port status (%s); the next pass retries", exc)
             return
-        self._reported.update(ports)
-        self._reported_fips.update(fips)
+        self._reported.told(ports)
+        self._reported_fips.told(fips)
