@@ -99,8 +99,8 @@ def agent(
     availability_zone: Annotated[str, typer.Option(help="The zone this host belongs to.")] = "nova",
 ) -> None:
     """Run the host agent: reconcile this host's instances with the controller's desired state."""
+    from andromede.cli.agent import WrongHost, run_agent
     from andromede.common.lockfile import AlreadyRunning
-    from andromede.compute.agent.main import WrongHost, run_agent
 
     try:
         run_agent(data_dir.resolve(), config.resolve(), host=host or None, driver=driver,

@@ -51,7 +51,7 @@ def stop_control_plane(installation: Installation, report: DownReport, *, timeou
 
 def stop_vms(installation: Installation, report: DownReport, *, timeout: float) -> None:
     from andromede.compute.agent.drivers.base import DriverError
-    from andromede.compute.agent.main import make_driver
+    from andromede.compute.agent.entry import make_driver
 
     for name, state_dir in (("qemu", installation.instances), ("fake", installation.fake_instances)):
         if not state_dir.is_dir():
@@ -72,9 +72,9 @@ def remove_data_plane(installation: Installation, report: DownReport) -> None:
         return
     if os.geteuid() != 0:
         raise NotPermitted(f"the data plane ({state_dir}) is root's: run this as root")
-    from andromede.compute.agent.main import make_network_driver
     from andromede.network.agent.drivers.base import DriverError
     from andromede.network.agent.drivers.linux import LinuxNetworkDriver
+    from andromede.network.agent.entry import make_network_driver
 
     driver = make_network_driver("qemu", installation.data_dir)
     assert isinstance(driver, LinuxNetworkDriver)

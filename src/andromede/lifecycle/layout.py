@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from andromede.compute.agent.main import network_state_dir
+from andromede.network.agent.entry import network_state_dir
 
 
 @dataclass(frozen=True)

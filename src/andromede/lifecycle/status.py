@@ -201,8 +201,8 @@ def _network(installation: Installation) -> dict:
         return {"networks": [], "routers": []}
     if os.geteuid() != 0:
         return {"networks": None, "routers": None}
-    from andromede.compute.agent.main import make_network_driver
     from andromede.network.agent.drivers.linux import LinuxNetworkDriver
+    from andromede.network.agent.entry import make_network_driver
 
     driver = make_network_driver("qemu", installation.data_dir)
     assert isinstance(driver, LinuxNetworkDriver)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from andromede.compute.agent.main import network_state_dir
+from andromede.network.agent.entry import network_state_dir
 from tests.e2e.support import qemu_pids
 from tests.support.server import VENV_BIN, Server, free_port
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from andromede.agentlib.client import WrongHost, agent_host
 from andromede.common.config import Settings
 from andromede.common.context import RequestContext
 from andromede.common.errors import Forbidden
-from andromede.compute.agent.main import WrongHost, agent_host
 from andromede.compute.models import Instance
 from andromede.compute.on_hosts import SERVERS
 from andromede.db.engine import Database

@@ -12,8 +12,8 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from andromede.agentlib.errors import PermanentError
 from andromede.compute.agent.drivers.base import DriverError, PermanentDriverError
-from andromede.compute.agent.errors import PermanentError
 
 BOOTABLE_DISK_FORMATS = ("qcow2", "raw")
 

@@ -1,6 +1,7 @@
-"""The host agent's reconcile loop: make the hypervisor match the desired state, then say what it sees.
+"""Compute's reconciler: make the hypervisor match the desired state, then say what it sees.
 
-Level-triggered: every pass compares desired with actual and applies the difference, so a lost
+The agent's runner (agentlib.runner) fetches, applies and observes; here is what each of those means for
+instances. Level-triggered: every pass compares desired with actual and applies the difference, so a lost
 message, a restart of the agent or a VM killed behind its back all converge on the next pass.
 
 A failed pass is either permanent (errors.PermanentError: the image can never boot, the driver refuses the spec)
@@ -16,26 +17,24 @@ import hashlib
 import json
 import logging
 import threading
-import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 import httpx
 
+from andromede.agentlib.backoff import Backoff, RetryBook
+from andromede.agentlib.errors import TemporaryError, is_permanent
+from andromede.agentlib.reports import LastReported
+from andromede.agentlib.runner import Desired
 from andromede.common.files import write_atomically
-from andromede.compute.agent.backoff import Backoff, RetryBook
 from andromede.compute.agent.drivers.base import ConfigDrive, DriverError, HypervisorDriver, InstanceSpec
-from andromede.compute.agent.errors import TemporaryError, is_permanent
 from andromede.compute.agent.image_cache import ImageCache
 from andromede.network.agent.drivers.linux.names import tap_name
-from andromede.network.agent.reconciler import NetworkReconciler
 
 log = logging.getLogger("andromede.agent")
 CONSOLE_TAIL = 64 * 1024
 INSTANCE_BACKOFF = Backoff(first=3.0, factor=2.0, cap=300.0)
-CONTROLLER_BACKOFF = Backoff(first=1.0, factor=2.0, cap=30.0)
 FAULT_AFTER = 5  # temporary failures in a row before the owner sees the fault (about 45 s of retrying)
 EXPECTED_FAILURES = (TemporaryError, DriverError, httpx.HTTPError, OSError)  # logged without a traceback
 
@@ -59,20 +58,29 @@ def config_drive_for(doc: dict) -> ConfigDrive:
 
 
 class Controller(Protocol):
-    """What the loop asks of the controller: the agent's ControllerClient over the internal API, or a test's fake."""
-
-    def heartbeat(self, host: str, resources: dict) -> dict: ...
+    """What the reconciler asks of the controller: the agent's ComputeClient over the internal API, or a test's fake."""
 
     def desired(self, host: str, since: int, wait: float) -> dict: ...
 
     def report(self, uuid: str, observed: dict) -> None: ...
 
 
-class Reconciler:
+@runtime_checkable
+class PortWaiter(Protocol):
+    """The network reconciler of this host, as compute sees it: a VM boots once its ports are wired."""
+
+    def wait_for_ports(self, port_ids: list[str], timeout: float) -> bool: ...
+
+
+class ComputeReconciler:
+    """The runner's compute reconciler (agentlib.runner.Reconciler): instances, one worker per instance at a time."""
+
+    name = "compute"
+    expected_failures: tuple[type[BaseException], ...] = (DriverError,)
+
     def __init__(self, host: str, driver: HypervisorDriver, client: Controller, cache: ImageCache,
                  state_path: Path, *, workers: int = 4, observe_every: float = 3.0, resync_every: float = 60.0,
-                 heartbeat_every: float = 20.0, availability_zone: str = "nova",
-                 network: NetworkReconciler | None = None, port_wait: float = 15.0,
+                 availability_zone: str = "nova", network: PortWaiter | None = None, port_wait: float = 15.0,
                  retries: RetryBook[str] | None = None) -> None:
         self.host = host
         self.network = network
@@ -83,16 +91,14 @@ class Reconciler:
         self.state_path = state_path
         self.observe_every = observe_every
         self.resync_every = resync_every
-        self.heartbeat_every = heartbeat_every
         self.availability_zone = availability_zone
         self.desired: dict[str, dict] = {}
-        self.generation = 0
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="reconcile")
         self._pending: set[str] = set()
         self._again: set[str] = set()
         self._lock = threading.Lock()
         self._console_digest: dict[str, str] = {}
-        self._reported: dict[str, tuple] = {}
+        self._reported: LastReported[str, tuple] = LastReported()  # uuid -> (power, reboot_seq, fault)
         self._handled_reboots: dict[str, int] = self._load_state()
         self.retries: RetryBook[str] = retries or RetryBook(INSTANCE_BACKOFF)
 
@@ -110,18 +116,17 @@ class Reconciler:
 
     # ---- talking to the controller ------------------------------------------------------------
 
-    def heartbeat(self) -> None:
+    def host_report(self) -> dict[str, object]:
         resources = self.driver.resources()
-        report = {"vcpus": resources.vcpus, "memory_mib": resources.memory_mib, "disk_gib": resources.disk_gib,
-                  "accelerator": resources.accelerator, "availability_zone": self.availability_zone}
-        vtep = getattr(self.network, "vtep_address", None)
-        if vtep is not None:
-            report["vtep_address"] = vtep
-        self.client.heartbeat(self.host, report)
+        return {"vcpus": resources.vcpus, "memory_mib": resources.memory_mib, "disk_gib": resources.disk_gib,
+                "accelerator": resources.accelerator, "availability_zone": self.availability_zone}
 
-    def sync(self, *, full: bool, wait: float = 0.0) -> None:
-        answer = self.client.desired(self.host, 0 if full else self.generation, wait)
-        snapshot = int(answer["generation"])
+    def fetch(self, since: int, wait: float) -> Desired[dict]:
+        answer = self.client.desired(self.host, since, wait)
+        return Desired(int(answer["generation"]), answer, full=bool(answer.get("full")))
+
+    def apply(self, desired: Desired[dict]) -> None:
+        answer, snapshot = desired.document, desired.generation
         changed = []
         with self._lock:
             for doc in answer["instances"]:
@@ -130,25 +135,24 @@ class Reconciler:
                     continue  # a full answer taken before a newer change we already hold: keep the newer
                 self.desired[doc["uuid"]] = doc
                 changed.append(doc["uuid"])
-            if answer.get("full"):
+            if desired.full:
                 # Forget only what this snapshot could have seen: a long-poll may have brought in newer ones.
                 listed = {doc["uuid"] for doc in answer["instances"]}
                 gone = [uuid for uuid, doc in self.desired.items() if uuid not in listed and doc["seq"] <= snapshot]
                 for uuid in gone:
                     self.desired.pop(uuid, None)
                 changed += gone
-            self.generation = max(self.generation, snapshot)
-        if answer.get("full"):
+        if desired.full:
             changed += [uuid for uuid in self.driver.list_instances() if uuid not in self.desired]
         for uuid in set(changed):
             self.submit(uuid)
 
     def _report(self, uuid: str, observed: dict, *, force: bool = False) -> None:
         key = (observed.get("power"), observed.get("reboot_seq"), observed.get("fault"))
-        if not force and "console" not in observed and self._reported.get(uuid) == key:
+        if not force and "console" not in observed and not self._reported.changed({uuid: key}):
             return
         self.client.report(uuid, observed)
-        self._reported[uuid] = key
+        self._reported.told({uuid: key})
 
     # ---- reconciling one instance --------------------------------------------------------------
 
@@ -226,7 +230,7 @@ class Reconciler:
                     self._handled_reboots.pop(uuid, None)
                 self._save_state()
             self._console_digest.pop(uuid, None)
-            self._reported.pop(uuid, None)
+            self._reported.forget(uuid)
             return
         self.driver.ensure_defined(self._spec(doc))
         handled = self._handled_reboots.get(uuid, 0)
@@ -318,53 +322,5 @@ class Reconciler:
                                 "console": console})
             self._console_digest[uuid] = digest
 
-    def run(self, stop: threading.Event, *, long_poll: float = 20.0) -> None:
-        self._until_connected(stop, self.heartbeat)
-        self._until_connected(stop, lambda: self.sync(full=True))
-        watcher = threading.Thread(target=self._watch, args=(stop, long_poll), name="watch", daemon=True)
-        watcher.start()
-        next_beat = next_resync = time.monotonic()
-        pause, failures = self.observe_every, 0
-        while not stop.wait(pause):
-            now = time.monotonic()
-            try:
-                if now >= next_beat:
-                    self.heartbeat()
-                    next_beat = now + self.heartbeat_every
-                if now >= next_resync:
-                    self.sync(full=True)
-                    next_resync = now + self.resync_every
-                self.observe()
-            except Exception as exc:  # the loop outlives any one failure; it backs off instead
-                failures += 1
-                pause = max(self.observe_every, CONTROLLER_BACKOFF.delay(failures))
-                log.warning("controller unreachable or host check failed (%s); next try in %.0f s", exc, pause,
-                            exc_info=None if isinstance(exc, EXPECTED_FAILURES) else exc)
-            else:
-                pause, failures = self.observe_every, 0
+    def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
-
-    def _watch(self, stop: threading.Event, long_poll: float) -> None:
-        failures = 0
-        while not stop.is_set():
-            try:
-                self.sync(full=False, wait=long_poll)
-                failures = 0
-            except Exception as exc:  # the watch must keep going; it backs off instead
-                failures += 1
-                pause = CONTROLLER_BACKOFF.delay(failures)
-                log.warning("long-poll failed (%s); next try in %.0f s", exc, pause,
-                            exc_info=None if isinstance(exc, EXPECTED_FAILURES) else exc)
-                stop.wait(pause)
-
-    @staticmethod
-    def _until_connected(stop: threading.Event, call: Callable[[], object]) -> None:
-        delay = 0.2
-        while not stop.is_set():
-            try:
-                call()
-                return
-            except (httpx.HTTPError, OSError) as exc:
-                log.info("waiting for the controller (%s)", exc)
-                stop.wait(delay)
-                delay = min(delay * 2, 5.0)

@@ -1,8 +1,8 @@
-"""The host agent's network loop: make the data plane match the host's desired network document.
+"""Network's reconciler: make the data plane match the host's desired network document.
 
-Level-triggered like the compute loop: every pass takes the whole document, ensures each item (idempotent
-driver calls, one failure never blocks the others) and removes what is no longer wanted. A long-poll brings
-changes at once; the last document is applied again every few seconds to repair drift.
+Level-triggered like compute's: every pass takes the whole document, ensures each item (idempotent driver calls,
+one failure never blocks the others) and removes what is no longer wanted. The agent's runner (agentlib.runner)
+brings changes at once through its long-poll; observing drift is applying the last document again.
 
 Each driver call starts processes (ip, nft, sysctl), so a pass skips a network or port whose spec is the one it
 last applied successfully while the host still shows it in place (bridge with its VNI, tap attached and filtered):
@@ -23,6 +23,8 @@ from typing import Protocol, TypeVar
 
 import httpx
 
+from andromede.agentlib.reports import LastReported
+from andromede.agentlib.runner import Desired
 from andromede.network.agent.drivers import base
 from andromede.network.agent.drivers.base import (
     AddressPair,
@@ -148,7 +150,7 @@ def router_spec(doc: dict) -> base.RouterSpec:
 
 
 class NetworkController(Protocol):
-    """What the loop asks of the controller: the agent's ControllerClient over the internal API, or a test's fake."""
+    """What the reconciler asks of the controller: the agent's NetworkClient over the internal API, or a test's fake."""
 
     def network_desired(self, host: str, since: int, wait: float) -> dict: ...
 
@@ -156,24 +158,29 @@ class NetworkController(Protocol):
 
 
 class NetworkReconciler:
+    """The runner's network reconciler (agentlib.runner.Reconciler)."""
+
+    name = "network"
+    expected_failures: tuple[type[BaseException], ...] = (base.DriverError,)
+
     def __init__(self, host: str, driver: NetworkDriver, client: NetworkController, *,
                  repair_every: float = 15.0, resync_every: float = 60.0, metadata: bool = False,
                  thorough_every: int = 4, vtep_address: str | None = None) -> None:
         self.host = host
         self.driver = driver
         self.client = client
-        self.repair_every = repair_every
+        self.observe_every = repair_every
         self.resync_every = resync_every
         self.metadata = metadata  # a metadata proxy runs next to each DHCP server
-        self.generation = 0
         self.document: dict | None = None
+        self._on_close: list[Callable[[], None]] = []
         self._apply_lock = threading.Lock()
         self._wired = threading.Condition()
         self._active: set[str] = set()
-        self._reported: dict[str, str] = {}
-        self._reported_fips: dict[str, str] = {}
+        self._reported: LastReported[str, str] = LastReported()  # port id -> status
+        self._reported_fips: LastReported[str, str] = LastReported()
         self.thorough_every = thorough_every
-        self.vtep_address = vtep_address  # this host's VXLAN endpoint, reported with the compute heartbeat
+        self.vtep_address = vtep_address  # this host's VXLAN endpoint, reported with the heartbeat
         self._passes = 0
         self._thorough = True
         self._applied: dict[str, object] = {}  # "network <id>" / "port <id>" -> spec last applied successfully
@@ -199,15 +206,32 @@ class NetworkReconciler:
 
     # ---- one pass ---------------------------------------------------------------------------------
 
-    def sync(self, *, full: bool, wait: float = 0.0) -> None:
-        answer = self.client.network_desired(self.host, 0 if full else self.generation, wait)
-        if answer.get("unchanged"):
-            return
-        self.generation = max(self.generation, int(answer["generation"]))
-        self.document = answer
-        self.apply(answer)
+    def host_report(self) -> dict[str, object]:
+        return {} if self.vtep_address is None else {"vtep_address": self.vtep_address}
 
-    def apply(self, document: dict) -> Outcome:
+    def fetch(self, since: int, wait: float) -> Desired[dict] | None:
+        answer = self.client.network_desired(self.host, since, wait)
+        if answer.get("unchanged"):
+            return None
+        return Desired(int(answer["generation"]), answer, full=True)  # every answer is the whole document
+
+    def apply(self, desired: Desired[dict]) -> None:
+        self.document = desired.document
+        self.apply_document(desired.document)
+
+    def observe(self) -> None:
+        if self.document is not None:
+            self.apply_document(self.document)
+
+    def close_with(self, cleanup: Callable[[], None]) -> None:
+        """Something that runs beside the reconciler (the metadata relay) and stops with it."""
+        self._on_close.append(cleanup)
+
+    def close(self) -> None:
+        for cleanup in self._on_close:
+            cleanup()
+
+    def apply_document(self, document: dict) -> Outcome:
         with self._apply_lock:
             outcome = self._apply(document)
         with self._wired:
@@ -307,8 +331,8 @@ class NetworkReconciler:
                 _attempt(outcome, f"removing DHCP {network_id}", partial(driver.delete_dhcp, network_id))
 
     def _report(self, outcome: Outcome) -> None:
-        ports = {pid: s for pid, s in outcome.ports.items() if self._reported.get(pid) != s}
-        fips = {fid: s for fid, s in outcome.floating_ips.items() if self._reported_fips.get(fid) != s}
+        ports = self._reported.changed(outcome.ports)
+        fips = self._reported_fips.changed(outcome.floating_ips)
         if not ports and not fips:
             return
         try:
@@ -316,37 +340,5 @@ class NetworkReconciler:
         except httpx.HTTPError as exc:
             log.warning("could not report port status (%s); the next pass retries", exc)
             return
-        self._reported.update(ports)
-        self._reported_fips.update(fips)
-
-    # ---- loops ------------------------------------------------------------------------------------
-
-    def run(self, stop: threading.Event, *, long_poll: float = 20.0) -> None:
-        watcher = threading.Thread(target=self._watch, args=(stop, long_poll), name="network-watch", daemon=True)
-        watcher.start()
-        next_resync = time.monotonic() + self.resync_every
-        while not stop.wait(self.repair_every):
-            try:
-                if time.monotonic() >= next_resync:
-                    self.sync(full=True)
-                    next_resync = time.monotonic() + self.resync_every
-                elif self.document is not None:
-                    self.apply(self.document)
-            except httpx.HTTPError as exc:
-                log.warning("controller unreachable (%s); retrying", exc)
-            except Exception:
-                log.exception("network pass failed; the next pass retries")
-
-    def _watch(self, stop: threading.Event, long_poll: float) -> None:
-        delay = 0.2
-        while not stop.is_set():
-            try:
-                self.sync(full=self.document is None, wait=0.0 if self.document is None else long_poll)
-                delay = 0.2
-            except (httpx.HTTPError, OSError) as exc:
-                log.info("network long-poll failed (%s); retrying", exc)
-                stop.wait(delay)
-                delay = min(delay * 2, 5.0)
-            except Exception:
-                log.exception("network pass failed; retrying")
-                stop.wait(1.0)
+        self._reported.told(ports)
+        self._reported_fips.told(fips)

@@ -13,13 +13,14 @@ import httpx
 import pytest
 import yaml
 
-from andromede.compute.agent.backoff import Backoff, RetryBook
-from andromede.compute.agent.client import ControllerClient
+from andromede.agentlib.backoff import Backoff, RetryBook
+from andromede.agentlib.client import ControllerClient
+from andromede.agentlib.errors import PermanentError, TemporaryError, is_permanent
+from andromede.compute.agent.client import ComputeClient
 from andromede.compute.agent.drivers.base import DriverError, InstanceSpec, PermanentDriverError
 from andromede.compute.agent.drivers.fake import FAULTS_FILE, FakeDriver
-from andromede.compute.agent.errors import PermanentError, TemporaryError, is_permanent
 from andromede.compute.agent.image_cache import ImageCache
-from andromede.compute.agent.reconciler import FAULT_AFTER, Reconciler
+from andromede.compute.agent.reconciler import FAULT_AFTER, ComputeReconciler
 
 IMAGE_BYTES = b"\0" * 4096
 
@@ -63,8 +64,9 @@ class Agent:
         self.downloads: list[str] = []
         self.download_error: Exception | None = None
         self.cache = ImageCache(tmp_path / "cache", self._download)
-        self.reconciler = Reconciler("h1", self.driver, self.client, self.cache, tmp_path / "state.json",
-                                     retries=RetryBook(Backoff(first=3.0, cap=300.0, jitter=0.0), clock=self.clock))
+        self.reconciler = ComputeReconciler("h1", self.driver, self.client, self.cache, tmp_path / "state.json",
+                                            retries=RetryBook(Backoff(first=3.0, cap=300.0, jitter=0.0),
+                                                              clock=self.clock))
 
     def _download(self, image_id: str, destination: Path) -> None:
         self.downloads.append(image_id)
@@ -226,7 +228,7 @@ def test_the_fake_driver_takes_faults_from_a_file_while_it_lists_them(tmp_path: 
 
 # ---- the controller client's download: what no retry changes -------------------------------------
 
-def _client(tmp_path: Path, file_answer: httpx.Response) -> ControllerClient:
+def _client(tmp_path: Path, file_answer: httpx.Response) -> ComputeClient:
     config = tmp_path / "agent.yaml"
     config.write_text(yaml.safe_dump({"auth_url": "https://controller/identity/v3",
                                       "application_credential_id": "id", "application_credential_secret": "s"}))
@@ -238,7 +240,7 @@ def _client(tmp_path: Path, file_answer: httpx.Response) -> ControllerClient:
         return file_answer
 
     client.http = httpx.Client(base_url="https://controller", transport=httpx.MockTransport(handler))
-    return client
+    return ComputeClient(client)
 
 
 @pytest.mark.parametrize("answer,expected", [

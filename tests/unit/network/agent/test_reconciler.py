@@ -1,10 +1,12 @@
-"""The network agent's loop against the fake data plane: ensure, report, garbage-collect, wait for ports."""
+"""The network reconciler, driven as the agent's runner drives it, against the fake data plane: ensure, report,
+garbage-collect, wait for ports."""
 
 from __future__ import annotations
 
 import threading
 import uuid
 
+from andromede.agentlib.runner import Loop
 from andromede.network.agent.drivers.fake import FakeHost, FakeNetworkDriver
 from andromede.network.agent.reconciler import NetworkReconciler
 
@@ -48,7 +50,8 @@ def test_a_document_is_built_reported_and_then_collected() -> None:
     host = FakeHost()
     client = StubClient(_document(5, network_id, port_id, dhcp_port))
     reconciler = NetworkReconciler("h1", FakeNetworkDriver(host), client)
-    reconciler.sync(full=True)
+    loop = Loop(reconciler)
+    loop.sync(full=True)
     assert set(host.networks) == {network_id} and set(host.ports) == {port_id} and network_id in host.dhcp
     assert host.ports[port_id].allowed_address_pairs[0].cidr == "10.0.0.99/32"
     assert host.networks[network_id].remote_vteps == ("192.0.2.7",)  # the other hosts carrying the network
@@ -57,11 +60,11 @@ def test_a_document_is_built_reported_and_then_collected() -> None:
     assert reconciler.metadata_caller(network_id, "10.0.0.5") == ("instance-1", "project-1")
     assert reconciler.metadata_caller(network_id, "10.0.0.6") is None
 
-    reconciler.sync(full=False)  # unchanged: nothing re-applied, nothing re-reported
+    loop.sync(full=False)  # unchanged: nothing re-applied, nothing re-reported
     assert len(client.reports) == 1
 
     client.document = {**_document(6, network_id, port_id, dhcp_port), "ports": [], "dhcp": [], "networks": []}
-    reconciler.sync(full=False)
+    loop.sync(full=False)
     assert host.networks == {} and host.ports == {} and host.dhcp == {}
 
 
@@ -73,7 +76,7 @@ def test_one_bad_item_does_not_block_the_others() -> None:
     host = FakeHost()
     client = StubClient(document)
     reconciler = NetworkReconciler("h1", FakeNetworkDriver(host), client)
-    reconciler.sync(full=True)
+    Loop(reconciler).sync(full=True)
     assert set(host.ports) == {port_id}
     assert client.reports[0][0] == {port_id: "ACTIVE", bad["id"]: "DOWN"}
 
@@ -83,7 +86,7 @@ def test_waiting_for_a_port_returns_once_it_is_wired() -> None:
     reconciler = NetworkReconciler("h1", FakeNetworkDriver(FakeHost()), StubClient(
         _document(2, network_id, port_id, dhcp_port)))
     assert not reconciler.wait_for_ports([port_id], timeout=0.05)
-    threading.Timer(0.2, lambda: reconciler.sync(full=True)).start()
+    threading.Timer(0.2, lambda: Loop(reconciler).sync(full=True)).start()
     assert reconciler.wait_for_ports([port_id], timeout=10)
 
 
@@ -92,19 +95,19 @@ def test_repair_passes_skip_what_is_in_place_and_mend_what_is_not() -> None:
     host = FakeHost()
     client = StubClient(_document(4, network_id, port_id, dhcp_port))
     reconciler = NetworkReconciler("h1", FakeNetworkDriver(host), client, thorough_every=3)
-    reconciler.sync(full=True)  # pass 1 (thorough)
+    Loop(reconciler).sync(full=True)  # pass 1 (thorough)
     ensured = [c for c in host.calls if c.startswith(("ensure_port", "ensure_network"))]
     assert ensured == [f"ensure_network {network_id}", f"ensure_port {port_id}"]
 
     host.calls.clear()
-    reconciler.apply(client.document)  # pass 2: all in place, same specs
+    reconciler.apply_document(client.document)  # pass 2: all in place, same specs
     assert not [c for c in host.calls if c.startswith(("ensure_port", "ensure_network"))]
 
     host.attached.discard(port_id)  # drift the listings show: the tap left its bridge
-    reconciler.apply(client.document)  # pass 3
+    reconciler.apply_document(client.document)  # pass 3
     assert [c for c in host.calls if c.startswith("ensure_port")] == [f"ensure_port {port_id}"]
     assert port_id in host.attached
 
     host.calls.clear()
-    reconciler.apply(client.document)  # pass 4: thorough, everything again
+    reconciler.apply_document(client.document)  # pass 4: thorough, everything again
     assert f"ensure_port {port_id}" in host.calls and f"ensure_network {network_id}" in host.calls

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from andromede.compute.agent.errors import PermanentError
+from andromede.agentlib.errors import PermanentError
 
 Power = Literal["running", "shutoff", "missing"]
 

@@ -1,6 +1,6 @@
 """Exponential backoff per key (an instance, a port...): when a failed key may be tried again.
 
-Free of compute imports on purpose, like errors.py: every reconcile loop shares it.
+Every reconcile loop shares it: compute keys a RetryBook by instance; the runner paces its calls with Backoff.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """How an agent tells a failure worth retrying from one that retrying the same desired state cannot fix.
 
-Free of compute imports on purpose: every reconcile loop (compute, network, volume) shares these.
+Every reconcile loop (compute, network, volume) shares these; the runner applies the same distinction to whole passes.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from andromede.compute.agent.backoff import Backoff, RetryBook
+from andromede.agentlib.backoff import Backoff, RetryBook
 
 
 class Clock:
