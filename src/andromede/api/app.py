@@ -17,7 +17,6 @@ from andromede.common.errors import ApiError, MethodNotAllowed, NotFound
 from andromede.compute.api import build_compute_app
 from andromede.compute.api import internal as compute_internal
 from andromede.compute.api.microversion import Microversions
-from andromede.compute.notify import HostNotifier
 from andromede.db.engine import Database
 from andromede.hosts import credentials as host_credentials
 from andromede.hosts.api import build_internal_app
@@ -29,9 +28,9 @@ from andromede.image.store import ImageStore
 from andromede.image.uploads import ImageUploads
 from andromede.metadata import signing
 from andromede.metadata.api import build_metadata_app
+from andromede.network import changes as network_changes
 from andromede.network import internal_api as network_internal
 from andromede.network.api import build_network_app
-from andromede.network.changes import NetworkChanges
 from andromede.policy import compute as _compute_rules  # noqa: F401
 from andromede.policy import identity as _identity_rules  # noqa: F401  (registers the identity rules)
 from andromede.policy import image as _image_rules  # noqa: F401
@@ -92,19 +91,17 @@ def build_app(settings: Settings, db: Database) -> Assembled:
     mounts = service_mounts(settings)
     for mount in mounts:
         errors.register(mount.prefix, mount.error_format)
-    notifier = HostNotifier()
-    network_changes = NetworkChanges(db)
-    network_changes.ensure_row()
+    network_scopes = network_changes.watch(db, settings.the_network_host)
     store = ImageStore(settings.data_dir / "images")
     store.sweep_partial()
     uploads = ImageUploads(settings, db, store)
     apps = {
         "/identity": build_identity_app(identity),
         "/image": build_image_app(uploads),
-        "/compute": Microversions(build_compute_app(settings, db, notifier)),
+        "/compute": Microversions(build_compute_app(settings, db)),
         "/network": build_network_app(settings, db),
-        "/internal": build_internal_app(settings, db, [compute_internal.internal_routes(notifier, store),
-                                                       network_internal.internal_routes(network_changes)]),
+        "/internal": build_internal_app(settings, db, [compute_internal.internal_routes(store),
+                                                       network_internal.internal_routes(network_scopes)]),
         "/metadata": build_metadata_app(db, settings.data_dir / signing.SECRET_FILE,
                                         network_host=settings.the_network_host),
     }

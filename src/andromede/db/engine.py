@@ -8,6 +8,8 @@ from contextlib import contextmanager
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from andromede.db.changes import Changes
+
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
     cursor = dbapi_connection.cursor()
@@ -40,6 +42,7 @@ class Database:
         self.url = normalise_url(url)
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.changes = Changes(self.sessions)  # marks published at commit, waiters woken (db/changes.py)
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -37,7 +37,7 @@ class InternalRoutes:
 
     router: APIRouter
     state: Mapping[str, object] = field(default_factory=dict)
-    on_vtep_change: Callable[[Session], None] | None = None
+    on_vtep_change: Callable[[Session, str], None] | None = None  # (session, the host whose endpoint moved)
 
 
 class HostReport(BaseModel):
@@ -69,7 +69,7 @@ def heartbeat(host: str, body: HostReport, request: Request, ctx: RequestContext
         beat = service.heartbeat(session, host, report)
         if beat.vtep_changed:
             for hook in request.app.state.vtep_hooks:
-                hook(session)
+                hook(session, host)
         session.flush()
         return {"host": host, "generation": beat.generation}
 

@@ -11,7 +11,7 @@ from andromede.api.deps import context
 from andromede.common.context import RequestContext
 from andromede.common.errors import BadRequest, NotFound, Unauthorized
 from andromede.compute import networking, servers
-from andromede.compute.api.common import db_of, notifier_of, settings_of, views_of
+from andromede.compute.api.common import db_of, settings_of, views_of
 from andromede.compute.schemas import (
     ConsoleBody,
     MetadataBody,
@@ -29,12 +29,6 @@ def _params(request: Request) -> dict[str, str]:
     return {key: value for key, value in request.query_params.items()}
 
 
-def _notify(request: Request, hosts: set[str | None]) -> None:
-    for host in hosts:
-        if host:
-            notifier_of(request).notify(host)
-
-
 def _server_doc(request: Request, session, ctx: RequestContext, instance) -> dict:  # type: ignore[no-untyped-def]
     return views_of(request).server(instance, ctx, networking.addresses(session, [instance])[instance.uuid],
                                     networking.security_group_names(session, [instance])[instance.uuid])
@@ -48,8 +42,6 @@ def create_server(body: ServerCreateRequest, request: Request, ctx: RequestConte
         first = created[0]
         doc = {"id": first.uuid, "links": views_of(request).links("servers", first.uuid),
                "OS-DCF:diskConfig": "MANUAL"}
-        hosts = {i.host for i in created}
-    _notify(request, hosts)
     if body.server.max_count > 1 and request.query_params.get("return_reservation_id"):
         return {"reservation_id": first.reservation_id}
     return {"server": doc}
@@ -103,9 +95,7 @@ def update_server(server_id: str, body: ServerUpdateRequest, request: Request,
 def delete_server(server_id: str, request: Request, ctx: RequestContext = Depends(context)) -> Response:
     enforce(ctx, "compute:servers:delete")
     with db_of(request).session() as session:
-        instance = servers.delete(session, servers.get(session, ctx, server_id))
-        host = instance.host
-    _notify(request, {host})
+        servers.delete(session, servers.get(session, ctx, server_id))
     return Response(status_code=204)
 
 
@@ -129,8 +119,6 @@ def _simple(change):  # type: ignore[no-untyped-def]
         with db_of(request).session() as session:
             instance = servers.get(session, ctx, server_id)
             change(session, instance)
-            host = instance.host
-        _notify(request, {host})
         return Response(status_code=202)
 
     return run
@@ -179,8 +167,6 @@ def _fixed_ip_action(add: bool):  # type: ignore[no-untyped-def]
             else:
                 networking.remove_fixed_ip(session, ctx, instance, argument[key])
             servers.bump(session, instance)
-            host = instance.host
-        _notify(request, {host})
         return Response(status_code=202)
 
     return run
