@@ -27,7 +27,7 @@ from typing import TypeVar
 import anyio.to_thread
 from sqlalchemy import BigInteger, Connection, Executable, String, bindparam, event, func, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column, sessionmaker
 
 from andromede.db.base import Base
 
@@ -266,10 +266,13 @@ class Changes:
             if marks:
                 self._publish(marks)
 
-        @event.listens_for(sessions, "after_rollback")
-        def forget(session: Session) -> None:
-            session.info.pop(_PENDING, None)
-            session.info.pop(_NOTES, None)
+        # Only the whole transaction's rollback: a savepoint's (begin_nested) must not drop the marks the rest of
+        # the transaction made (those inside it stay too: a wake-up too many costs a rebuild, one too few is a bug).
+        @event.listens_for(sessions, "after_soft_rollback")
+        def forget(session: Session, previous: SessionTransaction) -> None:
+            if previous.parent is None:
+                session.info.pop(_PENDING, None)
+                session.info.pop(_NOTES, None)
 
 
 def _statements(dialect_name: str) -> tuple[Executable, Executable]:

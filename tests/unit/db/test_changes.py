@@ -10,20 +10,30 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, update
+from alembic import command
+from sqlalchemy import create_engine, delete, text, update
 
 import andromede.db.models  # noqa: F401  (every table, for create_all)
 from andromede.db import changes
 from andromede.db.base import Base
-from andromede.db.engine import Database
+from andromede.db.engine import Database, normalise_url
+from andromede.db.migrate import alembic_config
 from andromede.network.models import Network
+from tests.support.postgres import fresh_database
 
 TOPIC = "test-topic"
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "postgresql":
+        return fresh_database(request.getfixturevalue("postgres_url"), "changes")
+    return f"sqlite:///{tmp_path / 'db.sqlite'}"
+
+
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database(f"sqlite:///{tmp_path / 'db.sqlite'}")
+def db(url: str) -> Iterator[Database]:
+    database = Database(url)
     Base.metadata.create_all(database.engine)
     yield database
     database.engine.dispose()
@@ -70,6 +80,17 @@ def test_a_rolled_back_mark_is_forgotten(db: Database) -> None:
     with db.session() as session:  # the next transaction of a reused session starts clean
         assert changes.pending(session) == {}
     assert seen == []
+
+
+def test_a_savepoint_rolled_back_keeps_the_transactions_marks(db: Database) -> None:
+    seen: list[changes.Scope] = []
+    db.changes.topic(TOPIC).on_commit(seen.append)
+    with db.session() as session:
+        changes.mark(session, TOPIC, ["hv1"])
+        with pytest.raises(ValueError), session.begin_nested():
+            raise ValueError("an allocation that did not fit")
+        assert changes.pending(session) == {TOPIC: frozenset({"hv1"})}
+    assert seen == [frozenset({"hv1"})]
 
 
 def test_a_topic_stored_by_its_service_only_wakes(db: Database) -> None:
@@ -121,7 +142,7 @@ def test_waiters_time_out_and_unsubscribe() -> None:
     assert waiters.notify(None) == 0  # nobody left registered
 
 
-def test_a_long_poll_sees_another_process_commit_by_rereading(db: Database, tmp_path: Path) -> None:
+def test_a_long_poll_sees_another_process_commit_by_rereading(db: Database) -> None:
     """Another API process has its own hub: nothing wakes this one, the periodic read finds the change."""
     other = Database(db.url)
     topic = db.changes.topic(TOPIC)
@@ -179,3 +200,26 @@ def test_watched_models_mark_their_scope_and_bulk_statements_mark_every_host(db:
     with db.session() as session:
         session.execute(delete(Network))
     assert seen[-1] is None and len(seen) == 3
+
+
+def test_the_migration_carries_the_global_generations_over(url: str) -> None:
+    """An agent that saw the global network generation G before the upgrade asks with since=G: every host's
+    generation starts at G, so it neither misses the next change nor rebuilds for nothing."""
+    engine = create_engine(normalise_url(url))
+    config = alembic_config(engine.url.render_as_string(hide_password=False))
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "0015_totp_step_per_user")
+            connection.execute(text("INSERT INTO network_state (id, generation) VALUES (1, 41)"))
+            connection.execute(text("UPDATE identity_state SET generation = 7"))
+            command.upgrade(config, "0016_change_generations")
+            rows = set(connection.execute(text("SELECT topic, scope, generation FROM change_generations")))
+            assert rows == {("network", "#seq", 41), ("network", "*", 41), ("identity", "#seq", 7),
+                            ("identity", "*", 7)}
+            command.downgrade(config, "0015_totp_step_per_user")
+            assert connection.execute(text("SELECT generation FROM network_state")).scalar_one() == 41
+            assert connection.execute(text("SELECT generation FROM identity_state")).scalar_one() == 7
+            command.upgrade(config, "head")
+    finally:
+        engine.dispose()
