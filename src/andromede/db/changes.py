@@ -33,6 +33,7 @@ from andromede.db.base import Base
 
 T = TypeVar("T")
 EVERY_HOST = None
+FIRST = 1  # the generation of a topic or host nothing has marked yet
 Scope = frozenset[str] | None  # None: every host
 ScopeOf = Callable[[Session, object], Iterable[str] | None]  # which hosts a written object concerns; None: all
 
@@ -160,11 +161,12 @@ class Topic:
         self.listeners.append(listener)
 
     def generation(self, connection: Connection | Session, host: str | None = None) -> int:
-        """The stored generation: HOST's, or without a host the topic's latest."""
+        """The stored generation: HOST's, or without a host the topic's latest. Never below FIRST: 0 is what an
+        agent that has seen nothing asks with, and it must get a document."""
         table = ChangeGeneration.__table__
         scopes = [_SEQ] if host is None else [_ALL, _host_scope(host)]
         query = select(func.max(table.c.generation)).where(table.c.topic == self.name, table.c.scope.in_(scopes))
-        return int(connection.execute(query).scalar() or 0)
+        return max(FIRST, int(connection.execute(query).scalar() or 0))
 
     async def long_poll(self, host: str, read: Callable[[], T | None], wait_s: float, poll_s: float = 0.5) -> T | None:
         """Call `read` (in a worker thread) until it finds something or `wait_s` passes; between reads, sleep until
@@ -279,7 +281,7 @@ def _statements(dialect_name: str) -> tuple[Executable, Executable]:
     """Built once per dialect (a commit runs them on every marked write): count a mark, then record it."""
     table = ChangeGeneration.__table__
     dialect = postgresql if dialect_name == "postgresql" else sqlite
-    count = dialect.insert(table).values(topic=bindparam("topic"), scope=_SEQ, generation=1)
+    count = dialect.insert(table).values(topic=bindparam("topic"), scope=_SEQ, generation=FIRST + 1)
     count = count.on_conflict_do_update(index_elements=[table.c.topic, table.c.scope],
                                         set_={"generation": table.c.generation + 1}).returning(table.c.generation)
     record = dialect.insert(table).values(topic=bindparam("topic"), scope=bindparam("scope"),

@@ -51,10 +51,10 @@ def test_a_mark_is_published_at_commit_and_only_for_its_hosts(db: Database) -> N
     with db.session() as session:
         changes.mark(session, TOPIC, ["hv1"])
         changes.mark(session, TOPIC, ["hv2", ""])
-        assert seen == [] and _generations(db, "hv1", "hv2") == [0, 0]  # not before the commit
+        assert seen == [] and _generations(db, "hv1", "hv2") == [1, 1]  # not before the commit
     assert seen == [frozenset({"hv1", "hv2"})]
     first = _generations(db, "hv1", "hv2", "hv3")
-    assert first[0] == first[1] > 0 and first[2] == 0
+    assert first[0] == first[1] > 1 and first[2] == changes.FIRST
 
     with db.session() as session:
         changes.mark(session, TOPIC, ["hv3"])
@@ -76,7 +76,7 @@ def test_a_rolled_back_mark_is_forgotten(db: Database) -> None:
     with pytest.raises(RuntimeError), db.session() as session:
         changes.mark(session, TOPIC, ["hv1"])
         raise RuntimeError("the write failed")
-    assert seen == [] and _generations(db, "hv1") == [0]
+    assert seen == [] and _generations(db, "hv1") == [changes.FIRST]
     with db.session() as session:  # the next transaction of a reused session starts clean
         assert changes.pending(session) == {}
     assert seen == []
@@ -101,7 +101,7 @@ def test_a_topic_stored_by_its_service_only_wakes(db: Database) -> None:
         changes.mark(session, "stored-elsewhere", ["hv1"])
     assert seen == [frozenset({"hv1"})]
     with db.session() as session:
-        assert db.changes.topic("stored-elsewhere").generation(session, "hv1") == 0
+        assert db.changes.topic("stored-elsewhere").generation(session, "hv1") == changes.FIRST
 
 
 def test_a_waiter_wakes_at_once_for_its_host_and_not_for_another(db: Database) -> None:
