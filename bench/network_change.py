@@ -12,8 +12,9 @@ ROUNDS times, and each round is propagated twice, on the same agents:
 - after (scoped marks, db/changes.py): only the hosts the commit marked wake; each builds and applies its document.
 
 Reported: hosts woken, network entries sent (documents are whole: every network a woken host carries, and the
-network host's DHCP servers), driver calls made by the agents, and the time to build and apply the documents
-(median round). The network host carries every network, so it wakes for any of them in both schemes.
+network host's DHCP servers), driver calls made by the agents (a compute host's pass re-applies its security
+groups and what changed: its one network), and the time to build and apply the documents (median round). The
+network host carries every network, so it wakes for any of them in both schemes.
 """
 
 from __future__ import annotations
