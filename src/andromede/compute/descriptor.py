@@ -8,7 +8,6 @@ from andromede.common.errors import ApiError
 from andromede.compute import bootstrap, models
 from andromede.compute.api import build_compute_app, internal
 from andromede.compute.api.microversion import Microversions
-from andromede.compute.notify import HostNotifier
 from andromede.image.store import ImageStore
 from andromede.policy import compute as rules
 from andromede.servicekit.descriptor import Assembly, CatalogEntry, InternalRoutes, ServiceDescriptor
@@ -23,16 +22,12 @@ def nova_error(error: ApiError) -> dict:
     return {fault: {"code": error.status, "message": error.message}}
 
 
-def _components(assembly: Assembly) -> None:
-    assembly.components.provide(HostNotifier())
-
-
 def _app(assembly: Assembly) -> ASGIApp:
-    return Microversions(build_compute_app(assembly.settings, assembly.db, assembly.components.get(HostNotifier)))
+    return Microversions(build_compute_app(assembly.settings, assembly.db))
 
 
 def _internal(assembly: Assembly) -> InternalRoutes:
-    return internal.internal_routes(assembly.components.get(HostNotifier), assembly.components.get(ImageStore))
+    return internal.internal_routes(assembly.components.get(ImageStore))
 
 
 def _bootstrap(assembly: Assembly) -> None:
@@ -44,5 +39,5 @@ DESCRIPTOR = ServiceDescriptor(
     name="compute", prefix="/compute", error_format=nova_error, build_app=_app,
     models=(models,), rules=(rules,),
     catalog=(CatalogEntry("compute", "nova", "/compute/v2.1", "Compute"),),
-    components=_components, internal_routes=_internal, bootstrap=_bootstrap,
+    internal_routes=_internal, bootstrap=_bootstrap,
 )

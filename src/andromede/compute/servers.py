@@ -20,6 +20,7 @@ from andromede.common.patterns import compile_filter
 from andromede.compute import flavors, keypairs, networking, scheduler
 from andromede.compute.models import Flavor, Instance
 from andromede.compute.schemas import ServerCreate
+from andromede.db import changes
 from andromede.hosts import service as hosts
 from andromede.image import service as images
 from andromede.image.models import Image
@@ -27,6 +28,10 @@ from andromede.image.models import Image
 MAX_USER_DATA = 65535
 BOOTABLE_DISK_FORMATS = ("qcow2", "raw")  # what the host agents' image cache hands QEMU
 GIB = 1024**3
+# What a host's compute agent long-polls for. Its generation is the host's desired generation (hosts/service.py),
+# advanced in the changing transaction because the changed instance records it (desired_seq).
+TOPIC = "compute"
+changes.stored_by_its_service(TOPIC)
 QUOTA_DEFAULTS = {"instances": 10, "cores": 20, "ram": 51200}
 
 
@@ -60,11 +65,13 @@ def get(session: Session, ctx: RequestContext, server_id: str) -> Instance:
 
 
 def bump(session: Session, instance: Instance) -> None:
-    """Mark the instance changed for its host's agent (it long-polls on the host generation)."""
+    """Mark the instance changed for its host's agent: the host's generation moves, and its long-poll wakes at
+    commit."""
     instance.updated_at = utcnow()
     if instance.host is None:
         return
     instance.desired_seq = hosts.advance_generation(session, instance.host)
+    changes.mark(session, TOPIC, [instance.host])
 
 
 def _decode_user_data(text: str | None) -> None:

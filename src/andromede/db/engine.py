@@ -11,6 +11,8 @@ from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from andromede.db.changes import Changes
+
 
 def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
     cursor = dbapi_connection.cursor()
@@ -49,6 +51,7 @@ class Database:
         self.url = normalise_url(url)
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.changes = Changes(self.sessions)  # marks published at commit, waiters woken (db/changes.py)
 
     @contextmanager
     def session(self) -> Iterator[Session]:

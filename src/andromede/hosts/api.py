@@ -58,7 +58,7 @@ def heartbeat(host: str, body: HostReport, request: Request, ctx: RequestContext
         beat = service.heartbeat(session, host, report)
         if beat.vtep_changed:
             for hook in request.app.state.vtep_hooks:
-                hook(session)
+                hook(session, host)
         session.flush()
         return {"host": host, "generation": beat.generation}
 

@@ -1,8 +1,9 @@
 """A generation-keyed cache of identity state, so validating a token costs no database query.
 
 Identity data is read on every request and written rarely. Every transaction that writes an identity
-table bumps a generation counter stored in the database (in that same transaction); anything cached
-is tagged with the generation it was computed at and ignored once the generation moves on.
+table marks the `identity` topic (db/changes.py), which bumps a generation stored in the database in that
+same transaction; anything cached is tagged with the generation it was computed at and ignored once the
+generation moves on.
 
 - In this process a write is visible at once: the counter is bumped locally right after the commit.
 - Writes by other server processes (multi-host, on PostgreSQL) are noticed when this process re-reads
@@ -20,25 +21,22 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
-from sqlalchemy import event, select, update
-from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from andromede.db import changes
 from andromede.db.engine import Database
-from andromede.identity.models import IdentityState
+from andromede.identity import models
 
 T = TypeVar("T")
+TOPIC = "identity"
 # Set in session.info by writes that change nothing a cached value holds (login throttling, TOTP steps),
 # so that a stream of bad passwords cannot keep every server's cache cold.
-CACHE_NEUTRAL = "identity_cache_neutral"
-_IDENTITY_PREFIX = "identity_"
-
-
-def _touches_identity(session: Session) -> bool:
-    for obj in (*session.new, *session.dirty, *session.deleted):
-        if getattr(obj, "__tablename__", "").startswith(_IDENTITY_PREFIX):
-            return True
-    return False
+CACHE_NEUTRAL = changes.quiet_key(TOPIC)
+# The tables a cached value is computed from: a write to any of them marks the identity topic.
+WATCHED = (models.Domain, models.Project, models.User, models.Group, models.GroupMember, models.Role,
+           models.ImpliedRole, models.RoleAssignment, models.Region, models.Service, models.Endpoint,
+           models.ApplicationCredential, models.Credential, models.LoginThrottle, models.RevocationEvent)
 
 
 class IdentityCache:
@@ -51,39 +49,12 @@ class IdentityCache:
         self._stored_seen: int | None = None
         self._next_check = 0.0
         self._entries: OrderedDict[Hashable, tuple[int, Any]] = OrderedDict()
-        self._install_hooks(db.sessions)
+        self._topic = db.changes.topic(TOPIC)
+        for model in WATCHED:
+            db.changes.watch(model, TOPIC)
+        self._topic.on_commit(lambda _scope: self.bump())
 
     # ---- generation ---------------------------------------------------------------------------
-
-    def _install_hooks(self, factory: sessionmaker) -> None:
-        @event.listens_for(factory, "after_flush")
-        def mark(session: Session, _flush_context: object) -> None:
-            if _touches_identity(session) and not session.info.get(CACHE_NEUTRAL):
-                session.info["identity_dirty"] = True
-
-        @event.listens_for(factory, "do_orm_execute")
-        def mark_bulk(state: ORMExecuteState) -> None:
-            if (state.is_update or state.is_delete) and not state.session.info.get(CACHE_NEUTRAL) and any(
-                    getattr(m.class_, "__tablename__", "").startswith(_IDENTITY_PREFIX)
-                    for m in state.all_mappers):
-                state.session.info["identity_dirty"] = True
-
-        @event.listens_for(factory, "before_commit")
-        def persist(session: Session) -> None:
-            if session.new or session.dirty or session.deleted:
-                session.flush()
-            if session.info.get("identity_dirty"):
-                session.execute(update(IdentityState).where(IdentityState.id == 1)
-                                .values(generation=IdentityState.generation + 1))
-
-        @event.listens_for(factory, "after_commit")
-        def bump(session: Session) -> None:
-            if session.info.pop("identity_dirty", False):
-                self.bump()
-
-        @event.listens_for(factory, "after_rollback")
-        def forget(session: Session) -> None:
-            session.info.pop("identity_dirty", None)
 
     def bump(self) -> None:
         with self._lock:
@@ -95,7 +66,7 @@ class IdentityCache:
         if now >= self._next_check:
             self._next_check = now + self.check_interval_s
             with self.db.engine.connect() as connection:
-                stored = connection.execute(select(IdentityState.generation)).scalar()
+                stored = self._topic.generation(connection)
             if stored != self._stored_seen:
                 self._stored_seen = stored
                 self.bump()

@@ -197,11 +197,3 @@ class RevocationEvent(Base):
     app_cred_id: Mapped[str | None] = mapped_column(ID, nullable=True)
     issued_before: Mapped[datetime] = mapped_column(index=True)
     revoked_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class IdentityState(Base):
-    """One row: the identity generation, bumped by every transaction that writes an identity table."""
-
-    __tablename__ = "identity_state"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    generation: Mapped[int] = mapped_column(Integer, default=0)

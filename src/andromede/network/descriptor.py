@@ -5,10 +5,9 @@ from __future__ import annotations
 from starlette.types import ASGIApp
 
 from andromede.common.errors import ApiError
-from andromede.network import internal_api, models
+from andromede.network import changes, internal_api, models
 from andromede.network.api import build_network_app
 from andromede.network.bootstrap import ensure_public_network
-from andromede.network.changes import NetworkChanges
 from andromede.network.l3 import models as l3_models
 from andromede.network.security_groups import models as security_group_models
 from andromede.policy import network as rules
@@ -25,9 +24,7 @@ def neutron_error(error: ApiError) -> dict:
 
 
 def _components(assembly: Assembly) -> None:
-    changes = NetworkChanges(assembly.db)
-    changes.ensure_row()
-    assembly.components.provide(changes)
+    assembly.components.provide(changes.watch(assembly.db, assembly.settings.the_network_host))
 
 
 def _app(assembly: Assembly) -> ASGIApp:
@@ -35,7 +32,7 @@ def _app(assembly: Assembly) -> ASGIApp:
 
 
 def _internal(assembly: Assembly) -> InternalRoutes:
-    return internal_api.internal_routes(assembly.components.get(NetworkChanges))
+    return internal_api.internal_routes(assembly.components.get(changes.NetworkScopes))
 
 
 def _bootstrap(assembly: Assembly) -> None:

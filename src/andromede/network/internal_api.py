@@ -7,7 +7,6 @@ and only the network host, which runs the routers, reports floating IPs.
 
 from __future__ import annotations
 
-import time
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Request
@@ -21,9 +20,9 @@ from andromede.db.engine import Database
 from andromede.hosts import service as hosts
 from andromede.hosts.credentials import require_own_host
 from andromede.network import agents, host_view
-from andromede.network.changes import NetworkChanges, mark_changed
+from andromede.network import changes as network_changes
 from andromede.network.l3 import service as l3
-from andromede.network.models import NetworkState, Port
+from andromede.network.models import Port
 from andromede.policy import enforce
 from andromede.servicekit.deps import context
 from andromede.servicekit.descriptor import InternalRoutes
@@ -39,25 +38,23 @@ class StatusReport(BaseModel):
     floating_ips: Annotated[dict[str, Status], Field(max_length=10_000)] = Field(default_factory=dict)
 
 
-def _changes(request: Request) -> NetworkChanges:
-    return request.app.state.network_changes
-
-
 def _note_seen(db: Database, host: str) -> None:
     with db.session() as session:
         agents.note_seen(session, host)
 
 
 def _view(db: Database, settings: Settings, host: str, since: int) -> dict | None:
+    """HOST's document, or None while its generation has not moved past `since` (a change elsewhere leaves it be)."""
+    topic = db.changes.topic(network_changes.TOPIC)
     with db.session() as session:
-        if (session.scalar(select(NetworkState.generation)) or 0) <= since:
+        if topic.generation(session, host) <= since:
             return None
     network_host = host == settings.the_network_host
     if network_host:
         with db.session() as session:
             host_view.ensure_dhcp_ports(session, host)
     with db.session() as session:
-        generation = session.scalar(select(NetworkState.generation)) or 0
+        generation = topic.generation(session, host)
         vteps = hosts.vteps(session)
         view = host_view.host_view(session, host, network_host=network_host, vteps=vteps,
                                    network_host_name=settings.the_network_host)
@@ -69,15 +66,12 @@ async def desired_network(host: str, request: Request, since: int = 0, wait: flo
                           ctx: RequestContext = Depends(context)) -> dict:
     enforce(ctx, "internal:agent")
     require_own_host(ctx, host)
-    changes = _changes(request)
-    await run_in_threadpool(_note_seen, request.app.state.db, host)
-    deadline = time.monotonic() + max(0.0, min(wait, MAX_WAIT_S))
-    while True:
-        found = await run_in_threadpool(_view, request.app.state.db, request.app.state.settings, host, since)
-        remaining = deadline - time.monotonic()
-        if found is not None or remaining <= 0:
-            return found or {"generation": since, "unchanged": True}
-        await changes.wait(min(remaining, 0.5))
+    db: Database = request.app.state.db
+    settings: Settings = request.app.state.settings
+    await run_in_threadpool(_note_seen, db, host)
+    found = await db.changes.topic(network_changes.TOPIC).long_poll(
+        host, lambda: _view(db, settings, host, since), min(wait, MAX_WAIT_S))
+    return found or {"generation": since, "unchanged": True}
 
 
 def _report(db: Database, settings: Settings, host: str, body: StatusReport) -> dict:
@@ -104,7 +98,7 @@ def report_status(host: str, body: StatusReport, request: Request, ctx: RequestC
     return _report(request.app.state.db, request.app.state.settings, host, body)
 
 
-def internal_routes(changes: NetworkChanges) -> InternalRoutes:
-    """Network's part of the internal API (hosts/api.py assembles it). A host's new VXLAN endpoint changes every
-    other host's flood list: their documents' generation moves."""
-    return InternalRoutes(router, {"network_changes": changes}, on_vtep_change=mark_changed)
+def internal_routes(scopes: network_changes.NetworkScopes) -> InternalRoutes:
+    """Network's part of the internal API (hosts/api.py assembles it). A host's new VXLAN endpoint changes the flood
+    lists of the hosts that carry a network it carries: their documents' generation moves."""
+    return InternalRoutes(router, on_vtep_change=network_changes.mark_vtep_moved(scopes))

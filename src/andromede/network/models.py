@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from andromede.common.clock import utcnow
@@ -72,14 +72,3 @@ class FixedIp(Base):
     port_id: Mapped[str] = mapped_column(ForeignKey("network_ports.id", ondelete="CASCADE"), primary_key=True)
     subnet_id: Mapped[str] = mapped_column(ForeignKey("network_subnets.id"), primary_key=True)
     ip_address: Mapped[str] = mapped_column(String(64), primary_key=True)
-
-
-class NetworkState(Base):
-    """One row: the network generation, bumped by every transaction that writes a network table.
-
-    Host agents long-poll on it, so a port, rule or router change reaches the data plane at once.
-    """
-
-    __tablename__ = "network_state"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    generation: Mapped[int] = mapped_column(BigInteger, default=0)

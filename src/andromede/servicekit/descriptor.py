@@ -41,7 +41,7 @@ class InternalRoutes:
 
     router: APIRouter
     state: Mapping[str, object] = field(default_factory=dict)
-    on_vtep_change: Callable[[Session], None] | None = None
+    on_vtep_change: Callable[[Session, str], None] | None = None  # (session, the host whose endpoint moved)
 
 
 class Components:

@@ -6,16 +6,14 @@ from fastapi import FastAPI
 
 from andromede.common.config import Settings
 from andromede.compute.api import interfaces, resources, servers
-from andromede.compute.notify import HostNotifier
 from andromede.db.engine import Database
 from andromede.servicekit.service_app import service_app
 
 
-def build_compute_app(settings: Settings, db: Database, notifier: HostNotifier) -> FastAPI:
+def build_compute_app(settings: Settings, db: Database) -> FastAPI:
     app = service_app("compute")
     app.state.settings = settings
     app.state.db = db
-    app.state.notifier = notifier
     app.include_router(resources.router)
     app.include_router(servers.router)
     app.include_router(interfaces.router)

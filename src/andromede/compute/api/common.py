@@ -5,7 +5,6 @@ from __future__ import annotations
 from fastapi import Request
 
 from andromede.common.config import Settings
-from andromede.compute.notify import HostNotifier
 from andromede.compute.views import Views
 from andromede.db.engine import Database
 
@@ -16,10 +15,6 @@ def db_of(request: Request) -> Database:
 
 def settings_of(request: Request) -> Settings:
     return request.app.state.settings
-
-
-def notifier_of(request: Request) -> HostNotifier:
-    return request.app.state.notifier
 
 
 def views_of(request: Request) -> Views:

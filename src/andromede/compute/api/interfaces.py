@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from andromede.common.context import RequestContext
 from andromede.common.errors import Conflict, NotFound
 from andromede.compute import networking, servers
-from andromede.compute.api.common import db_of, notifier_of
+from andromede.compute.api.common import db_of
 from andromede.compute.models import Instance
 from andromede.compute.schemas import InterfaceAttachRequest
 from andromede.policy import enforce
@@ -15,11 +15,6 @@ from andromede.servicekit.deps import context
 
 router = APIRouter(prefix="/v2.1")
 PLUGGABLE = ("ACTIVE", "SHUTOFF")
-
-
-def _notify(request: Request, host: str | None) -> None:
-    if host:
-        notifier_of(request).notify(host)
 
 
 @router.get("/servers/{server_id}/os-interface")
@@ -60,8 +55,6 @@ def attach_interface(server_id: str, body: InterfaceAttachRequest, request: Requ
         port_id = networking.attach(session, ctx, instance, wanted.net_id, wanted.port_id, fixed_ip)
         servers.bump(session, instance)
         docs = networking.interface_docs(session, instance)
-        host = instance.host
-    _notify(request, host)
     return {"interfaceAttachment": next(doc for doc in docs if doc["port_id"] == port_id)}
 
 
@@ -74,6 +67,4 @@ def detach_interface(server_id: str, port_id: str, request: Request,
         _pluggable(instance)
         networking.detach(session, instance, port_id)
         servers.bump(session, instance)
-        host = instance.host
-    _notify(request, host)
     return Response(status_code=202)

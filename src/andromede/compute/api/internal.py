@@ -8,20 +8,17 @@ is 404.
 
 from __future__ import annotations
 
-import time
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from sqlalchemy import select
-from starlette.concurrency import run_in_threadpool
 
 from andromede.common.context import RequestContext
 from andromede.common.errors import Conflict, Forbidden, NotFound
 from andromede.compute import networking, servers
 from andromede.compute.models import Instance
-from andromede.compute.notify import HostNotifier
 from andromede.db.engine import Database
 from andromede.hosts import service as hosts
 from andromede.hosts.credentials import require_own_host
@@ -78,15 +75,11 @@ async def desired(host: str, request: Request, since: int = 0, wait: float = 0.0
                   ctx: RequestContext = Depends(context)) -> dict:
     enforce(ctx, "internal:agent")
     require_own_host(ctx, host)
-    notifier: HostNotifier = request.app.state.notifier
-    deadline = time.monotonic() + max(0.0, min(wait, MAX_WAIT_S))
-    while True:
-        found = await run_in_threadpool(_changes, _db(request), host, since)
-        remaining = deadline - time.monotonic()
-        if found is not None or remaining <= 0:
-            return found or {"generation": since, "full": False, "instances": []}
-        # Woken at once by a change in this process; other API processes' changes are seen within 0.5 s.
-        await notifier.wait(host, min(remaining, 0.5))
+    db = _db(request)
+    # Woken at once by a change committed in this process; other API processes' changes are seen within 0.5 s.
+    found = await db.changes.topic(servers.TOPIC).long_poll(host, lambda: _changes(db, host, since),
+                                                            min(wait, MAX_WAIT_S))
+    return found or {"generation": since, "full": False, "instances": []}
 
 
 @router.put("/instances/{uuid}/observed")
@@ -121,6 +114,6 @@ def image_file(host: str, image_id: str, request: Request, ctx: RequestContext =
     return FileResponse(path, media_type="application/octet-stream", headers={"Content-MD5": checksum or ""})
 
 
-def internal_routes(notifier: HostNotifier, image_store: ImageStore) -> InternalRoutes:
+def internal_routes(image_store: ImageStore) -> InternalRoutes:
     """Compute's part of the internal API (hosts/api.py assembles it)."""
-    return InternalRoutes(router, {"notifier": notifier, "image_store": image_store})
+    return InternalRoutes(router, {"image_store": image_store})

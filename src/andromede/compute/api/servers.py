@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from andromede.common.context import RequestContext
 from andromede.common.errors import BadRequest, NotFound, Unauthorized
 from andromede.compute import networking, servers
-from andromede.compute.api.common import db_of, notifier_of, settings_of, views_of
+from andromede.compute.api.common import db_of, settings_of, views_of
 from andromede.compute.models import Instance
 from andromede.compute.schemas import (
     ConsoleBody,
@@ -36,12 +36,6 @@ def _params(request: Request) -> dict[str, str]:
     return {key: value for key, value in request.query_params.items()}
 
 
-def _notify(request: Request, hosts: set[str | None]) -> None:
-    for host in hosts:
-        if host:
-            notifier_of(request).notify(host)
-
-
 def _server_doc(request: Request, session: Session, ctx: RequestContext, instance: Instance) -> dict:
     return views_of(request).server(instance, ctx, networking.addresses(session, [instance])[instance.uuid],
                                     networking.security_group_names(session, [instance])[instance.uuid])
@@ -55,8 +49,6 @@ def create_server(body: ServerCreateRequest, request: Request, ctx: RequestConte
         first = created[0]
         doc = {"id": first.uuid, "links": views_of(request).links("servers", first.uuid),
                "OS-DCF:diskConfig": "MANUAL"}
-        hosts = {i.host for i in created}
-    _notify(request, hosts)
     if body.server.max_count > 1 and request.query_params.get("return_reservation_id"):
         return {"reservation_id": first.reservation_id}
     return {"server": doc}
@@ -110,9 +102,7 @@ def update_server(server_id: str, body: ServerUpdateRequest, request: Request,
 def delete_server(server_id: str, request: Request, ctx: RequestContext = Depends(context)) -> Response:
     enforce(ctx, "compute:servers:delete")
     with db_of(request).session() as session:
-        instance = servers.delete(session, servers.get(session, ctx, server_id))
-        host = instance.host
-    _notify(request, {host})
+        servers.delete(session, servers.get(session, ctx, server_id))
     return Response(status_code=204)
 
 
@@ -136,8 +126,6 @@ def _simple(change: Callable[[Session, Instance], object]) -> StateChange:
         with db_of(request).session() as session:
             instance = servers.get(session, ctx, server_id)
             change(session, instance)
-            host = instance.host
-        _notify(request, {host})
         return Response(status_code=202)
 
     return run
@@ -186,8 +174,6 @@ def _fixed_ip_action(add: bool) -> StateChange:
             else:
                 networking.remove_fixed_ip(session, ctx, instance, argument[key])
             servers.bump(session, instance)
-            host = instance.host
-        _notify(request, {host})
         return Response(status_code=202)
 
     return run

@@ -516,8 +516,15 @@ def ports_group_ids(session: Session, port_ids: list[str]) -> dict[str, list[str
 
 
 def bind(session: Session, port_id: str, group_ids: list[str]) -> None:
-    session.execute(delete(PortSecurityGroup).where(PortSecurityGroup.port_id == port_id))
-    session.add_all([PortSecurityGroup(port_id=port_id, security_group_id=gid) for gid in group_ids])
+    """Make the port's groups exactly these. Row by row, not one bulk DELETE: each membership written tells which
+    hosts' documents change (network/changes.py); a bulk statement would wake every host."""
+    current = {row.security_group_id: row for row in session.scalars(
+        select(PortSecurityGroup).where(PortSecurityGroup.port_id == port_id))}
+    for group_id, row in current.items():
+        if group_id not in group_ids:
+            session.delete(row)
+    session.add_all([PortSecurityGroup(port_id=port_id, security_group_id=gid) for gid in group_ids
+                     if gid not in current])
     session.flush()
 
 
