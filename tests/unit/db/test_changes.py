@@ -9,11 +9,11 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import andromede.db.models  # noqa: F401  (every table, for create_all)
 import pytest
 from alembic import command
 from sqlalchemy import create_engine, delete, text, update
 
+import andromede.registry  # noqa: F401  (every table, for create_all)
 from andromede.db import changes
 from andromede.db.base import Base
 from andromede.db.engine import Database, normalise_url

@@ -7,10 +7,10 @@ import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 
-import andromede.db.models  # noqa: F401  (every table, for create_all)
 import pytest
 from sqlalchemy.orm import Session
 
+import andromede.registry  # noqa: F401  (every table, for create_all)
 from andromede.db import changes
 from andromede.db.base import Base
 from andromede.db.engine import Database
