@@ -28,7 +28,9 @@ PROBES = [
     ("andromede/image/_probe.py", "import andromede.compute.agent.drivers.base",
      "Only agents and the assembly that starts them import agent code"),
     ("andromede/image/_probe.py", "import andromede.compute.models", "Only compute imports compute's tables"),
-    ("andromede/compute/_probe.py", "from andromede.network import models", "Only network imports network's tables"),
+    ("andromede/image/_probe.py", "from andromede.network import models", "Only network imports network's tables"),
+    ("andromede/compute/_probe.py", "from andromede.network import service",
+     "Compute reaches the network service only through network.for_compute"),
     ("andromede/common/_probe.py", "import andromede.api.app",
      "Layers: CLI > API assembly > services > shared libraries > db > common"),
 ]
