@@ -22,8 +22,8 @@ from andromede.compute.models import Flavor, Instance
 from andromede.compute.schemas import ServerCreate
 from andromede.db import changes
 from andromede.hosts import service as hosts
-from andromede.image import service as images
-from andromede.image.models import Image
+from andromede.image import for_compute as images
+from andromede.image.for_compute import BootImage
 
 MAX_USER_DATA = 65535
 BOOTABLE_DISK_FORMATS = ("qcow2", "raw")  # what the host agents' image cache hands QEMU
@@ -100,10 +100,10 @@ def _root_image(body: ServerCreate) -> str:
     return image_ref
 
 
-def _bootable_image(session: Session, ctx: RequestContext, image_id: str) -> Image:
+def _bootable_image(session: Session, ctx: RequestContext, image_id: str) -> BootImage:
     """The image a server boots from, refused as Nova refuses it (400) when no host could ever boot it."""
     try:
-        image = images.get_visible(session, ctx, image_id)
+        image = images.visible_image(session, ctx, image_id)
     except NotFound:
         raise BadRequest(f"Image {image_id} could not be found.") from None
     if image.status != "active":  # queued (no data yet), saving, deactivated, killed...
@@ -116,12 +116,12 @@ def _bootable_image(session: Session, ctx: RequestContext, image_id: str) -> Ima
     return image
 
 
-def _image_bytes(image: Image) -> int:
+def _image_bytes(image: BootImage) -> int:
     """The disk the image fills: its virtual size (a qcow2 grows to it), else its size."""
     return max(image.virtual_size or 0, image.size or 0)
 
 
-def _check_flavor_fits(flavor: Flavor, image: Image) -> None:
+def _check_flavor_fits(flavor: Flavor, image: BootImage) -> None:
     """Nova's checks, in its order and words; a flavor disk of 0 means "as large as the image" (never too small)."""
     if flavor.ram < (image.min_ram or 0):
         raise BadRequest("Flavor's memory is too small for requested image.")

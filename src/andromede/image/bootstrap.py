@@ -11,8 +11,7 @@ from sqlalchemy import select
 
 from andromede.common.context import RequestContext
 from andromede.common.ids import new_id
-from andromede.identity.common import DEFAULT_DOMAIN_ID
-from andromede.identity.models import Project
+from andromede.identity.for_services import project_id_named
 from andromede.image import service
 from andromede.image.models import Image
 from andromede.image.schemas import ImageCreate
@@ -32,9 +31,8 @@ def register_local_image(uploads: ImageUploads, path: Path, *, name: str, disk_f
                          properties: dict[str, str]) -> str:
     """Create a public image owned by the admin project and stream `path` in, inspected like any upload."""
     with uploads.db.session() as session:
-        admin = session.scalars(select(Project).where(Project.name == "admin",
-                                                      Project.domain_id == DEFAULT_DOMAIN_ID)).first()
-        ctx = RequestContext(request_id="bootstrap", user_id="bootstrap", project_id=admin.id if admin else "",
+        ctx = RequestContext(request_id="bootstrap", user_id="bootstrap",
+                             project_id=project_id_named(session, "admin") or "",
                              system_scope=True, roles=frozenset({"admin"}))
         image = service.create(session, ctx, ImageCreate.model_validate(
             {"name": name, "disk_format": disk_format, "container_format": "bare", "visibility": "public",

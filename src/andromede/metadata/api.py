@@ -22,7 +22,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from andromede.compute.agent.reconciler import config_drive_for
-from andromede.compute.models import Instance
+from andromede.compute.for_metadata import InstanceView, live_instance
 from andromede.db.engine import Database
 from andromede.metadata import hooks, signing, tree
 from andromede.policy import mark_public
@@ -65,12 +65,12 @@ class SecretFile:
 
 @dataclass(frozen=True)
 class Hooks:
-    network_data: Callable[[Session, Instance], dict] = hooks.network_data
-    instance_addresses: Callable[[Session, Instance], tuple[str | None, str | None]] = hooks.instance_addresses
-    security_groups: Callable[[Session, Instance], list[str]] = hooks.security_groups
+    network_data: Callable[[Session, InstanceView], dict] = hooks.network_data
+    instance_addresses: Callable[[Session, InstanceView], tuple[str | None, str | None]] = hooks.instance_addresses
+    security_groups: Callable[[Session, InstanceView], list[str]] = hooks.security_groups
 
 
-def _drive_doc(instance: Instance) -> dict:
+def _drive_doc(instance: InstanceView) -> dict:
     """The fields of the agent's desired document (compute.servers.desired_doc) that the config drive reads."""
     return {
         "uuid": instance.uuid, "name": instance.name, "hostname": instance.hostname,
@@ -80,7 +80,7 @@ def _drive_doc(instance: Instance) -> dict:
     }
 
 
-def instance_facts(session: Session, instance: Instance, found: Hooks) -> tree.InstanceFacts:
+def instance_facts(session: Session, instance: InstanceView, found: Hooks) -> tree.InstanceFacts:
     """The same documents the config drive carries, plus what only the network knows."""
     drive = config_drive_for(_drive_doc(instance))
     fixed, floating = found.instance_addresses(session, instance)
@@ -88,7 +88,7 @@ def instance_facts(session: Session, instance: Instance, found: Hooks) -> tree.I
         meta_data=drive.meta_data, user_data=drive.user_data, vendor_data=drive.vendor_data,
         network_data=found.network_data(session, instance),
         ec2_instance_id=tree.ec2_id("i", instance.uuid), ami_id=tree.ec2_id("ami", instance.image_id),
-        hostname=instance.hostname, instance_type=str(instance.flavor.get("name", instance.flavor_id)),
+        hostname=instance.hostname, instance_type=instance.flavor_name,
         reservation_id=instance.reservation_id, fixed_ipv4=fixed, floating_ipv4=floating,
         security_groups=tuple(found.security_groups(session, instance)))
 
@@ -102,9 +102,8 @@ def build_metadata_app(db: Database, secret_path: Path, *, found: Hooks | None =
 
     def load(instance_id: str, tenant_id: str, host: str | None) -> tree.InstanceFacts | None:
         with db.session() as session:
-            instance = session.get(Instance, instance_id)
-            if (instance is None or instance.deleted or instance.desired_power == "deleted"
-                    or instance.project_id != tenant_id):
+            instance = live_instance(session, instance_id)
+            if instance is None or instance.project_id != tenant_id:
                 return None
             if host is not None and host != network_host and instance.host != host:
                 return None

@@ -13,8 +13,7 @@ from sqlalchemy.orm import Session
 
 from andromede.common.config import Settings
 from andromede.common.context import RequestContext
-from andromede.identity.common import DEFAULT_DOMAIN_ID
-from andromede.identity.models import Project
+from andromede.identity.for_services import project_id_named
 from andromede.network import service
 from andromede.network.models import Network
 from andromede.network.schemas import NetworkCreate, SubnetCreate
@@ -30,10 +29,10 @@ def ensure_public_network(session: Session, settings: Settings) -> str | None:
     existing = session.scalars(select(Network.id).where(Network.external.is_(True))).first()
     if existing or session.scalars(select(Network.id).where(Network.name == PUBLIC)).first():
         return existing
-    admin = _project(session, "admin")
-    if admin is None:
+    admin_id = project_id_named(session, "admin")
+    if admin_id is None:
         return None
-    ctx = _context(admin.id, admin=True)
+    ctx = _context(admin_id, admin=True)
     cidr = ipaddress.ip_network(settings.public_network_cidr)
     hosts = list(cidr.hosts())
     network = service.create_network(session, ctx, NetworkCreate.model_validate(
@@ -42,14 +41,10 @@ def ensure_public_network(session: Session, settings: Settings) -> str | None:
         "network_id": network.id, "cidr": str(cidr), "ip_version": 4, "name": f"{PUBLIC}-subnet",
         "gateway_ip": str(hosts[0]), "enable_dhcp": False,
         "allocation_pools": [{"start": str(hosts[1]), "end": str(hosts[-1])}]}))
-    demo = _project(session, "demo")
-    if demo is not None:
-        _demo_topology(session, _context(demo.id, admin=False), network.id)
+    demo_id = project_id_named(session, "demo")
+    if demo_id is not None:
+        _demo_topology(session, _context(demo_id, admin=False), network.id)
     return network.id
-
-
-def _project(session: Session, name: str) -> Project | None:
-    return session.scalars(select(Project).where(Project.name == name, Project.domain_id == DEFAULT_DOMAIN_ID)).first()
 
 
 def _context(project_id: str, *, admin: bool) -> RequestContext:

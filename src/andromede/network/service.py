@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from pydantic import BaseModel
@@ -17,6 +17,7 @@ from andromede.common.errors import Conflict, Forbidden, NotFound
 from andromede.network import dhcp_options, ipam, port_policy, quotas
 from andromede.network.l3.models import L3_OWNERS
 from andromede.network.models import FixedIp, Network, Port, StandardAttributes, Subnet
+from andromede.network.ownership import owner_project
 from andromede.network.schemas import (
     ADMIN_ONLY_NETWORK,
     NetworkCreate,
@@ -30,6 +31,12 @@ from andromede.network.security_groups import service as security_groups
 from andromede.network.security_groups.models import SecurityGroup
 
 FIRST_VNI = 1000
+NetworkHook = Callable[[Session, Network], None]
+PortHook = Callable[[Session, Port], None]
+# What the services built on this core (routers and floating IPs) add to its operations: they register here when
+# imported, so the core never imports them. A hook may refuse the operation by raising.
+_before_made_internal: list[NetworkHook] = []
+_before_port_delete: list[PortHook] = []
 # Ports that keep their subnet and network in use: any not made by the platform, and routers' and floating IPs'.
 _kept_port = or_(~Port.device_owner.startswith("network:"), Port.device_owner.in_(L3_OWNERS))
 
@@ -44,14 +51,16 @@ class AddressRequest(Protocol):
     def ip_address(self) -> str | None: ...
 
 
-class OwnedBody(Protocol):
-    """A create body that may name the project it is for (admins only, when not their own)."""
+def before_made_internal(hook: NetworkHook) -> NetworkHook:
+    """Run `hook` before an external network is made internal (`router:external` set to false)."""
+    _before_made_internal.append(hook)
+    return hook
 
-    @property
-    def project_id(self) -> str | None: ...
 
-    @property
-    def tenant_id(self) -> str | None: ...
+def before_port_delete(hook: PortHook) -> PortHook:
+    """Run `hook` before a port is deleted, whoever deletes it (the port API, or compute with a server)."""
+    _before_port_delete.append(hook)
+    return hook
 
 
 def not_found(kind: str, ident: str) -> NotFound:
@@ -67,14 +76,6 @@ def _admin_only(ctx: RequestContext, body: BaseModel, names: tuple[str, ...]) ->
     if refused:
         raise Forbidden(f"(rule:create_network:{refused[0]}) is disallowed by policy",
                         extra={"type": "PolicyNotAuthorized"})
-
-
-def _owner(ctx: RequestContext, body: OwnedBody) -> str:
-    wanted = body.project_id or body.tenant_id
-    if wanted and wanted != ctx.project_id and not ctx.is_admin:
-        raise Forbidden("Only administrators may create resources for another project.",
-                        extra={"type": "PolicyNotAuthorized"})
-    return wanted or ctx.require_project()
 
 
 # ---- networks ----------------------------------------------------------------------------------
@@ -109,9 +110,9 @@ def _next_vni(session: Session) -> int:
 
 def create_network(session: Session, ctx: RequestContext, body: NetworkCreate) -> Network:
     _admin_only(ctx, body, ADMIN_ONLY_NETWORK)
-    quotas.check(session, _owner(ctx, body), "network")
+    quotas.check(session, owner_project(ctx, body), "network")
     now = utcnow()
-    network = Network(id=str(uuid.uuid4()), project_id=_owner(ctx, body), name=body.name,
+    network = Network(id=str(uuid.uuid4()), project_id=owner_project(ctx, body), name=body.name,
                       description=body.description, admin_state_up=body.admin_state_up, shared=bool(body.shared),
                       external=bool(body.external), mtu=body.mtu or 1450,
                       port_security_enabled=body.port_security_enabled, tags=sorted(set(body.tags)),
@@ -133,23 +134,14 @@ def _check_unsharing(session: Session, network: Network) -> None:
                        "using it.", extra={"type": "InvalidSharedSetting"})
 
 
-def _check_made_internal(session: Session, network: Network) -> None:
-    """Neutron's rule: a network stays external while a router's gateway or a floating IP is on it."""
-    from andromede.network.l3.models import FloatingIp, Router  # l3 builds on this module: import it late
-
-    if session.scalars(select(Router.id).where(Router.gw_network_id == network.id)).first() or \
-            session.scalars(select(FloatingIp.id).where(FloatingIp.floating_network_id == network.id)).first():
-        raise Conflict(f"External network {network.id} cannot be updated to be made non-external, since it has "
-                       "existing gateway ports.", extra={"type": "ExternalNetworkInUse"})
-
-
 def update_network(session: Session, ctx: RequestContext, network_id: str, body: NetworkUpdate) -> Network:
     network = owned_network(session, ctx, network_id)
     _admin_only(ctx, body, ADMIN_ONLY_NETWORK)
     if body.shared is False and network.shared:
         _check_unsharing(session, network)
     if body.external is False and network.external:
-        _check_made_internal(session, network)
+        for check in _before_made_internal:
+            check(session, network)
     for name in body.model_fields_set:
         setattr(network, name, getattr(body, name))
     network.revision_number += 1
@@ -190,7 +182,7 @@ def list_subnets(session: Session, ctx: RequestContext) -> list[Subnet]:
 
 def create_subnet(session: Session, ctx: RequestContext, body: SubnetCreate) -> Subnet:
     network = owned_network(session, ctx, body.network_id)
-    quotas.check(session, _owner(ctx, body), "subnet")
+    quotas.check(session, owner_project(ctx, body), "subnet")
     if body.ip_version not in (4, 6):
         raise ipam.invalid(f"{body.ip_version} is not a valid IP version.")
     cidr = ipam.parse_cidr(body.cidr, body.ip_version)
@@ -211,7 +203,7 @@ def create_subnet(session: Session, ctx: RequestContext, body: SubnetCreate) -> 
         ipam.parse_address(server, what="nameserver")
     routes = ipam.host_routes([r.model_dump() for r in body.host_routes], body.ip_version)
     now = utcnow()
-    subnet = Subnet(id=str(uuid.uuid4()), network_id=network.id, project_id=_owner(ctx, body), name=body.name,
+    subnet = Subnet(id=str(uuid.uuid4()), network_id=network.id, project_id=owner_project(ctx, body), name=body.name,
                     description=body.description, ip_version=body.ip_version, cidr=str(cidr), gateway_ip=gateway,
                     allocation_pools=pools, dns_nameservers=list(body.dns_nameservers), host_routes=routes,
                     enable_dhcp=body.enable_dhcp, ipv6_ra_mode=body.ipv6_ra_mode,
@@ -349,7 +341,7 @@ def create_port(session: Session, ctx: RequestContext, body: PortCreate) -> Port
                        extra={"type": "MacAddressInUse"})
     pairs = ipam.address_pairs([p.model_dump(exclude_none=True) for p in body.allowed_address_pairs])
     options = dhcp_options.checked((o.model_dump() for o in body.extra_dhcp_opts), removals=False)
-    project_id = _owner(ctx, body)
+    project_id = owner_project(ctx, body)
     if not body.device_owner.startswith("network:"):  # platform ports count, but are never refused
         quotas.check(session, project_id, "port")
     port_security = network.port_security_enabled if body.port_security_enabled is None \
@@ -402,9 +394,8 @@ def update_port(session: Session, ctx: RequestContext, port_id: str, body: PortU
 
 def delete_port(session: Session, ctx: RequestContext, port_id: str) -> None:
     port = get_port(session, ctx, port_id)
-    from andromede.network.l3 import service as l3  # l3 builds on this module: import it late
-
-    l3.on_port_delete(session, port)  # router and floating-IP ports: 409; a port's floating IPs: disassociated
+    for hook in _before_port_delete:
+        hook(session, port)
     for row in session.scalars(select(FixedIp).where(FixedIp.port_id == port.id)):
         session.delete(row)
     session.delete(port)

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from andromede.common.clock import utcnow
 from andromede.common.context import RequestContext
-from andromede.common.errors import BadRequest, Conflict, Forbidden, NotFound
+from andromede.common.errors import BadRequest, Conflict, NotFound
 from andromede.network import ipam, quotas
 from andromede.network import service as net
 from andromede.network.l3.models import FLOATINGIP, ROUTER_GATEWAY, ROUTER_INTERFACE, FloatingIp, Router, RouterPort
@@ -32,20 +32,13 @@ from andromede.network.l3.schemas import (
     RouterUpdate,
 )
 from andromede.network.models import FixedIp, Network, Port, Subnet
+from andromede.network.ownership import owner_project
 
 FIP_STATUSES = ("ACTIVE", "DOWN", "ERROR")
 
 
 def _bad(resource: str, message: str) -> BadRequest:
     return BadRequest(f"Bad {resource} request: {message}", extra={"type": "BadRequest"})
-
-
-def _owner(ctx: RequestContext, body: RouterCreate | FloatingIpCreate) -> str:
-    wanted = body.project_id or body.tenant_id
-    if wanted and wanted != ctx.project_id and not ctx.is_admin:
-        raise Forbidden("Only administrators may create resources for another project.",
-                        extra={"type": "PolicyNotAuthorized"})
-    return wanted or ctx.require_project()
 
 
 def _touch(row: Router | FloatingIp) -> None:
@@ -114,7 +107,7 @@ def _refuse_unsupported(body: RouterCreate | RouterUpdate) -> None:
 
 def create_router(session: Session, ctx: RequestContext, body: RouterCreate) -> Router:
     _refuse_unsupported(body)
-    project_id = _owner(ctx, body)
+    project_id = owner_project(ctx, body)
     quotas.check(session, project_id, "router")
     now = utcnow()
     router = Router(id=str(uuid.uuid4()), project_id=project_id, name=body.name, description=body.description,
@@ -468,7 +461,7 @@ def create_floating_ip(session: Session, ctx: RequestContext, body: FloatingIpCr
         raise _bad("floatingip", f"Network {network.id} is not a valid external network")
     if body.fixed_ip_address is not None and body.port_id is None:
         raise _bad("floatingip", "fixed_ip_address cannot be specified without a port_id")
-    project_id = _owner(ctx, body)
+    project_id = owner_project(ctx, body)
     quotas.check(session, project_id, "floatingip")
     requests = _fip_address_request(session, network, body)
     now = utcnow()
@@ -664,8 +657,9 @@ def floating_ips_for_ports(session: Session, port_ids: list[str]) -> dict[str, l
     return result
 
 
+@net.before_port_delete
 def on_port_delete(session: Session, port: Port) -> None:
-    """Called by network.service before a port is deleted: refuse L3 ports, let go of floating IPs."""
+    """Before a port is deleted: refuse L3 ports, let go of floating IPs."""
     owned = session.scalars(select(RouterPort.router_id).where(RouterPort.port_id == port.id)).first() or \
         session.scalars(select(FloatingIp.id).where(FloatingIp.floating_port_id == port.id)).first()
     if owned:
@@ -674,3 +668,12 @@ def on_port_delete(session: Session, port: Port) -> None:
     for fip in session.scalars(select(FloatingIp).where(FloatingIp.port_id == port.id)):
         _disassociate(fip)
     session.flush()
+
+
+@net.before_made_internal
+def check_made_internal(session: Session, network: Network) -> None:
+    """Neutron's rule: a network stays external while a router's gateway or a floating IP is on it."""
+    if session.scalars(select(Router.id).where(Router.gw_network_id == network.id)).first() or \
+            session.scalars(select(FloatingIp.id).where(FloatingIp.floating_network_id == network.id)).first():
+        raise Conflict(f"External network {network.id} cannot be updated to be made non-external, since it has "
+                       "existing gateway ports.", extra={"type": "ExternalNetworkInUse"})

@@ -23,6 +23,7 @@ from andromede.common.errors import BadRequest, Conflict, NotFound
 from andromede.identity import resource
 from andromede.network import quotas
 from andromede.network.models import FixedIp, Port
+from andromede.network.ownership import owner_project
 from andromede.network.security_groups.models import (
     DefaultSecurityGroup,
     PortSecurityGroup,
@@ -292,12 +293,6 @@ def ensure_default(session: Session, project_id: str | None) -> str | None:
     return group.id
 
 
-def _owner(ctx: RequestContext, body: SecurityGroupCreate | SecurityGroupRuleCreate) -> str:
-    from andromede.network.service import _owner as network_owner
-
-    return network_owner(ctx, body)
-
-
 def list_groups(session: Session, ctx: RequestContext, project_filter: list[str]) -> list[SecurityGroup]:
     target = project_filter[0] if project_filter and ctx.is_admin else ctx.project_id
     ensure_default(session, target)
@@ -310,7 +305,7 @@ def list_groups(session: Session, ctx: RequestContext, project_filter: list[str]
 def create_group(session: Session, ctx: RequestContext, body: SecurityGroupCreate) -> SecurityGroup:
     if body.name.lower() == DEFAULT_NAME:
         raise Conflict("Default security group already exists.", extra={"type": "SecurityGroupDefaultAlreadyExists"})
-    project_id = _owner(ctx, body)
+    project_id = owner_project(ctx, body)
     ensure_default(session, project_id)
     quotas.check(session, project_id, "security_group")
     now = utcnow()
@@ -405,7 +400,7 @@ def list_rules(session: Session, ctx: RequestContext, project_filter: list[str])
 
 
 def create_rule(session: Session, ctx: RequestContext, body: SecurityGroupRuleCreate) -> SecurityGroupRule:
-    _owner(ctx, body)  # a member may not create rules on behalf of another project
+    owner_project(ctx, body)  # a member may not create rules on behalf of another project
     fields = normalize_rule(body)
     if fields["remote_group_id"]:
         get_group(session, ctx, fields["remote_group_id"])
