@@ -114,7 +114,7 @@ def propagate(db: Database, agents: dict[str, NetworkReconciler], drivers: dict[
         doc = document(db, host)
         built = time.perf_counter()
         calls_before = len(drivers[host].host.calls)
-        agents[host].apply(doc)
+        agents[host].apply_document(doc)
         work.build_s += built - started
         work.apply_s += time.perf_counter() - built
         calls = len(drivers[host].host.calls) - calls_before
