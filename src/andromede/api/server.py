@@ -57,13 +57,15 @@ def prepare(settings: Settings) -> Prepared:
         bootstrap.ensure_standard_roles(session)
         bootstrap.rebind_admin_cloud(session, settings)
         bootstrap.sync_catalog(session, settings, catalog_entries(assembled.assembly.services))
+    if result is not None:
+        # At once: the secrets exist nowhere else, and a later service bootstrap may fail (a tiny image that
+        # cannot be built); the next start finds identity bootstrapped and would never show them again.
+        bootstrap.write_client_files(settings, result)
     for service in assembled.assembly.services:  # identity's, above, comes first: the others need its admin
         if service.bootstrap is not None:
             service.bootstrap(assembled.assembly)
-    # After the services': the host agent's credential file (hosts) and the metadata key are refreshed here.
-    if result is not None:
-        bootstrap.write_client_files(settings, result)
-    else:
+    if result is None:
+        # After the services': the host agent's credential file (hosts) and the metadata key are refreshed here.
         bootstrap.refresh_client_files(settings)
     return Prepared(assembled.asgi, db, first, result, cert, key)
 
