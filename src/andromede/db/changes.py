@@ -252,8 +252,12 @@ class Changes:
             if self._watched and (state.is_update or state.is_delete or state.is_insert):
                 self._mark_bulk(state.session, state.all_mappers)
 
+        # SQLAlchemy also fires the commit events when a savepoint is released: marks are stored and published at
+        # the outermost commit only, or waiters would wake (and caches move on) before the data is visible.
         @event.listens_for(sessions, "before_commit")
         def persist(session: Session) -> None:
+            if session.in_nested_transaction():
+                return
             if session.new or session.dirty or session.deleted:
                 session.flush()
             for resolver in self._resolvers.values():
@@ -263,6 +267,8 @@ class Changes:
 
         @event.listens_for(sessions, "after_commit")
         def publish(session: Session) -> None:
+            if session.in_nested_transaction():
+                return
             session.info.pop(_NOTES, None)
             marks = session.info.pop(_PENDING, None)
             if marks:

@@ -93,6 +93,20 @@ def test_a_savepoint_rolled_back_keeps_the_transactions_marks(db: Database) -> N
     assert seen == [frozenset({"hv1"})]
 
 
+def test_a_released_savepoint_publishes_nothing_before_the_outer_commit(db: Database) -> None:
+    """SQLAlchemy fires the commit events when a savepoint is released too: marks must wait for the real commit, or
+    a woken agent (or the identity cache) would read what is not yet visible."""
+    seen: list[changes.Scope] = []
+    db.changes.topic(TOPIC).on_commit(seen.append)
+    with db.session() as session:
+        with session.begin_nested():
+            changes.mark(session, TOPIC, ["hv1"])
+        assert seen == []
+        assert changes.pending(session) == {TOPIC: frozenset({"hv1"})}
+    assert seen == [frozenset({"hv1"})]
+    assert _generations(db, "hv1") == [changes.FIRST + 1]
+
+
 def test_a_topic_stored_by_its_service_only_wakes(db: Database) -> None:
     changes.stored_by_its_service("stored-elsewhere")
     seen: list[changes.Scope] = []
