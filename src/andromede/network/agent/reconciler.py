@@ -175,6 +175,7 @@ class NetworkReconciler:
         self.document: dict | None = None
         self._on_close: list[Callable[[], None]] = []
         self._apply_lock = threading.Lock()
+        self._generation = 0  # of the newest document applied
         self._wired = threading.Condition()
         self._active: set[str] = set()
         self._reported: LastReported[str, str] = LastReported()  # port id -> status
@@ -216,12 +217,10 @@ class NetworkReconciler:
         return Desired(int(answer["generation"]), answer, full=True)  # every answer is the whole document
 
     def apply(self, desired: Desired[dict]) -> None:
-        self.document = desired.document
-        self.apply_document(desired.document)
+        self._pass(desired.document, desired.generation)
 
     def observe(self) -> None:
-        if self.document is not None:
-            self.apply_document(self.document)
+        self._pass(None, None)
 
     def close_with(self, cleanup: Callable[[], None]) -> None:
         """Something that runs beside the reconciler (the metadata relay) and stops with it."""
@@ -232,8 +231,22 @@ class NetworkReconciler:
             cleanup()
 
     def apply_document(self, document: dict) -> Outcome:
+        outcome = self._pass(document, None)
+        assert outcome is not None
+        return outcome
+
+    def _pass(self, document: dict | None, generation: int | None) -> Outcome | None:
+        """Apply `document` (None: the last one again). The watch and the periodic resync fetch whole documents
+        from two threads: one fetched before a newer one was applied is dropped, or it would undo the newer (a
+        deleted security-group rule back in force until the next resync)."""
         with self._apply_lock:
-            outcome = self._apply(document)
+            if document is not None:
+                if generation is not None and generation < self._generation:
+                    return None
+                self.document, self._generation = document, max(self._generation, generation or 0)
+            if self.document is None:
+                return None
+            outcome = self._apply(self.document)
         with self._wired:
             self._active = {pid for pid, status in outcome.ports.items() if status == "ACTIVE"}
             self._wired.notify_all()

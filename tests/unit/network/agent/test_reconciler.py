@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import uuid
 
-from andromede.agentlib.runner import Loop
+from andromede.agentlib.runner import Desired, Loop
 from andromede.network.agent.drivers.fake import FakeHost, FakeNetworkDriver
 from andromede.network.agent.reconciler import NetworkReconciler
 
@@ -111,3 +111,18 @@ def test_repair_passes_skip_what_is_in_place_and_mend_what_is_not() -> None:
     host.calls.clear()
     reconciler.apply_document(client.document)  # pass 4: thorough, everything again
     assert f"ensure_port {port_id}" in host.calls and f"ensure_network {network_id}" in host.calls
+
+
+def test_a_whole_document_older_than_the_one_applied_is_dropped() -> None:
+    """The periodic resync fetched generation 10; meanwhile the watch applied 11, which removed the port (a deleted
+    rule, a deleted port): applying 10 late would bring it back until the next resync."""
+    network_id, port_id, dhcp_port = new_id(), new_id(), new_id()
+    host = FakeHost()
+    older = _document(10, network_id, port_id, dhcp_port)
+    newer = {**_document(11, network_id, port_id, dhcp_port), "ports": []}
+    reconciler = NetworkReconciler("h1", FakeNetworkDriver(host), StubClient(newer))
+    reconciler.apply(Desired(11, newer, full=True))
+    reconciler.apply(Desired(10, older, full=True))
+    assert port_id not in host.ports and reconciler.document is newer
+    reconciler.observe()  # drift repair re-applies the newest, never the dropped one
+    assert port_id not in host.ports
