@@ -30,7 +30,7 @@ from andromede.network.api import build_network_app
 # The apps only carry their routes here: nothing is served from them, so their state stays empty.
 SERVICES: dict[str, Callable[[], Any]] = {
     "/identity": lambda: build_identity_app(None),  # type: ignore[arg-type]
-    "/compute": lambda: build_compute_app(None, None, None),  # type: ignore[arg-type]
+    "/compute": lambda: build_compute_app(None, None),  # type: ignore[arg-type]
     "/image": lambda: build_image_app(None),  # type: ignore[arg-type]
     "/network": lambda: build_network_app(None, None),  # type: ignore[arg-type]
 }

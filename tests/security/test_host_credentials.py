@@ -131,6 +131,8 @@ def test_a_host_reads_no_other_hosts_desired_state(attacker: httpx.Client, host_
 
 def test_a_host_reports_nothing_for_another_hosts_instance(admin: Admin, attacker: httpx.Client,
                                                            victim: Victim, server: Server) -> None:
+    # The fake host writes the guest's console a moment after the boot: compare with its final text.
+    poll(lambda: "ready" in _console(admin, victim.server_id), what="the victim's console")
     console_before = _console(admin, victim.server_id)
     forged = {"power": "shutoff", "console": "forged console", "fault": "forged fault"}
     response = attacker.put(f"{INTERNAL}/instances/{victim.server_id}/observed", json=forged)

@@ -95,7 +95,7 @@ def test_project_admin_is_not_a_cloud_operator(server: Server, admin: Admin, htt
         listed = cli("project", "list", "-f", "json")
         assert listed.returncode != 0 or {p["ID"] for p in yaml.safe_load(listed.stdout)} == {x[0]}  # type: ignore[attr-defined]
         evil = f"evil-{secrets.token_hex(3)}"
-        _refused(cli("user", "create", "--password", secrets.token_urlsafe(12), evil))
+        _refused(cli("user", "create", f"--password={secrets.token_urlsafe(12)}", evil))
         assert admin.client.get(f"{V3}/users", params={"name": evil}).json()["users"] == []
         # (`openstack role add` exits 0 even when Keystone answers 403: the grant's absence is the proof.)
         cli("role", "add", "--user", customer_admin.user_id, "--project", y_member.project_id, "admin")
@@ -150,7 +150,7 @@ def test_the_system_admin_does_all_of_it(server: Server, admin: Admin, http: htt
         names = {p["Name"] for p in server.openstack_json("project", "list", cloud=OPERATOR)}  # type: ignore[index]
         assert y_member.project_name in names
         user = f"op-{secrets.token_hex(3)}"
-        server.openstack("user", "create", "--password", secrets.token_urlsafe(12), user, cloud=OPERATOR)
+        server.openstack("user", "create", f"--password={secrets.token_urlsafe(12)}", user, cloud=OPERATOR)
         server.openstack("role", "add", "--user", user, "--project", y_member.project_id, "admin", cloud=OPERATOR)
         server.openstack("role", "add", "--user", user, "--system", "all", "reader", cloud=OPERATOR)
         listed = server.openstack_json("server", "list", "--all-projects", cloud=OPERATOR)
@@ -193,7 +193,7 @@ def test_a_domain_manager_runs_its_domain_and_nothing_more(server: Server, admin
     project = f"team-{secrets.token_hex(3)}"
     cli("project", "create", "--domain", name, project, check=True)
     newcomer = f"dev-{secrets.token_hex(3)}"
-    cli("user", "create", "--domain", name, "--password", secrets.token_urlsafe(12), newcomer, check=True)
+    cli("user", "create", "--domain", name, f"--password={secrets.token_urlsafe(12)}", newcomer, check=True)
     grant = ("role", "add", "--user", newcomer, "--user-domain", name, "--project", project, "--project-domain", name)
     cli(*grant, "member", check=True)
     cli(*grant, "manager", check=True)
@@ -227,7 +227,7 @@ def test_a_domain_manager_runs_its_domain_and_nothing_more(server: Server, admin
         put = http.put(f"{V3}/{path}/users/{user_id}/roles/{member_role}", headers=auth_headers(token))
         assert put.status_code == 403, (path, put.text)
     _refused(cli("user", "set", "--password", "hijacked-password", victim.user_id))
-    _refused(cli("user", "create", "--domain", "Default", "--password", secrets.token_urlsafe(12), "intruder"))
+    _refused(cli("user", "create", "--domain", "Default", f"--password={secrets.token_urlsafe(12)}", "intruder"))
     assert admin.client.get(f"{V3}/role_assignments", params={"user.id": newcomer_id, "scope.project.id":
                                                               victim.project_id}).json()["role_assignments"] == []
     assert admin.client.get(f"{V3}/role_assignments", params={"user.id": victim.user_id, "scope.project.id":

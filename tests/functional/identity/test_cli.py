@@ -47,7 +47,7 @@ def test_project_create_list_delete(server: Server) -> None:
 def test_user_role_and_application_credential_flow(server: Server, admin: Admin, tmp_path: Path) -> None:
     project_id, project_name = admin.project("cli")
     user, password = f"cli-{secrets.token_hex(4)}", secrets.token_urlsafe(16)
-    server.openstack("user", "create", "--password", password, "--project", project_name, user,
+    server.openstack("user", "create", f"--password={password}", "--project", project_name, user,
                      cloud="andromede-admin")
     server.openstack("role", "add", "--user", user, "--project", project_name, "member", cloud="andromede-admin")
 
