@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 _BROKEN = re.compile(r"^(.+) BROKEN(?: \(.*\))?$", re.MULTILINE)
 _LINT_IMPORTS = "import sys; from importlinter.cli import lint_imports_command; sys.exit(lint_imports_command())"
 
-LAYERS = "Layers: CLI > API > registry > services > servicekit > libraries > db > common"
+LAYERS = "Layers: CLI > API > registry > services > servicekit > libraries > contracts > db > common"
 # (module added to the copy, the forbidden import it makes, the contract (or contracts) that must break)
 PROBES = [
     ("andromede/network/agent/_probe.py", "import andromede.network.models",
