@@ -17,11 +17,11 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 class Contract(BaseModel):
     """A document of the server↔agent contract: immutable, unknown fields ignored (see the module's docstring)."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
 
     def wire(self) -> dict:
         """The JSON-ready document, fields in declaration order (the order the internal API has always answered)."""
-        return self.model_dump(mode="json")
+        return self.model_dump(mode="json", by_alias=True)
 
 
 def summary(exc: ValidationError, limit: int = 3) -> str:
