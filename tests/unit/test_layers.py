@@ -39,6 +39,11 @@ PROBES = [
     ("andromede/agentlib/_probe.py", "import andromede.compute.agent.reconciler",
      {LAYERS, "Only agents and the assembly that starts them import agent code"}),
     ("andromede/agentlib/_probe.py", "import andromede.db.engine", "Host agents never import server modules"),
+    ("andromede/contracts/_probe.py", "import andromede.db.engine",
+     "The server-agent contracts import nothing server-side or agent-side"),
+    ("andromede/contracts/_probe.py", "from andromede.network import models",
+     {LAYERS, "The server-agent contracts import nothing server-side or agent-side",
+      "Only network imports network's tables"}),
 ]
 
 

@@ -22,9 +22,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from andromede.compute.for_metadata import InstanceView, live_instance
+from andromede.contracts import metadata as signing
 from andromede.contracts.compute import DriveFacts, config_drive_content
 from andromede.db.engine import Database
-from andromede.metadata import hooks, signing, tree
+from andromede.metadata import hooks, tree
 from andromede.policy import mark_public
 
 log = logging.getLogger("andromede.metadata")
