@@ -39,7 +39,7 @@ from andromede.hosts.models import Host
 from andromede.network import changes as network_changes
 from andromede.network import host_view
 from andromede.network.agent.drivers.fake import FakeNetworkDriver
-from andromede.network.agent.reconciler import NetworkReconciler
+from andromede.network.agent.reconciler import NetworkReconciler, parse_document
 from andromede.network.models import FixedIp, Network, Port, Subnet
 
 NETWORK_HOST = "net-host"
@@ -101,9 +101,8 @@ def document(db: Database, host: str) -> dict:
     """What the internal API answers HOST's long-poll with (network/internal_api.py), minus the HTTP."""
     with db.session() as session:
         generation = db.changes.topic(network_changes.TOPIC).generation(session, host)
-        view = host_view.host_view(session, host, network_host=host == NETWORK_HOST, vteps=hosts.vteps(session),
-                                   network_host_name=NETWORK_HOST)
-    return {"generation": generation, **view}
+        return host_view.host_view(session, host, generation=generation, network_host=host == NETWORK_HOST,
+                                   vteps=hosts.vteps(session), network_host_name=NETWORK_HOST).wire()
 
 
 def propagate(db: Database, agents: dict[str, NetworkReconciler], drivers: dict[str, FakeNetworkDriver],
@@ -114,7 +113,7 @@ def propagate(db: Database, agents: dict[str, NetworkReconciler], drivers: dict[
         doc = document(db, host)
         built = time.perf_counter()
         calls_before = len(drivers[host].host.calls)
-        agents[host].apply_document(doc)
+        agents[host].apply_document(parse_document(doc))  # parsing is part of the agent's work, as in apply
         work.build_s += built - started
         work.apply_s += time.perf_counter() - built
         calls = len(drivers[host].host.calls) - calls_before

@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from andromede.metadata import signing
+from andromede.contracts import metadata as signing
 from tests.functional.image import corpus
 from tests.support.accounts import Account, Admin, auth_headers
 from tests.support.hosts import HostAgent, add_host, host_command

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 _BROKEN = re.compile(r"^(.+) BROKEN(?: \(.*\))?$", re.MULTILINE)
 _LINT_IMPORTS = "import sys; from importlinter.cli import lint_imports_command; sys.exit(lint_imports_command())"
 
-LAYERS = "Layers: CLI > API > registry > services > servicekit > libraries > db > common"
+LAYERS = "Layers: CLI > API > registry > services > servicekit > libraries > contracts > db > common"
 # (module added to the copy, the forbidden import it makes, the contract (or contracts) that must break)
 PROBES = [
     ("andromede/network/agent/_probe.py", "import andromede.network.models",
@@ -39,6 +39,11 @@ PROBES = [
     ("andromede/agentlib/_probe.py", "import andromede.compute.agent.reconciler",
      {LAYERS, "Only agents and the assembly that starts them import agent code"}),
     ("andromede/agentlib/_probe.py", "import andromede.db.engine", "Host agents never import server modules"),
+    ("andromede/contracts/_probe.py", "import andromede.db.engine",
+     "The server-agent contracts import nothing server-side or agent-side"),
+    ("andromede/contracts/_probe.py", "from andromede.network import models",
+     {LAYERS, "The server-agent contracts import nothing server-side or agent-side",
+      "Only network imports network's tables"}),
 ]
 
 

@@ -96,8 +96,8 @@ def add(
     database_url: DatabaseUrl = "",
 ) -> None:
     """Issue NAME's credential (one per host) and give its agent.yaml."""
+    from andromede.contracts import metadata as signing
     from andromede.hosts import credentials as host_credentials
-    from andromede.metadata import signing
 
     settings = _settings(data_dir, database_url)
     try:  # the metadata relay on the host signs its guests' requests with it

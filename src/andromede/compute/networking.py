@@ -17,6 +17,7 @@ from andromede.common.context import RequestContext
 from andromede.common.errors import ApiError, BadRequest, Forbidden, NotFound
 from andromede.compute.models import Instance
 from andromede.compute.schemas import NetworkRef
+from andromede.contracts.compute import Nic
 from andromede.network import for_compute as network
 from andromede.network.for_compute import NicRequest, PluggedPort
 
@@ -65,11 +66,11 @@ def deallocate(session: Session, instance: Instance) -> None:
     instance.nics = []
 
 
-def nic_docs(session: Session, instances: Iterable[Instance]) -> dict[str, list[dict]]:
-    """Per instance, its NICs in order with what the agent and the views need."""
+def nic_docs(session: Session, instances: Iterable[Instance]) -> dict[str, list[Nic]]:
+    """Per instance, its NICs in order with what the agent needs."""
     found = network.server_nics(session, {inst.uuid: _port_ids(inst) for inst in instances})
-    return {uuid: [{"port_id": nic.port_id, "network_id": nic.network_id, "network_name": nic.network_name,
-                    "mac": nic.mac, "mtu": nic.mtu, "fixed_ips": list(nic.fixed_ips)} for nic in nics]
+    return {uuid: [Nic(port_id=nic.port_id, network_id=nic.network_id, network_name=nic.network_name, mac=nic.mac,
+                       mtu=nic.mtu, fixed_ips=tuple(nic.fixed_ips)) for nic in nics]
             for uuid, nics in found.items()}
 
 

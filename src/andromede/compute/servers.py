@@ -20,6 +20,7 @@ from andromede.common.patterns import compile_filter
 from andromede.compute import flavors, keypairs, networking, scheduler
 from andromede.compute.models import Flavor, Instance
 from andromede.compute.schemas import ServerCreate
+from andromede.contracts.compute import ImageRef, InstanceDesired, Nic, desired_power
 from andromede.db import changes
 from andromede.hosts import service as hosts
 from andromede.image import for_compute as images
@@ -307,17 +308,15 @@ def console_tail(instance: Instance, length: int | None) -> str:
 
 # ---- what the agent sees and says --------------------------------------------------------------
 
-def desired_doc(instance: Instance, image_doc: dict, nics: list[dict]) -> dict:
-    return {
-        "uuid": instance.uuid, "hostname": instance.hostname, "name": instance.name,
-        "project_id": instance.project_id, "vcpus": instance.flavor.get("vcpus", 1),
-        "memory_mib": instance.flavor.get("ram", 256), "root_gib": instance.flavor.get("disk", 1),
-        "image": image_doc, "desired_power": instance.desired_power, "reboot_seq": instance.reboot_seq,
-        "reboot_hard": instance.reboot_hard, "seq": instance.desired_seq,
-        "config_drive": instance.config_drive, "key_name": instance.key_name, "key_data": instance.key_data,
-        "user_data": instance.user_data, "meta": instance.meta, "availability_zone": instance.availability_zone,
-        "launch_index": instance.launch_index, "nics": nics,
-    }
+def desired_doc(instance: Instance, image: ImageRef, nics: list[Nic]) -> InstanceDesired:
+    return InstanceDesired(
+        uuid=instance.uuid, hostname=instance.hostname, name=instance.name, project_id=instance.project_id,
+        vcpus=instance.flavor.get("vcpus", 1), memory_mib=instance.flavor.get("ram", 256),
+        root_gib=instance.flavor.get("disk", 1), image=image, desired_power=desired_power(instance.desired_power),
+        reboot_seq=instance.reboot_seq, reboot_hard=instance.reboot_hard, seq=instance.desired_seq,
+        config_drive=instance.config_drive, key_name=instance.key_name, key_data=instance.key_data,
+        user_data=instance.user_data, meta=instance.meta, availability_zone=instance.availability_zone,
+        launch_index=instance.launch_index, nics=tuple(nics))
 
 
 def apply_observed(session: Session, instance: Instance, report: dict) -> None:

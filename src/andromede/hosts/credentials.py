@@ -34,6 +34,7 @@ from andromede.common.config import Settings
 from andromede.common.context import RequestContext
 from andromede.common.errors import Forbidden
 from andromede.common.files import write_atomically
+from andromede.contracts import metadata as signing
 from andromede.hosts.capacity import set_ceilings
 from andromede.hosts.models import Host
 from andromede.hosts.workloads import Workloads
@@ -44,7 +45,6 @@ from andromede.identity.common import DEFAULT_DOMAIN_ID
 from andromede.identity.credentials import create_application_credential
 from andromede.identity.models import ApplicationCredential, User
 from andromede.identity.schemas import ApplicationCredentialCreate, ProjectCreate, RoleCreate, UserCreate
-from andromede.metadata import signing
 
 USER_PREFIX = "host:"
 SERVICE_ROLE = "service"
@@ -196,7 +196,7 @@ def agent_document(issued: IssuedCredential, *, controller_url: str, cacert: str
                    metadata_secret: bytes) -> dict:
     """The agent.yaml of a host: where the controller is, whom to trust, how to authenticate, as which host.
 
-    `metadata_secret` is the installation's; the host gets its own key, derived from it (metadata/signing.py).
+    `metadata_secret` is the installation's; the host gets its own key, derived from it (contracts/metadata.py).
     """
     return {"host": issued.host, "auth_url": controller_url.rstrip("/") + "/identity/v3",
             "application_credential_id": issued.credential_id, "application_credential_secret": issued.secret,

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from andromede.common.config import Settings
 from andromede.common.files import write_atomically
+from andromede.contracts import metadata as signing
 from andromede.identity import assignment, catalog, credentials, resource, users
 from andromede.identity.assignment import Grant
 from andromede.identity.common import DEFAULT_DOMAIN_ID
@@ -25,7 +26,6 @@ from andromede.identity.schemas import (
     RoleCreate,
     UserCreate,
 )
-from andromede.metadata import signing
 from andromede.servicekit.descriptor import CatalogEntry
 
 # Keystone's default personas: each role implies the next, so an admin is also a manager, a member, a reader.
@@ -165,7 +165,7 @@ def refresh_client_files(settings: Settings) -> None:
         agent["auth_url"] = settings.base_url + "/identity/v3"
         agent["cacert"] = None if settings.insecure_http else str(settings.tls_dir / "ca.pem")
         secret = signing.ensure_secret(settings.data_dir)
-        if agent.get("host"):  # a host's key, derived from the installation's (metadata/signing.py)
+        if agent.get("host"):  # a host's key, derived from the installation's (contracts/metadata.py)
             secret = signing.host_secret(secret, agent["host"])
         agent[signing.AGENT_CONFIG_KEY] = secret.hex()
         write_atomically(agent_path, yaml.safe_dump(agent, sort_keys=False))

@@ -4,5 +4,5 @@ Mounted at /metadata in the one ASGI app. Guests never reach it directly: a prox
 namespace hands each request to the host's network agent (the relay), which names the instance by the port
 that owns the caller's address and signs that name (HMAC-SHA256 with the installation's metadata secret).
 
-Keep this module empty of imports: the agent side imports `andromede.metadata.signing` only.
+The signing scheme the relay and this service share is a contract: `andromede.contracts.metadata`.
 """

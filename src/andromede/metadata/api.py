@@ -21,10 +21,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from andromede.compute.agent.reconciler import config_drive_for
 from andromede.compute.for_metadata import InstanceView, live_instance
+from andromede.contracts import metadata as signing
+from andromede.contracts.compute import DriveFacts, config_drive_content
 from andromede.db.engine import Database
-from andromede.metadata import hooks, signing, tree
+from andromede.metadata import hooks, tree
 from andromede.policy import mark_public
 
 log = logging.getLogger("andromede.metadata")
@@ -70,19 +71,17 @@ class Hooks:
     security_groups: Callable[[Session, InstanceView], list[str]] = hooks.security_groups
 
 
-def _drive_doc(instance: InstanceView) -> dict:
-    """The fields of the agent's desired document (compute.servers.desired_doc) that the config drive reads."""
-    return {
-        "uuid": instance.uuid, "name": instance.name, "hostname": instance.hostname,
-        "project_id": instance.project_id, "key_name": instance.key_name, "key_data": instance.key_data,
-        "user_data": instance.user_data, "meta": instance.meta, "availability_zone": instance.availability_zone,
-        "launch_index": instance.launch_index, "config_drive": True, "nics": [],
-    }
+def _drive_facts(instance: InstanceView) -> DriveFacts:
+    """What the config drive is made of (the agent derives its drive from the same facts)."""
+    return DriveFacts(uuid=instance.uuid, name=instance.name, hostname=instance.hostname,
+                      project_id=instance.project_id, key_name=instance.key_name, key_data=instance.key_data,
+                      user_data=instance.user_data, meta=instance.meta,
+                      availability_zone=instance.availability_zone, launch_index=instance.launch_index)
 
 
 def instance_facts(session: Session, instance: InstanceView, found: Hooks) -> tree.InstanceFacts:
     """The same documents the config drive carries, plus what only the network knows."""
-    drive = config_drive_for(_drive_doc(instance))
+    drive = config_drive_content(_drive_facts(instance))
     fixed, floating = found.instance_addresses(session, instance)
     return tree.InstanceFacts(
         meta_data=drive.meta_data, user_data=drive.user_data, vendor_data=drive.vendor_data,

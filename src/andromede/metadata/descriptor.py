@@ -6,7 +6,7 @@ from __future__ import annotations
 from starlette.types import ASGIApp
 
 from andromede.common.config import Settings
-from andromede.metadata import signing
+from andromede.contracts import metadata as signing
 from andromede.metadata.api import build_metadata_app
 from andromede.servicekit import errors
 from andromede.servicekit.descriptor import Assembly, LimitRule, ServiceDescriptor

@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from andromede.common.config import Settings
 from andromede.common.context import RequestContext
+from andromede.contracts.network import Unchanged
 from andromede.db.engine import Database
 from andromede.hosts import service as hosts
 from andromede.hosts.credentials import require_own_host
@@ -56,9 +57,8 @@ def _view(db: Database, settings: Settings, host: str, since: int) -> dict | Non
     with db.session() as session:
         generation = topic.generation(session, host)
         vteps = hosts.vteps(session)
-        view = host_view.host_view(session, host, network_host=network_host, vteps=vteps,
-                                   network_host_name=settings.the_network_host)
-        return {"generation": generation, **view}
+        return host_view.host_view(session, host, generation=generation, network_host=network_host, vteps=vteps,
+                                   network_host_name=settings.the_network_host).wire()
 
 
 @router.get("/hosts/{host}/network")
@@ -71,7 +71,7 @@ async def desired_network(host: str, request: Request, since: int = 0, wait: flo
     await run_in_threadpool(_note_seen, db, host)
     found = await db.changes.topic(network_changes.TOPIC).long_poll(
         host, lambda: _view(db, settings, host, since), min(wait, MAX_WAIT_S))
-    return found or {"generation": since, "unchanged": True}
+    return found or Unchanged(generation=since).wire()
 
 
 def _report(db: Database, settings: Settings, host: str, body: StatusReport) -> dict:

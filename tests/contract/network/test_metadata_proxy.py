@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from andromede.metadata import signing
+from andromede.contracts import metadata as signing
 from andromede.network.agent.drivers.base import DhcpHost, DhcpSpec, DhcpSubnet, DriverError, NetworkSpec, PortSpec
 from andromede.network.agent.drivers.linux import LinuxNetworkDriver, metadata_proxy, names
 from andromede.network.agent.metadata_relay import MetadataRelay

@@ -17,7 +17,7 @@ import httpx
 import pytest
 import yaml
 
-from andromede.metadata import signing
+from andromede.contracts import metadata as signing
 from andromede.network.agent.metadata_relay import MetadataRelay
 from tests.functional.image import corpus
 from tests.support.accounts import Account, Admin, auth_headers

@@ -211,16 +211,18 @@ def test_agent_view_status_and_nova_lookup(tmp_path: Path) -> None:
         service.create_floating_ip(session, admin, schemas.FloatingIpCreate(floating_network_id=public.id))
     with db.session() as session:
         [view] = service.agent_view(session)
-        assert view["router_id"] == router.id and view["admin_state_up"] is True
-        gateway = view["gateway"]
-        assert (gateway["network_id"], gateway["ip"], gateway["prefixlen"], gateway["upstream_gateway"],
-                gateway["enable_snat"]) == (public.id, "203.0.113.2", 24, "203.0.113.1", True)
-        assert gateway["mac"].startswith("fa:16:3e:")
-        [interface] = view["interfaces"]
-        assert (interface["network_id"], interface["ip"], interface["prefixlen"], interface["subnet_cidr"]) == \
+        assert view.router_id == router.id and view.admin_state_up is True
+        gateway = view.gateway
+        assert gateway is not None
+        assert (gateway.network_id, gateway.ip, gateway.prefixlen, gateway.upstream_gateway,
+                gateway.enable_snat) == (public.id, "203.0.113.2", 24, "203.0.113.1", True)
+        assert gateway.mac.startswith("fa:16:3e:")
+        [interface] = view.interfaces
+        assert (interface.network_id, interface.ip, interface.prefixlen, interface.subnet_cidr) == \
             (private.id, "10.9.0.1", 24, "10.9.0.0/24")
-        assert view["floating_ips"] == [{"id": fip.id, "floating_ip": "203.0.113.3", "fixed_ip": "10.9.0.3",
-                                         "port_id": vm.id}]  # the unassociated one is not there
+        # only the associated one
+        assert [f.wire() for f in view.floating_ips] == [{"id": fip.id, "floating_ip": "203.0.113.3",
+                                                         "fixed_ip": "10.9.0.3", "port_id": vm.id}]
         service.set_floating_ip_status(session, fip.id, "ACTIVE")
         service.set_floating_ip_status(session, str(uuid.uuid4()), "ACTIVE")  # gone meanwhile: ignored
         spare = next(f for f in service.list_floating_ips(session, admin) if f.port_id is None)

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from andromede.metadata import signing
+from andromede.contracts import metadata as signing
 from andromede.network.agent import metadata_relay
 from andromede.network.agent.drivers.linux import metadata_proxy
 from andromede.network.agent.metadata_relay import MetadataRelay

@@ -15,9 +15,10 @@ from andromede.api import middleware
 from andromede.common.context import RequestContext
 from andromede.common.errors import Unauthorized
 from andromede.compute.models import Instance
+from andromede.contracts import metadata as signing
 from andromede.db.base import Base
 from andromede.db.engine import Database
-from andromede.metadata import signing, tree
+from andromede.metadata import tree
 from andromede.metadata.api import Hooks, build_metadata_app
 
 PROJECT = "0a1b2c3d4e5f40718293a4b5c6d7e8f9"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from andromede.metadata import signing
+from andromede.contracts import metadata as signing
 
 SECRET = bytes(range(32))
 INSTANCE = "6d6c2b8e-4a7b-4a53-9a1e-0b6f7d1f0a11"

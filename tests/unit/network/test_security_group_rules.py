@@ -7,14 +7,25 @@ import uuid
 import pytest
 
 from andromede.common.errors import BadRequest
+from andromede.contracts.network import SecurityGroupRule
 from andromede.network.security_groups.schemas import SecurityGroupRuleCreate
-from andromede.network.security_groups.service import convert_protocol, normalize_rule, rule_key
+from andromede.network.security_groups.service import convert_protocol, data_plane_protocol, normalize_rule, rule_key
 
 GROUP = str(uuid.uuid4())
 
 
 def _rule(**fields: object) -> dict:
     return normalize_rule(SecurityGroupRuleCreate(security_group_id=GROUP, **{"direction": "ingress", **fields}))
+
+
+@pytest.mark.parametrize("stored,ethertype,sent", [
+    (None, "IPv4", None), ("tcp", "IPv4", "tcp"), ("6", "IPv4", "tcp"), ("17", "IPv6", "udp"),
+    ("icmp", "IPv4", "icmp"), ("1", "IPv4", "icmp"), ("ipv6-icmp", "IPv6", "icmpv6"), ("58", "IPv6", "icmpv6"),
+    ("icmpv6", "IPv6", "icmpv6"), ("gre", "IPv4", "47"), ("sctp", "IPv6", "132"), ("47", "IPv4", "47")])
+def test_the_agents_get_protocols_in_the_data_planes_terms(stored: str | None, ethertype: str,
+                                                            sent: str | None) -> None:
+    # Normalised once, on the server: the agent passes the protocol to its filters as it comes.
+    assert data_plane_protocol(stored, ethertype) == sent
 
 
 def _error(**fields: object) -> BadRequest:
@@ -133,18 +144,18 @@ def test_agent_view_lists_groups_rules_and_members(tmp_path) -> None:  # type: i
 
     with db.session() as session:
         view = service.agent_view(session, [ids["a"], ids["c"]])
-    assert view["port_groups"] == {ids["a"]: [web.id], ids["c"]: [default_id]}
-    assert set(view["groups"]) == {web.id, default_id, db_group.id}  # db: named as remote group by web's rule
-    rules = view["groups"][web.id]["rules"]
-    assert {"direction": "ingress", "ethertype": "IPv4", "protocol": "tcp", "port_range_min": 80,
-            "port_range_max": 80, "remote_ip_prefix": None, "remote_group_id": None} in rules
-    assert any(r["remote_group_id"] == db_group.id for r in rules)
-    assert len([r for r in rules if r["direction"] == "egress"]) == 2
-    web_members = view["groups"][web.id]["members"]
+    assert view.port_groups == {ids["a"]: [web.id], ids["c"]: [default_id]}
+    assert set(view.groups) == {web.id, default_id, db_group.id}  # db: named as remote group by web's rule
+    rules = view.groups[web.id].rules
+    assert SecurityGroupRule(direction="ingress", ethertype="IPv4", protocol="tcp", port_range_min=80,
+                             port_range_max=80) in rules
+    assert any(r.remote_group_id == db_group.id for r in rules)
+    assert len([r for r in rules if r.direction == "egress"]) == 2
+    web_members = view.groups[web.id].members
     # (10.0.0.2 is the network's DHCP port, made with the subnet)
-    assert web_members["IPv4"] == ["10.0.0.200", "10.0.0.3"] and len(web_members["IPv6"]) == 1
-    assert view["groups"][db_group.id]["members"]["IPv4"] == ["10.0.0.4"]
-    default_rules = view["groups"][default_id]["rules"]
-    assert {(r["direction"], r["ethertype"], r["remote_group_id"]) for r in default_rules} == {
+    assert web_members.ipv4 == ("10.0.0.200", "10.0.0.3") and len(web_members.ipv6) == 1
+    assert view.groups[db_group.id].members.ipv4 == ("10.0.0.4",)
+    default_rules = view.groups[default_id].rules
+    assert {(r.direction, r.ethertype, r.remote_group_id) for r in default_rules} == {
         ("ingress", "IPv4", default_id), ("ingress", "IPv6", default_id), ("egress", "IPv4", None),
         ("egress", "IPv6", None)}

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from andromede.agentlib.errors import PermanentError
 from andromede.compute.agent.drivers.base import DriverError, PermanentDriverError
+from andromede.contracts.compute import ImageRef
 
 BOOTABLE_DISK_FORMATS = ("qcow2", "raw")
 
@@ -30,10 +31,10 @@ class ImageCache:
         with self._guard:
             return self._locks.setdefault(image_id, threading.Lock())
 
-    def ensure(self, image: dict) -> Path:
-        image_id = image["id"]
-        if image.get("disk_format") not in BOOTABLE_DISK_FORMATS:
-            raise PermanentDriverError(f"Image {image_id} has disk format {image.get('disk_format')}, which cannot "
+    def ensure(self, image: ImageRef) -> Path:
+        image_id = image.id
+        if image.disk_format not in BOOTABLE_DISK_FORMATS:
+            raise PermanentDriverError(f"Image {image_id} has disk format {image.disk_format}, which cannot "
                                        "boot a server (qcow2 or raw needed).")
         path = self.directory / image_id
         with self._lock(image_id):
@@ -46,7 +47,7 @@ class ImageCache:
                 with partial.open("rb") as handle:
                     for chunk in iter(lambda: handle.read(1 << 20), b""):
                         digest.update(chunk)
-                if image.get("os_hash_value") and digest.hexdigest() != image["os_hash_value"]:
+                if image.os_hash_value and digest.hexdigest() != image.os_hash_value:
                     raise PermanentDriverError(f"Image {image_id} failed its checksum after download.")
                 os.chmod(partial, 0o444)  # QEMU only ever reads a base image
                 os.replace(partial, path)

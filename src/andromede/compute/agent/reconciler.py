@@ -12,7 +12,6 @@ failing after FAULT_AFTER attempts shows the fault meanwhile; a later success cl
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import logging
@@ -22,14 +21,17 @@ from pathlib import Path
 from typing import Literal, Protocol, runtime_checkable
 
 import httpx
+from pydantic import ValidationError
 
 from andromede.agentlib.backoff import Backoff, RetryBook
-from andromede.agentlib.errors import TemporaryError, is_permanent
+from andromede.agentlib.errors import PermanentError, TemporaryError, is_permanent
 from andromede.agentlib.reports import LastReported
 from andromede.agentlib.runner import Desired
 from andromede.common.files import write_atomically
 from andromede.compute.agent.drivers.base import ConfigDrive, DriverError, HypervisorDriver, InstanceSpec
 from andromede.compute.agent.image_cache import ImageCache
+from andromede.contracts import summary
+from andromede.contracts.compute import InstanceDesired, InstancesDocument, config_drive_content
 from andromede.network.agent.drivers.linux.names import tap_name
 
 log = logging.getLogger("andromede.agent")
@@ -39,22 +41,24 @@ FAULT_AFTER = 5  # temporary failures in a row before the owner sees the fault (
 EXPECTED_FAILURES = (TemporaryError, DriverError, httpx.HTTPError, OSError)  # logged without a traceback
 
 
-def _fingerprint(doc: dict | None) -> object:
+def _fingerprint(doc: InstanceDesired | None) -> object:
     """What a failure is remembered against: any change of the instance's desired state gets a new one."""
-    return None if doc is None else doc["seq"]
+    return None if doc is None else doc.seq
 
 
-def config_drive_for(doc: dict) -> ConfigDrive:
-    keys = {doc["key_name"]: doc["key_data"]} if doc.get("key_name") and doc.get("key_data") else {}
-    meta_data = {
-        "uuid": doc["uuid"], "name": doc["name"], "hostname": doc["hostname"],
-        "availability_zone": doc.get("availability_zone", "nova"), "launch_index": doc.get("launch_index", 0),
-        "project_id": doc.get("project_id", ""), "meta": doc.get("meta", {}), "public_keys": keys,
-        "keys": [{"name": name, "type": "ssh", "data": data} for name, data in keys.items()], "devices": [],
-    }
-    user_data = base64.b64decode(doc["user_data"]) if doc.get("user_data") else None
-    return ConfigDrive(meta_data=meta_data, user_data=user_data,
-                       network_data={"links": [], "networks": [], "services": []})
+def config_drive_for(doc: InstanceDesired) -> ConfigDrive:
+    content = config_drive_content(doc.drive_facts())
+    return ConfigDrive(meta_data=content.meta_data, user_data=content.user_data, network_data=content.network_data,
+                       vendor_data=content.vendor_data)
+
+
+def parse_instances(answer: object) -> InstancesDocument:
+    """The controller's answer as the contract has it; one that breaks the contract will not parse again until the
+    desired state changes, so it is a PermanentError (the runner holds that generation)."""
+    try:
+        return InstancesDocument.model_validate(answer)
+    except ValidationError as exc:
+        raise PermanentError(f"the controller's instances document is invalid: {summary(exc)}") from None
 
 
 class Controller(Protocol):
@@ -92,7 +96,7 @@ class ComputeReconciler:
         self.observe_every = observe_every
         self.resync_every = resync_every
         self.availability_zone = availability_zone
-        self.desired: dict[str, dict] = {}
+        self.desired: dict[str, InstanceDesired] = {}
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="reconcile")
         self._pending: set[str] = set()
         self._again: set[str] = set()
@@ -126,19 +130,19 @@ class ComputeReconciler:
         return Desired(int(answer["generation"]), answer, full=bool(answer.get("full")))
 
     def apply(self, desired: Desired[dict]) -> None:
-        answer, snapshot = desired.document, desired.generation
+        answer, snapshot = parse_instances(desired.document), desired.generation
         changed = []
         with self._lock:
-            for doc in answer["instances"]:
-                known = self.desired.get(doc["uuid"])
-                if known is not None and known["seq"] > doc["seq"]:
+            for doc in answer.instances:
+                known = self.desired.get(doc.uuid)
+                if known is not None and known.seq > doc.seq:
                     continue  # a full answer taken before a newer change we already hold: keep the newer
-                self.desired[doc["uuid"]] = doc
-                changed.append(doc["uuid"])
+                self.desired[doc.uuid] = doc
+                changed.append(doc.uuid)
             if desired.full:
                 # Forget only what this snapshot could have seen: a long-poll may have brought in newer ones.
-                listed = {doc["uuid"] for doc in answer["instances"]}
-                gone = [uuid for uuid, doc in self.desired.items() if uuid not in listed and doc["seq"] <= snapshot]
+                listed = {doc.uuid for doc in answer.instances}
+                gone = [uuid for uuid, doc in self.desired.items() if uuid not in listed and doc.seq <= snapshot]
                 for uuid in gone:
                     self.desired.pop(uuid, None)
                 changed += gone
@@ -187,8 +191,8 @@ class ComputeReconciler:
         else:
             self.retries.succeeded(uuid)
 
-    def _failed(self, uuid: str, doc: dict | None, fingerprint: object, exc: Exception) -> None:
-        running_doc = None if doc is None or doc["desired_power"] == "deleted" else doc  # deleting: never given up
+    def _failed(self, uuid: str, doc: InstanceDesired | None, fingerprint: object, exc: Exception) -> None:
+        running_doc = None if doc is None or doc.desired_power == "deleted" else doc  # deleting: never given up
         if is_permanent(exc) and running_doc is not None:
             try:
                 self._report_fault(uuid, running_doc, str(exc))
@@ -211,16 +215,16 @@ class ComputeReconciler:
             except Exception as report_exc:
                 log.warning("instance %s: could not report its fault: %s", uuid, report_exc)
 
-    def _report_fault(self, uuid: str, doc: dict, message: str) -> None:
+    def _report_fault(self, uuid: str, doc: InstanceDesired, message: str) -> None:
         power = self.driver.state(uuid).power
-        self._report(uuid, {"power": power, "reboot_seq": doc["reboot_seq"], "fault": message}, force=True)
+        self._report(uuid, {"power": power, "reboot_seq": doc.reboot_seq, "fault": message}, force=True)
 
     def reconcile(self, uuid: str) -> None:
         """Make the instance match its desired state; raises what failed (see attempt)."""
         with self._lock:
             doc = self.desired.get(uuid)
         actual = self.driver.state(uuid)
-        if doc is None or doc["desired_power"] == "deleted":
+        if doc is None or doc.desired_power == "deleted":
             if actual.power != "missing":
                 self.driver.destroy(uuid)
             if doc is not None:
@@ -234,12 +238,12 @@ class ComputeReconciler:
             return
         self.driver.ensure_defined(self._spec(doc))
         handled = self._handled_reboots.get(uuid, 0)
-        if doc["desired_power"] == "running":
+        if doc.desired_power == "running":
             if actual.power != "running":
                 self._wait_for_ports(doc)
                 self.driver.start(uuid)
-            elif doc["reboot_seq"] > handled:
-                self.driver.reboot(uuid, hard=bool(doc["reboot_hard"]))
+            elif doc.reboot_seq > handled:
+                self.driver.reboot(uuid, hard=doc.reboot_hard)
             else:
                 self._converge_nics(doc)
             power = "running"
@@ -247,23 +251,23 @@ class ComputeReconciler:
             if actual.power == "running":
                 self.driver.stop(uuid)
             power = "shutoff"
-        if doc["reboot_seq"] != self._handled_reboots.get(uuid):
+        if doc.reboot_seq != self._handled_reboots.get(uuid):
             with self._lock:
-                self._handled_reboots[uuid] = doc["reboot_seq"]
+                self._handled_reboots[uuid] = doc.reboot_seq
             self._save_state()
-        self._report(uuid, {"power": power, "reboot_seq": doc["reboot_seq"]})
+        self._report(uuid, {"power": power, "reboot_seq": doc.reboot_seq})
 
-    def _wait_for_ports(self, doc: dict) -> None:
+    def _wait_for_ports(self, doc: InstanceDesired) -> None:
         """Boot once the VM's ports are wired, so its first DHCP request finds the network."""
-        port_ids = [nic["port_id"] for nic in doc.get("nics", [])]
+        port_ids = [nic.port_id for nic in doc.nics]
         if self.network is not None and port_ids and not self.network.wait_for_ports(port_ids, self.port_wait):
-            log.warning("instance %s: ports %s not wired after %.0f s; booting anyway", doc["uuid"], port_ids,
+            log.warning("instance %s: ports %s not wired after %.0f s; booting anyway", doc.uuid, port_ids,
                         self.port_wait)
 
-    def _converge_nics(self, doc: dict) -> None:
+    def _converge_nics(self, doc: InstanceDesired) -> None:
         """Hot-plug attached interfaces and unplug detached ones; a failure is logged and retried, the VM runs on."""
-        uuid = doc["uuid"]
-        wanted = {nic["port_id"]: nic for nic in doc.get("nics", [])}
+        uuid = doc.uuid
+        wanted = {nic.port_id: nic for nic in doc.nics}
         try:
             have = self.driver.nics(uuid)
             for port_id in [p for p in have if p not in wanted]:
@@ -273,19 +277,18 @@ class ComputeReconciler:
                     if self.network is not None and not self.network.wait_for_ports([port_id], self.port_wait):
                         log.warning("instance %s: port %s is not wired yet; plugging later", uuid, port_id)
                         continue
-                    self.driver.attach_nic(uuid, {"port_id": port_id, "mac": nic["mac"], "tap": tap_name(port_id)})
+                    self.driver.attach_nic(uuid, {"port_id": port_id, "mac": nic.mac, "tap": tap_name(port_id)})
         except DriverError as exc:
             log.warning("instance %s: interfaces not converged yet: %s", uuid, exc)
 
-    def _spec(self, doc: dict) -> InstanceSpec:
-        base = self.cache.ensure(doc["image"])
-        fmt: Literal["qcow2", "raw"] = "qcow2" if doc["image"].get("disk_format") == "qcow2" else "raw"
-        return InstanceSpec(uuid=doc["uuid"], hostname=doc["hostname"], vcpus=doc["vcpus"],
-                            memory_mib=doc["memory_mib"], root_gib=doc["root_gib"], base_image=base,
-                            base_format=fmt,
-                            config_drive=config_drive_for(doc) if doc.get("config_drive") else None,
-                            nics=tuple({"port_id": nic["port_id"], "mac": nic["mac"], "tap": tap_name(nic["port_id"])}
-                                       for nic in doc.get("nics", [])))
+    def _spec(self, doc: InstanceDesired) -> InstanceSpec:
+        base = self.cache.ensure(doc.image)
+        fmt: Literal["qcow2", "raw"] = "qcow2" if doc.image.disk_format == "qcow2" else "raw"
+        return InstanceSpec(uuid=doc.uuid, hostname=doc.hostname, vcpus=doc.vcpus, memory_mib=doc.memory_mib,
+                            root_gib=doc.root_gib, base_image=base, base_format=fmt,
+                            config_drive=config_drive_for(doc) if doc.config_drive else None,
+                            nics=tuple({"port_id": nic.port_id, "mac": nic.mac, "tap": tap_name(nic.port_id)}
+                                       for nic in doc.nics))
 
     # ---- watching ------------------------------------------------------------------------------
 
@@ -299,10 +302,10 @@ class ComputeReconciler:
         for uuid, doc in desired.items():
             with self._lock:
                 busy = uuid in self._pending
-            if busy or doc["desired_power"] == "deleted" or self.retries.waiting(uuid):
+            if busy or doc.desired_power == "deleted" or self.retries.waiting(uuid):
                 continue
             state = self.driver.state(uuid)
-            want = "running" if doc["desired_power"] == "running" else "shutoff"
+            want = "running" if doc.desired_power == "running" else "shutoff"
             have = "running" if state.power == "running" else "shutoff"
             if want != have:
                 log.warning("instance %s is %s but should be %s: repairing", uuid, have, want)

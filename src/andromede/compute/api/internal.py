@@ -19,6 +19,7 @@ from andromede.common.context import RequestContext
 from andromede.common.errors import Conflict, Forbidden, NotFound
 from andromede.compute import networking, servers
 from andromede.compute.models import Instance
+from andromede.contracts.compute import ImageRef, InstancesDocument
 from andromede.db.engine import Database
 from andromede.hosts import service as hosts
 from andromede.hosts.credentials import require_own_host
@@ -64,10 +65,11 @@ def _changes(db: Database, host: str, since: int) -> dict | None:
         docs = []
         for instance in instances:
             image = images.get(instance.image_id)
-            image_doc = {"id": instance.image_id, "disk_format": image.disk_format if image else None,
-                         "size": image.size if image else None, "os_hash_value": image.os_hash_value if image else None}
-            docs.append(servers.desired_doc(instance, image_doc, nics[instance.uuid]))
-        return {"generation": generation, "full": since == 0, "instances": docs}
+            image_ref = ImageRef(id=instance.image_id, disk_format=image.disk_format if image else None,
+                                 size=image.size if image else None,
+                                 os_hash_value=image.os_hash_value if image else None)
+            docs.append(servers.desired_doc(instance, image_ref, nics[instance.uuid]))
+        return InstancesDocument(generation=generation, full=since == 0, instances=tuple(docs)).wire()
 
 
 @router.get("/hosts/{host}/instances")
@@ -79,7 +81,7 @@ async def desired(host: str, request: Request, since: int = 0, wait: float = 0.0
     # Woken at once by a change committed in this process; other API processes' changes are seen within 0.5 s.
     found = await db.changes.topic(servers.TOPIC).long_poll(host, lambda: _changes(db, host, since),
                                                             min(wait, MAX_WAIT_S))
-    return found or {"generation": since, "full": False, "instances": []}
+    return found or InstancesDocument(generation=since).wire()
 
 
 @router.put("/instances/{uuid}/observed")

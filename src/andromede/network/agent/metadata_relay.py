@@ -38,7 +38,7 @@ from pathlib import Path
 import httpx
 import yaml
 
-from andromede.metadata import signing
+from andromede.contracts import metadata as signing
 
 log = logging.getLogger("andromede.network.metadata")
 

@@ -22,9 +22,13 @@ from functools import partial
 from typing import Protocol, TypeVar
 
 import httpx
+from pydantic import ValidationError
 
+from andromede.agentlib.errors import PermanentError
 from andromede.agentlib.reports import LastReported
 from andromede.agentlib.runner import Desired
+from andromede.contracts import network as contract
+from andromede.contracts import summary
 from andromede.network.agent.drivers import base
 from andromede.network.agent.drivers.base import (
     AddressPair,
@@ -39,6 +43,7 @@ from andromede.network.agent.drivers.base import (
 log = logging.getLogger("andromede.agent.network")
 
 _Spec = TypeVar("_Spec")
+_Doc = TypeVar("_Doc")
 
 
 @dataclass
@@ -60,18 +65,26 @@ def _attempt(outcome: Outcome, what: str, call: Callable[[], object]) -> bool:
         return False
 
 
-def _built(apply: Callable[[_Spec], object], build: Callable[[dict], _Spec], doc: dict) -> Callable[[], object]:
-    """A driver call whose spec is built from `doc` inside the attempt, so that a bad document is a failed one."""
+def _built(apply: Callable[[_Spec], object], build: Callable[[_Doc], _Spec], doc: _Doc) -> Callable[[], object]:
+    """A driver call whose spec is built from `doc` inside the attempt, so that a spec the driver's types refuse
+    (an address outside its subnet, a bad MAC) is a failed item, not a failed pass."""
     return lambda: apply(build(doc))
 
 
-def port_spec(doc: dict) -> PortSpec:
-    pairs = tuple(AddressPair(cidr=_as_cidr(p["ip_address"]), mac=p.get("mac_address"))
-                  for p in doc.get("allowed_address_pairs", []))
-    return PortSpec(port_id=doc["id"], network_id=doc["network_id"], mac=doc["mac"],
-                    fixed_ips=tuple(doc.get("fixed_ips", [])), allowed_address_pairs=pairs,
-                    port_security=bool(doc.get("port_security", True)),
-                    security_group_ids=tuple(doc.get("security_groups", [])))
+def parse_document(answer: object) -> contract.HostNetworkDocument:
+    """The controller's answer as the contract has it; one that breaks the contract will not parse again until the
+    desired state changes, so it is a PermanentError (the runner holds that generation)."""
+    try:
+        return contract.HostNetworkDocument.model_validate(answer)
+    except ValidationError as exc:
+        raise PermanentError(f"the controller's network document is invalid: {summary(exc)}") from None
+
+
+def port_spec(doc: contract.HostPort) -> PortSpec:
+    pairs = tuple(AddressPair(cidr=_as_cidr(p.ip_address), mac=p.mac_address) for p in doc.allowed_address_pairs)
+    return PortSpec(port_id=doc.id, network_id=doc.network_id, mac=doc.mac, fixed_ips=doc.fixed_ips,
+                    allowed_address_pairs=pairs, port_security=doc.port_security,
+                    security_group_ids=doc.security_groups)
 
 
 def _as_cidr(address: str) -> str:
@@ -80,72 +93,45 @@ def _as_cidr(address: str) -> str:
     return f"{address}/128" if ":" in address else f"{address}/32"
 
 
-def dhcp_spec(doc: dict, *, metadata: bool) -> DhcpSpec:
-    subnets = tuple(DhcpSubnet(subnet_id=s["id"], cidr=s["cidr"], server_address=s["server_address"],
-                               gateway=s.get("gateway"), dns_servers=tuple(s.get("dns_servers", [])),
-                               host_routes=tuple((r[0], r[1]) for r in s.get("host_routes", [])))
-                    for s in doc["subnets"])
-    hosts = tuple(DhcpHost(mac=h["mac"], ip=h["ip"], hostname=h["hostname"],
-                           options=tuple((name, value) for name, value in h.get("options", [])))
-                  for h in doc.get("hosts", []))
-    return DhcpSpec(network_id=doc["network_id"], port_id=doc["port_id"], mac=doc["mac"], subnets=subnets,
-                    hosts=hosts, mtu=doc.get("mtu"), metadata=metadata)
+def dhcp_spec(doc: contract.DhcpServer, *, metadata: bool) -> DhcpSpec:
+    subnets = tuple(DhcpSubnet(subnet_id=s.id, cidr=s.cidr, server_address=s.server_address, gateway=s.gateway,
+                               dns_servers=s.dns_servers, host_routes=s.host_routes)
+                    for s in doc.subnets)
+    hosts = tuple(DhcpHost(mac=h.mac, ip=h.ip, hostname=h.hostname, options=h.options) for h in doc.hosts)
+    return DhcpSpec(network_id=doc.network_id, port_id=doc.port_id, mac=doc.mac, subnets=subnets,
+                    hosts=hosts, mtu=doc.mtu, metadata=metadata)
 
 
-_DRIVER_PROTOCOLS = {"tcp", "udp", "icmp", "icmpv6"}
+def _cidr(address: str) -> str:
+    """A member address as the filters match it: 10.0.0.3 is 10.0.0.3/32."""
+    return str(ipaddress.ip_network(address, strict=False))
 
 
-def _protocol(protocol: str | None, ethertype: str) -> str | None:
-    """Neutron's spelling (any known name, a number, icmp on IPv6) in the driver's canonical form."""
-    if protocol is None:
-        return None
-    if protocol in ("icmp", "ipv6-icmp", "icmpv6", "1", "58"):
-        return "icmpv6" if ethertype == "IPv6" else "icmp"
-    if protocol in _DRIVER_PROTOCOLS or protocol.isdigit():
-        return {"6": "tcp", "17": "udp"}.get(protocol, protocol)
-    from andromede.network.security_groups.service import PROTOCOLS
-
-    return str(PROTOCOLS[protocol])
-
-
-def _cidr(prefix: str) -> str:
-    return str(ipaddress.ip_network(prefix, strict=False))
-
-
-def _prefix(prefix: str | None) -> str | None:
-    return None if prefix is None else _cidr(prefix)
-
-
-def security_group_specs(groups: dict) -> tuple[base.SecurityGroupSpec, ...]:
+def security_group_specs(groups: dict[str, contract.SecurityGroup]) -> tuple[base.SecurityGroupSpec, ...]:
+    """Protocols and prefixes arrive normalised by the server (contracts/network.py)."""
     specs = []
     for group_id, group in sorted(groups.items()):
-        rules = tuple(base.SecurityGroupRule(direction=r["direction"], ethertype=r["ethertype"],
-                                protocol=_protocol(r.get("protocol"), r["ethertype"]),
-                                port_range_min=r.get("port_range_min"), port_range_max=r.get("port_range_max"),
-                                remote_ip_prefix=_prefix(r.get("remote_ip_prefix")),
-                                remote_group_id=r.get("remote_group_id"))
-                      for r in group.get("rules", []))
-        members = group.get("members", {})
+        rules = tuple(base.SecurityGroupRule(direction=r.direction, ethertype=r.ethertype, protocol=r.protocol,
+                                             port_range_min=r.port_range_min, port_range_max=r.port_range_max,
+                                             remote_ip_prefix=r.remote_ip_prefix, remote_group_id=r.remote_group_id)
+                      for r in group.rules)
         specs.append(base.SecurityGroupSpec(group_id=group_id, rules=rules,
-                               members_v4=tuple(_cidr(m) for m in members.get("IPv4", [])),
-                               members_v6=tuple(_cidr(m) for m in members.get("IPv6", []))))
+                                            members_v4=tuple(_cidr(m) for m in group.members.ipv4),
+                                            members_v6=tuple(_cidr(m) for m in group.members.ipv6)))
     return tuple(specs)
 
 
-def router_spec(doc: dict) -> base.RouterSpec:
-    gateway = None
-    if doc.get("gateway"):
-        g = doc["gateway"]
-        gateway = base.RouterGateway(network_id=g["network_id"], port_id=g["port_id"], mac=g["mac"], ip=g["ip"],
-                                     prefixlen=g["prefixlen"], upstream_gateway=g.get("upstream_gateway"),
-                                     enable_snat=bool(g.get("enable_snat", True)))
-    interfaces = tuple(base.RouterInterface(port_id=i["port_id"], network_id=i["network_id"], mac=i["mac"],
-                                            ip=i["ip"], prefixlen=i["prefixlen"], ra_mode=i.get("ra_mode"))
-                       for i in doc.get("interfaces", []))
-    fips = tuple(base.FloatingIp(floating_ip=f["floating_ip"], fixed_ip=f["fixed_ip"])
-                 for f in doc.get("floating_ips", []))
-    routes = tuple(base.ExtraRoute(destination=r["destination"], nexthop=r["nexthop"]) for r in doc.get("routes", []))
-    return base.RouterSpec(router_id=doc["router_id"], gateway=gateway, interfaces=interfaces, floating_ips=fips,
+def router_spec(doc: contract.Router) -> base.RouterSpec:
+    g = doc.gateway
+    gateway = None if g is None else base.RouterGateway(
+        network_id=g.network_id, port_id=g.port_id, mac=g.mac, ip=g.ip, prefixlen=g.prefixlen,
+        upstream_gateway=g.upstream_gateway, enable_snat=g.enable_snat)
+    interfaces = tuple(base.RouterInterface(port_id=i.port_id, network_id=i.network_id, mac=i.mac, ip=i.ip,
+                                            prefixlen=i.prefixlen, ra_mode=i.ra_mode)
+                       for i in doc.interfaces)
+    fips = tuple(base.FloatingIp(floating_ip=f.floating_ip, fixed_ip=f.fixed_ip) for f in doc.floating_ips)
+    routes = tuple(base.ExtraRoute(destination=r.destination, nexthop=r.nexthop) for r in doc.routes)
+    return base.RouterSpec(router_id=doc.router_id, gateway=gateway, interfaces=interfaces, floating_ips=fips,
                            routes=routes)
 
 
@@ -172,7 +158,7 @@ class NetworkReconciler:
         self.observe_every = repair_every
         self.resync_every = resync_every
         self.metadata = metadata  # a metadata proxy runs next to each DHCP server
-        self.document: dict | None = None
+        self.document: contract.HostNetworkDocument | None = None
         self._on_close: list[Callable[[], None]] = []
         self._apply_lock = threading.Lock()
         self._generation = 0  # of the newest document applied
@@ -201,9 +187,8 @@ class NetworkReconciler:
 
     def metadata_caller(self, network_id: str, address: str) -> tuple[str, str] | None:
         """(instance id, project id) of the port on `network_id` that owns `address`, from the last document."""
-        document = self.document or {}
-        found = document.get("metadata_callers", {}).get(network_id, {}).get(address)
-        return (found[0], found[1]) if found else None
+        document = self.document
+        return None if document is None else document.metadata_callers.get(network_id, {}).get(address)
 
     # ---- one pass ---------------------------------------------------------------------------------
 
@@ -217,7 +202,7 @@ class NetworkReconciler:
         return Desired(int(answer["generation"]), answer, full=True)  # every answer is the whole document
 
     def apply(self, desired: Desired[dict]) -> None:
-        self._pass(desired.document, desired.generation)
+        self._pass(parse_document(desired.document), desired.generation)
 
     def observe(self) -> None:
         self._pass(None, None)
@@ -230,12 +215,12 @@ class NetworkReconciler:
         for cleanup in self._on_close:
             cleanup()
 
-    def apply_document(self, document: dict) -> Outcome:
+    def apply_document(self, document: contract.HostNetworkDocument) -> Outcome:
         outcome = self._pass(document, None)
         assert outcome is not None
         return outcome
 
-    def _pass(self, document: dict | None, generation: int | None) -> Outcome | None:
+    def _pass(self, document: contract.HostNetworkDocument | None, generation: int | None) -> Outcome | None:
         """Apply `document` (None: the last one again). The watch and the periodic resync fetch whole documents
         from two threads: one fetched before a newer one was applied is dropped, or it would undo the newer (a
         deleted security-group rule back in force until the next resync)."""
@@ -263,7 +248,7 @@ class NetworkReconciler:
         self._applied[key] = spec
         return True
 
-    def _apply(self, doc: dict) -> Outcome:
+    def _apply(self, doc: contract.HostNetworkDocument) -> Outcome:
         outcome = Outcome()
         driver = self.driver
         self._thorough = self._passes % self.thorough_every == 0
@@ -271,70 +256,67 @@ class NetworkReconciler:
         networks_now = driver.list_networks()
         ports_now = driver.list_ports()
         ready_networks = set()
-        for net in doc.get("networks", []):
-            spec = NetworkSpec(network_id=net["id"], vni=net["vni"], mtu=net["mtu"],
-                               remote_vteps=tuple(net.get("remote_vteps", [])))
+        for net in doc.networks:
+            spec = NetworkSpec(network_id=net.id, vni=net.vni, mtu=net.mtu, remote_vteps=net.remote_vteps)
             state = networks_now.get(spec.network_id)
             in_place = state is not None and state.vni == spec.vni and state.mtu == spec.mtu
             if self._ensure(outcome, f"network {spec.network_id}", spec, in_place,
                             partial(driver.ensure_network, spec)):
-                ready_networks.add(net["id"])
-        for ext in doc.get("external", []):
-            if ext["network_id"] in ready_networks:
-                _attempt(outcome, f"external access {ext['network_id']}",
-                         partial(driver.ensure_external_access, ext["network_id"], ext["host_cidr"]))
-        groups = security_group_specs(doc.get("security_groups", {}))
-        if groups or doc.get("ports"):
+                ready_networks.add(net.id)
+        for ext in doc.external:
+            if ext.network_id in ready_networks:
+                _attempt(outcome, f"external access {ext.network_id}",
+                         partial(driver.ensure_external_access, ext.network_id, ext.host_cidr))
+        groups = security_group_specs(doc.security_groups)
+        if groups or doc.ports:
             try:
                 driver.ensure_security_groups(groups)
             except (base.DriverError, ValueError, OSError) as exc:
                 outcome.errors.append(f"security groups: {exc}")
                 log.warning("security groups failed: %s", exc)
-        for port in doc.get("ports", []):
-            ok = port["network_id"] in ready_networks and self._ensure_port(outcome, port, ports_now)
-            outcome.ports[port["id"]] = "ACTIVE" if ok else "DOWN"
-        for dhcp in doc.get("dhcp", []):
-            if dhcp["network_id"] in ready_networks:
-                _attempt(outcome, f"DHCP {dhcp['network_id']}",
+        for port in doc.ports:
+            ok = port.network_id in ready_networks and self._ensure_port(outcome, port, ports_now)
+            outcome.ports[port.id] = "ACTIVE" if ok else "DOWN"
+        for dhcp in doc.dhcp:
+            if dhcp.network_id in ready_networks:
+                _attempt(outcome, f"DHCP {dhcp.network_id}",
                          _built(driver.ensure_dhcp, partial(dhcp_spec, metadata=self.metadata), dhcp))
-        routers = doc.get("routers", [])
-        if routers:
-            for router in routers:
-                ok = _attempt(outcome, f"router {router['router_id']}",
-                              _built(driver.ensure_router, router_spec, router))
-                for fip in router.get("floating_ips", []):
-                    outcome.floating_ips[fip["id"]] = "ACTIVE" if ok else "DOWN"
-                for port in [*router.get("interfaces", []), *([router["gateway"]] if router.get("gateway") else [])]:
-                    outcome.ports[port["port_id"]] = "ACTIVE" if ok else "DOWN"
+        for router in doc.routers:
+            ok = _attempt(outcome, f"router {router.router_id}", _built(driver.ensure_router, router_spec, router))
+            for fip in router.floating_ips:
+                outcome.floating_ips[fip.id] = "ACTIVE" if ok else "DOWN"
+            gateway = [router.gateway.port_id] if router.gateway else []
+            for port_id in [*(i.port_id for i in router.interfaces), *gateway]:
+                outcome.ports[port_id] = "ACTIVE" if ok else "DOWN"
         # What existed before this pass is all garbage collection needs: what the pass built is wanted.
         self._collect_garbage(doc, outcome, networks_now, ports_now)
-        wanted = {f"network {n['id']}" for n in doc.get("networks", [])}
-        wanted |= {f"port {p['id']}" for p in doc.get("ports", [])}
+        wanted = {f"network {n.id}" for n in doc.networks}
+        wanted |= {f"port {p.id}" for p in doc.ports}
         self._applied = {key: spec for key, spec in self._applied.items() if key in wanted}
         return outcome
 
-    def _ensure_port(self, outcome: Outcome, doc: dict, ports_now: dict[str, base.PortState]) -> bool:
+    def _ensure_port(self, outcome: Outcome, doc: contract.HostPort, ports_now: dict[str, base.PortState]) -> bool:
         try:
             spec = port_spec(doc)
-        except (ValueError, KeyError) as exc:
-            outcome.errors.append(f"port {doc.get('id')}: {exc}")
+        except ValueError as exc:
+            outcome.errors.append(f"port {doc.id}: {exc}")
             return False
         state = ports_now.get(spec.port_id)
         in_place = (state is not None and state.attached and state.network_id == spec.network_id
                     and state.filtered == spec.port_security)
         return self._ensure(outcome, f"port {spec.port_id}", spec, in_place, lambda: self.driver.ensure_port(spec))
 
-    def _collect_garbage(self, doc: dict, outcome: Outcome, networks_now: dict[str, base.NetworkState],
-                         ports_now: dict[str, base.PortState]) -> None:
+    def _collect_garbage(self, doc: contract.HostNetworkDocument, outcome: Outcome,
+                         networks_now: dict[str, base.NetworkState], ports_now: dict[str, base.PortState]) -> None:
         driver = self.driver
-        wanted_ports = {p["id"] for p in doc.get("ports", [])}
+        wanted_ports = {p.id for p in doc.ports}
         for port_id in set(ports_now) - wanted_ports:
             _attempt(outcome, f"removing port {port_id}", partial(driver.delete_port, port_id))
-        wanted_routers = {r["router_id"] for r in doc.get("routers", [])}
+        wanted_routers = {r.router_id for r in doc.routers}
         for router_id in set(driver.list_routers()) - wanted_routers:
             _attempt(outcome, f"removing router {router_id}", partial(driver.delete_router, router_id))
-        wanted_dhcp = {d["network_id"] for d in doc.get("dhcp", [])}
-        wanted_networks = {n["id"] for n in doc.get("networks", [])}
+        wanted_dhcp = {d.network_id for d in doc.dhcp}
+        wanted_networks = {n.id for n in doc.networks}
         for network_id, state in networks_now.items():
             if network_id not in wanted_networks:
                 _attempt(outcome, f"removing external access {network_id}",

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from andromede.common.clock import utcnow
 from andromede.common.context import RequestContext
 from andromede.common.errors import BadRequest, Conflict, NotFound
+from andromede.contracts import network as contract
 from andromede.network import ipam, quotas
 from andromede.network import service as net
 from andromede.network.l3.models import FLOATINGIP, ROUTER_GATEWAY, ROUTER_INTERFACE, FloatingIp, Router, RouterPort
@@ -604,7 +605,7 @@ def _address_on(session: Session, port_id: str) -> tuple[str, int, Subnet] | Non
     return None
 
 
-def agent_view(session: Session) -> list[dict]:
+def agent_view(session: Session) -> list[contract.Router]:
     """Every router as the L3 data plane needs it: gateway, interfaces, associated floating IPs."""
     result = []
     for router in session.scalars(select(Router).order_by(Router.created_at, Router.id)):
@@ -613,23 +614,24 @@ def agent_view(session: Session) -> list[dict]:
         gw_address = _address_on(session, gw_port.id) if gw_port else None
         if gw_port is not None and gw_address is not None:
             ip, prefixlen, subnet = gw_address
-            gateway = {"network_id": gw_port.network_id, "port_id": gw_port.id, "mac": gw_port.mac_address,
-                       "ip": ip, "prefixlen": prefixlen, "upstream_gateway": subnet.gateway_ip,
-                       "enable_snat": router.enable_snat}
+            gateway = contract.RouterGateway(network_id=gw_port.network_id, port_id=gw_port.id,
+                                             mac=gw_port.mac_address, ip=ip, prefixlen=prefixlen,
+                                             upstream_gateway=subnet.gateway_ip, enable_snat=router.enable_snat)
         interfaces = []
         for port in interface_ports(session, router.id):
             for subnet, address in _port_subnets(session, port.id):
-                interfaces.append({"port_id": port.id, "network_id": port.network_id, "mac": port.mac_address,
-                                   "ip": address, "prefixlen": ipaddress.ip_network(subnet.cidr).prefixlen,
-                                   "subnet_cidr": subnet.cidr,
-                                   "ra_mode": subnet.ipv6_ra_mode if subnet.ip_version == 6 else None})
-        fips = [{"id": fip.id, "floating_ip": fip.floating_ip_address, "fixed_ip": fip.fixed_ip_address,
-                 "port_id": fip.port_id}
+                interfaces.append(contract.RouterInterface(
+                    port_id=port.id, network_id=port.network_id, mac=port.mac_address, ip=address,
+                    prefixlen=ipaddress.ip_network(subnet.cidr).prefixlen, subnet_cidr=subnet.cidr,
+                    ra_mode=subnet.ipv6_ra_mode if subnet.ip_version == 6 else None))
+        fips = [contract.FloatingIp.model_validate({"id": fip.id, "floating_ip": fip.floating_ip_address,
+                                                    "fixed_ip": fip.fixed_ip_address, "port_id": fip.port_id})
                 for fip in session.scalars(select(FloatingIp).where(FloatingIp.router_id == router.id,
                                                                     FloatingIp.port_id.is_not(None))
                                            .order_by(FloatingIp.created_at, FloatingIp.id))]
-        result.append({"router_id": router.id, "admin_state_up": router.admin_state_up, "gateway": gateway,
-                       "interfaces": interfaces, "floating_ips": fips, "routes": list(router.routes or [])})
+        result.append(contract.Router(
+            router_id=router.id, admin_state_up=router.admin_state_up, gateway=gateway, interfaces=tuple(interfaces),
+            floating_ips=tuple(fips), routes=tuple(contract.ExtraRoute.model_validate(r) for r in router.routes or [])))
     return result
 
 

@@ -11,6 +11,7 @@ import ipaddress
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session
 from andromede.common.clock import utcnow
 from andromede.common.context import RequestContext
 from andromede.common.errors import BadRequest, Conflict, NotFound
+from andromede.contracts import network as contract
 from andromede.identity import resource
 from andromede.network import quotas
 from andromede.network.models import FixedIp, Port
@@ -543,10 +545,29 @@ def update_port_groups(session: Session, ctx: RequestContext, port: Port, *, req
 
 # ---- the host agent's view ----------------------------------------------------------------------
 
-def _rule_doc(rule: SecurityGroupRule) -> dict:
-    return {"direction": rule.direction, "ethertype": rule.ethertype, "protocol": rule.protocol,
-            "port_range_min": rule.port_range_min, "port_range_max": rule.port_range_max,
-            "remote_ip_prefix": rule.remote_ip_prefix, "remote_group_id": rule.remote_group_id}
+_DATA_PLANE_PROTOCOLS = ("tcp", "udp", "icmp", "icmpv6")
+
+
+def data_plane_protocol(protocol: str | None, ethertype: str) -> str | None:
+    """A stored protocol (any known name, a number, icmp on IPv6) as the agents' filters take it: None (any), tcp,
+    udp, icmp, icmpv6 or the protocol's number."""
+    if protocol is None:
+        return None
+    if protocol in ("icmp", "ipv6-icmp", "icmpv6", "1", "58"):
+        return "icmpv6" if ethertype == "IPv6" else "icmp"
+    if protocol in _DATA_PLANE_PROTOCOLS or protocol.isdigit():
+        return {"6": "tcp", "17": "udp"}.get(protocol, protocol)
+    return str(PROTOCOLS[protocol])
+
+
+def _rule_doc(rule: SecurityGroupRule) -> contract.SecurityGroupRule:
+    prefix = rule.remote_ip_prefix
+    return contract.SecurityGroupRule.model_validate({  # direction and ethertype checked against the contract
+        "direction": rule.direction, "ethertype": rule.ethertype,
+        "protocol": data_plane_protocol(rule.protocol, rule.ethertype), "port_range_min": rule.port_range_min,
+        "port_range_max": rule.port_range_max,
+        "remote_ip_prefix": None if prefix is None else str(ipaddress.ip_network(prefix, strict=False)),
+        "remote_group_id": rule.remote_group_id})
 
 
 def _members(session: Session, group_ids: list[str]) -> dict[str, dict[str, list[str]]]:
@@ -574,12 +595,17 @@ def _members(session: Session, group_ids: list[str]) -> dict[str, dict[str, list
     return {gid: {k: sorted(v) for k, v in by_version.items()} for gid, by_version in members.items()}
 
 
-def agent_view(session: Session, port_ids: list[str]) -> dict:
+@dataclass(frozen=True)
+class AgentView:
+    port_groups: dict[str, list[str]]  # port id -> its group ids
+    groups: dict[str, contract.SecurityGroup]  # every group the ports are in or whose rules name as remote
+
+
+def agent_view(session: Session, port_ids: list[str]) -> AgentView:
     """For the host agent: the groups of these ports, every group their rules name as remote, rules and members.
 
-    {"port_groups": {port_id: [group_id]}, "groups": {group_id: {"rules": [...], "members": {"IPv4": [...],
-    "IPv6": [...]}}}}; member addresses are fixed IPs and allowed-address-pair addresses of every port (on any
-    host) in the group.
+    Member addresses are fixed IPs and allowed-address-pair addresses of every port (on any host) in the group;
+    rules are in the data plane's terms (data_plane_protocol, prefixes without host bits).
     """
     port_groups = ports_group_ids(session, list(port_ids))
     wanted = sorted({gid for gids in port_groups.values() for gid in gids})
@@ -588,6 +614,8 @@ def agent_view(session: Session, port_ids: list[str]) -> dict:
     rules.update(rules_of(session, remote))
     all_ids = wanted + remote
     members = _members(session, all_ids)
-    return {"port_groups": port_groups,
-            "groups": {gid: {"rules": [_rule_doc(r) for r in rules[gid]], "members": members[gid]}
-                       for gid in all_ids}}
+    return AgentView(port_groups, {
+        gid: contract.SecurityGroup(rules=tuple(_rule_doc(r) for r in rules[gid]),
+                                    members=contract.Members(ipv4=tuple(members[gid]["IPv4"]),
+                                                             ipv6=tuple(members[gid]["IPv6"])))
+        for gid in all_ids})

@@ -21,6 +21,7 @@ from andromede.compute.agent.drivers.base import DriverError, InstanceSpec, Perm
 from andromede.compute.agent.drivers.fake import FAULTS_FILE, FakeDriver
 from andromede.compute.agent.image_cache import ImageCache
 from andromede.compute.agent.reconciler import FAULT_AFTER, ComputeReconciler
+from andromede.contracts.compute import InstanceDesired
 
 IMAGE_BYTES = b"\0" * 4096
 
@@ -44,14 +45,14 @@ class StubClient:
         return [observed["fault"] for who, observed in self.reports if who == uuid and "fault" in observed]
 
 
-def desired(**overrides: object) -> dict:
+def desired(**overrides: object) -> InstanceDesired:
     doc = {"uuid": str(uuidlib.uuid4()), "hostname": "vm", "name": "vm", "project_id": "p", "vcpus": 1,
            "memory_mib": 64, "root_gib": 1, "desired_power": "running", "reboot_seq": 0, "reboot_hard": False,
            "seq": 1, "config_drive": False, "key_name": None, "key_data": None, "user_data": None, "meta": {},
            "availability_zone": "nova", "launch_index": 0, "nics": [],
            "image": {"id": str(uuidlib.uuid4()), "disk_format": "raw", "size": len(IMAGE_BYTES),
                      "os_hash_value": hashlib.sha512(IMAGE_BYTES).hexdigest()}}
-    return {**doc, **overrides}
+    return InstanceDesired.model_validate({**doc, **overrides})
 
 
 class Agent:
@@ -74,9 +75,9 @@ class Agent:
             raise self.download_error
         destination.write_bytes(IMAGE_BYTES)
 
-    def want(self, doc: dict) -> str:
-        self.reconciler.desired[doc["uuid"]] = doc
-        return doc["uuid"]
+    def want(self, doc: InstanceDesired) -> str:
+        self.reconciler.desired[doc.uuid] = doc
+        return doc.uuid
 
     def attempt(self, uuid: str) -> None:
         self.reconciler.attempt(uuid)
@@ -178,8 +179,7 @@ def test_deleting_is_never_given_up(agent: Agent) -> None:
 def test_an_image_that_can_never_boot_is_a_permanent_fault(agent: Agent, image_change: dict,
                                                            error: Exception | None, message: str) -> None:
     doc = desired()
-    doc["image"] = {**doc["image"], **image_change}
-    uuid = agent.want(doc)
+    uuid = agent.want(doc.model_copy(update={"image": doc.image.model_copy(update=image_change)}))
     agent.download_error = error
     agent.attempt(uuid)
     (fault,) = agent.client.faults(uuid)

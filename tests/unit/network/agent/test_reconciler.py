@@ -8,7 +8,7 @@ import uuid
 
 from andromede.agentlib.runner import Desired, Loop
 from andromede.network.agent.drivers.fake import FakeHost, FakeNetworkDriver
-from andromede.network.agent.reconciler import NetworkReconciler
+from andromede.network.agent.reconciler import NetworkReconciler, parse_document
 
 
 def new_id() -> str:
@@ -100,16 +100,16 @@ def test_repair_passes_skip_what_is_in_place_and_mend_what_is_not() -> None:
     assert ensured == [f"ensure_network {network_id}", f"ensure_port {port_id}"]
 
     host.calls.clear()
-    reconciler.apply_document(client.document)  # pass 2: all in place, same specs
+    reconciler.apply_document(parse_document(client.document))  # pass 2: all in place, same specs
     assert not [c for c in host.calls if c.startswith(("ensure_port", "ensure_network"))]
 
     host.attached.discard(port_id)  # drift the listings show: the tap left its bridge
-    reconciler.apply_document(client.document)  # pass 3
+    reconciler.apply_document(parse_document(client.document))  # pass 3
     assert [c for c in host.calls if c.startswith("ensure_port")] == [f"ensure_port {port_id}"]
     assert port_id in host.attached
 
     host.calls.clear()
-    reconciler.apply_document(client.document)  # pass 4: thorough, everything again
+    reconciler.apply_document(parse_document(client.document))  # pass 4: thorough, everything again
     assert f"ensure_port {port_id}" in host.calls and f"ensure_network {network_id}" in host.calls
 
 
@@ -123,6 +123,29 @@ def test_a_whole_document_older_than_the_one_applied_is_dropped() -> None:
     reconciler = NetworkReconciler("h1", FakeNetworkDriver(host), StubClient(newer))
     reconciler.apply(Desired(11, newer, full=True))
     reconciler.apply(Desired(10, older, full=True))
-    assert port_id not in host.ports and reconciler.document is newer
+    assert port_id not in host.ports and reconciler.document is not None and reconciler.document.generation == 11
     reconciler.observe()  # drift repair re-applies the newest, never the dropped one
     assert port_id not in host.ports
+
+
+def test_a_document_that_breaks_the_contract_is_held_until_the_next_generation() -> None:
+    network_id, port_id, dhcp_port = new_id(), new_id(), new_id()
+    document = _document(3, network_id, port_id, dhcp_port)
+    host = FakeHost()
+    client = StubClient({**document, "networks": [{"id": network_id, "vni": "many", "mtu": 1450}]})
+    reconciler = NetworkReconciler("h1", FakeNetworkDriver(host), client)
+    loop = Loop(reconciler)
+    assert not loop.sync(full=True)  # refused, not half-applied
+    assert loop.held == 3 and host.networks == {} and reconciler.document is None
+    assert not loop.sync(full=True)  # the same generation is not tried again
+    client.document = _document(4, network_id, port_id, dhcp_port)
+    assert loop.sync(full=False) and set(host.ports) == {port_id}
+
+
+def test_a_newer_servers_fields_are_ignored() -> None:
+    network_id, port_id, dhcp_port = new_id(), new_id(), new_id()
+    document = _document(3, network_id, port_id, dhcp_port)
+    document["ports"][0]["qos_policy"] = {"max_kbps": 1000}
+    host = FakeHost()
+    Loop(NetworkReconciler("h1", FakeNetworkDriver(host), StubClient({**document, "trunks": []}))).sync(full=True)
+    assert set(host.ports) == {port_id}

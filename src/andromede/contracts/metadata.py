@@ -1,4 +1,5 @@
-"""Instance identity between the relay (network agent) and the metadata service: HMAC-SHA256 over the id.
+"""Metadata's contract: instance identity between the relay (network agent) and the metadata service, HMAC-SHA256
+over the id.
 
 Stdlib only: the network agent imports this module.
 
