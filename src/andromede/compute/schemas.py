@@ -142,3 +142,122 @@ class InterfaceAttachment(Lenient):
 
 class InterfaceAttachRequest(Strict):
     interfaceAttachment: InterfaceAttachment
+
+
+# ---- views: the response documents, keys in the order clients have always received them --------------------------
+
+def _absent(value: object) -> bool:
+    return value is None
+
+
+def omitted(alias: str | None = None) -> Any:
+    """A key the document leaves out entirely (rather than showing null) until a value is given."""
+    return Field(None, alias=alias, exclude_if=_absent)
+
+
+class View(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid", populate_by_name=True)
+
+
+class Link(View):
+    rel: str
+    href: str
+
+
+class Ref(View):
+    id: str
+    links: list[Link]
+
+
+class FlavorSummaryView(View):
+    id: str
+    name: str
+    links: list[Link]
+
+
+class FlavorView(View):
+    id: str
+    name: str
+    ram: int
+    vcpus: int
+    disk: int
+    swap: int | str  # "" for none, as Nova shows it
+    ephemeral: int = Field(alias="OS-FLV-EXT-DATA:ephemeral")
+    disabled: bool = Field(alias="OS-FLV-DISABLED:disabled")
+    is_public: bool = Field(alias="os-flavor-access:is_public")
+    rxtx_factor: float
+    links: list[Link]
+
+
+class KeypairSummaryView(View):
+    name: str
+    public_key: str
+    fingerprint: str
+
+
+class KeypairCreatedView(KeypairSummaryView):
+    user_id: str
+    private_key: str | None = omitted()  # only for a pair generated here
+
+
+class KeypairView(View):
+    id: int
+    name: str
+    public_key: str
+    fingerprint: str
+    user_id: str
+    created_at: str | None
+    updated_at: None = None
+    deleted: bool = False
+    deleted_at: None = None
+
+
+class ServerSummaryView(View):
+    id: str
+    name: str
+    links: list[Link]
+
+
+class ServerCreatedView(View):
+    id: str
+    links: list[Link]
+    disk_config: str = Field("MANUAL", alias="OS-DCF:diskConfig")
+
+
+class ServerView(View):
+    id: str
+    name: str
+    status: str
+    tenant_id: str
+    user_id: str
+    created: str | None
+    updated: str | None
+    hostId: str
+    image: Ref
+    flavor: Ref
+    addresses: dict[str, list[dict[str, Any]]]
+    metadata: dict[str, str]
+    links: list[Link]
+    accessIPv4: str = ""
+    accessIPv6: str = ""
+    disk_config: str = Field("MANUAL", alias="OS-DCF:diskConfig")
+    key_name: str | None
+    launched_at: str | None = Field(alias="OS-SRV-USG:launched_at")
+    terminated_at: str | None = Field(alias="OS-SRV-USG:terminated_at")
+    availability_zone: str = Field(alias="OS-EXT-AZ:availability_zone")
+    task_state: str | None = Field(alias="OS-EXT-STS:task_state")
+    vm_state: str = Field(alias="OS-EXT-STS:vm_state")
+    power_state: int = Field(alias="OS-EXT-STS:power_state")
+    volumes_attached: list[dict[str, Any]] = Field(default_factory=list, alias="os-extended-volumes:volumes_attached")
+    config_drive: str  # "True" or "", as Nova shows it
+    security_groups: list[dict[str, str]] | None = omitted()
+    progress: int | None = omitted()
+    fault: dict[str, Any] | None = omitted()
+
+
+class AdminServerView(ServerView):
+    """What an admin also sees: where the server runs."""
+
+    host: str | None = Field(alias="OS-EXT-SRV-ATTR:host")
+    instance_name: str = Field(alias="OS-EXT-SRV-ATTR:instance_name")
+    hypervisor_hostname: str | None = Field(alias="OS-EXT-SRV-ATTR:hypervisor_hostname")

@@ -190,10 +190,7 @@ def create_keypair(body: KeypairCreateRequest, request: Request, ctx: RequestCon
     enforce(ctx, "compute:keypairs")
     with db_of(request).session() as session:
         row, private_key = keypairs.create(session, ctx.user_id or "", body.keypair.name, body.keypair.public_key)
-        doc = {**views_of(request).keypair_summary(row), "user_id": row.user_id}
-    if private_key is not None:
-        doc["private_key"] = private_key
-    return {"keypair": doc}
+        return {"keypair": views_of(request).keypair_created(row, private_key)}
 
 
 @router.get("/v2.1/os-keypairs/{name}")

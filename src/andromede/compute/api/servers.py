@@ -16,11 +16,14 @@ from andromede.compute.api.common import db_of, settings_of, views_of
 from andromede.compute.models import Instance
 from andromede.compute.schemas import (
     ConsoleBody,
+    Link,
     MetadataBody,
     MetaItemBody,
     RebootBody,
     ServerCreateRequest,
+    ServerSummaryView,
     ServerUpdateRequest,
+    ServerView,
 )
 from andromede.policy import enforce
 from andromede.servicekit import json_body
@@ -36,7 +39,7 @@ def _params(request: Request) -> dict[str, str]:
     return {key: value for key, value in request.query_params.items()}
 
 
-def _server_doc(request: Request, session: Session, ctx: RequestContext, instance: Instance) -> dict:
+def _server_doc(request: Request, session: Session, ctx: RequestContext, instance: Instance) -> ServerView:
     return views_of(request).server(instance, ctx, networking.addresses(session, [instance])[instance.uuid],
                                     networking.security_group_names(session, [instance])[instance.uuid])
 
@@ -47,8 +50,7 @@ def create_server(body: ServerCreateRequest, request: Request, ctx: RequestConte
     with db_of(request).session() as session:
         created = servers.create(session, settings_of(request), ctx, body.server)
         first = created[0]
-        doc = {"id": first.uuid, "links": views_of(request).links("servers", first.uuid),
-               "OS-DCF:diskConfig": "MANUAL"}
+        doc = views_of(request).server_created(first)
     if body.server.max_count > 1 and request.query_params.get("return_reservation_id"):
         return {"reservation_id": first.reservation_id}
     return {"server": doc}
@@ -63,6 +65,7 @@ def list_servers(request: Request, ctx: RequestContext = Depends(context)) -> di
     params = _params(request)
     with db_of(request).session() as session:
         rows = servers.list_servers(session, ctx, params)
+        docs: list[ServerView] | list[ServerSummaryView]
         if detail:
             addresses = networking.addresses(session, rows)
             groups = networking.security_group_names(session, rows)
@@ -73,8 +76,8 @@ def list_servers(request: Request, ctx: RequestContext = Depends(context)) -> di
     if rows and "limit" in params and len(rows) == int(params["limit"]):
         query = {**params, "marker": rows[-1].uuid}
         path = "servers/detail" if detail else "servers"
-        result["servers_links"] = [{"rel": "next",
-                                    "href": f"{views.v21}/{path}?" + "&".join(f"{k}={v}" for k, v in query.items())}]
+        result["servers_links"] = [Link(rel="next",
+                                        href=f"{views.v21}/{path}?" + "&".join(f"{k}={v}" for k, v in query.items()))]
     return result
 
 
