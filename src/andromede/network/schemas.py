@@ -1,9 +1,9 @@
-"""Neutron v2.0 request bodies. Admin-only attributes are recognised here and refused by the service (a port's
-by andromede.network.port_policy)."""
+"""Neutron v2.0 request bodies, and the View base of its documents. Admin-only attributes are recognised here and
+refused by the service (a port's by andromede.network.port_policy)."""
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar
+from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, StringConstraints, model_validator
 
@@ -186,3 +186,89 @@ class PortCreateRequest(Body):
 
 class PortUpdateRequest(Body):
     port: PortUpdate
+
+
+# ---- views ----------------------------------------------------------------------------------------------------------
+
+class View(BaseModel):
+    """A response document: its fields, in order, are the keys clients receive."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", populate_by_name=True)
+
+
+def dump(view: View) -> dict[str, Any]:
+    """The document as a dict: Neutron's list handling (filters, fields, sort, pages) works on these."""
+    return view.model_dump(mode="json", by_alias=True)
+
+
+class StandardView(View):
+    """The attributes every Neutron resource with a project, tags and revisions shows first."""
+
+    id: str
+    name: str
+    tenant_id: str
+    project_id: str
+    description: str
+    tags: list[str]
+    created_at: str | None
+    updated_at: str | None
+    revision_number: int
+
+
+class NetworkView(StandardView):
+    admin_state_up: bool
+    status: str = "ACTIVE"
+    subnets: list[str]
+    shared: bool
+    external: bool = Field(alias="router:external")
+    mtu: int
+    port_security_enabled: bool
+    availability_zone_hints: list[str] = Field(default_factory=list)
+    availability_zones: list[str] = Field(default_factory=lambda: ["nova"])
+    ipv4_address_scope: None = None
+    ipv6_address_scope: None = None
+    is_default: bool = False
+    l2_adjacency: bool = True
+
+
+class AdminNetworkView(NetworkView):
+    network_type: str = Field("vxlan", alias="provider:network_type")
+    physical_network: None = Field(None, alias="provider:physical_network")
+    segmentation_id: int = Field(alias="provider:segmentation_id")
+
+
+class SubnetView(StandardView):
+    network_id: str
+    ip_version: int
+    cidr: str
+    gateway_ip: str | None
+    allocation_pools: list[dict[str, Any]]
+    dns_nameservers: list[str]
+    host_routes: list[dict[str, Any]]
+    enable_dhcp: bool
+    ipv6_ra_mode: str | None
+    ipv6_address_mode: str | None
+    subnetpool_id: None = None
+    service_types: list[str] = Field(default_factory=list)
+
+
+class PortView(StandardView):
+    network_id: str
+    mac_address: str
+    fixed_ips: list[dict[str, Any]]
+    device_id: str
+    device_owner: str
+    admin_state_up: bool
+    status: str
+    security_groups: list[str]
+    allowed_address_pairs: list[dict[str, Any]]
+    port_security_enabled: bool
+    extra_dhcp_opts: list[dict[str, Any]]
+    vnic_type: str = Field("normal", alias="binding:vnic_type")
+
+
+class AdminPortView(PortView):
+    host_id: str = Field(alias="binding:host_id")
+    profile: dict[str, Any] = Field(default_factory=dict, alias="binding:profile")
+    vif_type: str = Field(alias="binding:vif_type")
+    vif_details: dict[str, Any] = Field(default_factory=dict, alias="binding:vif_details")

@@ -1,4 +1,5 @@
-"""Neutron v2.0 documents, plus the generic list handling clients rely on: filters, fields, sort, pages."""
+"""Neutron v2.0 documents (View models of network/schemas.py, dumped to dicts), plus the generic list handling
+clients rely on: filters, fields, sort, pages."""
 
 from __future__ import annotations
 
@@ -12,9 +13,17 @@ from andromede.common.clock import isotime
 from andromede.common.context import RequestContext
 from andromede.common.errors import BadRequest
 from andromede.network.models import Network, Port, Subnet
+from andromede.network.schemas import (
+    AdminNetworkView,
+    AdminPortView,
+    NetworkView,
+    PortView,
+    SubnetView,
+    dump,
+)
 
 
-def _common(row: Network | Subnet | Port, ctx: RequestContext) -> dict:
+def _common(row: Network | Subnet | Port) -> dict[str, Any]:
     return {"id": row.id, "name": row.name, "tenant_id": row.project_id, "project_id": row.project_id,
             "description": row.description, "tags": list(row.tags),
             "created_at": isotime(row.created_at, subsecond=False),
@@ -22,23 +31,19 @@ def _common(row: Network | Subnet | Port, ctx: RequestContext) -> dict:
 
 
 def network(row: Network, subnet_ids: list[str], ctx: RequestContext) -> dict:
-    doc = {**_common(row, ctx), "admin_state_up": row.admin_state_up, "status": "ACTIVE", "subnets": subnet_ids,
-           "shared": row.shared, "router:external": row.external, "mtu": row.mtu,
-           "port_security_enabled": row.port_security_enabled, "availability_zone_hints": [],
-           "availability_zones": ["nova"], "ipv4_address_scope": None, "ipv6_address_scope": None,
-           "is_default": False, "l2_adjacency": True}
+    fields = {**_common(row), "admin_state_up": row.admin_state_up, "subnets": subnet_ids, "shared": row.shared,
+              "external": row.external, "mtu": row.mtu, "port_security_enabled": row.port_security_enabled}
     if ctx.is_admin:
-        doc.update({"provider:network_type": "vxlan", "provider:physical_network": None,
-                    "provider:segmentation_id": row.segmentation_id})
-    return doc
+        return dump(AdminNetworkView.model_validate({**fields, "segmentation_id": row.segmentation_id}))
+    return dump(NetworkView.model_validate(fields))
 
 
 def subnet(row: Subnet, ctx: RequestContext) -> dict:
-    return {**_common(row, ctx), "network_id": row.network_id, "ip_version": row.ip_version, "cidr": row.cidr,
-            "gateway_ip": row.gateway_ip, "allocation_pools": list(row.allocation_pools),
-            "dns_nameservers": list(row.dns_nameservers), "host_routes": list(row.host_routes),
-            "enable_dhcp": row.enable_dhcp, "ipv6_ra_mode": row.ipv6_ra_mode,
-            "ipv6_address_mode": row.ipv6_address_mode, "subnetpool_id": None, "service_types": []}
+    return dump(SubnetView.model_validate(
+        {**_common(row), "network_id": row.network_id, "ip_version": row.ip_version, "cidr": row.cidr,
+         "gateway_ip": row.gateway_ip, "allocation_pools": list(row.allocation_pools),
+         "dns_nameservers": list(row.dns_nameservers), "host_routes": list(row.host_routes),
+         "enable_dhcp": row.enable_dhcp, "ipv6_ra_mode": row.ipv6_ra_mode, "ipv6_address_mode": row.ipv6_address_mode}))
 
 
 def _port_groups(row: Port) -> list[str]:
@@ -50,19 +55,19 @@ def _port_groups(row: Port) -> list[str]:
 
 
 def port(row: Port, fixed_ips: list[dict], ctx: RequestContext, security_groups: list[str] | None = None) -> dict:
-    doc = {**_common(row, ctx), "network_id": row.network_id, "mac_address": row.mac_address,
-           "fixed_ips": fixed_ips, "device_id": row.device_id, "device_owner": row.device_owner,
-           "admin_state_up": row.admin_state_up, "status": row.status,
-           "security_groups": _port_groups(row) if security_groups is None else security_groups,
-           "allowed_address_pairs": [{"ip_address": pair["ip_address"],  # Neutron shows the port's MAC by default
-                                      "mac_address": pair.get("mac_address") or row.mac_address}
-                                     for pair in row.allowed_address_pairs or []],
-           "port_security_enabled": row.port_security_enabled,
-           "extra_dhcp_opts": list(row.extra_dhcp_opts or []), "binding:vnic_type": "normal"}
+    fields = {**_common(row), "network_id": row.network_id, "mac_address": row.mac_address,
+              "fixed_ips": fixed_ips, "device_id": row.device_id, "device_owner": row.device_owner,
+              "admin_state_up": row.admin_state_up, "status": row.status,
+              "security_groups": _port_groups(row) if security_groups is None else security_groups,
+              "allowed_address_pairs": [{"ip_address": pair["ip_address"],  # Neutron shows the port's MAC by default
+                                         "mac_address": pair.get("mac_address") or row.mac_address}
+                                        for pair in row.allowed_address_pairs or []],
+              "port_security_enabled": row.port_security_enabled,
+              "extra_dhcp_opts": list(row.extra_dhcp_opts or [])}
     if ctx.is_admin:
-        doc.update({"binding:host_id": row.binding_host_id, "binding:profile": {},
-                    "binding:vif_type": "tap" if row.binding_host_id else "unbound", "binding:vif_details": {}})
-    return doc
+        return dump(AdminPortView.model_validate({**fields, "host_id": row.binding_host_id,
+                                                  "vif_type": "tap" if row.binding_host_id else "unbound"}))
+    return dump(PortView.model_validate(fields))
 
 
 CONTROL_PARAMS = frozenset({"fields", "sort_key", "sort_dir", "limit", "marker", "page_reverse", "tags", "tags-any",

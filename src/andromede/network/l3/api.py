@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from sqlalchemy.orm import Session
@@ -18,13 +20,15 @@ from andromede.network.l3.models import FloatingIp, Router
 from andromede.network.l3.schemas import (
     FloatingIpCreateRequest,
     FloatingIpUpdateRequest,
+    FloatingIpView,
     GatewayInfo,
     InterfaceRequest,
     RouterCreateRequest,
     RouterUpdateRequest,
+    RouterView,
     RoutesRequest,
 )
-from andromede.network.schemas import Tag
+from andromede.network.schemas import Tag, dump
 from andromede.policy import enforce
 from andromede.servicekit.deps import context
 
@@ -76,7 +80,7 @@ def _gateway_attributes(info: GatewayInfo | None) -> list[str]:
 
 # ---- documents ---------------------------------------------------------------------------------
 
-def _standard(row: Router | FloatingIp) -> dict:
+def _standard(row: Router | FloatingIp) -> dict[str, Any]:
     return {"id": row.id, "tenant_id": row.project_id, "project_id": row.project_id,
             "description": row.description, "tags": list(row.tags),
             "created_at": isotime(row.created_at, subsecond=False),
@@ -88,15 +92,17 @@ def router_doc(session: Session, row: Router) -> dict:
     if row.gw_network_id is not None:
         gateway = {"network_id": row.gw_network_id, "enable_snat": row.enable_snat,
                    "external_fixed_ips": service.gateway_fixed_ips(session, row)}
-    return {**_standard(row), "name": row.name, "status": row.status, "admin_state_up": row.admin_state_up,
-            "external_gateway_info": gateway, "routes": list(row.routes or []), "distributed": False, "ha": False}
+    return dump(RouterView.model_validate(
+        {**_standard(row), "name": row.name, "status": row.status, "admin_state_up": row.admin_state_up,
+         "external_gateway_info": gateway, "routes": list(row.routes or [])}))
 
 
 def floating_ip_doc(session: Session, row: FloatingIp) -> dict:
-    return {**_standard(row), "floating_ip_address": row.floating_ip_address,
-            "floating_network_id": row.floating_network_id, "router_id": row.router_id, "port_id": row.port_id,
-            "fixed_ip_address": row.fixed_ip_address, "status": row.status,
-            "port_details": service.port_details(session, row.port_id)}
+    return dump(FloatingIpView.model_validate(
+        {**_standard(row), "floating_ip_address": row.floating_ip_address,
+         "floating_network_id": row.floating_network_id, "router_id": row.router_id, "port_id": row.port_id,
+         "fixed_ip_address": row.fixed_ip_address, "status": row.status,
+         "port_details": service.port_details(session, row.port_id)}))
 
 
 # ---- routers -----------------------------------------------------------------------------------

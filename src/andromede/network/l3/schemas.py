@@ -1,10 +1,13 @@
-"""Request bodies for routers, router interfaces and floating IPs (Neutron v2.0 wire names)."""
+"""Request bodies and documents (View models) for routers, router interfaces and floating IPs (Neutron v2.0
+wire names)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import Field, StrictBool
 
-from andromede.network.schemas import Address, Body, Description, Tag, Text255, Update, Uuid
+from andromede.network.schemas import Address, Body, Description, Tag, Text255, Update, Uuid, View
 
 
 class ExternalFixedIp(Body):
@@ -99,3 +102,44 @@ class FloatingIpCreateRequest(Body):
 
 class FloatingIpUpdateRequest(Body):
     floatingip: FloatingIpUpdate
+
+
+# ---- views ----------------------------------------------------------------------------------------------------------
+
+class L3StandardView(View):
+    """Routers and floating IPs show their standard attributes first (a router's name comes after them)."""
+
+    id: str
+    tenant_id: str
+    project_id: str
+    description: str
+    tags: list[str]
+    created_at: str | None
+    updated_at: str | None
+    revision_number: int
+
+
+class GatewayInfoView(View):
+    network_id: str
+    enable_snat: bool
+    external_fixed_ips: list[dict[str, Any]]
+
+
+class RouterView(L3StandardView):
+    name: str
+    status: str
+    admin_state_up: bool
+    external_gateway_info: GatewayInfoView | None
+    routes: list[dict[str, Any]]
+    distributed: bool = False
+    ha: bool = False
+
+
+class FloatingIpView(L3StandardView):
+    floating_ip_address: str
+    floating_network_id: str
+    router_id: str | None
+    port_id: str | None
+    fixed_ip_address: str | None
+    status: str
+    port_details: dict[str, Any] | None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy.orm import Session
 
@@ -10,6 +12,7 @@ from andromede.common.context import RequestContext
 from andromede.common.errors import BadRequest
 from andromede.db.engine import Database
 from andromede.network import quotas, views
+from andromede.network.schemas import dump
 from andromede.network.security_groups import service
 from andromede.network.security_groups.models import SecurityGroup, SecurityGroupRule
 from andromede.network.security_groups.schemas import (
@@ -17,7 +20,9 @@ from andromede.network.security_groups.schemas import (
     SecurityGroupCreateRequest,
     SecurityGroupRuleCreateRequest,
     SecurityGroupRuleUpdateRequest,
+    SecurityGroupRuleView,
     SecurityGroupUpdateRequest,
+    SecurityGroupView,
 )
 from andromede.policy import enforce
 from andromede.servicekit.deps import context
@@ -59,12 +64,12 @@ def _fields(request: Request, doc: dict) -> dict:
 
 # ---- documents ----------------------------------------------------------------------------------
 
-def rule_doc(rule: SecurityGroupRule, defaults: set[str]) -> dict:
+def _rule_fields(rule: SecurityGroupRule, defaults: set[str]) -> dict[str, Any]:
     prefix = service.convert_prefix(rule.remote_ip_prefix)
     return {"id": rule.id, "security_group_id": rule.security_group_id, "direction": rule.direction,
             "ethertype": rule.ethertype, "protocol": rule.protocol, "port_range_min": rule.port_range_min,
             "port_range_max": rule.port_range_max, "remote_ip_prefix": rule.remote_ip_prefix,
-            "remote_group_id": rule.remote_group_id, "remote_address_group_id": None,
+            "remote_group_id": rule.remote_group_id,
             "normalized_cidr": str(prefix.network) if prefix is not None else None,
             "belongs_to_default_sg": rule.security_group_id in defaults, "project_id": rule.project_id,
             "tenant_id": rule.project_id, "description": rule.description,
@@ -72,12 +77,17 @@ def rule_doc(rule: SecurityGroupRule, defaults: set[str]) -> dict:
             "updated_at": isotime(rule.updated_at, subsecond=False), "revision_number": rule.revision_number}
 
 
+def rule_doc(rule: SecurityGroupRule, defaults: set[str]) -> dict:
+    return dump(SecurityGroupRuleView.model_validate(_rule_fields(rule, defaults)))
+
+
 def group_doc(group: SecurityGroup, rules: list[SecurityGroupRule], defaults: set[str]) -> dict:
-    return {"id": group.id, "name": group.name, "description": group.description, "project_id": group.project_id,
-            "tenant_id": group.project_id, "stateful": group.stateful, "shared": False,
-            "security_group_rules": [rule_doc(r, defaults) for r in rules], "tags": list(group.tags),
-            "created_at": isotime(group.created_at, subsecond=False),
-            "updated_at": isotime(group.updated_at, subsecond=False), "revision_number": group.revision_number}
+    return dump(SecurityGroupView.model_validate(
+        {"id": group.id, "name": group.name, "description": group.description, "project_id": group.project_id,
+         "tenant_id": group.project_id, "stateful": group.stateful,
+         "security_group_rules": [_rule_fields(r, defaults) for r in rules], "tags": list(group.tags),
+         "created_at": isotime(group.created_at, subsecond=False),
+         "updated_at": isotime(group.updated_at, subsecond=False), "revision_number": group.revision_number}))
 
 
 def _group_docs(session: Session, groups: list[SecurityGroup]) -> list[dict]:

@@ -1,4 +1,4 @@
-"""Request bodies for security groups, their rules and network quotas.
+"""Request bodies and documents (View models) for security groups, their rules and network quotas.
 
 Rule fields are typed loosely on purpose (Neutron converts "22" to 22, "TCP" to "tcp", "ipv4" to "IPv4"); the
 service validates them with Neutron's own error types and messages.
@@ -10,7 +10,7 @@ from typing import Annotated
 
 from pydantic import Field, StrictBool, StrictInt, StrictStr, StringConstraints
 
-from andromede.network.schemas import Body, Description, Tag, Text255, Update, Uuid
+from andromede.network.schemas import Body, Description, Tag, Text255, Update, Uuid, View
 
 ProjectId = Annotated[StrictStr, StringConstraints(min_length=1, max_length=64, pattern=r"^[0-9a-zA-Z_-]+$")]
 
@@ -83,3 +83,41 @@ class QuotaUpdate(Update):
 
 class QuotaUpdateRequest(Body):
     quota: QuotaUpdate
+
+
+# ---- views ----------------------------------------------------------------------------------------------------------
+
+class SecurityGroupRuleView(View):
+    id: str
+    security_group_id: str
+    direction: str
+    ethertype: str
+    protocol: str | None
+    port_range_min: int | None
+    port_range_max: int | None
+    remote_ip_prefix: str | None
+    remote_group_id: str | None
+    remote_address_group_id: None = None
+    normalized_cidr: str | None
+    belongs_to_default_sg: bool
+    project_id: str
+    tenant_id: str
+    description: str
+    created_at: str | None
+    updated_at: str | None
+    revision_number: int
+
+
+class SecurityGroupView(View):
+    id: str
+    name: str
+    description: str
+    project_id: str
+    tenant_id: str
+    stateful: bool
+    shared: bool = False
+    security_group_rules: list[SecurityGroupRuleView]
+    tags: list[str]
+    created_at: str | None
+    updated_at: str | None
+    revision_number: int
