@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from andromede.common.context import RequestContext
 from andromede.common.errors import ApiError, BadRequest, Forbidden, NotFound
 from andromede.compute.models import Instance
-from andromede.compute.schemas import NetworkRef
+from andromede.compute.schemas import InterfaceAttachmentView, NetworkRef
 from andromede.contracts.compute import Nic
 from andromede.network import for_compute as network
 from andromede.network.for_compute import NicRequest, PluggedPort
@@ -119,10 +119,11 @@ def detach(session: Session, instance: Instance, port_id: str) -> None:
     instance.nics = [nic for nic in nics if nic["port_id"] != port_id]
 
 
-def interface_docs(session: Session, instance: Instance) -> list[dict]:
-    return [{"port_state": found.status,
-             "fixed_ips": [{"subnet_id": f.subnet_id, "ip_address": f.ip_address} for f in found.fixed_ips],
-             "port_id": found.port_id, "net_id": found.network_id, "mac_addr": found.mac}
+def interface_docs(session: Session, instance: Instance) -> list[InterfaceAttachmentView]:
+    return [InterfaceAttachmentView.model_validate(
+                {"port_state": found.status,
+                 "fixed_ips": [{"subnet_id": f.subnet_id, "ip_address": f.ip_address} for f in found.fixed_ips],
+                 "port_id": found.port_id, "net_id": found.network_id, "mac_addr": found.mac})
             for found in network.server_interfaces(session, instance.uuid, _port_ids(instance))]
 
 

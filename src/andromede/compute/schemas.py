@@ -261,3 +261,48 @@ class AdminServerView(ServerView):
     host: str | None = Field(alias="OS-EXT-SRV-ATTR:host")
     instance_name: str = Field(alias="OS-EXT-SRV-ATTR:instance_name")
     hypervisor_hostname: str | None = Field(alias="OS-EXT-SRV-ATTR:hypervisor_hostname")
+
+
+class InterfaceFixedIpView(View):
+    subnet_id: str
+    ip_address: str
+
+
+class InterfaceAttachmentView(View):
+    port_state: str
+    fixed_ips: list[InterfaceFixedIpView]
+    port_id: str
+    net_id: str
+    mac_addr: str
+
+
+class FlavorAccessView(View):
+    flavor_id: str
+    tenant_id: str
+
+
+class AbsoluteLimitsView(View):
+    maxTotalInstances: int
+    maxTotalCores: int
+    maxTotalRAMSize: int
+    maxServerMeta: int = 128
+    maxImageMeta: int = 128
+    maxPersonality: int = 0
+    maxPersonalitySize: int = 0
+    maxTotalKeypairs: int = 100
+    maxServerGroups: int = 10
+    maxServerGroupMembers: int = 10
+    maxSecurityGroups: int = -1
+    maxSecurityGroupRules: int = -1
+    maxTotalFloatingIps: int = -1
+    totalInstancesUsed: int
+    totalCoresUsed: int
+    totalRAMUsed: int
+    totalSecurityGroupsUsed: int = 0
+    totalFloatingIpsUsed: int = 0
+    totalServerGroupsUsed: int = 0
+
+
+class LimitsView(View):
+    rate: list[dict[str, Any]] = Field(default_factory=list)
+    absolute: AbsoluteLimitsView

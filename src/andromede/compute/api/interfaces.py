@@ -31,7 +31,7 @@ def show_interface(server_id: str, port_id: str, request: Request, ctx: RequestC
     with db_of(request).session() as session:
         instance = servers.get(session, ctx, server_id)
         for doc in networking.interface_docs(session, instance):
-            if doc["port_id"] == port_id:
+            if doc.port_id == port_id:
                 return {"interfaceAttachment": doc}
     raise NotFound(f"Port {port_id} is not attached")
 
@@ -55,7 +55,7 @@ def attach_interface(server_id: str, body: InterfaceAttachRequest, request: Requ
         port_id = networking.attach(session, ctx, instance, wanted.net_id, wanted.port_id, fixed_ip)
         servers.bump(session, instance)
         docs = networking.interface_docs(session, instance)
-    return {"interfaceAttachment": next(doc for doc in docs if doc["port_id"] == port_id)}
+    return {"interfaceAttachment": next(doc for doc in docs if doc.port_id == port_id)}
 
 
 @router.delete("/servers/{server_id}/os-interface/{port_id}", status_code=202)

@@ -13,7 +13,15 @@ from andromede.compute import flavors, keypairs
 from andromede.compute.api.common import db_of, settings_of, views_of
 from andromede.compute.api.microversion import MAX_VERSION, MIN_VERSION, version_text
 from andromede.compute.models import Flavor, Instance
-from andromede.compute.schemas import ExtraSpecs, FlavorAction, FlavorCreateRequest, KeypairCreateRequest
+from andromede.compute.schemas import (
+    AbsoluteLimitsView,
+    ExtraSpecs,
+    FlavorAccessView,
+    FlavorAction,
+    FlavorCreateRequest,
+    KeypairCreateRequest,
+    LimitsView,
+)
 from andromede.compute.servers import QUOTA_DEFAULTS
 from andromede.hosts import service as hosts
 from andromede.hosts.liveness import is_alive
@@ -148,7 +156,7 @@ def flavor_access(flavor_id: str, request: Request, ctx: RequestContext = Depend
     enforce(ctx, "compute:flavors:access")
     with db_of(request).session() as session:
         rows = flavors.access(session, flavor_id)
-        return {"flavor_access": [{"flavor_id": r.flavor_id, "tenant_id": r.project_id} for r in rows]}
+        return {"flavor_access": [FlavorAccessView(flavor_id=r.flavor_id, tenant_id=r.project_id) for r in rows]}
 
 
 @router.post("/v2.1/flavors/{flavor_id}/action")
@@ -163,7 +171,7 @@ def flavor_action(flavor_id: str, body: FlavorAction, request: Request, ctx: Req
             raise BadRequest("Expected addTenantAccess or removeTenantAccess.")
         session.flush()
         rows = flavors.access(session, flavor_id)
-        return {"flavor_access": [{"flavor_id": r.flavor_id, "tenant_id": r.project_id} for r in rows]}
+        return {"flavor_access": [FlavorAccessView(flavor_id=r.flavor_id, tenant_id=r.project_id) for r in rows]}
 
 
 # ---- keypairs ----------------------------------------------------------------------------------
@@ -218,14 +226,10 @@ def limits(request: Request, ctx: RequestContext = Depends(context)) -> dict:
             select(func.count(), func.coalesce(func.sum(Instance.flavor["vcpus"].as_integer()), 0),
                    func.coalesce(func.sum(Instance.flavor["ram"].as_integer()), 0))
             .where(Instance.project_id == ctx.project_id, Instance.deleted.is_(False))).one()
-    absolute = {"maxTotalInstances": QUOTA_DEFAULTS["instances"], "maxTotalCores": QUOTA_DEFAULTS["cores"],
-                "maxTotalRAMSize": QUOTA_DEFAULTS["ram"], "maxServerMeta": 128, "maxImageMeta": 128,
-                "maxPersonality": 0, "maxPersonalitySize": 0, "maxTotalKeypairs": 100, "maxServerGroups": 10,
-                "maxServerGroupMembers": 10, "maxSecurityGroups": -1, "maxSecurityGroupRules": -1,
-                "maxTotalFloatingIps": -1, "totalInstancesUsed": count, "totalCoresUsed": int(cores),
-                "totalRAMUsed": int(ram), "totalSecurityGroupsUsed": 0, "totalFloatingIpsUsed": 0,
-                "totalServerGroupsUsed": 0}
-    return {"limits": {"rate": [], "absolute": absolute}}
+    absolute = AbsoluteLimitsView(maxTotalInstances=QUOTA_DEFAULTS["instances"], maxTotalCores=QUOTA_DEFAULTS["cores"],
+                                  maxTotalRAMSize=QUOTA_DEFAULTS["ram"], totalInstancesUsed=count,
+                                  totalCoresUsed=int(cores), totalRAMUsed=int(ram))
+    return {"limits": LimitsView(absolute=absolute)}
 
 
 @router.get("/v2.1/os-availability-zone")
