@@ -16,7 +16,10 @@ from andromede.network.schemas import dump
 from andromede.network.security_groups import service
 from andromede.network.security_groups.models import SecurityGroup, SecurityGroupRule
 from andromede.network.security_groups.schemas import (
+    ProjectQuotaView,
+    QuotaDetailsView,
     QuotaUpdateRequest,
+    QuotaView,
     SecurityGroupCreateRequest,
     SecurityGroupRuleCreateRequest,
     SecurityGroupRuleUpdateRequest,
@@ -205,7 +208,8 @@ def _may_read(ctx: RequestContext, project_id: str) -> None:
 def list_quotas(request: Request, ctx: RequestContext = Depends(context)) -> dict:
     enforce(ctx, "network:get_quotas")
     with _db(request).session() as session:
-        return {"quotas": [{**quotas.limits(session, pid), "project_id": pid, "tenant_id": pid}
+        return {"quotas": [ProjectQuotaView.model_validate({**quotas.limits(session, pid), "project_id": pid,
+                                                             "tenant_id": pid})
                            for pid in quotas.projects_with_overrides(session)]}
 
 
@@ -223,7 +227,7 @@ def my_project(request: Request, ctx: RequestContext = Depends(context)) -> dict
 @router.get(f"{NET}/quotas/{{project_id}}/default.json")
 def default_quotas(project_id: str, request: Request, ctx: RequestContext = Depends(context)) -> dict:
     _may_read(ctx, project_id)
-    return {"quota": dict(quotas.DEFAULTS)}
+    return {"quota": QuotaView.model_validate(quotas.DEFAULTS)}
 
 
 @router.get(f"{NET}/quotas/{{project_id}}/details")
@@ -231,7 +235,7 @@ def default_quotas(project_id: str, request: Request, ctx: RequestContext = Depe
 def quota_details(project_id: str, request: Request, ctx: RequestContext = Depends(context)) -> dict:
     _may_read(ctx, project_id)
     with _db(request).session() as session:
-        return {"quota": quotas.details(session, project_id)}
+        return {"quota": QuotaDetailsView.model_validate(quotas.details(session, project_id))}
 
 
 @router.get(f"{NET}/quotas/{{project_id}}")
@@ -239,7 +243,7 @@ def show_quotas(project_id: str, request: Request, ctx: RequestContext = Depends
     project_id = _project(project_id)
     _may_read(ctx, project_id)
     with _db(request).session() as session:
-        return {"quota": quotas.limits(session, project_id)}
+        return {"quota": QuotaView.model_validate(quotas.limits(session, project_id))}
 
 
 @router.put(f"{NET}/quotas/{{project_id}}")
@@ -250,7 +254,8 @@ def update_quotas(project_id: str, body: QuotaUpdateRequest, request: Request,
     wanted = {k: v for k, v in body.quota.model_dump(exclude={"force", "check_limit"}).items()
               if k in body.quota.model_fields_set and v is not None}
     with _db(request).session() as session:
-        return {"quota": quotas.update(session, project_id, wanted, force=bool(body.quota.force))}
+        return {"quota": QuotaView.model_validate(quotas.update(session, project_id, wanted,
+                                                                force=bool(body.quota.force)))}
 
 
 @router.delete(f"{NET}/quotas/{{project_id}}", status_code=204)

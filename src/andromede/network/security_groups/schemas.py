@@ -121,3 +121,36 @@ class SecurityGroupView(View):
     created_at: str | None
     updated_at: str | None
     revision_number: int
+
+
+class QuotaView(View):
+    """A project's network limits, in the order of quotas.DEFAULTS."""
+
+    network: int
+    subnet: int
+    port: int
+    router: int
+    floatingip: int
+    security_group: int
+    security_group_rule: int
+
+
+class ProjectQuotaView(QuotaView):
+    project_id: str
+    tenant_id: str
+
+
+class QuotaUsageView(View):
+    used: int
+    limit: int
+    reserved: int
+
+
+class QuotaDetailsView(View):
+    network: QuotaUsageView
+    subnet: QuotaUsageView
+    port: QuotaUsageView
+    router: QuotaUsageView
+    floatingip: QuotaUsageView
+    security_group: QuotaUsageView
+    security_group_rule: QuotaUsageView
