@@ -156,6 +156,9 @@ def omitted(alias: str | None = None) -> Any:
 
 
 class View(BaseModel):
+    """A response document. Routes return it inside their envelope dict and FastAPI serialises it by alias
+    (its default), so a route answering with a JSONResponse of its own must dump it with by_alias=True."""
+
     model_config = ConfigDict(strict=True, extra="forbid", populate_by_name=True)
 
 
