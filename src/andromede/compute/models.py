@@ -1,4 +1,8 @@
-"""Nova tables: flavors, keypairs and instances (desired + observed); the hosts they run on are hosts/models.py's."""
+"""Nova tables: flavors, keypairs and instances (desired + observed).
+
+An instance names the host it runs on; the hosts' table is the hosts service's (hosts/models.py), referred to by
+name only, so compute maps none of it.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from andromede.common.clock import utcnow
 from andromede.db.base import Base
-from andromede.hosts import models as _hosts  # noqa: F401  (instances reference its table)
 
 
 class Flavor(Base):

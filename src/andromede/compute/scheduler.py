@@ -10,9 +10,10 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from andromede.hosts import capacity, liveness
+from andromede.hosts import capacity
+from andromede.hosts import service as hosts
 from andromede.hosts.capacity import Capacity
-from andromede.hosts.models import Host
+from andromede.hosts.service import HostView
 
 
 @dataclass(frozen=True)
@@ -31,11 +32,10 @@ class NoValidHost(Exception):
     pass
 
 
-def candidates(session: Session, want: Request) -> list[Host]:
-    hosts = [host for host in liveness.schedulable(session, want.availability_zone)
-             if capacity.fits(host, want.capacity)]
+def candidates(session: Session, want: Request) -> list[HostView]:
+    shortlist = hosts.schedulable(session, want.capacity, want.availability_zone)
     # Weigher: spread by free RAM, then free vCPUs (what Nova's default weighers prefer).
-    return sorted(hosts, key=lambda h: (h.memory_mib * h.ram_allocation_ratio - h.used_memory_mib,
+    return sorted(shortlist, key=lambda h: (h.memory_mib * h.ram_allocation_ratio - h.used_memory_mib,
                                         h.vcpus * h.cpu_allocation_ratio - h.used_vcpus), reverse=True)
 
 

@@ -8,7 +8,7 @@ from andromede.common.clock import isotime
 from andromede.common.context import RequestContext
 from andromede.compute.models import Flavor, Instance, KeyPair
 from andromede.compute.servers import status_of
-from andromede.hosts.models import Host
+from andromede.hosts.service import HostView
 
 PROGRESS_STATES = {"ACTIVE": 100, "BUILD": 0, "REBUILD": 0}
 
@@ -74,7 +74,7 @@ class Views:
         return doc
 
     @staticmethod
-    def hypervisor(row: Host, index: int, running: int, *, detail: bool) -> dict:
+    def hypervisor(row: HostView, index: int, running: int, *, detail: bool) -> dict:
         doc: dict = {"id": index, "hypervisor_hostname": row.name, "state": "up" if row.last_seen else "down",
                      "status": "enabled" if row.enabled else "disabled"}
         if detail:
