@@ -7,6 +7,7 @@ project, and is a 404 to every other project (never a 403 that would confirm it 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
@@ -66,12 +67,13 @@ def _name_taken(name: str) -> Conflict:
     return Conflict(f"Metadata definition namespace={name} already exists.")
 
 
-def create_namespace(session: Session, ctx: RequestContext, body: NamespaceBody) -> MetadefNamespace:
+def create_namespace(session: Session, ctx: RequestContext, body: NamespaceBody, *,
+                     now: datetime | None = None) -> MetadefNamespace:
     visibility, owner = body.visibility or "private", body.owner or ctx.project_id or ""
     _check_fields(ctx, visibility, owner)
     if session.scalars(select(MetadefNamespace.id).where(MetadefNamespace.namespace == body.namespace)).first():
         raise _name_taken(body.namespace)
-    now = utcnow()
+    now = now or utcnow()
     ns = MetadefNamespace(namespace=body.namespace, display_name=body.display_name, description=body.description,
                           visibility=visibility, protected=bool(body.protected), owner=owner,
                           created_at=now, updated_at=now)

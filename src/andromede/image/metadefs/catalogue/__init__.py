@@ -9,6 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from andromede.common.clock import utcnow
 from andromede.common.context import RequestContext
 from andromede.db.engine import Database
 from andromede.identity.for_services import project_id_named
@@ -28,9 +29,10 @@ def load_catalogue(db: Database) -> None:
                              system_scope=True, roles=frozenset({"admin"}))
         for name in RESOURCE_TYPES:
             service.ensure_resource_type(session, name, protected=True)
+        now = utcnow()  # one instant for the whole catalogue: listed newest first, its namespaces tie, by name
         for path in sorted(HERE.glob("*.json")):
             body = NamespaceBody.model_validate(json.loads(path.read_text()))
             if session.scalars(select(MetadefNamespace.id).where(MetadefNamespace.namespace == body.namespace)
                                ).first() is None:
-                service.create_namespace(session, ctx, body)
+                service.create_namespace(session, ctx, body, now=now)
                 log.info("loaded the metadata definitions namespace %s", body.namespace)
