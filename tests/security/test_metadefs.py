@@ -79,6 +79,12 @@ def test_a_member_cannot_publish_or_change_the_public_catalogue(server: Server, 
     assert http.put(f"{NAMESPACES}/{mine}", json={"namespace": mine, "visibility": "public"},
                     headers=headers).status_code == 403
     assert http.get(f"{NAMESPACES}/{mine}", headers=headers).json()["visibility"] == "private"
+    # Nor can it add a resource type to the list every project reads.
+    invented = f"Evil::{secrets.token_hex(3)}"
+    assert http.post(f"{NAMESPACES}/{mine}/resource_types", json={"name": invented}, headers=headers
+                     ).status_code == 404
+    types = http.get("/image/v2/metadefs/resource_types", headers=headers).json()["resource_types"]
+    assert invented not in {t["name"] for t in types}
 
     catalogue = f"{NAMESPACES}/OS::Compute::QemuImage"
     before = http.get(catalogue, headers=headers).json()

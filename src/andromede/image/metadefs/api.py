@@ -323,7 +323,7 @@ async def create_association(namespace: str, request: Request,
     body = await _parse(request, AssociationBody)
     with _session(request) as session:
         ns = service.get_owned_namespace(session, ctx, namespace)
-        row, name = service.associate(session, ns, body)
+        row, name = service.associate(session, ctx, ns, body)
         return _created(service.association_view(row, name))
 
 

@@ -86,7 +86,7 @@ def create_namespace(session: Session, ctx: RequestContext, body: NamespaceBody,
     for tag in body.tags:
         add_item(session, ns, "tag", tag.name, {})
     for association in body.resource_type_associations:
-        associate(session, ns, association)
+        associate(session, ctx, ns, association)
     return ns
 
 
@@ -259,8 +259,13 @@ def ensure_resource_type(session: Session, name: str, *, protected: bool = False
     return row
 
 
-def associate(session: Session, ns: MetadefNamespace, body: AssociationBody) -> tuple[MetadefAssociation, str]:
-    kind = ensure_resource_type(session, body.name)
+def associate(session: Session, ctx: RequestContext, ns: MetadefNamespace, body: AssociationBody
+              ) -> tuple[MetadefAssociation, str]:
+    """A new resource type name joins the list every project reads: only a cloud admin introduces one."""
+    known = session.scalars(select(MetadefResourceType).where(MetadefResourceType.name == body.name)).first()
+    if known is None and not ctx.is_admin:
+        raise NotFound(f"Resource type {body.name} was not found.")
+    kind = known or ensure_resource_type(session, body.name)
     if session.get(MetadefAssociation, (ns.id, kind.id)) is not None:
         raise Conflict(f"Resource type association {body.name} already exists for namespace {ns.namespace}.")
     now = utcnow()
