@@ -161,6 +161,19 @@ def test_metadef_bodies_are_validated_and_names_unique(server: Server, admin: Ad
     assert http.post(props, json={"name": "x", "title": "X", "type": "string"}, headers=headers).status_code == 409
     assert http.get(f"{props}/nope", headers=headers).status_code == 404
     assert http.get("/image/v2/schemas/metadefs/nope", headers=headers).status_code == 404
+    for sort_key in ("protected", "display_name", "namespace", "owner"):
+        for sort_dir in ("asc", "desc"):
+            sorted_list = http.get(NAMESPACES, params={"sort_key": sort_key, "sort_dir": sort_dir}, headers=headers)
+            assert sorted_list.status_code == 200, (sort_key, sorted_list.text)
+    first = http.get(NAMESPACES, params={"limit": 1, "sort_key": "namespace", "sort_dir": "asc"}, headers=headers)
+    page = first.json()
+    assert len(page["namespaces"]) == 1 and "marker=" in page["next"]
+    marker = page["namespaces"][0]["namespace"]
+    after = http.get(NAMESPACES, params={"marker": marker, "sort_key": "namespace", "sort_dir": "asc"},
+                     headers=headers).json()["namespaces"]
+    assert marker not in {n["namespace"] for n in after} and after
+    assert http.get(NAMESPACES, params={"sort_key": "nope"}, headers=headers).status_code == 400
+    assert http.get(NAMESPACES, params={"marker": "nope"}, headers=headers).status_code == 400
     listing = http.get(NAMESPACES, params={"limit": "nope"}, headers=headers)
     assert listing.status_code == 400 and "message" in listing.json()
     assert http.delete(f"{NAMESPACES}/{name}", headers=headers).status_code == 204

@@ -92,7 +92,7 @@ def create_namespace(session: Session, ctx: RequestContext, body: NamespaceBody,
 
 def update_namespace(session: Session, ctx: RequestContext, ns: MetadefNamespace, body: NamespaceBody) -> None:
     """Glance's PUT: the namespace as sent; visibility, protected and owner unsaid go back to their defaults."""
-    visibility, owner = body.visibility or "private", body.owner or ctx.project_id or ""
+    visibility, owner = body.visibility or "private", body.owner or ctx.project_id or ns.owner
     _check_fields(ctx, visibility, owner)
     if body.namespace != ns.namespace and session.scalars(
             select(MetadefNamespace.id).where(MetadefNamespace.namespace == body.namespace)).first():
@@ -142,8 +142,11 @@ def list_namespaces(session: Session, ctx: RequestContext, params: dict[str, str
             .where(MetadefResourceType.name.in_(wanted))))
         rows = [ns for ns in rows if ns.id in linked]
     rows.sort(key=lambda ns: ns.namespace)
-    rows.sort(key=lambda ns: (getattr(ns, sort_key) is None, getattr(ns, sort_key) or ""),
-              reverse=sort_dir == "desc")
+    def key(ns: MetadefNamespace) -> tuple[bool, object]:
+        value = getattr(ns, sort_key)
+        return value is None, "" if value is None else value  # only display_name is ever None
+
+    rows.sort(key=key, reverse=sort_dir == "desc")
     if marker := params.get("marker"):
         names = [ns.namespace for ns in rows]
         if marker not in names:
