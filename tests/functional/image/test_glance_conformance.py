@@ -153,6 +153,11 @@ def test_metadef_bodies_are_validated_and_names_unique(server: Server, admin: Ad
     assert http.post(NAMESPACES, json={"namespace": name, "visibility": "everyone"}, headers=headers
                      ).status_code == 400
     assert http.post(NAMESPACES, content=b"{not json", headers=headers).status_code == 400
+    # A NUL no database column can hold: a 400 in a body, a 404 in a path (never a 500 from PostgreSQL).
+    assert http.post(NAMESPACES, json={"namespace": name, "description": "a\u0000b"}, headers=headers
+                     ).status_code == 400
+    assert http.get(f"{NAMESPACES}/a%00b", headers=headers).status_code == 404
+    assert http.get(f"{NAMESPACES}/OS::OperatingSystem/properties/a%00b", headers=headers).status_code == 404
     assert http.post(NAMESPACES, json={"namespace": name}, headers=headers).status_code == 201
     assert http.post(NAMESPACES, json={"namespace": name}, headers=headers).status_code == 409
     props = f"{NAMESPACES}/{name}/properties"

@@ -9,7 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, Strict
 
 Name80 = Annotated[StrictStr, StringConstraints(min_length=1, max_length=80, pattern=r"^[^\x00-\x1f\x7f/]+$")]
 Name255 = Annotated[StrictStr, StringConstraints(min_length=1, max_length=255, pattern=r"^[^\x00-\x1f\x7f/]+$")]
-Text = Annotated[StrictStr, StringConstraints(max_length=500)]
+# A database text column holds no NUL (PostgreSQL refuses it): free text may span lines, short labels may not.
+Text = Annotated[StrictStr, StringConstraints(max_length=500, pattern=r"^[^\x00]*$")]
+Owner = Annotated[StrictStr, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")]
+Label80 = Annotated[StrictStr, StringConstraints(max_length=80, pattern=r"^[^\x00-\x1f\x7f]*$")]
 PROPERTY_TYPES = ("array", "boolean", "integer", "number", "object", "string", "null")
 # Attributes of our own answers that a client may send back unchanged (the SDK does); they are ignored.
 ECHOED = frozenset({"created_at", "updated_at", "self", "schema"})
@@ -68,17 +71,17 @@ class TagsBody(_Body):
 
 class AssociationBody(_Body):
     name: Name80
-    prefix: Annotated[StrictStr, StringConstraints(max_length=80)] | None = None
-    properties_target: Annotated[StrictStr, StringConstraints(max_length=80)] | None = None
+    prefix: Label80 | None = None
+    properties_target: Label80 | None = None
 
 
 class NamespaceBody(_Body):
     namespace: Name80
-    display_name: Annotated[StrictStr, StringConstraints(max_length=80)] | None = None
+    display_name: Label80 | None = None
     description: Text | None = None
     visibility: Literal["public", "private"] | None = None
     protected: StrictBool | None = None
-    owner: Annotated[StrictStr, StringConstraints(min_length=1, max_length=64)] | None = None
+    owner: Owner | None = None
     properties: dict[Name255, PropertyBody] = Field(default_factory=dict)
     objects: list[ObjectBody] = Field(default_factory=list)
     tags: list[TagBody] = Field(default_factory=list)

@@ -40,8 +40,14 @@ def visible(ctx: RequestContext, ns: MetadefNamespace) -> bool:
     return ctx.is_admin or ns.visibility == "public" or (bool(ctx.project_id) and ns.owner == ctx.project_id)
 
 
+def _storable(name: str, longest: int) -> bool:
+    """A name no row can hold (a NUL, which PostgreSQL refuses outright) is simply not there."""
+    return len(name) <= longest and not any(ord(c) < 32 or ord(c) == 127 for c in name)
+
+
 def get_namespace(session: Session, ctx: RequestContext, name: str) -> MetadefNamespace:
-    ns = session.scalars(select(MetadefNamespace).where(MetadefNamespace.namespace == name)).first()
+    ns = (session.scalars(select(MetadefNamespace).where(MetadefNamespace.namespace == name)).first()
+          if _storable(name, 80) else None)
     if ns is None or not visible(ctx, ns):
         raise _namespace_missing(name)
     return ns
@@ -188,8 +194,9 @@ def items(session: Session, ns: MetadefNamespace, kind: str) -> Sequence[Metadef
 
 
 def get_item(session: Session, ns: MetadefNamespace, kind: str, name: str) -> MetadefItem:
-    item = session.scalars(select(MetadefItem).where(MetadefItem.namespace_id == ns.id, MetadefItem.kind == kind,
-                                                     MetadefItem.name == name)).first()
+    item = session.scalars(select(MetadefItem).where(
+        MetadefItem.namespace_id == ns.id, MetadefItem.kind == kind, MetadefItem.name == name)
+    ).first() if _storable(name, 255) else None
     if item is None:
         raise NotFound(f"{KINDS[kind]}={name} was not found in namespace={ns.namespace}.")
     return item
@@ -281,7 +288,8 @@ def associate(session: Session, ctx: RequestContext, ns: MetadefNamespace, body:
 
 def dissociate(session: Session, ns: MetadefNamespace, name: str) -> None:
     check_unprotected(ns)
-    kind = session.scalars(select(MetadefResourceType).where(MetadefResourceType.name == name)).first()
+    kind = session.scalars(select(MetadefResourceType).where(MetadefResourceType.name == name)).first() \
+        if _storable(name, 80) else None
     row = session.get(MetadefAssociation, (ns.id, kind.id)) if kind is not None else None
     if row is None:
         raise NotFound(f"Resource type association {name} was not found in namespace={ns.namespace}.")
