@@ -63,6 +63,7 @@ class Scenario:
         self.compute()
         self.internal_and_metadata()
         self.teardown()
+        self.image_conformance()
         self.every_route_refuses()
 
     # ---- version discovery ------------------------------------------------------------------
@@ -873,6 +874,118 @@ class Scenario:
         c("image delete in use", "DELETE", f"/image/v2/images/{self.image_id}", token=bob, expect=404)
         c("image delete golden", "DELETE", f"/image/v2/images/{self.image_id}", token=t, expect=204)
         c("identity after all", "GET", f"/identity/v3/projects/{self.project_b['id']}", token=a, expect=200)
+
+    # ---- image: what Glance clients probe, and metadata definitions (issue 15) -------------------
+
+    def image_conformance(self) -> None:
+        c, a, t, bob = self.call, self.admin, self.alice_token, self.bob_token
+        base = "/image/v2"
+        spare = c("image create for 2.0 patch", "POST", f"{base}/images", token=t, json={"name": "golden-patch"},
+                  expect=201).json()
+        c("image update 2.0 patch", "PATCH", f"{base}/images/{spare['id']}", token=t,
+          headers={"Content-Type": "application/openstack-images-v2.0-json-patch"},
+          content=b'[{"replace": "/name", "value": "golden-patched"}, {"add": "/golden_flag", "value": "on"}]',
+          expect=200)
+        c("image update 2.0 patch ambiguous", "PATCH", f"{base}/images/{spare['id']}", token=t,
+          headers={"Content-Type": "application/openstack-images-v2.0-json-patch"},
+          content=b'[{"add": "/a", "remove": "/b"}]', expect=400)
+        c("image delete for 2.0 patch", "DELETE", f"{base}/images/{spare['id']}", token=t, expect=204)
+        for name in ("member", "members"):
+            c(f"image {name} schema", "GET", f"{base}/schemas/{name}", token=t, expect=200)
+            c(f"image {name} schema no token", "GET", f"{base}/schemas/{name}", expect=401)
+        for name in ("import", "stores"):
+            c(f"image info {name}", "GET", f"{base}/info/{name}", token=t, expect=200)
+            c(f"image info {name} no token", "GET", f"{base}/info/{name}", expect=401)
+        c("metadefs schema namespace", "GET", f"{base}/schemas/metadefs/namespace", token=t, expect=200)
+        c("metadefs schema missing", "GET", f"{base}/schemas/metadefs/nothing", token=t, expect=404)
+
+        md = f"{base}/metadefs"
+        c("metadefs resource types", "GET", f"{md}/resource_types", token=t, expect=200)
+        c("metadefs resource types no token", "GET", f"{md}/resource_types", expect=401)
+        c("metadefs namespaces", "GET", f"{md}/namespaces?visibility=public", token=t, expect=200)
+        c("metadefs namespaces bad limit", "GET", f"{md}/namespaces?limit=nope", token=t, expect=400)
+        c("metadefs catalogue namespace", "GET", f"{md}/namespaces/OS::Compute::QemuImage", token=t, expect=200)
+        c("metadefs namespace public as member", "POST", f"{md}/namespaces", token=t,
+          json={"namespace": "Golden::Public", "visibility": "public"}, expect=403)
+        c("metadefs namespace create", "POST", f"{md}/namespaces", token=t,
+          json={"namespace": "Golden::Private", "display_name": "Golden", "description": "the scenario's"},
+          expect=201)
+        c("metadefs namespace create again", "POST", f"{md}/namespaces", token=t,
+          json={"namespace": "Golden::Private"}, expect=409)
+        ns = f"{md}/namespaces/Golden::Private"
+        c("metadefs namespace show", "GET", ns, token=t, expect=200)
+        c("metadefs namespace show as another", "GET", ns, token=bob, expect=404)
+        c("metadefs namespace update", "PUT", ns, token=t,
+          json={"namespace": "Golden::Private", "display_name": "Golden (renamed)"}, expect=200)
+        c("metadefs namespace update as another", "PUT", ns, token=bob, json={"namespace": "Golden::Private"},
+          expect=404)
+
+        c("metadefs object create", "POST", f"{ns}/objects", token=t,
+          json={"name": "Backup", "required": ["keep"], "properties": {"keep": {"title": "Keep", "type": "integer"}}},
+          expect=201)
+        c("metadefs object create bad", "POST", f"{ns}/objects", token=t, json={"description": "no name"}, expect=400)
+        c("metadefs objects", "GET", f"{ns}/objects", token=t, expect=200)
+        c("metadefs objects as another", "GET", f"{ns}/objects", token=bob, expect=404)
+        c("metadefs object show", "GET", f"{ns}/objects/Backup", token=t, expect=200)
+        c("metadefs object show missing", "GET", f"{ns}/objects/Nothing", token=t, expect=404)
+        c("metadefs object update", "PUT", f"{ns}/objects/Backup", token=t,
+          json={"name": "Backup", "description": "kept backups"}, expect=200)
+        c("metadefs object update missing", "PUT", f"{ns}/objects/Nothing", token=t, json={"name": "X"}, expect=404)
+        c("metadefs object delete", "DELETE", f"{ns}/objects/Backup", token=t, expect=204)
+        c("metadefs object delete again", "DELETE", f"{ns}/objects/Backup", token=t, expect=404)
+
+        c("metadefs property create", "POST", f"{ns}/properties", token=t,
+          json={"name": "golden_tier", "title": "Tier", "type": "string", "enum": ["gold", "silver"]}, expect=201)
+        c("metadefs property create bad", "POST", f"{ns}/properties", token=t,
+          json={"name": "golden_x", "title": "X", "type": "colour"}, expect=400)
+        c("metadefs properties", "GET", f"{ns}/properties", token=t, expect=200)
+        c("metadefs properties as another", "GET", f"{ns}/properties", token=bob, expect=404)
+        c("metadefs property show", "GET", f"{ns}/properties/golden_tier", token=t, expect=200)
+        c("metadefs property show missing", "GET", f"{ns}/properties/nothing", token=t, expect=404)
+        c("metadefs property update", "PUT", f"{ns}/properties/golden_tier", token=t,
+          json={"name": "golden_tier", "title": "Service tier", "type": "string"}, expect=200)
+        c("metadefs property update bad", "PUT", f"{ns}/properties/golden_tier", token=t,
+          json={"title": "Service tier"}, expect=400)
+        c("metadefs property delete", "DELETE", f"{ns}/properties/golden_tier", token=t, expect=204)
+        c("metadefs property delete again", "DELETE", f"{ns}/properties/golden_tier", token=t, expect=404)
+
+        c("metadefs tags create", "POST", f"{ns}/tags", token=t, json={"tags": [{"name": "a"}, {"name": "b"}]},
+          expect=201)
+        c("metadefs tags create duplicate", "POST", f"{ns}/tags", token=t,
+          json={"tags": [{"name": "a"}, {"name": "a"}]}, expect=409)
+        c("metadefs tag create", "POST", f"{ns}/tags/c", token=t, expect=201)
+        c("metadefs tag create again", "POST", f"{ns}/tags/c", token=t, expect=409)
+        c("metadefs tags", "GET", f"{ns}/tags", token=t, expect=200)
+        c("metadefs tags as another", "GET", f"{ns}/tags", token=bob, expect=404)
+        c("metadefs tag show", "GET", f"{ns}/tags/a", token=t, expect=200)
+        c("metadefs tag show missing", "GET", f"{ns}/tags/zzz", token=t, expect=404)
+        c("metadefs tag update", "PUT", f"{ns}/tags/a", token=t, json={"name": "alpha"}, expect=200)
+        c("metadefs tag update taken", "PUT", f"{ns}/tags/alpha", token=t, json={"name": "b"}, expect=409)
+        c("metadefs tag delete", "DELETE", f"{ns}/tags/alpha", token=t, expect=204)
+        c("metadefs tag delete again", "DELETE", f"{ns}/tags/alpha", token=t, expect=404)
+
+        c("metadefs association create", "POST", f"{ns}/resource_types", token=t,
+          json={"name": "OS::Glance::Image", "prefix": "golden_"}, expect=201)
+        c("metadefs association create again", "POST", f"{ns}/resource_types", token=t,
+          json={"name": "OS::Glance::Image"}, expect=409)
+        c("metadefs associations", "GET", f"{ns}/resource_types", token=t, expect=200)
+        c("metadefs associations as another", "GET", f"{ns}/resource_types", token=bob, expect=404)
+        c("metadefs association delete", "DELETE", f"{ns}/resource_types/OS::Glance::Image", token=t, expect=204)
+        c("metadefs association delete again", "DELETE", f"{ns}/resource_types/OS::Glance::Image", token=t,
+          expect=404)
+
+        c("metadefs objects delete all", "DELETE", f"{ns}/objects", token=t, expect=204)
+        c("metadefs objects delete all as another", "DELETE", f"{ns}/objects", token=bob, expect=404)
+        c("metadefs properties delete all", "DELETE", f"{ns}/properties", token=t, expect=204)
+        c("metadefs properties delete all as another", "DELETE", f"{ns}/properties", token=bob, expect=404)
+        c("metadefs tags delete all", "DELETE", f"{ns}/tags", token=t, expect=204)
+        c("metadefs tags delete all as another", "DELETE", f"{ns}/tags", token=bob, expect=404)
+        c("metadefs catalogue delete as member", "DELETE", f"{md}/namespaces/OS::Compute::QemuImage", token=t,
+          expect=403)
+        c("metadefs catalogue delete protected", "DELETE", f"{md}/namespaces/OS::Compute::QemuImage", token=a,
+          expect=403)
+        c("metadefs namespace delete", "DELETE", ns, token=t, expect=204)
+        c("metadefs namespace delete again", "DELETE", ns, token=t, expect=404)
 
     # ---- for every route, derived from the route table: a method it does not take, a body that is not JSON ------
 
