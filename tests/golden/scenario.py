@@ -61,6 +61,7 @@ class Scenario:
         self.image()
         self.network()
         self.compute()
+        self.nova_features()
         self.internal_and_metadata()
         self.teardown()
         self.every_route_refuses()
@@ -903,3 +904,40 @@ class Scenario:
                           headers={"Content-Type": "application/json"})
             else:
                 self.call(step, method, path, token=token)
+
+    # ---- Nova: server groups, instance actions, extensions (issue 15 item 11) ---------------------------------
+
+    def nova_features(self) -> None:
+        c, a, t, bob = self.call, self.admin, self.alice_token, self.bob_token
+        base = "/compute/v2.1"
+        groups = f"{base}/os-server-groups"
+        group = c("server group create", "POST", groups, token=t,
+                  json={"server_group": {"name": "golden-group", "policies": ["anti-affinity"]}},
+                  expect=200).json()["server_group"]
+        c("server group create bad policy", "POST", groups, token=t,
+          json={"server_group": {"name": "x", "policies": ["soft-anti-affinity"]}}, expect=400)
+        c("server group create 2.64 shape at 2.1", "POST", groups, token=t,
+          json={"server_group": {"name": "x", "policy": "affinity"}}, expect=400)
+        c("server group list", "GET", groups, token=t, expect=200)
+        c("server group list all projects", "GET", f"{groups}?all_projects=True", token=a, expect=200)
+        c("server group list bad limit", "GET", f"{groups}?limit=x", token=t, expect=400)
+        c("server group list no token", "GET", groups, expect=401)
+        g = f"{groups}/{group['id']}"
+        c("server group show", "GET", g, token=t, expect=200)
+        c("server group show as another", "GET", g, token=bob, expect=404)
+        c("server group delete as another", "DELETE", g, token=bob, expect=404)
+        c("server group delete", "DELETE", g, token=t, expect=204)
+        c("server group delete again", "DELETE", g, token=t, expect=404)
+
+        actions = f"{base}/servers/{self.server_id}/os-instance-actions"
+        listed = c("instance actions", "GET", actions, token=t, expect=200).json()["instanceActions"]
+        c("instance actions as another", "GET", actions, token=bob, expect=404)
+        create = next(action for action in listed if action["action"] == "create")
+        c("instance action show", "GET", f"{actions}/{create['request_id']}", token=t, expect=200)
+        c("instance action show as admin", "GET", f"{actions}/{create['request_id']}", token=a, expect=200)
+        c("instance action show missing", "GET", f"{actions}/req-nope", token=t, expect=404)
+
+        c("compute extensions", "GET", f"{base}/extensions", token=t, expect=200)
+        c("compute extensions no token", "GET", f"{base}/extensions", expect=401)
+        c("compute extension show", "GET", f"{base}/extensions/os-server-groups", token=t, expect=200)
+        c("compute extension show missing", "GET", f"{base}/extensions/os-nothing", token=t, expect=404)
