@@ -61,8 +61,8 @@ class Scenario:
         self.image()
         self.network()
         self.compute()
-        self.nova_features()
         self.internal_and_metadata()
+        self.nova_features()
         self.teardown()
         self.every_route_refuses()
 
@@ -941,3 +941,41 @@ class Scenario:
         c("compute extensions no token", "GET", f"{base}/extensions", expect=401)
         c("compute extension show", "GET", f"{base}/extensions/os-server-groups", token=t, expect=200)
         c("compute extension show missing", "GET", f"{base}/extensions/os-nothing", token=t, expect=404)
+
+        # The proxies of microversion 2.1, answered by the network and image services.
+        sgs = f"{base}/os-security-groups"
+        proxied = c("nova security group create", "POST", sgs, token=t,
+                    json={"security_group": {"name": "golden-nova-sg", "description": "by proxy"}},
+                    expect=200).json()["security_group"]
+        c("nova security group create bad body", "POST", sgs, token=t, json={"security_group": {"name": "x"}},
+          expect=400)
+        c("nova security groups", "GET", sgs, token=t, expect=200)
+        c("nova security groups no token", "GET", sgs, expect=401)
+        sg = f"{sgs}/{proxied['id']}"
+        c("nova security group show", "GET", sg, token=t, expect=200)
+        c("nova security group show as another", "GET", sg, token=bob, expect=404)
+        rules = f"{base}/os-security-group-rules"
+        rule = c("nova security group rule create", "POST", rules, token=t, json={"security_group_rule": {
+            "parent_group_id": proxied["id"], "ip_protocol": "tcp", "from_port": 22, "to_port": 22,
+            "cidr": "10.0.0.0/8"}}, expect=200).json()["security_group_rule"]
+        c("nova security group rule create as another", "POST", rules, token=bob, json={"security_group_rule": {
+            "parent_group_id": proxied["id"], "ip_protocol": "tcp", "from_port": 1, "to_port": 2}}, expect=404)
+        c("nova security group rule delete", "DELETE", f"{rules}/{rule['id']}", token=t, expect=202)
+        c("nova security group rule delete again", "DELETE", f"{rules}/{rule['id']}", token=t, expect=404)
+        c("nova security group delete as another", "DELETE", sg, token=bob, expect=404)
+        c("nova security group delete", "DELETE", sg, token=t, expect=202)
+        fip = c("nova floating ip made in neutron", "POST", "/network/v2.0/floatingips", token=t,
+                json={"floatingip": {"floating_network_id": self.ext_id}}, expect=201).json()["floatingip"]
+        fips = f"{base}/os-floating-ips"
+        c("nova floating ips", "GET", fips, token=t, expect=200)
+        c("nova floating ips no token", "GET", fips, expect=401)
+        c("nova floating ip show", "GET", f"{fips}/{fip['id']}", token=t, expect=200)
+        c("nova floating ip show as another", "GET", f"{fips}/{fip['id']}", token=bob, expect=404)
+        c("nova floating ip removed in neutron", "DELETE", f"/network/v2.0/floatingips/{fip['id']}", token=t,
+          expect=204)
+        c("nova images", "GET", f"{base}/images", token=t, expect=200)
+        c("nova images no token", "GET", f"{base}/images", expect=401)
+        c("nova images detail", "GET", f"{base}/images/detail", token=t, expect=200)
+        c("nova images detail no token", "GET", f"{base}/images/detail", expect=401)
+        c("nova image show", "GET", f"{base}/images/{self.image_id}", token=t, expect=200)
+        c("nova image show missing", "GET", f"{base}/images/{MISSING}", token=t, expect=404)

@@ -27,6 +27,8 @@ SERVED = (
     ("os-availability-zone", "AvailabilityZone", "1. Add availability_zone to the Create Server API.\n"
      "        2. Add availability zones describing.\n        "),
     ("os-console-output", "ConsoleOutput", "Console log output support, with tailing ability."),
+    ("images", "Images", "Images."),
+    ("os-floating-ips", "FloatingIps", "Floating IPs support."),
     ("os-flavor-access", "FlavorAccess", "Flavor access support."),
     ("os-flavor-extra-specs", "FlavorExtraSpecs", "Flavors extra specs support."),
     ("os-flavor-manage", "FlavorManage", "Flavor create/delete API support."),
@@ -36,6 +38,7 @@ SERVED = (
     ("os-keypairs", "Keypairs", "Keypair Support."),
     ("os-multinic", "Multinic", "Multiple network support."),
     ("os-multiple-create", "MultipleCreate", "Allow multiple create in the Create Server v2.1 API."),
+    ("os-security-groups", "SecurityGroups", "Security group support."),
     ("os-server-groups", "ServerGroups", "Server group support."),
     ("os-server-start-stop", "ServerStartStop", "Start/Stop instance compute API support."),
     ("os-services", "Services", "Services support."),
