@@ -128,8 +128,9 @@ def arrangement(session: Session, group: ServerGroup) -> Arrange:
     def arrange(hosts: Sequence[HostT]) -> list[HostT]:
         if policy == "affinity":
             return [h for h in hosts if not used or h.name in used]
-        if policy == "anti-affinity":
-            return [h for h in hosts if h.name not in used]
+        if policy == "anti-affinity":  # 2.64's max_server_per_host allows more than one member per host
+            most = int(group.rules.get("max_server_per_host", 1))
+            return [h for h in hosts if used.count(h.name) < most]
         # Soft policies: a stable sort keeps the scheduler's own order among equals.
         sign = -1 if policy == "soft-affinity" else 1
         return sorted(hosts, key=lambda h: sign * used.count(h.name))

@@ -19,8 +19,8 @@ class FakeHost:
 HOSTS = [FakeHost("hv1"), FakeHost("hv2"), FakeHost("hv3")]
 
 
-def _arranged(policy: str, used: list[str]) -> list[str]:
-    group = ServerGroup(uuid="g", name="g", project_id="p", user_id="u", policy=policy, rules={})
+def _arranged(policy: str, used: list[str], rules: dict | None = None) -> list[str]:
+    group = ServerGroup(uuid="g", name="g", project_id="p", user_id="u", policy=policy, rules=rules or {})
     with patch.object(server_groups, "_member_hosts", return_value=used):
         return [h.name for h in server_groups.arrangement(None, group)(HOSTS)]  # type: ignore[arg-type]
 
@@ -38,3 +38,7 @@ def _arranged(policy: str, used: list[str]) -> list[str]:
 ])
 def test_policies_filter_or_order_candidates(policy: str, used: list[str], expected: list[str]) -> None:
     assert _arranged(policy, used) == expected
+
+
+def test_max_server_per_host_loosens_anti_affinity() -> None:
+    assert _arranged("anti-affinity", ["hv1", "hv1", "hv2"], {"max_server_per_host": 2}) == ["hv2", "hv3"]
