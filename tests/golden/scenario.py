@@ -62,6 +62,7 @@ class Scenario:
         self.network()
         self.compute()
         self.internal_and_metadata()
+        self.nova_features()
         self.teardown()
         self.image_conformance()
         self.every_route_refuses()
@@ -1016,3 +1017,78 @@ class Scenario:
                           headers={"Content-Type": "application/json"})
             else:
                 self.call(step, method, path, token=token)
+
+    # ---- Nova: server groups, instance actions, extensions (issue 15 item 11) ---------------------------------
+
+    def nova_features(self) -> None:
+        c, a, t, bob = self.call, self.admin, self.alice_token, self.bob_token
+        base = "/compute/v2.1"
+        groups = f"{base}/os-server-groups"
+        group = c("server group create", "POST", groups, token=t,
+                  json={"server_group": {"name": "golden-group", "policies": ["anti-affinity"]}},
+                  expect=200).json()["server_group"]
+        c("server group create bad policy", "POST", groups, token=t,
+          json={"server_group": {"name": "x", "policies": ["soft-anti-affinity"]}}, expect=400)
+        c("server group create 2.64 shape at 2.1", "POST", groups, token=t,
+          json={"server_group": {"name": "x", "policy": "affinity"}}, expect=400)
+        c("server group list", "GET", groups, token=t, expect=200)
+        c("server group list all projects", "GET", f"{groups}?all_projects=True", token=a, expect=200)
+        c("server group list bad limit", "GET", f"{groups}?limit=x", token=t, expect=400)
+        c("server group list no token", "GET", groups, expect=401)
+        g = f"{groups}/{group['id']}"
+        c("server group show", "GET", g, token=t, expect=200)
+        c("server group show as another", "GET", g, token=bob, expect=404)
+        c("server group delete as another", "DELETE", g, token=bob, expect=404)
+        c("server group delete", "DELETE", g, token=t, expect=204)
+        c("server group delete again", "DELETE", g, token=t, expect=404)
+
+        actions = f"{base}/servers/{self.server_id}/os-instance-actions"
+        listed = c("instance actions", "GET", actions, token=t, expect=200).json()["instanceActions"]
+        c("instance actions as another", "GET", actions, token=bob, expect=404)
+        create = next(action for action in listed if action["action"] == "create")
+        c("instance action show", "GET", f"{actions}/{create['request_id']}", token=t, expect=200)
+        c("instance action show as admin", "GET", f"{actions}/{create['request_id']}", token=a, expect=200)
+        c("instance action show missing", "GET", f"{actions}/req-nope", token=t, expect=404)
+
+        c("compute extensions", "GET", f"{base}/extensions", token=t, expect=200)
+        c("compute extensions no token", "GET", f"{base}/extensions", expect=401)
+        c("compute extension show", "GET", f"{base}/extensions/os-server-groups", token=t, expect=200)
+        c("compute extension show missing", "GET", f"{base}/extensions/os-nothing", token=t, expect=404)
+
+        # The proxies of microversion 2.1, answered by the network and image services.
+        sgs = f"{base}/os-security-groups"
+        proxied = c("nova security group create", "POST", sgs, token=t,
+                    json={"security_group": {"name": "golden-nova-sg", "description": "by proxy"}},
+                    expect=200).json()["security_group"]
+        c("nova security group create bad body", "POST", sgs, token=t, json={"security_group": {"name": "x"}},
+          expect=400)
+        c("nova security groups", "GET", sgs, token=t, expect=200)
+        c("nova security groups no token", "GET", sgs, expect=401)
+        sg = f"{sgs}/{proxied['id']}"
+        c("nova security group show", "GET", sg, token=t, expect=200)
+        c("nova security group show as another", "GET", sg, token=bob, expect=404)
+        rules = f"{base}/os-security-group-rules"
+        rule = c("nova security group rule create", "POST", rules, token=t, json={"security_group_rule": {
+            "parent_group_id": proxied["id"], "ip_protocol": "tcp", "from_port": 22, "to_port": 22,
+            "cidr": "10.0.0.0/8"}}, expect=200).json()["security_group_rule"]
+        c("nova security group rule create as another", "POST", rules, token=bob, json={"security_group_rule": {
+            "parent_group_id": proxied["id"], "ip_protocol": "tcp", "from_port": 1, "to_port": 2}}, expect=404)
+        c("nova security group rule delete", "DELETE", f"{rules}/{rule['id']}", token=t, expect=202)
+        c("nova security group rule delete again", "DELETE", f"{rules}/{rule['id']}", token=t, expect=404)
+        c("nova security group delete as another", "DELETE", sg, token=bob, expect=404)
+        c("nova security group delete", "DELETE", sg, token=t, expect=202)
+        fip = c("nova floating ip made in neutron", "POST", "/network/v2.0/floatingips", token=t,
+                json={"floatingip": {"floating_network_id": self.ext_id}}, expect=201).json()["floatingip"]
+        fips = f"{base}/os-floating-ips"
+        c("nova floating ips", "GET", fips, token=t, expect=200)
+        c("nova floating ips no token", "GET", fips, expect=401)
+        c("nova floating ip show", "GET", f"{fips}/{fip['id']}", token=t, expect=200)
+        c("nova floating ip show as another", "GET", f"{fips}/{fip['id']}", token=bob, expect=404)
+        c("nova floating ip removed in neutron", "DELETE", f"/network/v2.0/floatingips/{fip['id']}", token=t,
+          expect=204)
+        c("nova images", "GET", f"{base}/images", token=t, expect=200)
+        c("nova images no token", "GET", f"{base}/images", expect=401)
+        c("nova images detail", "GET", f"{base}/images/detail", token=t, expect=200)
+        c("nova images detail no token", "GET", f"{base}/images/detail", expect=401)
+        c("nova image show", "GET", f"{base}/images/{self.image_id}", token=t, expect=200)
+        c("nova image show missing", "GET", f"{base}/images/{MISSING}", token=t, expect=404)

@@ -6,6 +6,7 @@ N hosts; all-in-one has one.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
@@ -39,8 +40,11 @@ def candidates(session: Session, want: Request) -> list[HostView]:
                                         h.vcpus * h.cpu_allocation_ratio - h.used_vcpus), reverse=True)
 
 
-def schedule(session: Session, want: Request) -> str:
-    for host in candidates(session, want):
+def schedule(session: Session, want: Request,
+             arrange: Callable[[Sequence[HostView]], list[HostView]] | None = None) -> str:
+    """`arrange` filters or reorders the candidates, best first (a server group's policy)."""
+    ranked = candidates(session, want)
+    for host in arrange(ranked) if arrange is not None else ranked:
         if capacity.claim(session, host.name, want.capacity):
             return host.name
     raise NoValidHost("No valid host was found. There are not enough hosts available.")

@@ -99,6 +99,11 @@ class ServerCreateRequest(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid", populate_by_name=True)
     server: ServerCreate
     scheduler_hints: dict[str, Any] | None = Field(None, alias="OS-SCH-HNT:scheduler_hints")
+    os_scheduler_hints: dict[str, Any] | None = Field(None, alias="os:scheduler_hints")  # novaclient's spelling
+
+    @property
+    def hints(self) -> dict[str, Any]:
+        return {**(self.scheduler_hints or {}), **(self.os_scheduler_hints or {})}
 
 
 class ServerUpdate(Strict):
@@ -142,3 +147,14 @@ class InterfaceAttachment(Lenient):
 
 class InterfaceAttachRequest(Strict):
     interfaceAttachment: InterfaceAttachment
+
+
+class ServerGroupCreate(Strict):
+    name: Annotated[StrictStr, StringConstraints(min_length=1, max_length=255, pattern=r"^[^\x00-\x1f\x7f]+$")]
+    policies: Annotated[list[StrictStr], Field(min_length=1, max_length=1)] | None = None  # up to 2.63
+    policy: StrictStr | None = None  # 2.64 on
+    rules: dict[str, Any] | None = None  # 2.64 on
+
+
+class ServerGroupCreateRequest(Strict):
+    server_group: ServerGroupCreate

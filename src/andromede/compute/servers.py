@@ -17,7 +17,7 @@ from andromede.common.config import Settings
 from andromede.common.context import RequestContext
 from andromede.common.errors import BadRequest, Conflict, Forbidden, NotFound
 from andromede.common.patterns import compile_filter
-from andromede.compute import flavors, keypairs, networking, scheduler
+from andromede.compute import flavors, instance_actions, keypairs, networking, scheduler, server_groups
 from andromede.compute.models import Flavor, Instance
 from andromede.compute.schemas import ServerCreate
 from andromede.contracts.compute import ImageRef, InstanceDesired, Nic, desired_power
@@ -154,7 +154,8 @@ def _check_quota(session: Session, project_id: str, count: int, vcpus: int, ram:
                             f"{QUOTA_DEFAULTS[resource]} {resource}")
 
 
-def create(session: Session, settings: Settings, ctx: RequestContext, body: ServerCreate) -> list[Instance]:
+def create(session: Session, settings: Settings, ctx: RequestContext, body: ServerCreate,
+           hints: dict | None = None) -> list[Instance]:
     image_ref = _root_image(body)
     if body.personality:
         raise BadRequest("Personality files are not supported; use user_data.")
@@ -186,6 +187,7 @@ def create(session: Session, settings: Settings, ctx: RequestContext, body: Serv
     count = body.max_count
     nic_requests = networking.requests_for(session, ctx, body.networks, count)
     groups = networking.security_groups_for(session, ctx, [sg.name for sg in body.security_groups or []])
+    server_group = server_groups.from_hints(session, ctx, hints)
     _check_quota(session, ctx.project_id or "", count, flavor.vcpus, flavor.ram)
     root_gib = flavor.disk or max(image.min_disk, image_gib, 1)
     want = scheduler.Request(vcpus=flavor.vcpus, memory_mib=flavor.ram, disk_gib=root_gib, availability_zone=zone)
@@ -202,14 +204,21 @@ def create(session: Session, settings: Settings, ctx: RequestContext, body: Serv
             config_drive=bool(settings.force_config_drive or body.config_drive in (True, "true", "True")),
             availability_zone=zone or "nova", launch_index=index, reservation_id=reservation,
             vm_state="building", task_state="scheduling")
+        arrange = server_groups.arrangement(session, server_group) if server_group is not None else None
         try:
-            instance.host = scheduler.schedule(session, want)
+            instance.host = scheduler.schedule(session, want, arrange)
             instance.task_state = "spawning"
         except scheduler.NoValidHost as exc:
             instance.vm_state, instance.task_state = "error", None
             instance.fault = {"code": 500, "message": str(exc), "created": isotime(utcnow(), subsecond=False)}
         session.add(instance)
         session.flush()
+        if server_group is not None:
+            server_groups.add_member(session, server_group, instance.uuid)
+        if instance.host is None:
+            instance_actions.record_unscheduled(session, ctx, instance, (instance.fault or {}).get("message", ""))
+        else:
+            instance_actions.record(session, ctx, instance, "create")
         if instance.host is not None:  # Nova frees the network of a server that could not be placed
             networking.allocate(session, ctx, instance, nic_requests, groups)
         bump(session, instance)
@@ -347,4 +356,5 @@ def apply_observed(session: Session, instance: Instance, report: dict) -> None:
     elif power == "shutoff":
         instance.power_state = 4  # it went down behind our back; the agent brings it back
     instance.updated_at = now
+    instance_actions.settle(session, instance)
 

@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from andromede.common.context import RequestContext
 from andromede.common.errors import BadRequest, NotFound, Unauthorized
-from andromede.compute import networking, servers
+from andromede.compute import instance_actions, networking, servers
 from andromede.compute.api.common import db_of, settings_of, views_of
 from andromede.compute.models import Instance
 from andromede.compute.schemas import (
@@ -45,7 +45,7 @@ def _server_doc(request: Request, session: Session, ctx: RequestContext, instanc
 def create_server(body: ServerCreateRequest, request: Request, ctx: RequestContext = Depends(context)) -> dict:
     enforce(ctx, "compute:servers:create")
     with db_of(request).session() as session:
-        created = servers.create(session, settings_of(request), ctx, body.server)
+        created = servers.create(session, settings_of(request), ctx, body.server, body.hints)
         first = created[0]
         doc = {"id": first.uuid, "links": views_of(request).links("servers", first.uuid),
                "OS-DCF:diskConfig": "MANUAL"}
@@ -102,7 +102,9 @@ def update_server(server_id: str, body: ServerUpdateRequest, request: Request,
 def delete_server(server_id: str, request: Request, ctx: RequestContext = Depends(context)) -> Response:
     enforce(ctx, "compute:servers:delete")
     with db_of(request).session() as session:
-        servers.delete(session, servers.get(session, ctx, server_id))
+        instance = servers.delete(session, servers.get(session, ctx, server_id))
+        instance_actions.record(session, ctx, instance, "delete")
+        instance_actions.settle(session, instance)
     return Response(status_code=204)
 
 
@@ -118,7 +120,15 @@ async def server_action(server_id: str, request: Request, ctx: RequestContext = 
     if handler is None:
         raise BadRequest(f"There is no such action: {action}")
     enforce(ctx, f"compute:servers:{handler[0]}")
-    return await run_in_threadpool(handler[1], request, ctx, server_id, argument)
+    result = await run_in_threadpool(handler[1], request, ctx, server_id, argument)
+    if action in RECORDED:
+        await run_in_threadpool(_record_done, request, ctx, server_id, RECORDED[action])
+    return result
+
+
+def _record_done(request: Request, ctx: RequestContext, server_id: str, action: str) -> None:
+    with db_of(request).session() as session:
+        instance_actions.record_done(session, ctx, server_id, action)
 
 
 def _simple(change: Callable[[Session, Instance], object]) -> StateChange:
@@ -189,6 +199,9 @@ ACTIONS: dict[str, tuple[str, Action]] = {
     "reboot": ("reboot", _reboot),
     "os-getConsoleOutput": ("console_output", _console),
 }
+# The actions an instance action records (os-instance-actions), by Nova's names.
+RECORDED = {"os-stop": "stop", "os-start": "start", "reboot": "reboot", "addFixedIp": "addFixedIp",
+            "removeFixedIp": "removeFixedIp"}
 
 
 # ---- metadata ----------------------------------------------------------------------------------
