@@ -104,8 +104,14 @@ def check_token(request: Request, ctx: RequestContext = Depends(context)) -> Res
 @router.delete("/v3/auth/tokens", status_code=204)
 def revoke_token(request: Request, ctx: RequestContext = Depends(context)) -> Response:
     validated = _subject(request, ctx, "identity:revoke_token")
+    payload = validated.payload
     with identity_of(request).db.session() as session:
-        revoke.revoke(session, audit_chain_id=validated.payload.audit_chain_id)
+        if len(payload.audit_ids) == 1:
+            # A first token: it and every token rescoped from it (stricter than Keystone, which revokes it alone).
+            revoke.revoke(session, audit_chain_id=payload.audit_chain_id)
+        else:
+            # A rescoped token alone, as Keystone: its parent still rescopes to another project.
+            revoke.revoke(session, audit_id=payload.audit_ids[0])
     return Response(status_code=204)
 
 
