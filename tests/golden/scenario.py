@@ -64,6 +64,7 @@ class Scenario:
         self.internal_and_metadata()
         self.teardown()
         self.every_route_refuses()
+        self.keystone_admin_apis()
 
     # ---- version discovery ------------------------------------------------------------------
 
@@ -903,3 +904,58 @@ class Scenario:
                           headers={"Content-Type": "application/json"})
             else:
                 self.call(step, method, path, token=token)
+
+    # ---- Keystone admin APIs (issue 15, item 8) --------------------------------------------------
+
+    def keystone_admin_apis(self) -> None:
+        c, a = self.call, self.admin
+        base = "/identity/v3"
+        c("region put", "PUT", f"{base}/regions/GoldenPut", token=a, json={"region": {"description": "p"}},
+          expect=201)
+        c("region put conflicting id", "PUT", f"{base}/regions/GoldenOther", token=a,
+          json={"region": {"id": "Else"}}, expect=400)
+        c("region put delete", "DELETE", f"{base}/regions/GoldenPut", token=a, expect=204)
+
+        roles = {r["name"]: r["id"] for r in c("admin apis role list", "GET", f"{base}/roles", token=a,
+                                                 expect=200).json()["roles"]}
+        prior = c("implied prior create", "POST", f"{base}/roles", token=a,
+                  json={"role": {"name": "golden-prior"}}, expect=201).json()["role"]["id"]
+        rule = f"{base}/roles/{prior}/implies/{roles['reader']}"
+        c("implied role create", "PUT", rule, token=a, expect=201)
+        c("implied role create prohibited", "PUT", f"{base}/roles/{prior}/implies/{roles['admin']}", token=a,
+          expect=403)
+        c("implied role show", "GET", rule, token=a, expect=200)
+        c("implied role show missing", "GET", f"{base}/roles/{prior}/implies/{roles['admin']}", token=a, expect=404)
+        c("implied role check", "HEAD", rule, token=a, expect=204)
+        c("implied role check missing", "HEAD", f"{base}/roles/{prior}/implies/{MISSING_HEX}", token=a, expect=404)
+        c("implied roles list", "GET", f"{base}/roles/{prior}/implies", token=a, expect=200)
+        c("implied roles list missing", "GET", f"{base}/roles/{MISSING_HEX}/implies", token=a, expect=404)
+        c("role inferences", "GET", f"{base}/role_inferences", token=a, expect=200)
+        c("role inferences no token", "GET", f"{base}/role_inferences", expect=401)
+        c("implied role delete", "DELETE", rule, token=a, expect=204)
+        c("implied role delete again", "DELETE", rule, token=a, expect=404)
+        c("implied prior delete", "DELETE", f"{base}/roles/{prior}", token=a, expect=204)
+
+        project = c("tagged project create", "POST", f"{base}/projects", token=a,
+                    json={"project": {"name": "golden-tags", "tags": ["one"]}}, expect=201).json()["project"]
+        tags = f"{base}/projects/{project['id']}/tags"
+        c("project tags list", "GET", tags, token=a, expect=200)
+        c("project tags list missing", "GET", f"{base}/projects/{MISSING_HEX}/tags", token=a, expect=404)
+        c("project tags replace", "PUT", tags, token=a, json={"tags": ["one", "two"]}, expect=200)
+        c("project tags replace bad", "PUT", tags, token=a, json={"tags": ["a/b"]}, expect=400)
+        c("project tag add", "PUT", f"{tags}/three", token=a, expect=201)
+        c("project tag add bad", "PUT", f"{tags}/a,b", token=a, expect=400)
+        c("project tag check", "GET", f"{tags}/three", token=a, expect=204)
+        c("project tag check missing", "GET", f"{tags}/four", token=a, expect=404)
+        c("project tag head", "HEAD", f"{tags}/three", token=a, expect=204)
+        c("project tag head missing", "HEAD", f"{tags}/four", token=a, expect=404)
+        c("project tag delete", "DELETE", f"{tags}/three", token=a, expect=204)
+        c("project tag delete missing", "DELETE", f"{tags}/three", token=a, expect=404)
+        c("projects by tag", "GET", f"{base}/projects?tags=one,two", token=a, expect=200)
+        c("project tags delete", "DELETE", tags, token=a, expect=204)
+        c("project tags delete missing", "DELETE", f"{base}/projects/{MISSING_HEX}/tags", token=a, expect=404)
+        c("project name too long", "POST", f"{base}/projects", token=a, json={"project": {"name": "x" * 65}},
+          expect=400)
+        c("user in missing domain", "POST", f"{base}/users", token=a,
+          json={"user": {"name": "golden-nowhere", "domain_id": MISSING_HEX}}, expect=404)
+        c("tagged project delete", "DELETE", f"{base}/projects/{project['id']}", token=a, expect=204)

@@ -57,6 +57,9 @@ GRANT_WRITER = any_of(ADMIN, all_of(MANAGER_OF_BOTH, _manageable_role))
 ROLE_READER = any_of(ADMIN, SYSTEM_READER, all_of(holds("manager", "admin"), lambda ctx, _t: ctx.domain_id is not None))
 
 
+# Keystone's project tag rules: operators, the project's domain managers and the project's own admins.
+TAG_WRITER = any_of(ADMIN_OR_DOMAIN_MANAGER, all_of(holds("admin", "manager"), project_scoped_to("project_id")))
+
 TOKEN_SUBJECT = any_of(ADMIN, user_is("user_id"))
 
 register(
@@ -84,6 +87,15 @@ register(
     _rule("create_project", ADMIN_OR_DOMAIN_MANAGER, "Create a project.", ("POST", "/projects")),
     _rule("update_project", ADMIN_OR_DOMAIN_MANAGER, "Update a project.", ("PATCH", "/projects/{project_id}")),
     _rule("delete_project", ADMIN_OR_DOMAIN_MANAGER, "Delete a project.", ("DELETE", "/projects/{project_id}")),
+    _rule("list_project_tags", any_of(ADMIN_OR_READER, project_scoped_to("project_id")), "List a project's tags.",
+          ("GET", "/projects/{project_id}/tags")),
+    _rule("get_project_tag", any_of(ADMIN_OR_READER, project_scoped_to("project_id")), "Check a project's tag.",
+          ("GET", "/projects/{project_id}/tags/{tag}"), ("HEAD", "/projects/{project_id}/tags/{tag}")),
+    *[_rule(name, TAG_WRITER, description, operation) for name, description, operation in (
+        ("update_project_tags", "Replace a project's tags.", ("PUT", "/projects/{project_id}/tags")),
+        ("delete_project_tags", "Remove all of a project's tags.", ("DELETE", "/projects/{project_id}/tags")),
+        ("create_project_tag", "Tag a project.", ("PUT", "/projects/{project_id}/tags/{tag}")),
+        ("delete_project_tag", "Untag a project.", ("DELETE", "/projects/{project_id}/tags/{tag}")))],
     _rule("get_user", any_of(ADMIN_OR_READER, user_is("user_id")), "Show a user.", ("GET", "/users/{user_id}")),
     _rule("list_users", ADMIN_OR_READER, "List users.", ("GET", "/users")),
     _rule("create_user", ADMIN_OR_DOMAIN_MANAGER, "Create a user.", ("POST", "/users")),
@@ -102,6 +114,18 @@ register(
     _rule("remove_user_from_group", any_of(ADMIN, MANAGER_OF_BOTH), "Remove a member.",
           ("DELETE", "/groups/{group_id}/users/{user_id}")),
     *_crud("role", "roles", ROLE_READER, "/roles"),
+    _rule("create_implied_role", ADMIN, "Make one role imply another.",
+          ("PUT", "/roles/{prior_role_id}/implies/{implied_role_id}")),
+    _rule("get_implied_role", any_of(ADMIN, SYSTEM_READER), "Show a role inference rule.",
+          ("GET", "/roles/{prior_role_id}/implies/{implied_role_id}")),
+    _rule("check_implied_role", any_of(ADMIN, SYSTEM_READER), "Check a role inference rule.",
+          ("HEAD", "/roles/{prior_role_id}/implies/{implied_role_id}")),
+    _rule("delete_implied_role", ADMIN, "Remove a role inference rule.",
+          ("DELETE", "/roles/{prior_role_id}/implies/{implied_role_id}")),
+    _rule("list_implied_roles", any_of(ADMIN, SYSTEM_READER), "List the roles a role implies.",
+          ("GET", "/roles/{prior_role_id}/implies")),
+    _rule("list_role_inference_rules", any_of(ADMIN, SYSTEM_READER), "List every role inference rule.",
+          ("GET", "/role_inferences")),
     _rule("check_grant", GRANT_READER, "Check a role grant.",
           ("HEAD", "/projects/{project_id}/users/{user_id}/roles/{role_id}")),
     _rule("list_grants", GRANT_READER, "List role grants.", ("GET", "/projects/{project_id}/users/{user_id}/roles")),

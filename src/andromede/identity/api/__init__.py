@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from andromede.identity.api import actors, auth, catalog, credentials, resources, roles
+from andromede.identity.api import actors, auth, catalog, credentials, implied_roles, resources, roles
 from andromede.identity.service import IdentityService
 from andromede.servicekit.service_app import service_app
 
@@ -12,6 +12,6 @@ from andromede.servicekit.service_app import service_app
 def build_identity_app(identity: IdentityService) -> FastAPI:
     app = service_app("identity")
     app.state.identity = identity
-    for module in (auth, resources, actors, roles, catalog, credentials):
+    for module in (auth, resources, actors, implied_roles, roles, catalog, credentials):
         app.include_router(module.router)
     return app

@@ -1,0 +1,123 @@
+"""Keystone's admin APIs a cloud operator (system-scoped) drives with the real client: regions with a chosen id,
+implied roles and their effect on tokens, system grants, project tags, and Keystone's input limits."""
+
+from __future__ import annotations
+
+import secrets
+
+import httpx
+
+from tests.support.accounts import Admin, auth_headers
+from tests.support.server import Server
+
+ADMIN_CLOUD = "andromede-admin"
+V3 = "/identity/v3"
+
+
+def test_a_region_with_a_chosen_id(server: Server, admin: Admin) -> None:
+    name = f"region-{secrets.token_hex(3)}"
+    created = server.openstack_json("region", "create", name, "--description", "north", cloud=ADMIN_CLOUD)
+    assert created["region"] == name
+    server.openstack("region", "set", name, "--description", "north-east", cloud=ADMIN_CLOUD)
+    assert server.openstack_json("region", "show", name, cloud=ADMIN_CLOUD)["description"] == "north-east"
+    put = admin.client.put(f"{V3}/regions/{name}-b", json={"region": {"description": "b"}})
+    assert put.status_code == 201 and put.json()["region"]["id"] == f"{name}-b"
+    again = admin.client.put(f"{V3}/regions/{name}-b", json={"region": {}})
+    assert again.status_code == 409
+    mismatch = admin.client.put(f"{V3}/regions/{name}-c", json={"region": {"id": "other"}})
+    assert mismatch.status_code == 400
+    assert admin.client.get(f"{V3}/regions/{name}-c").status_code == 404
+
+
+def test_implied_roles_reach_tokens_and_effective_assignments(server: Server, admin: Admin,
+                                                             http: httpx.Client) -> None:
+    prior, implied = f"prior-{secrets.token_hex(3)}", f"implied-{secrets.token_hex(3)}"
+    server.openstack("role", "create", prior, cloud=ADMIN_CLOUD)
+    server.openstack("role", "create", implied, cloud=ADMIN_CLOUD)
+    server.openstack("implied", "role", "create", prior, "--implied-role", implied, cloud=ADMIN_CLOUD)
+    listed = server.openstack_json("implied", "role", "list", cloud=ADMIN_CLOUD)
+    assert any(row["Prior Role Name"] == prior and row["Implied Role Name"] == implied for row in listed)
+    prior_id, implied_id = admin.role_id(prior), admin.role_id(implied)
+    path = f"{V3}/roles/{prior_id}/implies/{implied_id}"
+    shown = admin.client.get(path).json()["role_inference"]
+    assert shown["prior_role"]["id"] == prior_id and shown["implies"]["id"] == implied_id
+    assert admin.client.head(path).status_code == 204
+    assert admin.client.get(f"{V3}/roles/{prior_id}/implies").json()["role_inference"]["implies"][0]["id"] \
+        == implied_id
+    circular = admin.client.put(f"{V3}/roles/{implied_id}/implies/{prior_id}")
+    assert circular.status_code == 400
+    assert admin.client.put(f"{V3}/roles/{prior_id}/implies/{admin.role_id('admin')}").status_code == 403
+
+    account = admin.account(prior)
+    token = http.post(f"{V3}/auth/tokens", json={"auth": {"identity": {"methods": ["password"], "password": {
+        "user": {"id": account.user_id, "password": account.password}}},
+        "scope": {"project": {"id": account.project_id}}}}).json()["token"]
+    assert {prior, implied} <= {role["name"] for role in token["roles"]}
+    effective = admin.client.get(f"{V3}/role_assignments", params={"user.id": account.user_id,
+                                                                   "effective": ""}).json()["role_assignments"]
+    by_role = {row["role"]["id"]: row for row in effective}
+    assert by_role[implied_id]["links"]["prior_role"].endswith(f"/roles/{prior_id}")
+
+    server.openstack("implied", "role", "delete", prior, "--implied-role", implied, cloud=ADMIN_CLOUD)
+    assert admin.client.get(path).status_code == 404
+    again = http.post(f"{V3}/auth/tokens", json={"auth": {"identity": {"methods": ["password"], "password": {
+        "user": {"id": account.user_id, "password": account.password}}},
+        "scope": {"project": {"id": account.project_id}}}}).json()["token"]
+    assert implied not in {role["name"] for role in again["roles"]}
+
+
+def test_system_grants_for_users_and_groups(server: Server, admin: Admin) -> None:
+    account = admin.account()
+    group = admin.client.post(f"{V3}/groups", json={"group": {"name": f"g-{secrets.token_hex(3)}"}}).json()["group"]
+    reader = admin.role_id("reader")
+    server.openstack("role", "add", "--system", "all", "--user", account.user_id, "reader", cloud=ADMIN_CLOUD)
+    assert admin.client.put(f"{V3}/system/groups/{group['id']}/roles/{reader}").status_code == 204
+    assert admin.client.head(f"{V3}/system/groups/{group['id']}/roles/{reader}").status_code == 204
+    listed = admin.client.get(f"{V3}/role_assignments", params={"scope.system": "all"}).json()["role_assignments"]
+    actors = {row.get("user", row.get("group", {})).get("id") for row in listed}
+    assert {account.user_id, group["id"]} <= actors
+    system_token = server.token(account.name, account.password, system=True)
+    assert system_token
+    assert admin.client.delete(f"{V3}/system/groups/{group['id']}/roles/{reader}").status_code == 204
+
+
+def test_project_tags_through_the_client(server: Server, admin: Admin) -> None:
+    project_id, name = admin.project("tagged")
+    server.openstack("project", "set", name, "--tag", "blue", "--tag", "prod", cloud=ADMIN_CLOUD)
+    assert sorted(server.openstack_json("project", "show", name, cloud=ADMIN_CLOUD)["tags"]) == ["blue", "prod"]
+    listed = server.openstack_json("project", "list", "--tags", "blue,prod", cloud=ADMIN_CLOUD)
+    assert [row["ID"] for row in listed] == [project_id]
+    path = f"{V3}/projects/{project_id}/tags"
+    assert admin.client.put(f"{path}/green").status_code == 201
+    assert admin.client.head(f"{path}/green").status_code == 204
+    assert admin.client.get(f"{path}/missing").status_code == 404
+    assert admin.client.put(f"{path}/a,b").status_code == 400
+    assert sorted(admin.client.get(path).json()["tags"]) == ["blue", "green", "prod"]
+    assert admin.client.get(f"{V3}/projects", params={"not-tags-any": "green"}).status_code == 200
+    assert project_id not in {p["id"] for p in admin.client.get(
+        f"{V3}/projects", params={"not-tags-any": "green"}).json()["projects"]}
+    assert admin.client.put(path, json={"tags": ["one"]}).json() == {"tags": ["one"]}
+    assert admin.client.delete(path).status_code == 204
+    assert admin.client.get(path).json() == {"tags": []}
+
+
+def test_a_member_reads_but_cannot_tag_their_project(server: Server, admin: Admin, http: httpx.Client) -> None:
+    account = admin.account()
+    token = account.token(server)
+    path = f"{V3}/projects/{account.project_id}/tags"
+    assert http.get(path, headers=auth_headers(token)).status_code == 200
+    assert http.put(f"{path}/mine", headers=auth_headers(token)).status_code == 403
+    assert admin.client.get(path).json() == {"tags": []}
+
+
+def test_keystone_input_limits(server: Server, admin: Admin) -> None:
+    long_name = "p" * 65
+    for collection, key in (("projects", "project"), ("domains", "domain")):
+        refused = admin.client.post(f"{V3}/{collection}", json={key: {"name": long_name}})
+        assert refused.status_code == 400, refused.text
+        assert refused.json()["error"]["code"] == 400
+    assert admin.client.get(f"{V3}/projects", params={"name": long_name}).json()["projects"] == []
+    nowhere = admin.client.post(f"{V3}/users", json={"user": {"name": "u-nowhere", "domain_id": "f" * 32}})
+    assert nowhere.status_code == 404
+    assert nowhere.json()["error"]["code"] == 404
+    assert admin.client.get(f"{V3}/users", params={"name": "u-nowhere"}).json()["users"] == []
