@@ -121,3 +121,34 @@ def test_keystone_input_limits(server: Server, admin: Admin) -> None:
     assert nowhere.status_code == 404
     assert nowhere.json()["error"]["code"] == 404
     assert admin.client.get(f"{V3}/users", params={"name": "u-nowhere"}).json()["users"] == []
+
+
+def test_an_ec2_credential_takes_new_keys_and_another_project(server: Server, admin: Admin,
+                                                              http: httpx.Client) -> None:
+    """Tempest's credential test: the blob's keys and the project change, the id stays."""
+    account = admin.account()
+    second = admin.project("ec2")
+    admin.client.put(f"{V3}/projects/{second[0]}/users/{account.user_id}/roles/{admin.role_id('member')}")
+    old = f"access-{secrets.token_hex(4)}"
+    created = admin.client.post(f"{V3}/credentials", json={"credential": {
+        "type": "ec2", "user_id": account.user_id, "project_id": account.project_id,
+        "blob": f'{{"access": "{old}", "secret": "s1"}}'}})
+    assert created.status_code == 201, created.text
+    cred_id = created.json()["credential"]["id"]
+    new = f"access-{secrets.token_hex(4)}"
+    updated = admin.client.patch(f"{V3}/credentials/{cred_id}", json={"credential": {
+        "type": "ec2", "project_id": second[0], "blob": f'{{"access": "{new}", "secret": "s2"}}'}})
+    assert updated.status_code == 200, updated.text
+    body = updated.json()["credential"]
+    assert body["id"] == cred_id and body["project_id"] == second[0]
+    token = account.token(server)
+    ec2 = f"{V3}/users/{account.user_id}/credentials/OS-EC2"
+    assert http.get(f"{ec2}/{new}", headers=auth_headers(token)).json()["credential"]["secret"] == "s2"
+    assert http.get(f"{ec2}/{old}", headers=auth_headers(token)).status_code == 404
+    bound = admin.client.patch(f"{V3}/credentials/{cred_id}", json={"credential": {
+        "blob": f'{{"access": "{new}", "secret": "s3", "trust_id": "t"}}'}})
+    assert bound.status_code == 400
+    elsewhere = admin.client.patch(f"{V3}/credentials/{cred_id}", json={"credential": {
+        "project_id": admin.project("no-role")[0]}})
+    assert elsewhere.status_code == 400
+    assert admin.client.get(f"{V3}/credentials/{cred_id}").json()["credential"]["project_id"] == second[0]
