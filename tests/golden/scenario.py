@@ -958,4 +958,96 @@ class Scenario:
           expect=400)
         c("user in missing domain", "POST", f"{base}/users", token=a,
           json={"user": {"name": "golden-nowhere", "domain_id": MISSING_HEX}}, expect=404)
+
+        # OS-EP-FILTER, on the tagged project before it goes.
+        ep = f"{base}/OS-EP-FILTER"
+        endpoint = c("filter endpoint list", "GET", f"{base}/endpoints?interface=public", token=a,
+                     expect=200).json()["endpoints"][0]["id"]
+        group = c("endpoint group create", "POST", f"{ep}/endpoint_groups", token=a, json={"endpoint_group": {
+            "name": "golden-eg", "filters": {"interface": "public"}}}, expect=201).json()["endpoint_group"]
+        c("endpoint group create bad filter", "POST", f"{ep}/endpoint_groups", token=a,
+          json={"endpoint_group": {"name": "x", "filters": {"colour": "blue"}}}, expect=400)
+        eg = f"{ep}/endpoint_groups/{group['id']}"
+        missing_eg = f"{ep}/endpoint_groups/{MISSING_HEX}"
+        c("endpoint group list", "GET", f"{ep}/endpoint_groups", token=a, expect=200)
+        c("endpoint group list no token", "GET", f"{ep}/endpoint_groups", expect=401)
+        c("endpoint group show", "GET", eg, token=a, expect=200)
+        c("endpoint group show missing", "GET", missing_eg, token=a, expect=404)
+        c("endpoint group head", "HEAD", eg, token=a, expect=200)
+        c("endpoint group head missing", "HEAD", missing_eg, token=a, expect=404)
+        c("endpoint group update", "PATCH", eg, token=a, json={"endpoint_group": {"description": "d"}}, expect=200)
+        c("endpoint group update missing", "PATCH", missing_eg, token=a, json={"endpoint_group": {}}, expect=404)
+        c("endpoint group endpoints", "GET", f"{eg}/endpoints", token=a, expect=200)
+        c("endpoint group endpoints missing", "GET", f"{missing_eg}/endpoints", token=a, expect=404)
+        c("endpoint group add project", "PUT", f"{eg}/projects/{project['id']}", token=a, expect=204)
+        c("endpoint group add project missing", "PUT", f"{eg}/projects/{MISSING_HEX}", token=a, expect=404)
+        c("endpoint group project show", "GET", f"{eg}/projects/{project['id']}", token=a, expect=200)
+        c("endpoint group project show missing", "GET", f"{missing_eg}/projects/{project['id']}", token=a,
+          expect=404)
+        c("endpoint group project head", "HEAD", f"{eg}/projects/{project['id']}", token=a, expect=200)
+        c("endpoint group project head missing", "HEAD", f"{eg}/projects/{MISSING_HEX}", token=a, expect=404)
+        c("endpoint group projects", "GET", f"{eg}/projects", token=a, expect=200)
+        c("endpoint group projects missing", "GET", f"{missing_eg}/projects", token=a, expect=404)
+        c("project endpoint groups", "GET", f"{ep}/projects/{project['id']}/endpoint_groups", token=a, expect=200)
+        c("project endpoint groups missing", "GET", f"{ep}/projects/{MISSING_HEX}/endpoint_groups", token=a,
+          expect=404)
+        c("endpoint group remove project", "DELETE", f"{eg}/projects/{project['id']}", token=a, expect=204)
+        c("endpoint group remove project again", "DELETE", f"{eg}/projects/{project['id']}", token=a, expect=404)
+        pe = f"{ep}/projects/{project['id']}/endpoints"
+        c("project endpoint add", "PUT", f"{pe}/{endpoint}", token=a, expect=204)
+        c("project endpoint add missing", "PUT", f"{pe}/{MISSING_HEX}", token=a, expect=404)
+        c("project endpoint check", "GET", f"{pe}/{endpoint}", token=a, expect=204)
+        c("project endpoint check missing", "GET", f"{pe}/{MISSING_HEX}", token=a, expect=404)
+        c("project endpoint head", "HEAD", f"{pe}/{endpoint}", token=a, expect=204)
+        c("project endpoint head missing", "HEAD", f"{pe}/{MISSING_HEX}", token=a, expect=404)
+        c("project endpoints", "GET", pe, token=a, expect=200)
+        c("project endpoints missing", "GET", f"{ep}/projects/{MISSING_HEX}/endpoints", token=a, expect=404)
+        c("endpoint projects", "GET", f"{ep}/endpoints/{endpoint}/projects", token=a, expect=200)
+        c("endpoint projects missing", "GET", f"{ep}/endpoints/{MISSING_HEX}/projects", token=a, expect=404)
+        c("project endpoint remove", "DELETE", f"{pe}/{endpoint}", token=a, expect=204)
+        c("project endpoint remove again", "DELETE", f"{pe}/{endpoint}", token=a, expect=404)
+        c("endpoint group delete", "DELETE", eg, token=a, expect=204)
+        c("endpoint group delete again", "DELETE", eg, token=a, expect=404)
         c("tagged project delete", "DELETE", f"{base}/projects/{project['id']}", token=a, expect=204)
+
+        # Domain configuration: a stored document.
+        dc = f"{base}/domains/default/config"
+        c("domain config create", "PUT", dc, token=a, json={"config": {
+            "identity": {"driver": "ldap"}, "ldap": {"url": "ldap://golden.example", "password": "p"}}}, expect=201)
+        c("domain config create bad group", "PUT", dc, token=a, json={"config": {"nova": {"x": "y"}}}, expect=403)
+        c("domain config show", "GET", dc, token=a, expect=200)
+        c("domain config show missing domain", "GET", f"{base}/domains/{MISSING_HEX}/config", token=a, expect=404)
+        c("domain config head", "HEAD", dc, token=a, expect=200)
+        c("domain config head missing", "HEAD", f"{base}/domains/{MISSING_HEX}/config", token=a, expect=404)
+        c("domain config group", "GET", f"{dc}/ldap", token=a, expect=200)
+        c("domain config group bad", "GET", f"{dc}/nova", token=a, expect=403)
+        c("domain config group head", "HEAD", f"{dc}/ldap", token=a, expect=200)
+        c("domain config group head bad", "HEAD", f"{dc}/nova", token=a, expect=403)
+        c("domain config option", "GET", f"{dc}/ldap/url", token=a, expect=200)
+        c("domain config option missing", "GET", f"{dc}/ldap/user_tree_dn", token=a, expect=404)
+        c("domain config option head", "HEAD", f"{dc}/ldap/url", token=a, expect=200)
+        c("domain config option head missing", "HEAD", f"{dc}/ldap/suffix", token=a, expect=404)
+        c("domain config update", "PATCH", dc, token=a, json={"config": {"ldap": {"suffix": "dc=golden"}}},
+          expect=200)
+        c("domain config update bad", "PATCH", dc, token=a, json={"config": {}}, expect=403)
+        c("domain config group update", "PATCH", f"{dc}/ldap", token=a,
+          json={"config": {"ldap": {"url": "ldaps://golden.example"}}}, expect=200)
+        c("domain config group update missing", "PATCH", f"{dc}/identity", token=a,
+          json={"config": {"ldap": {"url": "x"}}}, expect=403)
+        c("domain config option update", "PATCH", f"{dc}/ldap/suffix", token=a,
+          json={"config": {"suffix": "dc=other"}}, expect=200)
+        c("domain config option update missing", "PATCH", f"{dc}/ldap/user_tree_dn", token=a,
+          json={"config": {"user_tree_dn": "x"}}, expect=404)
+        c("domain config option delete", "DELETE", f"{dc}/ldap/suffix", token=a, expect=204)
+        c("domain config option delete again", "DELETE", f"{dc}/ldap/suffix", token=a, expect=404)
+        c("domain config group delete", "DELETE", f"{dc}/identity", token=a, expect=204)
+        c("domain config group delete again", "DELETE", f"{dc}/identity", token=a, expect=404)
+        c("domain config delete", "DELETE", dc, token=a, expect=204)
+        c("domain config delete again", "DELETE", dc, token=a, expect=404)
+        c("domain config default", "GET", f"{base}/domains/config/default", token=a, expect=200)
+        c("domain config default no token", "GET", f"{base}/domains/config/default", expect=401)
+        c("domain config group default", "GET", f"{base}/domains/config/ldap/default", token=a, expect=200)
+        c("domain config group default bad", "GET", f"{base}/domains/config/nova/default", token=a, expect=403)
+        c("domain config option default", "GET", f"{base}/domains/config/ldap/url/default", token=a, expect=200)
+        c("domain config option default bad", "GET", f"{base}/domains/config/ldap/password/default", token=a,
+          expect=403)

@@ -20,6 +20,7 @@ def test_project_admins_and_managers_cannot_run_the_catalog_or_roles(server: Ser
     member, reader = admin.role_id("member"), admin.role_id("reader")
     region = f"evil-{secrets.token_hex(3)}"
     before = admin.client.get(f"{V3}/role_inferences").json()
+    endpoint = admin.client.get(f"{V3}/endpoints").json()["endpoints"][0]["id"]
     for who, token in attackers.items():
         headers = auth_headers(token)
         attempts = [
@@ -28,11 +29,21 @@ def test_project_admins_and_managers_cannot_run_the_catalog_or_roles(server: Ser
             http.put(f"{V3}/roles/{reader}/implies/{member}", headers=headers),
             http.delete(f"{V3}/roles/{admin.role_id('member')}/implies/{reader}", headers=headers),
             http.put(f"{V3}/system/users/{manager.user_id}/roles/{admin.role_id('admin')}", headers=headers),
+            http.put(f"{V3}/domains/default/config", headers=headers,
+                     json={"config": {"identity": {"driver": "ldap"}}}),
+            http.get(f"{V3}/domains/default/config", headers=headers),
+            http.post(f"{V3}/OS-EP-FILTER/endpoint_groups", headers=headers,
+                      json={"endpoint_group": {"name": "evil", "filters": {"interface": "public"}}}),
+            http.put(f"{V3}/OS-EP-FILTER/projects/{manager.project_id}/endpoints/{endpoint}", headers=headers),
         ]
         assert [a.status_code for a in attempts] == [403] * len(attempts), (who, [a.text for a in attempts])
     assert admin.client.get(f"{V3}/regions/{region}").status_code == 404
     assert admin.client.get(f"{V3}/role_inferences").json() == before
     assert admin.client.get(f"{V3}/system/users/{manager.user_id}/roles").json()["roles"] == []
+    assert admin.client.get(f"{V3}/domains/default/config").status_code == 404
+    assert admin.client.get(f"{V3}/OS-EP-FILTER/endpoint_groups", params={"name": "evil"}).json()[
+        "endpoint_groups"] == []
+    assert admin.client.get(f"{V3}/OS-EP-FILTER/projects/{manager.project_id}/endpoints").json()["endpoints"] == []
 
 
 def test_a_member_cannot_tag_another_project(server: Server, admin: Admin, http: httpx.Client) -> None:

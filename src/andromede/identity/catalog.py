@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from andromede.common.errors import BadRequest, Conflict
 from andromede.common.ids import new_id
+from andromede.identity import endpoint_filter
 from andromede.identity.common import flush_unique, get_or_404
 from andromede.identity.models import Endpoint, Region, Service
 from andromede.identity.schemas import (
@@ -109,6 +110,8 @@ def update_service(session: Session, service_id: str, body: ServiceUpdate) -> Se
 
 def delete_service(session: Session, service_id: str) -> None:
     service = get_service(session, service_id)
+    endpoint_filter.forget_endpoints(session, list(session.scalars(
+        select(Endpoint.id).where(Endpoint.service_id == service.id))))
     session.execute(delete(Endpoint).where(Endpoint.service_id == service.id))
     session.delete(service)
 
@@ -161,7 +164,9 @@ def update_endpoint(session: Session, endpoint_id: str, body: EndpointUpdate) ->
 
 
 def delete_endpoint(session: Session, endpoint_id: str) -> None:
-    session.delete(get_endpoint(session, endpoint_id))
+    endpoint = get_endpoint(session, endpoint_id)
+    endpoint_filter.forget_endpoints(session, [endpoint.id])
+    session.delete(endpoint)
 
 
 # ---- the catalog -------------------------------------------------------------------------------
@@ -194,11 +199,15 @@ def ensure_catalog(session: Session, base_url: str, region_id: str, entries: lis
 
 def render_catalog(session: Session, *, project_id: str | None, user_id: str | None) -> list[dict]:
     values = {"project_id": project_id, "tenant_id": project_id, "user_id": user_id}
-    rows = session.execute(
+    rows: list[tuple[Service, Endpoint]] = [(service, endpoint) for service, endpoint in session.execute(
         select(Service, Endpoint).join(Endpoint, Endpoint.service_id == Service.id)
         .where(Service.enabled.is_(True), Endpoint.enabled.is_(True))
         .order_by(Service.type, Service.name, Endpoint.interface)
-    ).all()
+    )]
+    if project_id is not None:
+        chosen = endpoint_filter.filtered_endpoint_ids(session, project_id)
+        if chosen:
+            rows = [(service, endpoint) for service, endpoint in rows if endpoint.id in chosen]
     catalog: dict[str, dict] = {}
     for service, endpoint in rows:
         names = _SUBSTITUTION.findall(endpoint.url)

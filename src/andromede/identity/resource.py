@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from andromede.common.errors import BadRequest, Forbidden
 from andromede.common.ids import new_id
-from andromede.identity import revoke
+from andromede.identity import domain_config, endpoint_filter, revoke
 from andromede.identity.common import DEFAULT_DOMAIN_ID, flush_unique, get_or_404
 from andromede.identity.models import (
     Credential,
@@ -93,6 +93,7 @@ def delete_domain(session: Session, domain_id: str) -> None:
         session.execute(delete(Group).where(Group.id.in_(groups)))
     session.execute(delete(RoleAssignment).where(RoleAssignment.target_id == domain_id))
     session.execute(delete(Role).where(Role.domain_id == domain_id))
+    domain_config.forget_domain(session, domain_id)
     session.delete(domain)
 
 
@@ -179,6 +180,7 @@ def delete_project(session: Session, project_id: str) -> None:
 
 def _delete_project_rows(session: Session, project: Project) -> None:
     revoke.revoke(session, project_id=project.id)
+    endpoint_filter.forget_project(session, project.id)
     session.execute(delete(RoleAssignment).where(RoleAssignment.target_type == "project",
                                                  RoleAssignment.target_id == project.id))
     session.delete(project)

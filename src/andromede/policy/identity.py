@@ -60,6 +60,46 @@ ROLE_READER = any_of(ADMIN, SYSTEM_READER, all_of(holds("manager", "admin"), lam
 # Keystone's project tag rules: operators, the project's domain managers and the project's own admins.
 TAG_WRITER = any_of(ADMIN_OR_DOMAIN_MANAGER, all_of(holds("admin", "manager"), project_scoped_to("project_id")))
 
+SYSTEM_ADMIN_OR_READER = any_of(ADMIN, SYSTEM_READER)
+
+# OS-EP-FILTER: the cloud operator's (Keystone: system admins write, system readers read).
+_EG = "/OS-EP-FILTER/endpoint_groups/{endpoint_group_id}"
+_EP_PROJECT = "/OS-EP-FILTER/projects/{project_id}"
+_EP_FILTER_RULES = [
+    _rule("create_endpoint_group", ADMIN, "Create an endpoint group.",
+          ("POST", "/OS-EP-FILTER/endpoint_groups")),
+    _rule("list_endpoint_groups", SYSTEM_ADMIN_OR_READER, "List endpoint groups.",
+          ("GET", "/OS-EP-FILTER/endpoint_groups")),
+    _rule("get_endpoint_group", SYSTEM_ADMIN_OR_READER, "Show an endpoint group.",
+          ("GET", f"{_EG}")),
+    _rule("update_endpoint_group", ADMIN, "Update an endpoint group.",
+          ("PATCH", f"{_EG}")),
+    _rule("delete_endpoint_group", ADMIN, "Delete an endpoint group.",
+          ("DELETE", f"{_EG}")),
+    _rule("list_projects_associated_with_endpoint_group", SYSTEM_ADMIN_OR_READER, "Projects given an endpoint group.",
+          ("GET", f"{_EG}/projects")),
+    _rule("list_endpoints_associated_with_endpoint_group", SYSTEM_ADMIN_OR_READER, "Endpoints a group selects.",
+          ("GET", f"{_EG}/endpoints")),
+    _rule("get_endpoint_group_in_project", SYSTEM_ADMIN_OR_READER, "Check a project's endpoint group.",
+          ("GET", f"{_EG}/projects/{{project_id}}")),
+    _rule("add_endpoint_group_to_project", ADMIN, "Give a project an endpoint group.",
+          ("PUT", f"{_EG}/projects/{{project_id}}")),
+    _rule("remove_endpoint_group_from_project", ADMIN, "Take an endpoint group from a project.",
+          ("DELETE", f"{_EG}/projects/{{project_id}}")),
+    _rule("list_endpoint_groups_for_project", SYSTEM_ADMIN_OR_READER, "A project's endpoint groups.",
+          ("GET", f"{_EP_PROJECT}/endpoint_groups")),
+    _rule("list_endpoints_for_project", SYSTEM_ADMIN_OR_READER, "A project's endpoints.",
+          ("GET", f"{_EP_PROJECT}/endpoints")),
+    _rule("add_endpoint_to_project", ADMIN, "Give a project an endpoint.",
+          ("PUT", f"{_EP_PROJECT}/endpoints/{{endpoint_id}}")),
+    _rule("check_endpoint_in_project", SYSTEM_ADMIN_OR_READER, "Check a project's endpoint.",
+          ("GET", f"{_EP_PROJECT}/endpoints/{{endpoint_id}}")),
+    _rule("remove_endpoint_from_project", ADMIN, "Take an endpoint from a project.",
+          ("DELETE", f"{_EP_PROJECT}/endpoints/{{endpoint_id}}")),
+    _rule("list_projects_for_endpoint", SYSTEM_ADMIN_OR_READER, "Projects given an endpoint.",
+          ("GET", "/OS-EP-FILTER/endpoints/{endpoint_id}/projects")),
+]
+
 TOKEN_SUBJECT = any_of(ADMIN, user_is("user_id"))
 
 register(
@@ -146,6 +186,20 @@ register(
     *_crud("region", "regions", authenticated, "/regions"),
     *_crud("service", "services", ADMIN_OR_READER, "/services"),
     *_crud("endpoint", "endpoints", ADMIN_OR_READER, "/endpoints"),
+    *_EP_FILTER_RULES,
+    _rule("create_domain_config", ADMIN, "Store a domain's configuration.", ("PUT", "/domains/{domain_id}/config")),
+    _rule("get_domain_config", SYSTEM_ADMIN_OR_READER, "Show a domain's configuration.",
+          ("GET", "/domains/{domain_id}/config"), ("GET", "/domains/{domain_id}/config/{group}"),
+          ("GET", "/domains/{domain_id}/config/{group}/{option}")),
+    _rule("update_domain_config", ADMIN, "Update a domain's configuration.",
+          ("PATCH", "/domains/{domain_id}/config"), ("PATCH", "/domains/{domain_id}/config/{group}"),
+          ("PATCH", "/domains/{domain_id}/config/{group}/{option}")),
+    _rule("delete_domain_config", ADMIN, "Delete a domain's configuration.",
+          ("DELETE", "/domains/{domain_id}/config"), ("DELETE", "/domains/{domain_id}/config/{group}"),
+          ("DELETE", "/domains/{domain_id}/config/{group}/{option}")),
+    _rule("get_domain_config_default", SYSTEM_ADMIN_OR_READER, "Show the default domain configuration.",
+          ("GET", "/domains/config/default"), ("GET", "/domains/config/{group}/default"),
+          ("GET", "/domains/config/{group}/{option}/default")),
     # Owner checks for these happen in the route and answer 404, so another user's secrets stay unseen.
     _rule("manage_application_credentials", authenticated, "Application credentials of the caller.",
           ("GET", "/users/{user_id}/application_credentials"),

@@ -3,7 +3,9 @@ implied roles and their effect on tokens, system grants, project tags, and Keyst
 
 from __future__ import annotations
 
+import json
 import secrets
+from pathlib import Path
 
 import httpx
 
@@ -152,3 +154,70 @@ def test_an_ec2_credential_takes_new_keys_and_another_project(server: Server, ad
         "project_id": admin.project("no-role")[0]}})
     assert elsewhere.status_code == 400
     assert admin.client.get(f"{V3}/credentials/{cred_id}").json()["credential"]["project_id"] == second[0]
+
+
+def test_endpoint_groups_filter_a_projects_catalog(server: Server, admin: Admin, tmp_path: Path,
+                                                   http: httpx.Client) -> None:
+    account = admin.account()
+    service = admin.client.post(f"{V3}/services", json={"service": {"type": f"t-{secrets.token_hex(3)}",
+                                                                    "name": "filtered"}}).json()["service"]
+    endpoint = admin.client.post(f"{V3}/endpoints", json={"endpoint": {
+        "service_id": service["id"], "interface": "public", "url": "https://filtered.example/v1",
+        "region_id": "RegionOne"}}).json()["endpoint"]
+    filters = tmp_path / "filters.json"
+    filters.write_text(json.dumps({"service_id": service["id"]}))
+    name = f"eg-{secrets.token_hex(3)}"
+    group = server.openstack_json("endpoint", "group", "create", name, str(filters), cloud=ADMIN_CLOUD)
+    assert group["filters"] == {"service_id": service["id"]}
+    server.openstack("endpoint", "group", "add", "project", name, account.project_id, cloud=ADMIN_CLOUD)
+    eg = f"{V3}/OS-EP-FILTER/endpoint_groups/{group['id']}"
+    assert [e["id"] for e in admin.client.get(f"{eg}/endpoints").json()["endpoints"]] == [endpoint["id"]]
+    assert [p["id"] for p in admin.client.get(f"{eg}/projects").json()["projects"]] == [account.project_id]
+
+    catalog = http.get(f"{V3}/auth/catalog", headers=auth_headers(account.token(server))).json()["catalog"]
+    assert [entry["id"] for entry in catalog] == [service["id"]]
+    admin_catalog = admin.client.get(f"{V3}/auth/catalog").json()["catalog"]
+    assert len(admin_catalog) > 1  # a scope with no filter sees every endpoint
+
+    server.openstack("endpoint", "group", "remove", "project", name, account.project_id, cloud=ADMIN_CLOUD)
+    identity = admin.client.get(f"{V3}/endpoints", params={"interface": "public"}).json()["endpoints"][0]
+    server.openstack("endpoint", "add", "project", identity["id"], account.project_id, cloud=ADMIN_CLOUD)
+    project_eps = f"{V3}/OS-EP-FILTER/projects/{account.project_id}/endpoints"
+    assert [e["id"] for e in admin.client.get(project_eps).json()["endpoints"]] == [identity["id"]]
+    assert admin.client.head(f"{project_eps}/{identity['id']}").status_code == 204
+    catalog = http.get(f"{V3}/auth/catalog", headers=auth_headers(account.token(server))).json()["catalog"]
+    assert [e["id"] for entry in catalog for e in entry["endpoints"]] == [identity["id"]]
+    server.openstack("endpoint", "remove", "project", identity["id"], account.project_id, cloud=ADMIN_CLOUD)
+    assert admin.client.head(f"{project_eps}/{identity['id']}").status_code == 404
+    bad = admin.client.post(f"{V3}/OS-EP-FILTER/endpoint_groups", json={"endpoint_group": {
+        "name": "bad", "filters": {"colour": "blue"}}})
+    assert bad.status_code == 400
+    server.openstack("endpoint", "group", "delete", name, cloud=ADMIN_CLOUD)
+    assert admin.client.get(eg).status_code == 404
+    admin.client.delete(f"{V3}/services/{service['id']}")
+
+
+def test_domain_configuration_is_a_stored_document(server: Server, admin: Admin) -> None:
+    domain = admin.client.post(f"{V3}/domains", json={"domain": {"name": f"d-{secrets.token_hex(3)}"}}).json()
+    path = f"{V3}/domains/{domain['domain']['id']}/config"
+    assert admin.client.get(path).status_code == 404
+    config = {"identity": {"driver": "ldap"},
+              "ldap": {"url": "ldap://directory.example", "user_tree_dn": "ou=Users,dc=example", "password": "pw"}}
+    created = admin.client.put(path, json={"config": config})
+    assert created.status_code == 201, created.text
+    assert created.json()["config"] == {"identity": {"driver": "ldap"}, "ldap": {
+        "url": "ldap://directory.example", "user_tree_dn": "ou=Users,dc=example"}}  # the password never shows
+    assert admin.client.get(f"{path}/ldap/url").json() == {"config": {"url": "ldap://directory.example"}}
+    patched = admin.client.patch(f"{path}/ldap", json={"config": {"ldap": {"url": "ldaps://other.example"}}})
+    assert patched.status_code == 200 and patched.json()["config"]["ldap"]["url"] == "ldaps://other.example"
+    refused = admin.client.patch(path, json={"config": {"nova": {"url": "x"}}})
+    assert refused.status_code == 403
+    assert admin.client.put(path, json={"config": {"ldap": {"secret_sauce": "x"}}}).status_code == 403
+    assert admin.client.put(path, json={"config": config}).status_code == 200
+    assert admin.client.get(f"{V3}/domains/config/default").json()["config"]["identity"]["driver"] == "sql"
+    assert admin.client.get(f"{V3}/domains/config/ldap/url/default").json() == {"config": {"url": "ldap://localhost"}}
+    assert admin.client.delete(f"{path}/ldap/user_tree_dn").status_code == 204
+    assert admin.client.get(f"{path}/ldap/user_tree_dn").status_code == 404
+    assert admin.client.delete(path).status_code == 204
+    assert admin.client.get(path).status_code == 404
+    assert admin.client.get(f"{V3}/domains/{'0' * 32}/config").status_code == 404
