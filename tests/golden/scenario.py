@@ -910,6 +910,7 @@ class Scenario:
     def keystone_admin_apis(self) -> None:
         c, a = self.call, self.admin
         base = "/identity/v3"
+        c("json home", "GET", f"{base}", headers={"Accept": "application/json-home"}, expect=200)
         c("region put", "PUT", f"{base}/regions/GoldenPut", token=a, json={"region": {"description": "p"}},
           expect=201)
         c("region put conflicting id", "PUT", f"{base}/regions/GoldenOther", token=a,

@@ -4,6 +4,7 @@ implied roles and their effect on tokens, system grants, project tags, and Keyst
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from pathlib import Path
 
@@ -221,3 +222,62 @@ def test_domain_configuration_is_a_stored_document(server: Server, admin: Admin)
     assert admin.client.delete(path).status_code == 204
     assert admin.client.get(path).status_code == 404
     assert admin.client.get(f"{V3}/domains/{'0' * 32}/config").status_code == 404
+
+
+def test_the_json_home_document_advertises_what_is_served(server: Server, http: httpx.Client) -> None:
+    from tests.golden import routes
+
+    response = http.get(f"{V3}", headers={"Accept": "application/json-home"})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/json-home")
+    resources = response.json()["resources"]
+    match = routes.matcher(routes.app_routes())
+    rel = "https://docs.openstack.org/api/openstack-identity/3/rel/"
+    ext = "https://docs.openstack.org/api/openstack-identity/3/ext/"
+    for wanted in ("implied_role", "role_inferences", "system_group_role", "project_tags", "domain_config",
+                   "region", "auth_tokens"):
+        assert rel + wanted in resources
+    assert ext + "OS-EP-FILTER/1.0/rel/endpoint_groups" in resources
+    for relation, resource in resources.items():
+        template = resource.get("href", resource.get("href-template"))
+        concrete = re.sub(r"\{(\w+)\}", "x1", template)
+        served = [m for m in ("GET", "POST", "PUT", "PATCH", "DELETE") if match(m, concrete) is not None]
+        assert served, relation
+        for var, param in resource.get("href-vars", {}).items():
+            assert param.endswith("/param/" + var)
+    # Without asking for it, /v3 is the version document as before.
+    assert "version" in http.get(f"{V3}").json()
+
+
+def test_domain_specific_roles_count_through_what_they_imply(server: Server, admin: Admin,
+                                                              http: httpx.Client) -> None:
+    domain = admin.client.post(f"{V3}/domains", json={"domain": {"name": f"d-{secrets.token_hex(3)}"}}).json()
+    domain_id = domain["domain"]["id"]
+    local = admin.client.post(f"{V3}/roles", json={"role": {"name": "operator", "domain_id": domain_id}})
+    assert local.status_code == 201, local.text
+    local_id = local.json()["role"]["id"]
+    assert admin.client.get(f"{V3}/roles", params={"domain_id": domain_id}).json()["roles"][0]["id"] == local_id
+    member = admin.role_id("member")
+    assert admin.client.put(f"{V3}/roles/{local_id}/implies/{member}").status_code == 201
+    assert admin.client.put(f"{V3}/roles/{member}/implies/{local_id}").status_code == 403  # global -> local
+
+    project = admin.client.post(f"{V3}/projects", json={"project": {"name": "p-local", "domain_id": domain_id}})
+    project_id = project.json()["project"]["id"]
+    user = admin.client.post(f"{V3}/users", json={"user": {"name": "u-local", "domain_id": domain_id,
+                                                           "password": "Local-Secret-123"}}).json()["user"]
+    grant = f"{V3}/projects/{project_id}/users/{user['id']}/roles/{local_id}"
+    assert admin.client.put(grant).status_code == 204
+    elsewhere = admin.account()
+    wrong = admin.client.put(f"{V3}/projects/{elsewhere.project_id}/users/{user['id']}/roles/{local_id}")
+    assert wrong.status_code == 403
+    assert admin.client.put(f"{V3}/system/users/{user['id']}/roles/{local_id}").status_code == 400
+
+    token = http.post(f"{V3}/auth/tokens", json={"auth": {"identity": {"methods": ["password"], "password": {
+        "user": {"id": user["id"], "password": "Local-Secret-123"}}}, "scope": {"project": {"id": project_id}}}})
+    assert token.status_code == 201, token.text
+    names = {role["name"] for role in token.json()["token"]["roles"]}
+    assert "member" in names and "operator" not in names
+    effective = admin.client.get(f"{V3}/role_assignments", params={"user.id": user["id"], "effective": ""})
+    assert local_id not in {row["role"]["id"] for row in effective.json()["role_assignments"]}
+    direct = admin.client.get(f"{V3}/role_assignments", params={"user.id": user["id"]}).json()["role_assignments"]
+    assert [row["role"]["id"] for row in direct] == [local_id]

@@ -197,6 +197,8 @@ def list_role_assignments(request: Request, ctx: RequestContext = Depends(contex
         result = [_assignment_doc(views.v3, row, names) for row in rows]
         if effective:
             result = _with_implied(session, views.v3, rows, result, names)
+            kept = assignment.strip_domain_roles(session, {doc["role"]["id"] for doc in result})
+            result = [doc for doc in result if doc["role"]["id"] in kept]
             if role_id is not None:
                 result = [doc for doc in result if doc["role"]["id"] == role_id]
     return {"role_assignments": result, "links": views.collection_links("role_assignments")}
