@@ -955,6 +955,12 @@ class Scenario:
         c("projects by tag", "GET", f"{base}/projects?tags=one,two", token=a, expect=200)
         c("project tags delete", "DELETE", tags, token=a, expect=204)
         c("project tags delete missing", "DELETE", f"{base}/projects/{MISSING_HEX}/tags", token=a, expect=404)
+        as_domain = c("project as domain create", "POST", f"{base}/projects", token=a,
+                      json={"project": {"name": "golden-pd", "is_domain": True}}, expect=201).json()["project"]
+        c("project as domain list", "GET", f"{base}/projects?is_domain=true", token=a, expect=200)
+        c("project as domain disable", "PATCH", f"{base}/domains/{as_domain['id']}", token=a,
+          json={"domain": {"enabled": False}}, expect=200)
+        c("project as domain delete", "DELETE", f"{base}/domains/{as_domain['id']}", token=a, expect=204)
         c("project name too long", "POST", f"{base}/projects", token=a, json={"project": {"name": "x" * 65}},
           expect=400)
         c("user in missing domain", "POST", f"{base}/users", token=a,

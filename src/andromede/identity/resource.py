@@ -99,8 +99,6 @@ def delete_domain(session: Session, domain_id: str) -> None:
 
 def create_project(session: Session, body: ProjectCreate, default_domain_id: str,
                    project_id: str | None = None) -> Project:
-    if body.is_domain:
-        raise BadRequest("Projects acting as domains are not supported; create a domain instead.")
     domain_id = body.domain_id or default_domain_id
     if session.get(Domain, domain_id) is None:
         raise BadRequest(f"Could not find domain: {domain_id}.")
@@ -119,6 +117,14 @@ def create_project(session: Session, body: ProjectCreate, default_domain_id: str
     session.add(project)
     flush_unique(session, "project")
     return project
+
+
+def create_project_as_domain(session: Session, body: ProjectCreate) -> Domain:
+    """Keystone's `is_domain` project: here simply a domain (domains and projects are separate tables)."""
+    if body.parent_id is not None or body.domain_id is not None:
+        raise BadRequest("A project acting as a domain has neither a parent nor a domain.")
+    return create_domain(session, DomainCreate(name=body.name, description=body.description,
+                                               enabled=body.enabled))
 
 
 def get_project(session: Session, project_id: str) -> Project:

@@ -334,7 +334,7 @@ class DomainView(View):
 class ProjectView(View):
     id: str
     name: str
-    domain_id: str
+    domain_id: str | None  # None for a project acting as a domain
     parent_id: str | None
     description: str
     enabled: bool

@@ -281,3 +281,25 @@ def test_domain_specific_roles_count_through_what_they_imply(server: Server, adm
     assert local_id not in {row["role"]["id"] for row in effective.json()["role_assignments"]}
     direct = admin.client.get(f"{V3}/role_assignments", params={"user.id": user["id"]}).json()["role_assignments"]
     assert [row["role"]["id"] for row in direct] == [local_id]
+
+
+def test_a_project_acting_as_a_domain_is_a_domain(server: Server, admin: Admin, http: httpx.Client) -> None:
+    name = f"pd-{secrets.token_hex(3)}"
+    created = admin.client.post(f"{V3}/projects", json={"project": {"name": name, "is_domain": True}})
+    assert created.status_code == 201, created.text
+    project = created.json()["project"]
+    assert project["is_domain"] is True and project["domain_id"] is None and project["parent_id"] is None
+    assert admin.client.get(f"{V3}/domains/{project['id']}").json()["domain"]["name"] == name
+    listed = admin.client.get(f"{V3}/projects", params={"is_domain": "true"}).json()["projects"]
+    assert project["id"] in {p["id"] for p in listed} and all(p["is_domain"] for p in listed)
+    assert project["id"] not in {p["id"] for p in admin.client.get(f"{V3}/projects").json()["projects"]}
+    child = admin.client.post(f"{V3}/projects", json={"project": {"name": "inside", "domain_id": project["id"]}})
+    assert child.status_code == 201 and child.json()["project"]["domain_id"] == project["id"]
+    nested = admin.client.post(f"{V3}/projects", json={"project": {"name": "x", "is_domain": True,
+                                                                   "parent_id": child.json()["project"]["id"]}})
+    assert nested.status_code == 400
+    manager = admin.account("manager")
+    refused = http.post(f"{V3}/projects", headers=auth_headers(manager.token(server)),
+                        json={"project": {"name": "mine", "is_domain": True}})
+    assert refused.status_code == 403
+    assert admin.client.get(f"{V3}/domains", params={"name": "mine"}).json()["domains"] == []

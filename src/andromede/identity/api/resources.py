@@ -82,6 +82,12 @@ def delete_domain(domain_id: str, request: Request, ctx: RequestContext = Depend
 
 @router.post("/projects", status_code=201)
 def create_project(body: ProjectCreateRequest, request: Request, ctx: RequestContext = Depends(context)) -> dict:
+    if body.project.is_domain:
+        # A new domain: the cloud operator's to make, whatever the project rules allow.
+        enforce(ctx, "identity:create_domain")
+        with identity_of(request).db.session() as session:
+            domain = resource.create_project_as_domain(session, body.project)
+            return {"project": views_of(request).domain_as_project(domain)}
     enforce(ctx, "identity:create_project", {"domain_id": body.project.domain_id or default_domain(ctx)})
     with identity_of(request).db.session() as session:
         project = resource.create_project(session, body.project, default_domain(ctx))
@@ -95,6 +101,13 @@ def list_projects(request: Request, name: str | None = None, domain_id: str | No
     domain_id = listing_domain(ctx, domain_id)
     enforce(ctx, "identity:list_projects", {"domain_id": domain_id})
     views = views_of(request)
+    if parse_bool(request.query_params.get("is_domain"), "is_domain"):
+        # Keystone lists the projects acting as domains: here, the domains (which is what they are).
+        enforce(ctx, "identity:list_domains")
+        with identity_of(request).db.session() as session:
+            domains = resource.list_domains(session, name=name, enabled=parse_bool(enabled, "enabled"))
+            return {"projects": [views.domain_as_project(d) for d in domains if domain_id in (None, d.id)
+                                 and parent_id is None], "links": views.collection_links("projects")}
     with identity_of(request).db.session() as session:
         rows = resource.list_projects(session, name=name, domain_id=domain_id,
                                       enabled=parse_bool(enabled, "enabled"), parent_id=parent_id)
