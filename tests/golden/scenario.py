@@ -910,6 +910,13 @@ class Scenario:
     def keystone_admin_apis(self) -> None:
         c, a = self.call, self.admin
         base = "/identity/v3"
+        svc = c("endpoint refs service list", "GET", f"{base}/services?type=identity", token=a,
+                expect=200).json()["services"][0]["id"]
+        c("endpoint create unknown region", "POST", f"{base}/endpoints", token=a, json={"endpoint": {
+            "service_id": svc, "interface": "admin", "url": "https://x.example", "region_id": "NoSuchRegion"}},
+          expect=400)
+        c("endpoint create unknown service", "POST", f"{base}/endpoints", token=a, json={"endpoint": {
+            "service_id": MISSING_HEX, "interface": "admin", "url": "https://x.example"}}, expect=400)
         c("json home", "GET", f"{base}", headers={"Accept": "application/json-home"}, expect=200)
         c("region put", "PUT", f"{base}/regions/GoldenPut", token=a, json={"region": {"description": "p"}},
           expect=201)

@@ -118,11 +118,29 @@ def delete_service(session: Session, service_id: str) -> None:
 
 # ---- endpoints ---------------------------------------------------------------------------------
 
-def create_endpoint(session: Session, body: EndpointCreate) -> Endpoint:
-    get_service(session, body.service_id)
-    region_id = body.region_id or body.region
+def _expected(attribute: str, target: str) -> BadRequest:
+    """Keystone's ValidationError for a reference to something that does not exist."""
+    return BadRequest(f"Expecting to find {attribute} in {target}. The server could not comply with the request "
+                      "since it is either malformed or otherwise incorrect. The client is assumed to be in error.")
+
+
+def _endpoint_refs(session: Session, service_id: str | None, region_id: str | None, legacy_region: str | None
+                   ) -> str | None:
+    """Check an endpoint's service and region; the legacy `region` attribute creates its region, as Keystone."""
+    if service_id is not None and session.get(Service, service_id) is None:
+        raise _expected("endpoint service_id", "service table")
     if region_id is not None:
-        get_or_404(session, Region, region_id, "region")
+        if session.get(Region, region_id) is None:
+            raise _expected("endpoint region_id", "region table")
+        return region_id
+    if legacy_region is not None and session.get(Region, legacy_region) is None:
+        session.add(Region(id=legacy_region, description="", extra={}))
+        session.flush()
+    return legacy_region
+
+
+def create_endpoint(session: Session, body: EndpointCreate) -> Endpoint:
+    region_id = _endpoint_refs(session, body.service_id, body.region_id, body.region)
     endpoint = Endpoint(id=new_id(), service_id=body.service_id, interface=body.interface,
                         region_id=region_id, url=body.url, enabled=body.enabled, extra=body.extras())
     session.add(endpoint)
@@ -148,12 +166,10 @@ def list_endpoints(session: Session, *, service_id: str | None = None, interface
 
 def update_endpoint(session: Session, endpoint_id: str, body: EndpointUpdate) -> Endpoint:
     endpoint = get_endpoint(session, endpoint_id)
+    region_id = _endpoint_refs(session, body.service_id, body.region_id, body.region)
     if body.service_id is not None:
-        get_service(session, body.service_id)
         endpoint.service_id = body.service_id
-    region_id = body.region_id or body.region
     if region_id is not None:
-        get_or_404(session, Region, region_id, "region")
         endpoint.region_id = region_id
     for field in ("interface", "url", "enabled"):
         value = getattr(body, field)

@@ -303,3 +303,30 @@ def test_a_project_acting_as_a_domain_is_a_domain(server: Server, admin: Admin, 
                         json={"project": {"name": "mine", "is_domain": True}})
     assert refused.status_code == 403
     assert admin.client.get(f"{V3}/domains", params={"name": "mine"}).json()["domains"] == []
+
+
+def test_services_and_endpoints_reference_regions(server: Server, admin: Admin) -> None:
+    region = f"r-{secrets.token_hex(3)}"
+    server.openstack("region", "create", region, cloud=ADMIN_CLOUD)
+    kind = f"t-{secrets.token_hex(3)}"
+    service = server.openstack_json("service", "create", kind, "--name", "svc", cloud=ADMIN_CLOUD)
+    endpoint = server.openstack_json("endpoint", "create", service["id"], "public", "https://svc.example/v1",
+                                     "--region", region, cloud=ADMIN_CLOUD)
+    assert endpoint["region"] == region
+    listed = server.openstack_json("endpoint", "list", "--region", region, cloud=ADMIN_CLOUD)
+    assert [row["ID"] for row in listed] == [endpoint["id"]]
+    unknown = admin.client.post(f"{V3}/endpoints", json={"endpoint": {
+        "service_id": service["id"], "interface": "admin", "url": "https://x.example", "region_id": "nowhere"}})
+    assert unknown.status_code == 400 and "region_id" in unknown.json()["error"]["message"]
+    no_service = admin.client.post(f"{V3}/endpoints", json={"endpoint": {
+        "service_id": "0" * 32, "interface": "admin", "url": "https://x.example"}})
+    assert no_service.status_code == 400
+    legacy = f"legacy-{secrets.token_hex(3)}"
+    made = admin.client.post(f"{V3}/endpoints", json={"endpoint": {
+        "service_id": service["id"], "interface": "internal", "url": "https://x.example", "region": legacy}})
+    assert made.status_code == 201 and made.json()["endpoint"]["region_id"] == legacy
+    assert admin.client.get(f"{V3}/regions/{legacy}").status_code == 200
+    assert admin.client.delete(f"{V3}/regions/{region}").status_code == 409  # it still has an endpoint
+    server.openstack("service", "delete", service["id"], cloud=ADMIN_CLOUD)
+    assert admin.client.get(f"{V3}/endpoints/{endpoint['id']}").status_code == 404
+    assert admin.client.delete(f"{V3}/regions/{region}").status_code == 204
