@@ -55,7 +55,8 @@ def test_a_user_changes_their_own_password(server: Server, admin: Admin, http: h
 def test_a_user_changes_their_password_with_the_client(server: Server, admin: Admin, tmp_path: Path) -> None:
     account = admin.account()
     cli = cli_as(server, account, tmp_path)
-    cli("user", "password", "set", "--original-password", account.password, "--password", "b-new-Secret-456")
+    # --option=VALUE: a random password may start with '-', which the CLI would read as an option.
+    cli("user", "password", "set", f"--original-password={account.password}", "--password=b-new-Secret-456")
     assert server.token(account.name, "b-new-Secret-456", account.project_name)
 
 
