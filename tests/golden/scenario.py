@@ -66,6 +66,7 @@ class Scenario:
         self.teardown()
         self.image_conformance()
         self.every_route_refuses()
+        self.keystone_admin_apis()
 
     # ---- version discovery ------------------------------------------------------------------
 
@@ -1092,3 +1093,164 @@ class Scenario:
         c("nova images detail no token", "GET", f"{base}/images/detail", expect=401)
         c("nova image show", "GET", f"{base}/images/{self.image_id}", token=t, expect=200)
         c("nova image show missing", "GET", f"{base}/images/{MISSING}", token=t, expect=404)
+
+    # ---- Keystone admin APIs (issue 15, item 8) --------------------------------------------------
+
+    def keystone_admin_apis(self) -> None:
+        c, a = self.call, self.admin
+        base = "/identity/v3"
+        svc = c("endpoint refs service list", "GET", f"{base}/services?type=identity", token=a,
+                expect=200).json()["services"][0]["id"]
+        c("endpoint create unknown region", "POST", f"{base}/endpoints", token=a, json={"endpoint": {
+            "service_id": svc, "interface": "admin", "url": "https://x.example", "region_id": "NoSuchRegion"}},
+          expect=400)
+        c("endpoint create unknown service", "POST", f"{base}/endpoints", token=a, json={"endpoint": {
+            "service_id": MISSING_HEX, "interface": "admin", "url": "https://x.example"}}, expect=400)
+        c("json home", "GET", f"{base}", headers={"Accept": "application/json-home"}, expect=200)
+        c("region put", "PUT", f"{base}/regions/GoldenPut", token=a, json={"region": {"description": "p"}},
+          expect=201)
+        c("region put conflicting id", "PUT", f"{base}/regions/GoldenOther", token=a,
+          json={"region": {"id": "Else"}}, expect=400)
+        c("region put delete", "DELETE", f"{base}/regions/GoldenPut", token=a, expect=204)
+
+        roles = {r["name"]: r["id"] for r in c("admin apis role list", "GET", f"{base}/roles", token=a,
+                                                 expect=200).json()["roles"]}
+        prior = c("implied prior create", "POST", f"{base}/roles", token=a,
+                  json={"role": {"name": "golden-prior"}}, expect=201).json()["role"]["id"]
+        rule = f"{base}/roles/{prior}/implies/{roles['reader']}"
+        c("implied role create", "PUT", rule, token=a, expect=201)
+        c("implied role create prohibited", "PUT", f"{base}/roles/{prior}/implies/{roles['admin']}", token=a,
+          expect=403)
+        c("implied role show", "GET", rule, token=a, expect=200)
+        c("implied role show missing", "GET", f"{base}/roles/{prior}/implies/{roles['admin']}", token=a, expect=404)
+        c("implied role check", "HEAD", rule, token=a, expect=204)
+        c("implied role check missing", "HEAD", f"{base}/roles/{prior}/implies/{MISSING_HEX}", token=a, expect=404)
+        c("implied roles list", "GET", f"{base}/roles/{prior}/implies", token=a, expect=200)
+        c("implied roles list missing", "GET", f"{base}/roles/{MISSING_HEX}/implies", token=a, expect=404)
+        c("role inferences", "GET", f"{base}/role_inferences", token=a, expect=200)
+        c("role inferences no token", "GET", f"{base}/role_inferences", expect=401)
+        c("implied role delete", "DELETE", rule, token=a, expect=204)
+        c("implied role delete again", "DELETE", rule, token=a, expect=404)
+        c("implied prior delete", "DELETE", f"{base}/roles/{prior}", token=a, expect=204)
+
+        project = c("tagged project create", "POST", f"{base}/projects", token=a,
+                    json={"project": {"name": "golden-tags", "tags": ["one"]}}, expect=201).json()["project"]
+        tags = f"{base}/projects/{project['id']}/tags"
+        c("project tags list", "GET", tags, token=a, expect=200)
+        c("project tags list missing", "GET", f"{base}/projects/{MISSING_HEX}/tags", token=a, expect=404)
+        c("project tags replace", "PUT", tags, token=a, json={"tags": ["one", "two"]}, expect=200)
+        c("project tags replace bad", "PUT", tags, token=a, json={"tags": ["a/b"]}, expect=400)
+        c("project tag add", "PUT", f"{tags}/three", token=a, expect=201)
+        c("project tag add bad", "PUT", f"{tags}/a,b", token=a, expect=400)
+        c("project tag check", "GET", f"{tags}/three", token=a, expect=204)
+        c("project tag check missing", "GET", f"{tags}/four", token=a, expect=404)
+        c("project tag head", "HEAD", f"{tags}/three", token=a, expect=204)
+        c("project tag head missing", "HEAD", f"{tags}/four", token=a, expect=404)
+        c("project tag delete", "DELETE", f"{tags}/three", token=a, expect=204)
+        c("project tag delete missing", "DELETE", f"{tags}/three", token=a, expect=404)
+        c("projects by tag", "GET", f"{base}/projects?tags=one,two", token=a, expect=200)
+        c("project tags delete", "DELETE", tags, token=a, expect=204)
+        c("project tags delete missing", "DELETE", f"{base}/projects/{MISSING_HEX}/tags", token=a, expect=404)
+        as_domain = c("project as domain create", "POST", f"{base}/projects", token=a,
+                      json={"project": {"name": "golden-pd", "is_domain": True}}, expect=201).json()["project"]
+        c("project as domain list", "GET", f"{base}/projects?is_domain=true", token=a, expect=200)
+        c("project as domain disable", "PATCH", f"{base}/domains/{as_domain['id']}", token=a,
+          json={"domain": {"enabled": False}}, expect=200)
+        c("project as domain delete", "DELETE", f"{base}/domains/{as_domain['id']}", token=a, expect=204)
+        c("project name too long", "POST", f"{base}/projects", token=a, json={"project": {"name": "x" * 65}},
+          expect=400)
+        c("user in missing domain", "POST", f"{base}/users", token=a,
+          json={"user": {"name": "golden-nowhere", "domain_id": MISSING_HEX}}, expect=404)
+
+        # OS-EP-FILTER, on the tagged project before it goes.
+        ep = f"{base}/OS-EP-FILTER"
+        endpoint = c("filter endpoint list", "GET", f"{base}/endpoints?interface=public", token=a,
+                     expect=200).json()["endpoints"][0]["id"]
+        group = c("endpoint group create", "POST", f"{ep}/endpoint_groups", token=a, json={"endpoint_group": {
+            "name": "golden-eg", "filters": {"interface": "public"}}}, expect=201).json()["endpoint_group"]
+        c("endpoint group create bad filter", "POST", f"{ep}/endpoint_groups", token=a,
+          json={"endpoint_group": {"name": "x", "filters": {"colour": "blue"}}}, expect=400)
+        eg = f"{ep}/endpoint_groups/{group['id']}"
+        missing_eg = f"{ep}/endpoint_groups/{MISSING_HEX}"
+        c("endpoint group list", "GET", f"{ep}/endpoint_groups", token=a, expect=200)
+        c("endpoint group list no token", "GET", f"{ep}/endpoint_groups", expect=401)
+        c("endpoint group show", "GET", eg, token=a, expect=200)
+        c("endpoint group show missing", "GET", missing_eg, token=a, expect=404)
+        c("endpoint group head", "HEAD", eg, token=a, expect=200)
+        c("endpoint group head missing", "HEAD", missing_eg, token=a, expect=404)
+        c("endpoint group update", "PATCH", eg, token=a, json={"endpoint_group": {"description": "d"}}, expect=200)
+        c("endpoint group update missing", "PATCH", missing_eg, token=a, json={"endpoint_group": {}}, expect=404)
+        c("endpoint group endpoints", "GET", f"{eg}/endpoints", token=a, expect=200)
+        c("endpoint group endpoints missing", "GET", f"{missing_eg}/endpoints", token=a, expect=404)
+        c("endpoint group add project", "PUT", f"{eg}/projects/{project['id']}", token=a, expect=204)
+        c("endpoint group add project missing", "PUT", f"{eg}/projects/{MISSING_HEX}", token=a, expect=404)
+        c("endpoint group project show", "GET", f"{eg}/projects/{project['id']}", token=a, expect=200)
+        c("endpoint group project show missing", "GET", f"{missing_eg}/projects/{project['id']}", token=a,
+          expect=404)
+        c("endpoint group project head", "HEAD", f"{eg}/projects/{project['id']}", token=a, expect=200)
+        c("endpoint group project head missing", "HEAD", f"{eg}/projects/{MISSING_HEX}", token=a, expect=404)
+        c("endpoint group projects", "GET", f"{eg}/projects", token=a, expect=200)
+        c("endpoint group projects missing", "GET", f"{missing_eg}/projects", token=a, expect=404)
+        c("project endpoint groups", "GET", f"{ep}/projects/{project['id']}/endpoint_groups", token=a, expect=200)
+        c("project endpoint groups missing", "GET", f"{ep}/projects/{MISSING_HEX}/endpoint_groups", token=a,
+          expect=404)
+        c("endpoint group remove project", "DELETE", f"{eg}/projects/{project['id']}", token=a, expect=204)
+        c("endpoint group remove project again", "DELETE", f"{eg}/projects/{project['id']}", token=a, expect=404)
+        pe = f"{ep}/projects/{project['id']}/endpoints"
+        c("project endpoint add", "PUT", f"{pe}/{endpoint}", token=a, expect=204)
+        c("project endpoint add missing", "PUT", f"{pe}/{MISSING_HEX}", token=a, expect=404)
+        c("project endpoint check", "GET", f"{pe}/{endpoint}", token=a, expect=204)
+        c("project endpoint check missing", "GET", f"{pe}/{MISSING_HEX}", token=a, expect=404)
+        c("project endpoint head", "HEAD", f"{pe}/{endpoint}", token=a, expect=204)
+        c("project endpoint head missing", "HEAD", f"{pe}/{MISSING_HEX}", token=a, expect=404)
+        c("project endpoints", "GET", pe, token=a, expect=200)
+        c("project endpoints missing", "GET", f"{ep}/projects/{MISSING_HEX}/endpoints", token=a, expect=404)
+        c("endpoint projects", "GET", f"{ep}/endpoints/{endpoint}/projects", token=a, expect=200)
+        c("endpoint projects missing", "GET", f"{ep}/endpoints/{MISSING_HEX}/projects", token=a, expect=404)
+        c("project endpoint remove", "DELETE", f"{pe}/{endpoint}", token=a, expect=204)
+        c("project endpoint remove again", "DELETE", f"{pe}/{endpoint}", token=a, expect=404)
+        c("endpoint group delete", "DELETE", eg, token=a, expect=204)
+        c("endpoint group delete again", "DELETE", eg, token=a, expect=404)
+        c("tagged project delete", "DELETE", f"{base}/projects/{project['id']}", token=a, expect=204)
+
+        # Domain configuration: a stored document.
+        dc = f"{base}/domains/default/config"
+        c("domain config create", "PUT", dc, token=a, json={"config": {
+            "identity": {"driver": "ldap"}, "ldap": {"url": "ldap://golden.example", "password": "p"}}}, expect=201)
+        c("domain config create bad group", "PUT", dc, token=a, json={"config": {"nova": {"x": "y"}}}, expect=403)
+        c("domain config show", "GET", dc, token=a, expect=200)
+        c("domain config show missing domain", "GET", f"{base}/domains/{MISSING_HEX}/config", token=a, expect=404)
+        c("domain config head", "HEAD", dc, token=a, expect=200)
+        c("domain config head missing", "HEAD", f"{base}/domains/{MISSING_HEX}/config", token=a, expect=404)
+        c("domain config group", "GET", f"{dc}/ldap", token=a, expect=200)
+        c("domain config group bad", "GET", f"{dc}/nova", token=a, expect=403)
+        c("domain config group head", "HEAD", f"{dc}/ldap", token=a, expect=200)
+        c("domain config group head bad", "HEAD", f"{dc}/nova", token=a, expect=403)
+        c("domain config option", "GET", f"{dc}/ldap/url", token=a, expect=200)
+        c("domain config option missing", "GET", f"{dc}/ldap/user_tree_dn", token=a, expect=404)
+        c("domain config option head", "HEAD", f"{dc}/ldap/url", token=a, expect=200)
+        c("domain config option head missing", "HEAD", f"{dc}/ldap/suffix", token=a, expect=404)
+        c("domain config update", "PATCH", dc, token=a, json={"config": {"ldap": {"suffix": "dc=golden"}}},
+          expect=200)
+        c("domain config update bad", "PATCH", dc, token=a, json={"config": {}}, expect=403)
+        c("domain config group update", "PATCH", f"{dc}/ldap", token=a,
+          json={"config": {"ldap": {"url": "ldaps://golden.example"}}}, expect=200)
+        c("domain config group update missing", "PATCH", f"{dc}/identity", token=a,
+          json={"config": {"ldap": {"url": "x"}}}, expect=403)
+        c("domain config option update", "PATCH", f"{dc}/ldap/suffix", token=a,
+          json={"config": {"suffix": "dc=other"}}, expect=200)
+        c("domain config option update missing", "PATCH", f"{dc}/ldap/user_tree_dn", token=a,
+          json={"config": {"user_tree_dn": "x"}}, expect=404)
+        c("domain config option delete", "DELETE", f"{dc}/ldap/suffix", token=a, expect=204)
+        c("domain config option delete again", "DELETE", f"{dc}/ldap/suffix", token=a, expect=404)
+        c("domain config group delete", "DELETE", f"{dc}/identity", token=a, expect=204)
+        c("domain config group delete again", "DELETE", f"{dc}/identity", token=a, expect=404)
+        c("domain config delete", "DELETE", dc, token=a, expect=204)
+        c("domain config delete again", "DELETE", dc, token=a, expect=404)
+        c("domain config default", "GET", f"{base}/domains/config/default", token=a, expect=200)
+        c("domain config default no token", "GET", f"{base}/domains/config/default", expect=401)
+        c("domain config group default", "GET", f"{base}/domains/config/ldap/default", token=a, expect=200)
+        c("domain config group default bad", "GET", f"{base}/domains/config/nova/default", token=a, expect=403)
+        c("domain config option default", "GET", f"{base}/domains/config/ldap/url/default", token=a, expect=200)
+        c("domain config option default bad", "GET", f"{base}/domains/config/ldap/password/default", token=a,
+          expect=403)
