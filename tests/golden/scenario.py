@@ -950,3 +950,15 @@ def neutron_conformance(scenario: Scenario) -> None:
     c("n15 rule with unknown remote group", "POST", f"{base}/security-group-rules", token=t,
       json={"security_group_rule": {"security_group_id": group["id"], "direction": "ingress",
                                     "remote_group_id": "not-a-group"}}, expect=404)
+    ext = c("n15 external network create", "POST", f"{base}/networks", token=a, json={"network": {
+        "name": "golden-n15-public", "project_id": scenario.project_b["id"], "router:external": True}},
+        expect=201).json()["network"]
+    c("n15 external subnet create", "POST", f"{base}/subnets", token=a, json={"subnet": {
+        "network_id": ext["id"], "project_id": scenario.project_b["id"], "cidr": "172.24.15.0/24", "ip_version": 4,
+        "enable_dhcp": False}}, expect=201)
+    c("n15 floating ip create", "POST", f"{base}/floatingips", token=t,
+      json={"floatingip": {"floating_network_id": ext["id"]}}, expect=201)
+    c("n15 external network delete as member", "DELETE", f"{base}/networks/{ext['id']}", token=t, expect=403)
+    c("n15 external network delete with unused floating ip", "DELETE", f"{base}/networks/{ext['id']}", token=a,
+      expect=204)
+    c("n15 floating ips after", "GET", f"{base}/floatingips?floating_network_id={ext['id']}", token=t, expect=200)
