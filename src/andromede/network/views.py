@@ -130,11 +130,12 @@ def _to_int(value: str) -> int:
         raise _invalid_input(f"'{value[:64]}' is not an integer") from None
 
 
-# Attributes neutron-lib converts (`convert_to`) before filtering: a value that does not convert is a 400.
+# Attributes neutron-lib converts (`convert_to`) before filtering, a value that does not convert being a 400; MAC
+# addresses Neutron compares without case.
 TYPED_FILTERS: dict[str, Callable[[str], object]] = {
     "ip_version": _to_int, "provider:segmentation_id": _to_int, "admin_state_up": _to_boolean,
     "shared": _to_boolean, "router:external": _to_boolean, "port_security_enabled": _to_boolean,
-    "enable_dhcp": _to_boolean}
+    "enable_dhcp": _to_boolean, "mac_address": str.lower}
 
 
 def _typed_filter(convert: Callable[[str], object], values: set[str]) -> Filter:

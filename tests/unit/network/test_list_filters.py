@@ -60,6 +60,8 @@ def test_typed_filters_convert_like_neutron_lib() -> None:
     assert _ids([("enable_dhcp", "0")], docs=docs, collection="subnets") == ["s6"]
     assert _ids([("enable_dhcp", "YES")], docs=docs, collection="subnets") == ["s4"]
     assert _ids([("admin_state_up", "1")]) == ["p1"]
+    macs = [{"id": "m", "mac_address": "fa:16:3e:00:00:0a"}]
+    assert _ids([("mac_address", "FA:16:3E:00:00:0A")], docs=macs) == ["m"]
     with pytest.raises(BadRequest, match="'seven' is not an integer") as caught:
         _ids([("ip_version", "seven")], docs=docs, collection="subnets")
     assert caught.value.extra["type"] == "InvalidInput"
