@@ -46,7 +46,9 @@ def run(server: Server) -> Recorder:
         rec.normaliser.literal(server.base_url, "<base-url>")
         rec.normaliser.literal(f"127.0.0.1:{server.port}", "<listen>")
         admin = server.admin_token()
-        Scenario(rec, server, admin).play()
+        played = Scenario(rec, server, admin)
+        played.play()
+        neutron_conformance(played)
         return rec
 
 
@@ -621,7 +623,7 @@ class Scenario:
         c("extension show", "GET", f"{base}/extensions/router", token=t, expect=200)
         c("extension show missing", "GET", f"{base}/extensions/no-such-extension", token=t, expect=404)
         agents = c("agents", "GET", f"{base}/agents", token=a, expect=200).json()["agents"]
-        c("agents as member", "GET", f"{base}/agents", token=t, expect=403)
+        c("agents as member", "GET", f"{base}/agents", token=t, expect=200)  # Neutron: none visible, not refused
         if agents:
             c("agent show", "GET", f"{base}/agents/{agents[0]['id']}", token=a, expect=200)
         c("agent show missing", "GET", f"{base}/agents/{MISSING}", token=a, expect=404)
@@ -1254,3 +1256,60 @@ class Scenario:
         c("domain config option default", "GET", f"{base}/domains/config/ldap/url/default", token=a, expect=200)
         c("domain config option default bad", "GET", f"{base}/domains/config/ldap/password/default", token=a,
           expect=403)
+
+
+def neutron_conformance(scenario: Scenario) -> None:
+    """Issue 15, Neutron: bulk create, port filters by address, typed filter values, agents as a project user, an
+    unknown remote group."""
+    c, a, t = scenario.call, scenario.admin, scenario.alice_token
+    base = "/network/v2.0"
+    nets = c("n15 network bulk create", "POST", f"{base}/networks", token=t,
+             json={"networks": [{"name": "golden-bulk-1"}, {"name": "golden-bulk-2"}]}, expect=201).json()["networks"]
+    c("n15 network bulk create empty", "POST", f"{base}/networks", token=t, json={"networks": []}, expect=400)
+    c("n15 network bulk create bad member", "POST", f"{base}/networks", token=t,
+      json={"networks": [{"name": "ok"}, {"name": 5}]}, expect=400)
+    c("n15 subnet bulk create", "POST", f"{base}/subnets", token=t, json={"subnets": [
+        {"network_id": net["id"], "cidr": f"10.15{index}.0.0/24", "ip_version": 4, "enable_dhcp": False}
+        for index, net in enumerate(nets)]}, expect=201)
+    c("n15 subnet bulk create another's network", "POST", f"{base}/subnets", token=t, json={"subnets": [
+        {"network_id": MISSING, "cidr": "10.159.0.0/24", "ip_version": 4}]}, expect=404)
+    c("n15 port bulk create", "POST", f"{base}/ports", token=t, json={"ports": [
+        {"network_id": nets[0]["id"], "fixed_ips": [{"ip_address": "10.150.0.5"}]},
+        {"network_id": nets[0]["id"], "name": "second"}]}, expect=201)
+    c("n15 port bulk create clash", "POST", f"{base}/ports", token=t, json={"ports": [
+        {"network_id": nets[1]["id"], "fixed_ips": [{"ip_address": "10.151.0.9"}]},
+        {"network_id": nets[1]["id"], "fixed_ips": [{"ip_address": "10.151.0.9"}]}]}, expect=409)
+    c("n15 port list by fixed ip", "GET", f"{base}/ports?fixed_ips=ip_address%3D10.150.0.5", token=t, expect=200)
+    c("n15 port list by fixed ip and substring", "GET",
+      f"{base}/ports?fixed_ips=ip_address_substr%3D10.150&fixed_ips=ip_address%3D10.150.0.5", token=t, expect=200)
+    c("n15 port list by malformed fixed ip", "GET", f"{base}/ports?fixed_ips=ip_address", token=t, expect=400)
+    c("n15 subnet list by ip version", "GET", f"{base}/subnets?ip_version=4&network_id={nets[0]['id']}", token=t,
+      expect=200)
+    c("n15 subnet list by ip version seven", "GET", f"{base}/subnets?ip_version=seven", token=t, expect=400)
+    c("n15 network list shared maybe", "GET", f"{base}/networks?shared=maybe", token=t, expect=400)
+    c("n15 network create segment as text", "POST", f"{base}/networks", token=a, json={"network": {
+        "name": "golden-segment", "project_id": scenario.project_a["id"], "provider:network_type": "vxlan",
+        "provider:segmentation_id": "4242"}}, expect=201)
+    c("n15 network create segment not a number", "POST", f"{base}/networks", token=a, json={"network": {
+        "project_id": scenario.project_a["id"], "provider:segmentation_id": "four"}}, expect=400)
+    c("n15 agent list as member", "GET", f"{base}/agents?agent_type=DHCP+agent", token=t, expect=200)
+    c("n15 agent list no token", "GET", f"{base}/agents", expect=401)
+    c("n15 agent list bad limit", "GET", f"{base}/agents?limit=x", token=a, expect=400)
+    c("n15 agent show as member", "GET", f"{base}/agents/{MISSING}", token=t, expect=404)
+    group = c("n15 security group create", "POST", f"{base}/security-groups", token=t,
+              json={"security_group": {"name": "golden-n15"}}, expect=201).json()["security_group"]
+    c("n15 rule with unknown remote group", "POST", f"{base}/security-group-rules", token=t,
+      json={"security_group_rule": {"security_group_id": group["id"], "direction": "ingress",
+                                    "remote_group_id": "not-a-group"}}, expect=404)
+    ext = c("n15 external network create", "POST", f"{base}/networks", token=a, json={"network": {
+        "name": "golden-n15-public", "project_id": scenario.project_b["id"], "router:external": True}},
+        expect=201).json()["network"]
+    c("n15 external subnet create", "POST", f"{base}/subnets", token=a, json={"subnet": {
+        "network_id": ext["id"], "project_id": scenario.project_b["id"], "cidr": "172.24.15.0/24", "ip_version": 4,
+        "enable_dhcp": False}}, expect=201)
+    c("n15 floating ip create", "POST", f"{base}/floatingips", token=t,
+      json={"floatingip": {"floating_network_id": ext["id"]}}, expect=201)
+    c("n15 external network delete as member", "DELETE", f"{base}/networks/{ext['id']}", token=t, expect=403)
+    c("n15 external network delete with unused floating ip", "DELETE", f"{base}/networks/{ext['id']}", token=a,
+      expect=204)
+    c("n15 floating ips after", "GET", f"{base}/floatingips?floating_network_id={ext['id']}", token=t, expect=200)
