@@ -308,7 +308,8 @@ def console_tail(instance: Instance, length: int | None) -> str:
 
 # ---- what the agent sees and says --------------------------------------------------------------
 
-def desired_doc(instance: Instance, image: ImageRef, nics: list[Nic]) -> InstanceDesired:
+def desired_doc(instance: Instance, image: ImageRef, nics: list[Nic],
+                network_data: dict | None = None) -> InstanceDesired:
     return InstanceDesired(
         uuid=instance.uuid, hostname=instance.hostname, name=instance.name, project_id=instance.project_id,
         vcpus=instance.flavor.get("vcpus", 1), memory_mib=instance.flavor.get("ram", 256),
@@ -316,7 +317,7 @@ def desired_doc(instance: Instance, image: ImageRef, nics: list[Nic]) -> Instanc
         reboot_seq=instance.reboot_seq, reboot_hard=instance.reboot_hard, seq=instance.desired_seq,
         config_drive=instance.config_drive, key_name=instance.key_name, key_data=instance.key_data,
         user_data=instance.user_data, meta=instance.meta, availability_zone=instance.availability_zone,
-        launch_index=instance.launch_index, nics=tuple(nics))
+        launch_index=instance.launch_index, nics=tuple(nics), network_data=network_data)
 
 
 def apply_observed(session: Session, instance: Instance, report: dict) -> None:
