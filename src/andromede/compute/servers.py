@@ -19,7 +19,7 @@ from andromede.common.errors import BadRequest, Conflict, Forbidden, NotFound
 from andromede.common.patterns import compile_filter
 from andromede.compute import flavors, keypairs, networking, scheduler
 from andromede.compute.models import Flavor, Instance
-from andromede.compute.schemas import ServerCreate
+from andromede.compute.schemas import ServerCreate, ServerUpdate
 from andromede.contracts.compute import ImageRef, InstanceDesired, Nic, desired_power
 from andromede.db import changes
 from andromede.hosts import service as hosts
@@ -200,6 +200,7 @@ def create(session: Session, settings: Settings, ctx: RequestContext, body: Serv
             hostname=_hostname(name), image_id=image.id, flavor_id=flavor.id, flavor=snapshot,
             key_name=body.key_name, key_data=key_data, user_data=body.user_data, meta=dict(body.metadata),
             config_drive=bool(settings.force_config_drive or body.config_drive in (True, "true", "True")),
+            access_ip_v4=body.accessIPv4, access_ip_v6=body.accessIPv6,
             availability_zone=zone or "nova", launch_index=index, reservation_id=reservation,
             vm_state="building", task_state="scheduling")
         try:
@@ -215,6 +216,29 @@ def create(session: Session, settings: Settings, ctx: RequestContext, body: Serv
         bump(session, instance)
         created.append(instance)
     return created
+
+
+_PASSWORD_GROUPS = ("23456789", "ABCDEFGHJKLMNPQRSTUVWXYZ", "abcdefghijkmnopqrstuvwxyz")  # none that look alike
+
+
+def random_password(length: int = 12) -> str:
+    """Nova's generated adminPass: `length` characters, at least one of each group, letters and digits only."""
+    chosen = [secrets.choice(group) for group in _PASSWORD_GROUPS]
+    everything = "".join(_PASSWORD_GROUPS)
+    chosen += [secrets.choice(everything) for _ in range(length - len(chosen))]
+    secrets.SystemRandom().shuffle(chosen)
+    return "".join(chosen)
+
+
+def set_access_ips(instance: Instance, body: ServerUpdate) -> None:
+    """accessIPv4 / accessIPv6 as the update gives them (null clears); nothing on the host changes."""
+    given = body.model_fields_set & {"accessIPv4", "accessIPv6"}
+    if "accessIPv4" in given:
+        instance.access_ip_v4 = body.accessIPv4
+    if "accessIPv6" in given:
+        instance.access_ip_v6 = body.accessIPv6
+    if given:
+        instance.updated_at = utcnow()
 
 
 def list_servers(session: Session, ctx: RequestContext, params: dict[str, str]) -> list[Instance]:
