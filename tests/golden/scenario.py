@@ -69,6 +69,7 @@ class Scenario:
         self.image_conformance()
         self.every_route_refuses()
         self.keystone_admin_apis()
+        self.nova_details()
 
     # ---- version discovery ------------------------------------------------------------------
 
@@ -990,6 +991,44 @@ class Scenario:
           expect=403)
         c("metadefs namespace delete", "DELETE", ns, token=t, expect=204)
         c("metadefs namespace delete again", "DELETE", ns, token=t, expect=404)
+
+    def nova_details(self) -> None:
+        """Issue 15 item 4/5: accessIPs, /servers/{id}/ips, adminPass, changePassword; its own image, network and
+        server, played last so that no earlier step's ids move."""
+        c, t, bob = self.call, self.alice_token, self.bob_token
+        made = c("details image create", "POST", "/image/v2/images", token=t,
+                 json={"name": "golden-details", "disk_format": "qcow2", "container_format": "bare"},
+                 expect=201).json()
+        c("details image upload", "PUT", f"/image/v2/images/{made['id']}/file", token=t,
+          content=gzip.decompress(IMAGE.read_bytes()), headers={"Content-Type": "application/octet-stream"},
+          expect=204)
+        network = c("details network", "POST", "/network/v2.0/networks", token=t,
+                    json={"network": {"name": "golden-details"}}, expect=201).json()["network"]
+        c("details subnet", "POST", "/network/v2.0/subnets", token=t,
+          json={"subnet": {"network_id": network["id"], "cidr": "10.78.0.0/24", "ip_version": 4}}, expect=201)
+        base = "/compute/v2.1/servers"
+        c("server create bad access ip", "POST", base, token=t, json={"server": {
+            "name": "x", "imageRef": made["id"], "flavorRef": "1", "accessIPv4": "2001:db8::1"}}, expect=400)
+        created = c("server create with access ips", "POST", base, token=t, json={"server": {
+            "name": "golden-details", "imageRef": made["id"], "flavorRef": "1", "networks": [{"uuid": network["id"]}],
+            "accessIPv4": "203.0.113.9", "accessIPv6": "2001:db8::9"}}, expect=202).json()["server"]
+        self.rec.normaliser.literal(created.get("adminPass", ""), "<admin-pass-3>")
+        s = f"{base}/{created['id']}"
+        c("server show access ips", "GET", s, token=t, expect=200)
+        c("server update access ip", "PUT", s, token=t, json={"server": {"accessIPv4": "203.0.113.10"}}, expect=200)
+        c("server update bad access ip", "PUT", s, token=t, json={"server": {"accessIPv6": "203.0.113.10"}},
+          expect=400)
+        c("server ips", "GET", f"{s}/ips", token=t, expect=200)
+        c("server ips as another", "GET", f"{s}/ips", token=bob, expect=404)
+        c("server ips by network", "GET", f"{s}/ips/golden-details", token=t, expect=200)
+        c("server ips unknown network", "GET", f"{s}/ips/nowhere", token=t, expect=404)
+        c("server change password", "POST", f"{s}/action", token=t, json={"changePassword": {"adminPass": "x"}},
+          expect=409)
+        c("server change password bad body", "POST", f"{s}/action", token=t, json={"changePassword": {}},
+          expect=400)
+        c("details server delete", "DELETE", s, token=t, expect=204)
+        c("details network delete", "DELETE", f"/network/v2.0/networks/{network['id']}", token=t, expect=204)
+        c("details image delete", "DELETE", f"/image/v2/images/{made['id']}", token=t, expect=204)
 
     # ---- for every route, derived from the route table: a method it does not take, a body that is not JSON ------
 

@@ -2,14 +2,32 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, StringConstraints
 
 from andromede.identity.schemas import Name
 
 Meta = Annotated[dict[Annotated[StrictStr, StringConstraints(min_length=1, max_length=255)],
                       Annotated[StrictStr, StringConstraints(max_length=255)]], Field(max_length=128)]
+
+
+
+def _ip_of_version(version: int) -> AfterValidator:
+    def check(value: str) -> str:
+        try:
+            address = ipaddress.ip_address(value)
+        except ValueError:
+            address = None
+        if address is None or address.version != version:
+            raise ValueError(f"'{value}' is not a 'ipv{version}'")
+        return str(address)
+    return AfterValidator(check)
+
+
+AccessIPv4 = Annotated[StrictStr, _ip_of_version(4)]
+AccessIPv6 = Annotated[StrictStr, _ip_of_version(6)]
 
 
 class Strict(BaseModel):
@@ -88,8 +106,8 @@ class ServerCreate(Lenient):
     min_count: Annotated[StrictInt, Field(ge=1, le=100)] = 1
     max_count: Annotated[StrictInt, Field(ge=1, le=100)] = 1
     adminPass: StrictStr | None = None
-    accessIPv4: StrictStr | None = None
-    accessIPv6: StrictStr | None = None
+    accessIPv4: AccessIPv4 | None = None
+    accessIPv6: AccessIPv6 | None = None
     disk_config: Literal["AUTO", "MANUAL"] | None = Field(None, alias="OS-DCF:diskConfig")
     block_device_mapping_v2: list[dict[str, Any]] | None = None
     personality: list[dict[str, Any]] | None = None
@@ -109,8 +127,8 @@ class ServerCreateRequest(BaseModel):
 class ServerUpdate(Strict):
     name: Annotated[StrictStr, StringConstraints(min_length=1, max_length=255, pattern=r"^[^\x00-\x1f\x7f]+$")] \
         | None = None
-    accessIPv4: StrictStr | None = None
-    accessIPv6: StrictStr | None = None
+    accessIPv4: AccessIPv4 | None = None
+    accessIPv6: AccessIPv6 | None = None
     disk_config: Literal["AUTO", "MANUAL"] | None = Field(None, alias="OS-DCF:diskConfig")
 
 

@@ -19,7 +19,7 @@ from andromede.common.errors import BadRequest, Conflict, Forbidden, NotFound
 from andromede.common.patterns import compile_filter
 from andromede.compute import flavors, instance_actions, keypairs, networking, scheduler, server_groups
 from andromede.compute.models import Flavor, Instance
-from andromede.compute.schemas import ServerCreate
+from andromede.compute.schemas import ServerCreate, ServerUpdate
 from andromede.contracts.compute import ImageRef, InstanceDesired, Nic, desired_power
 from andromede.db import changes
 from andromede.hosts import service as hosts
@@ -202,6 +202,7 @@ def create(session: Session, settings: Settings, ctx: RequestContext, body: Serv
             hostname=_hostname(name), image_id=image.id, flavor_id=flavor.id, flavor=snapshot,
             key_name=body.key_name, key_data=key_data, user_data=body.user_data, meta=dict(body.metadata),
             config_drive=bool(settings.force_config_drive or body.config_drive in (True, "true", "True")),
+            access_ip_v4=body.accessIPv4, access_ip_v6=body.accessIPv6,
             availability_zone=zone or "nova", launch_index=index, reservation_id=reservation,
             vm_state="building", task_state="scheduling")
         arrange = server_groups.arrangement(session, server_group) if server_group is not None else None
@@ -224,6 +225,29 @@ def create(session: Session, settings: Settings, ctx: RequestContext, body: Serv
         bump(session, instance)
         created.append(instance)
     return created
+
+
+_PASSWORD_GROUPS = ("23456789", "ABCDEFGHJKLMNPQRSTUVWXYZ", "abcdefghijkmnopqrstuvwxyz")  # none that look alike
+
+
+def random_password(length: int = 12) -> str:
+    """Nova's generated adminPass: `length` characters, at least one of each group, letters and digits only."""
+    chosen = [secrets.choice(group) for group in _PASSWORD_GROUPS]
+    everything = "".join(_PASSWORD_GROUPS)
+    chosen += [secrets.choice(everything) for _ in range(length - len(chosen))]
+    secrets.SystemRandom().shuffle(chosen)
+    return "".join(chosen)
+
+
+def set_access_ips(instance: Instance, body: ServerUpdate) -> None:
+    """accessIPv4 / accessIPv6 as the update gives them (null clears); nothing on the host changes."""
+    given = body.model_fields_set & {"accessIPv4", "accessIPv6"}
+    if "accessIPv4" in given:
+        instance.access_ip_v4 = body.accessIPv4
+    if "accessIPv6" in given:
+        instance.access_ip_v6 = body.accessIPv6
+    if given:
+        instance.updated_at = utcnow()
 
 
 def list_servers(session: Session, ctx: RequestContext, params: dict[str, str]) -> list[Instance]:
@@ -317,7 +341,8 @@ def console_tail(instance: Instance, length: int | None) -> str:
 
 # ---- what the agent sees and says --------------------------------------------------------------
 
-def desired_doc(instance: Instance, image: ImageRef, nics: list[Nic]) -> InstanceDesired:
+def desired_doc(instance: Instance, image: ImageRef, nics: list[Nic],
+                network_data: dict | None = None) -> InstanceDesired:
     return InstanceDesired(
         uuid=instance.uuid, hostname=instance.hostname, name=instance.name, project_id=instance.project_id,
         vcpus=instance.flavor.get("vcpus", 1), memory_mib=instance.flavor.get("ram", 256),
@@ -325,7 +350,7 @@ def desired_doc(instance: Instance, image: ImageRef, nics: list[Nic]) -> Instanc
         reboot_seq=instance.reboot_seq, reboot_hard=instance.reboot_hard, seq=instance.desired_seq,
         config_drive=instance.config_drive, key_name=instance.key_name, key_data=instance.key_data,
         user_data=instance.user_data, meta=instance.meta, availability_zone=instance.availability_zone,
-        launch_index=instance.launch_index, nics=tuple(nics))
+        launch_index=instance.launch_index, nics=tuple(nics), network_data=network_data)
 
 
 def apply_observed(session: Session, instance: Instance, report: dict) -> None:

@@ -68,7 +68,9 @@ def _changes(db: Database, host: str, since: int) -> dict | None:
             image_ref = ImageRef(id=instance.image_id, disk_format=image.disk_format if image else None,
                                  size=image.size if image else None,
                                  os_hash_value=image.os_hash_value if image else None)
-            docs.append(servers.desired_doc(instance, image_ref, nics[instance.uuid]))
+            # The config drive carries the network_data.json the metadata service serves, for every NIC.
+            network_data = networking.network_data(session, instance) if instance.config_drive else None
+            docs.append(servers.desired_doc(instance, image_ref, nics[instance.uuid], network_data))
         return InstancesDocument(generation=generation, full=since == 0, instances=tuple(docs)).wire()
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from andromede.common.context import RequestContext
-from andromede.common.errors import BadRequest, NotFound, Unauthorized
+from andromede.common.errors import BadRequest, Conflict, NotFound, Unauthorized
 from andromede.compute import instance_actions, networking, servers
 from andromede.compute.api.common import db_of, settings_of, views_of
 from andromede.compute.models import Instance
@@ -49,6 +49,9 @@ def create_server(body: ServerCreateRequest, request: Request, ctx: RequestConte
         first = created[0]
         doc = {"id": first.uuid, "links": views_of(request).links("servers", first.uuid),
                "OS-DCF:diskConfig": "MANUAL"}
+    if settings_of(request).enable_instance_password:
+        # As Nova: the password asked for, or a random one; the guest is not told it (no guest agent sets it).
+        doc["adminPass"] = body.server.adminPass or servers.random_password()
     if body.server.max_count > 1 and request.query_params.get("return_reservation_id"):
         return {"reservation_id": first.reservation_id}
     return {"server": doc}
@@ -95,6 +98,7 @@ def update_server(server_id: str, body: ServerUpdateRequest, request: Request,
         if body.server.name is not None:
             instance.name = body.server.name
             servers.bump(session, instance)
+        servers.set_access_ips(instance, body.server)
         return {"server": _server_doc(request, session, ctx, instance)}
 
 
@@ -171,6 +175,19 @@ def _security_group_action(add: bool) -> StateChange:
     return run
 
 
+def _change_password(request: Request, ctx: RequestContext, server_id: str, argument: object) -> Response:
+    """What Nova with libvirt answers for a guest without the QEMU guest agent: 409, nothing changes."""
+    if (not isinstance(argument, dict) or set(argument) != {"adminPass"}
+            or not isinstance(argument["adminPass"], str)):
+        raise BadRequest("Invalid input for field/attribute changePassword: 'adminPass' is a required property.")
+    with db_of(request).session() as session:
+        instance = servers.get(session, ctx, server_id)
+        if servers.status_of(instance) != "ACTIVE":
+            raise Conflict(f"Cannot 'changePassword' instance {server_id} while it is in vm_state "
+                           f"{instance.vm_state}")
+    raise Conflict("QEMU guest agent is not enabled")
+
+
 def _fixed_ip_action(add: bool) -> StateChange:
     key = "networkId" if add else "address"
 
@@ -198,10 +215,37 @@ ACTIONS: dict[str, tuple[str, Action]] = {
     "os-start": ("start", _simple(servers.start)),
     "reboot": ("reboot", _reboot),
     "os-getConsoleOutput": ("console_output", _console),
+    "changePassword": ("change_password", _change_password),
 }
 # The actions an instance action records (os-instance-actions), by Nova's names.
 RECORDED = {"os-stop": "stop", "os-start": "start", "reboot": "reboot", "addFixedIp": "addFixedIp",
             "removeFixedIp": "removeFixedIp"}
+
+
+# ---- ips ---------------------------------------------------------------------------------------
+
+def _ips(request: Request, ctx: RequestContext, server_id: str) -> dict[str, list[dict]]:
+    """Nova's os-server-ips: per network label, each address with its version only."""
+    with db_of(request).session() as session:
+        instance = servers.get(session, ctx, server_id)
+        found = networking.addresses(session, [instance])[instance.uuid]
+    return {label: [{"version": entry["version"], "addr": entry["addr"]} for entry in entries]
+            for label, entries in found.items()}
+
+
+@router.get("/servers/{server_id}/ips")
+def list_ips(server_id: str, request: Request, ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "compute:servers:ips:index")
+    return {"addresses": _ips(request, ctx, server_id)}
+
+
+@router.get("/servers/{server_id}/ips/{network_label}")
+def show_ips(server_id: str, network_label: str, request: Request, ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "compute:servers:ips:show")
+    found = _ips(request, ctx, server_id)
+    if network_label not in found:
+        raise NotFound("Instance is not a member of specified network")
+    return {network_label: found[network_label]}
 
 
 # ---- metadata ----------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """image metadata definitions: namespaces, their objects, properties and tags, resource types and associations
 
 Revision ID: 0018_image_metadefs
-Revises: 0016_change_generations
+Revises: 0017_keystone_admin_apis
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0018_image_metadefs"
-down_revision = "0016_change_generations"
+down_revision = "0017_keystone_admin_apis"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """server groups and their members; instance actions and their events
 
-Revision ID: 0021_server_groups_actions
-Revises: 0018_image_metadefs
+Revision ID: 0020_server_groups_actions
+Revises: 0019_server_access_ips
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0021_server_groups_actions"
-down_revision = "0018_image_metadefs"
+revision = "0020_server_groups_actions"
+down_revision = "0019_server_access_ips"
 branch_labels = None
 depends_on = None
 
