@@ -1205,8 +1205,9 @@ class Scenario:
 
         # OS-EP-FILTER, on the tagged project before it goes.
         ep = f"{base}/OS-EP-FILTER"
-        endpoint = c("filter endpoint list", "GET", f"{base}/endpoints?interface=public", token=a,
-                     expect=200).json()["endpoints"][0]["id"]
+        listed = c("filter endpoint list", "GET", f"{base}/endpoints?interface=public", token=a,
+                   expect=200).json()["endpoints"]
+        endpoint = min(listed, key=lambda e: e["url"])["id"]  # the list's order is by random ids
         group = c("endpoint group create", "POST", f"{ep}/endpoint_groups", token=a, json={"endpoint_group": {
             "name": "golden-eg", "filters": {"interface": "public"}}}, expect=201).json()["endpoint_group"]
         c("endpoint group create bad filter", "POST", f"{ep}/endpoint_groups", token=a,
