@@ -801,7 +801,7 @@ class Scenario:
         c("server remove security group", "POST", sg_act, token=t,
           json={"removeSecurityGroup": {"name": "golden-sg"}}, expect=202)
         c("server add security group missing", "POST", sg_act, token=t,
-          json={"addSecurityGroup": {"name": "no-such-group"}}, expect=400)
+          json={"addSecurityGroup": {"name": "no-such-group"}}, expect=404)
 
     def _app_credential_token(self, config: dict) -> str:
         with self.server.http() as client:

@@ -374,7 +374,10 @@ def network_data(session: Session, server_id: str, port_ids: Sequence[str]) -> d
 def change_security_group(session: Session, ctx: RequestContext, server_id: str, port_ids: Sequence[str],
                           name: str, *, add: bool) -> None:
     """Nova's addSecurityGroup / removeSecurityGroup: the group on every port of the server."""
-    [group_id] = security_group_ids(session, ctx, [name]) or []
+    try:
+        [group_id] = security_groups.resolve(session, ctx, ctx.project_id or "", [name])
+    except NotFound:  # Nova's answer when Neutron finds no such group
+        raise NotFound(f"Security group {name} is not found for project {ctx.project_id}") from None
     ports = [p for p in session.scalars(select(Port).where(Port.id.in_(port_ids))) if p.port_security_enabled]
     if not ports:
         raise BadRequest("The server has no port with port security on.")
