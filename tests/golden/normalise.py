@@ -32,8 +32,8 @@ VOLATILE_FIELDS = {"private_key": "<private-key>", "secret": "<secret>", }
 # numbered like ids, so that two answers naming the same one still say so.
 KEYED_FIELDS = {"audit_ids": "audit", "hostId": "host-id"}
 # Lists of objects without an id of their own, kept in id order by the server: the security-group rules of the
-# internal API's network documents.
-UNORDERED_FIELDS = {"rules"}
+# internal API's network documents; Keystone's role inferences (by prior role id).
+UNORDERED_FIELDS = {"rules", "role_inferences"}
 
 
 def _named_by_id(item: Any) -> bool:

@@ -46,7 +46,9 @@ def run(server: Server) -> Recorder:
         rec.normaliser.literal(server.base_url, "<base-url>")
         rec.normaliser.literal(f"127.0.0.1:{server.port}", "<listen>")
         admin = server.admin_token()
-        Scenario(rec, server, admin).play()
+        played = Scenario(rec, server, admin)
+        played.play()
+        neutron_conformance(played)
         return rec
 
 
@@ -62,8 +64,12 @@ class Scenario:
         self.network()
         self.compute()
         self.internal_and_metadata()
+        self.nova_features()
         self.teardown()
+        self.image_conformance()
         self.every_route_refuses()
+        self.keystone_admin_apis()
+        self.nova_details()
 
     # ---- version discovery ------------------------------------------------------------------
 
@@ -618,7 +624,7 @@ class Scenario:
         c("extension show", "GET", f"{base}/extensions/router", token=t, expect=200)
         c("extension show missing", "GET", f"{base}/extensions/no-such-extension", token=t, expect=404)
         agents = c("agents", "GET", f"{base}/agents", token=a, expect=200).json()["agents"]
-        c("agents as member", "GET", f"{base}/agents", token=t, expect=403)
+        c("agents as member", "GET", f"{base}/agents", token=t, expect=200)  # Neutron: none visible, not refused
         if agents:
             c("agent show", "GET", f"{base}/agents/{agents[0]['id']}", token=a, expect=200)
         c("agent show missing", "GET", f"{base}/agents/{MISSING}", token=a, expect=404)
@@ -795,7 +801,7 @@ class Scenario:
         c("server remove security group", "POST", sg_act, token=t,
           json={"removeSecurityGroup": {"name": "golden-sg"}}, expect=202)
         c("server add security group missing", "POST", sg_act, token=t,
-          json={"addSecurityGroup": {"name": "no-such-group"}}, expect=400)
+          json={"addSecurityGroup": {"name": "no-such-group"}}, expect=404)
 
     def _app_credential_token(self, config: dict) -> str:
         with self.server.http() as client:
@@ -874,6 +880,156 @@ class Scenario:
         c("image delete golden", "DELETE", f"/image/v2/images/{self.image_id}", token=t, expect=204)
         c("identity after all", "GET", f"/identity/v3/projects/{self.project_b['id']}", token=a, expect=200)
 
+    # ---- image: what Glance clients probe, and metadata definitions (issue 15) -------------------
+
+    def image_conformance(self) -> None:
+        c, a, t, bob = self.call, self.admin, self.alice_token, self.bob_token
+        base = "/image/v2"
+        spare = c("image create for 2.0 patch", "POST", f"{base}/images", token=t, json={"name": "golden-patch"},
+                  expect=201).json()
+        c("image update 2.0 patch", "PATCH", f"{base}/images/{spare['id']}", token=t,
+          headers={"Content-Type": "application/openstack-images-v2.0-json-patch"},
+          content=b'[{"replace": "/name", "value": "golden-patched"}, {"add": "/golden_flag", "value": "on"}]',
+          expect=200)
+        c("image update 2.0 patch ambiguous", "PATCH", f"{base}/images/{spare['id']}", token=t,
+          headers={"Content-Type": "application/openstack-images-v2.0-json-patch"},
+          content=b'[{"add": "/a", "remove": "/b"}]', expect=400)
+        c("image delete for 2.0 patch", "DELETE", f"{base}/images/{spare['id']}", token=t, expect=204)
+        for name in ("member", "members"):
+            c(f"image {name} schema", "GET", f"{base}/schemas/{name}", token=t, expect=200)
+            c(f"image {name} schema no token", "GET", f"{base}/schemas/{name}", expect=401)
+        for name in ("import", "stores"):
+            c(f"image info {name}", "GET", f"{base}/info/{name}", token=t, expect=200)
+            c(f"image info {name} no token", "GET", f"{base}/info/{name}", expect=401)
+        c("metadefs schema namespace", "GET", f"{base}/schemas/metadefs/namespace", token=t, expect=200)
+        c("metadefs schema missing", "GET", f"{base}/schemas/metadefs/nothing", token=t, expect=404)
+
+        md = f"{base}/metadefs"
+        c("metadefs resource types", "GET", f"{md}/resource_types", token=t, expect=200)
+        c("metadefs resource types no token", "GET", f"{md}/resource_types", expect=401)
+        c("metadefs namespaces", "GET", f"{md}/namespaces?visibility=public", token=t, expect=200)
+        c("metadefs namespaces bad limit", "GET", f"{md}/namespaces?limit=nope", token=t, expect=400)
+        c("metadefs catalogue namespace", "GET", f"{md}/namespaces/OS::Compute::QemuImage", token=t, expect=200)
+        c("metadefs namespace public as member", "POST", f"{md}/namespaces", token=t,
+          json={"namespace": "Golden::Public", "visibility": "public"}, expect=403)
+        c("metadefs namespace create", "POST", f"{md}/namespaces", token=t,
+          json={"namespace": "Golden::Private", "display_name": "Golden", "description": "the scenario's"},
+          expect=201)
+        c("metadefs namespace create again", "POST", f"{md}/namespaces", token=t,
+          json={"namespace": "Golden::Private"}, expect=409)
+        ns = f"{md}/namespaces/Golden::Private"
+        c("metadefs namespace show", "GET", ns, token=t, expect=200)
+        c("metadefs namespace show as another", "GET", ns, token=bob, expect=404)
+        c("metadefs namespace update", "PUT", ns, token=t,
+          json={"namespace": "Golden::Private", "display_name": "Golden (renamed)"}, expect=200)
+        c("metadefs namespace update as another", "PUT", ns, token=bob, json={"namespace": "Golden::Private"},
+          expect=404)
+
+        c("metadefs object create", "POST", f"{ns}/objects", token=t,
+          json={"name": "Backup", "required": ["keep"], "properties": {"keep": {"title": "Keep", "type": "integer"}}},
+          expect=201)
+        c("metadefs object create bad", "POST", f"{ns}/objects", token=t, json={"description": "no name"}, expect=400)
+        c("metadefs objects", "GET", f"{ns}/objects", token=t, expect=200)
+        c("metadefs objects as another", "GET", f"{ns}/objects", token=bob, expect=404)
+        c("metadefs object show", "GET", f"{ns}/objects/Backup", token=t, expect=200)
+        c("metadefs object show missing", "GET", f"{ns}/objects/Nothing", token=t, expect=404)
+        c("metadefs object update", "PUT", f"{ns}/objects/Backup", token=t,
+          json={"name": "Backup", "description": "kept backups"}, expect=200)
+        c("metadefs object update missing", "PUT", f"{ns}/objects/Nothing", token=t, json={"name": "X"}, expect=404)
+        c("metadefs object delete", "DELETE", f"{ns}/objects/Backup", token=t, expect=204)
+        c("metadefs object delete again", "DELETE", f"{ns}/objects/Backup", token=t, expect=404)
+
+        c("metadefs property create", "POST", f"{ns}/properties", token=t,
+          json={"name": "golden_tier", "title": "Tier", "type": "string", "enum": ["gold", "silver"]}, expect=201)
+        c("metadefs property create bad", "POST", f"{ns}/properties", token=t,
+          json={"name": "golden_x", "title": "X", "type": "colour"}, expect=400)
+        c("metadefs properties", "GET", f"{ns}/properties", token=t, expect=200)
+        c("metadefs properties as another", "GET", f"{ns}/properties", token=bob, expect=404)
+        c("metadefs property show", "GET", f"{ns}/properties/golden_tier", token=t, expect=200)
+        c("metadefs property show missing", "GET", f"{ns}/properties/nothing", token=t, expect=404)
+        c("metadefs property update", "PUT", f"{ns}/properties/golden_tier", token=t,
+          json={"name": "golden_tier", "title": "Service tier", "type": "string"}, expect=200)
+        c("metadefs property update bad", "PUT", f"{ns}/properties/golden_tier", token=t,
+          json={"title": "Service tier"}, expect=400)
+        c("metadefs property delete", "DELETE", f"{ns}/properties/golden_tier", token=t, expect=204)
+        c("metadefs property delete again", "DELETE", f"{ns}/properties/golden_tier", token=t, expect=404)
+
+        c("metadefs tags create", "POST", f"{ns}/tags", token=t, json={"tags": [{"name": "a"}, {"name": "b"}]},
+          expect=201)
+        c("metadefs tags create duplicate", "POST", f"{ns}/tags", token=t,
+          json={"tags": [{"name": "a"}, {"name": "a"}]}, expect=409)
+        c("metadefs tag create", "POST", f"{ns}/tags/c", token=t, expect=201)
+        c("metadefs tag create again", "POST", f"{ns}/tags/c", token=t, expect=409)
+        c("metadefs tags", "GET", f"{ns}/tags", token=t, expect=200)
+        c("metadefs tags as another", "GET", f"{ns}/tags", token=bob, expect=404)
+        c("metadefs tag show", "GET", f"{ns}/tags/a", token=t, expect=200)
+        c("metadefs tag show missing", "GET", f"{ns}/tags/zzz", token=t, expect=404)
+        c("metadefs tag update", "PUT", f"{ns}/tags/a", token=t, json={"name": "alpha"}, expect=200)
+        c("metadefs tag update taken", "PUT", f"{ns}/tags/alpha", token=t, json={"name": "b"}, expect=409)
+        c("metadefs tag delete", "DELETE", f"{ns}/tags/alpha", token=t, expect=204)
+        c("metadefs tag delete again", "DELETE", f"{ns}/tags/alpha", token=t, expect=404)
+
+        c("metadefs association create", "POST", f"{ns}/resource_types", token=t,
+          json={"name": "OS::Glance::Image", "prefix": "golden_"}, expect=201)
+        c("metadefs association create again", "POST", f"{ns}/resource_types", token=t,
+          json={"name": "OS::Glance::Image"}, expect=409)
+        c("metadefs associations", "GET", f"{ns}/resource_types", token=t, expect=200)
+        c("metadefs associations as another", "GET", f"{ns}/resource_types", token=bob, expect=404)
+        c("metadefs association delete", "DELETE", f"{ns}/resource_types/OS::Glance::Image", token=t, expect=204)
+        c("metadefs association delete again", "DELETE", f"{ns}/resource_types/OS::Glance::Image", token=t,
+          expect=404)
+
+        c("metadefs objects delete all", "DELETE", f"{ns}/objects", token=t, expect=204)
+        c("metadefs objects delete all as another", "DELETE", f"{ns}/objects", token=bob, expect=404)
+        c("metadefs properties delete all", "DELETE", f"{ns}/properties", token=t, expect=204)
+        c("metadefs properties delete all as another", "DELETE", f"{ns}/properties", token=bob, expect=404)
+        c("metadefs tags delete all", "DELETE", f"{ns}/tags", token=t, expect=204)
+        c("metadefs tags delete all as another", "DELETE", f"{ns}/tags", token=bob, expect=404)
+        c("metadefs catalogue delete as member", "DELETE", f"{md}/namespaces/OS::Compute::QemuImage", token=t,
+          expect=403)
+        c("metadefs catalogue delete protected", "DELETE", f"{md}/namespaces/OS::Compute::QemuImage", token=a,
+          expect=403)
+        c("metadefs namespace delete", "DELETE", ns, token=t, expect=204)
+        c("metadefs namespace delete again", "DELETE", ns, token=t, expect=404)
+
+    def nova_details(self) -> None:
+        """Issue 15 item 4/5: accessIPs, /servers/{id}/ips, adminPass, changePassword; its own image, network and
+        server, played last so that no earlier step's ids move."""
+        c, t, bob = self.call, self.alice_token, self.bob_token
+        made = c("details image create", "POST", "/image/v2/images", token=t,
+                 json={"name": "golden-details", "disk_format": "qcow2", "container_format": "bare"},
+                 expect=201).json()
+        c("details image upload", "PUT", f"/image/v2/images/{made['id']}/file", token=t,
+          content=gzip.decompress(IMAGE.read_bytes()), headers={"Content-Type": "application/octet-stream"},
+          expect=204)
+        network = c("details network", "POST", "/network/v2.0/networks", token=t,
+                    json={"network": {"name": "golden-details"}}, expect=201).json()["network"]
+        c("details subnet", "POST", "/network/v2.0/subnets", token=t,
+          json={"subnet": {"network_id": network["id"], "cidr": "10.78.0.0/24", "ip_version": 4}}, expect=201)
+        base = "/compute/v2.1/servers"
+        c("server create bad access ip", "POST", base, token=t, json={"server": {
+            "name": "x", "imageRef": made["id"], "flavorRef": "1", "accessIPv4": "2001:db8::1"}}, expect=400)
+        created = c("server create with access ips", "POST", base, token=t, json={"server": {
+            "name": "golden-details", "imageRef": made["id"], "flavorRef": "1", "networks": [{"uuid": network["id"]}],
+            "accessIPv4": "203.0.113.9", "accessIPv6": "2001:db8::9"}}, expect=202).json()["server"]
+        self.rec.normaliser.literal(created.get("adminPass", ""), "<admin-pass-3>")
+        s = f"{base}/{created['id']}"
+        c("server show access ips", "GET", s, token=t, expect=200)
+        c("server update access ip", "PUT", s, token=t, json={"server": {"accessIPv4": "203.0.113.10"}}, expect=200)
+        c("server update bad access ip", "PUT", s, token=t, json={"server": {"accessIPv6": "203.0.113.10"}},
+          expect=400)
+        c("server ips", "GET", f"{s}/ips", token=t, expect=200)
+        c("server ips as another", "GET", f"{s}/ips", token=bob, expect=404)
+        c("server ips by network", "GET", f"{s}/ips/golden-details", token=t, expect=200)
+        c("server ips unknown network", "GET", f"{s}/ips/nowhere", token=t, expect=404)
+        c("server change password", "POST", f"{s}/action", token=t, json={"changePassword": {"adminPass": "x"}},
+          expect=409)
+        c("server change password bad body", "POST", f"{s}/action", token=t, json={"changePassword": {}},
+          expect=400)
+        c("details server delete", "DELETE", s, token=t, expect=204)
+        c("details network delete", "DELETE", f"/network/v2.0/networks/{network['id']}", token=t, expect=204)
+        c("details image delete", "DELETE", f"/image/v2/images/{made['id']}", token=t, expect=204)
+
     # ---- for every route, derived from the route table: a method it does not take, a body that is not JSON ------
 
     def every_route_refuses(self) -> None:
@@ -903,3 +1059,297 @@ class Scenario:
                           headers={"Content-Type": "application/json"})
             else:
                 self.call(step, method, path, token=token)
+
+    # ---- Nova: server groups, instance actions, extensions (issue 15 item 11) ---------------------------------
+
+    def nova_features(self) -> None:
+        c, a, t, bob = self.call, self.admin, self.alice_token, self.bob_token
+        base = "/compute/v2.1"
+        groups = f"{base}/os-server-groups"
+        group = c("server group create", "POST", groups, token=t,
+                  json={"server_group": {"name": "golden-group", "policies": ["anti-affinity"]}},
+                  expect=200).json()["server_group"]
+        c("server group create bad policy", "POST", groups, token=t,
+          json={"server_group": {"name": "x", "policies": ["soft-anti-affinity"]}}, expect=400)
+        c("server group create 2.64 shape at 2.1", "POST", groups, token=t,
+          json={"server_group": {"name": "x", "policy": "affinity"}}, expect=400)
+        c("server group list", "GET", groups, token=t, expect=200)
+        c("server group list all projects", "GET", f"{groups}?all_projects=True", token=a, expect=200)
+        c("server group list bad limit", "GET", f"{groups}?limit=x", token=t, expect=400)
+        c("server group list no token", "GET", groups, expect=401)
+        g = f"{groups}/{group['id']}"
+        c("server group show", "GET", g, token=t, expect=200)
+        c("server group show as another", "GET", g, token=bob, expect=404)
+        c("server group delete as another", "DELETE", g, token=bob, expect=404)
+        c("server group delete", "DELETE", g, token=t, expect=204)
+        c("server group delete again", "DELETE", g, token=t, expect=404)
+
+        actions = f"{base}/servers/{self.server_id}/os-instance-actions"
+        listed = c("instance actions", "GET", actions, token=t, expect=200).json()["instanceActions"]
+        c("instance actions as another", "GET", actions, token=bob, expect=404)
+        create = next(action for action in listed if action["action"] == "create")
+        c("instance action show", "GET", f"{actions}/{create['request_id']}", token=t, expect=200)
+        c("instance action show as admin", "GET", f"{actions}/{create['request_id']}", token=a, expect=200)
+        c("instance action show missing", "GET", f"{actions}/req-nope", token=t, expect=404)
+
+        c("compute extensions", "GET", f"{base}/extensions", token=t, expect=200)
+        c("compute extensions no token", "GET", f"{base}/extensions", expect=401)
+        c("compute extension show", "GET", f"{base}/extensions/os-server-groups", token=t, expect=200)
+        c("compute extension show missing", "GET", f"{base}/extensions/os-nothing", token=t, expect=404)
+
+        # The proxies of microversion 2.1, answered by the network and image services.
+        sgs = f"{base}/os-security-groups"
+        proxied = c("nova security group create", "POST", sgs, token=t,
+                    json={"security_group": {"name": "golden-nova-sg", "description": "by proxy"}},
+                    expect=200).json()["security_group"]
+        c("nova security group create bad body", "POST", sgs, token=t, json={"security_group": {"name": "x"}},
+          expect=400)
+        c("nova security groups", "GET", sgs, token=t, expect=200)
+        c("nova security groups no token", "GET", sgs, expect=401)
+        sg = f"{sgs}/{proxied['id']}"
+        c("nova security group show", "GET", sg, token=t, expect=200)
+        c("nova security group show as another", "GET", sg, token=bob, expect=404)
+        rules = f"{base}/os-security-group-rules"
+        rule = c("nova security group rule create", "POST", rules, token=t, json={"security_group_rule": {
+            "parent_group_id": proxied["id"], "ip_protocol": "tcp", "from_port": 22, "to_port": 22,
+            "cidr": "10.0.0.0/8"}}, expect=200).json()["security_group_rule"]
+        c("nova security group rule create as another", "POST", rules, token=bob, json={"security_group_rule": {
+            "parent_group_id": proxied["id"], "ip_protocol": "tcp", "from_port": 1, "to_port": 2}}, expect=404)
+        c("nova security group rule delete", "DELETE", f"{rules}/{rule['id']}", token=t, expect=202)
+        c("nova security group rule delete again", "DELETE", f"{rules}/{rule['id']}", token=t, expect=404)
+        c("nova security group delete as another", "DELETE", sg, token=bob, expect=404)
+        c("nova security group delete", "DELETE", sg, token=t, expect=202)
+        fip = c("nova floating ip made in neutron", "POST", "/network/v2.0/floatingips", token=t,
+                json={"floatingip": {"floating_network_id": self.ext_id}}, expect=201).json()["floatingip"]
+        fips = f"{base}/os-floating-ips"
+        c("nova floating ips", "GET", fips, token=t, expect=200)
+        c("nova floating ips no token", "GET", fips, expect=401)
+        c("nova floating ip show", "GET", f"{fips}/{fip['id']}", token=t, expect=200)
+        c("nova floating ip show as another", "GET", f"{fips}/{fip['id']}", token=bob, expect=404)
+        c("nova floating ip removed in neutron", "DELETE", f"/network/v2.0/floatingips/{fip['id']}", token=t,
+          expect=204)
+        c("nova images", "GET", f"{base}/images", token=t, expect=200)
+        c("nova images no token", "GET", f"{base}/images", expect=401)
+        c("nova images detail", "GET", f"{base}/images/detail", token=t, expect=200)
+        c("nova images detail no token", "GET", f"{base}/images/detail", expect=401)
+        c("nova image show", "GET", f"{base}/images/{self.image_id}", token=t, expect=200)
+        c("nova image show missing", "GET", f"{base}/images/{MISSING}", token=t, expect=404)
+
+    # ---- Keystone admin APIs (issue 15, item 8) --------------------------------------------------
+
+    def keystone_admin_apis(self) -> None:
+        c, a = self.call, self.admin
+        base = "/identity/v3"
+        svc = c("endpoint refs service list", "GET", f"{base}/services?type=identity", token=a,
+                expect=200).json()["services"][0]["id"]
+        c("endpoint create unknown region", "POST", f"{base}/endpoints", token=a, json={"endpoint": {
+            "service_id": svc, "interface": "admin", "url": "https://x.example", "region_id": "NoSuchRegion"}},
+          expect=400)
+        c("endpoint create unknown service", "POST", f"{base}/endpoints", token=a, json={"endpoint": {
+            "service_id": MISSING_HEX, "interface": "admin", "url": "https://x.example"}}, expect=400)
+        c("json home", "GET", f"{base}", headers={"Accept": "application/json-home"}, expect=200)
+        c("region put", "PUT", f"{base}/regions/GoldenPut", token=a, json={"region": {"description": "p"}},
+          expect=201)
+        c("region put conflicting id", "PUT", f"{base}/regions/GoldenOther", token=a,
+          json={"region": {"id": "Else"}}, expect=400)
+        c("region put delete", "DELETE", f"{base}/regions/GoldenPut", token=a, expect=204)
+
+        roles = {r["name"]: r["id"] for r in c("admin apis role list", "GET", f"{base}/roles", token=a,
+                                                 expect=200).json()["roles"]}
+        prior = c("implied prior create", "POST", f"{base}/roles", token=a,
+                  json={"role": {"name": "golden-prior"}}, expect=201).json()["role"]["id"]
+        rule = f"{base}/roles/{prior}/implies/{roles['reader']}"
+        c("implied role create", "PUT", rule, token=a, expect=201)
+        c("implied role create prohibited", "PUT", f"{base}/roles/{prior}/implies/{roles['admin']}", token=a,
+          expect=403)
+        c("implied role show", "GET", rule, token=a, expect=200)
+        c("implied role show missing", "GET", f"{base}/roles/{prior}/implies/{roles['admin']}", token=a, expect=404)
+        c("implied role check", "HEAD", rule, token=a, expect=204)
+        c("implied role check missing", "HEAD", f"{base}/roles/{prior}/implies/{MISSING_HEX}", token=a, expect=404)
+        c("implied roles list", "GET", f"{base}/roles/{prior}/implies", token=a, expect=200)
+        c("implied roles list missing", "GET", f"{base}/roles/{MISSING_HEX}/implies", token=a, expect=404)
+        c("role inferences", "GET", f"{base}/role_inferences", token=a, expect=200)
+        c("role inferences no token", "GET", f"{base}/role_inferences", expect=401)
+        c("implied role delete", "DELETE", rule, token=a, expect=204)
+        c("implied role delete again", "DELETE", rule, token=a, expect=404)
+        c("implied prior delete", "DELETE", f"{base}/roles/{prior}", token=a, expect=204)
+
+        project = c("tagged project create", "POST", f"{base}/projects", token=a,
+                    json={"project": {"name": "golden-tags", "tags": ["one"]}}, expect=201).json()["project"]
+        tags = f"{base}/projects/{project['id']}/tags"
+        c("project tags list", "GET", tags, token=a, expect=200)
+        c("project tags list missing", "GET", f"{base}/projects/{MISSING_HEX}/tags", token=a, expect=404)
+        c("project tags replace", "PUT", tags, token=a, json={"tags": ["one", "two"]}, expect=200)
+        c("project tags replace bad", "PUT", tags, token=a, json={"tags": ["a/b"]}, expect=400)
+        c("project tag add", "PUT", f"{tags}/three", token=a, expect=201)
+        c("project tag add bad", "PUT", f"{tags}/a,b", token=a, expect=400)
+        c("project tag check", "GET", f"{tags}/three", token=a, expect=204)
+        c("project tag check missing", "GET", f"{tags}/four", token=a, expect=404)
+        c("project tag head", "HEAD", f"{tags}/three", token=a, expect=204)
+        c("project tag head missing", "HEAD", f"{tags}/four", token=a, expect=404)
+        c("project tag delete", "DELETE", f"{tags}/three", token=a, expect=204)
+        c("project tag delete missing", "DELETE", f"{tags}/three", token=a, expect=404)
+        c("projects by tag", "GET", f"{base}/projects?tags=one,two", token=a, expect=200)
+        c("project tags delete", "DELETE", tags, token=a, expect=204)
+        c("project tags delete missing", "DELETE", f"{base}/projects/{MISSING_HEX}/tags", token=a, expect=404)
+        as_domain = c("project as domain create", "POST", f"{base}/projects", token=a,
+                      json={"project": {"name": "golden-pd", "is_domain": True}}, expect=201).json()["project"]
+        c("project as domain list", "GET", f"{base}/projects?is_domain=true", token=a, expect=200)
+        c("project as domain disable", "PATCH", f"{base}/domains/{as_domain['id']}", token=a,
+          json={"domain": {"enabled": False}}, expect=200)
+        c("project as domain delete", "DELETE", f"{base}/domains/{as_domain['id']}", token=a, expect=204)
+        c("project name too long", "POST", f"{base}/projects", token=a, json={"project": {"name": "x" * 65}},
+          expect=400)
+        c("user in missing domain", "POST", f"{base}/users", token=a,
+          json={"user": {"name": "golden-nowhere", "domain_id": MISSING_HEX}}, expect=404)
+
+        # OS-EP-FILTER, on the tagged project before it goes.
+        ep = f"{base}/OS-EP-FILTER"
+        listed = c("filter endpoint list", "GET", f"{base}/endpoints?interface=public", token=a,
+                   expect=200).json()["endpoints"]
+        endpoint = min(listed, key=lambda e: e["url"])["id"]  # the list's order is by random ids
+        group = c("endpoint group create", "POST", f"{ep}/endpoint_groups", token=a, json={"endpoint_group": {
+            "name": "golden-eg", "filters": {"interface": "public"}}}, expect=201).json()["endpoint_group"]
+        c("endpoint group create bad filter", "POST", f"{ep}/endpoint_groups", token=a,
+          json={"endpoint_group": {"name": "x", "filters": {"colour": "blue"}}}, expect=400)
+        eg = f"{ep}/endpoint_groups/{group['id']}"
+        missing_eg = f"{ep}/endpoint_groups/{MISSING_HEX}"
+        c("endpoint group list", "GET", f"{ep}/endpoint_groups", token=a, expect=200)
+        c("endpoint group list no token", "GET", f"{ep}/endpoint_groups", expect=401)
+        c("endpoint group show", "GET", eg, token=a, expect=200)
+        c("endpoint group show missing", "GET", missing_eg, token=a, expect=404)
+        c("endpoint group head", "HEAD", eg, token=a, expect=200)
+        c("endpoint group head missing", "HEAD", missing_eg, token=a, expect=404)
+        c("endpoint group update", "PATCH", eg, token=a, json={"endpoint_group": {"description": "d"}}, expect=200)
+        c("endpoint group update missing", "PATCH", missing_eg, token=a, json={"endpoint_group": {}}, expect=404)
+        c("endpoint group endpoints", "GET", f"{eg}/endpoints", token=a, expect=200)
+        c("endpoint group endpoints missing", "GET", f"{missing_eg}/endpoints", token=a, expect=404)
+        c("endpoint group add project", "PUT", f"{eg}/projects/{project['id']}", token=a, expect=204)
+        c("endpoint group add project missing", "PUT", f"{eg}/projects/{MISSING_HEX}", token=a, expect=404)
+        c("endpoint group project show", "GET", f"{eg}/projects/{project['id']}", token=a, expect=200)
+        c("endpoint group project show missing", "GET", f"{missing_eg}/projects/{project['id']}", token=a,
+          expect=404)
+        c("endpoint group project head", "HEAD", f"{eg}/projects/{project['id']}", token=a, expect=200)
+        c("endpoint group project head missing", "HEAD", f"{eg}/projects/{MISSING_HEX}", token=a, expect=404)
+        c("endpoint group projects", "GET", f"{eg}/projects", token=a, expect=200)
+        c("endpoint group projects missing", "GET", f"{missing_eg}/projects", token=a, expect=404)
+        c("project endpoint groups", "GET", f"{ep}/projects/{project['id']}/endpoint_groups", token=a, expect=200)
+        c("project endpoint groups missing", "GET", f"{ep}/projects/{MISSING_HEX}/endpoint_groups", token=a,
+          expect=404)
+        c("endpoint group remove project", "DELETE", f"{eg}/projects/{project['id']}", token=a, expect=204)
+        c("endpoint group remove project again", "DELETE", f"{eg}/projects/{project['id']}", token=a, expect=404)
+        pe = f"{ep}/projects/{project['id']}/endpoints"
+        c("project endpoint add", "PUT", f"{pe}/{endpoint}", token=a, expect=204)
+        c("project endpoint add missing", "PUT", f"{pe}/{MISSING_HEX}", token=a, expect=404)
+        c("project endpoint check", "GET", f"{pe}/{endpoint}", token=a, expect=204)
+        c("project endpoint check missing", "GET", f"{pe}/{MISSING_HEX}", token=a, expect=404)
+        c("project endpoint head", "HEAD", f"{pe}/{endpoint}", token=a, expect=204)
+        c("project endpoint head missing", "HEAD", f"{pe}/{MISSING_HEX}", token=a, expect=404)
+        c("project endpoints", "GET", pe, token=a, expect=200)
+        c("project endpoints missing", "GET", f"{ep}/projects/{MISSING_HEX}/endpoints", token=a, expect=404)
+        c("endpoint projects", "GET", f"{ep}/endpoints/{endpoint}/projects", token=a, expect=200)
+        c("endpoint projects missing", "GET", f"{ep}/endpoints/{MISSING_HEX}/projects", token=a, expect=404)
+        c("project endpoint remove", "DELETE", f"{pe}/{endpoint}", token=a, expect=204)
+        c("project endpoint remove again", "DELETE", f"{pe}/{endpoint}", token=a, expect=404)
+        c("endpoint group delete", "DELETE", eg, token=a, expect=204)
+        c("endpoint group delete again", "DELETE", eg, token=a, expect=404)
+        c("tagged project delete", "DELETE", f"{base}/projects/{project['id']}", token=a, expect=204)
+
+        # Domain configuration: a stored document.
+        dc = f"{base}/domains/default/config"
+        c("domain config create", "PUT", dc, token=a, json={"config": {
+            "identity": {"driver": "ldap"}, "ldap": {"url": "ldap://golden.example", "password": "p"}}}, expect=201)
+        c("domain config create bad group", "PUT", dc, token=a, json={"config": {"nova": {"x": "y"}}}, expect=403)
+        c("domain config show", "GET", dc, token=a, expect=200)
+        c("domain config show missing domain", "GET", f"{base}/domains/{MISSING_HEX}/config", token=a, expect=404)
+        c("domain config head", "HEAD", dc, token=a, expect=200)
+        c("domain config head missing", "HEAD", f"{base}/domains/{MISSING_HEX}/config", token=a, expect=404)
+        c("domain config group", "GET", f"{dc}/ldap", token=a, expect=200)
+        c("domain config group bad", "GET", f"{dc}/nova", token=a, expect=403)
+        c("domain config group head", "HEAD", f"{dc}/ldap", token=a, expect=200)
+        c("domain config group head bad", "HEAD", f"{dc}/nova", token=a, expect=403)
+        c("domain config option", "GET", f"{dc}/ldap/url", token=a, expect=200)
+        c("domain config option missing", "GET", f"{dc}/ldap/user_tree_dn", token=a, expect=404)
+        c("domain config option head", "HEAD", f"{dc}/ldap/url", token=a, expect=200)
+        c("domain config option head missing", "HEAD", f"{dc}/ldap/suffix", token=a, expect=404)
+        c("domain config update", "PATCH", dc, token=a, json={"config": {"ldap": {"suffix": "dc=golden"}}},
+          expect=200)
+        c("domain config update bad", "PATCH", dc, token=a, json={"config": {}}, expect=403)
+        c("domain config group update", "PATCH", f"{dc}/ldap", token=a,
+          json={"config": {"ldap": {"url": "ldaps://golden.example"}}}, expect=200)
+        c("domain config group update missing", "PATCH", f"{dc}/identity", token=a,
+          json={"config": {"ldap": {"url": "x"}}}, expect=403)
+        c("domain config option update", "PATCH", f"{dc}/ldap/suffix", token=a,
+          json={"config": {"suffix": "dc=other"}}, expect=200)
+        c("domain config option update missing", "PATCH", f"{dc}/ldap/user_tree_dn", token=a,
+          json={"config": {"user_tree_dn": "x"}}, expect=404)
+        c("domain config option delete", "DELETE", f"{dc}/ldap/suffix", token=a, expect=204)
+        c("domain config option delete again", "DELETE", f"{dc}/ldap/suffix", token=a, expect=404)
+        c("domain config group delete", "DELETE", f"{dc}/identity", token=a, expect=204)
+        c("domain config group delete again", "DELETE", f"{dc}/identity", token=a, expect=404)
+        c("domain config delete", "DELETE", dc, token=a, expect=204)
+        c("domain config delete again", "DELETE", dc, token=a, expect=404)
+        c("domain config default", "GET", f"{base}/domains/config/default", token=a, expect=200)
+        c("domain config default no token", "GET", f"{base}/domains/config/default", expect=401)
+        c("domain config group default", "GET", f"{base}/domains/config/ldap/default", token=a, expect=200)
+        c("domain config group default bad", "GET", f"{base}/domains/config/nova/default", token=a, expect=403)
+        c("domain config option default", "GET", f"{base}/domains/config/ldap/url/default", token=a, expect=200)
+        c("domain config option default bad", "GET", f"{base}/domains/config/ldap/password/default", token=a,
+          expect=403)
+
+
+def neutron_conformance(scenario: Scenario) -> None:
+    """Issue 15, Neutron: bulk create, port filters by address, typed filter values, agents as a project user, an
+    unknown remote group."""
+    c, a, t = scenario.call, scenario.admin, scenario.alice_token
+    base = "/network/v2.0"
+    nets = c("n15 network bulk create", "POST", f"{base}/networks", token=t,
+             json={"networks": [{"name": "golden-bulk-1"}, {"name": "golden-bulk-2"}]}, expect=201).json()["networks"]
+    c("n15 network bulk create empty", "POST", f"{base}/networks", token=t, json={"networks": []}, expect=400)
+    c("n15 network bulk create bad member", "POST", f"{base}/networks", token=t,
+      json={"networks": [{"name": "ok"}, {"name": 5}]}, expect=400)
+    c("n15 subnet bulk create", "POST", f"{base}/subnets", token=t, json={"subnets": [
+        {"network_id": net["id"], "cidr": f"10.15{index}.0.0/24", "ip_version": 4, "enable_dhcp": False}
+        for index, net in enumerate(nets)]}, expect=201)
+    c("n15 subnet bulk create another's network", "POST", f"{base}/subnets", token=t, json={"subnets": [
+        {"network_id": MISSING, "cidr": "10.159.0.0/24", "ip_version": 4}]}, expect=404)
+    c("n15 port bulk create", "POST", f"{base}/ports", token=t, json={"ports": [
+        {"network_id": nets[0]["id"], "fixed_ips": [{"ip_address": "10.150.0.5"}]},
+        {"network_id": nets[0]["id"], "name": "second"}]}, expect=201)
+    c("n15 port bulk create clash", "POST", f"{base}/ports", token=t, json={"ports": [
+        {"network_id": nets[1]["id"], "fixed_ips": [{"ip_address": "10.151.0.9"}]},
+        {"network_id": nets[1]["id"], "fixed_ips": [{"ip_address": "10.151.0.9"}]}]}, expect=409)
+    c("n15 port list by fixed ip", "GET", f"{base}/ports?fixed_ips=ip_address%3D10.150.0.5", token=t, expect=200)
+    c("n15 port list by fixed ip and substring", "GET",
+      f"{base}/ports?fixed_ips=ip_address_substr%3D10.150&fixed_ips=ip_address%3D10.150.0.5", token=t, expect=200)
+    c("n15 port list by malformed fixed ip", "GET", f"{base}/ports?fixed_ips=ip_address", token=t, expect=400)
+    c("n15 subnet list by ip version", "GET", f"{base}/subnets?ip_version=4&network_id={nets[0]['id']}", token=t,
+      expect=200)
+    c("n15 subnet list by ip version seven", "GET", f"{base}/subnets?ip_version=seven", token=t, expect=400)
+    c("n15 network list shared maybe", "GET", f"{base}/networks?shared=maybe", token=t, expect=400)
+    c("n15 network create segment as text", "POST", f"{base}/networks", token=a, json={"network": {
+        "name": "golden-segment", "project_id": scenario.project_a["id"], "provider:network_type": "vxlan",
+        "provider:segmentation_id": "4242"}}, expect=201)
+    c("n15 network create segment not a number", "POST", f"{base}/networks", token=a, json={"network": {
+        "project_id": scenario.project_a["id"], "provider:segmentation_id": "four"}}, expect=400)
+    c("n15 agent list as member", "GET", f"{base}/agents?agent_type=DHCP+agent", token=t, expect=200)
+    c("n15 agent list no token", "GET", f"{base}/agents", expect=401)
+    c("n15 agent list bad limit", "GET", f"{base}/agents?limit=x", token=a, expect=400)
+    c("n15 agent show as member", "GET", f"{base}/agents/{MISSING}", token=t, expect=404)
+    group = c("n15 security group create", "POST", f"{base}/security-groups", token=t,
+              json={"security_group": {"name": "golden-n15"}}, expect=201).json()["security_group"]
+    c("n15 rule with unknown remote group", "POST", f"{base}/security-group-rules", token=t,
+      json={"security_group_rule": {"security_group_id": group["id"], "direction": "ingress",
+                                    "remote_group_id": "not-a-group"}}, expect=404)
+    ext = c("n15 external network create", "POST", f"{base}/networks", token=a, json={"network": {
+        "name": "golden-n15-public", "project_id": scenario.project_b["id"], "router:external": True}},
+        expect=201).json()["network"]
+    c("n15 external subnet create", "POST", f"{base}/subnets", token=a, json={"subnet": {
+        "network_id": ext["id"], "project_id": scenario.project_b["id"], "cidr": "172.24.15.0/24", "ip_version": 4,
+        "enable_dhcp": False}}, expect=201)
+    c("n15 floating ip create", "POST", f"{base}/floatingips", token=t,
+      json={"floatingip": {"floating_network_id": ext["id"]}}, expect=201)
+    c("n15 external network delete as member", "DELETE", f"{base}/networks/{ext['id']}", token=t, expect=403)
+    c("n15 external network delete with unused floating ip", "DELETE", f"{base}/networks/{ext['id']}", token=a,
+      expect=204)
+    c("n15 floating ips after", "GET", f"{base}/floatingips?floating_network_id={ext['id']}", token=t, expect=200)

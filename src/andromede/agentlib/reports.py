@@ -5,7 +5,7 @@ Reports are level-triggered too: a report that failed is not recorded as told, s
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from typing import Generic, TypeVar
 
 K = TypeVar("K", bound=Hashable)
@@ -24,6 +24,14 @@ class LastReported(Generic[K, V]):
 
     def told(self, values: Mapping[K, V]) -> None:
         self._told.update(values)
+
+    def retain(self, keys: Iterable[K]) -> None:
+        """Forget every object but these: one that went away and comes back is reported afresh."""
+        kept = set(keys)
+        self._told = {key: value for key, value in self._told.items() if key in kept}
+
+    def forget_all(self) -> None:
+        self._told.clear()
 
     def forget(self, key: K) -> None:
         self._told.pop(key, None)

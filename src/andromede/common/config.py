@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     # Give every server a config drive even when it does not ask (Nova's option); the metadata service
     # at 169.254.169.254 serves the same content to servers on a network.
     force_config_drive: bool = False
+    # Nova's enable_instance_password: POST /servers answers the server's adminPass (random unless given).
+    enable_instance_password: bool = True
     image_size_cap_bytes: int = 64 * 1024**3
     # Refuse images whose disk would be bigger than this once expanded (a qcow2 can claim 2^60 bytes).
     image_virtual_size_cap_bytes: int = 2 * 1024**4

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.types import ASGIApp
 
 from andromede.common.errors import ApiError
-from andromede.compute import bootstrap, models
+from andromede.compute import action_models, bootstrap, group_models, models
 from andromede.compute.api import build_compute_app, internal
 from andromede.compute.api.microversion import Microversions
 from andromede.image.store import ImageStore
@@ -37,7 +37,7 @@ def _bootstrap(assembly: Assembly) -> None:
 
 DESCRIPTOR = ServiceDescriptor(
     name="compute", prefix="/compute", error_format=nova_error, build_app=_app,
-    models=(models,), rules=(rules,),
+    models=(models, group_models, action_models), rules=(rules,),
     catalog=(CatalogEntry("compute", "nova", "/compute/v2.1", "Compute"),),
     internal_routes=_internal, bootstrap=_bootstrap,
 )

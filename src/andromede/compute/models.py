@@ -1,4 +1,8 @@
-"""Nova tables: flavors, keypairs and instances (desired + observed); the hosts they run on are hosts/models.py's."""
+"""Nova tables: flavors, keypairs and instances (desired + observed).
+
+An instance names the host it runs on; the hosts' table is the hosts service's (hosts/models.py), referred to by
+name only, so compute maps none of it.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from andromede.common.clock import utcnow
 from andromede.db.base import Base
-from andromede.hosts import models as _hosts  # noqa: F401  (instances reference its table)
 
 
 class Flavor(Base):
@@ -65,6 +68,9 @@ class Instance(Base):
     # [{port_id, preserve_on_delete}] in boot order; the ports themselves live in the network tables
     nics: Mapped[list] = mapped_column(default=list)
     config_drive: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Nova's accessIPv4 / accessIPv6: addresses the owner says reach the server, kept and shown, never configured
+    access_ip_v4: Mapped[str | None] = mapped_column(String(45), nullable=True)
+    access_ip_v6: Mapped[str | None] = mapped_column(String(45), nullable=True)
     availability_zone: Mapped[str] = mapped_column(String(255), default="nova")
     launch_index: Mapped[int] = mapped_column(Integer, default=0)
     reservation_id: Mapped[str] = mapped_column(String(32), default="")

@@ -6,13 +6,15 @@ N hosts; all-in-one has one.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from andromede.hosts import capacity, liveness
+from andromede.hosts import capacity
+from andromede.hosts import service as hosts
 from andromede.hosts.capacity import Capacity
-from andromede.hosts.models import Host
+from andromede.hosts.service import HostView
 
 
 @dataclass(frozen=True)
@@ -31,16 +33,18 @@ class NoValidHost(Exception):
     pass
 
 
-def candidates(session: Session, want: Request) -> list[Host]:
-    hosts = [host for host in liveness.schedulable(session, want.availability_zone)
-             if capacity.fits(host, want.capacity)]
+def candidates(session: Session, want: Request) -> list[HostView]:
+    shortlist = hosts.schedulable(session, want.capacity, want.availability_zone)
     # Weigher: spread by free RAM, then free vCPUs (what Nova's default weighers prefer).
-    return sorted(hosts, key=lambda h: (h.memory_mib * h.ram_allocation_ratio - h.used_memory_mib,
+    return sorted(shortlist, key=lambda h: (h.memory_mib * h.ram_allocation_ratio - h.used_memory_mib,
                                         h.vcpus * h.cpu_allocation_ratio - h.used_vcpus), reverse=True)
 
 
-def schedule(session: Session, want: Request) -> str:
-    for host in candidates(session, want):
+def schedule(session: Session, want: Request,
+             arrange: Callable[[Sequence[HostView]], list[HostView]] | None = None) -> str:
+    """`arrange` filters or reorders the candidates, best first (a server group's policy)."""
+    ranked = candidates(session, want)
+    for host in arrange(ranked) if arrange is not None else ranked:
         if capacity.claim(session, host.name, want.capacity):
             return host.name
     raise NoValidHost("No valid host was found. There are not enough hosts available.")

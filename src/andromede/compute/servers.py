@@ -17,9 +17,9 @@ from andromede.common.config import Settings
 from andromede.common.context import RequestContext
 from andromede.common.errors import BadRequest, Conflict, Forbidden, NotFound
 from andromede.common.patterns import compile_filter
-from andromede.compute import flavors, keypairs, networking, scheduler
+from andromede.compute import flavors, instance_actions, keypairs, networking, scheduler, server_groups
 from andromede.compute.models import Flavor, Instance
-from andromede.compute.schemas import ServerCreate
+from andromede.compute.schemas import ServerCreate, ServerUpdate
 from andromede.contracts.compute import ImageRef, InstanceDesired, Nic, desired_power
 from andromede.db import changes
 from andromede.hosts import service as hosts
@@ -154,7 +154,8 @@ def _check_quota(session: Session, project_id: str, count: int, vcpus: int, ram:
                             f"{QUOTA_DEFAULTS[resource]} {resource}")
 
 
-def create(session: Session, settings: Settings, ctx: RequestContext, body: ServerCreate) -> list[Instance]:
+def create(session: Session, settings: Settings, ctx: RequestContext, body: ServerCreate,
+           hints: dict | None = None) -> list[Instance]:
     image_ref = _root_image(body)
     if body.personality:
         raise BadRequest("Personality files are not supported; use user_data.")
@@ -186,6 +187,7 @@ def create(session: Session, settings: Settings, ctx: RequestContext, body: Serv
     count = body.max_count
     nic_requests = networking.requests_for(session, ctx, body.networks, count)
     groups = networking.security_groups_for(session, ctx, [sg.name for sg in body.security_groups or []])
+    server_group = server_groups.from_hints(session, ctx, hints)
     _check_quota(session, ctx.project_id or "", count, flavor.vcpus, flavor.ram)
     root_gib = flavor.disk or max(image.min_disk, image_gib, 1)
     want = scheduler.Request(vcpus=flavor.vcpus, memory_mib=flavor.ram, disk_gib=root_gib, availability_zone=zone)
@@ -200,21 +202,52 @@ def create(session: Session, settings: Settings, ctx: RequestContext, body: Serv
             hostname=_hostname(name), image_id=image.id, flavor_id=flavor.id, flavor=snapshot,
             key_name=body.key_name, key_data=key_data, user_data=body.user_data, meta=dict(body.metadata),
             config_drive=bool(settings.force_config_drive or body.config_drive in (True, "true", "True")),
+            access_ip_v4=body.accessIPv4, access_ip_v6=body.accessIPv6,
             availability_zone=zone or "nova", launch_index=index, reservation_id=reservation,
             vm_state="building", task_state="scheduling")
+        arrange = server_groups.arrangement(session, server_group) if server_group is not None else None
         try:
-            instance.host = scheduler.schedule(session, want)
+            instance.host = scheduler.schedule(session, want, arrange)
             instance.task_state = "spawning"
         except scheduler.NoValidHost as exc:
             instance.vm_state, instance.task_state = "error", None
             instance.fault = {"code": 500, "message": str(exc), "created": isotime(utcnow(), subsecond=False)}
         session.add(instance)
         session.flush()
+        if server_group is not None:
+            server_groups.add_member(session, server_group, instance.uuid)
+        if instance.host is None:
+            instance_actions.record_unscheduled(session, ctx, instance, (instance.fault or {}).get("message", ""))
+        else:
+            instance_actions.record(session, ctx, instance, "create")
         if instance.host is not None:  # Nova frees the network of a server that could not be placed
             networking.allocate(session, ctx, instance, nic_requests, groups)
         bump(session, instance)
         created.append(instance)
     return created
+
+
+_PASSWORD_GROUPS = ("23456789", "ABCDEFGHJKLMNPQRSTUVWXYZ", "abcdefghijkmnopqrstuvwxyz")  # none that look alike
+
+
+def random_password(length: int = 12) -> str:
+    """Nova's generated adminPass: `length` characters, at least one of each group, letters and digits only."""
+    chosen = [secrets.choice(group) for group in _PASSWORD_GROUPS]
+    everything = "".join(_PASSWORD_GROUPS)
+    chosen += [secrets.choice(everything) for _ in range(length - len(chosen))]
+    secrets.SystemRandom().shuffle(chosen)
+    return "".join(chosen)
+
+
+def set_access_ips(instance: Instance, body: ServerUpdate) -> None:
+    """accessIPv4 / accessIPv6 as the update gives them (null clears); nothing on the host changes."""
+    given = body.model_fields_set & {"accessIPv4", "accessIPv6"}
+    if "accessIPv4" in given:
+        instance.access_ip_v4 = body.accessIPv4
+    if "accessIPv6" in given:
+        instance.access_ip_v6 = body.accessIPv6
+    if given:
+        instance.updated_at = utcnow()
 
 
 def list_servers(session: Session, ctx: RequestContext, params: dict[str, str]) -> list[Instance]:
@@ -308,7 +341,8 @@ def console_tail(instance: Instance, length: int | None) -> str:
 
 # ---- what the agent sees and says --------------------------------------------------------------
 
-def desired_doc(instance: Instance, image: ImageRef, nics: list[Nic]) -> InstanceDesired:
+def desired_doc(instance: Instance, image: ImageRef, nics: list[Nic],
+                network_data: dict | None = None) -> InstanceDesired:
     return InstanceDesired(
         uuid=instance.uuid, hostname=instance.hostname, name=instance.name, project_id=instance.project_id,
         vcpus=instance.flavor.get("vcpus", 1), memory_mib=instance.flavor.get("ram", 256),
@@ -316,7 +350,7 @@ def desired_doc(instance: Instance, image: ImageRef, nics: list[Nic]) -> Instanc
         reboot_seq=instance.reboot_seq, reboot_hard=instance.reboot_hard, seq=instance.desired_seq,
         config_drive=instance.config_drive, key_name=instance.key_name, key_data=instance.key_data,
         user_data=instance.user_data, meta=instance.meta, availability_zone=instance.availability_zone,
-        launch_index=instance.launch_index, nics=tuple(nics))
+        launch_index=instance.launch_index, nics=tuple(nics), network_data=network_data)
 
 
 def apply_observed(session: Session, instance: Instance, report: dict) -> None:
@@ -347,4 +381,5 @@ def apply_observed(session: Session, instance: Instance, report: dict) -> None:
     elif power == "shutoff":
         instance.power_state = 4  # it went down behind our back; the agent brings it back
     instance.updated_at = now
+    instance_actions.settle(session, instance)
 

@@ -104,6 +104,9 @@ class InstanceDesired(Contract):
     availability_zone: str | None = "nova"
     launch_index: int = 0
     nics: tuple[Nic, ...] = ()
+    # network_data.json of the config drive, built by the server as the metadata service serves it; sent only for
+    # an instance with a config drive (None otherwise, and from servers older than this field).
+    network_data: dict | None = None
 
     def drive_facts(self) -> DriveFacts:
         return DriveFacts(uuid=self.uuid, name=self.name, hostname=self.hostname, project_id=self.project_id,

@@ -38,13 +38,8 @@ from andromede.contracts import metadata as signing
 from andromede.hosts.capacity import set_ceilings
 from andromede.hosts.models import Host
 from andromede.hosts.workloads import Workloads
-from andromede.identity import assignment, resource, users
-from andromede.identity.assignment import Grant
+from andromede.identity import for_services as identity
 from andromede.identity.cache import IdentityCache
-from andromede.identity.common import DEFAULT_DOMAIN_ID
-from andromede.identity.credentials import create_application_credential
-from andromede.identity.models import ApplicationCredential, User
-from andromede.identity.schemas import ApplicationCredentialCreate, ProjectCreate, RoleCreate, UserCreate
 
 USER_PREFIX = "host:"
 SERVICE_ROLE = "service"
@@ -82,8 +77,9 @@ def checked_name(name: str) -> str:
     return name
 
 
-def _user_of(session: Session, host: Host) -> User | None:
-    return session.get(User, host.agent_user_id) if host.agent_user_id else None
+def _bound_user(session: Session, host: Host) -> str | None:
+    """The identity user acting for HOST, if it still exists."""
+    return host.agent_user_id if host.agent_user_id and identity.user_exists(session, host.agent_user_id) else None
 
 
 def issue(session: Session, settings: Settings, name: str, *, vcpus: int | None = None,
@@ -93,32 +89,23 @@ def issue(session: Session, settings: Settings, name: str, *, vcpus: int | None 
     VCPUS, MEMORY_MIB and DISK_GIB cap what its agent may report (hosts/capacity.py); None keeps the host's
     ceiling, or lets its first report set it."""
     host = session.get(Host, checked_name(name))
-    if host is not None and _user_of(session, host) is not None:
+    if host is not None and _bound_user(session, host) is not None:
         raise HostCredentialError(f"Host {name} already has a credential: revoke it first "
                                   f"(andromede host revoke {name}), then add the host again.")
-    role = assignment.find_role(session, name=SERVICE_ROLE) or assignment.create_role(
-        session, RoleCreate(name=SERVICE_ROLE))
-    project = resource.find_project(session, project_id=None, name=SERVICE_PROJECT, domain_id=DEFAULT_DOMAIN_ID) \
-        or resource.create_project(session, ProjectCreate(name=SERVICE_PROJECT, description="Services"),
-                                   DEFAULT_DOMAIN_ID)
-    leftover = users.find_user(session, user_id=None, name=USER_PREFIX + name, domain_id=DEFAULT_DOMAIN_ID)
+    leftover = identity.user_id_named(session, USER_PREFIX + name)
     if leftover is not None:  # a host user that lost its binding (its host record was dropped by hand)
-        users.delete_user(session, leftover.id)
+        identity.delete_user(session, leftover)
         session.flush()
-    user = users.create_user(session, settings, UserCreate(  # no password: it authenticates by its credential only
-        name=USER_PREFIX + name, description=f"The host agent of {name}"), DEFAULT_DOMAIN_ID)
-    assignment.add_grant(session, Grant("user", user.id, "project", project.id, role.id))
-    session.flush()
-    credential, secret = create_application_credential(session, user_id=user.id, project_id=project.id,
-                                                       body=ApplicationCredentialCreate(
-                                                           name="host-agent", description=f"Host agent of {name}"))
+    issued = identity.create_agent_user(
+        session, settings, name=USER_PREFIX + name, description=f"The host agent of {name}", role=SERVICE_ROLE,
+        project=SERVICE_PROJECT, credential_name="host-agent", credential_description=f"Host agent of {name}")
     if host is None:
         host = Host(name=name)  # no capacity and never seen: nothing is scheduled there before its agent reports
         session.add(host)
-    host.agent_user_id, host.enabled = user.id, True  # back in service if `host remove` had retired it
+    host.agent_user_id, host.enabled = issued.user_id, True  # back in service if `host remove` had retired it
     set_ceilings(host, vcpus=vcpus, memory_mib=memory_mib, disk_gib=disk_gib)
     session.flush()
-    return IssuedCredential(name, user.id, credential.id, secret)
+    return IssuedCredential(name, issued.user_id, issued.credential_id, issued.secret)
 
 
 def set_capacity(session: Session, name: str, *, vcpus: int | None = None, memory_mib: int | None = None,
@@ -136,12 +123,12 @@ def revoke(session: Session, name: str) -> bool:
     host = session.get(Host, name)
     if host is None:
         raise HostCredentialError(f"No host named {name}.")
-    user = _user_of(session, host)
+    user_id = _bound_user(session, host)
     host.agent_user_id = None
-    if user is not None:
-        users.delete_user(session, user.id)  # revocation events for its tokens, its application credentials
+    if user_id is not None:
+        identity.delete_user(session, user_id)  # revocation events for its tokens, its application credentials
     session.flush()
-    return user is not None
+    return user_id is not None
 
 
 def remove(session: Session, name: str, workloads: Sequence[Workloads]) -> bool:
@@ -165,9 +152,10 @@ def list_hosts(session: Session, workloads: Sequence[Workloads]) -> list[HostEnt
     for placed in workloads:
         for name, count in placed.running(session).items():
             running[name] = running.get(name, 0) + count
-    bound = set(session.scalars(select(User.id).join(Host, Host.agent_user_id == User.id)))
+    listed = list(session.scalars(select(Host).order_by(Host.name)))
+    bound = identity.existing_users(session, [host.agent_user_id for host in listed if host.agent_user_id])
     return [HostEntry(host.name, host.agent_user_id in bound, host.enabled, host.last_seen, running.get(host.name, 0))
-            for host in session.scalars(select(Host).order_by(Host.name))]
+            for host in listed]
 
 
 def bound_host(session: Session, user_id: str) -> str | None:
@@ -211,14 +199,14 @@ def ensure_local_agent(session: Session, settings: Settings) -> None:
     """
     path = settings.data_dir / "agent.yaml"
     document = (yaml.safe_load(path.read_text()) or {}) if path.exists() else {}
-    legacy = users.find_user(session, user_id=None, name=LEGACY_AGENT_USER, domain_id=DEFAULT_DOMAIN_ID)
+    legacy = identity.user_id_named(session, LEGACY_AGENT_USER)
     if legacy is not None:
-        users.delete_user(session, legacy.id)
+        identity.delete_user(session, legacy)
     host = session.get(Host, checked_name(settings.this_host))
-    if host is not None and host.agent_user_id is not None and document.get("host") == host.name:
-        credential = session.get(ApplicationCredential, str(document.get("application_credential_id")))
-        if credential is not None and credential.user_id == host.agent_user_id:
-            return
+    if (host is not None and host.agent_user_id is not None and document.get("host") == host.name
+            and identity.credential_owner(session, str(document.get("application_credential_id")))
+            == host.agent_user_id):
+        return
     if host is not None and host.agent_user_id is not None:
         revoke(session, host.name)  # the file was lost or replaced: its successor is the only valid one
     issued = issue(session, settings, settings.this_host)

@@ -1,12 +1,14 @@
 """What services ask of the hosts: a host's heartbeat, its desired-state generation, its VXLAN endpoint, the list.
 
-Services read hosts through these functions and write them only here (capacity claims: hosts/capacity.py;
-credentials: hosts/credentials.py).
+Services read hosts through these functions, as read views (HostView) taken in the caller's session, and write them
+only here (capacity claims: hosts/capacity.py; credentials: hosts/credentials.py). No other service maps the hosts'
+table: an instance names its host by name.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 from sqlalchemy import select, update
@@ -14,9 +16,42 @@ from sqlalchemy.orm import Session
 
 from andromede.common.clock import utcnow
 from andromede.common.errors import NotFound
-from andromede.hosts import capacity
+from andromede.hosts import capacity, liveness
 from andromede.hosts.capacity import Capacity
 from andromede.hosts.models import Host
+
+
+@dataclass(frozen=True)
+class HostView:
+    """A host as other services read it: what it offers and has given, where it is, when its agents last spoke."""
+
+    name: str
+    availability_zone: str
+    enabled: bool
+    vcpus: int  # what it offers (its report, capped at its ceilings)
+    memory_mib: int
+    disk_gib: int
+    cpu_allocation_ratio: float
+    ram_allocation_ratio: float
+    disk_allocation_ratio: float
+    used_vcpus: int  # what it has given
+    used_memory_mib: int
+    used_disk_gib: int
+    accelerator: str
+    vtep_address: str | None
+    last_seen: datetime | None  # its compute agent's last heartbeat
+    network_agent_seen: datetime | None  # its network agent's last poll
+    created_at: datetime
+
+
+def _view(host: Host) -> HostView:
+    return HostView(
+        name=host.name, availability_zone=host.availability_zone, enabled=host.enabled, vcpus=host.vcpus,
+        memory_mib=host.memory_mib, disk_gib=host.disk_gib, cpu_allocation_ratio=host.cpu_allocation_ratio,
+        ram_allocation_ratio=host.ram_allocation_ratio, disk_allocation_ratio=host.disk_allocation_ratio,
+        used_vcpus=host.used_vcpus, used_memory_mib=host.used_memory_mib, used_disk_gib=host.used_disk_gib,
+        accelerator=host.accelerator, vtep_address=host.vtep_address, last_seen=host.last_seen,
+        network_agent_seen=host.network_agent_seen, created_at=host.created_at)
 
 
 @dataclass(frozen=True)
@@ -70,12 +105,20 @@ def zone_exists(session: Session, zone: str) -> bool:
     return session.scalars(select(Host.name).where(Host.availability_zone == zone)).first() is not None
 
 
-def get(session: Session, name: str) -> Host | None:
-    return session.get(Host, name)
+def get(session: Session, name: str) -> HostView | None:
+    host = session.get(Host, name)
+    return _view(host) if host is not None else None
 
 
-def listed(session: Session, order: Literal["name", "created_at"] = "name") -> list[Host]:
-    return list(session.scalars(select(Host).order_by(Host.name if order == "name" else Host.created_at)))
+def listed(session: Session, order: Literal["name", "created_at"] = "name") -> list[HostView]:
+    return [_view(host) for host in
+            session.scalars(select(Host).order_by(Host.name if order == "name" else Host.created_at))]
+
+
+def schedulable(session: Session, want: Capacity, availability_zone: str | None = None) -> list[HostView]:
+    """The enabled, live hosts (in AVAILABILITY_ZONE when one is given) with room left for WANT; the claim
+    (hosts/capacity.py) decides, this is the scheduler's shortlist."""
+    return [_view(host) for host in liveness.schedulable(session, availability_zone) if capacity.fits(host, want)]
 
 
 def note_network_agent_seen(session: Session, name: str) -> None:
@@ -83,9 +126,10 @@ def note_network_agent_seen(session: Session, name: str) -> None:
     session.execute(update(Host).where(Host.name == name).values(network_agent_seen=utcnow()))
 
 
-def with_network_agent(session: Session) -> list[Host]:
+def with_network_agent(session: Session) -> list[HostView]:
     """The hosts whose network agent has ever reported, by name."""
-    return list(session.scalars(select(Host).where(Host.network_agent_seen.is_not(None)).order_by(Host.name)))
+    return [_view(host) for host in
+            session.scalars(select(Host).where(Host.network_agent_seen.is_not(None)).order_by(Host.name))]
 
 
 def vteps(session: Session) -> dict[str, str]:

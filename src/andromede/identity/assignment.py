@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
-from andromede.common.errors import BadRequest, NotFound
+from andromede.common.errors import BadRequest, Forbidden, NotFound
 from andromede.common.ids import new_id
 from andromede.identity import revoke
 from andromede.identity.common import flush_unique, get_or_404
@@ -102,7 +102,22 @@ def _validate(session: Session, grant: Grant) -> None:
         get_or_404(session, Project, grant.target_id, "project")
     elif grant.target_type == "domain":
         get_or_404(session, Domain, grant.target_id, "domain")
-    get_role(session, grant.role_id)
+    role = get_role(session, grant.role_id)
+    if role.domain_id is not None:
+        _check_domain_specific(session, role, grant)
+
+
+def _check_domain_specific(session: Session, role: Role, grant: Grant) -> None:
+    """Keystone: a domain-specific role is granted only within its domain (403), and never on the system (400)."""
+    if grant.target_type == SYSTEM_TARGET:
+        raise BadRequest(f"Role {role.id} is a domain-specific role and cannot be assigned on the system.")
+    if grant.target_type == "project":
+        project = session.get(Project, grant.target_id)
+        if project is not None and project.domain_id != role.domain_id:
+            raise Forbidden(f"Project {grant.target_id} must be in the same domain as the role {role.id} "
+                            "being assigned.")
+    elif grant.target_id != role.domain_id:
+        raise Forbidden(f"Domain {grant.target_id} must be the domain of the role {role.id} being assigned.")
 
 
 def _key(grant: Grant) -> tuple:
@@ -195,7 +210,15 @@ def effective_role_ids(session: Session, user_id: str, target_type: str, target_
         ),
     )
     direct = set(session.scalars(query))
-    return expand_implied(session, direct)
+    return strip_domain_roles(session, expand_implied(session, direct))
+
+
+def strip_domain_roles(session: Session, role_ids: set[str]) -> set[str]:
+    """As Keystone, domain-specific roles stay out of tokens: they count only through the global roles they imply."""
+    if not role_ids:
+        return role_ids
+    local = set(session.scalars(select(Role.id).where(Role.id.in_(role_ids), Role.domain_id.is_not(None))))
+    return role_ids - local
 
 
 def expand_implied(session: Session, role_ids: set[str]) -> set[str]:

@@ -36,7 +36,8 @@ CACHE_NEUTRAL = changes.quiet_key(TOPIC)
 # The tables a cached value is computed from: a write to any of them marks the identity topic.
 WATCHED = (models.Domain, models.Project, models.User, models.Group, models.GroupMember, models.Role,
            models.ImpliedRole, models.RoleAssignment, models.Region, models.Service, models.Endpoint,
-           models.ApplicationCredential, models.Credential, models.LoginThrottle, models.RevocationEvent)
+           models.ApplicationCredential, models.Credential, models.LoginThrottle, models.RevocationEvent,
+           models.EndpointGroup, models.ProjectEndpoint, models.ProjectEndpointGroup)
 
 
 class IdentityCache:

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from andromede.common.errors import BadRequest, Conflict
 from andromede.common.ids import new_id
+from andromede.identity import endpoint_filter
 from andromede.identity.common import flush_unique, get_or_404
 from andromede.identity.models import Endpoint, Region, Service
 from andromede.identity.schemas import (
@@ -109,17 +110,37 @@ def update_service(session: Session, service_id: str, body: ServiceUpdate) -> Se
 
 def delete_service(session: Session, service_id: str) -> None:
     service = get_service(session, service_id)
+    endpoint_filter.forget_endpoints(session, list(session.scalars(
+        select(Endpoint.id).where(Endpoint.service_id == service.id))))
     session.execute(delete(Endpoint).where(Endpoint.service_id == service.id))
     session.delete(service)
 
 
 # ---- endpoints ---------------------------------------------------------------------------------
 
-def create_endpoint(session: Session, body: EndpointCreate) -> Endpoint:
-    get_service(session, body.service_id)
-    region_id = body.region_id or body.region
+def _expected(attribute: str, target: str) -> BadRequest:
+    """Keystone's ValidationError for a reference to something that does not exist."""
+    return BadRequest(f"Expecting to find {attribute} in {target}. The server could not comply with the request "
+                      "since it is either malformed or otherwise incorrect. The client is assumed to be in error.")
+
+
+def _endpoint_refs(session: Session, service_id: str | None, region_id: str | None, legacy_region: str | None
+                   ) -> str | None:
+    """Check an endpoint's service and region; the legacy `region` attribute creates its region, as Keystone."""
+    if service_id is not None and session.get(Service, service_id) is None:
+        raise _expected("endpoint service_id", "service table")
     if region_id is not None:
-        get_or_404(session, Region, region_id, "region")
+        if session.get(Region, region_id) is None:
+            raise _expected("endpoint region_id", "region table")
+        return region_id
+    if legacy_region is not None and session.get(Region, legacy_region) is None:
+        session.add(Region(id=legacy_region, description="", extra={}))
+        session.flush()
+    return legacy_region
+
+
+def create_endpoint(session: Session, body: EndpointCreate) -> Endpoint:
+    region_id = _endpoint_refs(session, body.service_id, body.region_id, body.region)
     endpoint = Endpoint(id=new_id(), service_id=body.service_id, interface=body.interface,
                         region_id=region_id, url=body.url, enabled=body.enabled, extra=body.extras())
     session.add(endpoint)
@@ -145,12 +166,10 @@ def list_endpoints(session: Session, *, service_id: str | None = None, interface
 
 def update_endpoint(session: Session, endpoint_id: str, body: EndpointUpdate) -> Endpoint:
     endpoint = get_endpoint(session, endpoint_id)
+    region_id = _endpoint_refs(session, body.service_id, body.region_id, body.region)
     if body.service_id is not None:
-        get_service(session, body.service_id)
         endpoint.service_id = body.service_id
-    region_id = body.region_id or body.region
     if region_id is not None:
-        get_or_404(session, Region, region_id, "region")
         endpoint.region_id = region_id
     for field in ("interface", "url", "enabled"):
         value = getattr(body, field)
@@ -161,7 +180,9 @@ def update_endpoint(session: Session, endpoint_id: str, body: EndpointUpdate) ->
 
 
 def delete_endpoint(session: Session, endpoint_id: str) -> None:
-    session.delete(get_endpoint(session, endpoint_id))
+    endpoint = get_endpoint(session, endpoint_id)
+    endpoint_filter.forget_endpoints(session, [endpoint.id])
+    session.delete(endpoint)
 
 
 # ---- the catalog -------------------------------------------------------------------------------
@@ -194,11 +215,15 @@ def ensure_catalog(session: Session, base_url: str, region_id: str, entries: lis
 
 def render_catalog(session: Session, *, project_id: str | None, user_id: str | None) -> list[dict]:
     values = {"project_id": project_id, "tenant_id": project_id, "user_id": user_id}
-    rows = session.execute(
+    rows: list[tuple[Service, Endpoint]] = [(service, endpoint) for service, endpoint in session.execute(
         select(Service, Endpoint).join(Endpoint, Endpoint.service_id == Service.id)
         .where(Service.enabled.is_(True), Endpoint.enabled.is_(True))
         .order_by(Service.type, Service.name, Endpoint.interface)
-    ).all()
+    )]
+    if project_id is not None:
+        chosen = endpoint_filter.filtered_endpoint_ids(session, project_id)
+        if chosen:
+            rows = [(service, endpoint) for service, endpoint in rows if endpoint.id in chosen]
     catalog: dict[str, dict] = {}
     for service, endpoint in rows:
         names = _SUBSTITUTION.findall(endpoint.url)

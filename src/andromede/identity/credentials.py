@@ -11,11 +11,12 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from andromede.common.clock import parse_isotime, utcnow
-from andromede.common.errors import BadRequest, NotFound
+from andromede.common.errors import BadRequest, Conflict, NotFound
 from andromede.common.ids import new_id, random_urlsafe
 from andromede.common.keyring import InvalidSealedData, Keyring
 from andromede.db.engine import Database, matched_rows
 from andromede.identity import assignment, revoke
+from andromede.identity.assignment import effective_role_ids
 from andromede.identity.cache import CACHE_NEUTRAL
 from andromede.identity.common import flush_unique
 from andromede.identity.models import ApplicationCredential, Credential, Project, Role, User
@@ -146,14 +147,28 @@ class CredentialStore:
         if body.user_id is not None and body.user_id != credential.user_id:
             raise BadRequest("The owner of a credential cannot be changed.")
         if body.project_id is not None and body.project_id != credential.project_id:
-            raise BadRequest("The project of a credential cannot be changed.")
+            # As Keystone, a credential moves to another project; only to one its owner holds a role on.
+            if session.get(Project, body.project_id) is None:
+                raise BadRequest(f"Could not find project: {body.project_id}.")
+            if not effective_role_ids(session, credential.user_id, "project", body.project_id):
+                raise BadRequest(f"The credential's user has no role on project {body.project_id}.")
+            credential.project_id = body.project_id
         if body.blob is not None:
             if credential.type == "ec2":
-                access = _ec2_access(body.blob)
-                if hashlib.sha256(access.encode()).hexdigest() != credential.id:
-                    raise BadRequest("The access key of an ec2 credential cannot be changed.")
+                self._check_ec2_update(session, credential, body.blob)
             credential.sealed_blob = self.seal(body.blob)
         return credential
+
+    def _check_ec2_update(self, session: Session, credential: Credential, blob: str) -> None:
+        """Keystone's rule: new access and secret keys are fine (the id stays), but what binds the credential
+        to a trust, an application credential or an access token can neither change nor go."""
+        access = _ec2_access(blob)
+        new, old = json.loads(blob), json.loads(self.open(credential) or "{}")
+        for key in ("trust_id", "app_cred_id", "access_token_id", "access_id"):
+            if old.get(key) != new.get(key):
+                raise BadRequest(f"{key} can not be updated for credential")
+        if access != old.get("access") and find_ec2(self, session, access) is not None:
+            raise Conflict("An ec2 credential with this access key already exists.")
 
     def create_ec2(self, session: Session, user_id: str, project_id: str) -> tuple[Credential, dict]:
         if session.get(Project, project_id) is None:
@@ -212,3 +227,22 @@ def list_credentials(session: Session, *, user_id: str | None = None, type: str 
     if type is not None:
         query = query.where(Credential.type == type)
     return list(session.scalars(query))
+
+
+def find_ec2(store: CredentialStore, session: Session, access: str, user_id: str | None = None) -> Credential | None:
+    """The ec2 credential whose access key this is: its id is the key's hash unless the key was changed since."""
+    row = session.get(Credential, hashlib.sha256(access.encode()).hexdigest())
+    candidates = [row] if row is not None else []
+    query = select(Credential).where(Credential.type == "ec2")
+    if user_id is not None:
+        query = query.where(Credential.user_id == user_id)
+    candidates += [r for r in session.scalars(query) if r is not row]
+    for candidate in candidates:
+        if candidate.type != "ec2" or (user_id is not None and candidate.user_id != user_id):
+            continue
+        try:
+            if json.loads(store.open(candidate) or "{}").get("access") == access:
+                return candidate
+        except ValueError:
+            continue
+    return None

@@ -197,3 +197,41 @@ class RevocationEvent(Base):
     app_cred_id: Mapped[str | None] = mapped_column(ID, nullable=True)
     issued_before: Mapped[datetime] = mapped_column(index=True)
     revoked_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class EndpointGroup(Base):
+    """OS-EP-FILTER: endpoints chosen by filters (interface, service_id, region_id), handed to projects."""
+
+    __tablename__ = "identity_endpoint_groups"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(NAME)
+    description: Mapped[str] = mapped_column(Text, default="")
+    filters: Mapped[dict] = mapped_column(default=dict)
+
+
+class ProjectEndpoint(Base):
+    __tablename__ = "identity_project_endpoints"
+    project_id: Mapped[str] = mapped_column(ForeignKey("identity_projects.id", ondelete="CASCADE"),
+                                            primary_key=True)
+    endpoint_id: Mapped[str] = mapped_column(ForeignKey("identity_endpoints.id", ondelete="CASCADE"),
+                                             primary_key=True, index=True)
+
+
+class ProjectEndpointGroup(Base):
+    __tablename__ = "identity_project_endpoint_groups"
+    endpoint_group_id: Mapped[str] = mapped_column(
+        ForeignKey("identity_endpoint_groups.id", ondelete="CASCADE"), primary_key=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("identity_projects.id", ondelete="CASCADE"),
+                                            primary_key=True, index=True)
+
+
+class DomainConfigOption(Base):
+    """A domain-specific identity option, stored as Keystone stores it; sensitive values sealed."""
+
+    __tablename__ = "identity_domain_config"
+    domain_id: Mapped[str] = mapped_column(ForeignKey("identity_domains.id", ondelete="CASCADE"),
+                                           primary_key=True)
+    group: Mapped[str] = mapped_column(String(32), primary_key=True)
+    option: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[dict] = mapped_column(default=dict)  # {"v": value}, or {"sealed": text} when sensitive
+    sensitive: Mapped[bool] = mapped_column(Boolean, default=False)

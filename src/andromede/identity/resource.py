@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from andromede.common.errors import BadRequest, Forbidden
 from andromede.common.ids import new_id
-from andromede.identity import revoke
+from andromede.identity import domain_config, endpoint_filter, revoke
 from andromede.identity.common import DEFAULT_DOMAIN_ID, flush_unique, get_or_404
 from andromede.identity.models import (
     Credential,
@@ -93,13 +93,12 @@ def delete_domain(session: Session, domain_id: str) -> None:
         session.execute(delete(Group).where(Group.id.in_(groups)))
     session.execute(delete(RoleAssignment).where(RoleAssignment.target_id == domain_id))
     session.execute(delete(Role).where(Role.domain_id == domain_id))
+    domain_config.forget_domain(session, domain_id)
     session.delete(domain)
 
 
 def create_project(session: Session, body: ProjectCreate, default_domain_id: str,
                    project_id: str | None = None) -> Project:
-    if body.is_domain:
-        raise BadRequest("Projects acting as domains are not supported; create a domain instead.")
     domain_id = body.domain_id or default_domain_id
     if session.get(Domain, domain_id) is None:
         raise BadRequest(f"Could not find domain: {domain_id}.")
@@ -118,6 +117,14 @@ def create_project(session: Session, body: ProjectCreate, default_domain_id: str
     session.add(project)
     flush_unique(session, "project")
     return project
+
+
+def create_project_as_domain(session: Session, body: ProjectCreate) -> Domain:
+    """Keystone's `is_domain` project: here simply a domain (domains and projects are separate tables)."""
+    if body.parent_id is not None or body.domain_id is not None:
+        raise BadRequest("A project acting as a domain has neither a parent nor a domain.")
+    return create_domain(session, DomainCreate(name=body.name, description=body.description,
+                                               enabled=body.enabled))
 
 
 def get_project(session: Session, project_id: str) -> Project:
@@ -179,6 +186,7 @@ def delete_project(session: Session, project_id: str) -> None:
 
 def _delete_project_rows(session: Session, project: Project) -> None:
     revoke.revoke(session, project_id=project.id)
+    endpoint_filter.forget_project(session, project.id)
     session.execute(delete(RoleAssignment).where(RoleAssignment.target_type == "project",
                                                  RoleAssignment.target_id == project.id))
     session.delete(project)

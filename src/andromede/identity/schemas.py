@@ -29,6 +29,8 @@ def _printable(value: str) -> str:
 
 
 Name = Annotated[StrictStr, StringConstraints(min_length=1, max_length=255), AfterValidator(_printable)]
+# Keystone's projects and domains: 64 characters at most (users, groups and roles: 255).
+ShortName = Annotated[StrictStr, StringConstraints(min_length=1, max_length=64), AfterValidator(_printable)]
 Id = Annotated[StrictStr, StringConstraints(min_length=1, max_length=64), AfterValidator(_printable)]
 Description = Annotated[StrictStr, StringConstraints(max_length=65535)]
 Secret = Annotated[StrictStr, StringConstraints(min_length=1, max_length=4096)]
@@ -70,19 +72,19 @@ class View(BaseModel):
 # ---- domains, projects -------------------------------------------------------------------------
 
 class DomainCreate(Open):
-    name: Name
+    name: ShortName
     description: Description | None = None
     enabled: StrictBool = True
 
 
 class DomainUpdate(Open):
-    name: Name | None = None
+    name: ShortName | None = None
     description: Description | None = None
     enabled: StrictBool | None = None
 
 
 class ProjectCreate(Open):
-    name: Name
+    name: ShortName
     domain_id: Id | None = None
     parent_id: Id | None = None
     description: Description | None = None
@@ -92,7 +94,7 @@ class ProjectCreate(Open):
 
 
 class ProjectUpdate(OpenUpdate):
-    name: Name | None = None
+    name: ShortName | None = None
     description: Description | None = None
     enabled: StrictBool | None = None
     tags: list[Name] | None = Field(default=None, max_length=80)
@@ -332,7 +334,7 @@ class DomainView(View):
 class ProjectView(View):
     id: str
     name: str
-    domain_id: str
+    domain_id: str | None  # None for a project acting as a domain
     parent_id: str | None
     description: str
     enabled: bool

@@ -48,7 +48,7 @@ def create_user(session: Session, settings: Settings, body: UserCreate, default_
                 user_id: str | None = None) -> User:
     domain_id = body.domain_id or default_domain_id
     if session.get(Domain, domain_id) is None:
-        raise BadRequest(f"Could not find domain: {domain_id}.")
+        raise NotFound(f"Could not find domain: {domain_id}.")  # Keystone's DomainNotFound
     if body.password is not None:
         check_password_policy(settings, body.password)
     user = User(id=user_id or new_id(), name=body.name, domain_id=domain_id, enabled=body.enabled,

@@ -38,6 +38,13 @@ class Views:
                                     parent_id=row.parent_id or row.domain_id, description=row.description,
                                     enabled=row.enabled, tags=tags, links=self.links("projects", row.id)))
 
+    def domain_as_project(self, row: Domain) -> dict:
+        """A domain seen as Keystone's project acting as a domain (is_domain: true, no domain or parent)."""
+        extra = {k: v for k, v in row.extra.items() if k not in ("tags", "options")}
+        return s.dump(s.ProjectView(**extra, id=row.id, name=row.name, domain_id=None, parent_id=None,
+                                    description=row.description, enabled=row.enabled, is_domain=True,
+                                    links=self.links("projects", row.id)))
+
     def user(self, row: User) -> dict:
         return s.dump(s.UserView(**row.extra, id=row.id, name=row.name, domain_id=row.domain_id,
                                  enabled=row.enabled, default_project_id=row.default_project_id,

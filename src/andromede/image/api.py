@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session
 
 from andromede.common.context import RequestContext
 from andromede.common.errors import BadRequest, Forbidden, NotFound, UnsupportedMediaType
-from andromede.image import quotas, service
+from andromede.image import discovery, quotas, service
 from andromede.image import schemas as s
+from andromede.image.metadefs import api as metadefs_api
 from andromede.image.models import Image
 from andromede.image.store import ImageStore
 from andromede.image.uploads import ImageUploads
@@ -24,6 +25,7 @@ from andromede.servicekit.service_app import service_app
 
 router = APIRouter()
 PATCH_TYPE = "application/openstack-images-v2.1-json-patch"
+PATCH_TYPE_2_0 = "application/openstack-images-v2.0-json-patch"
 _PATCH = TypeAdapter(list[s.PatchOp])
 
 
@@ -110,10 +112,15 @@ def get_image(image_id: str, request: Request, ctx: RequestContext = Depends(con
 @router.patch("/v2/images/{image_id}")
 async def update_image(image_id: str, request: Request, ctx: RequestContext = Depends(context)) -> dict:
     enforce(ctx, "image:modify_image")
-    if request.headers.get("content-type", "").split(";")[0].strip() != PATCH_TYPE:
-        raise UnsupportedMediaType(f"Use Content-Type: {PATCH_TYPE}")
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type not in (PATCH_TYPE, PATCH_TYPE_2_0):
+        raise UnsupportedMediaType(f"Use Content-Type: {PATCH_TYPE}",
+                                   headers={"Accept-Patch": f"{PATCH_TYPE_2_0}, {PATCH_TYPE}"})
+    body = await _json(request)
+    if media_type == PATCH_TYPE_2_0:
+        body = s.patch_from_v2_0(body)
     try:
-        ops = _PATCH.validate_python(await _json(request))
+        ops = _PATCH.validate_python(body)
     except ValidationError as exc:
         raise _invalid(exc) from None
     with _session(request) as session:
@@ -294,6 +301,8 @@ def build_image_app(uploads: ImageUploads) -> FastAPI:
     app = service_app("image")
     app.state.uploads = uploads
     app.include_router(router)
+    app.include_router(discovery.router)
+    app.include_router(metadefs_api.router)
     return app
 
 

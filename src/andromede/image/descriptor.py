@@ -11,6 +11,8 @@ from andromede.common.errors import ApiError
 from andromede.image import models
 from andromede.image.api import build_image_app
 from andromede.image.bootstrap import ensure_tiny_image
+from andromede.image.metadefs import models as metadef_models
+from andromede.image.metadefs.catalogue import load_catalogue
 from andromede.image.store import ImageStore
 from andromede.image.uploads import ImageUploads
 from andromede.policy import image as rules
@@ -44,6 +46,7 @@ def _app(assembly: Assembly) -> ASGIApp:
 
 def _bootstrap(assembly: Assembly) -> None:
     settings = assembly.settings
+    load_catalogue(assembly.db)
     if settings.tiny_image == "skip":
         return
     from andromede.guest import default_cache_dir
@@ -54,7 +57,7 @@ def _bootstrap(assembly: Assembly) -> None:
 
 DESCRIPTOR = ServiceDescriptor(
     name="image", prefix="/image", error_format=glance_error, build_app=_app,
-    models=(models,), rules=(rules,),
+    models=(models, metadef_models), rules=(rules,),
     catalog=(CatalogEntry("image", "glance", "/image", "Image"),),
     body_limit=_body_limit, components=_components, bootstrap=_bootstrap,
 )

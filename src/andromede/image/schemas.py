@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, StringConstraints
 
+from andromede.common.errors import BadRequest
 from andromede.identity.schemas import Name
 
 DISK_FORMATS = ("raw", "qcow2", "iso", "vmdk")
@@ -44,6 +45,30 @@ class PatchOp(BaseModel):
     op: Literal["add", "replace", "remove"]
     path: Annotated[StrictStr, StringConstraints(min_length=2, max_length=300, pattern=r"^/[^\x00-\x1f\x7f]+$")]
     value: Any = None
+
+
+def patch_from_v2_0(body: object) -> object:
+    """The 2.0 patch media type names the operation by its key: `{"replace": "/name", "value": "x"}`; as Glance,
+    exactly one of add, remove, replace per operation, and the same pointers as 2.1."""
+    if not isinstance(body, list):
+        return body  # the 2.1 validation words the refusal
+    operations = []
+    for raw in body:
+        if not isinstance(raw, dict):
+            return body
+        named = [op for op in ("add", "remove", "replace") if op in raw]
+        if len(named) != 1:
+            raise BadRequest('Operation objects must contain exactly one member named "add", "remove", or "replace".')
+        extra = set(raw) - {named[0], "value"}
+        if extra:
+            raise BadRequest(f"Unexpected member in a patch operation: {sorted(extra)[0]}.")
+        if named[0] != "remove" and "value" not in raw:
+            raise BadRequest(f'Operation "{named[0]}" requires a member named "value".')
+        operation = {"op": named[0], "path": raw[named[0]]}
+        if "value" in raw:
+            operation["value"] = raw["value"]
+        operations.append(operation)
+    return operations
 
 
 class MemberCreate(BaseModel):

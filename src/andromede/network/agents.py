@@ -18,7 +18,7 @@ from andromede.common.clock import utcnow
 from andromede.common.errors import NotFound
 from andromede.hosts import service as hosts
 from andromede.hosts.liveness import is_alive
-from andromede.hosts.models import Host
+from andromede.hosts.service import HostView
 from andromede.network.l3.models import ROUTER_INTERFACE, FloatingIp, Router, RouterPort
 from andromede.network.models import Network, Port, Subnet
 
@@ -43,7 +43,7 @@ def _neutron_time(value: datetime | None) -> str | None:
     return value.strftime("%Y-%m-%d %H:%M:%S") if value else None  # the agents API's own format
 
 
-def _configurations(session: Session, host: Host, agent_type: str) -> dict:
+def _configurations(session: Session, host: HostView, agent_type: str) -> dict:
     if agent_type == PORTS_AGENT:
         devices = session.scalar(select(func.count()).select_from(Port).where(Port.binding_host_id == host.name))
         return {"tunnel_types": ["vxlan"], "tunneling_ip": host.vtep_address, "devices": devices or 0,
@@ -67,7 +67,7 @@ def _configurations(session: Session, host: Host, agent_type: str) -> dict:
     return {"metadata_proxy_socket": "per network, in its DHCP namespace"}
 
 
-def _doc(session: Session, host: Host, agent_type: str, now: datetime) -> dict:
+def _doc(session: Session, host: HostView, agent_type: str, now: datetime) -> dict:
     seen = host.network_agent_seen
     return {"id": agent_id(host.name, agent_type), "agent_type": agent_type, "binary": BINARY, "host": host.name,
             "topic": "N/A", "admin_state_up": True, "alive": is_alive(seen, now),

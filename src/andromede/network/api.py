@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal, TypeVar
 
-from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi import APIRouter, Body, Depends, FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from andromede.common.config import Settings
 from andromede.common.context import RequestContext
-from andromede.common.errors import BadRequest, NotFound
+from andromede.common.errors import BadRequest, Forbidden, NotFound
 from andromede.db.engine import Database
 from andromede.network import agents, ip_availability, service, views
 from andromede.network.l3 import api as l3_api
@@ -19,10 +20,13 @@ from andromede.network.l3 import service as l3_service
 from andromede.network.models import Network, Subnet
 from andromede.network.schemas import (
     NetworkCreateRequest,
+    NetworksCreateRequest,
     NetworkUpdateRequest,
     PortCreateRequest,
+    PortsCreateRequest,
     PortUpdateRequest,
     SubnetCreateRequest,
+    SubnetsCreateRequest,
     SubnetUpdateRequest,
     Tag,
 )
@@ -123,6 +127,23 @@ def _fields(request: Request, doc: dict) -> dict:
     return {k: v for k, v in doc.items() if k in fields} if fields else doc
 
 
+Model = TypeVar("Model", bound=BaseModel)
+# A create body read as JSON, then validated as one resource or as Neutron's bulk form (`{"networks": [...]}`).
+CreateBody = Annotated[Any, Body()]
+
+
+def _parsed(model: type[Model], body: object) -> Model:
+    """Validate as FastAPI would have: the same errors, so the same 400 messages."""
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        raise RequestValidationError([{**error, "loc": ("body", *error["loc"])} for error in exc.errors()]) from None
+
+
+def _bulk(body: object, plural: str) -> bool:
+    return isinstance(body, dict) and plural in body
+
+
 # ---- agents (admin) ----------------------------------------------------------------------------
 
 def _network_host(request: Request) -> str:
@@ -130,9 +151,22 @@ def _network_host(request: Request) -> str:
     return settings.the_network_host
 
 
+def _sees_agents(ctx: RequestContext) -> bool:
+    """Neutron checks get_agent on each agent it would show: a project user is answered as if there were none
+    (an empty list, a 404), not refused; anonymous callers and host credentials still are."""
+    try:
+        enforce(ctx, "network:get_agent")
+    except Forbidden:
+        if ctx.host is not None:
+            raise
+        return False
+    return True
+
+
 @router.get("/v2.0/agents")
 def list_agents(request: Request, ctx: RequestContext = Depends(context)) -> dict:
-    enforce(ctx, "network:get_agent")
+    if not _sees_agents(ctx):
+        return views.select_docs([], _params(request), "agents", _base(request) + "/v2.0")
     with _db(request).session() as session:
         docs = agents.list_agents(session, _network_host(request))
     return views.select_docs(docs, _params(request), "agents", _base(request) + "/v2.0")
@@ -140,7 +174,8 @@ def list_agents(request: Request, ctx: RequestContext = Depends(context)) -> dic
 
 @router.get("/v2.0/agents/{agent_id}")
 def get_agent(agent_id: str, request: Request, ctx: RequestContext = Depends(context)) -> dict:
-    enforce(ctx, "network:get_agent")
+    if not _sees_agents(ctx):
+        raise NotFound("The resource could not be found.", extra={"type": "HTTPNotFound"})
     with _db(request).session() as session:
         return {"agent": _fields(request, agents.get_agent(session, _network_host(request), agent_id))}
 
@@ -199,10 +234,17 @@ def list_networks(request: Request, ctx: RequestContext = Depends(context)) -> d
 
 
 @router.post("/v2.0/networks", status_code=201)
-def create_network(body: NetworkCreateRequest, request: Request, ctx: RequestContext = Depends(context)) -> dict:
+def create_network(body: CreateBody, request: Request, ctx: RequestContext = Depends(context)) -> dict:
+    if _bulk(body, "networks"):
+        many = _parsed(NetworksCreateRequest, body).networks
+        enforce(ctx, "network:create_network")
+        with _db(request).session() as session:
+            rows = [service.create_network(session, ctx, item) for item in many]
+            return {"networks": [views.network(row, [], ctx) for row in rows]}
+    one = _parsed(NetworkCreateRequest, body).network
     enforce(ctx, "network:create_network")
     with _db(request).session() as session:
-        row = service.create_network(session, ctx, body.network)
+        row = service.create_network(session, ctx, one)
         return {"network": views.network(row, [], ctx)}
 
 
@@ -245,10 +287,17 @@ def list_subnets(request: Request, ctx: RequestContext = Depends(context)) -> di
 
 
 @router.post("/v2.0/subnets", status_code=201)
-def create_subnet(body: SubnetCreateRequest, request: Request, ctx: RequestContext = Depends(context)) -> dict:
+def create_subnet(body: CreateBody, request: Request, ctx: RequestContext = Depends(context)) -> dict:
+    if _bulk(body, "subnets"):
+        many = _parsed(SubnetsCreateRequest, body).subnets
+        enforce(ctx, "network:create_subnet")
+        with _db(request).session() as session:
+            rows = [service.create_subnet(session, ctx, item) for item in many]
+            return {"subnets": [views.subnet(row, ctx) for row in rows]}
+    one = _parsed(SubnetCreateRequest, body).subnet
     enforce(ctx, "network:create_subnet")
     with _db(request).session() as session:
-        return {"subnet": views.subnet(service.create_subnet(session, ctx, body.subnet), ctx)}
+        return {"subnet": views.subnet(service.create_subnet(session, ctx, one), ctx)}
 
 
 @router.get("/v2.0/subnets/{subnet_id}")
@@ -285,10 +334,17 @@ def list_ports(request: Request, ctx: RequestContext = Depends(context)) -> dict
 
 
 @router.post("/v2.0/ports", status_code=201)
-def create_port(body: PortCreateRequest, request: Request, ctx: RequestContext = Depends(context)) -> dict:
+def create_port(body: CreateBody, request: Request, ctx: RequestContext = Depends(context)) -> dict:
+    if _bulk(body, "ports"):
+        many = _parsed(PortsCreateRequest, body).ports
+        enforce(ctx, "network:create_port")
+        with _db(request).session() as session:
+            rows = [service.create_port(session, ctx, item) for item in many]
+            return {"ports": [views.port(row, service.fixed_ips(session, row.id), ctx) for row in rows]}
+    one = _parsed(PortCreateRequest, body).port
     enforce(ctx, "network:create_port")
     with _db(request).session() as session:
-        row = service.create_port(session, ctx, body.port)
+        row = service.create_port(session, ctx, one)
         return {"port": views.port(row, service.fixed_ips(session, row.id), ctx)}
 
 

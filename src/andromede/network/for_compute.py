@@ -26,6 +26,7 @@ from andromede.network.models import FixedIp, Network, Port, Subnet
 from andromede.network.schemas import FixedIpRequest, NetworkCreate, PortCreate, PortUpdate, SubnetCreate
 from andromede.network.security_groups import service as security_groups
 from andromede.network.security_groups.models import PortSecurityGroup, SecurityGroup
+from andromede.network.security_groups.schemas import SecurityGroupCreate, SecurityGroupRuleCreate
 
 AUTO_NETWORK_NAME = "auto_allocated_network"
 AUTO_SUBNET_CIDR = "10.0.0.0/24"
@@ -373,7 +374,10 @@ def network_data(session: Session, server_id: str, port_ids: Sequence[str]) -> d
 def change_security_group(session: Session, ctx: RequestContext, server_id: str, port_ids: Sequence[str],
                           name: str, *, add: bool) -> None:
     """Nova's addSecurityGroup / removeSecurityGroup: the group on every port of the server."""
-    [group_id] = security_group_ids(session, ctx, [name]) or []
+    try:
+        [group_id] = security_groups.resolve(session, ctx, ctx.project_id or "", [name])
+    except NotFound:  # Nova's answer when Neutron finds no such group
+        raise NotFound(f"Security group {name} is not found for project {ctx.project_id}") from None
     ports = [p for p in session.scalars(select(Port).where(Port.id.in_(port_ids))) if p.port_security_enabled]
     if not ports:
         raise BadRequest("The server has no port with port security on.")
@@ -399,3 +403,135 @@ def security_group_names(session: Session, servers: ServerPortIds) -> dict[str, 
         if name not in found[server_of[port_id]]:
             found[server_of[port_id]].append(name)
     return found
+
+
+# ---- Nova's proxy APIs at microversion 2.1 (os-security-groups, os-security-group-rules, os-floating-ips) ------
+
+@dataclass(frozen=True)
+class NovaSecurityGroupRule:
+    """An ingress rule as Nova shows it: ports -1 for "any" ICMP, 1-65535 for a whole TCP/UDP protocol."""
+    id: str
+    parent_group_id: str
+    ip_protocol: str | None
+    from_port: int | None
+    to_port: int | None
+    cidr: str | None  # None when the rule names a remote group
+    group: tuple[str, str] | None  # the remote group's (name, project)
+
+
+@dataclass(frozen=True)
+class NovaSecurityGroup:
+    id: str
+    name: str
+    description: str
+    tenant_id: str
+    rules: tuple[NovaSecurityGroupRule, ...]
+
+
+@dataclass(frozen=True)
+class NovaFloatingIp:
+    id: str
+    ip: str
+    fixed_ip: str | None
+    instance_id: str | None
+    pool: str
+
+
+def _nova_group_not_found(group_id: str) -> NotFound:
+    return NotFound(f"Security group {group_id} not found.")
+
+
+def _nova_rule(session: Session, rule: Any) -> NovaSecurityGroupRule:
+    from_port, to_port = rule.port_range_min, rule.port_range_max
+    if rule.protocol and from_port is None and to_port is None:
+        from_port, to_port = (1, 65535) if rule.protocol.lower() in ("tcp", "udp", "6", "17") else (-1, -1)
+    group = None
+    if rule.remote_group_id:
+        remote = session.get(SecurityGroup, rule.remote_group_id)
+        group = (remote.name, remote.project_id) if remote is not None else ("", "")
+    cidr = None if rule.remote_group_id else (rule.remote_ip_prefix or ("::/0" if rule.ethertype == "IPv6"
+                                                                         else "0.0.0.0/0"))
+    return NovaSecurityGroupRule(id=rule.id, parent_group_id=rule.security_group_id, ip_protocol=rule.protocol,
+                                 from_port=from_port, to_port=to_port, cidr=cidr, group=group)
+
+
+def _nova_groups(session: Session, groups: Sequence[SecurityGroup]) -> list[NovaSecurityGroup]:
+    rules = security_groups.rules_of(session, [g.id for g in groups])
+    return [NovaSecurityGroup(id=g.id, name=g.name, description=g.description, tenant_id=g.project_id,
+                              rules=tuple(_nova_rule(session, r) for r in rules[g.id] if r.direction == "ingress"))
+            for g in groups]
+
+
+def nova_security_groups(session: Session, ctx: RequestContext, all_projects: bool) -> list[NovaSecurityGroup]:
+    groups = security_groups.list_groups(session, ctx, [])
+    if not (all_projects and ctx.is_admin):
+        groups = [g for g in groups if g.project_id == ctx.project_id]
+    return _nova_groups(session, groups)
+
+
+def nova_security_group(session: Session, ctx: RequestContext, group_id: str) -> NovaSecurityGroup:
+    try:
+        group = security_groups.get_group(session, ctx, group_id)
+    except NotFound:
+        raise _nova_group_not_found(group_id) from None
+    return _nova_groups(session, [group])[0]
+
+
+def create_nova_security_group(session: Session, ctx: RequestContext, name: str,
+                               description: str) -> NovaSecurityGroup:
+    body = SecurityGroupCreate(name=name, description=description)
+    return _nova_groups(session, [security_groups.create_group(session, ctx, body)])[0]
+
+
+def delete_nova_security_group(session: Session, ctx: RequestContext, group_id: str) -> None:
+    nova_security_group(session, ctx, group_id)  # Nova's 404 words for another project's group
+    try:
+        security_groups.delete_group(session, ctx, group_id)
+    except Conflict as exc:
+        raise BadRequest(exc.message) from None  # Nova answers 400 for a group in use or the default one
+
+
+def create_nova_security_group_rule(session: Session, ctx: RequestContext, parent_group_id: str,
+                                    ip_protocol: str | None, from_port: int | None, to_port: int | None,
+                                    cidr: str | None, group_id: str | None) -> NovaSecurityGroupRule:
+    nova_security_group(session, ctx, parent_group_id)
+    if group_id is not None:
+        nova_security_group(session, ctx, group_id)
+    protocol = ip_protocol.lower() if ip_protocol else None
+    if protocol == "icmp":  # Nova's -1 is "any type / any code"
+        from_port = None if from_port == -1 else from_port
+        to_port = None if to_port == -1 else to_port
+    ethertype = "IPv6" if cidr and ":" in cidr else "IPv4"
+    body = SecurityGroupRuleCreate(security_group_id=parent_group_id, direction="ingress", ethertype=ethertype,
+                                   protocol=protocol, port_range_min=from_port, port_range_max=to_port,
+                                   remote_ip_prefix=None if group_id else (cidr or None),
+                                   remote_group_id=group_id)
+    return _nova_rule(session, security_groups.create_rule(session, ctx, body))
+
+
+def delete_nova_security_group_rule(session: Session, ctx: RequestContext, rule_id: str) -> None:
+    try:
+        security_groups.delete_rule(session, ctx, rule_id)
+    except NotFound:
+        raise NotFound(f"Security group rule {rule_id} could not be found.") from None
+
+
+def _nova_fip(session: Session, fip: Any) -> NovaFloatingIp:
+    port = session.get(Port, fip.port_id) if fip.port_id else None
+    network = session.get(Network, fip.floating_network_id)
+    instance_id = port.device_id if port is not None and port.device_owner.startswith("compute:") else None
+    return NovaFloatingIp(id=fip.id, ip=fip.floating_ip_address, fixed_ip=fip.fixed_ip_address,
+                          instance_id=instance_id or None, pool=network.name if network is not None else "")
+
+
+def nova_floating_ips(session: Session, ctx: RequestContext) -> list[NovaFloatingIp]:
+    return [_nova_fip(session, fip) for fip in l3.list_floating_ips(session, ctx)
+            if fip.project_id == ctx.project_id]
+
+
+def nova_floating_ip(session: Session, ctx: RequestContext, fip_id: str) -> NovaFloatingIp:
+    try:
+        fip = l3.get_floating_ip(session, ctx, fip_id)
+    except NotFound:
+        raise NotFound(f"Floating IP not found for ID {fip_id}") from None
+    return _nova_fip(session, fip)

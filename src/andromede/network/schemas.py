@@ -3,9 +3,20 @@ refused by the service (a port's by andromede.network.port_policy)."""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    StringConstraints,
+    model_validator,
+)
 
 Text255 = Annotated[StrictStr, StringConstraints(max_length=255, pattern=r"^[^\x00-\x1f\x7f]*$")]
 Description = Annotated[StrictStr, StringConstraints(max_length=255, pattern=r"^[^\x00-\x1f\x7f]*$")]
@@ -13,6 +24,14 @@ Uuid = Annotated[StrictStr, StringConstraints(min_length=1, max_length=36, patte
 # Parsed (and refused with Neutron's own wording) by the IPAM code; here only bounded and printable.
 Address = Annotated[StrictStr, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")]
 Tag = Annotated[StrictStr, StringConstraints(min_length=1, max_length=255, pattern=r"^[^\x00-\x1f\x7f,]+$")]
+
+
+def _digits_to_int(value: object) -> object:
+    """Neutron's convert_to_int for attributes clients send as strings: a decimal string is its number."""
+    if isinstance(value, str) and re.fullmatch(r"\s*-?[0-9]{1,12}\s*", value):
+        return int(value)
+    return value
+
 
 ADMIN_ONLY_NETWORK = ("shared", "router:external", "provider:network_type", "provider:physical_network",
                       "provider:segmentation_id", "segments")
@@ -51,8 +70,8 @@ class NetworkCreate(Body):
     external: StrictBool | None = Field(None, alias="router:external")
     network_type: Text255 | None = Field(None, alias="provider:network_type")
     physical_network: Text255 | None = Field(None, alias="provider:physical_network")
-    # a VXLAN network identifier: 24 bits
-    segmentation_id: Annotated[StrictInt, Field(ge=1, le=2**24 - 1)] | None = Field(
+    # a VXLAN network identifier: 24 bits; "5" as the CLI sends it is 5, as Neutron's convert_to_int makes it
+    segmentation_id: Annotated[StrictInt, BeforeValidator(_digits_to_int), Field(ge=1, le=2**24 - 1)] | None = Field(
         None, alias="provider:segmentation_id")
 
 
@@ -186,6 +205,22 @@ class PortCreateRequest(Body):
 
 class PortUpdateRequest(Body):
     port: PortUpdate
+
+
+# Bulk create (Neutron's native bulk): all or nothing, in one transaction.
+MAX_BULK = 100
+
+
+class NetworksCreateRequest(Body):
+    networks: list[NetworkCreate] = Field(min_length=1, max_length=MAX_BULK)
+
+
+class SubnetsCreateRequest(Body):
+    subnets: list[SubnetCreate] = Field(min_length=1, max_length=MAX_BULK)
+
+
+class PortsCreateRequest(Body):
+    ports: list[PortCreate] = Field(min_length=1, max_length=MAX_BULK)
 
 
 # ---- views ----------------------------------------------------------------------------------------------------------

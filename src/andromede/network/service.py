@@ -32,11 +32,13 @@ from andromede.network.security_groups.models import SecurityGroup
 
 FIRST_VNI = 1000
 NetworkHook = Callable[[Session, Network], None]
+NetworkDeleteHook = Callable[[Session, RequestContext, Network], None]
 PortHook = Callable[[Session, Port], None]
 # What the services built on this core (routers and floating IPs) add to its operations: they register here when
 # imported, so the core never imports them. A hook may refuse the operation by raising.
 _before_made_internal: list[NetworkHook] = []
 _before_port_delete: list[PortHook] = []
+_before_network_delete: list[NetworkDeleteHook] = []
 # Ports that keep their subnet and network in use: any not made by the platform, and routers' and floating IPs'.
 _kept_port = or_(~Port.device_owner.startswith("network:"), Port.device_owner.in_(L3_OWNERS))
 
@@ -54,6 +56,12 @@ class AddressRequest(Protocol):
 def before_made_internal(hook: NetworkHook) -> NetworkHook:
     """Run `hook` before an external network is made internal (`router:external` set to false)."""
     _before_made_internal.append(hook)
+    return hook
+
+
+def before_network_delete(hook: NetworkDeleteHook) -> NetworkDeleteHook:
+    """Run `hook` before a network is deleted, before the check that no port still uses it."""
+    _before_network_delete.append(hook)
     return hook
 
 
@@ -151,6 +159,8 @@ def update_network(session: Session, ctx: RequestContext, network_id: str, body:
 
 def delete_network(session: Session, ctx: RequestContext, network_id: str) -> None:
     network = owned_network(session, ctx, network_id)
+    for hook in _before_network_delete:
+        hook(session, ctx, network)
     in_use = session.scalars(select(Port.id).where(Port.network_id == network_id, _kept_port)).first()
     if in_use:
         raise Conflict(f"Unable to complete operation on network {network_id}. There are one or more ports still "

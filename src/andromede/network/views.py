@@ -117,6 +117,37 @@ KEY_VALUE_FILTERS: dict[str, dict[str, Callable[[set[str]], Callable[[Any], bool
 
 Filter = Callable[[Any], bool]
 
+# neutron-lib's strutils.bool_from_string(strict=True) spellings
+_TRUE = frozenset({"1", "t", "true", "on", "y", "yes"})
+_FALSE = frozenset({"0", "f", "false", "off", "n", "no"})
+
+
+def _to_boolean(value: str) -> bool:
+    if value.strip().lower() in _TRUE | _FALSE:
+        return value.strip().lower() in _TRUE
+    raise _invalid_input(f"'{value[:64]}' cannot be converted to boolean")
+
+
+def _to_int(value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise _invalid_input(f"'{value[:64]}' is not an integer") from None
+
+
+# Attributes neutron-lib converts (`convert_to`) before filtering, a value that does not convert being a 400; MAC
+# addresses Neutron compares without case.
+TYPED_FILTERS: dict[str, Callable[[str], object]] = {
+    "ip_version": _to_int, "provider:segmentation_id": _to_int, "admin_state_up": _to_boolean,
+    "shared": _to_boolean, "router:external": _to_boolean, "port_security_enabled": _to_boolean,
+    "enable_dhcp": _to_boolean, "mac_address": str.lower}
+
+
+def _typed_filter(convert: Callable[[str], object], values: set[str]) -> Filter:
+    wanted = {convert(v) for v in values}
+    # bool is an int in Python: compare types too, so admin_state_up=1 never matches an mtu of 1
+    return lambda value: any(type(value) is type(w) and value == w for w in wanted)
+
 
 def _value_filters(docs: list[dict], params: list[tuple[str, str]], collection: str) -> dict[str, Filter]:
     wanted: dict[str, set[str]] = {}
@@ -129,6 +160,8 @@ def _value_filters(docs: list[dict], params: list[tuple[str, str]], collection: 
     for key, values in wanted.items():
         if key in key_value:
             filters[key] = key_value[key](values)
+        elif key in TYPED_FILTERS:
+            filters[key] = _typed_filter(TYPED_FILTERS[key], values)
         elif key in STRUCTURED or any(_structured(d.get(key)) for d in docs):
             invalid.append(key)
         else:

@@ -57,6 +57,49 @@ GRANT_WRITER = any_of(ADMIN, all_of(MANAGER_OF_BOTH, _manageable_role))
 ROLE_READER = any_of(ADMIN, SYSTEM_READER, all_of(holds("manager", "admin"), lambda ctx, _t: ctx.domain_id is not None))
 
 
+# Keystone's project tag rules: operators, the project's domain managers and the project's own admins.
+TAG_WRITER = any_of(ADMIN_OR_DOMAIN_MANAGER, all_of(holds("admin", "manager"), project_scoped_to("project_id")))
+
+SYSTEM_ADMIN_OR_READER = any_of(ADMIN, SYSTEM_READER)
+
+# OS-EP-FILTER: the cloud operator's (Keystone: system admins write, system readers read).
+_EG = "/OS-EP-FILTER/endpoint_groups/{endpoint_group_id}"
+_EP_PROJECT = "/OS-EP-FILTER/projects/{project_id}"
+_EP_FILTER_RULES = [
+    _rule("create_endpoint_group", ADMIN, "Create an endpoint group.",
+          ("POST", "/OS-EP-FILTER/endpoint_groups")),
+    _rule("list_endpoint_groups", SYSTEM_ADMIN_OR_READER, "List endpoint groups.",
+          ("GET", "/OS-EP-FILTER/endpoint_groups")),
+    _rule("get_endpoint_group", SYSTEM_ADMIN_OR_READER, "Show an endpoint group.",
+          ("GET", f"{_EG}")),
+    _rule("update_endpoint_group", ADMIN, "Update an endpoint group.",
+          ("PATCH", f"{_EG}")),
+    _rule("delete_endpoint_group", ADMIN, "Delete an endpoint group.",
+          ("DELETE", f"{_EG}")),
+    _rule("list_projects_associated_with_endpoint_group", SYSTEM_ADMIN_OR_READER, "Projects given an endpoint group.",
+          ("GET", f"{_EG}/projects")),
+    _rule("list_endpoints_associated_with_endpoint_group", SYSTEM_ADMIN_OR_READER, "Endpoints a group selects.",
+          ("GET", f"{_EG}/endpoints")),
+    _rule("get_endpoint_group_in_project", SYSTEM_ADMIN_OR_READER, "Check a project's endpoint group.",
+          ("GET", f"{_EG}/projects/{{project_id}}")),
+    _rule("add_endpoint_group_to_project", ADMIN, "Give a project an endpoint group.",
+          ("PUT", f"{_EG}/projects/{{project_id}}")),
+    _rule("remove_endpoint_group_from_project", ADMIN, "Take an endpoint group from a project.",
+          ("DELETE", f"{_EG}/projects/{{project_id}}")),
+    _rule("list_endpoint_groups_for_project", SYSTEM_ADMIN_OR_READER, "A project's endpoint groups.",
+          ("GET", f"{_EP_PROJECT}/endpoint_groups")),
+    _rule("list_endpoints_for_project", SYSTEM_ADMIN_OR_READER, "A project's endpoints.",
+          ("GET", f"{_EP_PROJECT}/endpoints")),
+    _rule("add_endpoint_to_project", ADMIN, "Give a project an endpoint.",
+          ("PUT", f"{_EP_PROJECT}/endpoints/{{endpoint_id}}")),
+    _rule("check_endpoint_in_project", SYSTEM_ADMIN_OR_READER, "Check a project's endpoint.",
+          ("GET", f"{_EP_PROJECT}/endpoints/{{endpoint_id}}")),
+    _rule("remove_endpoint_from_project", ADMIN, "Take an endpoint from a project.",
+          ("DELETE", f"{_EP_PROJECT}/endpoints/{{endpoint_id}}")),
+    _rule("list_projects_for_endpoint", SYSTEM_ADMIN_OR_READER, "Projects given an endpoint.",
+          ("GET", "/OS-EP-FILTER/endpoints/{endpoint_id}/projects")),
+]
+
 TOKEN_SUBJECT = any_of(ADMIN, user_is("user_id"))
 
 register(
@@ -84,6 +127,15 @@ register(
     _rule("create_project", ADMIN_OR_DOMAIN_MANAGER, "Create a project.", ("POST", "/projects")),
     _rule("update_project", ADMIN_OR_DOMAIN_MANAGER, "Update a project.", ("PATCH", "/projects/{project_id}")),
     _rule("delete_project", ADMIN_OR_DOMAIN_MANAGER, "Delete a project.", ("DELETE", "/projects/{project_id}")),
+    _rule("list_project_tags", any_of(ADMIN_OR_READER, project_scoped_to("project_id")), "List a project's tags.",
+          ("GET", "/projects/{project_id}/tags")),
+    _rule("get_project_tag", any_of(ADMIN_OR_READER, project_scoped_to("project_id")), "Check a project's tag.",
+          ("GET", "/projects/{project_id}/tags/{tag}"), ("HEAD", "/projects/{project_id}/tags/{tag}")),
+    *[_rule(name, TAG_WRITER, description, operation) for name, description, operation in (
+        ("update_project_tags", "Replace a project's tags.", ("PUT", "/projects/{project_id}/tags")),
+        ("delete_project_tags", "Remove all of a project's tags.", ("DELETE", "/projects/{project_id}/tags")),
+        ("create_project_tag", "Tag a project.", ("PUT", "/projects/{project_id}/tags/{tag}")),
+        ("delete_project_tag", "Untag a project.", ("DELETE", "/projects/{project_id}/tags/{tag}")))],
     _rule("get_user", any_of(ADMIN_OR_READER, user_is("user_id")), "Show a user.", ("GET", "/users/{user_id}")),
     _rule("list_users", ADMIN_OR_READER, "List users.", ("GET", "/users")),
     _rule("create_user", ADMIN_OR_DOMAIN_MANAGER, "Create a user.", ("POST", "/users")),
@@ -102,6 +154,18 @@ register(
     _rule("remove_user_from_group", any_of(ADMIN, MANAGER_OF_BOTH), "Remove a member.",
           ("DELETE", "/groups/{group_id}/users/{user_id}")),
     *_crud("role", "roles", ROLE_READER, "/roles"),
+    _rule("create_implied_role", ADMIN, "Make one role imply another.",
+          ("PUT", "/roles/{prior_role_id}/implies/{implied_role_id}")),
+    _rule("get_implied_role", any_of(ADMIN, SYSTEM_READER), "Show a role inference rule.",
+          ("GET", "/roles/{prior_role_id}/implies/{implied_role_id}")),
+    _rule("check_implied_role", any_of(ADMIN, SYSTEM_READER), "Check a role inference rule.",
+          ("HEAD", "/roles/{prior_role_id}/implies/{implied_role_id}")),
+    _rule("delete_implied_role", ADMIN, "Remove a role inference rule.",
+          ("DELETE", "/roles/{prior_role_id}/implies/{implied_role_id}")),
+    _rule("list_implied_roles", any_of(ADMIN, SYSTEM_READER), "List the roles a role implies.",
+          ("GET", "/roles/{prior_role_id}/implies")),
+    _rule("list_role_inference_rules", any_of(ADMIN, SYSTEM_READER), "List every role inference rule.",
+          ("GET", "/role_inferences")),
     _rule("check_grant", GRANT_READER, "Check a role grant.",
           ("HEAD", "/projects/{project_id}/users/{user_id}/roles/{role_id}")),
     _rule("list_grants", GRANT_READER, "List role grants.", ("GET", "/projects/{project_id}/users/{user_id}/roles")),
@@ -122,6 +186,20 @@ register(
     *_crud("region", "regions", authenticated, "/regions"),
     *_crud("service", "services", ADMIN_OR_READER, "/services"),
     *_crud("endpoint", "endpoints", ADMIN_OR_READER, "/endpoints"),
+    *_EP_FILTER_RULES,
+    _rule("create_domain_config", ADMIN, "Store a domain's configuration.", ("PUT", "/domains/{domain_id}/config")),
+    _rule("get_domain_config", SYSTEM_ADMIN_OR_READER, "Show a domain's configuration.",
+          ("GET", "/domains/{domain_id}/config"), ("GET", "/domains/{domain_id}/config/{group}"),
+          ("GET", "/domains/{domain_id}/config/{group}/{option}")),
+    _rule("update_domain_config", ADMIN, "Update a domain's configuration.",
+          ("PATCH", "/domains/{domain_id}/config"), ("PATCH", "/domains/{domain_id}/config/{group}"),
+          ("PATCH", "/domains/{domain_id}/config/{group}/{option}")),
+    _rule("delete_domain_config", ADMIN, "Delete a domain's configuration.",
+          ("DELETE", "/domains/{domain_id}/config"), ("DELETE", "/domains/{domain_id}/config/{group}"),
+          ("DELETE", "/domains/{domain_id}/config/{group}/{option}")),
+    _rule("get_domain_config_default", SYSTEM_ADMIN_OR_READER, "Show the default domain configuration.",
+          ("GET", "/domains/config/default"), ("GET", "/domains/config/{group}/default"),
+          ("GET", "/domains/config/{group}/{option}/default")),
     # Owner checks for these happen in the route and answer 404, so another user's secrets stay unseen.
     _rule("manage_application_credentials", authenticated, "Application credentials of the caller.",
           ("GET", "/users/{user_id}/application_credentials"),

@@ -152,6 +152,8 @@ def test_security_groups_at_boot_and_by_action(server: Server, http: httpx.Clien
         return http.post(f"/compute/v2.1/servers/{server_id}/action", json=body, headers=auth_headers(token))
 
     assert _server(http, token, server_id)["security_groups"] == [{"name": "web"}]
+    missing = action({"addSecurityGroup": {"name": "no-such-group"}})  # Nova: 404 itemNotFound, nothing changed
+    assert missing.status_code == 404 and "no-such-group" in missing.json()["itemNotFound"]["message"]
     assert action({"addSecurityGroup": {"name": "default"}}).status_code == 202
     assert len(_ports(http, token, device_id=server_id)[0]["security_groups"]) == 2
     assert _server(http, token, server_id)["security_groups"] == [{"name": "default"}, {"name": "web"}]

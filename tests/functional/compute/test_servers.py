@@ -68,7 +68,7 @@ def test_api_shapes_metadata_and_console(server: Server, admin: Admin, http: htt
     created = _create(http, token, image_id, metadata={"role": "web"}, user_data=user_data)
     assert created.status_code == 202, created.text
     doc = created.json()["server"]
-    assert set(doc) == {"id", "links", "OS-DCF:diskConfig"}
+    assert set(doc) == {"id", "links", "OS-DCF:diskConfig", "adminPass"}  # Nova answers the password once
     server_doc = _wait_status(http, token, doc["id"], "ACTIVE")
     assert server_doc["metadata"] == {"role": "web"} and server_doc["tenant_id"] == account.project_id
     assert "OS-EXT-SRV-ATTR:host" not in server_doc  # admin-only

@@ -30,6 +30,10 @@ INSTANCE = {
     "meta": {"role": "db"}, "availability_zone": "nova", "launch_index": 0,
     "nics": [{"port_id": "p", "network_id": "n", "network_name": "net", "mac": "fa:16:3e:00:00:01", "mtu": 1450,
               "fixed_ips": ["10.0.0.3"]}],
+    "network_data": {"links": [{"id": "tapp", "vif_id": "p", "type": "ovs", "mtu": 1450,
+                                "ethernet_mac_address": "fa:16:3e:00:00:01"}],
+                     "networks": [{"id": "network0", "link": "tapp", "network_id": "n", "type": "ipv4_dhcp"}],
+                     "services": []},
 }
 ANSWER = {"generation": 7, "full": True, "instances": [INSTANCE]}
 
@@ -48,16 +52,17 @@ def test_the_server_builds_the_same_document_it_used_to_write_by_hand() -> None:
         key_name="k", key_data="ssh-ed25519 AAAA", user_data=INSTANCE["user_data"], meta={"role": "db"},
         availability_zone="nova", launch_index=0,
         nics=(Nic(port_id="p", network_id="n", network_name="net", mac="fa:16:3e:00:00:01", mtu=1450,
-                  fixed_ips=("10.0.0.3",)),))
+                  fixed_ips=("10.0.0.3",)),), network_data=INSTANCE["network_data"])
     assert list(built.wire()) == list(INSTANCE) and built.wire() == INSTANCE
 
 
 def test_a_newer_servers_field_is_ignored_and_an_older_servers_missing_one_defaults() -> None:
     newer = {**ANSWER, "cursor": "x", "instances": [{**INSTANCE, "gpu": {"count": 1}}]}
     assert InstancesDocument.model_validate(newer).instances[0] == InstanceDesired.model_validate(INSTANCE)
-    older = {key: value for key, value in INSTANCE.items() if key not in ("launch_index", "meta", "nics")}
+    older = {key: value for key, value in INSTANCE.items()
+             if key not in ("launch_index", "meta", "nics", "network_data")}
     parsed = InstanceDesired.model_validate(older)
-    assert (parsed.launch_index, parsed.meta, parsed.nics) == (0, {}, ())
+    assert (parsed.launch_index, parsed.meta, parsed.nics, parsed.network_data) == (0, {}, (), None)
 
 
 def test_the_documents_are_immutable() -> None:
@@ -91,4 +96,7 @@ def test_the_agents_config_drive_and_the_metadata_service_read_the_same_facts() 
                                               meta={"role": "db"}))
     assert drive.meta_data == content.meta_data and drive.user_data == content.user_data == b"#!/bin/sh\n"
     assert drive.meta_data["public_keys"] == {"k": "ssh-ed25519 AAAA"}
-    assert drive.network_data == {"links": [], "networks": [], "services": []}
+    # network_data.json is the server's, as the metadata service serves it; an older server sends none.
+    assert drive.network_data == INSTANCE["network_data"]
+    older = InstanceDesired.model_validate({**INSTANCE, "network_data": None})
+    assert config_drive_for(older).network_data == {"links": [], "networks": [], "services": []}

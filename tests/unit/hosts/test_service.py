@@ -74,3 +74,17 @@ def test_zones_endpoints_and_network_agents_as_services_read_them(empty_db: Data
     with empty_db.session() as session:
         assert [h.name for h in service.with_network_agent(session)] == ["b"]
         assert service.get(session, "a") is not None and service.get(session, "ghost") is None
+
+
+def test_the_schedulers_shortlist_is_the_enabled_live_hosts_with_room_as_read_views(empty_db: Database) -> None:
+    now = utcnow()
+    with empty_db.session() as session:
+        session.add_all([Host(name="roomy", vcpus=4, memory_mib=4096, disk_gib=40, last_seen=now),
+                         Host(name="full", vcpus=1, memory_mib=512, disk_gib=1, last_seen=now),
+                         Host(name="off", vcpus=4, memory_mib=4096, disk_gib=40, last_seen=now, enabled=False),
+                         Host(name="dead", vcpus=4, memory_mib=4096, disk_gib=40)])
+    with empty_db.session() as session:
+        shortlist = service.schedulable(session, Capacity(2, 1024, 10))
+        assert [h.name for h in shortlist] == ["roomy"]
+        assert isinstance(shortlist[0], service.HostView) and shortlist[0].memory_mib == 4096
+        assert service.schedulable(session, Capacity(2, 1024, 10), "az9") == []

@@ -51,3 +51,31 @@ def test_an_object_attribute_found_in_documents_is_refused_too() -> None:
     docs = [{"id": "a1", "configurations": {"x": 1}}, {"id": "a2", "details": {"y": 2}}]
     with pytest.raises(BadRequest):
         _ids([("details", "x")], docs=docs, collection="agents")
+
+
+def test_typed_filters_convert_like_neutron_lib() -> None:
+    docs = [{"id": "s4", "ip_version": 4, "enable_dhcp": True}, {"id": "s6", "ip_version": 6, "enable_dhcp": False}]
+    assert _ids([("ip_version", "6")], docs=docs, collection="subnets") == ["s6"]
+    assert _ids([("ip_version", " 4 ")], docs=docs, collection="subnets") == ["s4"]
+    assert _ids([("enable_dhcp", "0")], docs=docs, collection="subnets") == ["s6"]
+    assert _ids([("enable_dhcp", "YES")], docs=docs, collection="subnets") == ["s4"]
+    assert _ids([("admin_state_up", "1")]) == ["p1"]
+    macs = [{"id": "m", "mac_address": "fa:16:3e:00:00:0a"}]
+    assert _ids([("mac_address", "FA:16:3E:00:00:0A")], docs=macs) == ["m"]
+    with pytest.raises(BadRequest, match="'seven' is not an integer") as caught:
+        _ids([("ip_version", "seven")], docs=docs, collection="subnets")
+    assert caught.value.extra["type"] == "InvalidInput"
+    with pytest.raises(BadRequest, match="'maybe' cannot be converted to boolean"):
+        _ids([("enable_dhcp", "maybe")], docs=docs, collection="subnets")
+
+
+def test_segmentation_id_given_as_text_is_a_number() -> None:
+    from pydantic import ValidationError
+
+    from andromede.network.schemas import NetworkCreate
+
+    assert NetworkCreate.model_validate({"provider:segmentation_id": "5"}).segmentation_id == 5
+    assert NetworkCreate.model_validate({"provider:segmentation_id": 7}).segmentation_id == 7
+    for bad in ("five", "0", "5.0", "１", True):
+        with pytest.raises(ValidationError):
+            NetworkCreate.model_validate({"provider:segmentation_id": bad})

@@ -48,7 +48,8 @@ def _fingerprint(doc: InstanceDesired | None) -> object:
 
 def config_drive_for(doc: InstanceDesired) -> ConfigDrive:
     content = config_drive_content(doc.drive_facts())
-    return ConfigDrive(meta_data=content.meta_data, user_data=content.user_data, network_data=content.network_data,
+    network_data = doc.network_data if doc.network_data is not None else content.network_data
+    return ConfigDrive(meta_data=content.meta_data, user_data=content.user_data, network_data=network_data,
                        vendor_data=content.vendor_data)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from andromede.common.config import Settings
-from andromede.compute.api import interfaces, resources, servers
+from andromede.compute.api import extensions, instance_actions, interfaces, proxies, resources, server_groups, servers
 from andromede.db.engine import Database
 from andromede.servicekit.service_app import service_app
 
@@ -17,4 +17,8 @@ def build_compute_app(settings: Settings, db: Database) -> FastAPI:
     app.include_router(resources.router)
     app.include_router(servers.router)
     app.include_router(interfaces.router)
+    app.include_router(server_groups.router)
+    app.include_router(instance_actions.router)
+    app.include_router(extensions.router)
+    app.include_router(proxies.router)
     return app

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from andromede.common.context import RequestContext
 from andromede.common.errors import Conflict, NotFound
-from andromede.compute import networking, servers
+from andromede.compute import instance_actions, networking, servers
 from andromede.compute.api.common import db_of
 from andromede.compute.models import Instance
 from andromede.compute.schemas import InterfaceAttachRequest
@@ -54,6 +54,7 @@ def attach_interface(server_id: str, body: InterfaceAttachRequest, request: Requ
         _pluggable(instance)
         port_id = networking.attach(session, ctx, instance, wanted.net_id, wanted.port_id, fixed_ip)
         servers.bump(session, instance)
+        instance_actions.record(session, ctx, instance, "attach_interface")
         docs = networking.interface_docs(session, instance)
     return {"interfaceAttachment": next(doc for doc in docs if doc.port_id == port_id)}
 
@@ -67,4 +68,5 @@ def detach_interface(server_id: str, port_id: str, request: Request,
         _pluggable(instance)
         networking.detach(session, instance, port_id)
         servers.bump(session, instance)
+        instance_actions.record(session, ctx, instance, "detach_interface")
     return Response(status_code=202)

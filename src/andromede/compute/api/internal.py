@@ -23,7 +23,7 @@ from andromede.contracts.compute import ImageRef, InstancesDocument
 from andromede.db.engine import Database
 from andromede.hosts import service as hosts
 from andromede.hosts.credentials import require_own_host
-from andromede.image.models import Image
+from andromede.image import for_compute as images_api
 from andromede.image.store import ImageStore
 from andromede.policy import enforce
 from andromede.servicekit.deps import context
@@ -60,7 +60,7 @@ def _changes(db: Database, host: str, since: int) -> dict | None:
             query = query.where(Instance.desired_seq > since)
         instances = list(session.scalars(query))
         image_ids = {i.image_id for i in instances}
-        images = {img.id: img for img in session.scalars(select(Image).where(Image.id.in_(image_ids)))}
+        images = images_api.booted_images(session, image_ids)
         nics = networking.nic_docs(session, instances)
         docs = []
         for instance in instances:
@@ -68,7 +68,9 @@ def _changes(db: Database, host: str, since: int) -> dict | None:
             image_ref = ImageRef(id=instance.image_id, disk_format=image.disk_format if image else None,
                                  size=image.size if image else None,
                                  os_hash_value=image.os_hash_value if image else None)
-            docs.append(servers.desired_doc(instance, image_ref, nics[instance.uuid]))
+            # The config drive carries the network_data.json the metadata service serves, for every NIC.
+            network_data = networking.network_data(session, instance) if instance.config_drive else None
+            docs.append(servers.desired_doc(instance, image_ref, nics[instance.uuid], network_data))
         return InstancesDocument(generation=generation, full=since == 0, instances=tuple(docs)).wire()
 
 
@@ -104,7 +106,7 @@ def image_file(host: str, image_id: str, request: Request, ctx: RequestContext =
     with _db(request).session() as session:
         used = session.scalar(select(Instance.uuid).where(
             Instance.host == host, Instance.image_id == image_id, Instance.deleted.is_(False)).limit(1))
-        image = session.get(Image, image_id) if used else None
+        image = images_api.booted_image(session, image_id) if used else None
         if image is None:
             raise NotFound(f"Image {image_id} could not be found.")
         status, checksum = image.status, image.checksum

@@ -25,7 +25,7 @@ from andromede.compute.schemas import (
 from andromede.compute.servers import QUOTA_DEFAULTS
 from andromede.hosts import service as hosts
 from andromede.hosts.liveness import is_alive
-from andromede.hosts.models import Host
+from andromede.hosts.service import HostView
 from andromede.policy import enforce, mark_public
 from andromede.servicekit.deps import context
 
@@ -239,7 +239,7 @@ def availability_zones(request: Request, ctx: RequestContext = Depends(context))
     enforce(ctx, "compute:availability_zones:detail" if detail else "compute:availability_zones")
     with db_of(request).session() as session:
         listed = hosts.listed(session)
-    zones: dict[str, list[Host]] = {}
+    zones: dict[str, list[HostView]] = {}
     for host in listed:
         zones.setdefault(host.availability_zone, []).append(host)
     info = []
@@ -253,7 +253,7 @@ def availability_zones(request: Request, ctx: RequestContext = Depends(context))
     return {"availabilityZoneInfo": info}
 
 
-def _hosts_with_counts(request: Request) -> list[tuple[Host, int]]:
+def _hosts_with_counts(request: Request) -> list[tuple[HostView, int]]:
     with db_of(request).session() as session:
         counts = dict(session.execute(select(Instance.host, func.count()).where(Instance.deleted.is_(False))
                                       .group_by(Instance.host)).all())

@@ -10,18 +10,20 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from andromede.common.context import RequestContext
-from andromede.common.errors import BadRequest, NotFound, Unauthorized
-from andromede.compute import networking, servers
-from andromede.compute.api.common import db_of, settings_of, views_of
+from andromede.common.errors import BadRequest, Conflict, NotFound, Unauthorized
+from andromede.compute import instance_actions, networking, servers
+from andromede.compute.api.common import db_of, json_view, settings_of, views_of
 from andromede.compute.models import Instance
 from andromede.compute.schemas import (
+    AdminServerPage,
     ConsoleBody,
     Link,
     MetadataBody,
     MetaItemBody,
     RebootBody,
     ServerCreateRequest,
-    ServerSummaryView,
+    ServerPage,
+    ServerSummaryPage,
     ServerUpdateRequest,
     ServerView,
 )
@@ -48,9 +50,12 @@ def _server_doc(request: Request, session: Session, ctx: RequestContext, instanc
 def create_server(body: ServerCreateRequest, request: Request, ctx: RequestContext = Depends(context)) -> dict:
     enforce(ctx, "compute:servers:create")
     with db_of(request).session() as session:
-        created = servers.create(session, settings_of(request), ctx, body.server)
+        created = servers.create(session, settings_of(request), ctx, body.server, body.hints)
         first = created[0]
-        doc = views_of(request).server_created(first)
+        # As Nova: the password asked for, or a random one; the guest is not told it (no guest agent sets it).
+        admin_pass = body.server.adminPass or servers.random_password() \
+            if settings_of(request).enable_instance_password else None
+        doc = views_of(request).server_created(first, admin_pass)
     if body.server.max_count > 1 and request.query_params.get("return_reservation_id"):
         return {"reservation_id": first.reservation_id}
     return {"server": doc}
@@ -58,27 +63,29 @@ def create_server(body: ServerCreateRequest, request: Request, ctx: RequestConte
 
 @router.get("/servers")
 @router.get("/servers/detail")
-def list_servers(request: Request, ctx: RequestContext = Depends(context)) -> dict:
+def list_servers(request: Request, ctx: RequestContext = Depends(context)) -> Response:
     enforce(ctx, "compute:servers:index")
     detail = request.url.path.endswith("/detail")
     views = views_of(request)
     params = _params(request)
     with db_of(request).session() as session:
         rows = servers.list_servers(session, ctx, params)
-        docs: list[ServerView] | list[ServerSummaryView]
         if detail:
             addresses = networking.addresses(session, rows)
             groups = networking.security_group_names(session, rows)
             docs = [views.server(r, ctx, addresses.get(r.uuid), groups.get(r.uuid)) for r in rows]
         else:
-            docs = [views.server_summary(r) for r in rows]
-    result: dict = {"servers": docs}
+            summaries = [views.server_summary(r) for r in rows]
+    next_links = None
     if rows and "limit" in params and len(rows) == int(params["limit"]):
         query = {**params, "marker": rows[-1].uuid}
         path = "servers/detail" if detail else "servers"
-        result["servers_links"] = [Link(rel="next",
-                                        href=f"{views.v21}/{path}?" + "&".join(f"{k}={v}" for k, v in query.items()))]
-    return result
+        next_links = [Link(
+            rel="next", href=f"{views.v21}/{path}?" + "&".join(f"{k}={v}" for k, v in query.items()))]
+    if not detail:
+        return json_view(ServerSummaryPage.trusted(servers=summaries, servers_links=next_links))
+    page = AdminServerPage if ctx.is_admin else ServerPage
+    return json_view(page.trusted(servers=docs, servers_links=next_links))
 
 
 @router.get("/servers/{server_id}")
@@ -98,6 +105,7 @@ def update_server(server_id: str, body: ServerUpdateRequest, request: Request,
         if body.server.name is not None:
             instance.name = body.server.name
             servers.bump(session, instance)
+        servers.set_access_ips(instance, body.server)
         return {"server": _server_doc(request, session, ctx, instance)}
 
 
@@ -105,7 +113,9 @@ def update_server(server_id: str, body: ServerUpdateRequest, request: Request,
 def delete_server(server_id: str, request: Request, ctx: RequestContext = Depends(context)) -> Response:
     enforce(ctx, "compute:servers:delete")
     with db_of(request).session() as session:
-        servers.delete(session, servers.get(session, ctx, server_id))
+        instance = servers.delete(session, servers.get(session, ctx, server_id))
+        instance_actions.record(session, ctx, instance, "delete")
+        instance_actions.settle(session, instance)
     return Response(status_code=204)
 
 
@@ -121,7 +131,15 @@ async def server_action(server_id: str, request: Request, ctx: RequestContext = 
     if handler is None:
         raise BadRequest(f"There is no such action: {action}")
     enforce(ctx, f"compute:servers:{handler[0]}")
-    return await run_in_threadpool(handler[1], request, ctx, server_id, argument)
+    result = await run_in_threadpool(handler[1], request, ctx, server_id, argument)
+    if action in RECORDED:
+        await run_in_threadpool(_record_done, request, ctx, server_id, RECORDED[action])
+    return result
+
+
+def _record_done(request: Request, ctx: RequestContext, server_id: str, action: str) -> None:
+    with db_of(request).session() as session:
+        instance_actions.record_done(session, ctx, server_id, action)
 
 
 def _simple(change: Callable[[Session, Instance], object]) -> StateChange:
@@ -164,6 +182,19 @@ def _security_group_action(add: bool) -> StateChange:
     return run
 
 
+def _change_password(request: Request, ctx: RequestContext, server_id: str, argument: object) -> Response:
+    """What Nova with libvirt answers for a guest without the QEMU guest agent: 409, nothing changes."""
+    if (not isinstance(argument, dict) or set(argument) != {"adminPass"}
+            or not isinstance(argument["adminPass"], str)):
+        raise BadRequest("Invalid input for field/attribute changePassword: 'adminPass' is a required property.")
+    with db_of(request).session() as session:
+        instance = servers.get(session, ctx, server_id)
+        if servers.status_of(instance) != "ACTIVE":
+            raise Conflict(f"Cannot 'changePassword' instance {server_id} while it is in vm_state "
+                           f"{instance.vm_state}")
+    raise Conflict("QEMU guest agent is not enabled")
+
+
 def _fixed_ip_action(add: bool) -> StateChange:
     key = "networkId" if add else "address"
 
@@ -191,7 +222,37 @@ ACTIONS: dict[str, tuple[str, Action]] = {
     "os-start": ("start", _simple(servers.start)),
     "reboot": ("reboot", _reboot),
     "os-getConsoleOutput": ("console_output", _console),
+    "changePassword": ("change_password", _change_password),
 }
+# The actions an instance action records (os-instance-actions), by Nova's names.
+RECORDED = {"os-stop": "stop", "os-start": "start", "reboot": "reboot", "addFixedIp": "addFixedIp",
+            "removeFixedIp": "removeFixedIp"}
+
+
+# ---- ips ---------------------------------------------------------------------------------------
+
+def _ips(request: Request, ctx: RequestContext, server_id: str) -> dict[str, list[dict]]:
+    """Nova's os-server-ips: per network label, each address with its version only."""
+    with db_of(request).session() as session:
+        instance = servers.get(session, ctx, server_id)
+        found = networking.addresses(session, [instance])[instance.uuid]
+    return {label: [{"version": entry["version"], "addr": entry["addr"]} for entry in entries]
+            for label, entries in found.items()}
+
+
+@router.get("/servers/{server_id}/ips")
+def list_ips(server_id: str, request: Request, ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "compute:servers:ips:index")
+    return {"addresses": _ips(request, ctx, server_id)}
+
+
+@router.get("/servers/{server_id}/ips/{network_label}")
+def show_ips(server_id: str, network_label: str, request: Request, ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "compute:servers:ips:show")
+    found = _ips(request, ctx, server_id)
+    if network_label not in found:
+        raise NotFound("Instance is not a member of specified network")
+    return {network_label: found[network_label]}
 
 
 # ---- metadata ----------------------------------------------------------------------------------

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from andromede.common.context import RequestContext
 from andromede.common.errors import NotFound, Unauthorized
-from andromede.identity import assignment, catalog, revoke
+from andromede.identity import assignment, catalog, json_home, revoke
 from andromede.identity.api.common import identity_of, views_of
 from andromede.identity.auth import ValidatedToken
 from andromede.identity.schemas import AuthRequest
@@ -35,9 +37,12 @@ def versions(request: Request, ctx: RequestContext = Depends(context)) -> JSONRe
 
 @router.get("/v3")
 @router.get("/v3/")
-def version(request: Request, ctx: RequestContext = Depends(context)) -> dict:
+def version(request: Request, ctx: RequestContext = Depends(context)) -> Response:
     mark_public(ctx)
-    return {"version": _version(request)}
+    if "application/json-home" in request.headers.get("accept", ""):
+        prefix = urlsplit(identity_of(request).url).path.rstrip("/") + "/v3"
+        return JSONResponse(json_home.document(prefix), media_type="application/json-home")
+    return JSONResponse({"version": _version(request)})
 
 
 @router.post("/v3/auth/tokens", status_code=201)
@@ -104,8 +109,14 @@ def check_token(request: Request, ctx: RequestContext = Depends(context)) -> Res
 @router.delete("/v3/auth/tokens", status_code=204)
 def revoke_token(request: Request, ctx: RequestContext = Depends(context)) -> Response:
     validated = _subject(request, ctx, "identity:revoke_token")
+    payload = validated.payload
     with identity_of(request).db.session() as session:
-        revoke.revoke(session, audit_chain_id=validated.payload.audit_chain_id)
+        if len(payload.audit_ids) == 1:
+            # A first token: it and every token rescoped from it (stricter than Keystone, which revokes it alone).
+            revoke.revoke(session, audit_chain_id=payload.audit_chain_id)
+        else:
+            # A rescoped token alone, as Keystone: its parent still rescopes to another project.
+            revoke.revoke(session, audit_id=payload.audit_ids[0])
     return Response(status_code=204)
 
 

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict
 
 from andromede.common.context import RequestContext
+from andromede.common.errors import BadRequest
 from andromede.identity import catalog
 from andromede.identity.api.common import identity_of, views_of
 from andromede.identity.schemas import (
@@ -55,6 +56,20 @@ def create_region(body: RegionCreateRequest, request: Request, ctx: RequestConte
     enforce(ctx, "identity:create_region")
     with identity_of(request).db.session() as session:
         return {"region": views_of(request).region(catalog.create_region(session, body.region))}
+
+
+@router.put("/regions/{region_id}", status_code=201)
+def create_region_with_id(region_id: str, body: RegionCreateRequest, request: Request,
+                          ctx: RequestContext = Depends(context)) -> dict:
+    """Keystone's way to choose a region's id: the id in the path (a different one in the body is a 400)."""
+    enforce(ctx, "identity:create_region")
+    if body.region.id is not None and body.region.id != region_id:
+        raise BadRequest(f"Conflicting region IDs specified: {region_id!r} != {body.region.id!r}.")
+    if len(region_id) > 255:
+        raise BadRequest("Invalid input for field 'id': the region id is longer than 255 characters.")
+    region = body.region.model_copy(update={"id": region_id})
+    with identity_of(request).db.session() as session:
+        return {"region": views_of(request).region(catalog.create_region(session, region))}
 
 
 @router.get("/regions")

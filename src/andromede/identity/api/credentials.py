@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -236,8 +235,8 @@ def list_ec2(user_id: str, request: Request, ctx: RequestContext = Depends(conte
     return {"credentials": docs, "links": views_of(request).collection_links(f"users/{user_id}/credentials/OS-EC2")}
 
 
-def _ec2_row(session: Session, ctx: RequestContext, user_id: str, access: str) -> Credential:
-    row = session.get(Credential, hashlib.sha256(access.encode()).hexdigest())
+def _ec2_row(request: Request, session: Session, ctx: RequestContext, user_id: str, access: str) -> Credential:
+    row = creds.find_ec2(identity_of(request).credentials, session, access, user_id)
     if row is None or row.type != "ec2" or row.user_id != user_id or (user_id != ctx.user_id and not ctx.is_admin):
         raise NotFound(f"Could not find credential: {access}.")
     return row
@@ -247,7 +246,7 @@ def _ec2_row(session: Session, ctx: RequestContext, user_id: str, access: str) -
 def get_ec2(user_id: str, access: str, request: Request, ctx: RequestContext = Depends(context)) -> dict:
     enforce(ctx, "identity:manage_ec2_credentials", {"user_id": user_id})
     with identity_of(request).db.session() as session:
-        return {"credential": _ec2_doc(request, user_id, _ec2_row(session, ctx, user_id, access))}
+        return {"credential": _ec2_doc(request, user_id, _ec2_row(request, session, ctx, user_id, access))}
 
 
 @router.delete("/users/{user_id}/credentials/OS-EC2/{access}", status_code=204)
@@ -255,5 +254,5 @@ def delete_ec2(user_id: str, access: str, request: Request, ctx: RequestContext 
     enforce(ctx, "identity:manage_ec2_credentials", {"user_id": user_id})
     _refuse_restricted(ctx)
     with identity_of(request).db.session() as session:
-        session.delete(_ec2_row(session, ctx, user_id, access))
+        session.delete(_ec2_row(request, session, ctx, user_id, access))
     return Response(status_code=204)

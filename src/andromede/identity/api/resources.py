@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request, Response
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StrictStr
+from sqlalchemy.orm import Session
 
 from andromede.common.context import RequestContext
-from andromede.identity import resource
+from andromede.common.errors import NotFound
+from andromede.identity import project_tags, resource
 from andromede.identity.api.common import default_domain, domain_of, identity_of, listing_domain, views_of
 from andromede.identity.models import Project
 from andromede.identity.schemas import DomainCreate, DomainUpdate, ProjectCreate, ProjectUpdate
@@ -80,6 +82,12 @@ def delete_domain(domain_id: str, request: Request, ctx: RequestContext = Depend
 
 @router.post("/projects", status_code=201)
 def create_project(body: ProjectCreateRequest, request: Request, ctx: RequestContext = Depends(context)) -> dict:
+    if body.project.is_domain:
+        # A new domain: the cloud operator's to make, whatever the project rules allow.
+        enforce(ctx, "identity:create_domain")
+        with identity_of(request).db.session() as session:
+            domain = resource.create_project_as_domain(session, body.project)
+            return {"project": views_of(request).domain_as_project(domain)}
     enforce(ctx, "identity:create_project", {"domain_id": body.project.domain_id or default_domain(ctx)})
     with identity_of(request).db.session() as session:
         project = resource.create_project(session, body.project, default_domain(ctx))
@@ -93,9 +101,21 @@ def list_projects(request: Request, name: str | None = None, domain_id: str | No
     domain_id = listing_domain(ctx, domain_id)
     enforce(ctx, "identity:list_projects", {"domain_id": domain_id})
     views = views_of(request)
+    if parse_bool(request.query_params.get("is_domain"), "is_domain"):
+        # Keystone lists the projects acting as domains: here, the domains (which is what they are).
+        enforce(ctx, "identity:list_domains")
+        with identity_of(request).db.session() as session:
+            domains = resource.list_domains(session, name=name, enabled=parse_bool(enabled, "enabled"))
+            return {"projects": [views.domain_as_project(d) for d in domains if domain_id in (None, d.id)
+                                 and parent_id is None], "links": views.collection_links("projects")}
     with identity_of(request).db.session() as session:
         rows = resource.list_projects(session, name=name, domain_id=domain_id,
                                       enabled=parse_bool(enabled, "enabled"), parent_id=parent_id)
+        params = request.query_params
+        tag_filters = {"all_of": params.get("tags"), "any_of": params.get("tags-any"),
+                       "none_of": params.get("not-tags"), "not_any_of": params.get("not-tags-any")}
+        if any(value is not None for value in tag_filters.values()):
+            rows = [p for p in rows if project_tags.matches(p, **tag_filters)]
         return {"projects": [views.project(p) for p in rows], "links": views.collection_links("projects")}
 
 
@@ -124,4 +144,66 @@ def delete_project(project_id: str, request: Request, ctx: RequestContext = Depe
         enforce(ctx, "identity:delete_project",
                 {"project_id": project_id, "domain_id": domain_of(session, Project, project_id)})
         resource.delete_project(session, project_id)
+    return Response(status_code=204)
+
+
+# ---- project tags ------------------------------------------------------------------------------
+
+class ProjectTagsRequest(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+    tags: list[StrictStr]
+
+
+def _tag_target(session: Session, project_id: str) -> dict:
+    return {"project_id": project_id, "domain_id": domain_of(session, Project, project_id)}
+
+
+@router.get("/projects/{project_id}/tags")
+def list_project_tags(project_id: str, request: Request, ctx: RequestContext = Depends(context)) -> dict:
+    with identity_of(request).db.session() as session:
+        enforce(ctx, "identity:list_project_tags", _tag_target(session, project_id))
+        return {"tags": project_tags.tags_of(resource.get_project(session, project_id))}
+
+
+@router.put("/projects/{project_id}/tags")
+def update_project_tags(project_id: str, body: ProjectTagsRequest, request: Request,
+                        ctx: RequestContext = Depends(context)) -> dict:
+    with identity_of(request).db.session() as session:
+        enforce(ctx, "identity:update_project_tags", _tag_target(session, project_id))
+        return {"tags": project_tags.set_tags(resource.get_project(session, project_id), body.tags)}
+
+
+@router.delete("/projects/{project_id}/tags", status_code=204)
+def delete_project_tags(project_id: str, request: Request, ctx: RequestContext = Depends(context)) -> Response:
+    with identity_of(request).db.session() as session:
+        enforce(ctx, "identity:delete_project_tags", _tag_target(session, project_id))
+        project_tags.set_tags(resource.get_project(session, project_id), [])
+    return Response(status_code=204)
+
+
+@router.head("/projects/{project_id}/tags/{tag}", status_code=204)
+@router.get("/projects/{project_id}/tags/{tag}", status_code=204)
+def check_project_tag(project_id: str, tag: str, request: Request, ctx: RequestContext = Depends(context)) -> Response:
+    with identity_of(request).db.session() as session:
+        enforce(ctx, "identity:get_project_tag", _tag_target(session, project_id))
+        if tag not in project_tags.tags_of(resource.get_project(session, project_id)):
+            raise NotFound(f"Tag {tag} was not found for project {project_id}.")
+    return Response(status_code=204)
+
+
+@router.put("/projects/{project_id}/tags/{tag}", status_code=201)
+def add_project_tag(project_id: str, tag: str, request: Request, ctx: RequestContext = Depends(context)) -> Response:
+    with identity_of(request).db.session() as session:
+        enforce(ctx, "identity:create_project_tag", _tag_target(session, project_id))
+        project_tags.add_tag(resource.get_project(session, project_id), tag)
+    location = f"{views_of(request).v3}/projects/{project_id}/tags/{tag}"
+    return Response(status_code=201, headers={"Location": location})
+
+
+@router.delete("/projects/{project_id}/tags/{tag}", status_code=204)
+def delete_project_tag(project_id: str, tag: str, request: Request,
+                       ctx: RequestContext = Depends(context)) -> Response:
+    with identity_of(request).db.session() as session:
+        enforce(ctx, "identity:delete_project_tag", _tag_target(session, project_id))
+        project_tags.remove_tag(resource.get_project(session, project_id), tag)
     return Response(status_code=204)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from andromede.common.context import RequestContext
 from andromede.common.errors import NotFound
-from andromede.identity import assignment
+from andromede.identity import assignment, implied
 from andromede.identity.api.common import domain_of, identity_of, views_of
 from andromede.identity.assignment import Grant
 from andromede.identity.models import Domain, Group, Project, Role, RoleAssignment, User
@@ -188,12 +188,19 @@ def list_role_assignments(request: Request, ctx: RequestContext = Depends(contex
         else False
     views = views_of(request)
     with identity_of(request).db.session() as session:
+        role_id = params.get("role.id")
         rows = assignment.list_assignments(
             session, user_id=params.get("user.id"), group_id=params.get("group.id"),
-            role_id=params.get("role.id"), project_id=project_id, domain_id=domain_id,
+            role_id=None if effective else role_id, project_id=project_id, domain_id=domain_id,
             system="scope.system" in params, effective=bool(effective))
         names = _NameCache(session) if include_names else None
         result = [_assignment_doc(views.v3, row, names) for row in rows]
+        if effective:
+            result = _with_implied(session, views.v3, rows, result, names)
+            kept = assignment.strip_domain_roles(session, {doc["role"]["id"] for doc in result})
+            result = [doc for doc in result if doc["role"]["id"] in kept]
+            if role_id is not None:
+                result = [doc for doc in result if doc["role"]["id"] == role_id]
     return {"role_assignments": result, "links": views.collection_links("role_assignments")}
 
 
@@ -234,3 +241,25 @@ def _assignment_doc(v3: str, row: RoleAssignment, names: _NameCache | None) -> d
         scope = {row.target_type: names.ref(target_model, row.target_id) if names else {"id": row.target_id}}
         link = f"{v3}/{row.target_type}s/{row.target_id}/{row.actor_type}s/{row.actor_id}/roles/{row.role_id}"
     return {"role": role, row.actor_type: actor, "scope": scope, "links": {"assignment": link}}
+
+
+def _with_implied(session: Session, v3: str, rows: list[RoleAssignment], docs: list[dict],
+                  names: _NameCache | None) -> list[dict]:
+    """Keystone's effective listing: each role a grant implies is one more row, linked to its prior role."""
+    table = implied.rules(session)
+    held = {(row.actor_id, row.target_type, row.target_id, row.role_id) for row in rows}
+    result = list(docs)
+    for row, doc in zip(rows, docs, strict=True):
+        pending = [row.role_id]
+        while pending:
+            prior = pending.pop()
+            for implied_id in table.get(prior, []):
+                key = (row.actor_id, row.target_type, row.target_id, implied_id)
+                if key in held:
+                    continue
+                held.add(key)
+                pending.append(implied_id)
+                extra = {**doc, "role": names.ref(Role, implied_id) if names else {"id": implied_id},
+                         "links": {**doc["links"], "prior_role": f"{v3}/roles/{prior}"}}
+                result.append(extra)
+    return result

@@ -326,6 +326,14 @@ class NetworkReconciler:
                 _attempt(outcome, f"removing DHCP {network_id}", partial(driver.delete_dhcp, network_id))
 
     def _report(self, outcome: Outcome) -> None:
+        # A port or floating IP that left this host's document and came back (a floating IP disassociated, then
+        # associated again; the controller set it DOWN meanwhile) is reported again; and every thorough pass
+        # reports everything, for a change the agent could not see between two passes.
+        for reported, current in ((self._reported, outcome.ports), (self._reported_fips, outcome.floating_ips)):
+            if self._thorough:
+                reported.forget_all()
+            else:
+                reported.retain(current)
         ports = self._reported.changed(outcome.ports)
         fips = self._reported_fips.changed(outcome.floating_ips)
         if not ports and not fips:

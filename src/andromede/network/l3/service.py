@@ -672,6 +672,17 @@ def on_port_delete(session: Session, port: Port) -> None:
     session.flush()
 
 
+@net.before_network_delete
+def drop_unused_floating_ips(session: Session, ctx: RequestContext, network: Network) -> None:
+    """Neutron's delete_disassociated_floatingips: deleting an external network first deletes the floating IPs on
+    it that no port uses (those the caller may see); one still associated keeps the network in use."""
+    unused = select(FloatingIp.id).where(FloatingIp.floating_network_id == network.id, FloatingIp.port_id.is_(None))
+    for fip_id in list(session.scalars(unused)):
+        fip = session.get(FloatingIp, fip_id)
+        if fip is not None and (ctx.is_admin or fip.project_id == ctx.project_id):
+            delete_floating_ip(session, ctx, fip_id)
+
+
 @net.before_made_internal
 def check_made_internal(session: Session, network: Network) -> None:
     """Neutron's rule: a network stays external while a router's gateway or a floating IP is on it."""

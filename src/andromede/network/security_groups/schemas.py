@@ -38,7 +38,9 @@ class SecurityGroupRuleCreate(Body):
     port_range_min: Annotated[StrictStr, StringConstraints(max_length=16)] | StrictInt | None = None
     port_range_max: Annotated[StrictStr, StringConstraints(max_length=16)] | StrictInt | None = None
     remote_ip_prefix: Annotated[StrictStr, StringConstraints(max_length=64)] | None = None
-    remote_group_id: Uuid | None = None
+    # Neutron does not validate its form: whatever names no group is 404 SecurityGroupNotFound
+    remote_group_id: Annotated[StrictStr, StringConstraints(min_length=1, max_length=255,
+                                                            pattern=r"^[^\x00-\x1f\x7f]+$")] | None = None
     remote_address_group_id: Uuid | None = None
     description: Description = ""
     tenant_id: ProjectId | None = None

@@ -149,3 +149,24 @@ def test_a_newer_servers_fields_are_ignored() -> None:
     host = FakeHost()
     Loop(NetworkReconciler("h1", FakeNetworkDriver(host), StubClient({**document, "trunks": []}))).sync(full=True)
     assert set(host.ports) == {port_id}
+
+
+def test_a_port_that_leaves_the_document_and_comes_back_is_reported_again() -> None:
+    """The controller sets a port (or floating IP) DOWN when it leaves the host and expects ACTIVE again when it
+    comes back wired; a thorough pass reports everything, for a round trip between two passes."""
+    network_id, port_id, dhcp_port = new_id(), new_id(), new_id()
+    client = StubClient(_document(5, network_id, port_id, dhcp_port))
+    reconciler = NetworkReconciler("h1", FakeNetworkDriver(FakeHost()), client, thorough_every=100)
+    loop = Loop(reconciler)
+    loop.sync(full=True)
+    assert client.reports == [({port_id: "ACTIVE"}, {})]
+    client.document = {**_document(6, network_id, port_id, dhcp_port), "ports": []}
+    loop.sync(full=False)
+    client.document = _document(7, network_id, port_id, dhcp_port)
+    loop.sync(full=False)
+    assert client.reports[-1] == ({port_id: "ACTIVE"}, {})
+
+    reconciler.thorough_every = 1
+    reported = len(client.reports)
+    reconciler.apply_document(parse_document(client.document))
+    assert client.reports[reported:] == [({port_id: "ACTIVE"}, {})]

@@ -1,0 +1,102 @@
+"""Instance actions (os-instance-actions): the audit of what was asked of a server, by whom, under which request.
+
+The API opens an action with one event when it accepts a request; the event finishes when the host agent reports
+the server settled (task state cleared), or fails with the server's fault. Names are Nova's, so tools that match on
+them (`openstack server event list`) read them the same.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from andromede.common.clock import utcnow
+from andromede.common.context import RequestContext
+from andromede.common.errors import NotFound
+from andromede.compute.action_models import InstanceAction, InstanceActionEvent
+from andromede.compute.models import Instance
+
+# action -> the event Nova's compute manager records for it
+EVENTS = {
+    "create": "compute__do_build_and_run_instance",
+    "delete": "compute_terminate_instance",
+    "stop": "compute_stop_instance",
+    "start": "compute_start_instance",
+    "reboot": "compute_reboot_instance",
+    "addFixedIp": "compute_add_fixed_ip_to_instance",
+    "removeFixedIp": "compute_remove_fixed_ip_from_instance",
+    "attach_interface": "compute_attach_interface",
+    "detach_interface": "compute_detach_interface",
+}
+# Done by the API alone: the event is over when the request is.
+SYNCHRONOUS = ("addFixedIp", "removeFixedIp", "attach_interface", "detach_interface")
+SCHEDULE_EVENT = "conductor_schedule_and_build_instances"
+
+
+def record(session: Session, ctx: RequestContext, instance: Instance, action: str) -> InstanceAction:
+    now = utcnow()
+    row = InstanceAction(instance_uuid=instance.uuid, action=action, request_id=ctx.request_id,
+                         user_id=ctx.user_id or "", project_id=instance.project_id if ctx.project_id is None
+                         else ctx.project_id, start_time=now, updated_at=now)
+    session.add(row)
+    session.flush()
+    event = InstanceActionEvent(action_id=row.id, event=EVENTS[action], host=instance.host, start_time=now)
+    if action in SYNCHRONOUS:
+        event.finish_time, event.result = now, "Success"
+        row.finish_time = now
+    session.add(event)
+    session.flush()
+    return row
+
+
+def record_unscheduled(session: Session, ctx: RequestContext, instance: Instance, reason: str) -> None:
+    """A create the scheduler could not place: Nova's conductor event fails and the action says Error."""
+    row = record(session, ctx, instance, "create")
+    now = utcnow()
+    row.message, row.finish_time, row.updated_at = "Error", now, now
+    for event in session.scalars(select(InstanceActionEvent).where(InstanceActionEvent.action_id == row.id)):
+        event.event, event.finish_time, event.result, event.traceback = SCHEDULE_EVENT, now, "Error", reason
+
+
+def settle(session: Session, instance: Instance) -> None:
+    """Finish the server's running events once its agent reports it settled: Success, or Error with its fault."""
+    if instance.task_state is not None and not instance.deleted:
+        return
+    failed = instance.vm_state == "error" and not instance.deleted
+    open_events = session.execute(
+        select(InstanceActionEvent, InstanceAction)
+        .join(InstanceAction, InstanceAction.id == InstanceActionEvent.action_id)
+        .where(InstanceAction.instance_uuid == instance.uuid, InstanceActionEvent.finish_time.is_(None))).all()
+    now = utcnow()
+    for event, action in open_events:
+        event.finish_time, event.result = now, "Error" if failed else "Success"
+        if failed:
+            event.traceback = (instance.fault or {}).get("message")
+            action.message = "Error"
+        action.finish_time, action.updated_at = now, now
+
+
+def record_done(session: Session, ctx: RequestContext, server_id: str, action: str) -> None:
+    """Record an action the API already carried out on the server (read again: the caller's session is closed)."""
+    instance = session.get(Instance, server_id)
+    if instance is not None:
+        record(session, ctx, instance, action)
+
+
+def list_actions(session: Session, instance: Instance) -> list[InstanceAction]:
+    return list(session.scalars(select(InstanceAction).where(InstanceAction.instance_uuid == instance.uuid)
+                                .order_by(InstanceAction.start_time.desc(), InstanceAction.id.desc())))
+
+
+def get_action(session: Session, instance: Instance, request_id: str) -> InstanceAction:
+    found = session.scalars(select(InstanceAction).where(InstanceAction.instance_uuid == instance.uuid,
+                                                         InstanceAction.request_id == request_id)
+                            .order_by(InstanceAction.id.desc())).first()
+    if found is None:
+        raise NotFound(f"Action {request_id} not found")
+    return found
+
+
+def events(session: Session, action: InstanceAction) -> list[InstanceActionEvent]:
+    return list(session.scalars(select(InstanceActionEvent).where(InstanceActionEvent.action_id == action.id)
+                                .order_by(InstanceActionEvent.start_time.desc(), InstanceActionEvent.id.desc())))
