@@ -218,15 +218,19 @@ class View(BaseModel):
     @classmethod
     def trusted_from(cls, fields: dict[str, Any]) -> Self:
         """trusted, taking the dict itself (it becomes the view's, unchanged)."""
+        names = _ALL_FIELDS.get(cls)
+        if names is None:
+            names = _ALL_FIELDS[cls] = set(cls.__pydantic_fields__)
         view = cls.__new__(cls)
         _set(view, "__dict__", fields)
-        _set(view, "__pydantic_fields_set__", set(cls.__pydantic_fields__))
+        _set(view, "__pydantic_fields_set__", names)  # shared: a view is never changed after it is built
         _set(view, "__pydantic_extra__", None)
         _set(view, "__pydantic_private__", None)
         return view
 
 
 _set = object.__setattr__
+_ALL_FIELDS: dict[type[View], set[str]] = {}
 
 
 # Links and references are TypedDicts: declared and checked like the views, but plain dicts at run time, as a
