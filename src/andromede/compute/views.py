@@ -10,6 +10,12 @@ from andromede.compute.models import Flavor, Instance, KeyPair
 from andromede.compute.servers import status_of
 from andromede.hosts.service import HostView
 
+
+def instance_name(uuid: str) -> str:
+    """The name Nova's admins know a server by on its hypervisor."""
+    return f"instance-{uuid[:8]}"
+
+
 PROGRESS_STATES = {"ACTIVE": 100, "BUILD": 0, "REBUILD": 0}
 
 
@@ -70,7 +76,7 @@ class Views:
             doc["fault"] = dict(row.fault)
         if ctx.is_admin:
             doc["OS-EXT-SRV-ATTR:host"] = row.host
-            doc["OS-EXT-SRV-ATTR:instance_name"] = f"instance-{row.uuid[:8]}"
+            doc["OS-EXT-SRV-ATTR:instance_name"] = instance_name(row.uuid)
             doc["OS-EXT-SRV-ATTR:hypervisor_hostname"] = row.host
         return doc
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from fastapi import Request
 
 from andromede.common.config import Settings
@@ -19,3 +21,8 @@ def settings_of(request: Request) -> Settings:
 
 def views_of(request: Request) -> Views:
     return Views(settings_of(request).base_url + "/compute")
+
+
+def next_link(base: str, params: dict[str, str], last_id: str) -> list[dict[str, str]]:
+    """Nova's `<collection>_links`: the request's own query with the page's last id as marker."""
+    return [{"rel": "next", "href": f"{base}?{urlencode({**params, 'marker': last_id})}"}]

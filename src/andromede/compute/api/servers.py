@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from andromede.common.context import RequestContext
 from andromede.common.errors import BadRequest, Conflict, NotFound, Unauthorized
 from andromede.compute import instance_actions, networking, servers
-from andromede.compute.api.common import db_of, settings_of, views_of
+from andromede.compute.api.common import db_of, next_link, settings_of, views_of
 from andromede.compute.models import Instance
 from andromede.compute.schemas import (
     ConsoleBody,
@@ -74,10 +74,8 @@ def list_servers(request: Request, ctx: RequestContext = Depends(context)) -> di
             docs = [views.server_summary(r) for r in rows]
     result: dict = {"servers": docs}
     if rows and "limit" in params and len(rows) == int(params["limit"]):
-        query = {**params, "marker": rows[-1].uuid}
         path = "servers/detail" if detail else "servers"
-        result["servers_links"] = [{"rel": "next",
-                                    "href": f"{views.v21}/{path}?" + "&".join(f"{k}={v}" for k, v in query.items())}]
+        result["servers_links"] = next_link(f"{views.v21}/{path}", params, rows[-1].uuid)
     return result
 
 
