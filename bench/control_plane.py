@@ -30,6 +30,7 @@ from support import HOST, agent_pid, free_port, launched, proc_cpu, self_cpu, st
 
 V3 = "/identity/v3"
 NOVA = "/compute/v2.1"
+NEUTRON = "/network/v2.0"
 _local = threading.local()
 _clients: list[httpx.Client] = []
 
@@ -204,7 +205,10 @@ def list_phase(base: str, server_pid: int, admin: str, project: str, listed: int
             (f"GET /servers/detail?all_tenants=1 ({listed} servers)", f"{NOVA}/servers/detail?all_tenants=1",
              admin, samples),
             (f"GET /servers?all_tenants=1 ({listed}, summary view)", f"{NOVA}/servers?all_tenants=1", admin, samples),
-            ("GET /servers/detail, one project (10 servers)", f"{NOVA}/servers/detail", project, samples)]
+            ("GET /servers/detail, one project (10 servers)", f"{NOVA}/servers/detail", project, samples),
+            ("GET /v2.0/ports (admin, every project's)", f"{NEUTRON}/ports", admin, samples),
+            ("GET /v2.0/security-groups (admin, every project's)", f"{NEUTRON}/security-groups", admin, samples),
+            ("GET /v2.0/networks, one project", f"{NEUTRON}/networks", project, samples)]
     print("2. Sequential GET latency, one client, after warm-up")
     base_p50 = detail_p50 = 0.0
     for name, path, token, n in rows:

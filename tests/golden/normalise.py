@@ -20,6 +20,7 @@ TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2
 DIGIT = re.compile(r"\d")
 HTTP_DATE = re.compile(r"(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT")
 EC2_ID = re.compile(r"(?<![0-9a-zA-Z-])i-[0-9a-f]{8}(?![0-9a-zA-Z])")  # the EC2 form of an instance uuid
+INSTANCE_NAME = re.compile(r"(?<![0-9a-zA-Z-])instance-[0-9a-f]{8}(?![0-9a-zA-Z])")  # Nova's name on the hypervisor
 MAC = re.compile(r"(?<![0-9a-fA-F:])(?:[0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}(?![0-9a-fA-F:])")
 # Headers that change with every request or are transport details no client reads.
 DROPPED_HEADERS = {"date", "server", "content-length", "connection", "transfer-encoding"}
@@ -62,6 +63,7 @@ class Normaliser:
         value = TIME.sub(lambda m: DIGIT.sub("9", m.group(0)), value)
         value = HTTP_DATE.sub(lambda m: DIGIT.sub("9", m.group(0)), value)
         value = EC2_ID.sub(lambda m: self._placeholder("ec2-id", m.group(0), assign), value)
+        value = INSTANCE_NAME.sub(lambda m: self._placeholder("instance-name", m.group(0), assign), value)
         value = MAC.sub(lambda m: self._placeholder("mac", m.group(0).lower(), assign), value)
         return ID.sub(lambda m: self._placeholder("id", m.group(0).lower().replace("-", ""), assign), value)
 

@@ -1135,6 +1135,18 @@ class Scenario:
         c("nova image show", "GET", f"{base}/images/{self.image_id}", token=t, expect=200)
         c("nova image show missing", "GET", f"{base}/images/{MISSING}", token=t, expect=404)
 
+        hv = f"{base}/os-hypervisors"
+        c("hypervisor statistics", "GET", f"{hv}/statistics", token=a, expect=200)
+        c("hypervisor statistics as member", "GET", f"{hv}/statistics", token=t, expect=403)
+        c("hypervisor search", "GET", f"{hv}/{HOST[:6]}/search", token=a, expect=200)
+        c("hypervisor search missing", "GET", f"{hv}/no-such-host/search", token=a, expect=404)
+        c("hypervisor servers", "GET", f"{hv}/{HOST}/servers", token=a, expect=200)
+        c("hypervisor servers missing", "GET", f"{hv}/no-such-host/servers", token=a, expect=404)
+        c("flavor page", "GET", f"{base}/flavors?limit=1", token=t, expect=200)
+        c("flavor page bad limit", "GET", f"{base}/flavors?limit=x", token=t, expect=400)
+        c("flavor page bad marker", "GET", f"{base}/flavors?marker=nope", token=t, expect=400)
+        c("servers by host", "GET", f"{base}/servers?all_tenants=1&host={HOST}", token=a, expect=200)
+
     # ---- Keystone admin APIs (issue 15, item 8) --------------------------------------------------
 
     def keystone_admin_apis(self) -> None:

@@ -268,6 +268,8 @@ def list_servers(session: Session, ctx: RequestContext, params: dict[str, str]) 
     if "status" in params:
         wanted = params["status"].upper()
         rows = [row for row in rows if status_of(row) == wanted]
+    if ctx.is_admin and "host" in params:  # an admin-only filter, ignored for others as Nova does
+        rows = [row for row in rows if row.host == params["host"]]
     for key in ("image", "flavor"):
         if key in params:
             rows = [row for row in rows if getattr(row, f"{key}_id") == params[key]]

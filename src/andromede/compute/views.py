@@ -12,6 +12,12 @@ from andromede.compute.models import Flavor, Instance, KeyPair
 from andromede.compute.servers import status_of
 from andromede.hosts.service import HostView
 
+
+def instance_name(uuid: str) -> str:
+    """The name Nova's admins know a server by on its hypervisor."""
+    return f"instance-{uuid[:8]}"
+
+
 PROGRESS_STATES = {"ACTIVE": 100, "BUILD": 0, "REBUILD": 0}
 
 
@@ -82,7 +88,7 @@ class Views:
         }
         if not ctx.is_admin:
             return v.ServerView.trusted_from(fields)
-        fields.update(host=row.host, instance_name=f"instance-{row.uuid[:8]}", hypervisor_hostname=row.host)
+        fields.update(host=row.host, instance_name=instance_name(row.uuid), hypervisor_hostname=row.host)
         return v.AdminServerView.trusted_from(fields)
 
     @staticmethod

@@ -78,14 +78,13 @@ class Assembly:
         return [service.internal_routes(self) for service in self.services if service.internal_routes is not None]
 
 
-# A host agent's reconciler for this service, built from the agent's settings; agentlib runs it.
-ReconcilerFactory = Callable[[Settings], object]
-
-
 @dataclass(frozen=True)
 class ServiceDescriptor:
     """One service of the server. The assembly calls, in registry order: every `components`, then every `build_app`;
-    `andromede up` then runs every `bootstrap` (each opens its own session)."""
+    `andromede up` then runs every `bootstrap` (each opens its own session).
+
+    A service's host side is declared apart, in `<service>/agent/entry.py` and `cli/agent.py`'s `AGENTS`: this
+    descriptor imports server modules, which an agent never does (the import contracts enforce it)."""
 
     name: str
     prefix: str  # where the service is mounted, e.g. "/compute"
@@ -101,4 +100,3 @@ class ServiceDescriptor:
     components: Callable[[Assembly], None] | None = None  # provides what other services use, before any app
     internal_routes: Callable[[Assembly], InternalRoutes] | None = None
     bootstrap: Callable[[Assembly], None] | None = None  # `andromede up`: what must exist before serving
-    agent_reconciler: ReconcilerFactory | None = None

@@ -10,7 +10,7 @@ from andromede.common.clock import isotime, utcnow
 from andromede.common.context import RequestContext
 from andromede.common.errors import BadRequest, NotFound
 from andromede.compute import flavors, keypairs
-from andromede.compute.api.common import db_of, settings_of, views_of
+from andromede.compute.api.common import db_of, next_link, settings_of, views_of
 from andromede.compute.api.microversion import MAX_VERSION, MIN_VERSION, version_text
 from andromede.compute.models import Flavor, Instance
 from andromede.compute.schemas import (
@@ -23,6 +23,7 @@ from andromede.compute.schemas import (
     LimitsView,
 )
 from andromede.compute.servers import QUOTA_DEFAULTS
+from andromede.compute.views import instance_name
 from andromede.hosts import service as hosts
 from andromede.hosts.liveness import is_alive
 from andromede.hosts.service import HostView
@@ -67,6 +68,9 @@ def version_21(request: Request, ctx: RequestContext = Depends(context)) -> dict
 
 # ---- flavors -----------------------------------------------------------------------------------
 
+MAX_PAGE = 1000  # Nova's osapi_max_limit
+
+
 def _int_param(request: Request, name: str) -> int | None:
     value = request.query_params.get(name)
     if value is None:
@@ -89,7 +93,31 @@ def list_flavors(request: Request, ctx: RequestContext = Depends(context)) -> di
     with db_of(request).session() as session:
         rows = flavors.list_flavors(session, ctx, is_public=request.query_params.get("is_public"),
                                     min_ram=_int_param(request, "minRam"), min_disk=_int_param(request, "minDisk"))
-        return {"flavors": [views.flavor(row, detail=detail) for row in rows]}
+        page, limit = _page(request, rows)
+        result: dict = {"flavors": [views.flavor(row, detail=detail) for row in page]}
+    if page and len(page) == limit:
+        path = "flavors/detail" if detail else "flavors"
+        result["flavors_links"] = next_link(f"{views.v21}/{path}", dict(request.query_params), page[-1].id)
+    return result
+
+
+def _page(request: Request, rows: list[Flavor]) -> tuple[list[Flavor], int]:
+    """Nova's limit (at most MAX_PAGE) and marker (the last flavor id of the previous page)."""
+    marker, limit = request.query_params.get("marker"), MAX_PAGE
+    if "limit" in request.query_params:
+        try:
+            limit = int(request.query_params["limit"])
+        except ValueError:
+            raise BadRequest("limit param must be an integer") from None
+        if limit < 0:
+            raise BadRequest("limit param must be positive")
+        limit = min(limit, MAX_PAGE)
+    if marker is not None:
+        ids = [row.id for row in rows]
+        if marker not in ids:
+            raise BadRequest(f"Marker {marker} could not be found.")
+        rows = rows[ids.index(marker) + 1:]
+    return rows[:limit], limit
 
 
 @router.get("/v2.1/flavors/{flavor_id}")
@@ -267,6 +295,52 @@ def hypervisors(request: Request, ctx: RequestContext = Depends(context)) -> dic
     detail = request.url.path.endswith("/detail")
     rows = _hosts_with_counts(request)
     return {"hypervisors": [views_of(request).hypervisor(h, i + 1, n, detail=detail) for i, (h, n) in enumerate(rows)]}
+
+
+@router.get("/v2.1/os-hypervisors/statistics")
+def hypervisor_statistics(request: Request, ctx: RequestContext = Depends(context)) -> dict:
+    """Nova's sums over every hypervisor (deprecated upstream at 2.88, still used by dashboards)."""
+    enforce(ctx, "compute:hypervisors")
+    rows = _hosts_with_counts(request)
+    free_disk = sum(h.disk_gib - h.used_disk_gib for h, _ in rows)
+    return {"hypervisor_statistics": {
+        "count": len(rows), "vcpus": sum(h.vcpus for h, _ in rows), "memory_mb": sum(h.memory_mib for h, _ in rows),
+        "local_gb": sum(h.disk_gib for h, _ in rows), "vcpus_used": sum(h.used_vcpus for h, _ in rows),
+        "memory_mb_used": sum(h.used_memory_mib for h, _ in rows),
+        "local_gb_used": sum(h.used_disk_gib for h, _ in rows),
+        "free_ram_mb": sum(h.memory_mib - h.used_memory_mib for h, _ in rows), "free_disk_gb": free_disk,
+        "current_workload": 0, "running_vms": sum(n for _, n in rows), "disk_available_least": free_disk}}
+
+
+def _matching(request: Request, pattern: str) -> list[tuple[int, HostView, int]]:
+    found = [(i + 1, h, n) for i, (h, n) in enumerate(_hosts_with_counts(request)) if pattern in h.name]
+    if not found:
+        raise NotFound(f"No hypervisor matching '{pattern}' could be found.")
+    return found
+
+
+@router.get("/v2.1/os-hypervisors/{pattern}/search")
+def search_hypervisors(pattern: str, request: Request, ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "compute:hypervisors")
+    views = views_of(request)
+    return {"hypervisors": [views.hypervisor(h, i, n, detail=False) for i, h, n in _matching(request, pattern)]}
+
+
+@router.get("/v2.1/os-hypervisors/{pattern}/servers")
+def hypervisor_servers(pattern: str, request: Request, ctx: RequestContext = Depends(context)) -> dict:
+    """The servers on each matching hypervisor, by instance name and id (the key is left out where none runs)."""
+    enforce(ctx, "compute:hypervisors")
+    views, docs = views_of(request), []
+    matching = _matching(request, pattern)
+    with db_of(request).session() as session:
+        for index, host, running in matching:
+            doc = views.hypervisor(host, index, running, detail=False)
+            uuids = session.scalars(select(Instance.uuid).where(Instance.deleted.is_(False), Instance.host == host.name)
+                                    .order_by(Instance.created_at, Instance.uuid)).all()
+            if uuids:
+                doc["servers"] = [{"name": instance_name(uuid), "uuid": uuid} for uuid in uuids]
+            docs.append(doc)
+    return {"hypervisors": docs}
 
 
 @router.get("/v2.1/os-hypervisors/{hypervisor_id}")

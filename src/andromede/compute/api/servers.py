@@ -12,12 +12,11 @@ from starlette.concurrency import run_in_threadpool
 from andromede.common.context import RequestContext
 from andromede.common.errors import BadRequest, Conflict, NotFound, Unauthorized
 from andromede.compute import instance_actions, networking, servers
-from andromede.compute.api.common import db_of, json_view, settings_of, views_of
+from andromede.compute.api.common import db_of, json_view, next_link, settings_of, views_of
 from andromede.compute.models import Instance
 from andromede.compute.schemas import (
     AdminServerPage,
     ConsoleBody,
-    Link,
     MetadataBody,
     MetaItemBody,
     RebootBody,
@@ -78,10 +77,8 @@ def list_servers(request: Request, ctx: RequestContext = Depends(context)) -> Re
             summaries = [views.server_summary(r) for r in rows]
     next_links = None
     if rows and "limit" in params and len(rows) == int(params["limit"]):
-        query = {**params, "marker": rows[-1].uuid}
         path = "servers/detail" if detail else "servers"
-        next_links = [Link(
-            rel="next", href=f"{views.v21}/{path}?" + "&".join(f"{k}={v}" for k, v in query.items()))]
+        next_links = next_link(f"{views.v21}/{path}", params, rows[-1].uuid)
     if not detail:
         return json_view(ServerSummaryPage.trusted(servers=summaries, servers_links=next_links))
     page = AdminServerPage if ctx.is_admin else ServerPage

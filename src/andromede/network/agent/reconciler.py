@@ -279,8 +279,7 @@ class NetworkReconciler:
             outcome.ports[port.id] = "ACTIVE" if ok else "DOWN"
         for dhcp in doc.dhcp:
             if dhcp.network_id in ready_networks:
-                _attempt(outcome, f"DHCP {dhcp.network_id}",
-                         _built(driver.ensure_dhcp, partial(dhcp_spec, metadata=self.metadata), dhcp))
+                self._ensure_dhcp(outcome, dhcp, networks_now)
         for router in doc.routers:
             ok = _attempt(outcome, f"router {router.router_id}", _built(driver.ensure_router, router_spec, router))
             for fip in router.floating_ips:
@@ -292,6 +291,7 @@ class NetworkReconciler:
         self._collect_garbage(doc, outcome, networks_now, ports_now)
         wanted = {f"network {n.id}" for n in doc.networks}
         wanted |= {f"port {p.id}" for p in doc.ports}
+        wanted |= {f"DHCP {d.network_id}" for d in doc.dhcp}
         self._applied = {key: spec for key, spec in self._applied.items() if key in wanted}
         return outcome
 
@@ -305,6 +305,21 @@ class NetworkReconciler:
         in_place = (state is not None and state.attached and state.network_id == spec.network_id
                     and state.filtered == spec.port_security)
         return self._ensure(outcome, f"port {spec.port_id}", spec, in_place, lambda: self.driver.ensure_port(spec))
+
+    def _ensure_dhcp(self, outcome: Outcome, doc: contract.DhcpServer,
+                     networks_now: dict[str, base.NetworkState]) -> None:
+        """A DHCP server whose spec is unchanged and whose dnsmasq runs is left alone between thorough passes
+        (which also repair its metadata proxy): the network host carries every network's."""
+        key = f"DHCP {doc.network_id}"
+        try:
+            spec = dhcp_spec(doc, metadata=self.metadata)
+        except ValueError as exc:
+            outcome.errors.append(f"{key}: {exc}")
+            log.warning("%s failed: %s", key, exc)
+            self._applied.pop(key, None)
+            return
+        state = networks_now.get(doc.network_id)
+        self._ensure(outcome, key, spec, state is not None and state.dhcp, lambda: self.driver.ensure_dhcp(spec))
 
     def _collect_garbage(self, doc: contract.HostNetworkDocument, outcome: Outcome,
                          networks_now: dict[str, base.NetworkState], ports_now: dict[str, base.PortState]) -> None:

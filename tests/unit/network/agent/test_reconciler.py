@@ -113,6 +113,30 @@ def test_repair_passes_skip_what_is_in_place_and_mend_what_is_not() -> None:
     assert f"ensure_port {port_id}" in host.calls and f"ensure_network {network_id}" in host.calls
 
 
+def test_dhcp_servers_in_place_are_left_alone_between_thorough_passes() -> None:
+    """The network host carries every network's DHCP server: a pass re-ensures only the changed or stopped ones."""
+    network_id, port_id, dhcp_port = new_id(), new_id(), new_id()
+    host = FakeHost()
+    document = _document(4, network_id, port_id, dhcp_port)
+    reconciler = NetworkReconciler("h1", FakeNetworkDriver(host), StubClient(document), thorough_every=4)
+    Loop(reconciler).sync(full=True)  # pass 1 (thorough)
+    assert f"ensure_dhcp {network_id}" in host.calls
+
+    host.calls.clear()
+    reconciler.apply_document(parse_document(document))  # pass 2: running, same spec
+    assert f"ensure_dhcp {network_id}" not in host.calls
+
+    document["dhcp"][0]["hosts"].append({"mac": "fa:16:3e:00:00:06", "ip": "10.0.0.6", "hostname": "host-10-0-0-6"})
+    reconciler.apply_document(parse_document(document))  # pass 3: a new lease to hand out
+    assert host.calls.count(f"ensure_dhcp {network_id}") == 1
+    assert len(host.dhcp[network_id].hosts) == 2
+
+    host.calls.clear()
+    del host.dhcp[network_id]  # dnsmasq died
+    reconciler.apply_document(parse_document(document))  # pass 4
+    assert host.calls.count(f"ensure_dhcp {network_id}") == 1 and network_id in host.dhcp
+
+
 def test_a_whole_document_older_than_the_one_applied_is_dropped() -> None:
     """The periodic resync fetched generation 10; meanwhile the watch applied 11, which removed the port (a deleted
     rule, a deleted port): applying 10 late would bring it back until the next resync."""
