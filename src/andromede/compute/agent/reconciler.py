@@ -30,6 +30,7 @@ from andromede.agentlib.runner import Desired
 from andromede.common.files import write_atomically
 from andromede.compute.agent.drivers.base import ConfigDrive, DriverError, HypervisorDriver, InstanceSpec
 from andromede.compute.agent.image_cache import ImageCache
+from andromede.compute.agent.uptime import uptime_line
 from andromede.contracts import summary
 from andromede.contracts.compute import InstanceDesired, InstancesDocument, config_drive_content
 from andromede.network.agent.drivers.linux.names import tap_name
@@ -129,7 +130,8 @@ class ComputeReconciler:
     def host_report(self) -> dict[str, object]:
         resources = self.driver.resources()
         return {"vcpus": resources.vcpus, "memory_mib": resources.memory_mib, "disk_gib": resources.disk_gib,
-                "accelerator": resources.accelerator, "availability_zone": self.availability_zone}
+                "accelerator": resources.accelerator, "availability_zone": self.availability_zone,
+                "uptime": uptime_line()}
 
     def fetch(self, since: int, wait: float) -> Desired[dict]:
         answer = self.client.desired(self.host, since, wait)

@@ -1,4 +1,5 @@
-"""servers: lock (who and why), disk config, the password the guest posted, and rebuilds asked of the host
+"""servers: lock (who and why), disk config, the password the guest posted, and rebuilds asked of the host; hosts:
+their uptime line
 
 Revision ID: 0023_server_lifecycle
 Revises: 0020_server_groups_actions
@@ -23,9 +24,13 @@ def upgrade() -> None:
         batch.add_column(sa.Column("disk_config", sa.String(length=8), nullable=False, server_default="MANUAL"))
         batch.add_column(sa.Column("password", sa.Text(), nullable=True))
         batch.add_column(sa.Column("rebuild_seq", sa.Integer(), nullable=False, server_default="0"))
+    with op.batch_alter_table("compute_hosts") as batch:
+        batch.add_column(sa.Column("uptime", sa.String(length=255), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("compute_hosts") as batch:
+        batch.drop_column("uptime")
     with op.batch_alter_table("compute_instances") as batch:
         for column in ("rebuild_seq", "password", "disk_config", "locked_reason", "locked_by", "locked"):
             batch.drop_column(column)
