@@ -54,6 +54,8 @@ def reset_state(session: Session, instance: Instance, state: str) -> None:
 def rebuild(session: Session, settings_password: bool, ctx: RequestContext, instance: Instance,
             body: RebuildBody) -> str | None:
     """Ask the host to make the root disk again from the (new) image; returns the adminPass to show, if any."""
+    if instance.host is None:  # never placed (no valid host): no host to rebuild it on
+        raise Conflict(f"Cannot 'rebuild' instance {instance.uuid} while it is in vm_state {instance.vm_state}")
     image_id = body.imageRef.rstrip("/").rsplit("/", 1)[-1]
     try:
         image = servers.bootable_image(session, ctx, image_id)

@@ -83,8 +83,7 @@ def _rebuild(request: Request, ctx: RequestContext, server_id: str, argument: ob
         raise BadRequest(f"Invalid input for field/attribute rebuild. Value: {argument}. Additional properties are "
                          f"not allowed ('{too_new[0]}' was unexpected)")
     with db_of(request).session() as session:
-        instance = servers.get(session, ctx, server_id)
-        server_lifecycle.check_unlocked(ctx, instance)
+        instance = servers.get(session, ctx, server_id)  # the lock was checked with the other actions
         admin_pass = server_lifecycle.rebuild(session, settings_of(request).enable_instance_password, ctx,
                                               instance, body)
         instance_actions.record(session, ctx, instance, "rebuild")

@@ -325,6 +325,7 @@ def delete_meta_item(server_id: str, key: str, request: Request, ctx: RequestCon
         instance = servers.get(session, ctx, server_id)
         if key not in instance.meta:
             raise NotFound("Metadata item was not found")
+        server_lifecycle.check_unlocked(ctx, instance)  # after the key, in Nova's order
         instance.meta = {k: v for k, v in instance.meta.items() if k != key}
         servers.bump(session, instance)
     return Response(status_code=204)
