@@ -80,3 +80,22 @@ def test_a_lock_holds_on_every_route_that_changes_the_server(server: Server, htt
         assert answer.json()["conflictingRequest"]["message"] == f"Instance {sid} is locked"
     assert _snapshot(http, owner.token(server), sid) == before
     assert http.post(f"{V21}/servers/{sid}/action", json={"unlock": None}, headers=headers).status_code == 202
+
+
+def test_malformed_actions_are_refused_in_novas_format(server: Server, admin: Admin, http: httpx.Client,
+                                                       victim: tuple[Account, str]) -> None:
+    owner, sid = victim
+    token = owner.token(server)
+    before = _snapshot(http, token, sid)
+    bodies = [{"rebuild": "x"}, {"rebuild": [1]}, {"rebuild": None}, {"rebuild": {"imageRef": 5}},
+              {"rebuild": {"imageRef": "x", "metadata": "y"}}, {"rebuild": {"imageRef": "x", "name": ""}},
+              {"rebuild": {"imageRef": "\x00"}}, {"rebuild": {"imageRef": "x", "accessIPv4": "::1"}},
+              {"lock": 5}, {"lock": "x"}, {"lock": {"locked_reason": 7}}, {"unlock": []}]
+    for body in bodies:
+        answer = http.post(f"{V21}/servers/{sid}/action", json=body, headers=auth_headers(token))
+        assert answer.status_code == 400 and set(answer.json()) == {"badRequest"}, (body, answer.text)
+    for body in [{"os-resetState": "error"}, {"os-resetState": {"state": ["error"]}},
+                 {"os-resetState": {"state": "error", "extra": 1}}]:
+        answer = admin.client.post(f"{V21}/servers/{sid}/action", json=body)
+        assert answer.status_code == 400 and set(answer.json()) == {"badRequest"}, (body, answer.text)
+    assert _snapshot(http, token, sid) == before
