@@ -49,6 +49,7 @@ def run(server: Server) -> Recorder:
         played = Scenario(rec, server, admin)
         played.play()
         neutron_conformance(played)
+        nova_lifecycle(played)
         return rec
 
 
@@ -1365,3 +1366,105 @@ def neutron_conformance(scenario: Scenario) -> None:
     c("n15 external network delete with unused floating ip", "DELETE", f"{base}/networks/{ext['id']}", token=a,
       expect=204)
     c("n15 floating ips after", "GET", f"{base}/floatingips?floating_network_id={ext['id']}", token=t, expect=200)
+
+
+def nova_lifecycle(scenario: Scenario) -> None:
+    """Issue 15 item 11: rebuild, lock / unlock, os-resetState, multiple create by reservation, disk config,
+    os-server-password (and the guest's post of it), hypervisor uptime. Its own image and servers, played last."""
+    c, a, t, bob, h = scenario.call, scenario.admin, scenario.alice_token, scenario.bob_token, scenario.host_token
+    made = c("lifecycle image create", "POST", "/image/v2/images", token=t,
+             json={"name": "golden-lifecycle", "disk_format": "qcow2", "container_format": "bare"},
+             expect=201).json()
+    c("lifecycle image upload", "PUT", f"/image/v2/images/{made['id']}/file", token=t,
+      content=gzip.decompress(IMAGE.read_bytes()), headers={"Content-Type": "application/octet-stream"}, expect=204)
+    base = "/compute/v2.1/servers"
+    created = c("lifecycle server create", "POST", base, token=t, json={"server": {
+        "name": "golden-lifecycle", "imageRef": made["id"], "flavorRef": "1", "adminPass": "golden-pass-1",
+        "OS-DCF:diskConfig": "AUTO", "networks": "none"}}, expect=202).json()["server"]
+    sid = created["id"]
+    action, observed = f"{base}/{sid}/action", f"/internal/v1/instances/{sid}/observed"
+    c("lifecycle server observed running", "PUT", observed, token=h, json={"power": "running"}, expect=200)
+    c("lifecycle server show", "GET", f"{base}/{sid}", token=t, expect=200)
+
+    c("lifecycle lock", "POST", action, token=t, json={"lock": None}, expect=202)
+    c("lifecycle lock as another", "POST", action, token=bob, json={"lock": None}, expect=404)
+    c("lifecycle lock with reason at 2.1", "POST", action, token=t, json={"lock": {"locked_reason": "x"}},
+      expect=400)
+    c("lifecycle stop while locked", "POST", action, token=t, json={"os-stop": None}, expect=409)
+    c("lifecycle delete while locked", "DELETE", f"{base}/{sid}", token=t, expect=409)
+    c("lifecycle unlock as another", "POST", action, token=bob, json={"unlock": None}, expect=404)
+    c("lifecycle unlock", "POST", action, token=t, json={"unlock": None}, expect=202)
+    c("lifecycle lock by admin", "POST", action, token=a, json={"lock": None}, expect=202)
+    c("lifecycle unlock admin's lock", "POST", action, token=t, json={"unlock": None}, expect=403)
+    c("lifecycle unlock by admin", "POST", action, token=a, json={"unlock": None}, expect=202)
+
+    c("lifecycle rebuild", "POST", action, token=t, json={"rebuild": {
+        "imageRef": made["id"], "name": "golden-rebuilt", "metadata": {"v": "2"}, "adminPass": "golden-pass-2",
+        "OS-DCF:diskConfig": "MANUAL"}}, expect=202)
+    c("lifecycle rebuild while rebuilding", "POST", action, token=t, json={"rebuild": {"imageRef": made["id"]}},
+      expect=409)
+    c("lifecycle rebuild observed before the rebuild", "PUT", observed, token=h, json={"power": "running"},
+      expect=200)
+    c("lifecycle rebuild still rebuilding", "GET", f"{base}/{sid}", token=t, expect=200)
+    c("lifecycle rebuild observed done", "PUT", observed, token=h, json={"power": "running", "rebuild_seq": 1},
+      expect=200)
+    c("lifecycle rebuild missing image", "POST", action, token=t, json={"rebuild": {"imageRef": MISSING}},
+      expect=400)
+    c("lifecycle rebuild bad body", "POST", action, token=t, json={"rebuild": {"name": "x"}}, expect=400)
+    c("lifecycle rebuild key_name at 2.1", "POST", action, token=t,
+      json={"rebuild": {"imageRef": made["id"], "key_name": "golden-key"}}, expect=400)
+    c("lifecycle rebuild as another", "POST", action, token=bob, json={"rebuild": {"imageRef": made["id"]}},
+      expect=404)
+    c("lifecycle rebuilt show", "GET", f"{base}/{sid}", token=t, expect=200)
+
+    c("lifecycle reset state as member", "POST", action, token=t, json={"os-resetState": {"state": "error"}},
+      expect=403)
+    c("lifecycle reset state bad", "POST", action, token=a, json={"os-resetState": {"state": "paused"}},
+      expect=400)
+    c("lifecycle reset state missing server", "POST", f"{base}/{MISSING}/action", token=a,
+      json={"os-resetState": {"state": "error"}}, expect=404)
+    c("lifecycle reset state", "POST", action, token=a, json={"os-resetState": {"state": "error"}}, expect=202)
+    c("lifecycle reset state show", "GET", f"{base}/{sid}", token=t, expect=200)
+    c("lifecycle reset state active", "POST", action, token=a, json={"os-resetState": {"state": "active"}},
+      expect=202)
+    c("lifecycle actions", "GET", f"{base}/{sid}/os-instance-actions", token=t, expect=200)
+
+    password = f"{base}/{sid}/os-server-password"
+    key = (scenario.server.data_dir / "metadata-secret").read_bytes()
+    guest = {"X-Instance-ID": sid, "X-Tenant-ID": scenario.project_a["id"],
+             "X-Instance-ID-Signature": hmac.new(key, sid.encode(), hashlib.sha256).hexdigest()}
+    c("lifecycle password empty", "GET", password, token=t, expect=200)
+    c("lifecycle metadata password too large", "POST", "/metadata/openstack/latest/password", headers=guest,
+      content=b"x" * 1021, expect=400)
+    c("lifecycle metadata password post", "POST", "/metadata/openstack/latest/password", headers=guest,
+      content=b"Z29sZGVu", expect=200)
+    c("lifecycle metadata password post again", "POST", "/metadata/openstack/latest/password", headers=guest,
+      content=b"b3RoZXI=", expect=409)
+    c("lifecycle metadata password read", "GET", "/metadata/openstack/latest/password", headers=guest, expect=200)
+    c("lifecycle password show", "GET", password, token=t, expect=200)
+    c("lifecycle password show as another", "GET", password, token=bob, expect=404)
+    c("lifecycle password clear as another", "DELETE", password, token=bob, expect=404)
+    c("lifecycle password clear", "DELETE", password, token=t, expect=204)
+    c("lifecycle password cleared", "GET", password, token=t, expect=200)
+    c("lifecycle password no token", "GET", password, expect=401)
+
+    reserved = c("lifecycle multiple create", "POST", base, token=t, json={"server": {
+        "name": "golden-many", "imageRef": made["id"], "flavorRef": "1", "min_count": 2, "max_count": 2,
+        "networks": "none", "return_reservation_id": True}}, expect=202).json()
+    scenario.rec.normaliser.literal(reserved["reservation_id"], "<reservation-id>")
+    c("lifecycle list by reservation", "GET", f"{base}/detail?reservation_id={reserved['reservation_id']}",
+      token=t, expect=200)
+    c("lifecycle list by reservation as another", "GET", f"{base}?reservation_id={reserved['reservation_id']}",
+      token=bob, expect=200)
+    c("lifecycle multiple create min over max", "POST", base, token=t, json={"server": {
+        "name": "x", "imageRef": made["id"], "flavorRef": "1", "min_count": 3, "max_count": 2}}, expect=400)
+
+    hypervisors = c("lifecycle hypervisors", "GET", "/compute/v2.1/os-hypervisors", token=a,
+                    expect=200).json()["hypervisors"]
+    ours = next(hv for hv in hypervisors if hv["hypervisor_hostname"] == HOST)
+    c("lifecycle hypervisor uptime", "GET", f"/compute/v2.1/os-hypervisors/{ours['id']}/uptime", token=a,
+      expect=200)
+    c("lifecycle hypervisor uptime missing", "GET", "/compute/v2.1/os-hypervisors/999/uptime", token=a,
+      expect=404)
+    c("lifecycle hypervisor uptime as member", "GET", f"/compute/v2.1/os-hypervisors/{ours['id']}/uptime",
+      token=t, expect=403)

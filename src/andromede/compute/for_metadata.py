@@ -31,6 +31,7 @@ class InstanceView:
     availability_zone: str
     launch_index: int
     reservation_id: str
+    password: str = ""
 
 
 def live_instance(session: Session, instance_id: str) -> InstanceView | None:
@@ -44,7 +45,16 @@ def live_instance(session: Session, instance_id: str) -> InstanceView | None:
         flavor_name=str(instance.flavor.get("name", instance.flavor_id)), key_name=instance.key_name,
         key_data=instance.key_data, user_data=instance.user_data, meta=dict(instance.meta),
         availability_zone=instance.availability_zone, launch_index=instance.launch_index,
-        reservation_id=instance.reservation_id)
+        reservation_id=instance.reservation_id, password=instance.password or "")
+
+
+def store_password(session: Session, instance_id: str, value: str) -> bool:
+    """The guest's one post of its (encrypted) password; False when one is held already: Nova's 409."""
+    instance = session.get(Instance, instance_id)
+    if instance is None or instance.password:
+        return False
+    instance.password = value
+    return True
 
 
 def _row(session: Session, instance: InstanceView) -> Instance:

@@ -27,7 +27,9 @@ EVENTS = {
     "removeFixedIp": "compute_remove_fixed_ip_from_instance",
     "attach_interface": "compute_attach_interface",
     "detach_interface": "compute_detach_interface",
+    "rebuild": "compute_rebuild_instance",
 }
+# Nova records these with no event: the API alone does them (lock, unlock, resetState).
 # Done by the API alone: the event is over when the request is.
 SYNCHRONOUS = ("addFixedIp", "removeFixedIp", "attach_interface", "detach_interface")
 SCHEDULE_EVENT = "conductor_schedule_and_build_instances"
@@ -40,6 +42,9 @@ def record(session: Session, ctx: RequestContext, instance: Instance, action: st
                          else ctx.project_id, start_time=now, updated_at=now)
     session.add(row)
     session.flush()
+    if action not in EVENTS:
+        row.finish_time = now
+        return row
     event = InstanceActionEvent(action_id=row.id, event=EVENTS[action], host=instance.host, start_time=now)
     if action in SYNCHRONOUS:
         event.finish_time, event.result = now, "Success"

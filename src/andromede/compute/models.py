@@ -72,6 +72,13 @@ class Instance(Base):
     access_ip_v4: Mapped[str | None] = mapped_column(String(45), nullable=True)
     access_ip_v6: Mapped[str | None] = mapped_column(String(45), nullable=True)
     availability_zone: Mapped[str] = mapped_column(String(255), default="nova")
+    disk_config: Mapped[str] = mapped_column(String(8), default="MANUAL")  # OS-DCF:diskConfig, AUTO | MANUAL
+    # Nova's lock: locked_by is "owner" (the server's project locked it) or "admin" (someone else did)
+    locked: Mapped[bool] = mapped_column(Boolean, default=False)
+    locked_by: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    locked_reason: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # os-server-password: what the guest posted to the metadata service, encrypted by it with the owner's key
+    password: Mapped[str | None] = mapped_column(Text, nullable=True)
     launch_index: Mapped[int] = mapped_column(Integer, default=0)
     reservation_id: Mapped[str] = mapped_column(String(32), default="")
     host: Mapped[str | None] = mapped_column(ForeignKey("compute_hosts.name"), nullable=True)
@@ -79,6 +86,7 @@ class Instance(Base):
     desired_power: Mapped[str] = mapped_column(String(16), default="running")  # running | shutoff | deleted
     reboot_seq: Mapped[int] = mapped_column(Integer, default=0)
     reboot_hard: Mapped[bool] = mapped_column(Boolean, default=False)
+    rebuild_seq: Mapped[int] = mapped_column(Integer, default=0)  # moves with each rebuild the host must do
     desired_seq: Mapped[int] = mapped_column(BigInteger, default=0)  # host generation of the last change
     # Observed state, reported by the agent.
     vm_state: Mapped[str] = mapped_column(String(32), default="building")

@@ -116,6 +116,7 @@ class ServerCreate(Lenient):
     security_groups: list[SecurityGroupRef] | None = None
     min_count: Annotated[StrictInt, Field(ge=1, le=100)] = 1
     max_count: Annotated[StrictInt, Field(ge=1, le=100)] = 1
+    return_reservation_id: StrictBool | Literal["True", "true", "False", "false"] = False
     adminPass: StrictStr | None = None
     accessIPv4: AccessIPv4 | None = None
     accessIPv6: AccessIPv6 | None = None
@@ -145,6 +146,30 @@ class ServerUpdate(Strict):
 
 class ServerUpdateRequest(Strict):
     server: ServerUpdate
+
+
+class RebuildBody(Strict):
+    """Nova's rebuild body; key_name (2.54) and user_data (2.57) are refused below their version by the route."""
+
+    imageRef: Annotated[StrictStr, StringConstraints(min_length=1, max_length=1024)]
+    name: Annotated[StrictStr, StringConstraints(min_length=1, max_length=255, pattern=r"^[^\x00-\x1f\x7f]+$")] \
+        | None = None
+    metadata: Meta | None = None
+    adminPass: StrictStr | None = None
+    accessIPv4: AccessIPv4 | None = None
+    accessIPv6: AccessIPv6 | None = None
+    disk_config: Literal["AUTO", "MANUAL"] | None = Field(None, alias="OS-DCF:diskConfig")
+    preserve_ephemeral: StrictBool = False
+    key_name: Annotated[StrictStr, StringConstraints(min_length=1, max_length=255)] | None = None
+    user_data: Annotated[StrictStr, StringConstraints(max_length=65535)] | None = None
+
+
+class LockBody(Strict):
+    locked_reason: Annotated[StrictStr, StringConstraints(min_length=1, max_length=255)] | None = None
+
+
+class ResetStateBody(Strict):
+    state: Literal["active", "error"]
 
 
 class RebootBody(Strict):
@@ -332,6 +357,14 @@ class ServerView(View):
     security_groups: list[dict[str, str]] | None = omitted()
     progress: int | None = omitted()
     fault: dict[str, Any] | None = omitted()
+    locked: bool | None = omitted()  # 2.9
+    locked_reason: str | None = omitted()  # 2.73, while locked with a reason
+
+
+class RebuiltServerView(ServerView):
+    """A rebuild's answer: the server as it now is, with the adminPass set (when passwords are enabled)."""
+
+    admin_pass: str | None = omitted("adminPass")
 
 
 class AdminServerView(ServerView):

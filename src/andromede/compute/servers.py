@@ -19,7 +19,7 @@ from andromede.common.errors import BadRequest, Conflict, Forbidden, NotFound
 from andromede.common.patterns import compile_filter
 from andromede.compute import flavors, instance_actions, keypairs, networking, scheduler, server_groups
 from andromede.compute.models import Flavor, Instance
-from andromede.compute.schemas import ServerCreate, ServerUpdate
+from andromede.compute.schemas import RebuildBody, ServerCreate, ServerUpdate
 from andromede.contracts.compute import ImageRef, InstanceDesired, Nic, desired_power
 from andromede.db import changes
 from andromede.hosts import service as hosts
@@ -42,6 +42,8 @@ def status_of(instance: Instance) -> str:
         return "DELETED"
     if vm == "building":
         return "BUILD"
+    if task == "rebuilding":  # whatever the vm state, as Nova's state map has it
+        return "REBUILD"
     if vm == "error":
         return "ERROR"
     if vm == "stopped":
@@ -75,7 +77,7 @@ def bump(session: Session, instance: Instance) -> None:
     changes.mark(session, TOPIC, [instance.host])
 
 
-def _decode_user_data(text: str | None) -> None:
+def decode_user_data(text: str | None) -> None:
     if text is None:
         return
     if len(text) > MAX_USER_DATA:
@@ -101,7 +103,7 @@ def _root_image(body: ServerCreate) -> str:
     return image_ref
 
 
-def _bootable_image(session: Session, ctx: RequestContext, image_id: str) -> BootImage:
+def bootable_image(session: Session, ctx: RequestContext, image_id: str) -> BootImage:
     """The image a server boots from, refused as Nova refuses it (400) when no host could ever boot it."""
     try:
         image = images.visible_image(session, ctx, image_id)
@@ -122,7 +124,7 @@ def _image_bytes(image: BootImage) -> int:
     return max(image.virtual_size or 0, image.size or 0)
 
 
-def _check_flavor_fits(flavor: Flavor, image: BootImage) -> None:
+def check_flavor_fits(flavor: Flavor, image: BootImage) -> None:
     """Nova's checks, in its order and words; a flavor disk of 0 means "as large as the image" (never too small)."""
     if flavor.ram < (image.min_ram or 0):
         raise BadRequest("Flavor's memory is too small for requested image.")
@@ -142,16 +144,26 @@ def _hostname(name: str) -> str:
     return cleaned or "server"
 
 
-def _check_quota(session: Session, project_id: str, count: int, vcpus: int, ram: int) -> None:
+def _check_quota(session: Session, project_id: str, min_count: int, max_count: int, vcpus: int, ram: int) -> int:
+    """How many servers to make: max_count, or as many as the quota leaves when that is at least min_count (Nova's
+    multiple create); otherwise Nova's 403 for min_count."""
     used_instances, used_cores, used_ram = session.execute(
         select(func.count(), func.coalesce(func.sum(Instance.flavor["vcpus"].as_integer()), 0),
                func.coalesce(func.sum(Instance.flavor["ram"].as_integer()), 0))
         .where(Instance.project_id == project_id, Instance.deleted.is_(False))).one()
-    for resource, used, want in (("instances", used_instances, count), ("cores", used_cores, vcpus * count),
-                                 ("ram", used_ram, ram * count)):
-        if used + want > QUOTA_DEFAULTS[resource]:
-            raise Forbidden(f"Quota exceeded for {resource}: Requested {want}, but already used {used} of "
-                            f"{QUOTA_DEFAULTS[resource]} {resource}")
+    count = max_count
+    for resource, used, each in (("instances", used_instances, 1), ("cores", used_cores, vcpus),
+                                 ("ram", used_ram, ram)):
+        left = QUOTA_DEFAULTS[resource] - used
+        count = min(count, left // each if each else max_count)
+    if count >= min_count:
+        return count
+    for resource, used, each in (("instances", used_instances, 1), ("cores", used_cores, vcpus),
+                                 ("ram", used_ram, ram)):
+        if used + each * min_count > QUOTA_DEFAULTS[resource]:
+            raise Forbidden(f"Quota exceeded for {resource}: Requested {each * min_count}, but already used {used} "
+                            f"of {QUOTA_DEFAULTS[resource]} {resource}")
+    return min_count
 
 
 def create(session: Session, settings: Settings, ctx: RequestContext, body: ServerCreate,
@@ -161,10 +173,10 @@ def create(session: Session, settings: Settings, ctx: RequestContext, body: Serv
         raise BadRequest("Personality files are not supported; use user_data.")
     if body.min_count > body.max_count:
         raise BadRequest("min_count must be <= max_count")
-    _decode_user_data(body.user_data)
+    decode_user_data(body.user_data)
 
     image_id = image_ref.rstrip("/").rsplit("/", 1)[-1]
-    image = _bootable_image(session, ctx, image_id)
+    image = bootable_image(session, ctx, image_id)
     flavor_id = str(body.flavorRef).rstrip("/").rsplit("/", 1)[-1]
     try:
         flavor = flavors.get(session, ctx, flavor_id)
@@ -172,7 +184,7 @@ def create(session: Session, settings: Settings, ctx: RequestContext, body: Serv
         raise BadRequest(f"Flavor {flavor_id} could not be found.") from None
     if flavor.disabled:
         raise BadRequest(f"Flavor {flavor_id} is disabled.")
-    _check_flavor_fits(flavor, image)
+    check_flavor_fits(flavor, image)
     image_gib = -(-_image_bytes(image) // GIB)
     key_data = None
     if body.key_name is not None:
@@ -185,10 +197,10 @@ def create(session: Session, settings: Settings, ctx: RequestContext, body: Serv
         raise BadRequest(f"The requested availability zone is not available: {zone}")
 
     count = body.max_count
+    count = _check_quota(session, ctx.project_id or "", body.min_count, count, flavor.vcpus, flavor.ram)
     nic_requests = networking.requests_for(session, ctx, body.networks, count)
     groups = networking.security_groups_for(session, ctx, [sg.name for sg in body.security_groups or []])
     server_group = server_groups.from_hints(session, ctx, hints)
-    _check_quota(session, ctx.project_id or "", count, flavor.vcpus, flavor.ram)
     root_gib = flavor.disk or max(image.min_disk, image_gib, 1)
     want = scheduler.Request(vcpus=flavor.vcpus, memory_mib=flavor.ram, disk_gib=root_gib, availability_zone=zone)
     snapshot = {"id": flavor.id, "name": flavor.name, "vcpus": flavor.vcpus, "ram": flavor.ram, "disk": root_gib,
@@ -196,7 +208,7 @@ def create(session: Session, settings: Settings, ctx: RequestContext, body: Serv
     reservation = "r-" + secrets.token_hex(4)
     created: list[Instance] = []
     for index in range(count):
-        name = body.name if count == 1 else f"{body.name}-{index + 1}"
+        name = body.name if body.max_count == 1 else f"{body.name}-{index + 1}"  # Nova's default template
         instance = Instance(
             uuid=str(uuid.uuid4()), project_id=ctx.project_id or "", user_id=ctx.user_id or "", name=name,
             hostname=_hostname(name), image_id=image.id, flavor_id=flavor.id, flavor=snapshot,
@@ -204,6 +216,7 @@ def create(session: Session, settings: Settings, ctx: RequestContext, body: Serv
             config_drive=bool(settings.force_config_drive or body.config_drive in (True, "true", "True")),
             access_ip_v4=body.accessIPv4, access_ip_v6=body.accessIPv6,
             availability_zone=zone or "nova", launch_index=index, reservation_id=reservation,
+            disk_config=body.disk_config or "MANUAL",
             vm_state="building", task_state="scheduling")
         arrange = server_groups.arrangement(session, server_group) if server_group is not None else None
         try:
@@ -239,7 +252,7 @@ def random_password(length: int = 12) -> str:
     return "".join(chosen)
 
 
-def set_access_ips(instance: Instance, body: ServerUpdate) -> None:
+def set_access_ips(instance: Instance, body: ServerUpdate | RebuildBody) -> None:
     """accessIPv4 / accessIPv6 as the update gives them (null clears); nothing on the host changes."""
     given = body.model_fields_set & {"accessIPv4", "accessIPv6"}
     if "accessIPv4" in given:
@@ -265,6 +278,8 @@ def list_servers(session: Session, ctx: RequestContext, params: dict[str, str]) 
     if "name" in params:
         pattern = compile_filter(params["name"], "name")
         rows = [row for row in rows if pattern.search(row.name)]
+    if "reservation_id" in params:
+        rows = [row for row in rows if row.reservation_id == params["reservation_id"]]
     if "status" in params:
         wanted = params["status"].upper()
         rows = [row for row in rows if status_of(row) == wanted]
@@ -290,7 +305,7 @@ def list_servers(session: Session, ctx: RequestContext, params: dict[str, str]) 
     return rows
 
 
-def _transition(session: Session, instance: Instance, allowed: tuple[str, ...], action: str,
+def transition(session: Session, instance: Instance, allowed: tuple[str, ...], action: str,
                 change: Callable[[Instance], None]) -> None:
     status = status_of(instance)
     busy = instance.task_state is not None and status != "ERROR"
@@ -305,14 +320,14 @@ def stop(session: Session, instance: Instance) -> None:
     def change(i: Instance) -> None:
         i.desired_power, i.task_state = "shutoff", "powering-off"
 
-    _transition(session, instance, ("ACTIVE", "ERROR"), "stop", change)
+    transition(session, instance, ("ACTIVE", "ERROR"), "stop", change)
 
 
 def start(session: Session, instance: Instance) -> None:
     def change(i: Instance) -> None:
         i.desired_power, i.task_state = "running", "powering-on"
 
-    _transition(session, instance, ("SHUTOFF",), "start", change)
+    transition(session, instance, ("SHUTOFF",), "start", change)
 
 
 def reboot(session: Session, instance: Instance, hard: bool) -> None:
@@ -321,7 +336,7 @@ def reboot(session: Session, instance: Instance, hard: bool) -> None:
         i.task_state = "rebooting_hard" if hard else "rebooting"
 
     allowed = ("ACTIVE", "SHUTOFF", "ERROR") if hard else ("ACTIVE",)
-    _transition(session, instance, allowed, "reboot", change)
+    transition(session, instance, allowed, "reboot", change)
 
 
 def delete(session: Session, instance: Instance) -> Instance:
@@ -349,7 +364,8 @@ def desired_doc(instance: Instance, image: ImageRef, nics: list[Nic],
         uuid=instance.uuid, hostname=instance.hostname, name=instance.name, project_id=instance.project_id,
         vcpus=instance.flavor.get("vcpus", 1), memory_mib=instance.flavor.get("ram", 256),
         root_gib=instance.flavor.get("disk", 1), image=image, desired_power=desired_power(instance.desired_power),
-        reboot_seq=instance.reboot_seq, reboot_hard=instance.reboot_hard, seq=instance.desired_seq,
+        reboot_seq=instance.reboot_seq, reboot_hard=instance.reboot_hard, rebuild_seq=instance.rebuild_seq,
+        seq=instance.desired_seq,
         config_drive=instance.config_drive, key_name=instance.key_name, key_data=instance.key_data,
         user_data=instance.user_data, meta=instance.meta, availability_zone=instance.availability_zone,
         launch_index=instance.launch_index, nics=tuple(nics), network_data=network_data)
@@ -359,6 +375,7 @@ def apply_observed(session: Session, instance: Instance, report: dict) -> None:
     """Fold an agent's report into the API-visible state; desired state is never changed here."""
     power = report.get("power")
     now = utcnow()
+    rebuilt = int(report.get("rebuild_seq", 0)) >= instance.rebuild_seq  # until then it stays REBUILD
     if "console" in report and isinstance(report["console"], str):
         instance.console = report["console"][-128 * 1024:]
     if report.get("fault"):
@@ -373,13 +390,16 @@ def apply_observed(session: Session, instance: Instance, report: dict) -> None:
                 vcpus=instance.flavor.get("vcpus", 0), memory_mib=instance.flavor.get("ram", 0),
                 disk_gib=instance.flavor.get("disk", 0)))
     elif power == "running" and instance.desired_power == "running":
-        instance.vm_state, instance.power_state, instance.fault = "active", 1, None
+        if rebuilt:
+            instance.vm_state, instance.power_state, instance.fault = "active", 1, None
         instance.observed_reboot_seq = int(report.get("reboot_seq", instance.observed_reboot_seq))
-        if instance.observed_reboot_seq >= instance.reboot_seq:
+        if instance.observed_reboot_seq >= instance.reboot_seq and rebuilt:
             instance.task_state = None
         instance.launched_at = instance.launched_at or now
     elif power == "shutoff" and instance.desired_power == "shutoff":
-        instance.vm_state, instance.power_state, instance.task_state = "stopped", 4, None
+        instance.power_state = 4
+        if rebuilt:
+            instance.vm_state, instance.task_state = "stopped", None
     elif power == "shutoff":
         instance.power_state = 4  # it went down behind our back; the agent brings it back
     instance.updated_at = now

@@ -64,11 +64,12 @@ class Views:
         return v.ServerSummaryView.trusted(id=row.uuid, name=row.name, links=self.links("servers", row.uuid))
 
     def server_created(self, row: Instance, admin_pass: str | None) -> v.ServerCreatedView:
-        return v.ServerCreatedView.trusted(id=row.uuid, links=self.links("servers", row.uuid), disk_config="MANUAL",
+        return v.ServerCreatedView.trusted(id=row.uuid, links=self.links("servers", row.uuid),
+                                           disk_config=row.disk_config or "MANUAL",
                                            admin_pass=admin_pass)
 
     def server(self, row: Instance, ctx: RequestContext, addresses: dict | None = None,
-               security_groups: list[dict] | None = None) -> v.ServerView:
+               security_groups: list[dict] | None = None, version: tuple[int, int] = (2, 1)) -> v.ServerView:
         status = status_of(row)
         host_id = hashlib.sha224((row.project_id + (row.host or "")).encode()).hexdigest() if row.host else ""
         fields: dict[str, Any] = {
@@ -77,14 +78,17 @@ class Views:
             "updated": isotime(row.updated_at, subsecond=False), "hostId": host_id,
             "image": self._bookmark("images", row.image_id), "flavor": self._bookmark("flavors", row.flavor_id),
             "addresses": addresses or {}, "metadata": dict(row.meta), "links": self.links("servers", row.uuid),
-            "accessIPv4": row.access_ip_v4 or "", "accessIPv6": row.access_ip_v6 or "", "disk_config": "MANUAL",
-            "key_name": row.key_name, "launched_at": isotime(row.launched_at),
+            "accessIPv4": row.access_ip_v4 or "", "accessIPv6": row.access_ip_v6 or "",
+            "disk_config": row.disk_config or "MANUAL", "key_name": row.key_name,
+            "launched_at": isotime(row.launched_at),
             "terminated_at": isotime(row.terminated_at), "availability_zone": row.availability_zone,
             "task_state": row.task_state, "vm_state": row.vm_state, "power_state": row.power_state,
             "volumes_attached": [], "config_drive": "True" if row.config_drive else "",
             "security_groups": security_groups or None,
             "progress": PROGRESS_STATES.get(status),
             "fault": dict(row.fault) if status in ("ERROR", "DELETED") and row.fault else None,
+            "locked": bool(row.locked) if version >= (2, 9) else None,
+            "locked_reason": row.locked_reason if version >= (2, 73) else None,
         }
         if not ctx.is_admin:
             return v.ServerView.trusted_from(fields)

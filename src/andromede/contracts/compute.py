@@ -95,6 +95,7 @@ class InstanceDesired(Contract):
     desired_power: DesiredPower
     reboot_seq: int = 0
     reboot_hard: bool = False
+    rebuild_seq: int = 0  # moves with each rebuild: the root disk is made again from `image`
     seq: int
     config_drive: bool = False
     key_name: str | None = None

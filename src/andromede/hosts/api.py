@@ -37,6 +37,7 @@ class HostReport(BaseModel):
     accelerator: Literal["kvm", "tcg", "fake"]
     availability_zone: Annotated[StrictStr, Field(max_length=255)] = "nova"
     vtep_address: IPvAnyAddress | None = None
+    uptime: Annotated[StrictStr, Field(max_length=255)] | None = None  # uptime(1)'s line, for os-hypervisors
 
     @field_validator("vtep_address", mode="before")
     @classmethod
@@ -52,7 +53,7 @@ def heartbeat(host: str, body: HostReport, request: Request, ctx: RequestContext
     require_own_host(ctx, host)
     vtep = str(body.vtep_address) if body.vtep_address is not None else None
     report = service.Report(Capacity(body.vcpus, body.memory_mib, body.disk_gib), body.accelerator,
-                            body.availability_zone, vtep)
+                            body.availability_zone, vtep, body.uptime)
     db: Database = request.app.state.db
     with db.session() as session:
         beat = service.heartbeat(session, host, report)

@@ -42,6 +42,7 @@ class Host(Base):
     # Bumped whenever an instance on this host changes; agents long-poll on it.
     desired_generation: Mapped[int] = mapped_column(BigInteger, default=0)
     last_seen: Mapped[datetime | None] = mapped_column(nullable=True)
+    uptime: Mapped[str | None] = mapped_column(String(255), nullable=True)  # uptime(1)'s line, last heartbeat
     # The last time this host's network agent polled for its network document (network/agents.py).
     network_agent_seen: Mapped[datetime | None] = mapped_column(nullable=True)
     # The identity user whose credentials act as this host's agent, and as no other host

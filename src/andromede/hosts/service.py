@@ -42,6 +42,7 @@ class HostView:
     last_seen: datetime | None  # its compute agent's last heartbeat
     network_agent_seen: datetime | None  # its network agent's last poll
     created_at: datetime
+    uptime: str | None = None  # uptime(1)'s line in its last heartbeat
 
 
 def _view(host: Host) -> HostView:
@@ -51,7 +52,7 @@ def _view(host: Host) -> HostView:
         ram_allocation_ratio=host.ram_allocation_ratio, disk_allocation_ratio=host.disk_allocation_ratio,
         used_vcpus=host.used_vcpus, used_memory_mib=host.used_memory_mib, used_disk_gib=host.used_disk_gib,
         accelerator=host.accelerator, vtep_address=host.vtep_address, last_seen=host.last_seen,
-        network_agent_seen=host.network_agent_seen, created_at=host.created_at)
+        network_agent_seen=host.network_agent_seen, created_at=host.created_at, uptime=host.uptime)
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,7 @@ class Report:
     accelerator: str
     availability_zone: str
     vtep_address: str | None
+    uptime: str | None = None  # uptime(1)'s line on the host
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,8 @@ def heartbeat(session: Session, name: str, report: Report) -> Heartbeat:
         host.availability_zone = report.availability_zone
     capacity.apply_report(host, report.capacity)
     host.accelerator, host.last_seen = report.accelerator, utcnow()
+    if report.uptime is not None:
+        host.uptime = report.uptime
     vtep_changed = host.vtep_address != report.vtep_address
     if vtep_changed:
         host.vtep_address = report.vtep_address

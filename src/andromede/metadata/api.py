@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from andromede.compute.for_metadata import InstanceView, live_instance
+from andromede.compute.for_metadata import InstanceView, live_instance, store_password
 from andromede.contracts import metadata as signing
 from andromede.contracts.compute import DriveFacts, config_drive_content
 from andromede.db.engine import Database
@@ -31,6 +31,7 @@ from andromede.policy import mark_public
 log = logging.getLogger("andromede.metadata")
 
 METHODS = ("GET", "HEAD")
+PASSWORD_MAX_BYTES = 4 * 255  # Nova's CHUNKS * CHUNK_LENGTH (nova/api/metadata/password.py)
 _ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
@@ -89,7 +90,7 @@ def instance_facts(session: Session, instance: InstanceView, found: Hooks) -> tr
         ec2_instance_id=tree.ec2_id("i", instance.uuid), ami_id=tree.ec2_id("ami", instance.image_id),
         hostname=instance.hostname, instance_type=instance.flavor_name,
         reservation_id=instance.reservation_id, fixed_ipv4=fixed, floating_ipv4=floating,
-        security_groups=tuple(found.security_groups(session, instance)))
+        security_groups=tuple(found.security_groups(session, instance)), password=instance.password)
 
 
 def build_metadata_app(db: Database, secret_path: Path, *, found: Hooks | None = None,
@@ -112,7 +113,9 @@ def build_metadata_app(db: Database, secret_path: Path, *, found: Hooks | None =
         context = request.scope.get("state", {}).get("context")
         if context is not None:
             mark_public(context)  # no token here: the signature below is the check
-        if request.method not in METHODS:
+        path = request.path_params.get("path", "")
+        posting_password = request.method == "POST" and tree.is_password_path(path)
+        if request.method not in METHODS and not posting_password:
             return _plain(405, "405 Method Not Allowed", {"Allow": ", ".join(METHODS)})
         instance_id = request.headers.get(signing.INSTANCE_ID_HEADER)
         tenant_id = request.headers.get(signing.TENANT_ID_HEADER)
@@ -128,9 +131,29 @@ def build_metadata_app(db: Database, secret_path: Path, *, found: Hooks | None =
         facts = await run_in_threadpool(load, instance_id, tenant_id, host)
         if facts is None:
             return not_found()
+        if posting_password:
+            return await _post_password(request, instance_id, facts)
         answer = tree.resolve(request.path_params.get("path", ""), facts)
         if answer is None:
             return not_found()
         return Response(answer.body, media_type=answer.content_type)
+
+    async def _post_password(request: Request, instance_id: str, facts: tree.InstanceFacts) -> Response:
+        """Nova's handle_password: one post, kept; 409 once one is held, 400 past the size limit."""
+        if facts.password:
+            return _plain(409, "409 Conflict")
+        body = await request.body()
+        if len(body) > PASSWORD_MAX_BYTES:
+            return _plain(400, "400 Bad Request\n\nRequest is too large.")
+        try:
+            text = body.decode()
+        except UnicodeDecodeError:
+            return _plain(400, "400 Bad Request")
+
+        def store() -> bool:
+            with db.session() as session:
+                return store_password(session, instance_id, text)
+
+        return Response(status_code=200) if await run_in_threadpool(store) else _plain(409, "409 Conflict")
 
     return Starlette(routes=[Route("/{path:path}", serve, methods=_ALL_METHODS)])

@@ -51,6 +51,14 @@ class InstanceFacts:
     floating_ipv4: str | None = None
     security_groups: tuple[str, ...] = ("default",)
     vendor_data: dict = field(default_factory=dict)
+    password: str = ""  # what the guest posted to openstack/<version>/password, encrypted by it
+
+
+def is_password_path(path: str) -> bool:
+    """openstack/<version>/password, at a version that has it: the one document a guest may write (POST)."""
+    parts = [part for part in path.split("/") if part]
+    return (len(parts) == 3 and parts[0] == "openstack" and parts[2] == "password"
+            and (parts[1] == "latest" or parts[1] in OPENSTACK_VERSIONS) and _supports(parts[1], "password"))
 
 
 def ec2_id(prefix: str, uuid: str) -> str:
@@ -103,7 +111,7 @@ def _openstack(parts: list[str], facts: InstanceFacts) -> Answer | None:
     if name == "user_data":
         return None if facts.user_data is None else Answer(facts.user_data, BINARY)
     if name == "password":
-        return Answer(b"")  # Nova's encrypted-password store; guests may read it, nothing is kept here
+        return Answer(facts.password.encode())  # what the guest posted, encrypted with the owner's key
     if name == "network_data.json":
         return _json(facts.network_data)
     if name == "vendor_data.json":

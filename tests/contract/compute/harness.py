@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import gc
+import json
 import os
 import shutil
 import signal
+import subprocess
 import tempfile
 import uuid as uuidlib
 from dataclasses import dataclass, field, replace
@@ -51,6 +53,7 @@ class Harness:
     stop_timeout: float  # what stop() may wait for the guest: the blank test disk never answers ACPI
     accelerators: frozenset[str]
     created: list[str] = field(default_factory=list)
+    scribbles: dict[str, int] = field(default_factory=dict)  # the fake's "disk contents": its generation
 
     def spec(self, *, config_drive: bool = False, **overrides: object) -> InstanceSpec:
         instance_uuid = str(uuidlib.uuid4())
@@ -93,6 +96,18 @@ class Harness:
     def config_drive_label(self, instance_uuid: str) -> str | None:
         raise NotImplementedError
 
+    def scribble(self, instance_uuid: str) -> None:
+        """Write on the (stopped) instance's root disk, as its guest would."""
+        raise NotImplementedError
+
+    def scribbled(self, instance_uuid: str) -> bool:
+        """Whether what scribble wrote is still on the root disk."""
+        raise NotImplementedError
+
+    def root_disk_base(self, instance_uuid: str) -> Path:
+        """The image the root disk was made from."""
+        raise NotImplementedError
+
     def close(self) -> None:
         shutil.rmtree(self.state_dir, ignore_errors=True)
 
@@ -115,6 +130,18 @@ class FakeHarness(Harness):
     def config_drive_label(self, instance_uuid: str) -> str | None:
         assert isinstance(self.driver, FakeDriver)
         return "config-2" if self.driver.config_drive_of(instance_uuid) is not None else None
+
+    def scribble(self, instance_uuid: str) -> None:
+        assert isinstance(self.driver, FakeDriver)
+        self.scribbles[instance_uuid] = self.driver.root_disk(instance_uuid)[1]
+
+    def scribbled(self, instance_uuid: str) -> bool:
+        assert isinstance(self.driver, FakeDriver)
+        return self.scribbles.get(instance_uuid) == self.driver.root_disk(instance_uuid)[1]
+
+    def root_disk_base(self, instance_uuid: str) -> Path:
+        assert isinstance(self.driver, FakeDriver)
+        return self.driver.root_disk(instance_uuid)[0]
 
 
 class QemuHarness(Harness):
@@ -144,6 +171,23 @@ class QemuHarness(Harness):
             return iso.pvd.volume_identifier.decode().strip()
         finally:
             iso.close()
+
+    def _disk(self, instance_uuid: str) -> str:
+        return str(InstancePaths(self.state_dir / instance_uuid).disk)
+
+    def scribble(self, instance_uuid: str) -> None:
+        subprocess.run(["qemu-io", "-f", "qcow2", "-c", "write -P 0xab 0 4096", self._disk(instance_uuid)],
+                       check=True, capture_output=True, timeout=30)
+
+    def scribbled(self, instance_uuid: str) -> bool:
+        read = subprocess.run(["qemu-io", "-f", "qcow2", "-c", "read -P 0xab 0 4096", self._disk(instance_uuid)],
+                              capture_output=True, text=True, timeout=30)
+        return read.returncode == 0 and "Pattern verification failed" not in read.stdout + read.stderr
+
+    def root_disk_base(self, instance_uuid: str) -> Path:
+        info = subprocess.run(["qemu-img", "info", "--output=json", "-U", self._disk(instance_uuid)],
+                              check=True, capture_output=True, text=True, timeout=30)
+        return Path(json.loads(info.stdout)["backing-filename"])
 
     def close(self) -> None:
         """Kill whatever QEMU the test left behind, found by its state directory in the command line."""

@@ -6,8 +6,10 @@ life cycle without a guest OS (so ACPI power-down is never answered and stop() a
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TypeVar
 
 import pytest
@@ -258,3 +260,38 @@ def test_only_canonical_uuids_are_defined(harness: Harness, uuid: str) -> None:
 
 def _line_count(harness: Harness, uuid: str) -> int:
     return len(harness.driver.console_output(uuid).splitlines())
+
+
+# ---- rebuild ----
+
+
+def test_rebuild_makes_the_root_disk_again_from_the_new_image_and_leaves_it_off(harness: Harness) -> None:
+    spec = harness.running()
+    harness.driver.stop(spec.uuid, timeout=harness.stop_timeout)
+    harness.scribble(spec.uuid)
+    assert harness.scribbled(spec.uuid)
+    harness.driver.start(spec.uuid)
+    pid = harness.driver.state(spec.uuid).pid
+    assert pid is not None
+    new_base = harness.state_dir.parent / f"{harness.state_dir.name}-new-base"
+    shutil.copyfile(harness.base_image, new_base)
+    try:
+        rebuilt = replace(spec, base_image=new_base)
+
+        harness.driver.rebuild(rebuilt)
+
+        assert harness.driver.state(spec.uuid) == InstanceState(uuid=spec.uuid, power="shutoff")
+        assert not harness.process_alive(pid, spec.uuid)
+        assert not harness.scribbled(spec.uuid)  # what the guest wrote went with the old disk
+        assert harness.root_disk_base(spec.uuid) == new_base
+        harness.driver.start(spec.uuid)
+        assert harness.driver.state(spec.uuid).power == "running"
+        assert spec.uuid in harness.driver.list_instances()
+    finally:
+        harness.driver.destroy(spec.uuid)
+        new_base.unlink(missing_ok=True)
+
+
+def test_rebuilding_an_instance_that_is_not_here_is_an_error(harness: Harness) -> None:
+    with pytest.raises(DriverError):
+        harness.driver.rebuild(harness.spec())

@@ -25,7 +25,7 @@ from andromede.contracts.compute import (
 INSTANCE = {
     "uuid": "u1", "hostname": "vm", "name": "vm", "project_id": "p1", "vcpus": 1, "memory_mib": 256, "root_gib": 1,
     "image": {"id": "i1", "disk_format": "qcow2", "size": 10, "os_hash_value": "ab"},
-    "desired_power": "running", "reboot_seq": 0, "reboot_hard": False, "seq": 3, "config_drive": True,
+    "desired_power": "running", "reboot_seq": 0, "reboot_hard": False, "rebuild_seq": 0, "seq": 3, "config_drive": True,
     "key_name": "k", "key_data": "ssh-ed25519 AAAA", "user_data": base64.b64encode(b"#!/bin/sh\n").decode(),
     "meta": {"role": "db"}, "availability_zone": "nova", "launch_index": 0,
     "nics": [{"port_id": "p", "network_id": "n", "network_name": "net", "mac": "fa:16:3e:00:00:01", "mtu": 1450,

@@ -30,6 +30,7 @@ from andromede.agentlib.runner import Desired
 from andromede.common.files import write_atomically
 from andromede.compute.agent.drivers.base import ConfigDrive, DriverError, HypervisorDriver, InstanceSpec
 from andromede.compute.agent.image_cache import ImageCache
+from andromede.compute.agent.uptime import uptime_line
 from andromede.contracts import summary
 from andromede.contracts.compute import InstanceDesired, InstancesDocument, config_drive_content
 from andromede.network.agent.drivers.linux.names import tap_name
@@ -103,28 +104,34 @@ class ComputeReconciler:
         self._again: set[str] = set()
         self._lock = threading.Lock()
         self._console_digest: dict[str, str] = {}
-        self._reported: LastReported[str, tuple] = LastReported()  # uuid -> (power, reboot_seq, fault)
-        self._handled_reboots: dict[str, int] = self._load_state()
+        # uuid -> (power, reboot_seq, rebuild_seq, fault)
+        self._reported: LastReported[str, tuple] = LastReported()
+        self._handled_reboots, self._handled_rebuilds = self._load_state()
         self.retries: RetryBook[str] = retries or RetryBook(INSTANCE_BACKOFF)
 
     # ---- local state that must survive agent restarts -----------------------------------------
 
-    def _load_state(self) -> dict[str, int]:
+    def _load_state(self) -> tuple[dict[str, int], dict[str, int]]:
+        """(reboots, rebuilds) handled per instance: a rebuild done must never be done again after a restart."""
         try:
-            return {k: int(v) for k, v in json.loads(self.state_path.read_text()).get("reboots", {}).items()}
+            saved = json.loads(self.state_path.read_text())
+            return ({k: int(v) for k, v in saved.get("reboots", {}).items()},
+                    {k: int(v) for k, v in saved.get("rebuilds", {}).items()})
         except (FileNotFoundError, ValueError, AttributeError):
-            return {}
+            return {}, {}
 
     def _save_state(self) -> None:
         with self._lock:  # workers save concurrently; one writer at a time, each with its own temp file
-            write_atomically(self.state_path, json.dumps({"reboots": self._handled_reboots}), durable=False)
+            state = {"reboots": self._handled_reboots, "rebuilds": self._handled_rebuilds}
+            write_atomically(self.state_path, json.dumps(state), durable=False)
 
     # ---- talking to the controller ------------------------------------------------------------
 
     def host_report(self) -> dict[str, object]:
         resources = self.driver.resources()
         return {"vcpus": resources.vcpus, "memory_mib": resources.memory_mib, "disk_gib": resources.disk_gib,
-                "accelerator": resources.accelerator, "availability_zone": self.availability_zone}
+                "accelerator": resources.accelerator, "availability_zone": self.availability_zone,
+                "uptime": uptime_line()}
 
     def fetch(self, since: int, wait: float) -> Desired[dict]:
         answer = self.client.desired(self.host, since, wait)
@@ -153,7 +160,10 @@ class ComputeReconciler:
             self.submit(uuid)
 
     def _report(self, uuid: str, observed: dict, *, force: bool = False) -> None:
-        key = (observed.get("power"), observed.get("reboot_seq"), observed.get("fault"))
+        rebuilt = self._rebuilt(uuid)
+        if rebuilt:  # the server shows REBUILD until a report says the rebuild is done
+            observed = {**observed, "rebuild_seq": rebuilt}
+        key = (observed.get("power"), observed.get("reboot_seq"), observed.get("rebuild_seq"), observed.get("fault"))
         if not force and "console" not in observed and not self._reported.changed({uuid: key}):
             return
         self.client.report(uuid, observed)
@@ -233,11 +243,19 @@ class ComputeReconciler:
                 with self._lock:
                     self.desired.pop(uuid, None)
                     self._handled_reboots.pop(uuid, None)
+                    self._handled_rebuilds.pop(uuid, None)
                 self._save_state()
             self._console_digest.pop(uuid, None)
             self._reported.forget(uuid)
             return
-        self.driver.ensure_defined(self._spec(doc))
+        if doc.rebuild_seq > self._rebuilt(uuid):
+            self.driver.rebuild(self._spec(doc))  # powered off, the disk made again from the image
+            with self._lock:
+                self._handled_rebuilds[uuid] = doc.rebuild_seq
+            self._save_state()
+            actual = self.driver.state(uuid)
+        else:
+            self.driver.ensure_defined(self._spec(doc))
         handled = self._handled_reboots.get(uuid, 0)
         if doc.desired_power == "running":
             if actual.power != "running":
@@ -257,6 +275,10 @@ class ComputeReconciler:
                 self._handled_reboots[uuid] = doc.reboot_seq
             self._save_state()
         self._report(uuid, {"power": power, "reboot_seq": doc.reboot_seq})
+
+    def _rebuilt(self, uuid: str) -> int:
+        with self._lock:
+            return self._handled_rebuilds.get(uuid, 0)
 
     def _wait_for_ports(self, doc: InstanceDesired) -> None:
         """Boot once the VM's ports are wired, so its first DHCP request finds the network."""
@@ -322,8 +344,7 @@ class ComputeReconciler:
             return
         digest = hashlib.sha256(console.encode(errors="replace")).hexdigest()
         if self._console_digest.get(uuid) != digest:
-            self._report(uuid, {"power": power, "reboot_seq": self._handled_reboots.get(uuid, 0),
-                                "console": console})
+            self._report(uuid, {"power": power, "reboot_seq": self._handled_reboots.get(uuid, 0), "console": console})
             self._console_digest[uuid] = digest
 
     def close(self) -> None:

@@ -5,7 +5,16 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from andromede.common.config import Settings
-from andromede.compute.api import extensions, instance_actions, interfaces, proxies, resources, server_groups, servers
+from andromede.compute.api import (
+    extensions,
+    instance_actions,
+    interfaces,
+    proxies,
+    resources,
+    server_admin_actions,
+    server_groups,
+    servers,
+)
 from andromede.db.engine import Database
 from andromede.servicekit.service_app import service_app
 
@@ -18,6 +27,7 @@ def build_compute_app(settings: Settings, db: Database) -> FastAPI:
     app.include_router(servers.router)
     app.include_router(interfaces.router)
     app.include_router(server_groups.router)
+    app.include_router(server_admin_actions.router)
     app.include_router(instance_actions.router)
     app.include_router(extensions.router)
     app.include_router(proxies.router)

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from andromede.common.context import RequestContext
 from andromede.common.errors import Conflict, NotFound
-from andromede.compute import instance_actions, networking, servers
+from andromede.compute import instance_actions, networking, server_lifecycle, servers
 from andromede.compute.api.common import db_of
 from andromede.compute.models import Instance
 from andromede.compute.schemas import InterfaceAttachRequest
@@ -51,6 +51,7 @@ def attach_interface(server_id: str, body: InterfaceAttachRequest, request: Requ
     fixed_ip = wanted.fixed_ips[0].ip_address if wanted.fixed_ips else None
     with db_of(request).session() as session:
         instance = servers.get(session, ctx, server_id)
+        server_lifecycle.check_unlocked(ctx, instance)
         _pluggable(instance)
         port_id = networking.attach(session, ctx, instance, wanted.net_id, wanted.port_id, fixed_ip)
         servers.bump(session, instance)
@@ -65,6 +66,7 @@ def detach_interface(server_id: str, port_id: str, request: Request,
     enforce(ctx, "compute:os-interface:delete")
     with db_of(request).session() as session:
         instance = servers.get(session, ctx, server_id)
+        server_lifecycle.check_unlocked(ctx, instance)
         _pluggable(instance)
         networking.detach(session, instance, port_id)
         servers.bump(session, instance)

@@ -37,6 +37,7 @@ class ObservedReport(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid")
     power: Literal["running", "shutoff", "missing"]
     reboot_seq: Annotated[StrictInt, Field(ge=0)] = 0
+    rebuild_seq: Annotated[StrictInt, Field(ge=0)] = 0
     fault: Annotated[StrictStr, Field(max_length=4096)] | None = None
     console: Annotated[StrictStr, Field(max_length=1 << 20)] | None = None
 

@@ -319,6 +319,19 @@ def _matching(request: Request, pattern: str) -> list[tuple[int, HostView, int]]
     return found
 
 
+@router.get("/v2.1/os-hypervisors/{hypervisor_id}/uptime")
+def hypervisor_uptime(hypervisor_id: str, request: Request, ctx: RequestContext = Depends(context)) -> dict:
+    """Nova's uptime of one hypervisor: the host's uptime(1) line, as its agent last reported it."""
+    enforce(ctx, "compute:hypervisors")
+    rows = _hosts_with_counts(request)
+    index = int(hypervisor_id) if hypervisor_id.isdigit() else 0
+    if not 1 <= index <= len(rows):
+        raise NotFound(f"Hypervisor with ID '{hypervisor_id}' could not be found.")
+    host, running = rows[index - 1]
+    doc = views_of(request).hypervisor(host, index, running, detail=False)
+    return {"hypervisor": {**doc, "uptime": host.uptime}}
+
+
 @router.get("/v2.1/os-hypervisors/{pattern}/search")
 def search_hypervisors(pattern: str, request: Request, ctx: RequestContext = Depends(context)) -> dict:
     enforce(ctx, "compute:hypervisors")

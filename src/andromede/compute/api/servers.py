@@ -11,8 +11,10 @@ from starlette.concurrency import run_in_threadpool
 
 from andromede.common.context import RequestContext
 from andromede.common.errors import BadRequest, Conflict, NotFound, Unauthorized
-from andromede.compute import instance_actions, networking, servers
+from andromede.compute import instance_actions, networking, server_lifecycle, servers
+from andromede.compute.api import server_admin_actions
 from andromede.compute.api.common import db_of, json_view, next_link, settings_of, views_of
+from andromede.compute.api.server_groups import version_of
 from andromede.compute.models import Instance
 from andromede.compute.schemas import (
     AdminServerPage,
@@ -42,7 +44,8 @@ def _params(request: Request) -> dict[str, str]:
 
 def _server_doc(request: Request, session: Session, ctx: RequestContext, instance: Instance) -> ServerView:
     return views_of(request).server(instance, ctx, networking.addresses(session, [instance])[instance.uuid],
-                                    networking.security_group_names(session, [instance])[instance.uuid])
+                                    networking.security_group_names(session, [instance])[instance.uuid],
+                                    version_of(request))
 
 
 @router.post("/servers", status_code=202)
@@ -55,7 +58,7 @@ def create_server(body: ServerCreateRequest, request: Request, ctx: RequestConte
         admin_pass = body.server.adminPass or servers.random_password() \
             if settings_of(request).enable_instance_password else None
         doc = views_of(request).server_created(first, admin_pass)
-    if body.server.max_count > 1 and request.query_params.get("return_reservation_id"):
+    if body.server.return_reservation_id in (True, "True", "true"):  # os-multiple-create, in the body as Nova reads it
         return {"reservation_id": first.reservation_id}
     return {"server": doc}
 
@@ -72,7 +75,8 @@ def list_servers(request: Request, ctx: RequestContext = Depends(context)) -> Re
         if detail:
             addresses = networking.addresses(session, rows)
             groups = networking.security_group_names(session, rows)
-            docs = [views.server(r, ctx, addresses.get(r.uuid), groups.get(r.uuid)) for r in rows]
+            version = version_of(request)
+            docs = [views.server(r, ctx, addresses.get(r.uuid), groups.get(r.uuid), version) for r in rows]
         else:
             summaries = [views.server_summary(r) for r in rows]
     next_links = None
@@ -103,6 +107,8 @@ def update_server(server_id: str, body: ServerUpdateRequest, request: Request,
             instance.name = body.server.name
             servers.bump(session, instance)
         servers.set_access_ips(instance, body.server)
+        if body.server.disk_config is not None:
+            instance.disk_config = body.server.disk_config
         return {"server": _server_doc(request, session, ctx, instance)}
 
 
@@ -110,7 +116,9 @@ def update_server(server_id: str, body: ServerUpdateRequest, request: Request,
 def delete_server(server_id: str, request: Request, ctx: RequestContext = Depends(context)) -> Response:
     enforce(ctx, "compute:servers:delete")
     with db_of(request).session() as session:
-        instance = servers.delete(session, servers.get(session, ctx, server_id))
+        found = servers.get(session, ctx, server_id)
+        server_lifecycle.check_unlocked(ctx, found)
+        instance = servers.delete(session, found)
         instance_actions.record(session, ctx, instance, "delete")
         instance_actions.settle(session, instance)
     return Response(status_code=204)
@@ -128,6 +136,8 @@ async def server_action(server_id: str, request: Request, ctx: RequestContext = 
     if handler is None:
         raise BadRequest(f"There is no such action: {action}")
     enforce(ctx, f"compute:servers:{handler[0]}")
+    if action in server_admin_actions.LOCK_CHECKED:
+        await run_in_threadpool(server_admin_actions.check_unlocked, request, ctx, server_id)
     result = await run_in_threadpool(handler[1], request, ctx, server_id, argument)
     if action in RECORDED:
         await run_in_threadpool(_record_done, request, ctx, server_id, RECORDED[action])
@@ -220,6 +230,7 @@ ACTIONS: dict[str, tuple[str, Action]] = {
     "reboot": ("reboot", _reboot),
     "os-getConsoleOutput": ("console_output", _console),
     "changePassword": ("change_password", _change_password),
+    **server_admin_actions.ACTIONS,
 }
 # The actions an instance action records (os-instance-actions), by Nova's names.
 RECORDED = {"os-stop": "stop", "os-start": "start", "reboot": "reboot", "addFixedIp": "addFixedIp",
@@ -264,6 +275,7 @@ def get_metadata(server_id: str, request: Request, ctx: RequestContext = Depends
 def _write_metadata(request: Request, ctx: RequestContext, server_id: str, values: dict, replace: bool) -> dict:
     with db_of(request).session() as session:
         instance = servers.get(session, ctx, server_id)
+        server_lifecycle.check_unlocked(ctx, instance)
         merged = dict(values) if replace else {**instance.meta, **values}
         if len(merged) > 128:
             raise BadRequest("Quota exceeded for metadata items: at most 128.")
@@ -313,6 +325,7 @@ def delete_meta_item(server_id: str, key: str, request: Request, ctx: RequestCon
         instance = servers.get(session, ctx, server_id)
         if key not in instance.meta:
             raise NotFound("Metadata item was not found")
+        server_lifecycle.check_unlocked(ctx, instance)  # after the key, in Nova's order
         instance.meta = {k: v for k, v in instance.meta.items() if k != key}
         servers.bump(session, instance)
     return Response(status_code=204)

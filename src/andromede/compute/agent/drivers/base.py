@@ -87,6 +87,12 @@ class HypervisorDriver(abc.ABC):
         """Create the instance's disk overlay and config drive if they do not exist yet."""
 
     @abc.abstractmethod
+    def rebuild(self, spec: InstanceSpec) -> None:
+        """Nova's rebuild: power the instance off, throw its root disk and config drive away and define it again from
+        `spec` (a new image, perhaps); it is left shut off. Calling it again makes the disk again: the caller records
+        which rebuilds it has done."""
+
+    @abc.abstractmethod
     def start(self, uuid: str) -> None:
         """Boot a defined instance; nothing to do when it runs already."""
 

@@ -49,6 +49,7 @@ class _Instance:
     last_pid: int | None = None  # survives a stop, so a reloaded driver never hands the same pid out again
     live_nics: list[str] = field(default_factory=list)  # port ids of the running "VM"'s NICs
     console: deque[str] = field(default_factory=lambda: deque(maxlen=CONSOLE_LINES_KEPT))
+    disk_generation: int = 0  # how many times the root disk was made again (rebuild)
 
     def state(self) -> InstanceState:
         power: Power = "running" if self.pid is not None else "shutoff"
@@ -105,6 +106,20 @@ class FakeDriver(HypervisorDriver):
                 return
             instance.spec = spec
             self._persist(instance)
+
+    def rebuild(self, spec: InstanceSpec) -> None:
+        _check_spec(spec)
+        if self._verify_base_image and not spec.base_image.is_file():
+            raise DriverError(f"base image {spec.base_image} does not exist on this host")
+        with self._lock:
+            self._raise_injected("rebuild", spec.uuid, spec.hostname)
+            old = self._defined(spec.uuid)
+            if old.pid is not None:
+                old.console.extend(_shutdown_lines("Power down"))
+            fresh = _Instance(spec, last_pid=old.last_pid, console=old.console,
+                              disk_generation=old.disk_generation + 1)
+            self._instances[spec.uuid] = fresh
+            self._persist(fresh)
 
     def start(self, uuid: str) -> None:
         with self._lock:
@@ -174,6 +189,12 @@ class FakeDriver(HypervisorDriver):
         or PermanentDriverError(message) when `permanent`."""
         with self._lock:
             self._faults.setdefault((operation, uuid), deque()).extend([(message, permanent)] * times)
+
+    def root_disk(self, uuid: str) -> tuple[Path, int]:
+        """The image the root disk was made from, and how many times it was made again (rebuilds)."""
+        with self._lock:
+            instance = self._defined(uuid)
+            return instance.spec.base_image, instance.disk_generation
 
     def config_drive_of(self, uuid: str) -> ConfigDrive | None:
         """The config drive the instance would see (the real driver writes it as config.iso)."""
@@ -253,6 +274,7 @@ class FakeDriver(HypervisorDriver):
             "last_pid": instance.last_pid,
             "live_nics": instance.live_nics,
             "console": list(instance.console),
+            "disk_generation": instance.disk_generation,
         }
         # Not fsynced: a fake's files only need to survive the driver object, not the machine.
         write_text_atomically(self.state_dir / f"{instance.spec.uuid}.json", json.dumps(document), durable=False)
@@ -269,6 +291,7 @@ def _load_all(state_dir: Path) -> Iterable[tuple[str, _Instance]]:
             started_at=document["started_at"],
             last_pid=document.get("last_pid"),
             live_nics=list(document.get("live_nics", [])),
+            disk_generation=int(document.get("disk_generation", 0)),
         )
         instance.console.extend(document["console"])
         yield path.stem, instance

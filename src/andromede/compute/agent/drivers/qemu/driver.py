@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 
 KILL_GRACE = 5.0  # after SIGTERM, before SIGKILL
 QUIT_GRACE = 5.0  # destroy: after QMP quit, before signals
+REBUILD_STOP_TIMEOUT = 10.0  # rebuild: the guest's time to power down before it is killed (its disk goes anyway)
 
 
 class QemuDriver(HypervisorDriver):
@@ -155,6 +156,17 @@ class QemuDriver(HypervisorDriver):
                 if fresh:
                     shutil.rmtree(paths.directory, ignore_errors=True)
                 raise
+
+    def rebuild(self, spec: InstanceSpec) -> None:
+        paths = self._paths(spec.uuid)
+        _check_spec(spec)
+        with self._lock(spec.uuid):
+            if not paths.spec.exists():
+                raise DriverError(f"instance {spec.uuid} is not defined on this host")
+            self.stop(spec.uuid, timeout=REBUILD_STOP_TIMEOUT)
+            paths.disk.unlink(missing_ok=True)
+            paths.config_drive.unlink(missing_ok=True)
+            self.ensure_defined(spec)
 
     def start(self, uuid: str) -> None:
         with self._lock(uuid):
