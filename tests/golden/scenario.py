@@ -1468,3 +1468,5 @@ def nova_lifecycle(scenario: Scenario) -> None:
       expect=404)
     c("lifecycle hypervisor uptime as member", "GET", f"/compute/v2.1/os-hypervisors/{ours['id']}/uptime",
       token=t, expect=403)
+    c("aggregates", "GET", "/compute/v2.1/os-aggregates", token=a, expect=200)
+    c("aggregates as member", "GET", "/compute/v2.1/os-aggregates", token=t, expect=403)

@@ -34,6 +34,7 @@ register(
     _rule("availability_zones", authenticated, "List availability zones.", ("GET", "/os-availability-zone")),
     _rule("availability_zones:detail", SYSTEM_READER, "Zones with hosts.", ("GET", "/os-availability-zone/detail")),
     _rule("hypervisors", SYSTEM_READER, "List hypervisors.", ("GET", "/os-hypervisors")),
+    _rule("aggregates", ADMIN, "List host aggregates (none exist: zones are per host).", ("GET", "/os-aggregates")),
     _rule("services", SYSTEM_READER, "List compute services.", ("GET", "/os-services")),
     _rule("servers:index", READER, "List servers.", ("GET", "/servers"), ("GET", "/servers/detail")),
     _rule("servers:show", READER, "Show a server.", ("GET", "/servers/{server_id}")),

@@ -352,7 +352,9 @@ def test_hypervisor_uptime(server: Server, admin: Admin, http: httpx.Client) -> 
     doc = admin.client.get(f"{V21}/os-hypervisors/1/uptime").json()["hypervisor"]
     assert set(doc) == {"id", "hypervisor_hostname", "state", "status", "uptime"} and doc["id"] == 1
     assert " up " in doc["uptime"] and "load average: " in doc["uptime"]
-    # openstacksdk reads it (OSC's `hypervisor show` also needs os-aggregates, which we do not serve yet).
+    shown = json.loads(server.openstack("hypervisor", "show", "1", "-f", "json", cloud="andromede-admin").stdout)
+    assert shown["uptime"] and shown["load_average"] and shown["aggregates"] == []  # OSC parses the uptime line
+    assert json.loads(server.openstack("aggregate", "list", "-f", "json", cloud="andromede-admin").stdout) == []
     through_sdk = server.sdk(cloud="andromede-admin").compute.get_hypervisor_uptime("1")
     assert through_sdk.uptime == doc["uptime"] or " up " in through_sdk.uptime
     assert admin.client.get(f"{V21}/os-hypervisors/99/uptime").status_code == 404

@@ -365,6 +365,14 @@ def hypervisor(hypervisor_id: str, request: Request, ctx: RequestContext = Depen
     raise NotFound(f"Hypervisor with ID '{hypervisor_id}' could not be found.")
 
 
+@router.get("/v2.1/os-aggregates")
+def aggregates(ctx: RequestContext = Depends(context)) -> dict:
+    """Host aggregates are not served: each host carries its zone itself. The empty list is what
+    `openstack hypervisor show` and `aggregate list` read."""
+    enforce(ctx, "compute:aggregates")
+    return {"aggregates": []}
+
+
 @router.get("/v2.1/os-services")
 def services(request: Request, ctx: RequestContext = Depends(context)) -> JSONResponse:
     enforce(ctx, "compute:services")
