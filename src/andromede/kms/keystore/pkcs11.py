@@ -52,6 +52,7 @@ class Pkcs11MasterKey:
             raise MasterKeyError(f"No token in PKCS#11 slot {slot}.") from None
         except (PKCS11Error, RuntimeError) as exc:
             raise MasterKeyError(f"Cannot open the PKCS#11 token ({type(exc).__name__}).") from None
+        self._open = True
         key = self._find_or_make(key_label)
         # The token's AES keys are both (python-pkcs11 builds their class from the key's capabilities).
         self._encrypting, self._decrypting = cast(EncryptMixin, key), cast(DecryptMixin, key)
@@ -98,4 +99,6 @@ class Pkcs11MasterKey:
 
     def close(self) -> None:
         with self._lock:
-            self._session.close()
+            if self._open:
+                self._open = False
+                self._session.close()
