@@ -13,8 +13,13 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+def _stamp(value: datetime) -> str:
+    """Barbican's created/updated: always with microseconds (isoformat() drops them when they are zero)."""
+    return value.isoformat(timespec="microseconds")
+
+
 def secret(km: KeyManager, row: Secret, microversion: tuple[int, int]) -> dict:
-    doc: dict = {"created": _iso(row.created_at), "updated": _iso(row.updated_at), "status": row.status,
+    doc: dict = {"created": _stamp(row.created_at), "updated": _stamp(row.updated_at), "status": row.status,
                  "name": row.name, "secret_type": row.secret_type, "expiration": _iso(row.expiration),
                  "algorithm": row.algorithm, "bit_length": row.bit_length, "mode": row.mode,
                  "creator_id": row.creator_id}
@@ -27,7 +32,7 @@ def secret(km: KeyManager, row: Secret, microversion: tuple[int, int]) -> dict:
 
 
 def order(km: KeyManager, row: Order) -> dict:
-    doc: dict = {"created": _iso(row.created_at), "updated": _iso(row.updated_at), "status": row.status,
+    doc: dict = {"created": _stamp(row.created_at), "updated": _stamp(row.updated_at), "status": row.status,
                  "type": row.type, "meta": row.meta, "order_ref": km.order_ref(row.id)}
     if row.secret_id:
         doc["secret_ref"] = km.secret_ref(row.secret_id)
@@ -39,7 +44,7 @@ def acl(row: SecretAcl | None) -> dict:
     if row is None:
         return {"read": {"project-access": True}}
     return {"read": {"project-access": row.project_access, "users": list(row.users),
-                     "created": _iso(row.created_at), "updated": _iso(row.updated_at)}}
+                     "created": _stamp(row.created_at), "updated": _stamp(row.updated_at)}}
 
 
 def listing(km: KeyManager, collection: str, items: list[dict], offset: int, limit: int, total: int,
