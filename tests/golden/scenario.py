@@ -1449,4 +1449,7 @@ def key_manager(scenario: Scenario) -> None:
     c("km secret delete as another project", "DELETE", secret, token=bob, expect=404)
     c("km secret delete", "DELETE", secret, token=t, expect=204)
     c("km secret delete again", "DELETE", secret, token=t, expect=404)
+    certificate = secret.replace("/secrets/", "/deletion-certificates/")
+    c("km deletion certificate", "GET", certificate, token=t, expect=200)
+    c("km deletion certificate as another project", "GET", certificate, token=bob, expect=404)
     c("km secret delete filled", "DELETE", filled, token=t, expect=204)

@@ -9,6 +9,7 @@ KEK in a SoftHSM2 token the cloud restarts and reads its secrets back; a project
 from __future__ import annotations
 
 import base64
+import json
 import os
 import secrets
 import subprocess
@@ -242,3 +243,37 @@ def test_master_kek_in_softhsm_survives_a_restart(tmp_path: Path) -> None:
     cloud.env = broken
     with pytest.raises(RuntimeError):
         cloud.start(timeout=30)
+
+
+def test_deleting_a_secret_gives_a_certificate_that_verifies_offline(server: Server, admin: Admin,
+                                                                     tmp_path: Path) -> None:
+    owner, intruder = admin.account("member"), admin.account("member")
+    cli = cli_as(server, owner, tmp_path)
+    canary = f"shred-me-{secrets.token_hex(8)}"
+    ref = json.loads(cli("secret", "store", "--payload", canary, "-f", "json").stdout)["Secret href"]
+    secret_id = ref.rsplit("/", 1)[1]
+    with _client(server, owner) as mine, _client(server, intruder) as theirs:
+        assert mine.get(f"{KM}/deletion-certificates/{secret_id}").status_code == 404
+        cli("secret", "delete", ref)
+        _barbican_404(theirs.get(f"{KM}/deletion-certificates/{secret_id}"))
+        response = mine.get(f"{KM}/deletion-certificates/{secret_id}")
+        assert response.status_code == 200, response.text
+    certificate = response.json()
+    assert certificate["statement"]["resource"] == {"type": "secret", "id": secret_id,
+                                                    "project_id": owner.project_id}
+    assert canary not in response.text
+    path = tmp_path / "certificate.json"
+    path.write_text(response.text)
+
+    def check(file: Path) -> subprocess.CompletedProcess:
+        return subprocess.run([str(VENV_BIN / "andromede"), "verify-certificate", str(file), "--public-key",
+                               str(server.data_dir / "kms" / "certificate-signing-key.pub.pem")],
+                              capture_output=True, text=True, timeout=60, check=False)
+
+    verified = check(path)
+    assert verified.returncode == 0 and verified.stdout.startswith("VALID") and secret_id in verified.stdout
+    certificate["statement"]["resource"]["project_id"] = intruder.project_id
+    forged = tmp_path / "forged.json"
+    forged.write_text(json.dumps(certificate))
+    refused = check(forged)
+    assert refused.returncode == 1 and "INVALID" in refused.stderr

@@ -158,8 +158,16 @@ def delete_secret(secret_id: str, request: Request, ctx: RequestContext = Depend
     with _session(request) as session:
         secret, acl = secrets.find(session, ctx, secret_id)
         enforce(ctx, "key-manager:secret:delete", secrets.target(secret, acl))
-        secrets.delete(session, secret)
+        secrets.delete(session, _km(request), secret)
     return Response(status_code=204)
+
+
+@router.get("/v1/deletion-certificates/{resource_id}")
+def get_deletion_certificate(resource_id: str, request: Request, ctx: RequestContext = Depends(context)) -> dict:
+    """Not Barbican's: the signed statement that a deleted secret's key was destroyed, for its project."""
+    enforce(ctx, "key-manager:deletion_certificate:get")
+    with _session(request) as session:
+        return secrets.deletion_certificate(session, ctx.project_id, resource_id)
 
 
 # ---- ACLs ------------------------------------------------------------------------------------------------------

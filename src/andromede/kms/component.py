@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from andromede.common.config import Settings
 from andromede.db.engine import Database
+from andromede.kms.certificates import Signer
 from andromede.kms.keystore import MasterKey
 
 
@@ -15,6 +16,8 @@ class KeyManager:
     settings: Settings
     db: Database
     master: MasterKey
+    # Signs a deletion certificate for each key destroyed (None: none are issued, as in unit tests).
+    signer: Signer | None = None
 
     @property
     def base_url(self) -> str:

@@ -8,6 +8,7 @@ from starlette.types import ASGIApp
 from andromede.common.errors import ApiError
 from andromede.kms import models
 from andromede.kms.api import build_kms_app
+from andromede.kms.certificates import Signer
 from andromede.kms.component import KeyManager
 from andromede.kms.keystore import open_master_key
 from andromede.policy import kms as rules
@@ -20,7 +21,9 @@ def barbican_error(error: ApiError) -> dict:
 
 
 def _components(assembly: Assembly) -> None:
-    assembly.components.provide(KeyManager(assembly.settings, assembly.db, open_master_key(assembly.settings)))
+    settings = assembly.settings
+    signer = Signer.load_or_create(settings.data_dir / "kms", settings.base_url)
+    assembly.components.provide(KeyManager(settings, assembly.db, open_master_key(settings), signer))
 
 
 def _app(assembly: Assembly) -> ASGIApp:

@@ -35,5 +35,7 @@ def key_bytes(session: Session, km: KeyManager, project_id: str, secret_id: str)
     return keys.open_payload(session, km.master, _owned(session, project_id, secret_id))
 
 
-def destroy_key(session: Session, project_id: str, secret_id: str) -> None:
-    secrets.delete(session, _owned(session, project_id, secret_id))
+def destroy_key(session: Session, km: KeyManager, project_id: str, secret_id: str) -> dict | None:
+    """Destroys the key; its deletion certificate (None when the key manager signs none)."""
+    secrets.delete(session, km, _owned(session, project_id, secret_id))
+    return secrets.deletion_certificate(session, project_id, secret_id) if km.signer is not None else None

@@ -68,3 +68,14 @@ class Order(Base):
     secret_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DeletionCertificate(Base):
+    """A signed statement that a resource's key was destroyed (kms/certificates.py), kept for its owner to fetch."""
+
+    __tablename__ = "kms_deletion_certificates"
+    resource_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    resource_type: Mapped[str] = mapped_column(String(32))
+    project_id: Mapped[str] = mapped_column(String(64), index=True)
+    document: Mapped[dict] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

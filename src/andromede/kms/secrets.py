@@ -16,7 +16,7 @@ from andromede.common.context import RequestContext
 from andromede.common.errors import ApiError, Conflict, NotFound
 from andromede.kms import keys
 from andromede.kms.component import KeyManager
-from andromede.kms.models import Secret, SecretAcl
+from andromede.kms.models import DeletionCertificate, Secret, SecretAcl
 from andromede.kms.schemas import SecretFields
 
 DEFAULT_LIMIT = 10
@@ -132,11 +132,25 @@ def payload(session: Session, km: KeyManager, secret: Secret, accept: str) -> tu
     raise NotAcceptable("Wrong payload content-type")
 
 
-def delete(session: Session, secret: Secret) -> None:
-    """Deleting the row deletes its wrapped DEK with it: what is left of the payload (ciphertext in backups, pages
-    the database has not reused yet) no longer opens with anything the installation holds."""
+def delete(session: Session, km: KeyManager, secret: Secret) -> None:
+    """Deleting the row deletes its wrapped DEK with it, and the owner gets a signed deletion certificate.
+
+    What stays of the row in the database's free pages or in backups is sealed under the project KEK, which still
+    exists: a single secret is shredded for good once those copies are gone (or its project's KEK is rotated and
+    the old wrapped KEK is gone too). A whole project's KEK destroyed shreds every copy at once."""
+    if km.signer is not None:
+        document = km.signer.issue("secret", secret.id, secret.project_id, "dek", secret.id)
+        session.merge(DeletionCertificate(resource_id=secret.id, resource_type="secret",
+                                          project_id=secret.project_id, document=document, created_at=utcnow()))
     session.delete(secret)
     session.flush()
+
+
+def deletion_certificate(session: Session, project_id: str | None, resource_id: str) -> dict:
+    row = session.get(DeletionCertificate, resource_id)
+    if row is None or row.project_id != project_id:
+        raise NotFound("Deletion certificate not found.")
+    return row.document
 
 
 def set_acl(session: Session, secret: Secret, acl: SecretAcl | None, access: bool | None, users: list[str] | None,

@@ -60,4 +60,6 @@ register(
     _rule("orders:post", PROJECT_MEMBER, "Order a generated key.", ("POST", "/orders")),
     _rule("order:get", PROJECT_READER, "Show an order.", ("GET", "/orders/{order_id}")),
     _rule("order:delete", PROJECT_MEMBER, "Delete an order.", ("DELETE", "/orders/{order_id}")),
+    _rule("deletion_certificate:get", PROJECT_READER, "Fetch the signed certificate that a deleted secret's key "
+          "was destroyed.", ("GET", "/deletion-certificates/{resource_id}")),
 )

@@ -114,6 +114,6 @@ def test_the_volume_service_api(km: KeyManager) -> None:
         keys.rotate_project_kek(session, km.master, "p1")
     with km.db.session() as session:
         assert for_services.key_bytes(session, km, "p1", key_id) == key
-        for_services.destroy_key(session, "p1", key_id)
+        assert for_services.destroy_key(session, km, "p1", key_id) is None
     with km.db.session() as session:
         assert session.get(Secret, key_id) is None

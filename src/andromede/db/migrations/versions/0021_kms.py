@@ -1,4 +1,4 @@
-"""the key manager: project KEKs (wrapped), secrets (sealed), their read ACLs, orders
+"""the key manager: project KEKs (wrapped), secrets (sealed), their read ACLs, orders, deletion certificates
 
 Revision ID: 0021_kms
 Revises: 0020_server_groups_actions
@@ -68,9 +68,20 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_kms_orders")))
     op.create_index(op.f("ix_kms_orders_project_id"), "kms_orders", ["project_id"])
+    op.create_table(
+        "kms_deletion_certificates",
+        sa.Column("resource_id", sa.String(length=64), nullable=False),
+        sa.Column("resource_type", sa.String(length=32), nullable=False),
+        sa.Column("project_id", sa.String(length=64), nullable=False),
+        sa.Column("document", sa.JSON(), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("resource_id", name=op.f("pk_kms_deletion_certificates")))
+    op.create_index(op.f("ix_kms_deletion_certificates_project_id"), "kms_deletion_certificates", ["project_id"])
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_kms_deletion_certificates_project_id"), table_name="kms_deletion_certificates")
+    op.drop_table("kms_deletion_certificates")
     op.drop_index(op.f("ix_kms_orders_project_id"), table_name="kms_orders")
     op.drop_table("kms_orders")
     op.drop_table("kms_secret_acls")
