@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from andromede.common.clock import utcnow
@@ -58,17 +58,26 @@ def project_kek(session: Session, master: MasterKey, project_id: str) -> tuple[b
     """The project's KEK in clear (in memory only) and its generation; made and stored wrapped on first use."""
     row = session.get(ProjectKek, project_id)
     if row is None:
-        kek = AESGCM.generate_key(bit_length=256)
-        candidate = ProjectKek(project_id=project_id, wrapped_key=master.wrap(kek, _project_context(project_id)),
-                               backend=master.backend, generation=1, created_at=utcnow())
-        try:
-            with session.begin_nested():
-                session.add(candidate)
-            return kek, 1
-        except IntegrityError:  # another request made it first: use theirs
-            row = session.get(ProjectKek, project_id)
-            assert row is not None
+        _claim(session, project_id, master.wrap(AESGCM.generate_key(bit_length=256), _project_context(project_id)),
+               master.backend)
+        # Ours, or the one a concurrent request stored first.
+        row = session.scalars(select(ProjectKek).where(ProjectKek.project_id == project_id)
+                              .execution_options(populate_existing=True)).one()
     return master.unwrap(row.wrapped_key, _project_context(project_id)), row.generation
+
+
+def _claim(session: Session, project_id: str, wrapped: bytes, backend: str) -> None:
+    """INSERT the project's first KEK unless another request already stored one."""
+    values = {"project_id": project_id, "wrapped_key": wrapped, "backend": backend, "generation": 1,
+              "created_at": utcnow()}
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        session.execute(postgresql.insert(ProjectKek).values(**values).on_conflict_do_nothing())
+    elif dialect == "sqlite":
+        session.execute(sqlite.insert(ProjectKek).values(**values).on_conflict_do_nothing())
+    else:  # pragma: no cover - the two supported databases are handled above
+        session.add(ProjectKek(**values))
+        session.flush()
 
 
 def seal_payload(session: Session, master: MasterKey, project_id: str, secret_id: str,
