@@ -1428,6 +1428,20 @@ def key_manager(scenario: Scenario) -> None:
       expect=200)
     c("km acl delete", "DELETE", f"{secret}/acl", token=t, expect=200)
     c("km acl delete as another project", "DELETE", f"{secret}/acl", token=bob, expect=404)
+    meta = f"{secret}/metadata"
+    c("km metadata replace", "PUT", meta, token=t, json={"metadata": {"Env": "golden", "tier": "one"}}, expect=201)
+    c("km metadata replace bad key", "PUT", meta, token=t, json={"metadata": {"a b": "x"}}, expect=400)
+    c("km metadata show", "GET", meta, token=t, expect=200)
+    c("km metadata show as another project", "GET", meta, token=bob, expect=404)
+    c("km metadatum add", "POST", meta, token=t, json={"key": "owner", "value": "alice"}, expect=201)
+    c("km metadatum add again", "POST", meta, token=t, json={"key": "owner", "value": "bob"}, expect=409)
+    c("km metadatum show", "GET", f"{meta}/owner", token=t, expect=200)
+    c("km metadatum show missing", "GET", f"{meta}/nothing", token=t, expect=404)
+    c("km metadatum update", "PUT", f"{meta}/owner", token=t, json={"key": "owner", "value": "carol"}, expect=200)
+    c("km metadatum update other key", "PUT", f"{meta}/owner", token=t, json={"key": "tier", "value": "x"},
+      expect=409)
+    c("km metadatum delete", "DELETE", f"{meta}/owner", token=t, expect=204)
+    c("km metadatum delete again", "DELETE", f"{meta}/owner", token=t, expect=404)
     order = c("km order create", "POST", f"{base}/orders", token=t, json={"type": "key", "meta": {
         "name": "golden-key", "algorithm": "aes", "bit_length": 256, "mode": "cbc",
         "payload_content_type": "application/octet-stream"}}, expect=202).json()

@@ -277,3 +277,20 @@ def test_deleting_a_secret_gives_a_certificate_that_verifies_offline(server: Ser
     forged.write_text(json.dumps(certificate))
     refused = check(forged)
     assert refused.returncode == 1 and "INVALID" in refused.stderr
+
+
+def test_metadata_of_another_projects_secret_is_404(server: Server, admin: Admin) -> None:
+    owner, intruder = admin.account("member"), admin.account("member")
+    with _client(server, owner) as mine, _client(server, intruder) as theirs:
+        secret_id = _store(mine, "with-metadata")
+        meta = f"{KM}/secrets/{secret_id}/metadata"
+        assert mine.put(meta, json={"metadata": {"Env": "prod"}}).status_code == 201
+        _barbican_404(theirs.get(meta))
+        _barbican_404(theirs.put(meta, json={"metadata": {"env": "planted"}}))
+        _barbican_404(theirs.post(meta, json={"key": "x", "value": "y"}))
+        _barbican_404(theirs.get(f"{meta}/env"))
+        _barbican_404(theirs.put(f"{meta}/env", json={"key": "env", "value": "planted"}))
+        _barbican_404(theirs.delete(f"{meta}/env"))
+        assert mine.get(meta).json() == {"metadata": {"env": "prod"}}
+        assert mine.put(meta, json={"metadata": {"env": 5}}).status_code == 400
+        assert mine.get(meta).json() == {"metadata": {"env": "prod"}}

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from starlette.types import ASGIApp
 
 from andromede.common.context import RequestContext
-from andromede.common.errors import UnsupportedMediaType
+from andromede.common.errors import Conflict, NotFound, UnsupportedMediaType
 from andromede.kms import orders, schemas, secrets, views
 from andromede.kms.component import KeyManager
 from andromede.kms.microversion import MAX_VERSION, MIN_VERSION, Microversions, text
@@ -206,6 +206,80 @@ def delete_acl(secret_id: str, request: Request, ctx: RequestContext = Depends(c
         enforce(ctx, "key-manager:secret_acls:delete", secrets.target(secret, acl))
         secrets.delete_acl(session, acl)
     return Response(status_code=200)
+
+
+# ---- user metadata (Barbican's /metadata) -----------------------------------------------------------------------
+
+@router.get("/v1/secrets/{secret_id}/metadata")
+def get_metadata(secret_id: str, request: Request, ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "key-manager:secret_meta:get")
+    with _session(request) as session:
+        secret, acl = secrets.find(session, ctx, secret_id)
+        enforce(ctx, "key-manager:secret_meta:get", secrets.target(secret, acl))
+        return {"metadata": dict(secret.user_metadata)}
+
+
+@router.put("/v1/secrets/{secret_id}/metadata", status_code=201)
+async def put_metadata(secret_id: str, request: Request, ctx: RequestContext = Depends(context)) -> JSONResponse:
+    enforce(ctx, "key-manager:secret_meta:put")
+    metadata = schemas.metadata_body(await _json(request))
+    with _session(request) as session:
+        secret, acl = secrets.find(session, ctx, secret_id)
+        enforce(ctx, "key-manager:secret_meta:put", secrets.target(secret, acl))
+        secret.user_metadata = metadata
+    return JSONResponse({"metadata_ref": f"{_km(request).secret_ref(secret_id)}/metadata"}, status_code=201)
+
+
+@router.post("/v1/secrets/{secret_id}/metadata", status_code=201)
+async def add_metadatum(secret_id: str, request: Request, ctx: RequestContext = Depends(context)) -> JSONResponse:
+    enforce(ctx, "key-manager:secret_meta:post")
+    key, value = schemas.metadatum_body(await _json(request))
+    with _session(request) as session:
+        secret, acl = secrets.find(session, ctx, secret_id)
+        enforce(ctx, "key-manager:secret_meta:post", secrets.target(secret, acl))
+        if key in secret.user_metadata:
+            raise Conflict("Conflict. Key in request is already in the secret metadata")
+        secret.user_metadata = {**secret.user_metadata, key: value}
+    location = f"{_km(request).secret_ref(secret_id)}/metadata/{key}"
+    return JSONResponse({"key": key, "value": value}, status_code=201, headers={"Location": location})
+
+
+@router.get("/v1/secrets/{secret_id}/metadata/{key}")
+def get_metadatum(secret_id: str, key: str, request: Request, ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "key-manager:secret_meta:get")
+    with _session(request) as session:
+        secret, acl = secrets.find(session, ctx, secret_id)
+        enforce(ctx, "key-manager:secret_meta:get", secrets.target(secret, acl))
+        if key not in secret.user_metadata:
+            raise NotFound("Secret metadata not found.")
+        return {"key": key, "value": secret.user_metadata[key]}
+
+
+@router.put("/v1/secrets/{secret_id}/metadata/{key}")
+async def put_metadatum(secret_id: str, key: str, request: Request, ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "key-manager:secret_meta:put")
+    new_key, value = schemas.metadatum_body(await _json(request))
+    with _session(request) as session:
+        secret, acl = secrets.find(session, ctx, secret_id)
+        enforce(ctx, "key-manager:secret_meta:put", secrets.target(secret, acl))
+        if key not in secret.user_metadata:
+            raise NotFound("Secret metadata not found.")
+        if new_key != key:
+            raise Conflict("Key in request data does not match key in the request url.")
+        secret.user_metadata = {**secret.user_metadata, key: value}
+    return {"key": key, "value": value}
+
+
+@router.delete("/v1/secrets/{secret_id}/metadata/{key}", status_code=204)
+def delete_metadatum(secret_id: str, key: str, request: Request, ctx: RequestContext = Depends(context)) -> Response:
+    enforce(ctx, "key-manager:secret_meta:delete")
+    with _session(request) as session:
+        secret, acl = secrets.find(session, ctx, secret_id)
+        enforce(ctx, "key-manager:secret_meta:delete", secrets.target(secret, acl))
+        if key not in secret.user_metadata:
+            raise NotFound("Secret metadata not found.")
+        secret.user_metadata = {k: v for k, v in secret.user_metadata.items() if k != key}
+    return Response(status_code=204)
 
 
 # ---- orders ----------------------------------------------------------------------------------------------------

@@ -41,6 +41,8 @@ class Secret(Base):
     wrapped_dek: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     kek_generation: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # Barbican's user metadata: lowercase URL-safe keys, string values (not secret, not encrypted).
+    user_metadata: Mapped[dict] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -185,6 +186,46 @@ def key_order(body: object, *, max_bytes: int) -> KeyOrder:
     kept = {k: v for k, v in meta.items() if k in ("name", "algorithm", "bit_length", "mode", "expiration",
                                                       "payload_content_type")}
     return KeyOrder(fields, kept)
+
+
+_URL_SAFE = re.compile(r"^[A-Za-z0-9_-]*$")
+
+
+def _metadata_key(key: object) -> str:
+    if not isinstance(key, str):
+        raise BadRequest("Invalid Metadata. Keys and Values must be Strings.")
+    if not _URL_SAFE.match(key):
+        raise BadRequest("Invalid Key. Key must be URL safe.")
+    return key.lower()
+
+
+def metadata_body(body: object) -> dict[str, str]:
+    """A PUT /metadata body, {"metadata": {key: value}}: keys URL-safe (lowercased), values strings."""
+    if not isinstance(body, dict) or not isinstance(body.get("metadata"), dict):
+        raise InvalidObject("SecretMetadata", "'metadata' is a required property", "metadata")
+    parsed: dict[str, str] = {}
+    for key, value in body["metadata"].items():
+        if not isinstance(value, str):
+            raise BadRequest("Invalid Metadata. Keys and Values must be Strings.")
+        parsed[_metadata_key(key)] = value
+    return parsed
+
+
+def metadatum_body(body: object) -> tuple[str, str]:
+    """A POST /metadata or PUT /metadata/{key} body, {"key": ..., "value": ...}."""
+    if not isinstance(body, dict):
+        raise InvalidObject("SecretMetadatum", f"{body!r} is not of type 'object'", None)
+    extra = set(body) - {"key", "value"}
+    if extra:
+        raise InvalidObject("SecretMetadatum", f"Additional properties are not allowed ({sorted(extra)[0]!r} was "
+                            "unexpected)", None)
+    for name in ("key", "value"):
+        value = body.get(name)
+        if not isinstance(value, str):
+            raise InvalidObject("SecretMetadatum", f"{value!r} is not of type 'string'", name)
+        if len(value) > 255:
+            raise InvalidObject("SecretMetadatum", f"{value!r} is too long", name)
+    return _metadata_key(body["key"]), str(body["value"])
 
 
 def acl_body(body: object) -> dict[str, tuple[bool | None, list[str] | None]]:

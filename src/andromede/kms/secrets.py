@@ -36,7 +36,8 @@ def _live() -> ColumnElement[bool]:
 def create(session: Session, km: KeyManager, project_id: str, creator_id: str, fields: SecretFields) -> Secret:
     secret = Secret(id=str(uuid.uuid4()), project_id=project_id, creator_id=creator_id, name=fields.name,
                     secret_type=fields.type, algorithm=fields.algorithm, bit_length=fields.bit_length,
-                    mode=fields.mode, expiration=fields.expiration, status="ACTIVE", created_at=utcnow(),
+                    mode=fields.mode, expiration=fields.expiration, status="ACTIVE", user_metadata={},
+                    created_at=utcnow(),
                     updated_at=utcnow())
     if fields.payload is not None:
         _fill(session, km, secret, fields.payload, fields.content_type or "application/octet-stream")

@@ -41,6 +41,7 @@ def upgrade() -> None:
         sa.Column("wrapped_dek", sa.LargeBinary(), nullable=True),
         sa.Column("ciphertext", sa.LargeBinary(), nullable=True),
         sa.Column("kek_generation", sa.Integer(), nullable=True),
+        sa.Column("user_metadata", sa.JSON(), nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("updated_at", sa.DateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_kms_secrets")))
