@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 
 DEBIAN_PACKAGES=(python3 python3-venv python3-pip python3-dev gcc postgresql wrk openssl ca-certificates
   qemu-system-x86 qemu-utils util-linux dosfstools mtools syslinux syslinux-common busybox-static openssh-client
-  iproute2 nftables dnsmasq-base)  # busybox-static also gives the tests busybox udhcpc and ping
+  iproute2 nftables dnsmasq-base softhsm2)  # busybox-static also gives the tests busybox udhcpc and ping;
+  # softhsm2: a PKCS#11 token for the key manager's master KEK in tests
 
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then

@@ -12,11 +12,12 @@ from andromede.db.base import Base
 from andromede.hosts.descriptor import DESCRIPTOR as HOSTS
 from andromede.identity.descriptor import DESCRIPTOR as IDENTITY
 from andromede.image.descriptor import DESCRIPTOR as IMAGE
+from andromede.kms.descriptor import DESCRIPTOR as KMS
 from andromede.metadata.descriptor import DESCRIPTOR as METADATA
 from andromede.network.descriptor import DESCRIPTOR as NETWORK
 from andromede.servicekit.descriptor import ServiceDescriptor
 
-SERVICES: tuple[ServiceDescriptor, ...] = (IDENTITY, IMAGE, COMPUTE, NETWORK, HOSTS, METADATA)
+SERVICES: tuple[ServiceDescriptor, ...] = (IDENTITY, IMAGE, COMPUTE, NETWORK, HOSTS, METADATA, KMS)
 
 
 def tables(services: Sequence[ServiceDescriptor] = SERVICES) -> list[Table]:

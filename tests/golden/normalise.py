@@ -28,7 +28,8 @@ DROPPED_HEADERS = {"date", "server", "content-length", "connection", "transfer-e
 VOLATILE_HEADERS = {"x-openstack-request-id": "<request-id>", "x-compute-request-id": "<request-id>",
                     "x-subject-token": "<token>", "openstack-request-id": "<request-id>"}
 # Body fields whose values are generated per run (not ids): keypairs made by the server, secrets.
-VOLATILE_FIELDS = {"private_key": "<private-key>", "secret": "<secret>", }
+VOLATILE_FIELDS = {"private_key": "<private-key>", "secret": "<secret>", "signature": "<signature>",
+                   "signing_key": "<signing-key>", "id_digest": "<id-digest>"}
 # Body fields holding random values that name something (a token's audit id, Nova's per-project host hash):
 # numbered like ids, so that two answers naming the same one still say so.
 KEYED_FIELDS = {"audit_ids": "audit", "hostId": "host-id"}

@@ -50,6 +50,7 @@ def run(server: Server) -> Recorder:
         played.play()
         neutron_conformance(played)
         nova_lifecycle(played)
+        key_manager(played)
         return rec
 
 
@@ -1470,3 +1471,104 @@ def nova_lifecycle(scenario: Scenario) -> None:
       token=t, expect=403)
     c("aggregates", "GET", "/compute/v2.1/os-aggregates", token=a, expect=200)
     c("aggregates as member", "GET", "/compute/v2.1/os-aggregates", token=t, expect=403)
+
+
+def key_manager(scenario: Scenario) -> None:
+    """Issue 16, deliverable 1: Barbican v1 at /key-manager (alice stores and shares, bob is another project)."""
+    c, t, bob = scenario.call, scenario.alice_token, scenario.bob_token
+    base = "/key-manager/v1"
+    v11 = {"OpenStack-API-Version": "key-manager 1.1"}
+    bad_version = {"OpenStack-API-Version": "key-manager 9.9"}
+    for path in ("/key-manager/", "/key-manager/v1", "/key-manager/v1/"):
+        c(f"km versions {path}", "GET", path, expect=(200, 300))
+        c(f"km versions {path} 1.1", "GET", path, headers=v11, expect=(200, 300))
+        c(f"km versions {path} bad microversion", "GET", path, headers=bad_version, expect=406)
+    stored = c("km secret store", "POST", f"{base}/secrets", token=t, headers=v11, json={
+        "name": "golden-secret", "payload": "golden payload", "payload_content_type": "text/plain",
+        "secret_type": "passphrase", "expiration": "2999-01-01T00:00:00Z"}, expect=201).json()
+    secret = f"{base}/secrets/{stored['secret_ref'].rsplit('/', 1)[1]}"
+    c("km secret store no token", "POST", f"{base}/secrets", json={"name": "x"}, expect=401)
+    c("km secret store too big", "POST", f"{base}/secrets", token=t, json={
+        "payload": "x" * 10001, "payload_content_type": "text/plain"}, expect=413)
+    c("km secret store not base64", "POST", f"{base}/secrets", token=t, json={
+        "payload": "%%%", "payload_content_type": "application/octet-stream", "payload_content_encoding": "base64"},
+      expect=400)
+    c("km secret store unknown type", "POST", f"{base}/secrets", token=t, json={
+        "payload": "x", "payload_content_type": "image/png"}, expect=400)
+    c("km secret store expired", "POST", f"{base}/secrets", token=t, json={
+        "payload": "x", "payload_content_type": "text/plain", "expiration": "2001-01-01T00:00:00"}, expect=400)
+    empty = c("km secret store empty slash", "POST", f"{base}/secrets/", token=t, json={"name": "golden-empty"},
+              expect=201).json()
+    filled = f"{base}/secrets/{empty['secret_ref'].rsplit('/', 1)[1]}"
+    c("km secret store slash not json", "POST", f"{base}/secrets/", token=t, content=b"name=x",
+      headers={"Content-Type": "application/x-www-form-urlencoded"}, expect=415)
+    c("km secret list", "GET", f"{base}/secrets?limit=1", token=t, headers=v11, expect=200)
+    c("km secret list page two", "GET", f"{base}/secrets?limit=1&offset=1&name=golden-empty", token=t, expect=200)
+    c("km secret list no token", "GET", f"{base}/secrets", expect=401)
+    c("km secret list slash", "GET", f"{base}/secrets/", token=t, expect=200)
+    c("km secret list slash as system admin", "GET", f"{base}/secrets/", token=scenario.admin, expect=403)
+    c("km secret show", "GET", secret, token=t, headers=v11, expect=200)
+    c("km secret show 1.0", "GET", secret, token=t, expect=200)
+    c("km secret show as another project", "GET", secret, token=bob, expect=404)
+    c("km secret show not a uuid", "GET", f"{base}/secrets/not-a-uuid", token=t, expect=404)
+    c("km secret payload", "GET", f"{secret}/payload", token=t, headers={"Accept": "text/plain"}, expect=200)
+    c("km secret payload as another project", "GET", f"{secret}/payload", token=bob, expect=404)
+    c("km secret payload as json", "GET", f"{secret}/payload", token=t, headers={"Accept": "application/json"},
+      expect=406)
+    c("km secret put payload", "PUT", filled, token=t, content=b"filled later",
+      headers={"Content-Type": "text/plain"}, expect=204)
+    c("km secret put payload again", "PUT", filled, token=t, content=b"twice",
+      headers={"Content-Type": "text/plain"}, expect=409)
+    c("km secret put payload json", "PUT", filled, token=t, json={"payload": "x"}, expect=415)
+    c("km acl show default", "GET", f"{secret}/acl", token=t, expect=200)
+    c("km acl show as another project", "GET", f"{secret}/acl", token=bob, expect=404)
+    c("km acl set", "PUT", f"{secret}/acl", token=t, json={"read": {"users": [scenario.bob["id"]],
+                                                                    "project-access": True}}, expect=200)
+    c("km acl set bad operation", "PUT", f"{secret}/acl", token=t, json={"write": {"users": []}}, expect=400)
+    c("km acl change", "PATCH", f"{secret}/acl", token=t, json={"read": {"project-access": False}}, expect=200)
+    c("km acl change as another project", "PATCH", f"{filled}/acl", token=bob, json={"read": {"users": []}},
+      expect=404)
+    c("km acl show set", "GET", f"{secret}/acl", token=t, expect=200)
+    c("km secret payload as acl user", "GET", f"{secret}/payload", token=bob, headers={"Accept": "text/plain"},
+      expect=200)
+    c("km acl delete", "DELETE", f"{secret}/acl", token=t, expect=200)
+    c("km acl delete as another project", "DELETE", f"{secret}/acl", token=bob, expect=404)
+    meta = f"{secret}/metadata"
+    c("km metadata replace", "PUT", meta, token=t, json={"metadata": {"Env": "golden", "tier": "one"}}, expect=201)
+    c("km metadata replace bad key", "PUT", meta, token=t, json={"metadata": {"a b": "x"}}, expect=400)
+    c("km metadata show", "GET", meta, token=t, expect=200)
+    c("km metadata show as another project", "GET", meta, token=bob, expect=404)
+    c("km metadatum add", "POST", meta, token=t, json={"key": "owner", "value": "alice"}, expect=201)
+    c("km metadatum add again", "POST", meta, token=t, json={"key": "owner", "value": "bob"}, expect=409)
+    c("km metadatum show", "GET", f"{meta}/owner", token=t, expect=200)
+    c("km metadatum show missing", "GET", f"{meta}/nothing", token=t, expect=404)
+    c("km metadatum update", "PUT", f"{meta}/owner", token=t, json={"key": "owner", "value": "carol"}, expect=200)
+    c("km metadatum update other key", "PUT", f"{meta}/owner", token=t, json={"key": "tier", "value": "x"},
+      expect=409)
+    c("km metadatum delete", "DELETE", f"{meta}/owner", token=t, expect=204)
+    c("km metadatum delete again", "DELETE", f"{meta}/owner", token=t, expect=404)
+    order = c("km order create", "POST", f"{base}/orders", token=t, json={"type": "key", "meta": {
+        "name": "golden-key", "algorithm": "aes", "bit_length": 256, "mode": "cbc",
+        "payload_content_type": "application/octet-stream"}}, expect=202).json()
+    order_path = f"{base}/orders/{order['order_ref'].rsplit('/', 1)[1]}"
+    c("km order create bad bit length", "POST", f"{base}/orders", token=t, json={"type": "key", "meta": {
+        "algorithm": "aes", "bit_length": 100}}, expect=400)
+    c("km order create slash", "POST", f"{base}/orders/", token=t, json={"type": "key", "meta": {
+        "algorithm": "aes", "bit_length": 128}}, expect=202)
+    c("km order create slash asymmetric", "POST", f"{base}/orders/", token=t, json={"type": "asymmetric", "meta": {
+        "algorithm": "rsa", "bit_length": 2048}}, expect=400)
+    c("km order list", "GET", f"{base}/orders", token=t, expect=200)
+    c("km order list no token", "GET", f"{base}/orders", expect=401)
+    c("km order list slash", "GET", f"{base}/orders/", token=t, expect=200)
+    c("km order list slash no token", "GET", f"{base}/orders/", expect=401)
+    c("km order show", "GET", order_path, token=t, expect=200)
+    c("km order show as another project", "GET", order_path, token=bob, expect=404)
+    c("km order delete", "DELETE", order_path, token=t, expect=204)
+    c("km order delete again", "DELETE", order_path, token=t, expect=404)
+    c("km secret delete as another project", "DELETE", secret, token=bob, expect=404)
+    c("km secret delete", "DELETE", secret, token=t, expect=204)
+    c("km secret delete again", "DELETE", secret, token=t, expect=404)
+    certificate = secret.replace("/secrets/", "/deletion-certificates/")
+    c("km deletion certificate", "GET", certificate, token=t, expect=200)
+    c("km deletion certificate as another project", "GET", certificate, token=bob, expect=404)
+    c("km secret delete filled", "DELETE", filled, token=t, expect=204)

@@ -9,7 +9,9 @@ from typing import Annotated
 
 import typer
 
+from andromede.cli.certificates import verify_certificate
 from andromede.cli.hosts import host_app
+from andromede.cli.kms import kms_app
 from andromede.cli.lifecycle import down_command, status
 from andromede.common.config import Settings
 
@@ -71,6 +73,8 @@ def up(
 app.command("status")(status)
 app.command("down")(down_command)
 app.add_typer(host_app, name="host")
+app.add_typer(kms_app, name="kms")
+app.command("verify-certificate")(verify_certificate)
 
 image_app = typer.Typer(help="Guest images the cloud builds for itself.", no_args_is_help=True)
 app.add_typer(image_app, name="image")

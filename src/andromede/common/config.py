@@ -86,6 +86,17 @@ class Settings(BaseSettings):
     image_properties_total_bytes: int = 64 * 1024
     # How often a server re-reads the identity generation written by other server processes.
     cache_check_interval_s: float = 1.0
+    # The key manager's master KEK: "file" (a 0600 file in the data dir, made at first start) or "pkcs11" (a
+    # non-extractable AES key in a token: the module's path, the token's label or slot, and a 0600 file holding
+    # the user PIN).
+    kms_master_key: str = "file"
+    kms_pkcs11_module: str = ""
+    kms_pkcs11_token_label: str = ""
+    kms_pkcs11_slot: int | None = None
+    kms_pkcs11_pin_file: str = ""
+    kms_pkcs11_key_label: str = "andromede-master-kek"
+    # Barbican's max_allowed_secret_in_bytes.
+    kms_max_secret_bytes: int = 10000
     # Tests turn this on: a route that enforced no policy answers 500 so the test fails loudly.
     policy_strict: bool = False
 

@@ -1,0 +1,41 @@
+"""What other services (the volume service first) use of the key manager, in their own session: a DEK-backed
+secret made for a project, its key bytes read server-side, and its destruction. The secret is the project's like
+any other (it shows in `openstack secret list`, as Cinder's keys do in Barbican)."""
+
+from __future__ import annotations
+
+import os
+
+from sqlalchemy.orm import Session
+
+from andromede.common.errors import NotFound
+from andromede.kms import keys, secrets
+from andromede.kms.component import KeyManager
+from andromede.kms.models import Secret
+from andromede.kms.schemas import SecretFields
+
+
+def create_key(session: Session, km: KeyManager, project_id: str, creator_id: str, *, bit_length: int = 512,
+               algorithm: str = "aes", mode: str = "xts", name: str | None = None) -> str:
+    """A new random symmetric key of `bit_length` bits, stored as a secret of the project; its id."""
+    fields = SecretFields(name=name, type="symmetric", algorithm=algorithm, bit_length=bit_length, mode=mode,
+                          payload=os.urandom(bit_length // 8), content_type="application/octet-stream")
+    return secrets.create(session, km, project_id, creator_id, fields).id
+
+
+def _owned(session: Session, project_id: str, secret_id: str) -> Secret:
+    secret = session.get(Secret, secret_id)
+    if secret is None or secret.project_id != project_id:
+        raise NotFound("Secret not found.")
+    return secret
+
+
+def key_bytes(session: Session, km: KeyManager, project_id: str, secret_id: str) -> bytes:
+    """The key in clear, for the caller to hand to QEMU over QMP: never to log, store or answer."""
+    return keys.open_payload(session, km.master, _owned(session, project_id, secret_id))
+
+
+def destroy_key(session: Session, km: KeyManager, project_id: str, secret_id: str) -> dict | None:
+    """Destroys the key; its deletion certificate (None when the key manager signs none)."""
+    secrets.delete(session, km, _owned(session, project_id, secret_id))
+    return secrets.deletion_certificate(session, project_id, secret_id) if km.signer is not None else None
