@@ -20,6 +20,9 @@ def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEn
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
+    # Deleted rows are zeroed in the file, not left in free pages: a destroyed key's wrapped copy must not
+    # survive its deletion (crypto-shredding); the WAL's old frames go at the next checkpoint's reset.
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 
