@@ -306,6 +306,7 @@ def test_qemu_opens_the_volume_with_the_block_spec_and_the_secret(file_harness: 
 
     assert "read 4096/4096 bytes" in output
     assert spec["encrypt"] == {"format": "luks", "key-secret": "k"}
+    assert spec["backing"] is None and spec["node-name"] == "vol0"
 
 
 def test_a_new_driver_on_the_same_directory_finds_every_volume(file_harness: FileHarness) -> None:

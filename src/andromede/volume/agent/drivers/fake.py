@@ -189,7 +189,8 @@ class FakeVolumeDriver(VolumeDriver):
         with self._lock:
             volume = self._volume(volume_id)
         spec: dict[str, Any] = {"node-name": node_name, "driver": "qcow2",
-                                "file": {"driver": "file", "filename": f"/fake/volumes/{volume_id}.qcow2"}}
+                                "file": {"driver": "file", "filename": f"/fake/volumes/{volume_id}.qcow2"},
+                                "backing": None}
         if volume.contents.key_digest is not None:
             if secret_id is None:
                 raise WrongKey(f"volume {volume_id} is encrypted: QEMU needs its key's secret object")

@@ -18,6 +18,7 @@ import base64
 import json
 import os
 import subprocess
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -161,6 +162,7 @@ class FileDriver(VolumeDriver):
             "node-name": node_name,
             "driver": "qcow2",
             "file": {"driver": "file", "filename": str(self.path(volume_id))},
+            "backing": None,  # a volume never has one: QEMU must not follow a name its header might hold
         }
         if info.encrypted:
             if secret_id is None:
@@ -180,8 +182,9 @@ class FileDriver(VolumeDriver):
     def _opts(self, volume_id: str, key: bytes | None) -> str:
         return qemu_img.image_opts(self.path(volume_id), secret_id=SOURCE if key else None)
 
-    def _info(self, path: Path, image_format: str) -> dict[str, Any]:
-        document = json.loads(self._run(qemu_img.info_argv(self._qemu_img, path, image_format), {}))
+    def _info(self, path: Path, image_format: str, *, untrusted: bool = False) -> dict[str, Any]:
+        argv = qemu_img.info_argv(self._qemu_img, path, image_format, untrusted=untrusted)
+        document = json.loads(self._run(argv, {}))
         assert isinstance(document, dict)
         return document
 
@@ -206,7 +209,7 @@ class FileDriver(VolumeDriver):
     def _image_size(self, image: Path, image_format: str) -> int:
         if not image.is_file():
             raise VolumeNotFound(f"image file {image.name} is not on this host")
-        info = self._info(image, image_format)
+        info = self._info(image, image_format, untrusted=True)
         specific = info.get("format-specific", {}).get("data", {})
         # A qcow2 that points at another file would have qemu-img read that file (any path on the host) into the
         # volume: refuse it, as Nova's image format inspector does.
@@ -243,8 +246,7 @@ class FileDriver(VolumeDriver):
     def _made(self, volume_id: str, make: Callable[[Path], None]) -> VolumeInfo:
         """Run make(temp) on a fresh 0600 file, then give it the volume's name."""
         path = self.path(volume_id)
-        temp = self.directory / f".{volume_id}.{os.getpid()}.tmp"
-        temp.unlink(missing_ok=True)
+        temp = self.directory / f".{volume_id}.{uuid.uuid4().hex}.tmp"
         os.close(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         try:
             make(temp)

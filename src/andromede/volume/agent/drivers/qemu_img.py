@@ -29,6 +29,7 @@ CIPHER_OPTIONS = "cipher-alg=aes-256,cipher-mode=xts,ivgen-alg=plain64,hash-alg=
 # read 0 ms and qemu-img gives up with this message. Another try almost always measures.
 _PBKDF_TIMING_GLITCH = "Unable to get accurate CPU usage"
 _PBKDF_RETRIES = 3
+UNTRUSTED_LIMITS = ["prlimit", f"--as={1024**3}", "--cpu=30", "--"]
 
 Spawn = Callable[..., "subprocess.CompletedProcess[str]"]
 
@@ -105,9 +106,12 @@ def snapshot_argv(qemu_img: str, opts: str, action: str, name: str, *, secret_id
     return [qemu_img, "snapshot", "-q", *_objects(secret_id), action, name, "--image-opts", opts]
 
 
-def info_argv(qemu_img: str, path: Path, image_format: str) -> Argv:
-    # -U: an attached volume is locked by its QEMU; reading the header needs no lock and no key.
-    return [qemu_img, "info", "-U", "--output=json", "-f", image_format, str(path)]
+def info_argv(qemu_img: str, path: Path, image_format: str, *, untrusted: bool = False) -> Argv:
+    """-U: an attached volume is locked by its QEMU; reading the header needs no lock and no key. An untrusted
+    image's header is read under memory and CPU limits (a crafted header can make qemu-img allocate or loop),
+    as Nova does."""
+    argv: Argv = [qemu_img, "info", "-U", "--output=json", "-f", image_format, str(path)]
+    return [*UNTRUSTED_LIMITS, *argv] if untrusted else argv
 
 
 def render(argv: Sequence[str | SecretObject], fds: Mapping[str, int]) -> list[str]:
@@ -151,7 +155,8 @@ def _run_once(argv: Argv, secrets: Mapping[str, bytes], *, spawn: Spawn,
 
 def classify(argv: Sequence[Any], stderr: str) -> VolumeDriverError:
     message = stderr.strip().splitlines()[-1] if stderr.strip() else "failed"
-    what = f"{os.path.basename(str(argv[0]))} {argv[1]}"
+    tool = next((i for i, arg in enumerate(argv[:-1]) if os.path.basename(str(arg)).startswith("qemu")), 0)
+    what = f"{os.path.basename(str(argv[tool]))} {argv[tool + 1]}"
     if "Invalid password, cannot unlock any keyslot" in stderr:
         return WrongKey(f"{what}: the key does not open the volume")
     if "key-secret' is required" in stderr:

@@ -70,6 +70,14 @@ def test_resize_snapshot_and_info_command_lines() -> None:
         qemu_img.snapshot_argv("qemu-img", opts, "-a", "s1", secret_id=None)  # apply: never from the driver
     assert qemu_img.info_argv("qemu-img", VOLUME, "qcow2") == [
         "qemu-img", "info", "-U", "--output=json", "-f", "qcow2", str(VOLUME)]
+    assert qemu_img.info_argv("qemu-img", Path("/images/x"), "raw", untrusted=True) == [
+        "prlimit", "--as=1073741824", "--cpu=30", "--", "qemu-img", "info", "-U", "--output=json", "-f", "raw",
+        "/images/x"]
+
+
+def test_an_error_names_the_qemu_tool_even_under_prlimit() -> None:
+    error = qemu_img.classify(["prlimit", "--as=1", "--", "qemu-img", "info", "x"], "qemu-img: boom\n")
+    assert str(error) == "qemu-img info failed: qemu-img: boom"
 
 
 class FakeSpawn:
