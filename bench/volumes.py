@@ -4,7 +4,8 @@ Throughput: an encrypted volume made by the file driver (qcow2 + LUKS, aes-xts-p
 of the same size on the same file system, in the same run, each written in full first so that both measure
 allocated space. Sequential: one qemu-io request over the whole volume (QEMU splits it), write then read.
 Random 4 KiB: reads then writes at random aligned offsets, fed to qemu-io on stdin; the cost of starting qemu-io
-and opening the image (LUKS key derivation included) cancels out (a run of 2N operations minus one of N).
+and opening the image (LUKS key derivation included) cancels out (a run of 2N operations minus one of N), and the
+two take turns so that both see the same load.
 Printed: each figure for both, and encrypted ÷ raw (issue 16's target: ≥ 0.7).
 
 Create times: a blank 10 GiB encrypted volume, and a 1 GiB encrypted volume from the tiny guest image (the raw
@@ -72,25 +73,37 @@ def sequential(opts: str, key: bytes | None, size: int, cache: str) -> tuple[flo
     return write, read
 
 
-def random_iops(opts: str, key: bytes | None, size: int, ops: int, cache: str, seed: int) -> tuple[float, float]:
-    """4 KiB reads, then writes, at `ops` random aligned offsets. Each is timed as one qemu-io run of 2×ops minus
-    one of ops (medians of 3): what starting qemu-io and opening the image cost (a LUKS key derivation, which a
-    busy host makes vary by tenths of a second) cancels out."""
+Target = tuple[str, bytes | None]  # --image-opts, key
+
+
+def random_iops(targets: list[Target], size: int, ops: int, cache: str, seed: int,
+                repeats: int = 3) -> list[tuple[float, float]]:
+    """4 KiB reads, then writes, at `ops` random aligned offsets, for each target: (read IOPS, write IOPS).
+    Each figure is one qemu-io run of 2×ops minus one of ops, so that what starting qemu-io and opening the image
+    cost (a LUKS key derivation, which a busy host makes vary by tenths of a second) cancels out; the targets take
+    turns (ABAB) so that both see the same load, and the median of `repeats` turns is kept."""
     rng = random.Random(seed)
     offsets = [rng.randrange(size // 4096) * 4096 for _ in range(2 * ops)]
 
-    def timed(script: str) -> float:
+    def timed(opts: str, key: bytes | None, script: str) -> float:
         started = time.perf_counter()
         qemu_io(opts, key, [], cache, stdin=script + "quit\n")
         return time.perf_counter() - started
 
-    rates = []
+    results = []
+    per_command: dict[str, list[list[float]]] = {}
     for command in ("read", "write"):
         lines = [f"{command} -q {offset} 4k\n" for offset in offsets]
         once, twice = "".join(lines[:ops]), "".join(lines)
-        elapsed = statistics.median(timed(twice) for _ in range(3)) - statistics.median(timed(once) for _ in range(3))
-        rates.append(ops / max(elapsed, 1e-6))
-    return rates[0], rates[1]
+        per_command[command] = [[] for _ in targets]
+        for _ in range(repeats):
+            for index, (opts, key) in enumerate(targets):
+                elapsed = timed(opts, key, twice) - timed(opts, key, once)
+                per_command[command][index].append(ops / max(elapsed, 1e-6))
+    for index in range(len(targets)):
+        results.append((statistics.median(per_command["read"][index]),
+                        statistics.median(per_command["write"][index])))
+    return results
 
 
 def throughput(workdir: Path, size_mib: int, ops: int, cache: str) -> None:
@@ -111,8 +124,7 @@ def throughput(workdir: Path, size_mib: int, ops: int, cache: str) -> None:
     enc_seq, raw_seq = sequential(encrypted, key, size, cache), sequential(raw, None, size, cache)
     results += [("sequential write", enc_seq[0], raw_seq[0], "MiB/s"), ("sequential read", enc_seq[1], raw_seq[1],
                                                                          "MiB/s")]
-    enc_rand = random_iops(encrypted, key, size, ops, cache, seed=1)
-    raw_rand = random_iops(raw, None, size, ops, cache, seed=1)
+    enc_rand, raw_rand = random_iops([(encrypted, key), (raw, None)], size, ops, cache, seed=1)
     results += [("random 4 KiB read", enc_rand[0], raw_rand[0], "IOPS"),
                 ("random 4 KiB write", enc_rand[1], raw_rand[1], "IOPS")]
     for name, enc, base, unit in results:
