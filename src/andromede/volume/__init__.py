@@ -1,0 +1,1 @@
+"""Block storage (Cinder v3): volumes encrypted under keys the project holds. Its host side is in agent/."""
