@@ -5,7 +5,16 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from andromede.common.config import Settings
-from andromede.compute.api import extensions, instance_actions, interfaces, proxies, resources, server_groups, servers
+from andromede.compute.api import (
+    extensions,
+    instance_actions,
+    interfaces,
+    proxies,
+    resources,
+    server_groups,
+    server_tags,
+    servers,
+)
 from andromede.db.engine import Database
 from andromede.servicekit.service_app import service_app
 
@@ -16,6 +25,7 @@ def build_compute_app(settings: Settings, db: Database) -> FastAPI:
     app.state.db = db
     app.include_router(resources.router)
     app.include_router(servers.router)
+    app.include_router(server_tags.router)
     app.include_router(interfaces.router)
     app.include_router(server_groups.router)
     app.include_router(instance_actions.router)

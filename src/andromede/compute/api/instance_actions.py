@@ -3,6 +3,7 @@ cloud admins only before microversion 2.51, their tracebacks always admin-only, 
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 
 from fastapi import APIRouter, Depends, Request
@@ -31,11 +32,18 @@ def _action_doc(action: InstanceAction, version: Version) -> dict:
     return doc
 
 
-def _event_doc(event: InstanceActionEvent, traceback: bool) -> dict:
+def _event_doc(event: InstanceActionEvent, traceback: bool, version: Version, project_id: str) -> dict:
     doc = {"event": event.event, "start_time": _time(event.start_time), "finish_time": _time(event.finish_time),
            "result": event.result}
     if traceback:
         doc["traceback"] = event.traceback
+    if version >= (2, 62):  # where it ran: the hashed hostId for everyone, the host's name for admins
+        doc["hostId"] = hashlib.sha224((project_id + event.host).encode()).hexdigest() if event.host else ""
+        if traceback:
+            doc["host"] = event.host or ""
+    if version >= (2, 84):  # 2.84: the failure's message (no traceback), for whoever sees the event
+        lines = (event.traceback or "").strip().splitlines() if event.result == "Error" else []
+        doc["details"] = lines[-1][:255] if lines else None
     return doc
 
 
@@ -58,6 +66,6 @@ def show_action(server_id: str, request_id: str, request: Request, ctx: RequestC
         action = instance_actions.get_action(session, instance, request_id)
         doc = _action_doc(action, version)
         if ctx.is_admin or version >= (2, 51):
-            doc["events"] = [_event_doc(event, traceback=ctx.is_admin)
+            doc["events"] = [_event_doc(event, ctx.is_admin, version, instance.project_id)
                              for event in instance_actions.events(session, action)]
         return {"instanceAction": doc}
