@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from andromede.common.clock import isotime, utcnow
 from andromede.common.context import RequestContext
-from andromede.common.errors import BadRequest, Forbidden, NotFound
+from andromede.common.errors import BadRequest, Conflict, Forbidden, NotFound
 from andromede.compute import flavors, keypairs
 from andromede.compute.api.common import db_of, next_link, settings_of, views_of
 from andromede.compute.api.microversion import MAX_VERSION, MIN_VERSION, version_of, version_text
@@ -215,6 +215,8 @@ def flavor_action(flavor_id: str, body: FlavorAction, request: Request, ctx: Req
     enforce(ctx, "compute:flavors:access")
     with db_of(request).session() as session:
         if body.add is not None:
+            if version_of(request) >= (2, 7) and flavors.get(session, ctx, flavor_id).is_public:
+                raise Conflict("Can not add access to a public flavor.")
             flavors.add_access(session, flavor_id, body.add.tenant)
         elif body.remove is not None:
             flavors.remove_access(session, flavor_id, body.remove.tenant)

@@ -141,6 +141,8 @@ async def server_action(server_id: str, request: Request, ctx: RequestContext = 
     handler = ACTIONS.get(action)
     if handler is None:
         raise BadRequest(f"There is no such action: {action}")
+    if action in RETIRED_AT_244 and version_of(request) >= (2, 44):  # Nova's multinic actions end at 2.43
+        raise NotFound("The resource could not be found.")
     enforce(ctx, f"compute:servers:{handler[0]}")
     result = await run_in_threadpool(handler[1], request, ctx, server_id, argument)
     if action in RECORDED:
@@ -235,6 +237,7 @@ ACTIONS: dict[str, tuple[str, Action]] = {
     "os-getConsoleOutput": ("console_output", _console),
     "changePassword": ("change_password", _change_password),
 }
+RETIRED_AT_244 = ("addFixedIp", "removeFixedIp")
 # The actions an instance action records (os-instance-actions), by Nova's names.
 RECORDED = {"os-stop": "stop", "os-start": "start", "reboot": "reboot", "addFixedIp": "addFixedIp",
             "removeFixedIp": "removeFixedIp"}
