@@ -109,6 +109,13 @@ def test_the_cli_boots_without_a_nic_at_237_and_sets_description_and_tags(
     assert updated["description"] is None and updated["server_groups"] == [] and "OS-EXT-STS:vm_state" in updated
     assert http.get(f"{V21}/servers", params={"bogus": "1"}, headers=_at("2.75", token)).status_code == 400
     assert http.get(f"{V21}/servers", params={"bogus": "1"}, headers=auth_headers(token)).status_code == 200
+    past, future = {"changes-before": "2000-01-01T00:00:00Z"}, {"changes-before": "2999-01-01T00:00:00Z"}
+    assert http.get(f"{V21}/servers", params=past, headers=_at("2.66", token)).json() == {"servers": []}
+    assert len(http.get(f"{V21}/servers", params=future, headers=_at("2.66", token)).json()["servers"]) == 1
+    actions = f"{V21}/servers/{made['id']}/os-instance-actions"
+    page = http.get(actions, params={"limit": 1}, headers=_at("2.58", token)).json()
+    assert len(page["instanceActions"]) == 1 and page["links"][0]["rel"] == "next"
+    assert http.get(actions, params={"marker": "req-nope"}, headers=_at("2.58", token)).status_code == 400
     assert http.get(f"{V21}/servers", params={"status": "NOPE"}, headers=_at("2.38", token)).status_code == 400
     assert http.get(f"{V21}/servers", params={"status": "NOPE"}, headers=_at("2.37", token)).json() == \
         {"servers": []}

@@ -8,10 +8,12 @@ from datetime import datetime
 
 from fastapi import APIRouter, Depends, Request
 
+from andromede.common.clock import parse_isotime
 from andromede.common.context import RequestContext
+from andromede.common.errors import BadRequest
 from andromede.compute import instance_actions, servers
 from andromede.compute.action_models import InstanceAction, InstanceActionEvent
-from andromede.compute.api.common import db_of
+from andromede.compute.api.common import db_of, next_link, views_of
 from andromede.compute.api.server_groups import Version, version_of
 from andromede.policy import enforce
 from andromede.servicekit.deps import context
@@ -54,7 +56,42 @@ def list_actions(server_id: str, request: Request, ctx: RequestContext = Depends
     with db_of(request).session() as session:
         instance = servers.get(session, ctx, server_id)
         rows = instance_actions.list_actions(session, instance)
-        return {"instanceActions": [_action_doc(row, version) for row in rows]}
+        result: dict = {}
+        if version >= (2, 58):
+            rows, limit = _page(request, rows, version)
+            if limit is not None and rows and len(rows) == limit:
+                result["links"] = next_link(f"{views_of(request).v21}/servers/{server_id}/os-instance-actions",
+                                            dict(request.query_params), rows[-1].request_id)
+        return {"instanceActions": [_action_doc(row, version) for row in rows], **result}
+
+
+def _page(request: Request, rows: list[InstanceAction], version: Version) -> tuple[list[InstanceAction], int | None]:
+    """2.58: changes-since, limit and marker (a request id); 2.66: changes-before. Newest first, as listed."""
+    params = request.query_params
+    try:
+        since = parse_isotime(params["changes-since"]) if "changes-since" in params else None
+        before = parse_isotime(params["changes-before"]) if "changes-before" in params and version >= (2, 66) \
+            else None
+    except ValueError:
+        raise BadRequest("Invalid changes-since or changes-before value.") from None
+    if since is not None and before is not None and since > before:
+        raise BadRequest("The value of changes-since must be less than or equal to changes-before.")
+    rows = [row for row in rows if (since is None or row.updated_at >= since)
+            and (before is None or row.updated_at <= before)]
+    if "marker" in params:
+        ids = [row.request_id for row in rows]
+        if params["marker"] not in ids:
+            raise BadRequest(f"Marker {params['marker']} could not be found.")
+        rows = rows[ids.index(params["marker"]) + 1:]
+    if "limit" not in params:
+        return rows, None
+    try:
+        limit = int(params["limit"])
+    except ValueError:
+        raise BadRequest("limit must be an integer") from None
+    if limit < 0:
+        raise BadRequest("limit must be >= 0")
+    return rows[:limit], limit
 
 
 @router.get("/{request_id}")
