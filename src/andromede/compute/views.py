@@ -196,7 +196,7 @@ class Views:
         if v.ServerHostname in mixins:
             fields["hostname"] = row.hostname
         if v.ServerEmbeddedFlavor in mixins:
-            snap = row.flavor
+            snap = row.flavor or {}
             fields["flavor"] = {"vcpus": snap.get("vcpus", 0), "ram": snap.get("ram", 0), "disk": snap.get("disk", 0),
                                 "ephemeral": snap.get("ephemeral", 0), "swap": snap.get("swap", 0),
                                 "original_name": snap.get("name", row.flavor_id),

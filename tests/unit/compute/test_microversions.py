@@ -10,7 +10,7 @@ from andromede.common.errors import BadRequest, NotAcceptable
 from andromede.compute import schemas as v
 from andromede.compute.api.microversion import MAX_VERSION, requested_version
 from andromede.compute.models import Flavor, KeyPair
-from andromede.compute.views import Views, server_mixins, server_view_type
+from andromede.compute.views import Views, server_mixins, server_page_type, server_view_type
 from tests.unit.compute.test_views import _checked, _ctx, _instance
 
 BASE = "http://cloud.test/compute"
@@ -87,3 +87,14 @@ def test_flavors_and_keypairs_at_later_versions() -> None:
     assert Views(BASE, (2, 60)).flavor(flavor).model_dump(by_alias=True).get("extra_specs") is None
     assert views.keypair_summary(pair).model_dump(by_alias=True)["type"] == "ssh"
     assert "type" not in Views(BASE).keypair_summary(pair).model_dump(by_alias=True)
+
+
+@pytest.mark.parametrize("admin", [False, True])
+def test_a_page_of_later_servers_keeps_every_field(admin: bool) -> None:
+    view = Views(BASE, (2, 90)).server(_instance(tags=["t"], description=None, hostname="web-1"), _ctx(admin=admin),
+                                       host_status="UP")
+    page = server_page_type(type(view)).trusted(servers=[view], servers_links=None)
+    listed = json.loads(page.model_dump_json(by_alias=True))
+    assert listed == {"servers": [json.loads(view.model_dump_json(by_alias=True))]}
+    assert listed["servers"][0]["tags"] == ["t"] and ("host_status" in listed["servers"][0]) is admin
+    assert server_page_type(type(view)) is server_page_type(type(view))
