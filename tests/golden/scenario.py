@@ -51,6 +51,7 @@ def run(server: Server) -> Recorder:
         neutron_conformance(played)
         nova_lifecycle(played)
         key_manager(played)
+        compute_microversions(played)
         return rec
 
 
@@ -1572,3 +1573,54 @@ def key_manager(scenario: Scenario) -> None:
     c("km deletion certificate", "GET", certificate, token=t, expect=200)
     c("km deletion certificate as another project", "GET", certificate, token=bob, expect=404)
     c("km secret delete filled", "DELETE", filled, token=t, expect=204)
+
+
+def compute_microversions(scenario: Scenario) -> None:
+    """Issue 15 item 10: the routes later microversions bring (server tags 2.26, flavor update 2.55), each once
+    served and once refused; its own image and server, played last so that no earlier step's ids move."""
+    c, a, t, bob = scenario.call, scenario.admin, scenario.alice_token, scenario.bob_token
+    v226, v255 = {"OpenStack-API-Version": "compute 2.26"}, {"OpenStack-API-Version": "compute 2.55"}
+    made = c("mv image create", "POST", "/image/v2/images", token=t,
+             json={"name": "golden-mv", "disk_format": "qcow2", "container_format": "bare"}, expect=201).json()
+    c("mv image upload", "PUT", f"/image/v2/images/{made['id']}/file", token=t,
+      content=gzip.decompress(IMAGE.read_bytes()), headers={"Content-Type": "application/octet-stream"}, expect=204)
+    base = "/compute/v2.1/servers"
+    c("mv server create without networks", "POST", base, token=t, headers={"OpenStack-API-Version": "compute 2.37"},
+      json={"server": {"name": "golden-mv", "imageRef": made["id"], "flavorRef": "1"}}, expect=400)
+    created = c("mv server create tagged", "POST", base, token=t, headers={"OpenStack-API-Version": "compute 2.90"},
+                json={"server": {"name": "golden-mv", "imageRef": made["id"], "flavorRef": "1", "networks": "none",
+                                 "tags": ["golden"], "description": "tagged", "hostname": "golden-mv"}},
+                expect=202).json()["server"]
+    scenario.rec.normaliser.literal(created.get("adminPass", ""), "<admin-pass-mv>")
+    s = f"{base}/{created['id']}"
+    c("mv server show 2.90", "GET", s, token=t, headers={"OpenStack-API-Version": "compute 2.90"}, expect=200)
+    c("mv server update description", "PUT", s, token=t, headers={"OpenStack-API-Version": "compute 2.19"},
+      json={"server": {"description": "changed"}}, expect=200)
+    c("mv server update description at 2.1", "PUT", s, token=t, json={"server": {"description": "x"}}, expect=400)
+    c("mv server tags list", "GET", f"{s}/tags", token=t, headers=v226, expect=200)
+    c("mv server tags list before 2.26", "GET", f"{s}/tags", token=t, expect=404)
+    c("mv server tags list as another", "GET", f"{s}/tags", token=bob, headers=v226, expect=404)
+    c("mv server tags replace", "PUT", f"{s}/tags", token=t, headers=v226, json={"tags": ["a", "b"]}, expect=200)
+    c("mv server tags replace bad", "PUT", f"{s}/tags", token=t, headers=v226, json={"tags": ["a/b"]}, expect=400)
+    c("mv server tag add", "PUT", f"{s}/tags/c", token=t, headers=v226, expect=201)
+    c("mv server tag add again", "PUT", f"{s}/tags/c", token=t, headers=v226, expect=204)
+    c("mv server tag add as another", "PUT", f"{s}/tags/d", token=bob, headers=v226, expect=404)
+    c("mv server tag check", "GET", f"{s}/tags/c", token=t, headers=v226, expect=204)
+    c("mv server tag check missing", "GET", f"{s}/tags/zz", token=t, headers=v226, expect=404)
+    c("mv server list by tags", "GET", f"{base}?tags=a,c", token=t, headers=v226, expect=200)
+    c("mv server list unknown param 2.75", "GET", f"{base}?bogus=1", token=t,
+      headers={"OpenStack-API-Version": "compute 2.75"}, expect=400)
+    c("mv server tag delete", "DELETE", f"{s}/tags/c", token=t, headers=v226, expect=204)
+    c("mv server tag delete missing", "DELETE", f"{s}/tags/c", token=t, headers=v226, expect=404)
+    c("mv server tags delete all", "DELETE", f"{s}/tags", token=t, headers=v226, expect=204)
+    c("mv server tags delete all as another", "DELETE", f"{s}/tags", token=bob, headers=v226, expect=404)
+    c("mv flavor update", "PUT", "/compute/v2.1/flavors/1", token=a, headers=v255,
+      json={"flavor": {"description": "golden"}}, expect=200)
+    c("mv flavor update before 2.55", "PUT", "/compute/v2.1/flavors/1", token=a,
+      json={"flavor": {"description": "golden"}}, expect=404)
+    c("mv flavor update as member", "PUT", "/compute/v2.1/flavors/1", token=t, headers=v255,
+      json={"flavor": {"description": "x"}}, expect=403)
+    c("mv flavor update back", "PUT", "/compute/v2.1/flavors/1", token=a, headers=v255,
+      json={"flavor": {"description": None}}, expect=200)
+    c("mv server delete", "DELETE", s, token=t, expect=204)
+    c("mv image delete", "DELETE", f"/image/v2/images/{made['id']}", token=t, expect=204)

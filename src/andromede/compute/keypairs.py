@@ -49,9 +49,12 @@ def generate() -> tuple[str, str]:
     return public + " Generated-by-Andromede", private_pem
 
 
-def create(session: Session, user_id: str, name: str, public_key: str | None) -> tuple[KeyPair, str | None]:
+def create(session: Session, user_id: str, name: str, public_key: str | None,
+           key_type: str = "ssh") -> tuple[KeyPair, str | None]:
     if session.scalars(select(KeyPair).where(KeyPair.user_id == user_id, KeyPair.name == name)).first():
         raise Conflict(f"Key pair '{name}' already exists.")
+    if key_type != "ssh":
+        raise BadRequest("Keypair data is invalid: x509 certificates are not supported here, only SSH keys.")
     private_key = None
     if public_key is None:
         public_key, private_key = generate()

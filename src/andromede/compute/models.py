@@ -65,6 +65,8 @@ class Instance(Base):
     key_data: Mapped[str | None] = mapped_column(Text, nullable=True)
     user_data: Mapped[str | None] = mapped_column(Text, nullable=True)  # base64, as received
     meta: Mapped[dict] = mapped_column(default=dict)
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)  # microversion 2.19
+    tags: Mapped[list | None] = mapped_column(nullable=True)  # microversion 2.26: at most 50 strings, in order given
     # [{port_id, preserve_on_delete}] in boot order; the ports themselves live in the network tables
     nics: Mapped[list] = mapped_column(default=list)
     config_drive: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -93,6 +93,16 @@ class KeypairCreateRequest(Strict):
     keypair: KeypairCreate
 
 
+# Nova's server tag: 1 to 60 characters, neither "/" nor "," (both would break the tags filters and paths).
+Tag = Annotated[StrictStr, StringConstraints(min_length=1, max_length=60, pattern=r"^[^,/]*$")]
+MAX_TAGS = 50
+ServerName = Annotated[StrictStr, StringConstraints(min_length=1, max_length=255, pattern=r"^[^\x00-\x1f\x7f]+$")]
+Description = Annotated[StrictStr, StringConstraints(max_length=255, pattern=r"^[^\x00-\x1f\x7f]*$")]
+# 2.90's hostname: a DNS label (Nova's own schema; 2.94 would allow FQDNs).
+Hostname = Annotated[StrictStr, StringConstraints(min_length=1, max_length=63,
+                                                  pattern=r"^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?$")]
+
+
 class NetworkRef(Lenient):
     uuid: StrictStr | None = None
     port: StrictStr | None = None
@@ -123,6 +133,10 @@ class ServerCreate(Lenient):
     disk_config: Literal["AUTO", "MANUAL"] | None = Field(None, alias="OS-DCF:diskConfig")
     block_device_mapping_v2: list[dict[str, Any]] | None = None
     personality: list[dict[str, Any]] | None = None
+    # Fields of later microversions; compute/api/servers.py refuses each below the version that brings it.
+    description: Description | None = None  # 2.19
+    tags: Annotated[list[Tag], Field(max_length=MAX_TAGS)] | None = None  # 2.52
+    hostname: Hostname | None = None  # 2.90
 
 
 class ServerCreateRequest(BaseModel):
@@ -137,11 +151,12 @@ class ServerCreateRequest(BaseModel):
 
 
 class ServerUpdate(Strict):
-    name: Annotated[StrictStr, StringConstraints(min_length=1, max_length=255, pattern=r"^[^\x00-\x1f\x7f]+$")] \
-        | None = None
+    name: ServerName | None = None
     accessIPv4: AccessIPv4 | None = None
     accessIPv6: AccessIPv6 | None = None
     disk_config: Literal["AUTO", "MANUAL"] | None = Field(None, alias="OS-DCF:diskConfig")
+    description: Description | None = None  # 2.19
+    hostname: Hostname | None = None  # 2.90
 
 
 class ServerUpdateRequest(Strict):
@@ -170,6 +185,18 @@ class LockBody(Strict):
 
 class ResetStateBody(Strict):
     state: Literal["active", "error"]
+
+
+class TagsBody(Strict):
+    tags: Annotated[list[Tag], Field(max_length=MAX_TAGS)]
+
+
+class FlavorUpdate(Strict):
+    description: Annotated[StrictStr, StringConstraints(max_length=65535)] | None
+
+
+class FlavorUpdateRequest(Strict):
+    flavor: FlavorUpdate
 
 
 class RebootBody(Strict):
@@ -357,14 +384,6 @@ class ServerView(View):
     security_groups: list[dict[str, str]] | None = omitted()
     progress: int | None = omitted()
     fault: dict[str, Any] | None = omitted()
-    locked: bool | None = omitted()  # 2.9
-    locked_reason: str | None = omitted()  # 2.73, while locked with a reason
-
-
-class RebuiltServerView(ServerView):
-    """A rebuild's answer: the server as it now is, with the adminPass set (when passwords are enabled)."""
-
-    admin_pass: str | None = omitted("adminPass")
 
 
 class AdminServerView(ServerView):
@@ -415,9 +434,102 @@ class AbsoluteLimitsView(View):
     totalServerGroupsUsed: int = 0
 
 
+class AbsoluteLimits257View(View):
+    """2.57 on: no network proxy limits (gone at 2.36) and no personality limits (gone at 2.57)."""
+
+    maxTotalInstances: int
+    maxTotalCores: int
+    maxTotalRAMSize: int
+    maxServerMeta: int = 128
+    maxImageMeta: int = 128
+    maxTotalKeypairs: int = 100
+    maxServerGroups: int = 10
+    maxServerGroupMembers: int = 10
+    totalInstancesUsed: int
+    totalCoresUsed: int
+    totalRAMUsed: int
+    totalServerGroupsUsed: int = 0
+
+
+class AbsoluteLimits236View(AbsoluteLimits257View):
+    maxPersonality: int = 0
+    maxPersonalitySize: int = 0
+
+
 class LimitsView(View):
     rate: list[dict[str, Any]] = Field(default_factory=list)
-    absolute: AbsoluteLimitsView
+    absolute: AbsoluteLimitsView | AbsoluteLimits236View | AbsoluteLimits257View
+
+
+# ---- fields later microversions add: mixins combined by compute/views.py into one class per field set ------------
+
+class KeypairType(View):
+    type: str  # 2.2
+
+
+class FlavorDescription(View):
+    description: str | None  # 2.55
+
+
+class FlavorExtraSpecs(View):
+    extra_specs: dict[str, str]  # 2.61
+
+
+@with_config(ConfigDict(strict=True, extra="forbid"))
+class FlavorSnapshot(TypedDict):
+    """2.47: the flavor a server was built with, as it was then (flavors may change or go away later)."""
+
+    vcpus: int
+    ram: int
+    disk: int
+    ephemeral: int
+    swap: int
+    original_name: str
+    extra_specs: dict[str, str]
+
+
+class ServerExtendedAttrs(View):
+    """2.3, for admins: more of what Nova knows of a server."""
+
+    reservation_id: str = Field(alias="OS-EXT-SRV-ATTR:reservation_id")
+    launch_index: int = Field(alias="OS-EXT-SRV-ATTR:launch_index")
+    hostname: str = Field(alias="OS-EXT-SRV-ATTR:hostname")
+    kernel_id: str = Field(alias="OS-EXT-SRV-ATTR:kernel_id")
+    ramdisk_id: str = Field(alias="OS-EXT-SRV-ATTR:ramdisk_id")
+    root_device_name: str | None = Field(alias="OS-EXT-SRV-ATTR:root_device_name")
+    user_data: str | None = Field(alias="OS-EXT-SRV-ATTR:user_data")
+
+
+class ServerHostStatus(View):
+    host_status: str  # 2.16, for admins: UP, DOWN, MAINTENANCE, UNKNOWN or "" (not placed)
+
+
+class ServerDescription(View):
+    description: str | None  # 2.19
+
+
+class ServerLocked(View):
+    locked: bool  # 2.9
+
+
+class ServerLockedReason(View):
+    locked_reason: str | None  # 2.73: null unless locked with a reason
+
+
+class ServerTags(View):
+    tags: list[str]  # 2.26
+
+
+class ServerEmbeddedFlavor(View):
+    flavor: FlavorSnapshot  # 2.47 replaces the link with the snapshot
+
+
+class ServerGroups(View):
+    server_groups: list[str]  # 2.71, on show and update only
+
+
+class ServerHostname(View):
+    hostname: str = Field(alias="OS-EXT-SRV-ATTR:hostname")  # 2.90: members see (and set) it too
 
 
 class ServerPage(View):

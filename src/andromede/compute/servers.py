@@ -211,12 +211,13 @@ def create(session: Session, settings: Settings, ctx: RequestContext, body: Serv
         name = body.name if body.max_count == 1 else f"{body.name}-{index + 1}"  # Nova's default template
         instance = Instance(
             uuid=str(uuid.uuid4()), project_id=ctx.project_id or "", user_id=ctx.user_id or "", name=name,
-            hostname=_hostname(name), image_id=image.id, flavor_id=flavor.id, flavor=snapshot,
+            hostname=body.hostname or _hostname(name), image_id=image.id, flavor_id=flavor.id, flavor=snapshot,
             key_name=body.key_name, key_data=key_data, user_data=body.user_data, meta=dict(body.metadata),
             config_drive=bool(settings.force_config_drive or body.config_drive in (True, "true", "True")),
             access_ip_v4=body.accessIPv4, access_ip_v6=body.accessIPv6,
             availability_zone=zone or "nova", launch_index=index, reservation_id=reservation,
             disk_config=body.disk_config or "MANUAL",
+            description=body.description, tags=list(dict.fromkeys(body.tags)) if body.tags else None,
             vm_state="building", task_state="scheduling")
         arrange = server_groups.arrangement(session, server_group) if server_group is not None else None
         try:
@@ -263,7 +264,9 @@ def set_access_ips(instance: Instance, body: ServerUpdate | RebuildBody) -> None
         instance.updated_at = utcnow()
 
 
-def list_servers(session: Session, ctx: RequestContext, params: dict[str, str]) -> list[Instance]:
+def list_servers(session: Session, ctx: RequestContext, params: dict[str, str],
+                 keep: Callable[[Instance], bool] | None = None) -> list[Instance]:
+    """The servers the filters in params select; keep (the later microversions' filters) before the page is cut."""
     query = select(Instance).where(Instance.deleted.is_(False), Instance.desired_power != "deleted")
     all_tenants = ctx.is_admin and params.get("all_tenants", "no").lower() in ("1", "true", "")
     if not all_tenants:
@@ -288,6 +291,8 @@ def list_servers(session: Session, ctx: RequestContext, params: dict[str, str]) 
     for key in ("image", "flavor"):
         if key in params:
             rows = [row for row in rows if getattr(row, f"{key}_id") == params[key]]
+    if keep is not None:
+        rows = [row for row in rows if keep(row)]
     marker = params.get("marker")
     if marker:
         ids = [row.uuid for row in rows]

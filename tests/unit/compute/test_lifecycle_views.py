@@ -1,5 +1,5 @@
 """What a server's view says of its lock and disk config, by microversion: `locked` from 2.9, `locked_reason` from
-2.73 (while a reason is held), OS-DCF:diskConfig always; and a rebuilding server is REBUILD whatever its vm state."""
+2.73 (null unless locked), OS-DCF:diskConfig always; and a rebuilding server is REBUILD whatever its vm state."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ import json
 import pytest
 
 from andromede.compute.servers import status_of
+from andromede.compute.views import Views
 from tests.unit.compute.test_views import VIEWS, _checked, _ctx, _instance
 
 
 def _document(version: tuple[int, int], **changes: object) -> dict:
-    view = VIEWS.server(_instance(**changes), _ctx(admin=False), version=version)
+    view = Views(VIEWS.base, version).server(_instance(**changes), _ctx(admin=False))
     _checked(view)
     return json.loads(view.model_dump_json(by_alias=True))
 
@@ -27,7 +28,8 @@ def test_locked_from_2_9_and_its_reason_from_2_73() -> None:
     assert "locked_reason" not in _document((2, 72), locked=True, locked_reason="maintenance")
     shown = _document((2, 73), locked=True, locked_reason="maintenance")
     assert (shown["locked"], shown["locked_reason"]) == (True, "maintenance")
-    assert _document((2, 73), locked=False)["locked"] is False
+    unlocked = _document((2, 73), locked=False, locked_reason=None)
+    assert (unlocked["locked"], unlocked["locked_reason"]) == (False, None)
 
 
 @pytest.mark.parametrize("disk_config", ["AUTO", "MANUAL"])

@@ -13,6 +13,7 @@ from andromede.compute.api import (
     resources,
     server_admin_actions,
     server_groups,
+    server_tags,
     servers,
 )
 from andromede.db.engine import Database
@@ -25,6 +26,7 @@ def build_compute_app(settings: Settings, db: Database) -> FastAPI:
     app.state.db = db
     app.include_router(resources.router)
     app.include_router(servers.router)
+    app.include_router(server_tags.router)
     app.include_router(interfaces.router)
     app.include_router(server_groups.router)
     app.include_router(server_admin_actions.router)

@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 from fastapi import Request, Response
 
 from andromede.common.config import Settings
+from andromede.compute.api.microversion import version_of
 from andromede.compute.schemas import Link, View
 from andromede.compute.views import Views
 from andromede.db.engine import Database
@@ -21,7 +22,7 @@ def settings_of(request: Request) -> Settings:
 
 
 def views_of(request: Request) -> Views:
-    return Views(settings_of(request).base_url + "/compute")
+    return Views(settings_of(request).base_url + "/compute", version_of(request))
 
 
 def json_view(view: View) -> Response:

@@ -4,17 +4,24 @@ from __future__ import annotations
 
 import re
 
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from andromede.common.errors import BadRequest, NotAcceptable
 
-MIN_VERSION = (2, 1)
-MAX_VERSION = (2, 1)
-_VERSION = re.compile(r"^(\d+)\.(\d+)$")
+Version = tuple[int, int]
+MIN_VERSION: Version = (2, 1)
+MAX_VERSION: Version = (2, 90)
+_VERSION = re.compile(r"^([1-9]\d*)\.([1-9]\d*|0)$")  # Nova's: no leading zeros, "2.01" is garbage
 
 
 def version_text(version: tuple[int, int]) -> str:
     return f"{version[0]}.{version[1]}"
+
+
+def version_of(request: Request) -> Version:
+    """The microversion this request is answered at (set by Microversions below)."""
+    return getattr(request.state, "compute_version", MIN_VERSION)
 
 
 def requested_version(headers: list[tuple[bytes, bytes]]) -> tuple[int, int]:

@@ -9,12 +9,12 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
-from pydantic import Field, StrictInt, StrictStr, StringConstraints
+from pydantic import Field, StrictInt, StrictStr, StringConstraints, ValidationError
 
 from andromede.common.context import RequestContext
-from andromede.common.errors import NotFound
+from andromede.common.errors import BadRequest, NotFound
 from andromede.compute.api.common import db_of, settings_of, views_of
-from andromede.compute.api.server_groups import version_of
+from andromede.compute.api.microversion import version_of
 from andromede.compute.schemas import Lenient, Strict
 from andromede.image import for_compute as images
 from andromede.network import for_compute as network
@@ -83,8 +83,12 @@ def create_security_group(body: SecurityGroupRequest, request: Request,
     enforce(ctx, "compute:os-security-groups:create")
     _served(request)
     with db_of(request).session() as session:
-        group = network.create_nova_security_group(session, ctx, body.security_group.name,
-                                                   body.security_group.description)
+        try:
+            group = network.create_nova_security_group(session, ctx, body.security_group.name,
+                                                       body.security_group.description)
+        except ValidationError as exc:  # what Neutron refuses in a name or description (control characters...)
+            field = str(exc.errors()[0]["loc"][0]) if exc.errors() and exc.errors()[0]["loc"] else "name"
+            raise BadRequest(f"Invalid input for field/attribute {field}.") from None
         return {"security_group": _group_doc(group)}
 
 

@@ -2,28 +2,35 @@
 
 from __future__ import annotations
 
+import uuid
+
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from andromede.common.clock import isotime, utcnow
 from andromede.common.context import RequestContext
-from andromede.common.errors import BadRequest, NotFound
+from andromede.common.errors import BadRequest, Conflict, Forbidden, NotFound
 from andromede.compute import flavors, keypairs
 from andromede.compute.api.common import db_of, next_link, settings_of, views_of
-from andromede.compute.api.microversion import MAX_VERSION, MIN_VERSION, version_text
-from andromede.compute.models import Flavor, Instance
+from andromede.compute.api.microversion import MAX_VERSION, MIN_VERSION, version_of, version_text
+from andromede.compute.models import Flavor, Instance, KeyPair
 from andromede.compute.schemas import (
+    AbsoluteLimits236View,
+    AbsoluteLimits257View,
     AbsoluteLimitsView,
     ExtraSpecs,
     FlavorAccessView,
     FlavorAction,
     FlavorCreateRequest,
+    FlavorUpdateRequest,
     KeypairCreateRequest,
     LimitsView,
 )
 from andromede.compute.servers import QUOTA_DEFAULTS
-from andromede.compute.views import instance_name
+from andromede.compute.views import hypervisor_id as hypervisor_uuid
+from andromede.compute.views import instance_name, service_id
 from andromede.hosts import service as hosts
 from andromede.hosts.liveness import is_alive
 from andromede.hosts.service import HostView
@@ -130,8 +137,24 @@ def get_flavor(flavor_id: str, request: Request, ctx: RequestContext = Depends(c
 @router.post("/v2.1/flavors")
 def create_flavor(body: FlavorCreateRequest, request: Request, ctx: RequestContext = Depends(context)) -> dict:
     enforce(ctx, "compute:flavors:create")
+    if "description" in body.flavor.model_fields_set and version_of(request) < (2, 55):
+        raise BadRequest("Invalid input for field/attribute flavor. Additional properties are not allowed "
+                         "('description' was unexpected)")
     with db_of(request).session() as session:
         return {"flavor": views_of(request).flavor(flavors.create(session, body.flavor))}
+
+
+@router.put("/v2.1/flavors/{flavor_id}")
+def update_flavor(flavor_id: str, body: FlavorUpdateRequest, request: Request,
+                  ctx: RequestContext = Depends(context)) -> dict:
+    """2.55: a flavor's description is the one thing that changes after it is made."""
+    enforce(ctx, "compute:flavors:update")
+    if version_of(request) < (2, 55):
+        raise NotFound("The resource could not be found.")
+    with db_of(request).session() as session:
+        flavor = flavors.get(session, ctx, flavor_id)
+        flavor.description = body.flavor.description
+        return {"flavor": views_of(request).flavor(flavor)}
 
 
 @router.delete("/v2.1/flavors/{flavor_id}", status_code=202)
@@ -192,6 +215,8 @@ def flavor_action(flavor_id: str, body: FlavorAction, request: Request, ctx: Req
     enforce(ctx, "compute:flavors:access")
     with db_of(request).session() as session:
         if body.add is not None:
+            if version_of(request) >= (2, 7) and flavors.get(session, ctx, flavor_id).is_public:
+                raise Conflict("Can not add access to a public flavor.")
             flavors.add_access(session, flavor_id, body.add.tenant)
         elif body.remove is not None:
             flavors.remove_access(session, flavor_id, body.remove.tenant)
@@ -216,17 +241,56 @@ def _keypair_owner(request: Request, ctx: RequestContext) -> str:
 @router.get("/v2.1/os-keypairs")
 def list_keypairs(request: Request, ctx: RequestContext = Depends(context)) -> dict:
     enforce(ctx, "compute:keypairs")
+    views = views_of(request)
     with db_of(request).session() as session:
         rows = keypairs.list_keypairs(session, _keypair_owner(request, ctx))
-        return {"keypairs": [{"keypair": views_of(request).keypair_summary(r)} for r in rows]}
+        if views.version >= (2, 35):  # pages: limit, and the last name of the previous page as marker
+            rows, limit = _keypair_page(request, rows)
+        result: dict = {"keypairs": [{"keypair": views.keypair_summary(r)} for r in rows]}
+    if views.version >= (2, 35) and rows and len(rows) == limit:
+        result["keypairs_links"] = next_link(f"{views.v21}/os-keypairs", dict(request.query_params), rows[-1].name)
+    return result
+
+
+def _keypair_page(request: Request, rows: list[KeyPair]) -> tuple[list[KeyPair], int]:
+    marker, limit = request.query_params.get("marker"), MAX_PAGE
+    if "limit" in request.query_params:
+        try:
+            limit = int(request.query_params["limit"])
+        except ValueError:
+            raise BadRequest("limit param must be an integer") from None
+        if limit < 0:
+            raise BadRequest("limit param must be positive")
+        limit = min(limit, MAX_PAGE)
+    if marker is not None:
+        names = [row.name for row in rows]
+        if marker not in names:
+            raise BadRequest(f"Marker {marker} could not be found.")
+        rows = rows[names.index(marker) + 1:]
+    return rows[:limit], limit
 
 
 @router.post("/v2.1/os-keypairs")
-def create_keypair(body: KeypairCreateRequest, request: Request, ctx: RequestContext = Depends(context)) -> dict:
+def create_keypair(body: KeypairCreateRequest, request: Request, response: Response,
+                   ctx: RequestContext = Depends(context)) -> dict:
     enforce(ctx, "compute:keypairs")
+    version, given = version_of(request), body.keypair.model_fields_set
+    for field, since in (("type", (2, 2)), ("user_id", (2, 10))):
+        if field in given and version < since:
+            raise BadRequest(f"Invalid input for field/attribute keypair. Additional properties are not allowed "
+                             f"('{field}' was unexpected)")
+    owner = ctx.user_id or ""
+    if body.keypair.user_id and body.keypair.user_id != owner:  # 2.10: an admin makes a pair for another user
+        if not ctx.is_admin:
+            raise Forbidden("Policy doesn't allow os_compute_api:os-keypairs:create to be performed.")
+        owner = body.keypair.user_id
     with db_of(request).session() as session:
-        row, private_key = keypairs.create(session, ctx.user_id or "", body.keypair.name, body.keypair.public_key)
-        return {"keypair": views_of(request).keypair_created(row, private_key)}
+        row, private_key = keypairs.create(session, owner, body.keypair.name, body.keypair.public_key,
+                                           body.keypair.type)
+        doc = views_of(request).keypair_created(row, private_key)
+    if version >= (2, 2):  # 201 Created, where 2.1 answered 200
+        response.status_code = 201
+    return {"keypair": doc}
 
 
 @router.get("/v2.1/os-keypairs/{name}")
@@ -241,7 +305,7 @@ def delete_keypair(name: str, request: Request, ctx: RequestContext = Depends(co
     enforce(ctx, "compute:keypairs")
     with db_of(request).session() as session:
         keypairs.delete(session, _keypair_owner(request, ctx), name)
-    return Response(status_code=202)
+    return Response(status_code=204 if version_of(request) >= (2, 2) else 202)  # 2.2: 204, as a delete answers
 
 
 # ---- limits, zones, hypervisors, services ------------------------------------------------------
@@ -254,7 +318,10 @@ def limits(request: Request, ctx: RequestContext = Depends(context)) -> dict:
             select(func.count(), func.coalesce(func.sum(Instance.flavor["vcpus"].as_integer()), 0),
                    func.coalesce(func.sum(Instance.flavor["ram"].as_integer()), 0))
             .where(Instance.project_id == ctx.project_id, Instance.deleted.is_(False))).one()
-    absolute = AbsoluteLimitsView(maxTotalInstances=QUOTA_DEFAULTS["instances"], maxTotalCores=QUOTA_DEFAULTS["cores"],
+    version = version_of(request)
+    shape = AbsoluteLimitsView if version < (2, 36) else AbsoluteLimits236View if version < (2, 57) \
+        else AbsoluteLimits257View
+    absolute = shape(maxTotalInstances=QUOTA_DEFAULTS["instances"], maxTotalCores=QUOTA_DEFAULTS["cores"],
                                   maxTotalRAMSize=QUOTA_DEFAULTS["ram"], totalInstancesUsed=count,
                                   totalCoresUsed=int(cores), totalRAMUsed=int(ram))
     return {"limits": LimitsView(absolute=absolute)}
@@ -293,14 +360,52 @@ def _hosts_with_counts(request: Request) -> list[tuple[HostView, int]]:
 def hypervisors(request: Request, ctx: RequestContext = Depends(context)) -> dict:
     enforce(ctx, "compute:hypervisors")
     detail = request.url.path.endswith("/detail")
-    rows = _hosts_with_counts(request)
-    return {"hypervisors": [views_of(request).hypervisor(h, i + 1, n, detail=detail) for i, (h, n) in enumerate(rows)]}
+    views = views_of(request)
+    found = [(i + 1, h, n) for i, (h, n) in enumerate(_hosts_with_counts(request))]
+    if views.version < (2, 53):
+        return {"hypervisors": [views.hypervisor(h, i, n, detail=detail) for i, h, n in found]}
+    # 2.53: the search and servers routes become query parameters; 2.33: pages (marker is a hypervisor id).
+    pattern = request.query_params.get("hypervisor_hostname_pattern")
+    if pattern is not None:
+        found = [entry for entry in found if pattern in entry[1].name]
+        if not found:
+            raise NotFound(f"No hypervisor matching '{pattern}' could be found.")
+    with_servers = request.query_params.get("with_servers", "false").lower() in ("1", "true", "yes", "on")
+    marker = request.query_params.get("marker")
+    if marker is not None:
+        ids = [hypervisor_uuid(h.name) for _, h, _ in found]
+        if marker not in ids:
+            raise BadRequest(f"marker [{marker}] not found")
+        found = found[ids.index(marker) + 1:]
+    limit = _int_param(request, "limit")
+    page = found if limit is None else found[:limit]
+    docs = []
+    with db_of(request).session() as session:
+        for index, host, running in page:
+            doc = views.hypervisor(host, index, running, detail=detail)
+            if with_servers:  # 2.75: the key even when no server runs there
+                doc["servers"] = _servers_on(session, host.name)
+            docs.append(doc)
+    result: dict = {"hypervisors": docs}
+    if limit is not None and page and len(page) == limit:
+        path = "os-hypervisors/detail" if detail else "os-hypervisors"
+        result["hypervisors_links"] = next_link(f"{views.v21}/{path}", dict(request.query_params),
+                                                hypervisor_uuid(page[-1][1].name))
+    return result
+
+
+def _servers_on(session: Session, host: str) -> list[dict]:
+    uuids = session.scalars(select(Instance.uuid).where(Instance.deleted.is_(False), Instance.host == host)
+                            .order_by(Instance.created_at, Instance.uuid)).all()
+    return [{"name": instance_name(uuid), "uuid": uuid} for uuid in uuids]
 
 
 @router.get("/v2.1/os-hypervisors/statistics")
 def hypervisor_statistics(request: Request, ctx: RequestContext = Depends(context)) -> dict:
     """Nova's sums over every hypervisor (deprecated upstream at 2.88, still used by dashboards)."""
     enforce(ctx, "compute:hypervisors")
+    if version_of(request) >= (2, 88):
+        raise NotFound("The resource could not be found.")
     rows = _hosts_with_counts(request)
     free_disk = sum(h.disk_gib - h.used_disk_gib for h, _ in rows)
     return {"hypervisor_statistics": {
@@ -313,6 +418,8 @@ def hypervisor_statistics(request: Request, ctx: RequestContext = Depends(contex
 
 
 def _matching(request: Request, pattern: str) -> list[tuple[int, HostView, int]]:
+    if version_of(request) >= (2, 53):  # replaced by hypervisor_hostname_pattern and with_servers
+        raise NotFound("The resource could not be found.")
     found = [(i + 1, h, n) for i, (h, n) in enumerate(_hosts_with_counts(request)) if pattern in h.name]
     if not found:
         raise NotFound(f"No hypervisor matching '{pattern}' could be found.")
@@ -321,15 +428,20 @@ def _matching(request: Request, pattern: str) -> list[tuple[int, HostView, int]]
 
 @router.get("/v2.1/os-hypervisors/{hypervisor_id}/uptime")
 def hypervisor_uptime(hypervisor_id: str, request: Request, ctx: RequestContext = Depends(context)) -> dict:
-    """Nova's uptime of one hypervisor: the host's uptime(1) line, as its agent last reported it."""
+    """Nova's uptime of one hypervisor: the host's uptime(1) line, as its agent last reported it (by uuid from
+    2.53; from 2.88 the hypervisor's own document carries it and this route is gone)."""
     enforce(ctx, "compute:hypervisors")
-    rows = _hosts_with_counts(request)
-    index = int(hypervisor_id) if hypervisor_id.isdigit() else 0
-    if not 1 <= index <= len(rows):
-        raise NotFound(f"Hypervisor with ID '{hypervisor_id}' could not be found.")
-    host, running = rows[index - 1]
-    doc = views_of(request).hypervisor(host, index, running, detail=False)
-    return {"hypervisor": {**doc, "uptime": host.uptime}}
+    views = views_of(request)
+    if views.version >= (2, 88):
+        raise NotFound("The resource could not be found.")
+    by_uuid = views.version >= (2, 53)
+    if by_uuid and not _is_uuid(hypervisor_id):
+        raise BadRequest(f"Invalid uuid {hypervisor_id}")
+    for index, (host, running) in enumerate(_hosts_with_counts(request)):
+        if (hypervisor_uuid(host.name) if by_uuid else str(index + 1)) == hypervisor_id:
+            doc = views.hypervisor(host, index + 1, running, detail=False)
+            return {"hypervisor": {**doc, "uptime": host.uptime}}
+    raise NotFound(f"Hypervisor with ID '{hypervisor_id}' could not be found.")
 
 
 @router.get("/v2.1/os-hypervisors/{pattern}/search")
@@ -359,9 +471,17 @@ def hypervisor_servers(pattern: str, request: Request, ctx: RequestContext = Dep
 @router.get("/v2.1/os-hypervisors/{hypervisor_id}")
 def hypervisor(hypervisor_id: str, request: Request, ctx: RequestContext = Depends(context)) -> dict:
     enforce(ctx, "compute:hypervisors")
+    views = views_of(request)
+    by_uuid = views.version >= (2, 53)
+    if by_uuid and not _is_uuid(hypervisor_id):
+        raise BadRequest(f"Invalid uuid {hypervisor_id}")
     for index, (host, running) in enumerate(_hosts_with_counts(request)):
-        if str(index + 1) == hypervisor_id:
-            return {"hypervisor": views_of(request).hypervisor(host, index + 1, running, detail=True)}
+        if (hypervisor_uuid(host.name) if by_uuid else str(index + 1)) == hypervisor_id:
+            doc = views.hypervisor(host, index + 1, running, detail=True)
+            if by_uuid and request.query_params.get("with_servers", "").lower() in ("1", "true", "yes", "on"):
+                with db_of(request).session() as session:
+                    doc["servers"] = _servers_on(session, host.name)
+            return {"hypervisor": doc}
     raise NotFound(f"Hypervisor with ID '{hypervisor_id}' could not be found.")
 
 
@@ -373,15 +493,28 @@ def aggregates(ctx: RequestContext = Depends(context)) -> dict:
     return {"aggregates": []}
 
 
+def _is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
+
+
 @router.get("/v2.1/os-services")
 def services(request: Request, ctx: RequestContext = Depends(context)) -> JSONResponse:
     enforce(ctx, "compute:services")
     now = utcnow()
-    docs = [{"id": index + 1, "binary": "nova-compute", "host": host.name, "zone": host.availability_zone,
+    version = version_of(request)
+    docs = [{"id": service_id(host.name) if version >= (2, 53) else index + 1, "binary": "nova-compute",
+             "host": host.name, "zone": host.availability_zone,
              "status": "enabled" if host.enabled else "disabled",
              "state": "up" if is_alive(host.last_seen, now) else "down",
              "updated_at": isotime(host.last_seen), "disabled_reason": None}
             for index, (host, _count) in enumerate(_hosts_with_counts(request))]
+    if version >= (2, 11):  # 2.11: whether an operator forced the service down (never, here)
+        for doc in docs:
+            doc["forced_down"] = False
     return JSONResponse({"services": docs})
 
 

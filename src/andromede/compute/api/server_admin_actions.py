@@ -7,14 +7,15 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 
 from andromede.common.context import RequestContext
 from andromede.common.errors import BadRequest
 from andromede.compute import instance_actions, networking, server_lifecycle, servers
 from andromede.compute.api.common import db_of, settings_of, views_of
-from andromede.compute.api.server_groups import version_of
-from andromede.compute.schemas import LockBody, RebuildBody, RebuiltServerView, ResetStateBody
+from andromede.compute.api.microversion import version_of
+from andromede.compute.schemas import LockBody, RebuildBody, ResetStateBody
 from andromede.policy import enforce
 from andromede.servicekit.deps import context
 
@@ -87,13 +88,11 @@ def _rebuild(request: Request, ctx: RequestContext, server_id: str, argument: ob
         admin_pass = server_lifecycle.rebuild(session, settings_of(request).enable_instance_password, ctx,
                                               instance, body)
         instance_actions.record(session, ctx, instance, "rebuild")
-        view = views_of(request).server(instance, ctx, networking.addresses(session, [instance])[instance.uuid],
-                                        None, version)
-        fields = {name: getattr(view, name) for name in RebuiltServerView.__pydantic_fields__ if name != "admin_pass"}
-        rebuilt = RebuiltServerView.trusted(**fields, admin_pass=admin_pass)
-    # Nova answers a rebuild 202 with the server, in its own envelope
-    return Response(b'{"server":' + rebuilt.model_dump_json(by_alias=True).encode() + b"}", status_code=202,
-                    media_type="application/json")
+        view = views_of(request).server(instance, ctx, networking.addresses(session, [instance])[instance.uuid])
+        document = view.model_dump(by_alias=True, mode="json")
+    if admin_pass is not None:  # Nova answers a rebuild 202 with the server as it now is and its new password
+        document["adminPass"] = admin_pass
+    return JSONResponse({"server": document}, status_code=202)
 
 
 # action -> (policy name under compute:servers:, handler)

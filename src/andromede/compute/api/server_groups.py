@@ -9,18 +9,13 @@ from andromede.common.context import RequestContext
 from andromede.common.errors import BadRequest
 from andromede.compute import server_groups
 from andromede.compute.api.common import db_of
-from andromede.compute.api.microversion import MIN_VERSION
+from andromede.compute.api.microversion import Version, version_of
 from andromede.compute.group_models import ServerGroup
 from andromede.compute.schemas import ServerGroupCreate, ServerGroupCreateRequest
 from andromede.policy import enforce
 from andromede.servicekit.deps import context
 
 router = APIRouter(prefix="/v2.1/os-server-groups")
-Version = tuple[int, int]
-
-
-def version_of(request: Request) -> Version:
-    return getattr(request.state, "compute_version", MIN_VERSION)
 
 
 def _doc(group: ServerGroup, members: list[str], version: Version) -> dict:

@@ -12,12 +12,11 @@ from starlette.concurrency import run_in_threadpool
 from andromede.common.context import RequestContext
 from andromede.common.errors import BadRequest, Conflict, NotFound, Unauthorized
 from andromede.compute import instance_actions, networking, server_lifecycle, servers
-from andromede.compute.api import server_admin_actions
+from andromede.compute.api import server_admin_actions, server_fields
 from andromede.compute.api.common import db_of, json_view, next_link, settings_of, views_of
-from andromede.compute.api.server_groups import version_of
+from andromede.compute.api.microversion import version_of
 from andromede.compute.models import Instance
 from andromede.compute.schemas import (
-    AdminServerPage,
     ConsoleBody,
     MetadataBody,
     MetaItemBody,
@@ -28,6 +27,7 @@ from andromede.compute.schemas import (
     ServerUpdateRequest,
     ServerView,
 )
+from andromede.compute.views import server_page_type
 from andromede.policy import enforce
 from andromede.servicekit import json_body
 from andromede.servicekit.deps import context
@@ -43,14 +43,19 @@ def _params(request: Request) -> dict[str, str]:
 
 
 def _server_doc(request: Request, session: Session, ctx: RequestContext, instance: Instance) -> ServerView:
-    return views_of(request).server(instance, ctx, networking.addresses(session, [instance])[instance.uuid],
-                                    networking.security_group_names(session, [instance])[instance.uuid],
-                                    version_of(request))
+    """One server as show and update answer it (with its groups from 2.71, its host's status for admins)."""
+    views = views_of(request)
+    statuses = server_fields.host_statuses(session) if ctx.is_admin and views.version >= (2, 16) else {}
+    groups = server_fields.group_ids(session, instance) if views.version >= (2, 71) else None
+    return views.server(instance, ctx, networking.addresses(session, [instance])[instance.uuid],
+                        networking.security_group_names(session, [instance])[instance.uuid],
+                        host_status=statuses.get(instance.host or "", "UNKNOWN"), server_groups=groups)
 
 
 @router.post("/servers", status_code=202)
 def create_server(body: ServerCreateRequest, request: Request, ctx: RequestContext = Depends(context)) -> dict:
     enforce(ctx, "compute:servers:create")
+    server_fields.check_create(body.server, version_of(request))
     with db_of(request).session() as session:
         created = servers.create(session, settings_of(request), ctx, body.server, body.hints)
         first = created[0]
@@ -70,13 +75,15 @@ def list_servers(request: Request, ctx: RequestContext = Depends(context)) -> Re
     detail = request.url.path.endswith("/detail")
     views = views_of(request)
     params = _params(request)
+    keep = server_fields.list_filter(params, ctx, views.version)
     with db_of(request).session() as session:
-        rows = servers.list_servers(session, ctx, params)
+        rows = servers.list_servers(session, ctx, params, keep)
         if detail:
             addresses = networking.addresses(session, rows)
             groups = networking.security_group_names(session, rows)
-            version = version_of(request)
-            docs = [views.server(r, ctx, addresses.get(r.uuid), groups.get(r.uuid), version) for r in rows]
+            statuses = server_fields.host_statuses(session) if ctx.is_admin and views.version >= (2, 16) else {}
+            docs = [views.server(r, ctx, addresses.get(r.uuid), groups.get(r.uuid),
+                                 host_status=statuses.get(r.host or "", "UNKNOWN")) for r in rows]
         else:
             summaries = [views.server_summary(r) for r in rows]
     next_links = None
@@ -85,7 +92,7 @@ def list_servers(request: Request, ctx: RequestContext = Depends(context)) -> Re
         next_links = next_link(f"{views.v21}/{path}", params, rows[-1].uuid)
     if not detail:
         return json_view(ServerSummaryPage.trusted(servers=summaries, servers_links=next_links))
-    page = AdminServerPage if ctx.is_admin else ServerPage
+    page = server_page_type(type(docs[0])) if docs else ServerPage  # one page type per microversion's field set
     return json_view(page.trusted(servers=docs, servers_links=next_links))
 
 
@@ -101,6 +108,7 @@ def get_server(server_id: str, request: Request, ctx: RequestContext = Depends(c
 def update_server(server_id: str, body: ServerUpdateRequest, request: Request,
                   ctx: RequestContext = Depends(context)) -> dict:
     enforce(ctx, "compute:servers:update")
+    server_fields.check_update(body.server, version_of(request))
     with db_of(request).session() as session:
         instance = servers.get(session, ctx, server_id)
         if body.server.name is not None:
@@ -109,6 +117,8 @@ def update_server(server_id: str, body: ServerUpdateRequest, request: Request,
         servers.set_access_ips(instance, body.server)
         if body.server.disk_config is not None:
             instance.disk_config = body.server.disk_config
+        if server_fields.apply_update(instance, body.server):
+            servers.bump(session, instance)
         return {"server": _server_doc(request, session, ctx, instance)}
 
 
@@ -135,6 +145,8 @@ async def server_action(server_id: str, request: Request, ctx: RequestContext = 
     handler = ACTIONS.get(action)
     if handler is None:
         raise BadRequest(f"There is no such action: {action}")
+    if action in RETIRED_AT_244 and version_of(request) >= (2, 44):  # Nova's multinic actions end at 2.43
+        raise NotFound("The resource could not be found.")
     enforce(ctx, f"compute:servers:{handler[0]}")
     if action in server_admin_actions.LOCK_CHECKED:
         await run_in_threadpool(server_admin_actions.check_unlocked, request, ctx, server_id)
@@ -232,6 +244,7 @@ ACTIONS: dict[str, tuple[str, Action]] = {
     "changePassword": ("change_password", _change_password),
     **server_admin_actions.ACTIONS,
 }
+RETIRED_AT_244 = ("addFixedIp", "removeFixedIp")
 # The actions an instance action records (os-instance-actions), by Nova's names.
 RECORDED = {"os-stop": "stop", "os-start": "start", "reboot": "reboot", "addFixedIp": "addFixedIp",
             "removeFixedIp": "removeFixedIp"}
