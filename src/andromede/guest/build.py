@@ -1,4 +1,5 @@
-"""The "tiny" guest image: Debian's kernel and an initramfs with busybox and dropbear, on a BIOS-bootable raw disk.
+"""The "tiny" guest image: Debian's kernel and an initramfs with busybox, dropbear, curl and sudo (what CirrOS
+offers a test script over SSH), on a BIOS-bootable raw disk.
 
 `build_tiny_image(cache_dir)` returns the path of `tiny.raw`, building it only when the recipe (this package's
 code and the guest files under `tiny/`) changed; `tiny.json` beside it records what went in. The packages are
@@ -15,7 +16,7 @@ import logging
 import os
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -38,10 +39,33 @@ IMAGE_FORMAT = "raw"
 HOST_PACKAGES = ("apt", "dpkg", "dosfstools", "mtools", "syslinux", "syslinux-common")
 
 KERNEL_METAPACKAGE = "linux-image-amd64"
-BUSYBOX_PACKAGE = "busybox-static"
+# Debian's dynamically linked busybox, not busybox-static: the static build's shell runs its own applet for a
+# command name before looking at PATH, so a user's `ping` would be busybox's root-only one, never iputils'.
+BUSYBOX_PACKAGE = "busybox"
 DROPBEAR_PACKAGE = "dropbear-bin"
-DROPBEAR_FILES = {"usr/sbin/dropbear": "usr/sbin/dropbear", "usr/bin/dropbearkey": "usr/bin/dropbearkey"}
-LIBRARY_DIRS = ("lib/x86_64-linux-gnu", "usr/lib/x86_64-linux-gnu", "lib64", "lib", "usr/lib")
+# The tools a CirrOS guest offers scripts besides busybox: curl (TLS through OpenSSL, Debian's CA bundle), sudo
+# (libpam-modules brings the two PAM modules its PAM stack uses) and a ping any user may run: iputils' ping,
+# setuid root as Debian shipped it before file capabilities (it keeps only CAP_NET_RAW, for its raw socket, and
+# drops the rest at once). Not over ICMP datagram sockets (ping_group_range stays closed): in the floating-IP
+# end-to-end test, late in the guest's life (after a NIC hot-unplug), an echo reply to one stopped the whole guest,
+# without a word on the console, every time; raw sockets, busybox's before and iputils' now, never did. (That stop
+# may have been the host's memory-cgroup kill that QEMU's TCG cache cap later ended; unproven, so raw sockets stay.)
+TOOL_PACKAGES = ("curl", "ca-certificates", "sudo", "libpam-modules", "iputils-ping")
+# Depends that serve only an installed system's maintainer scripts (update-ca-certificates, debconf, perl...).
+NOT_IN_GUEST = ("debconf", "perl-base", "init-system-helpers", "dpkg", "openssl", "usrmerge")
+PACKAGE_LIMIT = 80
+PROGRAMS = {"bin/busybox": "bin/busybox", "usr/sbin/dropbear": "usr/sbin/dropbear",
+            "usr/bin/dropbearkey": "usr/bin/dropbearkey", "usr/bin/curl": "usr/bin/curl",
+            "usr/bin/sudo": "usr/bin/sudo", "bin/ping": "bin/ping"}
+SETUID_PROGRAMS = frozenset({"usr/bin/sudo", "bin/ping"})
+PAM_DIR = "lib/x86_64-linux-gnu/security"
+# Shared objects loaded with dlopen() from a fixed path, kept at that path (sudo refuses group/other-writable ones).
+PLUGINS = {"usr/libexec/sudo/sudoers.so": "usr/libexec/sudo/sudoers.so",
+           f"{PAM_DIR}/pam_permit.so": f"{PAM_DIR}/pam_permit.so",
+           f"{PAM_DIR}/pam_deny.so": f"{PAM_DIR}/pam_deny.so"}
+LIBRARY_DIRS = ("lib/x86_64-linux-gnu", "usr/lib/x86_64-linux-gnu", "lib64", "lib", "usr/lib", "usr/libexec/sudo")
+CA_CERTIFICATES_DIR = "usr/share/ca-certificates"
+CA_BUNDLE = "etc/ssl/certs/ca-certificates.crt"  # where Debian's libcurl and OpenSSL look by default
 GUEST_LIBRARY_DIR = "lib/x86_64-linux-gnu"
 
 # Load order matters only through depends= (resolved at build time), but the CD-ROM drivers go first so
@@ -77,8 +101,16 @@ ETC_FILES = {
     "etc/shells": "/bin/sh\n/bin/ash\n",
     "etc/nsswitch.conf": "passwd: files\ngroup: files\nshadow: files\nhosts: files dns\n",
     "etc/profile": "export PATH=/usr/sbin:/usr/bin:/sbin:/bin\nexport PS1='\\u@\\h:\\w\\$ '\n",
-    "etc/motd": "Andromède tiny guest (busybox + dropbear). It keeps nothing across reboots.\n",
+    "etc/motd": "Andromède tiny guest (busybox, dropbear, curl, sudo, ping). It keeps nothing across reboots.\n",
+    # sudo never asks for a password here: only NOPASSWD rules work, any password check is refused.
+    "etc/pam.d/sudo": "auth required pam_deny.so\naccount required pam_permit.so\n"
+                      "password required pam_deny.so\nsession required pam_permit.so\n",
+    "etc/pam.d/other": "auth required pam_deny.so\naccount required pam_deny.so\n"
+                       "password required pam_deny.so\nsession required pam_deny.so\n",
 }
+# As CirrOS' cirros user: root without a password (the guest has no passwords at all).
+SUDOERS = ("Defaults env_reset\nDefaults secure_path=\"/usr/sbin:/usr/bin:/sbin:/bin\"\n"
+           "root ALL=(ALL:ALL) ALL\ntiny ALL=(ALL) NOPASSWD: ALL\n")
 # "*": no password login at all (dropbear refuses empty passwords and '!'-locked accounts even with a key).
 SHADOW = "root:*:19000:0:99999:7:::\ntiny:*:19000:0:99999:7:::\n"
 
@@ -89,10 +121,11 @@ class Inputs:
     busybox: Package
     dropbear: Package
     libraries: tuple[Package, ...]
+    tools: tuple[Package, ...] = ()
 
     @property
     def all(self) -> list[Package]:
-        return [self.kernel, self.busybox, self.dropbear, *self.libraries]
+        return [self.kernel, self.busybox, self.dropbear, *self.tools, *self.libraries]
 
 
 def default_cache_dir() -> Path:
@@ -168,18 +201,22 @@ def _locked(path: Path) -> Iterator[None]:
 # ---- packages ----
 
 def resolve_inputs() -> Inputs:
-    """What apt would install now: the newest kernel, busybox-static, dropbear and its libraries."""
+    """What apt would install now: the newest kernel, busybox, dropbear, the tools and their libraries."""
     top = debs.candidates([KERNEL_METAPACKAGE, BUSYBOX_PACKAGE, DROPBEAR_PACKAGE])
     missing = {KERNEL_METAPACKAGE, BUSYBOX_PACKAGE, DROPBEAR_PACKAGE} - set(top)
     if missing:
         raise debs.PackageError(f"apt has no candidate for {', '.join(sorted(missing))} (run apt-get update?)")
     kernel_name = debs.newest_kernel(top[KERNEL_METAPACKAGE])
     dropbear = top[DROPBEAR_PACKAGE]
-    found = {p.name: p for p in debs.closure([kernel_name, *dropbear.depends], debs.candidates, leaves=[kernel_name])}
-    if kernel_name not in found:
-        raise debs.PackageError(f"apt has no candidate for {kernel_name}")
+    roots = [kernel_name, *top[BUSYBOX_PACKAGE].depends, *dropbear.depends, *TOOL_PACKAGES]
+    found = {p.name: p for p in debs.closure(roots, debs.candidates, limit=PACKAGE_LIMIT, leaves=[kernel_name],
+                                             skip=NOT_IN_GUEST)}
+    missing = {kernel_name, *TOOL_PACKAGES} - set(found)
+    if missing:
+        raise debs.PackageError(f"apt has no candidate for {', '.join(sorted(missing))}")
     kernel = found.pop(kernel_name)
-    return Inputs(kernel, top[BUSYBOX_PACKAGE], dropbear, tuple(found.values()))
+    tools = tuple(found.pop(name) for name in TOOL_PACKAGES)
+    return Inputs(kernel, top[BUSYBOX_PACKAGE], dropbear, tuple(found.values()), tools)
 
 
 def prune_debs(deb_dir: Path, keep: list[Path]) -> None:
@@ -200,7 +237,7 @@ def _build(cache_dir: Path, out_dir: Path, recipe: str, inputs: Inputs) -> Path:
         work = Path(tmp)
         kernel_root, userland = work / "kernel", work / "userland"
         debs.unpack(files[inputs.kernel.name], kernel_root)
-        for package in [inputs.busybox, inputs.dropbear, *inputs.libraries]:
+        for package in [inputs.busybox, inputs.dropbear, *inputs.tools, *inputs.libraries]:
             debs.unpack(files[package.name], userland)
         modules = kmod.ModuleTree.scan(modules_root(kernel_root))
         order = modules.order(MODULES, REQUIRED_MODULES)
@@ -245,14 +282,17 @@ def initramfs(userland: Path, modules: kmod.ModuleTree, order: list[str]) -> Arc
                        ("root", 0o700), ("home", 0o755), ("mnt", 0o755), ("var/log", 0o755)):
         archive.add_dir(path, mode)
     archive.add_char_device("dev/console", 5, 1)
-    archive.add_file("bin/busybox", (userland / "bin/busybox").read_bytes(), 0o755)
     archive.add_symlink("bin/sh", "busybox")
     for path, name, mode in GUEST_FILES:
         archive.add_file(path, guest_file(name), mode)
     for path, text in ETC_FILES.items():
         archive.add_file(path, text.encode())
     archive.add_file("etc/shadow", SHADOW.encode(), 0o600)
-    add_programs(archive, userland, DROPBEAR_FILES)
+    archive.add_file("etc/sudoers", SUDOERS.encode(), 0o440)
+    archive.add_file(CA_BUNDLE, ca_bundle(userland / CA_CERTIFICATES_DIR))
+    add_programs(archive, userland, PROGRAMS, setuid=SETUID_PROGRAMS, plugins=PLUGINS)
+    for alias in ("bin/ping4", "bin/ping6"):  # before busybox --install links its own (root-only) ping6
+        archive.add_symlink(alias, "ping")
     add_modules(archive, modules, order)
     return archive
 
@@ -266,12 +306,27 @@ def add_modules(archive: Archive, modules: kmod.ModuleTree, order: list[str]) ->
     archive.add_file("etc/tiny/modules", ("\n".join(listing) + "\n").encode())
 
 
-def add_programs(archive: Archive, root: Path, programs: dict[str, str]) -> None:
-    """Dynamically linked programs from an unpacked tree, with their interpreter and shared libraries."""
+def ca_bundle(certificates: Path) -> bytes:
+    """The PEM bundle update-ca-certificates would write with every certificate enabled (Debian's default)."""
+    pems = [path.read_bytes() for path in sorted(certificates.rglob("*.crt"))]
+    if not pems:
+        raise BuildError(f"no *.crt under {certificates}: is ca-certificates unpacked?")
+    return b"".join(pem if pem.endswith(b"\n") else pem + b"\n" for pem in pems)
+
+
+def add_programs(archive: Archive, root: Path, programs: Mapping[str, str], *,
+                 setuid: Collection[str] = frozenset(), plugins: Mapping[str, str] | None = None) -> None:
+    """Dynamically linked programs (source path -> guest path) from an unpacked tree, with their interpreter and
+    shared libraries; `setuid` names guest paths installed setuid root, `plugins` shared objects a program
+    dlopen()s from a fixed path (their libraries come along too)."""
     binaries = {}
     for source, dest in programs.items():
         binaries[dest] = (root / source).read_bytes()
-        archive.add_file(dest, binaries[dest], 0o755)
+        archive.add_file(dest, binaries[dest], 0o4755 if dest in setuid else 0o755)
+    for source, dest in (plugins or {}).items():
+        plugin = (root / source).read_bytes()
+        archive.add_file(dest, plugin, 0o644)
+        binaries[dest] = plugin
     for soname, data in shared_libraries(root, list(binaries.values())).items():
         archive.add_file(f"{GUEST_LIBRARY_DIR}/{soname}", data, 0o755)
     interpreters = {elf.interpreter(data) for data in binaries.values()} - {None}
@@ -327,6 +382,7 @@ def make_manifest(image: Path, recipe: str, inputs: Inputs, release: str, order:
         "kernel": {"package": inputs.kernel.name, "version": inputs.kernel.version, "release": release},
         "busybox": {"package": inputs.busybox.name, "version": inputs.busybox.version},
         "dropbear": {"package": inputs.dropbear.name, "version": inputs.dropbear.version},
+        "tools": {package.name: package.version for package in inputs.tools},
         "packages": package_versions(inputs),
         "syslinux": host_package_version("syslinux"),
         "cmdline": KERNEL_CMDLINE,

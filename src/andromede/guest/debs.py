@@ -102,13 +102,13 @@ def newest_kernel(meta: Package) -> str:
 
 
 def closure(roots: Iterable[str], lookup: Callable[[list[str]], dict[str, Package]], *, limit: int = 40,
-            leaves: Iterable[str] = ()) -> list[Package]:
+            leaves: Iterable[str] = (), skip: Iterable[str] = ()) -> list[Package]:
     """The packages named and, except for `leaves`, everything they depend on, looked up a level at a time;
-    names `lookup` does not resolve (virtual packages) are skipped."""
+    names `lookup` does not resolve (virtual packages) and names in `skip` are left out."""
     stop = set(leaves)
     found: dict[str, Package] = {}
-    tried: set[str] = set()
-    wanted = list(dict.fromkeys(roots))
+    tried: set[str] = set(skip)
+    wanted = [name for name in dict.fromkeys(roots) if name not in tried]
     while wanted:
         tried.update(wanted)
         level = lookup(wanted)

@@ -8,7 +8,9 @@ User networking is `restrict=on`: the guest reaches nothing but the forwards set
 
 from __future__ import annotations
 
+import datetime
 import io
+import ipaddress
 import json
 import os
 import re
@@ -23,8 +25,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import serialization
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.x509.oid import NameOID
 
 from andromede.guest import build_tiny_image, default_cache_dir
 from andromede.guest.build import HOST_PACKAGES
@@ -38,6 +43,8 @@ READY_TIMEOUT_S = 120
 READY = re.compile(r"andromede-tiny: ready hostname=(?P<hostname>\S+) ip=(?P<ip>\S+) uptime=(?P<uptime>[\d.]+)")
 HOSTKEY = re.compile(r"andromede-tiny: ssh hostkey (?P<key>ssh-ed25519 \S+)")
 METADATA_STUB = Path(__file__).with_name("metadata_stub.py")
+TLS_STUB = Path(__file__).with_name("tls_stub.py")
+METADATA_IP = "169.254.169.254"
 USER_DATA = b"#!/bin/sh\necho hello-from-user-data\n"
 
 
@@ -78,6 +85,24 @@ def ssh_key(tmp_path: Path) -> SshKey:
 def meta_data(public_key: str, hostname: str = "tinytest") -> dict[str, object]:
     return {"uuid": "0b4e5f3c-7f0e-4c43-9a57-6cbd0c9a8f11", "hostname": hostname, "name": hostname,
             "public_keys": {"tinytest": public_key + "\n"}, "launch_index": 0, "availability_zone": "nova"}
+
+
+def self_signed_certificate(directory: Path, ip: str) -> tuple[Path, Path]:
+    """(certificate, key) PEM files for a server at `ip`, trusted by nobody but whoever is handed the certificate."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, ip)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(ip))]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = directory / "tls.crt", directory / "tls.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
 
 
 def make_config_drive(path: Path, meta: dict[str, object], user_data: bytes | None) -> Path:
@@ -240,14 +265,25 @@ def test_vfat_config_drive_on_virtio_without_network_on_i440fx(tiny_image: Path,
         assert (ready["hostname"], ready["ip"]) == ("tiny-virtio", "none")
 
 
-def test_metadata_service_when_there_is_no_config_drive(tiny_image: Path, tmp_path: Path) -> None:
-    """169.254.169.254:80 is answered by a local process QEMU starts per connection (guestfwd cmd:)."""
+def test_metadata_service_when_there_is_no_config_drive_and_cirros_tools_over_ssh(
+        tiny_image: Path, tmp_path: Path, ssh_key: SshKey) -> None:
+    """169.254.169.254:80 (and :443, behind TLS) is answered by a local process QEMU starts per connection
+    (guestfwd cmd:). Over SSH, the tiny user has what test scripts expect of CirrOS: curl with TLS,
+    passwordless sudo, ip and ping."""
+    if shutil.which("ssh") is None:
+        unavailable("no ssh client on this host (Debian package openssh-client)")
     root = tmp_path / "metadata"
     (root / "openstack/latest").mkdir(parents=True)
-    (root / "openstack/latest/meta_data.json").write_text(json.dumps({"uuid": "1d0c", "name": "From MDS.example"}))
+    (root / "latest/meta-data").mkdir(parents=True)
+    meta = {"uuid": "1d0c", "name": "From MDS.example", "public_keys": {"k": ssh_key.public + "\n"}}
+    (root / "openstack/latest/meta_data.json").write_text(json.dumps(meta))
     (root / "openstack/latest/user_data").write_bytes(b"#!/bin/sh\necho from-the-metadata-service\nexit 3\n")
-    forward = f",net=169.254.0.0/16,guestfwd=tcp:169.254.169.254:80-cmd:{sys.executable} {METADATA_STUB} {root}"
-    if " " in f"{sys.executable}{METADATA_STUB}{root}":
+    (root / "latest/meta-data/instance-id").write_text("i-0000tiny")
+    cert, key = self_signed_certificate(tmp_path, METADATA_IP)
+    (root / "ca.pem").write_bytes(cert.read_bytes())
+    forward = (f",net=169.254.0.0/16,guestfwd=tcp:{METADATA_IP}:80-cmd:{sys.executable} {METADATA_STUB} {root}"
+               f",guestfwd=tcp:{METADATA_IP}:443-cmd:{sys.executable} {TLS_STUB} {cert} {key} {root}")
+    if " " in f"{sys.executable}{METADATA_STUB}{TLS_STUB}{root}":
         pytest.skip("guestfwd cmd: splits on spaces")
     with running_vm(tiny_image, tmp_path, machine="pc", netdev_options=forward) as vm:
         ready = vm.wait_for(READY, READY_TIMEOUT_S)
@@ -255,5 +291,27 @@ def test_metadata_service_when_there_is_no_config_drive(tiny_image: Path, tmp_pa
         assert "andromede-tiny: metadata source=metadata-service" in log
         assert "\nfrom-the-metadata-service\n" in log
         assert "andromede-tiny: user-data exit=3" in log
-        assert "andromede-tiny: ssh keys=0" in log
+        assert "andromede-tiny: ssh keys=1" in log
         assert ready["hostname"] == "From-MDS"  # the name's first label, made hostname-safe
+
+        hostkey = HOSTKEY.search(log)
+        assert hostkey is not None
+        known_hosts = tmp_path / "known_hosts"
+        known_hosts.write_text(f"[127.0.0.1]:{vm.ssh_port} {hostkey['key']}\n")
+        script = ("curl -sS http://169.254.169.254/latest/meta-data/instance-id; echo; sudo -n id -u; "
+                  "ip -4 addr show eth0; ping -c 1 -W 5 169.254.2.2 >/dev/null && echo ping-ok; "
+                  "sudo -n ping -c 1 -W 5 169.254.2.2 >/dev/null && echo root-ping-ok; "
+                  "curl -V | head -n 1; "
+                  "curl -sS -o /tmp/ca.pem http://169.254.169.254/ca.pem; "
+                  "echo https-$(curl -sS --cacert /tmp/ca.pem https://169.254.169.254/latest/meta-data/instance-id); "
+                  "curl -sS https://169.254.169.254/latest/meta-data/instance-id 2>&1; echo default-ca-exit=$?")
+        done = ssh(vm, ssh_key, known_hosts, "tiny", script)
+        lines = done.stdout.splitlines()
+        assert lines[:2] == ["i-0000tiny", "0"], done.stdout + done.stderr
+        assert "inet 169.254.2.15/16" in done.stdout  # QEMU's DHCP in the net= above; its gateway is .2.2
+        assert "ping-ok" in lines and "root-ping-ok" in lines, done.stdout + done.stderr
+        assert any(line.startswith("curl ") and "OpenSSL/" in line for line in lines)
+        # A verified TLS request, and without --cacert libcurl loads Debian's bundle and rightly refuses the
+        # self-signed server (60); a missing or unreadable bundle would be 77.
+        assert "https-i-0000tiny" in lines, done.stdout + done.stderr
+        assert lines[-1] == "default-ca-exit=60", done.stdout

@@ -216,6 +216,42 @@ def test_closure_follows_depends_level_by_level() -> None:
         debs.closure(["dropbear-bin"], lookup, limit=2)
 
 
+def test_closure_skips_what_only_maintainer_scripts_need() -> None:
+    known = {"sudo": ("libpam0g", "init-system-helpers"), "init-system-helpers": ("perl-base",),
+             "libpam0g": ("libc6", "debconf"), "libc6": ()}
+    tried: list[str] = []
+
+    def lookup(names: list[str]) -> dict[str, Package]:
+        tried.extend(names)
+        return {name: Package(name, "1", "amd64", "", known[name]) for name in names if name in known}
+
+    found = debs.closure(["sudo", "debconf"], lookup, skip=["init-system-helpers", "debconf"])
+    assert sorted(p.name for p in found) == ["libc6", "libpam0g", "sudo"]
+    assert not {"init-system-helpers", "perl-base", "debconf"} & set(tried)
+
+
+def test_resolve_inputs_adds_the_tools_and_their_closure(monkeypatch: pytest.MonkeyPatch) -> None:
+    kernel = "linux-image-6.1.0-57-amd64"
+    known = {"linux-image-amd64": (kernel,), kernel: ("kmod",), "busybox": ("libc6",),
+             "dropbear-bin": ("libc6",), "curl": ("libcurl4",), "libcurl4": ("libssl3", "libc6"),
+             "ca-certificates": ("openssl", "debconf"), "sudo": ("libpam0g", "init-system-helpers"),
+             "libpam-modules": ("libpam0g", "debconf"), "iputils-ping": ("libcap2", "libc6"),
+             "libpam0g": ("libc6",), "libssl3": ("libc6",), "libcap2": ("libc6",), "libc6": ()}
+    looked_up: list[str] = []
+
+    def candidates(names: list[str]) -> dict[str, Package]:
+        looked_up.extend(names)
+        return {name: Package(name, "1", "amd64", "", known[name]) for name in names if name in known}
+
+    monkeypatch.setattr(debs, "candidates", candidates)
+    inputs = build.resolve_inputs()
+    assert inputs.kernel.name == kernel and inputs.busybox.name == "busybox"
+    assert [p.name for p in inputs.tools] == list(build.TOOL_PACKAGES)
+    assert sorted(p.name for p in inputs.libraries) == ["libc6", "libcap2", "libcurl4", "libpam0g", "libssl3"]
+    assert not set(build.NOT_IN_GUEST) & set(looked_up)
+    assert set(build.TOOL_PACKAGES) <= set(build.package_versions(inputs))
+
+
 # ---- shared libraries ----
 
 def test_shared_libraries_follow_needed_and_absolute_symlinks(tmp_path: Path) -> None:
@@ -235,6 +271,61 @@ def test_shared_libraries_follow_needed_and_absolute_symlinks(tmp_path: Path) ->
     assert build.resolve_inside(tmp_path, Path("lib64/ld-linux-x86-64.so.2")) == lib / "ld-linux-x86-64.so.2"
     with pytest.raises(build.BuildError, match="libmissing"):
         build.shared_libraries(tmp_path, [make_program(["libmissing.so.1"])])
+
+
+def test_add_programs_installs_setuid_programs_and_plugins_with_their_libraries(tmp_path: Path) -> None:
+    lib = tmp_path / "lib/x86_64-linux-gnu"
+    (lib / "security").mkdir(parents=True)
+    (tmp_path / "usr/bin").mkdir(parents=True)
+    (tmp_path / "usr/libexec/sudo").mkdir(parents=True)
+    for soname in ("ld-linux-x86-64.so.2", "libc.so.6", "libpam.so.0"):
+        (lib / soname).write_bytes(make_program(["libc.so.6"] if soname != "libc.so.6" else [], interp=None))
+    (tmp_path / "usr/libexec/sudo/libsudo_util.so.0").write_bytes(make_program(["libc.so.6"], interp=None))
+    (tmp_path / "usr/bin/sudo").write_bytes(make_program(["libsudo_util.so.0", "libc.so.6"]))
+    (tmp_path / "usr/libexec/sudo/sudoers.so").write_bytes(make_program(["libpam.so.0"], interp=None))
+    (lib / "security/pam_permit.so").write_bytes(make_program(["libpam.so.0"], interp=None))
+    archive = Archive()
+    build.add_programs(archive, tmp_path, {"usr/bin/sudo": "usr/bin/sudo"}, setuid={"usr/bin/sudo"},
+                       plugins={"usr/libexec/sudo/sudoers.so": "usr/libexec/sudo/sudoers.so",
+                                "lib/x86_64-linux-gnu/security/pam_permit.so": "lib/security/pam_permit.so"})
+    entries = archive.entries
+    assert entries["usr/bin/sudo"].mode == stat.S_IFREG | 0o4755
+    assert entries["usr/libexec/sudo/sudoers.so"].mode == stat.S_IFREG | 0o644
+    assert entries["lib/security/pam_permit.so"].mode == stat.S_IFREG | 0o644
+    libraries = {path.rsplit("/", 1)[1] for path in entries if path.startswith(build.GUEST_LIBRARY_DIR + "/")}
+    assert libraries == {"ld-linux-x86-64.so.2", "libc.so.6", "libpam.so.0", "libsudo_util.so.0"}
+    assert entries["lib64/ld-linux-x86-64.so.2"].mode == stat.S_IFLNK | 0o777
+
+
+def test_ca_bundle_concatenates_every_certificate_in_order(tmp_path: Path) -> None:
+    certs = tmp_path / "usr/share/ca-certificates"
+    (certs / "mozilla").mkdir(parents=True)
+    (certs / "mozilla/B_Root.crt").write_bytes(b"-----BEGIN CERTIFICATE-----\nB\n-----END CERTIFICATE-----")
+    (certs / "mozilla/A_Root.crt").write_bytes(b"-----BEGIN CERTIFICATE-----\nA\n-----END CERTIFICATE-----\n")
+    (certs / "mozilla/README").write_text("not a certificate")
+    bundle = build.ca_bundle(certs)
+    assert bundle.count(b"BEGIN CERTIFICATE") == 2
+    assert bundle.index(b"\nA\n") < bundle.index(b"\nB\n") and bundle.endswith(b"-----\n")
+    assert b"not a certificate" not in bundle
+    with pytest.raises(build.BuildError, match="ca-certificates"):
+        build.ca_bundle(tmp_path / "empty")
+
+
+def test_sudo_is_passwordless_for_tiny_only_and_pam_checks_no_password() -> None:
+    assert "tiny ALL=(ALL) NOPASSWD: ALL" in build.SUDOERS.splitlines()
+    assert [line for line in build.SUDOERS.splitlines() if "NOPASSWD" in line] == ["tiny ALL=(ALL) NOPASSWD: ALL"]
+    pam = dict(line.split(" ", 1) for line in build.ETC_FILES["etc/pam.d/sudo"].splitlines())
+    assert pam["auth"] == pam["password"] == "required pam_deny.so"
+    assert "pam_permit" not in build.ETC_FILES["etc/pam.d/other"]
+    assert {Path(dest).name for dest in build.PLUGINS.values()} == {"sudoers.so", "pam_permit.so", "pam_deny.so"}
+    assert build.SETUID_PROGRAMS.issubset(build.PROGRAMS.values())
+
+
+def test_every_user_pings_through_setuid_iputils_over_a_raw_socket() -> None:
+    assert build.PROGRAMS["bin/ping"] == "bin/ping" and "iputils-ping" in build.TOOL_PACKAGES
+    assert "bin/ping" in build.SETUID_PROGRAMS
+    # ICMP datagram sockets stay closed (the kernel's default range): a reply to one once stopped the guest dead.
+    assert "ping_group_range" not in build.guest_file("init").decode()
 
 
 # ---- cpio ----
@@ -271,6 +362,19 @@ def test_cpio_newc_layout() -> None:
     assert entries["dev/console"][0] == stat.S_IFCHR | 0o600 and entries["dev/console"][2] == (5, 1)
     assert entries["tmp"][0] == stat.S_IFDIR | 0o1777
     assert archive.to_bytes() == archive.to_bytes()
+
+
+def test_cpio_keeps_setuid_bits_and_root_ownership() -> None:
+    archive = Archive()
+    archive.add_file("usr/bin/sudo", b"\x7fELF", 0o4755)
+    archive.add_file("etc/sudoers", b"tiny ALL=(ALL) NOPASSWD: ALL\n", 0o440)
+    data = archive.to_bytes()
+    entries = parse_newc(data)
+    assert entries["usr/bin/sudo"][0] == stat.S_IFREG | stat.S_ISUID | 0o755
+    assert entries["etc/sudoers"][0] == stat.S_IFREG | 0o440
+    at = data.index(b"usr/bin/sudo\0") - 110
+    uid, gid = int(data[at + 22:at + 30], 16), int(data[at + 30:at + 38], 16)
+    assert (uid, gid) == (0, 0)
 
 
 def test_cpio_refuses_escaping_paths() -> None:
@@ -334,7 +438,7 @@ def test_second_call_returns_the_cached_image_without_apt(tmp_path: Path, monkey
 
 def test_refresh_rebuilds_only_when_packages_moved(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     inputs = build.Inputs(Package("linux-image-6.1.0-56-amd64", "6.1.192-2", "amd64", ""),
-                          Package("busybox-static", "1", "amd64", ""), Package("dropbear-bin", "2", "amd64", ""), ())
+                          Package("busybox", "1", "amd64", ""), Package("dropbear-bin", "2", "amd64", ""), ())
     image = fake_cached_image(tmp_path / "tiny", build.recipe_digest(), build.package_versions(inputs))
     built: list[build.Inputs] = []
     monkeypatch.setattr(build, "resolve_inputs", lambda: inputs)

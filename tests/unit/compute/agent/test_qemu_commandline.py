@@ -36,11 +36,12 @@ def test_machine_cpu_and_memory_follow_the_spec_and_accelerator() -> None:
 
     assert argv[0] == "qemu-system-x86_64"
     assert option(argv, "-machine") == ["q35,graphics=off"]
-    assert option(argv, "-accel") == ["tcg"]
+    assert option(argv, "-accel") == ["tcg,tb-size=128"]  # inside the cgroup's room for QEMU, reboot after reboot
     assert option(argv, "-cpu") == ["max"]
     assert option(argv, "-m") == ["256M"]
     assert option(argv, "-smp") == ["2"]
     assert option(build_argv(make_spec(), PATHS, accel="kvm"), "-cpu") == ["host"]
+    assert option(build_argv(make_spec(), PATHS, accel="kvm"), "-accel") == ["kvm"]
 
 
 def test_no_default_devices_no_display_and_strict_boot() -> None:

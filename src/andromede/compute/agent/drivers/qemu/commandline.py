@@ -20,6 +20,10 @@ SMBIOS_PRODUCT = "OpenStack Nova"
 _TAP_NAME = re.compile(r"[A-Za-z0-9_.-]{1,15}")
 _MAC = re.compile(r"[0-9a-f]{2}(:[0-9a-f]{2}){5}")
 _PORT_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+# TCG's translation cache defaults to 1 GiB and is never emptied by a guest reboot, so it outgrew the room
+# cgroups.Limits leaves QEMU beside the guest's RAM (256 MiB at least): the kernel killed QEMU mid-boot, measured
+# with a 256 MiB tiny guest after one Ctrl-Alt-Del. 128 MiB keeps the whole process well inside that room.
+TCG_TRANSLATION_CACHE_MIB = 128
 HOTPLUG_SLOTS = 4  # free PCIe root ports for interfaces attached while the VM runs
 
 
@@ -38,7 +42,7 @@ def build_argv(
         "-uuid", uuid,
         # graphics=off makes SeaBIOS mirror its screen to the serial port: boot failures show in the console log.
         "-machine", "q35,graphics=off",
-        "-accel", accel,
+        "-accel", accel if accel == "kvm" else f"tcg,tb-size={TCG_TRANSLATION_CACHE_MIB}",
         # `host` is the only sensible CPU under KVM; under TCG, `max` offers every feature TCG emulates.
         "-cpu", "host" if accel == "kvm" else "max",
         "-m", f"{spec.memory_mib}M",
