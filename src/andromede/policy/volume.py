@@ -1,0 +1,31 @@
+"""Cinder's default RBAC (its 2023 scoped defaults, project scope): readers list and show, members create, change
+and delete their project's volumes; volume types are a cloud admin's to make. Another project's volume is a 404
+from the service before any check that would say it exists."""
+
+from __future__ import annotations
+
+from andromede.policy.checks import ADMIN, PROJECT_MEMBER, PROJECT_READER, any_of
+from andromede.policy.enforcer import register, rule_maker
+
+V3 = "/volume/v3/{project_id}"
+_rule = rule_maker("volume", V3)
+_ext = rule_maker("volume_extension", V3)
+_READ = any_of(ADMIN, PROJECT_READER)
+_WRITE = any_of(ADMIN, PROJECT_MEMBER)
+
+register(
+    _rule("get_all", _READ, "List volumes.", ("GET", "/volumes"), ("GET", "/volumes/detail")),
+    _rule("create", _WRITE, "Create a volume.", ("POST", "/volumes")),
+    _rule("get", _READ, "Show a volume or its metadata.", ("GET", "/volumes/{volume_id}"),
+          ("GET", "/volumes/{volume_id}/metadata")),
+    _rule("update", _WRITE, "Change a volume's name, description or metadata.", ("PUT", "/volumes/{volume_id}")),
+    _rule("update_volume_metadata", _WRITE, "Add, replace or remove a volume's metadata.",
+          ("POST", "/volumes/{volume_id}/metadata"), ("PUT", "/volumes/{volume_id}/metadata"),
+          ("DELETE", "/volumes/{volume_id}/metadata/{key}")),
+    _rule("delete", _WRITE, "Delete a volume.", ("DELETE", "/volumes/{volume_id}")),
+    _rule("limits", _READ, "Show the project's absolute limits and usage.", ("GET", "/limits")),
+    _ext("types_manage:get", _READ, "List and show volume types.", ("GET", "/types"), ("GET", "/types/{type_id}")),
+    _ext("availability_zone_list", _READ, "List availability zones.", ("GET", "/os-availability-zone")),
+    _ext("quotas:show", _READ, "Show a project's quotas (one's own; any for a cloud admin).",
+         ("GET", "/os-quota-sets/{project_id}")),
+)

@@ -1,0 +1,57 @@
+"""Cinder v3 through the real clients: `openstack volume create/list/show/set/delete`, volume types, quotas and
+limits, as a project's member uses them (control plane only: volumes stay `creating` until the volume agent)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.support.accounts import Admin, cli_as
+from tests.support.server import Server
+
+
+def _json(result: object) -> dict | list:
+    return json.loads(result.stdout)  # type: ignore[attr-defined]
+
+
+def test_volume_crud_through_the_cli(server: Server, admin: Admin, tmp_path: Path) -> None:
+    cli = cli_as(server, admin.account("member"), tmp_path)
+    made = _json(cli("volume", "create", "--size", "2", "--description", "first", "--property", "tier=gold",
+                     "v1", "-f", "json"))
+    assert made["size"] == 2 and made["name"] == "v1" and made["status"] == "creating"
+    assert made["type"] == "__DEFAULT__" and made["encrypted"] is True and made["availability_zone"] == "nova"
+
+    listed = _json(cli("volume", "list", "-f", "json"))
+    assert [(v["ID"], v["Name"], v["Size"]) for v in listed] == [(made["id"], "v1", 2)]
+
+    cli("volume", "set", "--name", "v1-renamed", "--description", "changed", "--property", "owner=me", made["id"])
+    shown = _json(cli("volume", "show", "v1-renamed", "-f", "json"))
+    assert shown["description"] == "changed" and shown["properties"] == {"tier": "gold", "owner": "me"}
+
+    types = _json(cli("volume", "type", "list", "-f", "json"))
+    assert [t["Name"] for t in types] == ["__DEFAULT__"]
+    assert _json(cli("volume", "type", "show", "__DEFAULT__", "-f", "json"))["name"] == "__DEFAULT__"
+
+    limits = {row["Name"]: row["Value"] for row in _json(cli("limits", "show", "--absolute", "-f", "json"))}
+    assert limits["max_total_volumes"] == 10 and limits["total_volumes_used"] == 1
+    assert limits["total_gigabytes_used"] == 2
+
+    cli("volume", "delete", made["id"])
+    assert _json(cli("volume", "list", "-f", "json")) == []
+    gone = cli("volume", "show", made["id"], check=False)
+    assert gone.returncode != 0  # type: ignore[attr-defined]
+
+
+def test_openstacksdk_block_storage(server: Server, admin: Admin) -> None:
+    import openstack
+
+    account = admin.account("member")
+    conn = openstack.connect(auth_url=server.identity_url, username=account.name, password=account.password,
+                             project_name=account.project_name, user_domain_name="Default",
+                             project_domain_name="Default", region_name="RegionOne", cacert=server.cacert)
+    volume = conn.block_storage.create_volume(size=1, name="sdk-vol", metadata={"k": "v"})
+    assert conn.block_storage.get_volume(volume.id).metadata == {"k": "v"}
+    assert [v.id for v in conn.block_storage.volumes(name="sdk-vol")] == [volume.id]
+    assert [z.name for z in conn.block_storage.availability_zones()] == ["nova"]
+    conn.block_storage.delete_volume(volume.id)
+    assert list(conn.block_storage.volumes()) == []
