@@ -51,6 +51,7 @@ def run(server: Server) -> Recorder:
         neutron_conformance(played)
         nova_lifecycle(played)
         key_manager(played)
+        block_storage(played)
         return rec
 
 
@@ -1572,3 +1573,53 @@ def key_manager(scenario: Scenario) -> None:
     c("km deletion certificate", "GET", certificate, token=t, expect=200)
     c("km deletion certificate as another project", "GET", certificate, token=bob, expect=404)
     c("km secret delete filled", "DELETE", filled, token=t, expect=204)
+
+
+def block_storage(scenario: Scenario) -> None:
+    """Issue 16, deliverable 2 (control plane): Cinder v3 at /volume (alice's project; bob is another project)."""
+    c, t, bob = scenario.call, scenario.alice_token, scenario.bob_token
+    base = f"/volume/v3/{scenario.project_a['id']}"
+    bad_version = {"OpenStack-API-Version": "volume 3.999"}
+    for path in ("/volume/", "/volume/v3", "/volume/v3/"):
+        c(f"cinder versions {path}", "GET", path, expect=(200, 300))
+        c(f"cinder versions {path} bad microversion", "GET", path, headers=bad_version, expect=406)
+    made = c("cinder volume create", "POST", f"{base}/volumes", token=t, json={"volume": {
+        "size": 1, "name": "golden-vol", "description": "d", "metadata": {"tier": "gold"}}}, expect=202).json()
+    volume = f"{base}/volumes/{made['volume']['id']}"
+    c("cinder volume create size 0", "POST", f"{base}/volumes", token=t, json={"volume": {"size": 0}}, expect=400)
+    c("cinder volume create over quota", "POST", f"{base}/volumes", token=t, json={"volume": {"size": 5000}},
+      expect=413)
+    c("cinder volume list", "GET", f"{base}/volumes?sort=name:asc&limit=5", token=t, expect=200)
+    c("cinder volume list as another project", "GET", f"{base}/volumes", token=bob, expect=404)
+    c("cinder volume list detail", "GET", f"{base}/volumes/detail?metadata={{'tier':'gold'}}", token=t, expect=200)
+    c("cinder volume list detail bad sort", "GET", f"{base}/volumes/detail?sort=size:sideways", token=t, expect=400)
+    c("cinder volume show", "GET", volume, token=t, expect=200)
+    c("cinder volume show as another project", "GET", volume, token=bob, expect=404)
+    c("cinder volume update", "PUT", volume, token=t, json={"volume": {"name": "golden-vol-2"}}, expect=200)
+    c("cinder volume update empty", "PUT", volume, token=t, json={"volume": {}}, expect=400)
+    c("cinder volume metadata", "GET", f"{volume}/metadata", token=t, expect=200)
+    c("cinder volume metadata as another project", "GET", f"{volume}/metadata", token=bob, expect=404)
+    c("cinder volume metadata merge", "POST", f"{volume}/metadata", token=t, json={"metadata": {"a": "b"}},
+      expect=200)
+    c("cinder volume metadata merge bad", "POST", f"{volume}/metadata", token=t, json={"metadata": {"a": 1}},
+      expect=400)
+    c("cinder volume metadata replace", "PUT", f"{volume}/metadata", token=t, json={"metadata": {"x": "y"}},
+      expect=200)
+    c("cinder volume metadata replace bad", "PUT", f"{volume}/metadata", token=t, json={"meta": {}}, expect=400)
+    c("cinder volume metadata delete key", "DELETE", f"{volume}/metadata/x", token=t, expect=200)
+    c("cinder volume metadata delete missing key", "DELETE", f"{volume}/metadata/x", token=t, expect=404)
+    c("cinder type list", "GET", f"{base}/types", token=t, expect=200)
+    c("cinder type list as another project", "GET", f"{base}/types", token=bob, expect=404)
+    c("cinder type show default", "GET", f"{base}/types/default", token=t, expect=200)
+    c("cinder type show missing", "GET", f"{base}/types/{MISSING_HEX}", token=t, expect=404)
+    c("cinder availability zones", "GET", f"{base}/os-availability-zone", token=t, expect=200)
+    c("cinder availability zones as another project", "GET", f"{base}/os-availability-zone", token=bob,
+      expect=404)
+    c("cinder quota show", "GET", f"{base}/os-quota-sets/{scenario.project_a['id']}?usage=true", token=t,
+      expect=200)
+    c("cinder quota show another project", "GET", f"{base}/os-quota-sets/{scenario.project_b['id']}", token=t,
+      expect=404)
+    c("cinder limits", "GET", f"{base}/limits", token=t, expect=200)
+    c("cinder limits as another project", "GET", f"{base}/limits", token=bob, expect=404)
+    c("cinder volume delete as another project", "DELETE", volume, token=bob, expect=404)
+    c("cinder volume delete", "DELETE", volume, token=t, expect=202)
