@@ -1621,5 +1621,29 @@ def block_storage(scenario: Scenario) -> None:
       expect=404)
     c("cinder limits", "GET", f"{base}/limits", token=t, expect=200)
     c("cinder limits as another project", "GET", f"{base}/limits", token=bob, expect=404)
+    for suffix in ("", "/"):
+        c(f"cinder versions /volume/v3/project{suffix}", "GET", f"{base}{suffix}", expect=200)
+        c(f"cinder versions /volume/v3/project{suffix} bad microversion", "GET", f"{base}{suffix}",
+          headers=bad_version, expect=406)
+    c("cinder volumes without project", "GET", "/volume/v3/volumes", token=t, expect=200)
+    admin = scenario.admin
+    made_type = c("cinder type create", "POST", f"{base}/types", token=admin, json={"volume_type": {
+        "name": "golden-plain", "description": "unencrypted"}}, expect=200).json()["volume_type"]
+    vtype = f"{base}/types/{made_type['id']}"
+    c("cinder type create as member", "POST", f"{base}/types", token=t, json={"volume_type": {"name": "x"}},
+      expect=403)
+    c("cinder type encryption none", "GET", f"{vtype}/encryption", token=t, expect=200)
+    c("cinder type encryption missing type", "GET", f"{base}/types/{MISSING_HEX}/encryption", token=t, expect=404)
+    enc = c("cinder type encryption create", "POST", f"{vtype}/encryption", token=admin, json={"encryption": {
+        "provider": "luks", "cipher": "aes-xts-plain64", "key_size": 512, "control_location": "front-end"}},
+        expect=200).json()["encryption"]
+    c("cinder type encryption create bad cipher", "POST", f"{vtype}/encryption", token=admin, json={
+        "encryption": {"provider": "luks", "cipher": "des"}}, expect=400)
+    c("cinder type encryption delete", "DELETE", f"{vtype}/encryption/{enc['encryption_id']}", token=admin,
+      expect=202)
+    c("cinder type encryption delete again", "DELETE", f"{vtype}/encryption/{enc['encryption_id']}", token=admin,
+      expect=404)
+    c("cinder type delete as member", "DELETE", vtype, token=t, expect=403)
+    c("cinder type delete", "DELETE", vtype, token=admin, expect=202)
     c("cinder volume delete as another project", "DELETE", volume, token=bob, expect=404)
     c("cinder volume delete", "DELETE", volume, token=t, expect=202)

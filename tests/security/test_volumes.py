@@ -93,3 +93,40 @@ def test_a_reader_cannot_create_and_microversions_past_the_maximum_are_refused(s
         refused = client.get(f"/volume/v3/{project}/volumes", headers={"OpenStack-API-Version": "volume 3.999"})
         _fault(refused, 406, "notAcceptable")
         assert client.get(f"/volume/v3/{project}/volumes").headers["OpenStack-API-Version"] == "volume 3.0"
+
+
+def test_a_member_cannot_make_or_change_types(server: Server, admin: Admin) -> None:
+    with _client(server, admin.account("member")) as client:
+        project = _project_id(client)
+        before = client.get(f"/volume/v3/{project}/types").json()
+        default_id = before["volume_types"][0]["id"]
+        _fault(client.post(f"/volume/v3/{project}/types", json={"volume_type": {"name": "clear"}}), 403,
+               "forbidden")
+        _fault(client.post(f"/volume/v3/{project}/types/{default_id}/encryption",
+                           json={"encryption": {"provider": "luks"}}), 403, "forbidden")
+        encryption = client.get(f"/volume/v3/{project}/types/{default_id}/encryption").json()
+        _fault(client.delete(f"/volume/v3/{project}/types/{default_id}/encryption/{encryption['encryption_id']}"),
+               403, "forbidden")
+        _fault(client.delete(f"/volume/v3/{project}/types/{default_id}"), 403, "forbidden")
+        assert client.get(f"/volume/v3/{project}/types").json() == before
+        assert client.get(f"/volume/v3/{project}/types/{default_id}/encryption").json() == encryption
+        assert encryption["provider"] == "luks" and encryption["key_size"] == 512
+
+
+def test_bad_type_bodies_from_the_operator_make_nothing(server: Server, admin: Admin) -> None:
+    operator = server.http()
+    operator.headers.update(auth_headers(server.admin_token()))
+    project, _ = admin.project()
+    base = f"/volume/v3/{project}/types"
+    before = operator.get(base).json()
+    for body in ({}, {"volume_type": {}}, {"volume_type": {"name": ""}}, {"volume_type": {"name": "n" * 256}},
+                 {"volume_type": {"name": "t", "extra_specs": {"k": 1}}}):
+        _fault(operator.post(base, json=body), 400, "badRequest")
+    default_id = before["volume_types"][0]["id"]
+    _fault(operator.delete(f"{base}/{default_id}"), 400, "badRequest")
+    made = operator.post(base, json={"volume_type": {"name": "golden"}}).json()["volume_type"]
+    for encryption in ({"provider": "plain"}, {"provider": "luks", "cipher": "aes-cbc-essiv"},
+                       {"provider": "luks", "key_size": 128}, {"provider": "luks", "control_location": "x"}):
+        _fault(operator.post(f"{base}/{made['id']}/encryption", json={"encryption": encryption}), 400, "badRequest")
+    assert operator.get(f"{base}/{made['id']}/encryption").json() == {}
+    operator.close()

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from andromede.common.clock import isotime
 from andromede.common.context import RequestContext
@@ -21,11 +21,13 @@ from andromede.policy import enforce, mark_public
 from andromede.servicekit import json_body
 from andromede.servicekit.deps import context
 from andromede.servicekit.service_app import service_app
-from andromede.volume import schemas, service
+from andromede.volume import schemas, service, types
 from andromede.volume.microversion import MAX_VERSION, MIN_VERSION, Microversions, text
 from andromede.volume.models import Volume, VolumeType
 
 router = APIRouter()
+_NO_PROJECT = "-"  # what a project-less URL (Cinder 3.67, what the SDK uses with a system token) stands for
+_COLLECTIONS = ("volumes", "types", "limits", "os-quota-sets", "os-availability-zone")
 
 
 def _db(request: Request) -> AbstractContextManager[Session]:
@@ -39,6 +41,8 @@ def _base(request: Request) -> str:
 
 def _project(ctx: RequestContext, project_id: str) -> str:
     """The path's project must be the token's (a cloud admin may name any): another is a 404, never a 403."""
+    if project_id == _NO_PROJECT:
+        return ctx.project_id or _NO_PROJECT
     if project_id != ctx.project_id and not ctx.is_admin:
         raise NotFound("The resource could not be found.")
     return project_id
@@ -61,6 +65,8 @@ def versions(request: Request, ctx: RequestContext = Depends(context)) -> JSONRe
 
 @router.get("/v3")
 @router.get("/v3/")
+@router.get("/v3/{project_id}")
+@router.get("/v3/{project_id}/")
 def version(request: Request, ctx: RequestContext = Depends(context)) -> dict:
     mark_public(ctx)
     return {"versions": [_version_doc(request)]}
@@ -120,7 +126,7 @@ def _filtered(request: Request, ctx: RequestContext, session: Session, project_i
 @router.get("/v3/{project_id}/volumes")
 def list_volumes(project_id: str, request: Request, ctx: RequestContext = Depends(context)) -> dict:
     enforce(ctx, "volume:get_all")
-    _project(ctx, project_id)
+    project_id = _project(ctx, project_id)
     with _db(request) as session:
         rows = _filtered(request, ctx, session, project_id)
         return {"volumes": [{"id": v.id, "name": v.name, "links": _links(request, v.project_id, "volumes", v.id)}
@@ -130,7 +136,7 @@ def list_volumes(project_id: str, request: Request, ctx: RequestContext = Depend
 @router.get("/v3/{project_id}/volumes/detail")
 def list_volumes_detail(project_id: str, request: Request, ctx: RequestContext = Depends(context)) -> dict:
     enforce(ctx, "volume:get_all")
-    _project(ctx, project_id)
+    project_id = _project(ctx, project_id)
     with _db(request) as session:
         types = _types(session)
         rows = _filtered(request, ctx, session, project_id)
@@ -140,7 +146,7 @@ def list_volumes_detail(project_id: str, request: Request, ctx: RequestContext =
 @router.post("/v3/{project_id}/volumes", status_code=202)
 async def create_volume(project_id: str, request: Request, ctx: RequestContext = Depends(context)) -> dict:
     enforce(ctx, "volume:create")
-    _project(ctx, project_id)
+    project_id = _project(ctx, project_id)
     fields = schemas.volume_create(json_body.decode(await request.body()))
     with _db(request) as session:
         volume = service.create(session, request.app.state.km, ctx, fields)
@@ -150,7 +156,7 @@ async def create_volume(project_id: str, request: Request, ctx: RequestContext =
 @router.get("/v3/{project_id}/volumes/{volume_id}")
 def show_volume(project_id: str, volume_id: str, request: Request, ctx: RequestContext = Depends(context)) -> dict:
     enforce(ctx, "volume:get")
-    _project(ctx, project_id)
+    project_id = _project(ctx, project_id)
     with _db(request) as session:
         volume = service.find(session, ctx, volume_id)
         return {"volume": _volume_view(request, ctx, volume, session.get(VolumeType, volume.volume_type_id))}
@@ -160,7 +166,7 @@ def show_volume(project_id: str, volume_id: str, request: Request, ctx: RequestC
 async def update_volume(project_id: str, volume_id: str, request: Request,
                         ctx: RequestContext = Depends(context)) -> dict:
     enforce(ctx, "volume:update")
-    _project(ctx, project_id)
+    project_id = _project(ctx, project_id)
     body = await request.body()
     with _db(request) as session:
         volume = service.find(session, ctx, volume_id)
@@ -175,7 +181,7 @@ async def set_volume_metadata(project_id: str, volume_id: str, request: Request,
                               ctx: RequestContext = Depends(context)) -> dict:
     """POST merges keys into the volume's metadata, PUT replaces it (Cinder's volume metadata API)."""
     enforce(ctx, "volume:update_volume_metadata")
-    _project(ctx, project_id)
+    project_id = _project(ctx, project_id)
     body = await request.body()
     with _db(request) as session:
         volume = service.find(session, ctx, volume_id)
@@ -189,7 +195,7 @@ async def set_volume_metadata(project_id: str, volume_id: str, request: Request,
 def get_volume_metadata(project_id: str, volume_id: str, request: Request,
                         ctx: RequestContext = Depends(context)) -> dict:
     enforce(ctx, "volume:get")
-    _project(ctx, project_id)
+    project_id = _project(ctx, project_id)
     with _db(request) as session:
         return {"metadata": service.find(session, ctx, volume_id).metadata_}
 
@@ -198,7 +204,7 @@ def get_volume_metadata(project_id: str, volume_id: str, request: Request,
 def delete_volume_metadata(project_id: str, volume_id: str, key: str, request: Request,
                            ctx: RequestContext = Depends(context)) -> Response:
     enforce(ctx, "volume:update_volume_metadata")
-    _project(ctx, project_id)
+    project_id = _project(ctx, project_id)
     with _db(request) as session:
         volume = service.find(session, ctx, volume_id)
         if key not in volume.metadata_:
@@ -211,7 +217,7 @@ def delete_volume_metadata(project_id: str, volume_id: str, key: str, request: R
 def delete_volume(project_id: str, volume_id: str, request: Request,
                   ctx: RequestContext = Depends(context)) -> Response:
     enforce(ctx, "volume:delete")
-    _project(ctx, project_id)
+    project_id = _project(ctx, project_id)
     with _db(request) as session:
         service.delete(session, request.app.state.km, service.find(session, ctx, volume_id))
     return Response(status_code=202)
@@ -219,36 +225,78 @@ def delete_volume(project_id: str, volume_id: str, request: Request,
 
 # ---- types, zones, quotas, limits ------------------------------------------------------------------------------
 
-def _type_view(vtype: VolumeType) -> dict:
-    return {"id": vtype.id, "name": vtype.name, "description": vtype.description, "is_public": vtype.is_public,
-            "extra_specs": vtype.extra_specs, "os-volume-type-access:is_public": vtype.is_public,
-            "qos_specs_id": None}
-
-
 @router.get("/v3/{project_id}/types")
 def list_types(project_id: str, request: Request, ctx: RequestContext = Depends(context)) -> dict:
     enforce(ctx, "volume_extension:types_manage:get")
-    _project(ctx, project_id)
+    project_id = _project(ctx, project_id)
     with _db(request) as session:
         service.ensure_default_type(session)
-        return {"volume_types": [_type_view(t) for t in sorted(_types(session).values(), key=lambda t: t.name)]}
+        return {"volume_types": [types.view(t) for t in sorted(_types(session).values(), key=lambda t: t.name)]}
 
 
 @router.get("/v3/{project_id}/types/{type_id}")
 def show_type(project_id: str, type_id: str, request: Request, ctx: RequestContext = Depends(context)) -> dict:
     enforce(ctx, "volume_extension:types_manage:get")
-    _project(ctx, project_id)
+    project_id = _project(ctx, project_id)
     with _db(request) as session:
         service.ensure_default_type(session)
         if type_id == "default":
-            return {"volume_type": _type_view(service.ensure_default_type(session))}
-        return {"volume_type": _type_view(service.find_type(session, type_id))}
+            return {"volume_type": types.view(service.ensure_default_type(session))}
+        return {"volume_type": types.view(service.find_type(session, type_id))}
+
+
+@router.post("/v3/{project_id}/types")
+async def create_type(project_id: str, request: Request, ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "volume_extension:types_manage:create")
+    project_id = _project(ctx, project_id)
+    body = json_body.decode(await request.body())
+    with _db(request) as session:
+        return {"volume_type": types.view(types.create(session, body))}
+
+
+@router.delete("/v3/{project_id}/types/{type_id}", status_code=202)
+def delete_type(project_id: str, type_id: str, request: Request, ctx: RequestContext = Depends(context)) -> Response:
+    enforce(ctx, "volume_extension:types_manage:delete")
+    project_id = _project(ctx, project_id)
+    with _db(request) as session:
+        types.delete(session, types.find_for_admin(session, type_id))
+    return Response(status_code=202)
+
+
+@router.get("/v3/{project_id}/types/{type_id}/encryption")
+def show_encryption(project_id: str, type_id: str, request: Request, ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "volume_extension:volume_type_encryption:get")
+    project_id = _project(ctx, project_id)
+    with _db(request) as session:
+        return types.encryption_view(types.find_for_admin(session, type_id))
+
+
+@router.post("/v3/{project_id}/types/{type_id}/encryption")
+async def create_encryption(project_id: str, type_id: str, request: Request,
+                            ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "volume_extension:volume_type_encryption:create")
+    project_id = _project(ctx, project_id)
+    body = json_body.decode(await request.body())
+    with _db(request) as session:
+        vtype = types.find_for_admin(session, type_id)
+        types.set_encryption(session, vtype, body)
+        return {"encryption": types.encryption_view(vtype)}
+
+
+@router.delete("/v3/{project_id}/types/{type_id}/encryption/{encryption_id}", status_code=202)
+def delete_encryption(project_id: str, type_id: str, encryption_id: str, request: Request,
+                      ctx: RequestContext = Depends(context)) -> Response:
+    enforce(ctx, "volume_extension:volume_type_encryption:delete")
+    project_id = _project(ctx, project_id)
+    with _db(request) as session:
+        types.remove_encryption(session, types.find_for_admin(session, type_id), encryption_id)
+    return Response(status_code=202)
 
 
 @router.get("/v3/{project_id}/os-availability-zone")
 def availability_zones(project_id: str, request: Request, ctx: RequestContext = Depends(context)) -> dict:
     enforce(ctx, "volume_extension:availability_zone_list")
-    _project(ctx, project_id)
+    project_id = _project(ctx, project_id)
     return {"availabilityZoneInfo": [{"zoneName": service.DEFAULT_ZONE, "zoneState": {"available": True}}]}
 
 
@@ -256,7 +304,7 @@ def availability_zones(project_id: str, request: Request, ctx: RequestContext = 
 def show_quotas(project_id: str, target_project: str, request: Request,
                 ctx: RequestContext = Depends(context)) -> dict:
     enforce(ctx, "volume_extension:quotas:show")
-    _project(ctx, project_id)
+    project_id = _project(ctx, project_id)
     if target_project != ctx.project_id and not ctx.is_admin:
         raise NotFound("The resource could not be found.")
     with _db(request) as session:
@@ -277,7 +325,7 @@ def show_quotas(project_id: str, target_project: str, request: Request,
 @router.get("/v3/{project_id}/limits")
 def limits(project_id: str, request: Request, ctx: RequestContext = Depends(context)) -> dict:
     enforce(ctx, "volume:limits")
-    _project(ctx, project_id)
+    project_id = _project(ctx, project_id)
     with _db(request) as session:
         quota, used = service.quotas(session, project_id), service.usage(session, project_id)
     return {"limits": {"rate": [], "absolute": {
@@ -287,11 +335,27 @@ def limits(project_id: str, request: Request, ctx: RequestContext = Depends(cont
         "totalSnapshotsUsed": used["snapshots"], "totalBackupsUsed": 0, "totalBackupGigabytesUsed": 0}}}
 
 
+class ProjectlessUrls:
+    """`/v3/volumes...` is `/v3/{the token's project}/volumes...`, as Cinder serves it since 3.67."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path: str = scope["path"]
+            head, sep, rest = path.partition("/v3/")
+            if sep and rest.split("/", 1)[0] in _COLLECTIONS:
+                path = f"{head}/v3/{_NO_PROJECT}/{rest}"
+                scope = {**scope, "path": path, "raw_path": path.encode()}
+        await self.app(scope, receive, send)
+
+
 def build_volume_app(db: Database, km: KeyManager, base_url: str) -> ASGIApp:
     app: FastAPI = service_app("volume")
     app.state.db = db
     app.state.km = km
     app.state.base_url = base_url.rstrip("/")
     app.include_router(router)
-    return Microversions(app)
+    return Microversions(ProjectlessUrls(app))
 

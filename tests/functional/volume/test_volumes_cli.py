@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import yaml
+
 from tests.support.accounts import Admin, cli_as
 from tests.support.server import Server
 
@@ -55,3 +57,35 @@ def test_openstacksdk_block_storage(server: Server, admin: Admin) -> None:
     assert [z.name for z in conn.block_storage.availability_zones()] == ["nova"]
     conn.block_storage.delete_volume(volume.id)
     assert list(conn.block_storage.volumes()) == []
+
+
+def test_admin_makes_types_with_and_without_encryption(server: Server, admin: Admin, tmp_path: Path) -> None:
+    # The operator's token is system-scoped: its catalog has no project for Cinder's URL, so the CLI is pointed at
+    # one (as with Cinder, whose project-less URLs need microversion 3.67).
+    clouds = server.clouds()
+    cloud = dict(clouds["andromede-admin"])
+    project = admin.project()
+    cloud["block_storage_endpoint_override"] = f"{server.base_url}/volume/v3/{project[0]}"
+    path = tmp_path / "clouds-admin.yaml"
+    path.write_text(yaml.safe_dump({"clouds": {"operator": cloud}}))
+
+    def operator(*args: str) -> dict:
+        result = server.openstack(*args, "-f", "json", cloud="operator", env={"OS_CLIENT_CONFIG_FILE": str(path)})
+        return json.loads(result.stdout)
+
+    made = operator("volume", "type", "create", "--encryption-provider", "luks", "--encryption-cipher",
+                    "aes-xts-plain64", "--encryption-key-size", "512", "--encryption-control-location", "front-end",
+                    "secure")
+    assert made["name"] == "secure" and made["encryption"]["provider"] == "luks"
+    plain = operator("volume", "type", "create", "--description", "no encryption", "plain")
+    assert "encryption" not in plain or not plain["encryption"]
+    shown = operator("volume", "type", "show", "--encryption-type", "secure")
+    assert shown["encryption"]["key_size"] == 512 and shown["encryption"]["cipher"] == "aes-xts-plain64"
+
+    member = cli_as(server, admin.account("member"), tmp_path)
+    vol = _json(member("volume", "create", "--size", "1", "--type", "plain", "clear", "-f", "json"))
+    assert vol["type"] == "plain" and vol["encrypted"] is False
+    refused = member("volume", "type", "create", "mine", check=False)
+    assert refused.returncode != 0 and "403" in refused.stderr  # type: ignore[attr-defined]
+    assert sorted(t["Name"] for t in _json(member("volume", "type", "list", "-f", "json"))) == [
+        "__DEFAULT__", "plain", "secure"]
