@@ -89,3 +89,12 @@ def test_admin_makes_types_with_and_without_encryption(server: Server, admin: Ad
     assert refused.returncode != 0 and "403" in refused.stderr  # type: ignore[attr-defined]
     assert sorted(t["Name"] for t in _json(member("volume", "type", "list", "-f", "json"))) == [
         "__DEFAULT__", "plain", "secure"]
+
+
+def test_quota_show_counts_volumes(server: Server, admin: Admin, tmp_path: Path) -> None:
+    cli = cli_as(server, admin.account("member"), tmp_path)
+    cli("volume", "create", "--size", "3", "counted")
+    shown = {row["Resource"]: row["Limit"] for row in _json(cli("quota", "show", "--volume", "-f", "json"))}
+    assert shown["volumes"] == 10 and shown["gigabytes"] == 1000 and shown["snapshots"] == 10
+    used = {row["Resource"]: row["In Use"] for row in _json(cli("quota", "show", "--volume", "--usage", "-f", "json"))}
+    assert used["volumes"] == 1 and used["gigabytes"] == 3
