@@ -1619,6 +1619,10 @@ def block_storage(scenario: Scenario) -> None:
       expect=200)
     c("cinder quota show another project", "GET", f"{base}/os-quota-sets/{scenario.project_b['id']}", token=t,
       expect=404)
+    c("cinder quota set", "PUT", f"{base}/os-quota-sets/{scenario.project_b['id']}", token=scenario.admin,
+      json={"quota_set": {"volumes": 5}}, expect=200)
+    c("cinder quota set as member", "PUT", f"{base}/os-quota-sets/{scenario.project_a['id']}", token=t,
+      json={"quota_set": {"volumes": 50}}, expect=403)
     c("cinder limits", "GET", f"{base}/limits", token=t, expect=200)
     c("cinder limits as another project", "GET", f"{base}/limits", token=bob, expect=404)
     for suffix in ("", "/"):

@@ -37,4 +37,5 @@ register(
     _ext("availability_zone_list", _READ, "List availability zones.", ("GET", "/os-availability-zone")),
     _ext("quotas:show", _READ, "Show a project's quotas (one's own; any for a cloud admin).",
          ("GET", "/os-quota-sets/{project_id}")),
+    _ext("quotas:update", ADMIN, "Set a project's volume quotas.", ("PUT", "/os-quota-sets/{project_id}")),
 )

@@ -322,6 +322,18 @@ def show_quotas(project_id: str, target_project: str, request: Request,
     return {"quota_set": {"id": target_project, **sets}}
 
 
+@router.put("/v3/{project_id}/os-quota-sets/{target_project}")
+async def update_quotas(project_id: str, target_project: str, request: Request,
+                        ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "volume_extension:quotas:update")
+    project_id = _project(ctx, project_id)
+    body = json_body.decode(await request.body())
+    with _db(request) as session:
+        service.set_quotas(session, target_project, schemas.quota_update(body))
+        return {"quota_set": {**service.quotas(session, target_project), "per_volume_gigabytes": -1,
+                              "backups": 10, "backup_gigabytes": 1000, "groups": 10}}
+
+
 @router.get("/v3/{project_id}/limits")
 def limits(project_id: str, request: Request, ctx: RequestContext = Depends(context)) -> dict:
     enforce(ctx, "volume:limits")

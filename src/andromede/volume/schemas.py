@@ -115,3 +115,20 @@ def limit(raw: str | None) -> int | None:
     if not raw.isdigit():
         raise BadRequest("Invalid input received: limit must be an integer 0 or greater")
     return int(raw)
+
+
+def quota_update(body: object) -> dict[str, int]:
+    fields = _envelope(body, "quota_set")
+    out: dict[str, int] = {}
+    for key, value in fields.items():
+        if key in ("per_volume_gigabytes", "backups", "backup_gigabytes", "groups", "id"):
+            continue  # accepted and not kept: nothing here makes backups or groups yet
+        if key not in ("volumes", "gigabytes", "snapshots"):
+            raise BadRequest(f"Bad key(s) in quota set: {key}")
+        if isinstance(value, str) and value.lstrip("-").isdigit():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int) or value < -1:
+            raise BadRequest(f"Invalid input received: Quota limit {value} for {key} must be an integer "
+                             "of -1 or more.")
+        out[key] = value
+    return out

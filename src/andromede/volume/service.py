@@ -61,6 +61,16 @@ def quotas(session: Session, project_id: str) -> dict[str, int]:
     return limits
 
 
+def set_quotas(session: Session, project_id: str, limits: Mapping[str, int]) -> None:
+    row = session.get(VolumeQuota, project_id)
+    if row is None:
+        row = VolumeQuota(project_id=project_id)
+        session.add(row)
+    for key, value in limits.items():
+        setattr(row, key, value)
+    session.flush()
+
+
 def usage(session: Session, project_id: str) -> dict[str, int]:
     count, gigabytes = session.execute(select(func.count(Volume.id), func.coalesce(func.sum(Volume.size), 0)).where(
         Volume.project_id == project_id)).one()

@@ -85,6 +85,12 @@ def test_admin_makes_types_with_and_without_encryption(server: Server, admin: Ad
     member = cli_as(server, admin.account("member"), tmp_path)
     vol = _json(member("volume", "create", "--size", "1", "--type", "plain", "clear", "-f", "json"))
     assert vol["type"] == "plain" and vol["encrypted"] is False
+    owner = member("token", "issue", "-f", "json")
+    project_id = json.loads(owner.stdout)["project_id"]  # type: ignore[attr-defined]
+    server.openstack("quota", "set", "--volumes", "1", "--gigabytes", "5", project_id, cloud="operator",
+                     env={"OS_CLIENT_CONFIG_FILE": str(path)})
+    over = member("volume", "create", "--size", "1", "second", check=False)
+    assert over.returncode != 0 and "VolumeLimitExceeded" in over.stderr  # type: ignore[attr-defined]
     refused = member("volume", "type", "create", "mine", check=False)
     assert refused.returncode != 0 and "403" in refused.stderr  # type: ignore[attr-defined]
     assert sorted(t["Name"] for t in _json(member("volume", "type", "list", "-f", "json"))) == [
