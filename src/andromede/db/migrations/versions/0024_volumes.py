@@ -1,7 +1,7 @@
 """the volume service: volumes (desired state), volume types with their encryption, per-project quotas
 
 Revision ID: 0024_volumes
-Revises: 0022_kms (the lead re-chains after 0023_compute_microversions)
+Revises: 0023_compute_microversions
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0024_volumes"
-down_revision = "0022_kms"
+down_revision = "0023_compute_microversions"
 branch_labels = None
 depends_on = None
 
