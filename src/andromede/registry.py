@@ -16,8 +16,9 @@ from andromede.kms.descriptor import DESCRIPTOR as KMS
 from andromede.metadata.descriptor import DESCRIPTOR as METADATA
 from andromede.network.descriptor import DESCRIPTOR as NETWORK
 from andromede.servicekit.descriptor import ServiceDescriptor
+from andromede.volume.descriptor import DESCRIPTOR as VOLUME
 
-SERVICES: tuple[ServiceDescriptor, ...] = (IDENTITY, IMAGE, COMPUTE, NETWORK, HOSTS, METADATA, KMS)
+SERVICES: tuple[ServiceDescriptor, ...] = (IDENTITY, IMAGE, COMPUTE, NETWORK, HOSTS, METADATA, KMS, VOLUME)
 
 
 def tables(services: Sequence[ServiceDescriptor] = SERVICES) -> list[Table]:

@@ -52,6 +52,7 @@ def run(server: Server) -> Recorder:
         nova_lifecycle(played)
         key_manager(played)
         compute_microversions(played)
+        block_storage(played)
         return rec
 
 
@@ -1624,3 +1625,81 @@ def compute_microversions(scenario: Scenario) -> None:
       json={"flavor": {"description": None}}, expect=200)
     c("mv server delete", "DELETE", s, token=t, expect=204)
     c("mv image delete", "DELETE", f"/image/v2/images/{made['id']}", token=t, expect=204)
+
+
+def block_storage(scenario: Scenario) -> None:
+    """Issue 16, deliverable 2 (control plane): Cinder v3 at /volume (alice's project; bob is another project)."""
+    c, t, bob = scenario.call, scenario.alice_token, scenario.bob_token
+    base = f"/volume/v3/{scenario.project_a['id']}"
+    bad_version = {"OpenStack-API-Version": "volume 3.999"}
+    for path in ("/volume/", "/volume/v3", "/volume/v3/"):
+        c(f"cinder versions {path}", "GET", path, expect=(200, 300))
+        c(f"cinder versions {path} bad microversion", "GET", path, headers=bad_version, expect=406)
+    made = c("cinder volume create", "POST", f"{base}/volumes", token=t, json={"volume": {
+        "size": 1, "name": "golden-vol", "description": "d", "metadata": {"tier": "gold"}}}, expect=202).json()
+    volume = f"{base}/volumes/{made['volume']['id']}"
+    c("cinder volume create size 0", "POST", f"{base}/volumes", token=t, json={"volume": {"size": 0}}, expect=400)
+    c("cinder volume create over quota", "POST", f"{base}/volumes", token=t, json={"volume": {"size": 5000}},
+      expect=413)
+    c("cinder volume list", "GET", f"{base}/volumes?sort=name:asc&limit=5", token=t, expect=200)
+    c("cinder volume list as another project", "GET", f"{base}/volumes", token=bob, expect=404)
+    c("cinder volume list detail", "GET", f"{base}/volumes/detail?metadata={{'tier':'gold'}}", token=t, expect=200)
+    c("cinder volume list detail bad sort", "GET", f"{base}/volumes/detail?sort=size:sideways", token=t, expect=400)
+    c("cinder volume show", "GET", volume, token=t, expect=200)
+    c("cinder volume show as another project", "GET", volume, token=bob, expect=404)
+    c("cinder volume update", "PUT", volume, token=t, json={"volume": {"name": "golden-vol-2"}}, expect=200)
+    c("cinder volume update empty", "PUT", volume, token=t, json={"volume": {}}, expect=400)
+    c("cinder volume metadata", "GET", f"{volume}/metadata", token=t, expect=200)
+    c("cinder volume metadata as another project", "GET", f"{volume}/metadata", token=bob, expect=404)
+    c("cinder volume metadata merge", "POST", f"{volume}/metadata", token=t, json={"metadata": {"a": "b"}},
+      expect=200)
+    c("cinder volume metadata merge bad", "POST", f"{volume}/metadata", token=t, json={"metadata": {"a": 1}},
+      expect=400)
+    c("cinder volume metadata replace", "PUT", f"{volume}/metadata", token=t, json={"metadata": {"x": "y"}},
+      expect=200)
+    c("cinder volume metadata replace bad", "PUT", f"{volume}/metadata", token=t, json={"meta": {}}, expect=400)
+    c("cinder volume metadata delete key", "DELETE", f"{volume}/metadata/x", token=t, expect=200)
+    c("cinder volume metadata delete missing key", "DELETE", f"{volume}/metadata/x", token=t, expect=404)
+    c("cinder type list", "GET", f"{base}/types", token=t, expect=200)
+    c("cinder type list as another project", "GET", f"{base}/types", token=bob, expect=404)
+    c("cinder type show default", "GET", f"{base}/types/default", token=t, expect=200)
+    c("cinder type show missing", "GET", f"{base}/types/{MISSING_HEX}", token=t, expect=404)
+    c("cinder availability zones", "GET", f"{base}/os-availability-zone", token=t, expect=200)
+    c("cinder availability zones as another project", "GET", f"{base}/os-availability-zone", token=bob,
+      expect=404)
+    c("cinder quota show", "GET", f"{base}/os-quota-sets/{scenario.project_a['id']}?usage=true", token=t,
+      expect=200)
+    c("cinder quota show another project", "GET", f"{base}/os-quota-sets/{scenario.project_b['id']}", token=t,
+      expect=404)
+    c("cinder quota set", "PUT", f"{base}/os-quota-sets/{scenario.project_b['id']}", token=scenario.admin,
+      json={"quota_set": {"volumes": 5}}, expect=200)
+    c("cinder quota set as member", "PUT", f"{base}/os-quota-sets/{scenario.project_a['id']}", token=t,
+      json={"quota_set": {"volumes": 50}}, expect=403)
+    c("cinder limits", "GET", f"{base}/limits", token=t, expect=200)
+    c("cinder limits as another project", "GET", f"{base}/limits", token=bob, expect=404)
+    for suffix in ("", "/"):
+        c(f"cinder versions /volume/v3/project{suffix}", "GET", f"{base}{suffix}", expect=200)
+        c(f"cinder versions /volume/v3/project{suffix} bad microversion", "GET", f"{base}{suffix}",
+          headers=bad_version, expect=406)
+    c("cinder volumes without project", "GET", "/volume/v3/volumes", token=t, expect=200)
+    admin = scenario.admin
+    made_type = c("cinder type create", "POST", f"{base}/types", token=admin, json={"volume_type": {
+        "name": "golden-plain", "description": "unencrypted"}}, expect=200).json()["volume_type"]
+    vtype = f"{base}/types/{made_type['id']}"
+    c("cinder type create as member", "POST", f"{base}/types", token=t, json={"volume_type": {"name": "x"}},
+      expect=403)
+    c("cinder type encryption none", "GET", f"{vtype}/encryption", token=t, expect=200)
+    c("cinder type encryption missing type", "GET", f"{base}/types/{MISSING_HEX}/encryption", token=t, expect=404)
+    enc = c("cinder type encryption create", "POST", f"{vtype}/encryption", token=admin, json={"encryption": {
+        "provider": "luks", "cipher": "aes-xts-plain64", "key_size": 512, "control_location": "front-end"}},
+        expect=200).json()["encryption"]
+    c("cinder type encryption create bad cipher", "POST", f"{vtype}/encryption", token=admin, json={
+        "encryption": {"provider": "luks", "cipher": "des"}}, expect=400)
+    c("cinder type encryption delete", "DELETE", f"{vtype}/encryption/{enc['encryption_id']}", token=admin,
+      expect=202)
+    c("cinder type encryption delete again", "DELETE", f"{vtype}/encryption/{enc['encryption_id']}", token=admin,
+      expect=404)
+    c("cinder type delete as member", "DELETE", vtype, token=t, expect=403)
+    c("cinder type delete", "DELETE", vtype, token=admin, expect=202)
+    c("cinder volume delete as another project", "DELETE", volume, token=bob, expect=404)
+    c("cinder volume delete", "DELETE", volume, token=t, expect=202)

@@ -10,7 +10,7 @@ from andromede.common.errors import Forbidden, Unauthorized
 from andromede.policy import enforce, rule_names
 from andromede.policy.enforcer import _RULES
 
-PREFIXES = ("/identity/", "/image/", "/compute/", "/network/", "/key-manager/", "/internal/")
+PREFIXES = ("/identity/", "/image/", "/compute/", "/network/", "/key-manager/", "/volume/", "/internal/")
 
 
 def test_every_rule_is_documented_with_its_operations() -> None:

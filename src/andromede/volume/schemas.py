@@ -1,0 +1,134 @@
+"""What the volume routes accept, checked by hand into Cinder's messages (400 badRequest, nothing made)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from andromede.common.errors import BadRequest
+
+_SORT_KEYS = {"created_at": "created_at", "updated_at": "updated_at", "name": "name", "id": "id", "size": "size",
+              "status": "status"}
+
+
+def _invalid(field: str, value: object, why: str) -> BadRequest:
+    return BadRequest(f"Invalid input for field/attribute {field}. Value: {value}. {why}")
+
+
+def _envelope(body: object, key: str) -> dict:
+    if not isinstance(body, dict) or not isinstance(body.get(key), dict):
+        raise BadRequest(f"Missing required element '{key}' in request body.")
+    return body[key]
+
+
+def _text(fields: dict, key: str, out: dict[str, Any]) -> None:
+    if key not in fields:
+        return
+    value = fields[key]
+    if value is not None and not isinstance(value, str):
+        raise _invalid(key, value, f"{value!r} is not of type 'string', 'null'")
+    if key == "name" and value is not None and len(value) > 255:
+        raise _invalid(key, value, f"{value!r} is too long")
+    out[key] = value
+
+
+def _metadata(value: object) -> dict[str, str]:
+    if not isinstance(value, dict):
+        raise _invalid("metadata", value, f"{value!r} is not of type 'object'")
+    for key, item in value.items():
+        if not key or len(key) > 255 or not isinstance(item, str) or len(item) > 255:
+            raise _invalid("metadata", value, "Metadata keys and values must be strings of 1 to 255 characters")
+    return dict(value)
+
+
+def volume_create(body: object) -> dict[str, Any]:
+    fields = _envelope(body, "volume")
+    out: dict[str, Any] = {}
+    size = fields.get("size")
+    if isinstance(size, str) and size.strip().isdigit():
+        size = int(size)
+    if isinstance(size, bool) or not isinstance(size, int):
+        raise _invalid("size", size, f"{size!r} is not of type 'integer', 'string'")
+    if size < 1:
+        raise _invalid("size", size, f"{size} is less than the minimum of 1")
+    if size > 2 ** 31 - 1:
+        raise _invalid("size", size, f"{size} is greater than the maximum of {2 ** 31 - 1}")
+    out["size"] = size
+    for key in ("name", "description", "volume_type", "availability_zone"):
+        _text(fields, key, out)
+    if fields.get("metadata") is not None:
+        out["metadata"] = _metadata(fields["metadata"])
+    for unsupported in ("snapshot_id", "source_volid", "imageRef", "backup_id", "consistencygroup_id"):
+        if fields.get(unsupported):
+            raise BadRequest(f"Invalid input received: creating a volume from {unsupported} is not supported yet.")
+    return out
+
+
+def volume_update(body: object) -> dict[str, Any]:
+    fields = _envelope(body, "volume")
+    out: dict[str, Any] = {}
+    for key in ("name", "description"):
+        _text(fields, key, out)
+    if "display_name" in fields:
+        _text({"name": fields["display_name"]}, "name", out)
+    if "metadata" in fields:
+        out["metadata"] = _metadata(fields["metadata"])
+    if not out:
+        raise BadRequest("Invalid input received: At least one of name, description or metadata must be given.")
+    return out
+
+
+def metadata_body(body: object) -> dict[str, str]:
+    if not isinstance(body, dict) or "metadata" not in body:
+        raise BadRequest("Malformed request body")
+    return _metadata(body["metadata"])
+
+
+def metadata_filter(raw: str) -> dict[str, str]:
+    try:
+        value = json.loads(raw.replace("'", '"'))
+    except ValueError:
+        raise BadRequest(f"Invalid input received: metadata filter {raw!r} is not a JSON object.") from None
+    if not isinstance(value, dict):
+        raise BadRequest(f"Invalid input received: metadata filter {raw!r} is not a JSON object.")
+    return {str(k): str(v) for k, v in value.items()}
+
+
+def sort(sort_param: str | None, sort_key: str | None, sort_dir: str | None) -> tuple[str, bool]:
+    key, direction = "created_at", "desc"
+    if sort_param:
+        first = sort_param.split(",")[0]
+        key, _, direction = first.partition(":")
+        direction = direction or "desc"
+    elif sort_key:
+        key, direction = sort_key, sort_dir or "desc"
+    if key not in _SORT_KEYS:
+        raise BadRequest(f"Invalid input received: Invalid sort key {key}.")
+    if direction not in ("asc", "desc"):
+        raise BadRequest("Invalid input received: Unknown sort direction, must be 'desc' or 'asc'.")
+    return _SORT_KEYS[key], direction == "desc"
+
+
+def limit(raw: str | None) -> int | None:
+    if raw is None:
+        return None
+    if not raw.isdigit():
+        raise BadRequest("Invalid input received: limit must be an integer 0 or greater")
+    return int(raw)
+
+
+def quota_update(body: object) -> dict[str, int]:
+    fields = _envelope(body, "quota_set")
+    out: dict[str, int] = {}
+    for key, value in fields.items():
+        if key in ("per_volume_gigabytes", "backups", "backup_gigabytes", "groups", "id"):
+            continue  # accepted and not kept: nothing here makes backups or groups yet
+        if key not in ("volumes", "gigabytes", "snapshots"):
+            raise BadRequest(f"Bad key(s) in quota set: {key}")
+        if isinstance(value, str) and value.lstrip("-").isdigit():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int) or value < -1:
+            raise BadRequest(f"Invalid input received: Quota limit {value} for {key} must be an integer "
+                             "of -1 or more.")
+        out[key] = value
+    return out

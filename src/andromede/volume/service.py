@@ -1,0 +1,132 @@
+"""Volumes as desired state: create (with its key from the key manager), find, list, update, delete; quotas.
+
+A volume is born `creating`; the host side (the volume agent) makes it real and reports it `available`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from andromede.common.clock import utcnow
+from andromede.common.context import RequestContext
+from andromede.common.errors import BadRequest, Conflict, NotFound, PayloadTooLarge
+from andromede.common.ids import new_id
+from andromede.kms import for_services as kms
+from andromede.kms.component import KeyManager
+from andromede.volume.models import Volume, VolumeQuota, VolumeType
+
+DEFAULT_TYPE = "__DEFAULT__"
+DEFAULT_ZONE = "nova"
+DEFAULT_QUOTAS = {"volumes": 10, "gigabytes": 1000, "snapshots": 10}
+# Statuses from which a volume may be deleted (Cinder's, without force).
+_DELETABLE = {"available", "error", "error_restoring", "error_extending", "error_managing", "creating"}
+
+
+def ensure_default_type(session: Session) -> VolumeType:
+    """The default type: encrypted, LUKS with aes-xts-plain64 and a 512-bit key (issue 16: encryption by default)."""
+    found = session.scalars(select(VolumeType).where(VolumeType.name == DEFAULT_TYPE)).first()
+    if found is None:
+        found = VolumeType(id=new_id(), name=DEFAULT_TYPE, description="Default Volume Type", is_public=True,
+                           extra_specs={}, encryption_provider="luks", encryption_cipher="aes-xts-plain64",
+                           encryption_key_size=512, encryption_control_location="front-end",
+                           encryption_id=new_id())
+        session.add(found)
+        session.flush()
+    return found
+
+
+def find_type(session: Session, name_or_id: str) -> VolumeType:
+    found = session.get(VolumeType, name_or_id) or session.scalars(
+        select(VolumeType).where(VolumeType.name == name_or_id)).first()
+    if found is None:
+        raise NotFound(f"Volume type with name {name_or_id} could not be found.")
+    return found
+
+
+def find(session: Session, ctx: RequestContext, volume_id: str) -> Volume:
+    volume = session.get(Volume, volume_id)
+    if volume is None or (volume.project_id != ctx.project_id and not ctx.is_admin):
+        raise NotFound(f"Volume {volume_id} could not be found.")
+    return volume
+
+
+def quotas(session: Session, project_id: str) -> dict[str, int]:
+    row = session.get(VolumeQuota, project_id)
+    limits = dict(DEFAULT_QUOTAS)
+    if row is not None:
+        limits.update({key: value for key in limits if (value := getattr(row, key)) is not None})
+    return limits
+
+
+def set_quotas(session: Session, project_id: str, limits: Mapping[str, int]) -> None:
+    row = session.get(VolumeQuota, project_id)
+    if row is None:
+        row = VolumeQuota(project_id=project_id)
+        session.add(row)
+    for key, value in limits.items():
+        setattr(row, key, value)
+    session.flush()
+
+
+def usage(session: Session, project_id: str) -> dict[str, int]:
+    count, gigabytes = session.execute(select(func.count(Volume.id), func.coalesce(func.sum(Volume.size), 0)).where(
+        Volume.project_id == project_id)).one()
+    return {"volumes": int(count), "gigabytes": int(gigabytes), "snapshots": 0}
+
+
+def _check_quota(session: Session, project_id: str, size: int) -> None:
+    limits, used = quotas(session, project_id), usage(session, project_id)
+    if limits["gigabytes"] >= 0 and used["gigabytes"] + size > limits["gigabytes"]:
+        raise PayloadTooLarge(f"VolumeSizeExceedsAvailableQuota: Requested volume or snapshot exceeds allowed "
+                              f"gigabytes quota. Requested {size}G, quota is {limits['gigabytes']}G and "
+                              f"{used['gigabytes']}G has been consumed.")
+    if limits["volumes"] >= 0 and used["volumes"] + 1 > limits["volumes"]:
+        raise PayloadTooLarge(f"VolumeLimitExceeded: Maximum number of volumes allowed ({limits['volumes']}) "
+                              f"exceeded for quota 'volumes'.")
+
+
+def create(session: Session, km: KeyManager, ctx: RequestContext, fields: Mapping[str, Any]) -> Volume:
+    project_id = ctx.require_project()
+    vtype = find_type(session, fields["volume_type"]) if fields.get("volume_type") else ensure_default_type(session)
+    zone = fields.get("availability_zone") or DEFAULT_ZONE
+    if zone != DEFAULT_ZONE:
+        raise BadRequest(f"Invalid input received: Availability zone '{zone}' is invalid.")
+    _check_quota(session, project_id, fields["size"])
+    volume_id = new_id()
+    key_id = None
+    if vtype.encryption_provider:
+        key_id = kms.create_key(session, km, project_id, ctx.user_id or "", bit_length=vtype.encryption_key_size or 512,
+                                name=f"volume-{volume_id}")
+    volume = Volume(id=volume_id, project_id=project_id, user_id=ctx.user_id or "", name=fields.get("name"),
+                    description=fields.get("description"), size=fields["size"], status="creating",
+                    attach_status="detached", volume_type_id=vtype.id, availability_zone=zone,
+                    metadata_=dict(fields.get("metadata") or {}), encryption_key_id=key_id)
+    session.add(volume)
+    session.flush()
+    return volume
+
+
+def update(volume: Volume, fields: Mapping[str, Any]) -> None:
+    for key in ("name", "description"):
+        if key in fields:
+            setattr(volume, key, fields[key])
+    if "metadata" in fields:
+        volume.metadata_ = dict(fields["metadata"] or {})
+    volume.updated_at = utcnow()
+
+
+def delete(session: Session, km: KeyManager, volume: Volume) -> None:
+    if volume.status not in _DELETABLE or volume.attach_status != "detached":
+        raise BadRequest("Invalid volume: Volume status must be available or error or error_restoring or "
+                         "error_extending or error_managing and must not be migrating, attached, belong to a "
+                         "group, have snapshots, awaiting a transfer, or be disassociated from snapshots after "
+                         "volume transfer.")
+    if volume.snapshot_count:
+        raise Conflict(f"Volume {volume.id} still has dependent snapshots.")
+    # No host holds it yet in this increment: the row goes with its key (the agent will do this part later).
+    if volume.encryption_key_id:
+        kms.destroy_key(session, km, volume.project_id, volume.encryption_key_id)
+    session.delete(volume)
