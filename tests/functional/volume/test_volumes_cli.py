@@ -31,7 +31,7 @@ def test_volume_crud_through_the_cli(server: Server, admin: Admin, tmp_path: Pat
     assert shown["description"] == "changed" and shown["properties"] == {"tier": "gold", "owner": "me"}
 
     types = _json(cli("volume", "type", "list", "-f", "json"))
-    assert [t["Name"] for t in types] == ["__DEFAULT__"]
+    assert "__DEFAULT__" in [t["Name"] for t in types]  # (other tests on this cloud may add types)
     assert _json(cli("volume", "type", "show", "__DEFAULT__", "-f", "json"))["name"] == "__DEFAULT__"
 
     limits = {row["Name"]: row["Value"] for row in _json(cli("limits", "show", "--absolute", "-f", "json"))}
