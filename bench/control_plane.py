@@ -192,6 +192,9 @@ def create_phase(base: str, data: Path, tmp: Path, server_pid: int, args: argpar
         print(f"  became ACTIVE (launched_at - first POST): {marks}")
     print(f"  statuses: {states}  | whole phase: server CPU {(s2 - s0) / active:4.0%}  "
           f"agent CPU {(a2 - a0) / active:4.0%}  (fractions of one core)")
+    # CPU time per server, steadier than throughput on a shared machine: compare these between two trees.
+    print(f"  CPU per server created: server {(s1 - s0) / count * 1000:.1f} ms to accept, "
+          f"{(s2 - s0) / count * 1000:.1f} ms until ACTIVE; agent {(a2 - a0) / count * 1000:.1f} ms")
     errors, full = agent_log(data / "logs" / "agent.log", wall0)
     print(f"  agent log: {sum(errors.values())} reconcile errors {dict(errors) or ''}; full resyncs (since=0) at "
           + ", ".join(f"+{t:.1f} s" for t in full) + "\n")
