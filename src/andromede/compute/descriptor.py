@@ -7,10 +7,11 @@ from starlette.types import ASGIApp
 from andromede.common.errors import ApiError
 from andromede.compute import action_models, bootstrap, group_models, models
 from andromede.compute.api import build_compute_app, internal
-from andromede.compute.api.microversion import Microversions
+from andromede.compute.api.microversion import VERSIONS
 from andromede.image.store import ImageStore
 from andromede.policy import compute as rules
 from andromede.servicekit.descriptor import Assembly, CatalogEntry, InternalRoutes, ServiceDescriptor
+from andromede.servicekit.microversions import Microversions
 
 _FAULTS = {400: "badRequest", 401: "unauthorized", 403: "forbidden", 404: "itemNotFound",
            405: "badMethod", 406: "notAcceptable", 409: "conflictingRequest", 413: "overLimit",
@@ -23,7 +24,7 @@ def nova_error(error: ApiError) -> dict:
 
 
 def _app(assembly: Assembly) -> ASGIApp:
-    return Microversions(build_compute_app(assembly.settings, assembly.db))
+    return Microversions(build_compute_app(assembly.settings, assembly.db), VERSIONS)
 
 
 def _internal(assembly: Assembly) -> InternalRoutes:

@@ -15,10 +15,11 @@ from andromede.common.context import RequestContext
 from andromede.common.errors import Conflict, NotFound, UnsupportedMediaType
 from andromede.kms import orders, schemas, secrets, views
 from andromede.kms.component import KeyManager
-from andromede.kms.microversion import MAX_VERSION, MIN_VERSION, Microversions, text
+from andromede.kms.microversion import MAX_VERSION, MIN_VERSION, VERSIONS, text
 from andromede.policy import enforce, mark_public
 from andromede.servicekit import json_body
 from andromede.servicekit.deps import context
+from andromede.servicekit.microversions import Microversions
 from andromede.servicekit.service_app import service_app
 
 router = APIRouter()
@@ -327,4 +328,4 @@ def build_kms_app(km: KeyManager) -> ASGIApp:
     app: FastAPI = service_app("key-manager")
     app.state.km = km
     app.include_router(router)
-    return Microversions(app)
+    return Microversions(app, VERSIONS)

@@ -1,61 +1,13 @@
 """Barbican's microversions (`OpenStack-API-Version: key-manager 1.1`): 1.0 when none is asked, 1.1 adds
-`consumers` to secrets. Echoed on every answer, as Barbican's microversion middleware does."""
+`consumers` to secrets. Negotiated as every service does (servicekit/microversions.py)."""
 
 from __future__ import annotations
 
-import re
+from andromede.servicekit.microversions import Version, VersionRange, version_text
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+MIN_VERSION: Version = (1, 0)
+MAX_VERSION: Version = (1, 1)
+VERSIONS = VersionRange(names=("key-manager",), minimum=MIN_VERSION, maximum=MAX_VERSION, state_key="kms_version")
+text = version_text
 
-from andromede.common.errors import BadRequest, NotAcceptable
-
-MIN_VERSION = (1, 0)
-MAX_VERSION = (1, 1)
-_VERSION = re.compile(r"^(\d+)\.(\d+)$")
-
-
-def text(version: tuple[int, int]) -> str:
-    return f"{version[0]}.{version[1]}"
-
-
-def requested(headers: list[tuple[bytes, bytes]]) -> tuple[int, int]:
-    value = None
-    for name, raw in headers:
-        if name == b"openstack-api-version":
-            for part in raw.decode("latin-1").split(","):
-                service, _, ver = part.strip().partition(" ")
-                if service.lower() == "key-manager":
-                    value = ver.strip()
-    if value is None:
-        return MIN_VERSION
-    if value.lower() == "latest":
-        return MAX_VERSION
-    match = _VERSION.match(value)
-    if not match:
-        raise BadRequest(f"Invalid API version request: {value}")
-    version = (int(match.group(1)), int(match.group(2)))
-    if not MIN_VERSION <= version <= MAX_VERSION:
-        raise NotAcceptable(f"Version {value} is not supported by the API. Minimum is {text(MIN_VERSION)} and "
-                            f"maximum is {text(MAX_VERSION)}.")
-    return version
-
-
-class Microversions:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        version = requested(scope.get("headers", []))
-        scope.setdefault("state", {})["kms_version"] = version
-        echo = [(b"openstack-api-version", b"key-manager " + text(version).encode()),
-                (b"vary", b"OpenStack-API-Version")]
-
-        async def send_with_version(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *echo]
-            await send(message)
-
-        await self.app(scope, receive, send_with_version)
+__all__ = ["MAX_VERSION", "MIN_VERSION", "VERSIONS", "text"]

@@ -20,9 +20,10 @@ from andromede.kms.component import KeyManager
 from andromede.policy import enforce, mark_public
 from andromede.servicekit import json_body
 from andromede.servicekit.deps import context
+from andromede.servicekit.microversions import Microversions
 from andromede.servicekit.service_app import service_app
 from andromede.volume import schemas, service, types
-from andromede.volume.microversion import MAX_VERSION, MIN_VERSION, Microversions, text
+from andromede.volume.microversion import MAX_VERSION, MIN_VERSION, VERSIONS, text
 from andromede.volume.models import Volume, VolumeType
 
 router = APIRouter()
@@ -369,5 +370,5 @@ def build_volume_app(db: Database, km: KeyManager, base_url: str) -> ASGIApp:
     app.state.km = km
     app.state.base_url = base_url.rstrip("/")
     app.include_router(router)
-    return Microversions(ProjectlessUrls(app))
+    return Microversions(ProjectlessUrls(app), VERSIONS)
 
