@@ -18,3 +18,12 @@ def random_urlsafe(nbytes: int) -> str:
 def audit_id() -> str:
     """Keystone's audit ids: 16 random bytes as 22 url-safe base64 characters."""
     return random_urlsafe(16)
+
+
+def is_uuid(text: str) -> bool:
+    """Whether `text` parses as a UUID in any of the forms Python's uuid accepts (Nova's uuidutils check)."""
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True

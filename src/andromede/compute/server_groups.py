@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from andromede.common.context import RequestContext
 from andromede.common.errors import BadRequest, NotFound
+from andromede.common.ids import is_uuid
 from andromede.compute.group_models import ServerGroup, ServerGroupMember
 from andromede.compute.models import Instance
 
@@ -90,21 +91,13 @@ def from_hints(session: Session, ctx: RequestContext, hints: dict | None) -> Ser
     group_id = (hints or {}).get("group")
     if group_id is None:
         return None
-    if not isinstance(group_id, str) or not _is_uuid(group_id):
+    if not isinstance(group_id, str) or not is_uuid(group_id):
         raise BadRequest(f"Invalid input for field/attribute group. Value: {group_id}. "
                          f"'{group_id}' is not a 'uuid'")
     try:
         return get(session, ctx, group_id)
     except NotFound as exc:
         raise BadRequest(exc.message) from None
-
-
-def _is_uuid(text: str) -> bool:
-    try:
-        uuid.UUID(text)
-    except ValueError:
-        return False
-    return True
 
 
 def add_member(session: Session, group: ServerGroup, instance_uuid: str) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import func, select
@@ -12,6 +10,7 @@ from sqlalchemy.orm import Session
 from andromede.common.clock import isotime, utcnow
 from andromede.common.context import RequestContext
 from andromede.common.errors import BadRequest, Conflict, Forbidden, NotFound
+from andromede.common.ids import is_uuid
 from andromede.compute import flavors, keypairs
 from andromede.compute.api.common import db_of, next_link, settings_of, views_of
 from andromede.compute.api.microversion import MAX_VERSION, MIN_VERSION, version_of, version_text
@@ -435,7 +434,7 @@ def hypervisor_uptime(hypervisor_id: str, request: Request, ctx: RequestContext 
     if views.version >= (2, 88):
         raise NotFound("The resource could not be found.")
     by_uuid = views.version >= (2, 53)
-    if by_uuid and not _is_uuid(hypervisor_id):
+    if by_uuid and not is_uuid(hypervisor_id):
         raise BadRequest(f"Invalid uuid {hypervisor_id}")
     for index, (host, running) in enumerate(_hosts_with_counts(request)):
         if (hypervisor_uuid(host.name) if by_uuid else str(index + 1)) == hypervisor_id:
@@ -473,7 +472,7 @@ def hypervisor(hypervisor_id: str, request: Request, ctx: RequestContext = Depen
     enforce(ctx, "compute:hypervisors")
     views = views_of(request)
     by_uuid = views.version >= (2, 53)
-    if by_uuid and not _is_uuid(hypervisor_id):
+    if by_uuid and not is_uuid(hypervisor_id):
         raise BadRequest(f"Invalid uuid {hypervisor_id}")
     for index, (host, running) in enumerate(_hosts_with_counts(request)):
         if (hypervisor_uuid(host.name) if by_uuid else str(index + 1)) == hypervisor_id:
@@ -491,14 +490,6 @@ def aggregates(ctx: RequestContext = Depends(context)) -> dict:
     `openstack hypervisor show` and `aggregate list` read."""
     enforce(ctx, "compute:aggregates")
     return {"aggregates": []}
-
-
-def _is_uuid(text: str) -> bool:
-    try:
-        uuid.UUID(text)
-    except ValueError:
-        return False
-    return True
 
 
 @router.get("/v2.1/os-services")

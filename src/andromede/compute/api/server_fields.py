@@ -3,7 +3,6 @@ the version that brings them, GET /servers's later filters, and the values only 
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 
 from sqlalchemy import select
@@ -12,6 +11,7 @@ from sqlalchemy.orm import Session
 from andromede.common.clock import parse_isotime, utcnow
 from andromede.common.context import RequestContext
 from andromede.common.errors import BadRequest
+from andromede.common.ids import is_uuid
 from andromede.compute import server_tags
 from andromede.compute.api.microversion import Version
 from andromede.compute.group_models import ServerGroupMember
@@ -58,7 +58,7 @@ def check_create(body: ServerCreate, version: Version) -> None:
     if body.networks is None:
         raise BadRequest("Invalid input for field/attribute server. 'networks' is a required property")
     for ref in body.networks if isinstance(body.networks, list) else []:
-        if ref.uuid is not None and not _is_uuid(ref.uuid):
+        if ref.uuid is not None and not is_uuid(ref.uuid):
             raise BadRequest(f"Invalid input for field/attribute uuid. Value: {ref.uuid}. "
                              f"'{ref.uuid}' is not a 'uuid'")
 
@@ -77,14 +77,6 @@ def apply_update(instance: Instance, body: ServerUpdate) -> bool:
     if "hostname" in given and body.hostname is not None:
         instance.hostname = body.hostname
     return bool(given)
-
-
-def _is_uuid(text: str) -> bool:
-    try:
-        uuid.UUID(text)
-    except ValueError:
-        return False
-    return True
 
 
 def list_filter(params: dict[str, str], ctx: RequestContext, version: Version) -> Callable[[Instance], bool] | None:
