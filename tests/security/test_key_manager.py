@@ -13,6 +13,7 @@ import json
 import os
 import secrets
 import subprocess
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -20,6 +21,7 @@ import pytest
 
 from tests.support import softhsm
 from tests.support.accounts import Account, Admin, auth_headers, cli_as
+from tests.support.polling import poll
 from tests.support.server import VENV_BIN, Server, free_port
 
 KM = "/key-manager/v1"
@@ -294,3 +296,24 @@ def test_metadata_of_another_projects_secret_is_404(server: Server, admin: Admin
         assert mine.get(meta).json() == {"metadata": {"env": "prod"}}
         assert mine.put(meta, json={"metadata": {"env": 5}}).status_code == 400
         assert mine.get(meta).json() == {"metadata": {"env": "prod"}}
+
+
+def test_an_expired_secret_is_gone_to_reads_but_its_owner_can_still_shred_it(server: Server, admin: Admin) -> None:
+    owner = admin.account("member")
+    with _client(server, owner) as mine:
+        soon = (datetime.now(UTC) + timedelta(seconds=2)).strftime("%Y-%m-%dT%H:%M:%S")
+        secret_id = _store(mine, "expiring", expiration=soon)
+        poll(lambda: mine.get(f"{KM}/secrets/{secret_id}").status_code == 404, what="the secret to expire")
+        _barbican_404(mine.get(f"{KM}/secrets/{secret_id}/payload", headers={"Accept": "text/plain"}))
+        assert mine.delete(f"{KM}/secrets/{secret_id}").status_code == 204
+        assert mine.get(f"{KM}/deletion-certificates/{secret_id}").status_code == 200
+        _barbican_404(mine.delete(f"{KM}/secrets/{secret_id}"))
+
+
+def test_paging_far_past_the_end_is_an_empty_page(server: Server, admin: Admin) -> None:
+    with _client(server, admin.account("member")) as mine:
+        for collection in ("secrets", "orders"):
+            for offset in ("99999999999999999999999", str(2**63)):
+                response = mine.get(f"{KM}/{collection}?offset={offset}&limit=5")
+                assert response.status_code == 200, response.text
+                assert response.json()[collection] == []

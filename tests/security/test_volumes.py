@@ -131,3 +131,45 @@ def test_bad_type_bodies_from_the_operator_make_nothing(server: Server, admin: A
     assert operator.get(f"{base}/{made['id']}/encryption").json() == {}
     assert operator.delete(f"{base}/{made['id']}").status_code == 202  # other tests list the types
     operator.close()
+
+
+def test_a_private_type_is_the_operators_alone(server: Server, admin: Admin) -> None:
+    operator = server.http()
+    operator.headers.update(auth_headers(server.admin_token()))
+    member = admin.account("member")
+    with _client(server, member) as mine:
+        project = _project_id(mine)
+        made = operator.post(f"/volume/v3/{project}/types",
+                             json={"volume_type": {"name": "private-plain", "is_public": False}})
+        assert made.status_code == 200, made.text
+        private = made.json()["volume_type"]
+        try:
+            assert "private-plain" not in [t["name"] for t in mine.get(f"/volume/v3/{project}/types").json()
+                                           ["volume_types"]]
+            for ref in (private["id"], "private-plain"):
+                _fault(mine.get(f"/volume/v3/{project}/types/{ref}"), 404, "itemNotFound")
+                _fault(mine.post(f"/volume/v3/{project}/volumes", json={"volume": {"size": 1, "volume_type": ref}}),
+                       404, "itemNotFound")
+            assert mine.get(f"/volume/v3/{project}/volumes").json() == {"volumes": []}
+        finally:
+            assert operator.delete(f"/volume/v3/{project}/types/{private['id']}").status_code == 202
+            operator.close()
+
+
+def test_a_volume_whose_key_was_deleted_can_still_be_deleted(server: Server, admin: Admin) -> None:
+    with _client(server, admin.account("member")) as mine:
+        project = _project_id(mine)
+        volume = mine.post(f"/volume/v3/{project}/volumes", json={"volume": {"size": 1}}).json()["volume"]
+        headers = {"OpenStack-API-Version": "key-manager 1.1"}
+        keys = mine.get("/key-manager/v1/secrets", params={"name": f"volume-{volume['id']}"}, headers=headers)
+        [key_ref] = [secret["secret_ref"] for secret in keys.json()["secrets"]]
+        key_id = key_ref.rsplit("/", 1)[1]
+        assert mine.delete(f"/key-manager/v1/secrets/{key_id}", headers=headers).status_code == 204
+        assert mine.delete(f"/volume/v3/{project}/volumes/{volume['id']}").status_code == 202
+        _fault(mine.get(f"/volume/v3/{project}/volumes/{volume['id']}"), 404, "itemNotFound")
+
+
+def test_a_metadata_filter_nested_too_deep_is_a_400(server: Server, admin: Admin) -> None:
+    with _client(server, admin.account("member")) as mine:
+        project = _project_id(mine)
+        _fault(mine.get(f"/volume/v3/{project}/volumes", params={"metadata": "[" * 3000}), 400, "badRequest")

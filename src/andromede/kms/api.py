@@ -157,7 +157,7 @@ async def put_payload(secret_id: str, request: Request, ctx: RequestContext = De
 def delete_secret(secret_id: str, request: Request, ctx: RequestContext = Depends(context)) -> Response:
     enforce(ctx, "key-manager:secret:delete")
     with _session(request) as session:
-        secret, acl = secrets.find(session, ctx, secret_id)
+        secret, acl = secrets.find(session, ctx, secret_id, expired_too=True)
         enforce(ctx, "key-manager:secret:delete", secrets.target(secret, acl))
         secrets.delete(session, _km(request), secret)
     return Response(status_code=204)

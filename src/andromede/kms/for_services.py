@@ -36,6 +36,11 @@ def key_bytes(session: Session, km: KeyManager, project_id: str, secret_id: str)
 
 
 def destroy_key(session: Session, km: KeyManager, project_id: str, secret_id: str) -> dict | None:
-    """Destroys the key; its deletion certificate (None when the key manager signs none)."""
-    secrets.delete(session, km, _owned(session, project_id, secret_id))
+    """Destroys the key; its deletion certificate (None when the key manager signs none, or when the key was
+    already gone: a member may delete a volume's secret through the key-manager API, and the volume must still
+    be deletable then, as Cinder treats a missing key as deleted)."""
+    secret = session.get(Secret, secret_id)
+    if secret is None or secret.project_id != project_id:
+        return None
+    secrets.delete(session, km, secret)
     return secrets.deletion_certificate(session, project_id, secret_id) if km.signer is not None else None

@@ -54,9 +54,12 @@ def _secret_context(secret_id: str) -> bytes:
     return b"andromede-kms-secret:" + secret_id.encode()
 
 
-def project_kek(session: Session, master: MasterKey, project_id: str) -> tuple[bytes, int]:
-    """The project's KEK in clear (in memory only) and its generation; made and stored wrapped on first use."""
-    row = session.get(ProjectKek, project_id)
+def project_kek(session: Session, master: MasterKey, project_id: str, *,
+                sealing: bool = False) -> tuple[bytes, int]:
+    """The project's KEK in clear (in memory only) and its generation; made and stored wrapped on first use.
+    `sealing`: the row stays share-locked until the caller commits, so a rotation (which locks it for update)
+    cannot replace the KEK under a DEK being wrapped with it (PostgreSQL; SQLite has one writer anyway)."""
+    row = session.get(ProjectKek, project_id, with_for_update={"read": True} if sealing else None)
     if row is None:
         _claim(session, project_id, master.wrap(AESGCM.generate_key(bit_length=256), _project_context(project_id)),
                master.backend)
@@ -82,7 +85,7 @@ def _claim(session: Session, project_id: str, wrapped: bytes, backend: str) -> N
 
 def seal_payload(session: Session, master: MasterKey, project_id: str, secret_id: str,
                  payload: bytes) -> Sealed:
-    kek, generation = project_kek(session, master, project_id)
+    kek, generation = project_kek(session, master, project_id, sealing=True)
     dek = AESGCM.generate_key(bit_length=256)
     context = _secret_context(secret_id)
     return Sealed(_seal(kek, dek, context), _seal(dek, payload, context), generation)

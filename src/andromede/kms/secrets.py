@@ -57,9 +57,12 @@ def acl_of(session: Session, secret_id: str) -> SecretAcl | None:
     return session.get(SecretAcl, secret_id)
 
 
-def find(session: Session, ctx: RequestContext, secret_id: str) -> tuple[Secret, SecretAcl | None]:
-    """The secret if the caller may know of it (its project, or a user its read ACL names); 404 otherwise."""
-    secret = session.scalars(select(Secret).where(Secret.id == secret_id, _live())).first()
+def find(session: Session, ctx: RequestContext, secret_id: str, *,
+         expired_too: bool = False) -> tuple[Secret, SecretAcl | None]:
+    """The secret if the caller may know of it (its project, or a user its read ACL names); 404 otherwise. An
+    expired secret is gone to every read, but its owner may still delete it, and so shred its key."""
+    query = select(Secret).where(Secret.id == secret_id)
+    secret = session.scalars(query if expired_too else query.where(_live())).first()
     if secret is None:
         raise NotFound("Secret not found.")
     acl = acl_of(session, secret.id)
@@ -95,10 +98,13 @@ def page(session: Session, project_id: str, params: Mapping[str, str]) -> tuple[
     return list(rows), offset, limit, total
 
 
+MAX_OFFSET = 2**31 - 1  # SQL's OFFSET takes a 64-bit integer at most; no list gets near this
+
+
 def paging(params: Mapping[str, str]) -> tuple[int, int]:
     """Barbican's clean_paging_values: bad values fall back to the defaults, limit is 1..100."""
     try:
-        offset = max(0, int(params.get("offset") or 0))
+        offset = min(MAX_OFFSET, max(0, int(params.get("offset") or 0)))
     except ValueError:
         offset = 0
     try:

@@ -232,7 +232,8 @@ def list_types(project_id: str, request: Request, ctx: RequestContext = Depends(
     project_id = _project(ctx, project_id)
     with _db(request) as session:
         service.ensure_default_type(session)
-        return {"volume_types": [types.view(t) for t in sorted(_types(session).values(), key=lambda t: t.name)]}
+        shown = [t for t in _types(session).values() if t.is_public or ctx.is_admin]
+        return {"volume_types": [types.view(t) for t in sorted(shown, key=lambda t: t.name)]}
 
 
 @router.get("/v3/{project_id}/types/{type_id}")
@@ -243,7 +244,7 @@ def show_type(project_id: str, type_id: str, request: Request, ctx: RequestConte
         service.ensure_default_type(session)
         if type_id == "default":
             return {"volume_type": types.view(service.ensure_default_type(session))}
-        return {"volume_type": types.view(service.find_type(session, type_id))}
+        return {"volume_type": types.view(service.find_type(session, type_id, ctx))}
 
 
 @router.post("/v3/{project_id}/types")

@@ -87,7 +87,7 @@ def metadata_body(body: object) -> dict[str, str]:
 def metadata_filter(raw: str) -> dict[str, str]:
     try:
         value = json.loads(raw.replace("'", '"'))
-    except ValueError:
+    except (ValueError, RecursionError):
         raise BadRequest(f"Invalid input received: metadata filter {raw!r} is not a JSON object.") from None
     if not isinstance(value, dict):
         raise BadRequest(f"Invalid input received: metadata filter {raw!r} is not a JSON object.")
