@@ -46,7 +46,10 @@ def record(session: Session, ctx: RequestContext, instance: Instance, action: st
         row.finish_time = now
         return row
     event = InstanceActionEvent(action_id=row.id, event=EVENTS[action], host=instance.host, start_time=now)
-    if action in SYNCHRONOUS:
+    # Recorded after the request that set its task, the agent may have settled it already: no report would
+    # end the event then (settle runs on reports that end a task).
+    already_done = instance.task_state is None and not instance.deleted and instance.vm_state != "error"
+    if action in SYNCHRONOUS or already_done:
         event.finish_time, event.result = now, "Success"
         row.finish_time = now
     session.add(event)
@@ -68,10 +71,11 @@ def settle(session: Session, instance: Instance) -> None:
     if instance.task_state is not None and not instance.deleted:
         return
     failed = instance.vm_state == "error" and not instance.deleted
-    open_events = session.execute(
-        select(InstanceActionEvent, InstanceAction)
-        .join(InstanceAction, InstanceAction.id == InstanceActionEvent.action_id)
-        .where(InstanceAction.instance_uuid == instance.uuid, InstanceActionEvent.finish_time.is_(None))).all()
+    with session.no_autoflush:  # the instance's own UPDATE waits for the commit: the write lock is held briefly
+        open_events = session.execute(
+            select(InstanceActionEvent, InstanceAction)
+            .join(InstanceAction, InstanceAction.id == InstanceActionEvent.action_id)
+            .where(InstanceAction.instance_uuid == instance.uuid, InstanceActionEvent.finish_time.is_(None))).all()
     now = utcnow()
     for event, action in open_events:
         event.finish_time, event.result = now, "Error" if failed else "Success"

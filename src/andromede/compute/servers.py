@@ -380,6 +380,7 @@ def apply_observed(session: Session, instance: Instance, report: dict) -> None:
     """Fold an agent's report into the API-visible state; desired state is never changed here."""
     power = report.get("power")
     now = utcnow()
+    was_busy = instance.task_state is not None
     rebuilt = int(report.get("rebuild_seq", 0)) >= instance.rebuild_seq  # until then it stays REBUILD
     if "console" in report and isinstance(report["console"], str):
         instance.console = report["console"][-128 * 1024:]
@@ -408,5 +409,6 @@ def apply_observed(session: Session, instance: Instance, report: dict) -> None:
     elif power == "shutoff":
         instance.power_state = 4  # it went down behind our back; the agent brings it back
     instance.updated_at = now
-    instance_actions.settle(session, instance)
+    if was_busy or instance.deleted or instance.vm_state == "error":  # a report that may end an action's events
+        instance_actions.settle(session, instance)
 
