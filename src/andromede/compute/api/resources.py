@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import func, select
@@ -14,7 +17,7 @@ from andromede.common.ids import is_uuid
 from andromede.compute import flavors, keypairs
 from andromede.compute.api.common import db_of, next_link, settings_of, views_of
 from andromede.compute.api.microversion import MAX_VERSION, MIN_VERSION, version_of, version_text
-from andromede.compute.models import Flavor, Instance, KeyPair
+from andromede.compute.models import Flavor, Instance
 from andromede.compute.schemas import (
     AbsoluteLimits236View,
     AbsoluteLimits257View,
@@ -99,7 +102,7 @@ def list_flavors(request: Request, ctx: RequestContext = Depends(context)) -> di
     with db_of(request).session() as session:
         rows = flavors.list_flavors(session, ctx, is_public=request.query_params.get("is_public"),
                                     min_ram=_int_param(request, "minRam"), min_disk=_int_param(request, "minDisk"))
-        page, limit = _page(request, rows)
+        page, limit = _page(request, rows, lambda flavor: flavor.id)
         result: dict = {"flavors": [views.flavor(row, detail=detail) for row in page]}
     if page and len(page) == limit:
         path = "flavors/detail" if detail else "flavors"
@@ -107,8 +110,12 @@ def list_flavors(request: Request, ctx: RequestContext = Depends(context)) -> di
     return result
 
 
-def _page(request: Request, rows: list[Flavor]) -> tuple[list[Flavor], int]:
-    """Nova's limit (at most MAX_PAGE) and marker (the last flavor id of the previous page)."""
+Row = TypeVar("Row")
+
+
+def _page(request: Request, rows: list[Row], key: Callable[[Row], str]) -> tuple[list[Row], int]:
+    """Nova's limit (at most MAX_PAGE) and marker (the key of the last row of the previous page: a flavor's id,
+    a keypair's name)."""
     marker, limit = request.query_params.get("marker"), MAX_PAGE
     if "limit" in request.query_params:
         try:
@@ -119,7 +126,7 @@ def _page(request: Request, rows: list[Flavor]) -> tuple[list[Flavor], int]:
             raise BadRequest("limit param must be positive")
         limit = min(limit, MAX_PAGE)
     if marker is not None:
-        ids = [row.id for row in rows]
+        ids = [key(row) for row in rows]
         if marker not in ids:
             raise BadRequest(f"Marker {marker} could not be found.")
         rows = rows[ids.index(marker) + 1:]
@@ -244,29 +251,11 @@ def list_keypairs(request: Request, ctx: RequestContext = Depends(context)) -> d
     with db_of(request).session() as session:
         rows = keypairs.list_keypairs(session, _keypair_owner(request, ctx))
         if views.version >= (2, 35):  # pages: limit, and the last name of the previous page as marker
-            rows, limit = _keypair_page(request, rows)
+            rows, limit = _page(request, rows, lambda keypair: keypair.name)
         result: dict = {"keypairs": [{"keypair": views.keypair_summary(r)} for r in rows]}
     if views.version >= (2, 35) and rows and len(rows) == limit:
         result["keypairs_links"] = next_link(f"{views.v21}/os-keypairs", dict(request.query_params), rows[-1].name)
     return result
-
-
-def _keypair_page(request: Request, rows: list[KeyPair]) -> tuple[list[KeyPair], int]:
-    marker, limit = request.query_params.get("marker"), MAX_PAGE
-    if "limit" in request.query_params:
-        try:
-            limit = int(request.query_params["limit"])
-        except ValueError:
-            raise BadRequest("limit param must be an integer") from None
-        if limit < 0:
-            raise BadRequest("limit param must be positive")
-        limit = min(limit, MAX_PAGE)
-    if marker is not None:
-        names = [row.name for row in rows]
-        if marker not in names:
-            raise BadRequest(f"Marker {marker} could not be found.")
-        rows = rows[names.index(marker) + 1:]
-    return rows[:limit], limit
 
 
 @router.post("/v2.1/os-keypairs")
