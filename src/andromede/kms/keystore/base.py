@@ -5,7 +5,11 @@ wrapped KEK moved to another project's row does not open. A blob starts with a 1
 
 from __future__ import annotations
 
+import os
 from typing import Protocol
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 
 class MasterKeyError(Exception):
@@ -27,3 +31,23 @@ class MasterKey(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+class AesGcmWrapping:
+    """wrap/unwrap with an AES-256-GCM key held in this process (the file backend and the fake): a random 96-bit
+    nonce per wrap, the context bound as associated data."""
+
+    _NONCE = 12
+
+    def __init__(self, key: bytes) -> None:
+        self._aead = AESGCM(key)
+
+    def wrap(self, key: bytes, context: bytes) -> bytes:
+        nonce = os.urandom(self._NONCE)
+        return nonce + self._aead.encrypt(nonce, key, context)
+
+    def unwrap(self, blob: bytes, context: bytes) -> bytes:
+        try:
+            return self._aead.decrypt(blob[:self._NONCE], blob[self._NONCE:], context)
+        except (InvalidTag, ValueError):
+            raise MasterKeyError("A wrapped key did not open under the master key.") from None

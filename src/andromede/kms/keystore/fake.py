@@ -2,32 +2,17 @@
 
 from __future__ import annotations
 
-import os
-
-from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from andromede.kms.keystore.base import MasterKeyError
-
-_NONCE = 12
+from andromede.kms.keystore.base import AesGcmWrapping
 
 
-class FakeMasterKey:
+class FakeMasterKey(AesGcmWrapping):
     backend = "fake"
 
     def __init__(self, key: bytes | None = None) -> None:
-        self._aead = AESGCM(key or AESGCM.generate_key(bit_length=256))
+        super().__init__(key or AESGCM.generate_key(bit_length=256))
         self.closed = False
-
-    def wrap(self, key: bytes, context: bytes) -> bytes:
-        nonce = os.urandom(_NONCE)
-        return nonce + self._aead.encrypt(nonce, key, context)
-
-    def unwrap(self, blob: bytes, context: bytes) -> bytes:
-        try:
-            return self._aead.decrypt(blob[:_NONCE], blob[_NONCE:], context)
-        except (InvalidTag, ValueError):
-            raise MasterKeyError("A wrapped key did not open under the master key.") from None
 
     def close(self) -> None:
         self.closed = True

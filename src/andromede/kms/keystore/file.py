@@ -8,21 +8,17 @@ import os
 import stat
 from pathlib import Path
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from andromede.kms.keystore.base import AesGcmWrapping, MasterKeyError
 
-from andromede.kms.keystore.base import MasterKeyError
-
-_NONCE = 12
 _KEY_BYTES = 32
 
 
-class FileMasterKey:
+class FileMasterKey(AesGcmWrapping):
     backend = "file"
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._aead = AESGCM(self._load_or_create())
+        super().__init__(self._load_or_create())
 
     def _load_or_create(self) -> bytes:
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -43,16 +39,6 @@ class FileMasterKey:
         if len(key) != _KEY_BYTES:
             raise MasterKeyError(f"The master key file {self.path} does not hold a {_KEY_BYTES}-byte key.")
         return key
-
-    def wrap(self, key: bytes, context: bytes) -> bytes:
-        nonce = os.urandom(_NONCE)
-        return nonce + self._aead.encrypt(nonce, key, context)
-
-    def unwrap(self, blob: bytes, context: bytes) -> bytes:
-        try:
-            return self._aead.decrypt(blob[:_NONCE], blob[_NONCE:], context)
-        except (InvalidTag, ValueError):
-            raise MasterKeyError("A wrapped key did not open under the master key.") from None
 
     def close(self) -> None:
         return None
