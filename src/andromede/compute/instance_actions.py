@@ -41,19 +41,17 @@ def record(session: Session, ctx: RequestContext, instance: Instance, action: st
                          user_id=ctx.user_id or "", project_id=instance.project_id if ctx.project_id is None
                          else ctx.project_id, start_time=now, updated_at=now)
     session.add(row)
-    session.flush()
     if action not in EVENTS:
         row.finish_time = now
         return row
-    event = InstanceActionEvent(action_id=row.id, event=EVENTS[action], host=instance.host, start_time=now)
+    event = InstanceActionEvent(event=EVENTS[action], host=instance.host, start_time=now)
     # Recorded after the request that set its task, the agent may have settled it already: no report would
-    # end the event then (settle runs on reports that end a task).
-    already_done = instance.task_state is None and not instance.deleted and instance.vm_state != "error"
+    # end the event then (settle runs on reports that end a task). A deleted server's events all end at once.
+    already_done = instance.deleted or (instance.task_state is None and instance.vm_state != "error")
     if action in SYNCHRONOUS or already_done:
         event.finish_time, event.result = now, "Success"
         row.finish_time = now
-    session.add(event)
-    session.flush()
+    row.events.append(event)
     return row
 
 
@@ -62,7 +60,7 @@ def record_unscheduled(session: Session, ctx: RequestContext, instance: Instance
     row = record(session, ctx, instance, "create")
     now = utcnow()
     row.message, row.finish_time, row.updated_at = "Error", now, now
-    for event in session.scalars(select(InstanceActionEvent).where(InstanceActionEvent.action_id == row.id)):
+    for event in row.events:
         event.event, event.finish_time, event.result, event.traceback = SCHEDULE_EVENT, now, "Error", reason
 
 

@@ -95,14 +95,18 @@ def heartbeat(session: Session, name: str, report: Report) -> Heartbeat:
 
 
 def desired_generation(session: Session, name: str) -> int:
-    return _registered(session, name).desired_generation
+    generation = session.scalar(select(Host.desired_generation).where(Host.name == name))
+    if generation is None:  # removed since the caller's token was checked
+        raise NotFound(f"Host {name} is not registered.")
+    return generation
 
 
 def advance_generation(session: Session, name: str) -> int:
     """Bump NAME's desired-state generation (its agent long-polls on it) and return the new one."""
-    session.execute(update(Host).where(Host.name == name).values(desired_generation=Host.desired_generation + 1)
-                    .execution_options(synchronize_session=False))
-    return session.scalar(select(Host.desired_generation).where(Host.name == name)) or 0
+    return session.scalar(update(Host).where(Host.name == name)
+                          .values(desired_generation=Host.desired_generation + 1)
+                          .returning(Host.desired_generation)
+                          .execution_options(synchronize_session=False)) or 0
 
 
 def zone_exists(session: Session, zone: str) -> bool:
