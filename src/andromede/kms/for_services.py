@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from andromede.common.errors import NotFound
 from andromede.kms import keys, secrets
 from andromede.kms.component import KeyManager
-from andromede.kms.models import Secret
+from andromede.kms.models import Secret, SecretAcl
 from andromede.kms.schemas import SecretFields
 
 
@@ -44,3 +44,15 @@ def destroy_key(session: Session, km: KeyManager, project_id: str, secret_id: st
         return None
     secrets.delete(session, km, secret)
     return secrets.deletion_certificate(session, project_id, secret_id) if km.signer is not None else None
+
+
+def transfer_key(session: Session, km: KeyManager, project_id: str, secret_id: str, new_project_id: str) -> None:
+    """The key becomes the new project's secret (a volume transfer): re-wrapped under its KEK, the old project's
+    ACL dropped. Nothing to do when the key is already gone."""
+    secret = session.get(Secret, secret_id, with_for_update=True)
+    if secret is None or secret.project_id != project_id:
+        return
+    keys.move_to_project(session, km.master, secret, new_project_id)
+    acl = session.get(SecretAcl, secret_id)
+    if acl is not None:
+        session.delete(acl)

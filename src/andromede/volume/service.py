@@ -79,7 +79,7 @@ def usage(session: Session, project_id: str) -> dict[str, int]:
     return {"volumes": int(count), "gigabytes": int(gigabytes), "snapshots": 0}
 
 
-def _check_quota(session: Session, project_id: str, size: int) -> None:
+def check_quota(session: Session, project_id: str, size: int) -> None:
     limits, used = quotas(session, project_id), usage(session, project_id)
     if limits["gigabytes"] >= 0 and used["gigabytes"] + size > limits["gigabytes"]:
         raise PayloadTooLarge(f"VolumeSizeExceedsAvailableQuota: Requested volume or snapshot exceeds allowed "
@@ -97,7 +97,7 @@ def create(session: Session, km: KeyManager, ctx: RequestContext, fields: Mappin
     zone = fields.get("availability_zone") or DEFAULT_ZONE
     if zone != DEFAULT_ZONE:
         raise BadRequest(f"Invalid input received: Availability zone '{zone}' is invalid.")
-    _check_quota(session, project_id, fields["size"])
+    check_quota(session, project_id, fields["size"])
     volume_id = new_id()
     key_id = None
     if vtype.encryption_provider:
