@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from andromede.common.clock import utcnow
+from andromede.db.inserts import insert_unless_present
 from andromede.kms.keystore import MasterKey
 from andromede.kms.models import ProjectKek, Secret
 
@@ -71,16 +71,8 @@ def project_kek(session: Session, master: MasterKey, project_id: str, *,
 
 def _claim(session: Session, project_id: str, wrapped: bytes, backend: str) -> None:
     """INSERT the project's first KEK unless another request already stored one."""
-    values = {"project_id": project_id, "wrapped_key": wrapped, "backend": backend, "generation": 1,
-              "created_at": utcnow()}
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        session.execute(postgresql.insert(ProjectKek).values(**values).on_conflict_do_nothing())
-    elif dialect == "sqlite":
-        session.execute(sqlite.insert(ProjectKek).values(**values).on_conflict_do_nothing())
-    else:  # pragma: no cover - the two supported databases are handled above
-        session.add(ProjectKek(**values))
-        session.flush()
+    insert_unless_present(session, ProjectKek, {"project_id": project_id, "wrapped_key": wrapped,
+                                                "backend": backend, "generation": 1, "created_at": utcnow()})
 
 
 def seal_payload(session: Session, master: MasterKey, project_id: str, secret_id: str,
@@ -117,3 +109,4 @@ def rotate_project_kek(session: Session, master: MasterKey, project_id: str) -> 
     row.rotated_at = utcnow()
     session.flush()
     return len(secrets)
+
