@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy import update as update_
 from sqlalchemy.orm import Session
 
 from andromede.common.clock import utcnow
@@ -146,3 +147,13 @@ def delete(session: Session, km: KeyManager, volume: Volume) -> None:
         kms.destroy_key(session, km, volume.project_id, volume.encryption_key_id)
     session.delete(volume)
 
+
+PROJECT_DELETED = ("The volume's project was deleted, and its key with the project's key-encryption key: its data "
+                   "can no longer be read. Only a cloud admin can delete it now.")
+
+
+def orphan_project_volumes(session: Session, project_id: str) -> None:
+    """A project was deleted (Keystone does not ask Cinder first): its volumes stay, as Cinder's do, but in error
+    with the reason, since their keys went with the project's KEK; a cloud admin lists and deletes them."""
+    session.execute(update_(Volume).where(Volume.project_id == project_id).values(
+        status="error", error_reason=PROJECT_DELETED, updated_at=utcnow()))
