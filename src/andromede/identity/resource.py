@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
@@ -19,6 +21,9 @@ from andromede.identity.models import (
     User,
 )
 from andromede.identity.schemas import DomainCreate, DomainUpdate, ProjectCreate, ProjectUpdate
+
+# What another service does, in the deleting transaction, when a project is deleted (session, the project's id).
+ProjectDeletedHook = Callable[[Session, str], None]
 
 
 def create_domain(session: Session, body: DomainCreate, domain_id: str | None = None) -> Domain:
@@ -75,13 +80,13 @@ def _revoke_domain(session: Session, domain_id: str) -> None:
         revoke.revoke(session, project_id=project_id)
 
 
-def delete_domain(session: Session, domain_id: str) -> None:
+def delete_domain(session: Session, domain_id: str, on_deleted: Sequence[ProjectDeletedHook] = ()) -> None:
     domain = get_domain(session, domain_id)
     if domain.enabled:
         raise Forbidden("Cannot delete a domain that is enabled, please disable it first.")
     projects = list(session.scalars(select(Project).where(Project.domain_id == domain_id)))
     for project in sorted(projects, key=lambda p: p.parent_id is None):  # children first
-        _delete_project_rows(session, project)
+        _delete_project_rows(session, project, on_deleted)
     users = list(session.scalars(select(User.id).where(User.domain_id == domain_id)))
     if users:
         session.execute(delete(Credential).where(Credential.user_id.in_(users)))
@@ -176,19 +181,22 @@ def update_project(session: Session, project_id: str, body: ProjectUpdate) -> Pr
     return project
 
 
-def delete_project(session: Session, project_id: str) -> None:
+def delete_project(session: Session, project_id: str, on_deleted: Sequence[ProjectDeletedHook] = ()) -> None:
+    """Delete the project, its grants and its tokens; `on_deleted` tells the other services, in this transaction."""
     project = get_project(session, project_id)
     children = session.scalar(select(func.count()).select_from(Project).where(Project.parent_id == project_id))
     if children:
         raise Forbidden("Cannot delete a project that has child projects; delete them first.")
-    _delete_project_rows(session, project)
+    _delete_project_rows(session, project, on_deleted)
 
 
-def _delete_project_rows(session: Session, project: Project) -> None:
+def _delete_project_rows(session: Session, project: Project, on_deleted: Sequence[ProjectDeletedHook]) -> None:
     revoke.revoke(session, project_id=project.id)
     endpoint_filter.forget_project(session, project.id)
     session.execute(delete(RoleAssignment).where(RoleAssignment.target_type == "project",
                                                  RoleAssignment.target_id == project.id))
     session.delete(project)
     session.flush()
+    for hook in on_deleted:
+        hook(session, project.id)
 

@@ -15,6 +15,7 @@ from andromede.db.engine import Database
 from andromede.identity.auth import Authenticator, ValidatedToken
 from andromede.identity.cache import IdentityCache
 from andromede.identity.credentials import CredentialStore
+from andromede.identity.resource import ProjectDeletedHook
 from andromede.identity.throttle import HashGate
 from andromede.identity.tokens import TokenCodec
 
@@ -31,6 +32,9 @@ class IdentityService:
         self.authenticator = Authenticator(db, settings, self.codec, self.credentials, self.cache)
         # Run on each freshly validated token; what they add to the context is cached with it.
         self.context_hooks: list[Callable[[RequestContext], None]] = []
+        # Run in the deleting transaction for each project deleted (its id): the services that hold what the
+        # project owned deal with it there (the key manager destroys its KEK), so a failure undoes the deletion.
+        self.project_deleted_hooks: list[ProjectDeletedHook] = []
         self.hash_gate = HashGate(settings.auth_hash_concurrency or os.cpu_count() or 1, settings.auth_hash_queue)
 
     @property
@@ -65,4 +69,4 @@ def context_from(validated: ValidatedToken, token: str | None, request_id: str) 
     return ctx
 
 
-__all__ = ["IdentityService", "Unauthorized", "context_from"]
+__all__ = ["IdentityService", "ProjectDeletedHook", "Unauthorized", "context_from"]

@@ -165,10 +165,11 @@ def delete_secret(secret_id: str, request: Request, ctx: RequestContext = Depend
 
 @router.get("/v1/deletion-certificates/{resource_id}")
 def get_deletion_certificate(resource_id: str, request: Request, ctx: RequestContext = Depends(context)) -> dict:
-    """Not Barbican's: the signed statement that a deleted secret's key was destroyed, for its project."""
+    """Not Barbican's: the signed statement that a deleted secret's key was destroyed, for its project; that a
+    deleted project's KEK was (the resource id is the project's), for a cloud admin."""
     enforce(ctx, "key-manager:deletion_certificate:get")
     with _session(request) as session:
-        return secrets.deletion_certificate(session, ctx.project_id, resource_id)
+        return secrets.deletion_certificate(session, ctx.project_id, resource_id, any_project=ctx.is_admin)
 
 
 # ---- ACLs ------------------------------------------------------------------------------------------------------

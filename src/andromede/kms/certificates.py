@@ -24,6 +24,9 @@ from andromede.kms.keystore import MasterKeyError
 KIND = "andromede.deletion-certificate"
 SHRED = ("crypto-shred: the resource's data encryption key, stored only wrapped by its project's key-encryption "
          "key, was deleted from the key manager")
+PROJECT_SHRED = ("crypto-shred: the project was deleted, and with it its key-encryption key, stored only wrapped by "
+                 "the master key, was deleted from the key manager: no data encryption key it wrapped (its "
+                 "secrets, its volumes' keys) opens again")
 
 
 def canonical(statement: dict) -> bytes:

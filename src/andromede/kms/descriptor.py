@@ -6,7 +6,8 @@ from __future__ import annotations
 from starlette.types import ASGIApp
 
 from andromede.common.errors import ApiError
-from andromede.kms import models
+from andromede.identity.service import IdentityService
+from andromede.kms import for_services, models
 from andromede.kms.api import build_kms_app
 from andromede.kms.certificates import Signer
 from andromede.kms.component import KeyManager
@@ -23,7 +24,10 @@ def barbican_error(error: ApiError) -> dict:
 def _components(assembly: Assembly) -> None:
     settings = assembly.settings
     signer = Signer.load_or_create(settings.data_dir / "kms", settings.base_url)
-    assembly.components.provide(KeyManager(settings, assembly.db, open_master_key(settings), signer))
+    km = KeyManager(settings, assembly.db, open_master_key(settings), signer)
+    assembly.components.provide(km)
+    assembly.components.get(IdentityService).project_deleted_hooks.append(
+        lambda session, project_id: for_services.destroy_project(session, km, project_id))
 
 
 def _app(assembly: Assembly) -> ASGIApp:

@@ -1,6 +1,7 @@
 """What other services (the volume service first) use of the key manager, in their own session: a DEK-backed
-secret made for a project, its key bytes read server-side, and its destruction. The secret is the project's like
-any other (it shows in `openstack secret list`, as Cinder's keys do in Barbican)."""
+secret made for a project, its key bytes read server-side, and its destruction; and, for identity, a deleted
+project's KEK destroyed. The secret is the project's like any other (it shows in `openstack secret list`, as
+Cinder's keys do in Barbican)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ import os
 
 from sqlalchemy.orm import Session
 
+from andromede.common.clock import utcnow
 from andromede.common.errors import NotFound
 from andromede.kms import keys, secrets
+from andromede.kms.certificates import PROJECT_SHRED
 from andromede.kms.component import KeyManager
-from andromede.kms.models import Secret, SecretAcl
+from andromede.kms.models import DeletionCertificate, Secret, SecretAcl
 from andromede.kms.schemas import SecretFields
 
 
@@ -56,3 +59,17 @@ def transfer_key(session: Session, km: KeyManager, project_id: str, secret_id: s
     acl = session.get(SecretAcl, secret_id)
     if acl is not None:
         session.delete(acl)
+
+
+def destroy_project(session: Session, km: KeyManager, project_id: str) -> None:
+    """A project is gone: its KEK is destroyed with every secret sealed under it, and a deletion certificate for
+    the project is kept for a cloud admin to fetch (`GET /key-manager/v1/deletion-certificates/{project_id}`).
+    No certificate when the project never had a KEK: there was no key to destroy."""
+    generation = keys.destroy_project_kek(session, project_id)
+    if generation is None or km.signer is None:
+        return
+    document = km.signer.issue("project", project_id, project_id, "project-kek", f"{project_id}/{generation}",
+                               method=PROJECT_SHRED)
+    session.merge(DeletionCertificate(resource_id=project_id, resource_type="project", project_id=project_id,
+                                      document=document, created_at=utcnow()))
+    session.flush()

@@ -12,13 +12,13 @@ from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from andromede.common.clock import utcnow
+from andromede.db.inserts import insert_unless_present
 from andromede.kms.keystore import MasterKey
-from andromede.kms.models import ProjectKek, Secret
+from andromede.kms.models import Order, ProjectKek, Secret, SecretAcl
 
 _NONCE = 12
 
@@ -71,16 +71,8 @@ def project_kek(session: Session, master: MasterKey, project_id: str, *,
 
 def _claim(session: Session, project_id: str, wrapped: bytes, backend: str) -> None:
     """INSERT the project's first KEK unless another request already stored one."""
-    values = {"project_id": project_id, "wrapped_key": wrapped, "backend": backend, "generation": 1,
-              "created_at": utcnow()}
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        session.execute(postgresql.insert(ProjectKek).values(**values).on_conflict_do_nothing())
-    elif dialect == "sqlite":
-        session.execute(sqlite.insert(ProjectKek).values(**values).on_conflict_do_nothing())
-    else:  # pragma: no cover - the two supported databases are handled above
-        session.add(ProjectKek(**values))
-        session.flush()
+    insert_unless_present(session, ProjectKek, {"project_id": project_id, "wrapped_key": wrapped,
+                                                "backend": backend, "generation": 1, "created_at": utcnow()})
 
 
 def seal_payload(session: Session, master: MasterKey, project_id: str, secret_id: str,
@@ -132,3 +124,27 @@ def move_to_project(session: Session, master: MasterKey, secret: Secret, project
     secret.kek_generation = generation
     secret.project_id = project_id
     secret.updated_at = utcnow()
+
+
+def destroy_project_kek(session: Session, project_id: str) -> int | None:
+    """Deletes the project's KEK and every secret sealed under it (DEKs, payloads, ACLs): nothing the project
+    stored opens again. The generation destroyed, None when the project never had a KEK.
+
+    The wrapped KEK is overwritten before its row goes, and SQLite (secure_delete) zeroes the freed page; on
+    PostgreSQL the old tuple versions stay in the table's file until VACUUM reclaims them. A database backup made
+    before the deletion still holds the wrapped KEK, which the master key opens: the project is shredded for good
+    once those backups are gone."""
+    row = session.execute(select(ProjectKek).where(ProjectKek.project_id == project_id).with_for_update()
+                          ).scalar_one_or_none()
+    doomed = select(Secret.id).where(Secret.project_id == project_id).scalar_subquery()
+    session.execute(delete(SecretAcl).where(SecretAcl.secret_id.in_(doomed)))
+    session.execute(delete(Secret).where(Secret.project_id == project_id))
+    session.execute(delete(Order).where(Order.project_id == project_id))
+    if row is None:
+        return None
+    generation = row.generation
+    row.wrapped_key = bytes(len(row.wrapped_key))
+    session.flush()
+    session.delete(row)
+    session.flush()
+    return generation

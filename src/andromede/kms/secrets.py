@@ -153,9 +153,12 @@ def delete(session: Session, km: KeyManager, secret: Secret) -> None:
     session.flush()
 
 
-def deletion_certificate(session: Session, project_id: str | None, resource_id: str) -> dict:
+def deletion_certificate(session: Session, project_id: str | None, resource_id: str, *,
+                         any_project: bool = False) -> dict:
+    """The certificate of a resource of `project_id`, or of any project's for a cloud admin (`any_project`): a
+    deleted project's own certificate has no one left in the project to fetch it."""
     row = session.get(DeletionCertificate, resource_id)
-    if row is None or row.project_id != project_id:
+    if row is None or (row.project_id != project_id and not any_project):
         raise NotFound("Deletion certificate not found.")
     return row.document
 

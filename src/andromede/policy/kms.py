@@ -12,7 +12,7 @@ secret is a 404 from the service before the second call."""
 from __future__ import annotations
 
 from andromede.common.context import RequestContext
-from andromede.policy.checks import PROJECT_MEMBER, PROJECT_READER, Check, Target, all_of, any_of, project_scoped
+from andromede.policy.checks import ADMIN, PROJECT_MEMBER, PROJECT_READER, Check, Target, all_of, any_of, project_scoped
 from andromede.policy.enforcer import register, rule_maker
 
 V1 = "/key-manager/v1"
@@ -68,6 +68,7 @@ register(
     _rule("orders:post", PROJECT_MEMBER, "Order a generated key.", ("POST", "/orders")),
     _rule("order:get", PROJECT_READER, "Show an order.", ("GET", "/orders/{order_id}")),
     _rule("order:delete", PROJECT_MEMBER, "Delete an order.", ("DELETE", "/orders/{order_id}")),
-    _rule("deletion_certificate:get", PROJECT_READER, "Fetch the signed certificate that a deleted secret's key "
-          "was destroyed.", ("GET", "/deletion-certificates/{resource_id}")),
+    _rule("deletion_certificate:get", any_of(ADMIN, PROJECT_READER), "Fetch the signed certificate that a deleted "
+          "secret's key was destroyed (a project's reader), or any, such as a deleted project's (a cloud admin).",
+          ("GET", "/deletion-certificates/{resource_id}")),
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.types import ASGIApp
 
 from andromede.common.errors import ApiError
+from andromede.identity.service import IdentityService
 from andromede.kms.component import KeyManager
 from andromede.policy import volume as rules
 from andromede.servicekit.descriptor import Assembly, CatalogEntry, ServiceDescriptor
@@ -25,6 +26,10 @@ def _app(assembly: Assembly) -> ASGIApp:
     return build_volume_app(assembly.db, assembly.components.get(KeyManager), assembly.settings.base_url)
 
 
+def _components(assembly: Assembly) -> None:
+    assembly.components.get(IdentityService).project_deleted_hooks.append(service.orphan_project_volumes)
+
+
 def _bootstrap(assembly: Assembly) -> None:
     with assembly.db.session() as session:
         service.ensure_default_type(session)
@@ -36,5 +41,6 @@ DESCRIPTOR = ServiceDescriptor(
     models=(models,), rules=(rules,),
     catalog=(CatalogEntry("block-storage", "cinder", _PATH, "Block Storage"),
              CatalogEntry("volumev3", "cinderv3", _PATH, "Block Storage v3")),
+    components=_components,
     bootstrap=_bootstrap,
 )

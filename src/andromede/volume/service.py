@@ -8,12 +8,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy import update as update_
 from sqlalchemy.orm import Session
 
 from andromede.common.clock import utcnow
 from andromede.common.context import RequestContext
 from andromede.common.errors import BadRequest, Conflict, NotFound, PayloadTooLarge
 from andromede.common.ids import new_id
+from andromede.db.inserts import insert_unless_present
 from andromede.kms import for_services as kms
 from andromede.kms.component import KeyManager
 from andromede.volume.models import Volume, VolumeQuota, VolumeType
@@ -26,15 +28,17 @@ _DELETABLE = {"available", "error", "error_restoring", "error_extending", "error
 
 
 def ensure_default_type(session: Session) -> VolumeType:
-    """The default type: encrypted, LUKS with aes-xts-plain64 and a 512-bit key (issue 16: encryption by default)."""
-    found = session.scalars(select(VolumeType).where(VolumeType.name == DEFAULT_TYPE)).first()
+    """The default type: encrypted, LUKS with aes-xts-plain64 and a 512-bit key (issue 16: encryption by default).
+    Two API processes may both find it missing: the second's insert does nothing, and both read the one stored."""
+    query = select(VolumeType).where(VolumeType.name == DEFAULT_TYPE)
+    found = session.scalars(query).first()
     if found is None:
-        found = VolumeType(id=new_id(), name=DEFAULT_TYPE, description="Default Volume Type", is_public=True,
-                           extra_specs={}, encryption_provider="luks", encryption_cipher="aes-xts-plain64",
-                           encryption_key_size=512, encryption_control_location="front-end",
-                           encryption_id=new_id())
-        session.add(found)
-        session.flush()
+        insert_unless_present(session, VolumeType, {
+            "id": new_id(), "name": DEFAULT_TYPE, "description": "Default Volume Type", "is_public": True,
+            "extra_specs": {}, "encryption_provider": "luks", "encryption_cipher": "aes-xts-plain64",
+            "encryption_key_size": 512, "encryption_control_location": "front-end", "encryption_id": new_id(),
+            "created_at": utcnow()})
+        found = session.scalars(query.execution_options(populate_existing=True)).one()
     return found
 
 
@@ -79,7 +83,17 @@ def usage(session: Session, project_id: str) -> dict[str, int]:
     return {"volumes": int(count), "gigabytes": int(gigabytes), "snapshots": 0}
 
 
+def _lock_quota(session: Session, project_id: str) -> None:
+    """Holds the project's quota row (made, with no limits of its own, when missing) until the caller commits, so
+    two creates cannot both read the usage before either adds its volume: SELECT ... FOR UPDATE on PostgreSQL;
+    on SQLite the INSERT already takes the database's one write lock (pysqlite begins the transaction there)."""
+    insert_unless_present(session, VolumeQuota, {"project_id": project_id})
+    session.execute(select(VolumeQuota.project_id).where(VolumeQuota.project_id == project_id).with_for_update())
+
+
 def check_quota(session: Session, project_id: str, size: int) -> None:
+    """Room for one more volume of `size` GiB in the project (413 otherwise); holds its quota row until commit."""
+    _lock_quota(session, project_id)
     limits, used = quotas(session, project_id), usage(session, project_id)
     if limits["gigabytes"] >= 0 and used["gigabytes"] + size > limits["gigabytes"]:
         raise PayloadTooLarge(f"VolumeSizeExceedsAvailableQuota: Requested volume or snapshot exceeds allowed "
@@ -133,3 +147,14 @@ def delete(session: Session, km: KeyManager, volume: Volume) -> None:
     if volume.encryption_key_id:
         kms.destroy_key(session, km, volume.project_id, volume.encryption_key_id)
     session.delete(volume)
+
+
+PROJECT_DELETED = ("The volume's project was deleted, and its key with the project's key-encryption key: its data "
+                   "can no longer be read. Only a cloud admin can delete it now.")
+
+
+def orphan_project_volumes(session: Session, project_id: str) -> None:
+    """A project was deleted (Keystone does not ask Cinder first): its volumes stay, as Cinder's do, but in error
+    with the reason, since their keys went with the project's KEK; a cloud admin lists and deletes them."""
+    session.execute(update_(Volume).where(Volume.project_id == project_id).values(
+        status="error", error_reason=PROJECT_DELETED, updated_at=utcnow()))

@@ -134,6 +134,26 @@ def test_the_token_key_cannot_leave_the_token(token: softhsm.Token) -> None:
         master.close()
 
 
+@pytest.mark.parametrize(("extractable", "sensitive", "why"), [
+    (True, True, "is extractable:"), (False, False, "is not sensitive:"),
+    (True, False, "is extractable and not sensitive:")])
+def test_a_key_the_token_would_let_out_is_refused_as_master(token: softhsm.Token, extractable: bool,
+                                                              sensitive: bool, why: str) -> None:
+    import pkcs11
+    from pkcs11 import Attribute, KeyType
+
+    from andromede.kms.keystore.pkcs11 import Pkcs11MasterKey, read_pin
+
+    label = f"planted-{os.urandom(4).hex()}"
+    with pkcs11.lib(str(token.module)).get_token(token_label=token.label).open(
+            user_pin=read_pin(token.pin_file), rw=True) as session:
+        session.generate_key(KeyType.AES, 256, label=label, store=True, template={
+            Attribute.EXTRACTABLE: extractable, Attribute.SENSITIVE: sensitive, Attribute.ENCRYPT: True,
+            Attribute.DECRYPT: True})
+    with pytest.raises(MasterKeyError, match=why):
+        Pkcs11MasterKey(str(token.module), read_pin(token.pin_file), token_label=token.label, key_label=label)
+
+
 def test_a_wrong_pin_or_a_loose_pin_file_is_refused(token: softhsm.Token, tmp_path: Path) -> None:
     from andromede.kms.keystore.pkcs11 import Pkcs11MasterKey, read_pin
 

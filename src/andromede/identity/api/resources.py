@@ -75,8 +75,9 @@ def update_domain(domain_id: str, body: DomainUpdateRequest, request: Request,
 @router.delete("/domains/{domain_id}", status_code=204)
 def delete_domain(domain_id: str, request: Request, ctx: RequestContext = Depends(context)) -> Response:
     enforce(ctx, "identity:delete_domain", {"domain_id": domain_id})
-    with identity_of(request).db.session() as session:
-        resource.delete_domain(session, domain_id)
+    identity = identity_of(request)
+    with identity.db.session() as session:
+        resource.delete_domain(session, domain_id, identity.project_deleted_hooks)
     return Response(status_code=204)
 
 
@@ -140,10 +141,11 @@ def update_project(project_id: str, body: ProjectUpdateRequest, request: Request
 
 @router.delete("/projects/{project_id}", status_code=204)
 def delete_project(project_id: str, request: Request, ctx: RequestContext = Depends(context)) -> Response:
-    with identity_of(request).db.session() as session:
+    identity = identity_of(request)
+    with identity.db.session() as session:
         enforce(ctx, "identity:delete_project",
                 {"project_id": project_id, "domain_id": domain_of(session, Project, project_id)})
-        resource.delete_project(session, project_id)
+        resource.delete_project(session, project_id, identity.project_deleted_hooks)
     return Response(status_code=204)
 
 

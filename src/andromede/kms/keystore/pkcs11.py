@@ -14,7 +14,7 @@ from typing import cast
 
 import pkcs11
 from pkcs11 import Attribute, KeyType, Mechanism, ObjectClass
-from pkcs11.exceptions import NoSuchKey, PKCS11Error
+from pkcs11.exceptions import MultipleObjectsReturned, NoSuchKey, PKCS11Error
 from pkcs11.mechanisms import GCMParams
 from pkcs11.types import DecryptMixin, EncryptMixin, Key
 
@@ -53,7 +53,11 @@ class Pkcs11MasterKey:
         except (PKCS11Error, RuntimeError) as exc:
             raise MasterKeyError(f"Cannot open the PKCS#11 token ({type(exc).__name__}).") from None
         self._open = True
-        key = self._find_or_make(key_label)
+        try:
+            key = self._find_or_make(key_label)
+        except BaseException:
+            self.close()  # logged out, so the next open (a corrected start) is not refused as already logged in
+            raise
         # The token's AES keys are both (python-pkcs11 builds their class from the key's capabilities).
         self._encrypting, self._decrypting = cast(EncryptMixin, key), cast(DecryptMixin, key)
 
@@ -68,15 +72,26 @@ class Pkcs11MasterKey:
                    key_label=settings.kms_pkcs11_key_label)
 
     def _find_or_make(self, label: str) -> Key:
+        """The token's key under `label`, made when there is none. A key already there is used only if the token
+        keeps it in: non-extractable and sensitive, as the keys made here are (one planted by someone else, or
+        imported from elsewhere, might have a copy outside the token, or be read out of it)."""
         try:
-            return self._session.get_key(object_class=ObjectClass.SECRET_KEY, key_type=KeyType.AES, label=label)
+            key = self._session.get_key(object_class=ObjectClass.SECRET_KEY, key_type=KeyType.AES, label=label)
         except NoSuchKey:
-            pass
-        key = self._session.generate_key(KeyType.AES, 256, label=label, store=True, template={
-            Attribute.EXTRACTABLE: False, Attribute.SENSITIVE: True, Attribute.ENCRYPT: True,
-            Attribute.DECRYPT: True})
-        if key[Attribute.EXTRACTABLE]:
-            raise MasterKeyError("The token made the master key extractable.")
+            key = self._session.generate_key(KeyType.AES, 256, label=label, store=True, template={
+                Attribute.EXTRACTABLE: False, Attribute.SENSITIVE: True, Attribute.ENCRYPT: True,
+                Attribute.DECRYPT: True})
+        except MultipleObjectsReturned:
+            raise MasterKeyError(f"The PKCS#11 token holds more than one AES key labelled {label!r}: keep one, or "
+                                 "set kms_pkcs11_key_label to another label.") from None
+        loose = [name for name, attribute, wanted in (("extractable", Attribute.EXTRACTABLE, False),
+                                                      ("not sensitive", Attribute.SENSITIVE, True))
+                 if key[attribute] is not wanted]
+        if loose:
+            raise MasterKeyError(f"The PKCS#11 key labelled {label!r} is {' and '.join(loose)}: its value could "
+                                 "leave the token, so it cannot be the master key. Use a key made with "
+                                 "CKA_EXTRACTABLE false and CKA_SENSITIVE true, or a label the token does not hold "
+                                 "yet (one is made so).")
         return key
 
     def wrap(self, key: bytes, context: bytes) -> bytes:
