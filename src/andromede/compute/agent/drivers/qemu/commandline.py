@@ -34,7 +34,9 @@ def build_argv(
     qemu_binary: str = "qemu-system-x86_64",
     accel: Accel = "tcg",
     run_as: str | None = None,
+    paused: bool = False,
 ) -> list[str]:
+    """`paused` (-S): the guest's CPUs wait for QMP `cont`, so volumes are plugged in before it boots."""
     uuid = spec.uuid
     argv = [
         qemu_binary,
@@ -67,6 +69,8 @@ def build_argv(
     ]  # fmt: skip
     if run_as is not None:
         argv += ["-runas", run_as]
+    if paused:
+        argv.append("-S")
     return argv
 
 
