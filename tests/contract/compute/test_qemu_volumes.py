@@ -7,6 +7,7 @@ Bounded: one VM at a time, 256 MiB at most; under TCG a tiny guest is ready in w
 from __future__ import annotations
 
 import base64
+import logging
 import os
 import time
 import uuid as uuidlib
@@ -59,7 +60,8 @@ def pci_device_ids(qmp_socket: Path) -> list[int]:
 
 
 def test_the_disk_is_on_the_pci_bus_with_the_volume_serial_and_the_key_is_nowhere_on_the_host(
-        qemu: QemuHarness) -> None:
+        qemu: QemuHarness, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)  # qemu.qmp logs every message it sends at DEBUG
     spec = qemu.running()
     socket = InstancePaths(qemu.state_dir / spec.uuid).qmp_socket
     disks_before = sum(device in VIRTIO_BLOCK_DEVICE_IDS for device in pci_device_ids(socket))
@@ -79,6 +81,8 @@ def test_the_disk_is_on_the_pci_bus_with_the_volume_serial_and_the_key_is_nowher
     pid = qemu.driver.state(spec.uuid).pid
     seen = [Path(f"/proc/{pid}/cmdline").read_bytes(), Path(f"/proc/{pid}/environ").read_bytes()]
     seen += [path.read_bytes() for path in (qemu.state_dir / spec.uuid).iterdir() if path.is_file()]
+    seen.append(caplog.text.encode())
+    assert "object-add" in caplog.text  # the secret's message was logged, redacted
     assert not any(form in text for form in key_forms for text in seen)
 
 

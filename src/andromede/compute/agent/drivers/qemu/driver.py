@@ -384,7 +384,7 @@ class QemuDriver(HypervisorDriver):
         attachments = _read_attachments(paths)
         keys = {volume_id: self._volume_key(volume_id, block_spec) for volume_id, block_spec in attachments.items()}
         argv = build_argv(spec, paths, qemu_binary=self.qemu_binary, accel=self.accelerator, run_as=run_as,
-                          paused=bool(attachments))
+                          volumes=len(attachments))
         # Left by the previous process: QEMU cannot remove them itself once it runs as an unprivileged user.
         paths.pid_file.unlink(missing_ok=True)
         paths.qmp_socket.unlink(missing_ok=True)

@@ -26,6 +26,21 @@ class QmpError(DriverError):
     """QEMU's monitor could not be reached or refused the command."""
 
 
+class _Client(QMPClient):
+    """qemu.qmp logs every message it sends at DEBUG: a secret object's data (a volume's key) must not be."""
+
+    def _cb_outbound(self, msg: Message) -> Message:
+        self.logger.debug("--> %s", _redacted(msg))
+        return msg
+
+
+def _redacted(msg: Message) -> str:
+    arguments = msg.get("arguments")
+    if isinstance(arguments, dict) and "data" in arguments:
+        return str({**dict(msg), "arguments": {**arguments, "data": "<redacted>"}})
+    return str(msg)
+
+
 def event_data(event: Message) -> dict:
     data = event.get("data")
     return data if isinstance(data, dict) else {}
@@ -93,7 +108,7 @@ def request_guest_reboot(qmp_socket: Path, *, timeout: float) -> bool:
 def run_session(qmp_socket: Path, session: Callable[[QMPClient], Awaitable[T]], timeout: float) -> T:
     """Run `session` on one connection; QMP and connection failures become QmpError, a session past `timeout` too."""
     async def connect_and_run() -> T:
-        client = QMPClient(f"andromede:{qmp_socket.parent.name}")
+        client = _Client(f"andromede:{qmp_socket.parent.name}")
         try:
             await client.connect(str(qmp_socket))
             return await session(client)
