@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from andromede.compute.agent.drivers.base import InstanceSpec
+from andromede.compute.agent.drivers.base import DriverError, InstanceSpec
 from andromede.compute.agent.drivers.qemu import QemuDriver, qmp
 from andromede.compute.agent.drivers.qemu.layout import InstancePaths
 from andromede.compute.agent.drivers.qemu.volumes import SERIAL_LENGTH, device_id
@@ -159,3 +159,17 @@ def test_a_canary_written_through_one_guest_is_read_by_the_next_and_never_in_cle
     qemu.driver.destroy(reader.uuid)
 
     assert canary.encode() not in qemu.storage.path(volume.volume_id).read_bytes()
+
+
+def test_a_volume_that_cannot_be_plugged_in_at_start_leaves_no_qemu_behind(qemu: QemuHarness) -> None:
+    spec = qemu.spec()
+    qemu.driver.ensure_defined(spec)
+    volume = qemu.volume()
+    qemu.driver.attach_volume(spec.uuid, volume)
+    qemu.storage.path(volume.volume_id).unlink()  # the volume's file is gone from under it
+
+    with pytest.raises(DriverError, match="cannot open volume file"):
+        qemu.driver.start(spec.uuid)
+
+    assert qemu.driver.state(spec.uuid).power == "shutoff"
+    assert qemu.driver.volumes(spec.uuid) == [volume.volume_id]  # still attached: the next start tries again

@@ -398,8 +398,8 @@ class QemuDriver(HypervisorDriver):
                 for volume_id, block_spec in attachments.items():
                     self._plug(paths, volume_id, block_spec, keys[volume_id])
                 qmp.execute(paths.qmp_socket, "cont")
-            except DriverError:
-                # A guest never boots without its volumes: the next start tries again.
+            except BaseException:
+                # A guest never boots without its volumes, nor stays paused: the next start tries again.
                 groups = self.cgroups.of_process(pid, uuid)
                 self._kill(pid, uuid)
                 self._stopped(paths, groups)
