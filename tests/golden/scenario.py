@@ -1633,6 +1633,10 @@ def block_storage(scenario: Scenario) -> None:
     c, t, bob = scenario.call, scenario.alice_token, scenario.bob_token
     base = f"/volume/v3/{scenario.project_a['id']}"
     bad_version = {"OpenStack-API-Version": "volume 3.999"}
+    # The scenario's host is live and runs a volume agent (its first read of its volumes): volumes land on it.
+    c("volume host heartbeat", "POST", f"/internal/v1/hosts/{HOST}", token=scenario.host_token, json=CAPACITY,
+      expect=200)
+    c("volume host first read", "GET", f"/internal/v1/hosts/{HOST}/volumes", token=scenario.host_token, expect=200)
     for path in ("/volume/", "/volume/v3", "/volume/v3/"):
         c(f"cinder versions {path}", "GET", path, expect=(200, 300))
         c(f"cinder versions {path} bad microversion", "GET", path, headers=bad_version, expect=406)
@@ -1710,7 +1714,6 @@ def volume_agent(scenario: Scenario) -> None:
     """Issue 16, the volume agent's internal API: the scenario plays the host's volume agent (alice's project)."""
     c, t, h, bob = scenario.call, scenario.alice_token, scenario.host_token, scenario.bob_token
     base, internal = f"/volume/v3/{scenario.project_a['id']}", f"/internal/v1/hosts/{HOST}"
-    c("volume agent heartbeat", "POST", internal, token=h, json=CAPACITY, expect=200)  # live: volumes land here
     image = c("volume agent image create", "POST", "/image/v2/images", token=t, json={
         "name": "golden-volume-source", "disk_format": "raw", "container_format": "bare"}, expect=201).json()
     c("volume agent image upload", "PUT", f"/image/v2/images/{image['id']}/file", token=t, content=b"\x01" * 4096,

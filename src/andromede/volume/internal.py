@@ -11,10 +11,12 @@ from __future__ import annotations
 import base64
 from typing import Annotated, Literal
 
+import anyio.to_thread
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from andromede.common.context import RequestContext
 from andromede.common.errors import Conflict, Forbidden, NotFound
@@ -29,7 +31,7 @@ from andromede.kms.component import KeyManager
 from andromede.policy import enforce
 from andromede.servicekit.deps import context
 from andromede.servicekit.descriptor import InternalRoutes
-from andromede.volume import service
+from andromede.volume import placement, service
 from andromede.volume.models import Volume
 
 router = APIRouter(prefix="/v1")
@@ -60,6 +62,14 @@ def desired_doc(volume: Volume, disk_format: str | None) -> VolumeDesired:
                          seq=volume.desired_seq)
 
 
+def _note_agent(db: Database, host: str) -> None:
+    try:
+        with db.session() as session:
+            placement.note_agent(session, host)
+    except IntegrityError:  # its other thread's full read noted it at the same moment
+        pass
+
+
 def _changes(db: Database, host: str, since: int) -> dict | None:
     with db.session() as session:
         generation = hosts.desired_generation(session, host)
@@ -83,6 +93,8 @@ async def desired(host: str, request: Request, since: int = 0, wait: float = 0.0
     enforce(ctx, "internal:agent")
     require_own_host(ctx, host)
     db = _db(request)
+    if since == 0:  # the agent's first (or a full) read: it runs, it may be given volumes
+        await anyio.to_thread.run_sync(lambda: _note_agent(db, host))
     found = await db.changes.topic(service.TOPIC).long_poll(host, lambda: _changes(db, host, since),
                                                             min(wait, MAX_WAIT_S))
     return found or VolumesDocument(generation=since).wire()

@@ -64,3 +64,13 @@ class VolumeQuota(Base):
     volumes: Mapped[int | None] = mapped_column(Integer, nullable=True)
     gigabytes: Mapped[int | None] = mapped_column(Integer, nullable=True)
     snapshots: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class VolumeHost(Base):
+    """A host whose volume agent has asked for its volumes: only such a host is given new volumes (a host whose
+    agent predates volumes, or runs without them, would leave them `creating` for ever)."""
+
+    __tablename__ = "volume_hosts"
+
+    host: Mapped[str] = mapped_column(String(255), primary_key=True)
+    first_seen: Mapped[datetime] = mapped_column(default=utcnow)

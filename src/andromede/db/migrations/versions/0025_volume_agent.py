@@ -1,4 +1,4 @@
-"""the volume agent: a volume's source image and its desired-state sequence on its host
+"""the volume agent: a volume's source image and its desired-state sequence on its host; hosts with a volume agent
 
 Revision ID: 0025_volume_agent
 Revises: 0024_volumes
@@ -20,9 +20,15 @@ def upgrade() -> None:
         batch.add_column(sa.Column("image_id", sa.String(length=36), nullable=True))
         batch.add_column(sa.Column("desired_seq", sa.Integer(), nullable=False, server_default="0"))
         batch.create_index(batch.f("ix_volumes_host"), ["host"])
+    op.create_table(
+        "volume_hosts",
+        sa.Column("host", sa.String(length=255), nullable=False),
+        sa.Column("first_seen", sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("host", name=op.f("pk_volume_hosts")))
 
 
 def downgrade() -> None:
+    op.drop_table("volume_hosts")
     with op.batch_alter_table("volumes") as batch:
         batch.drop_index(batch.f("ix_volumes_host"))
         batch.drop_column("desired_seq")
