@@ -1,5 +1,6 @@
-"""kill -9 of the host agent while a volume is `creating`: once the agent is back the volume ends `available`,
-made exactly once, and what the crash left behind on the host (a half-made file, a file no volume names) is gone."""
+"""The volume agent across failures. A kill -9 of the agent while a volume is `creating`: once the agent is back,
+the volume ends `available`, made exactly once, and what the crash left on the host (a half-made file, a file no
+volume names) is gone. No host to hold a volume: it is `error` at once, and its delete needs no agent."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import uuid
 from pathlib import Path
 
 from tests.support.accounts import Admin, cli_as
+from tests.support.hosts import host_command, local_agent
 from tests.support.server import Server
 
 from .test_volume_agent import _json, volume_file, wait_status
@@ -44,5 +46,25 @@ def test_a_volume_creating_when_the_agent_died_is_made_once_after_restart(fresh_
         log = (server.data_dir / "logs" / "agent.log").read_text()
         assert log.count(f"volume {made['id']} made") == 1
         assert log.count(f"volume {first['id']} made") == 1
+    finally:
+        admin.client.close()
+
+
+def test_without_a_live_host_a_volume_is_in_error_and_deletes_at_once(fresh_server: Server, tmp_path: Path) -> None:
+    server = fresh_server
+    admin = Admin(server)
+    try:
+        host_command(server, "remove", local_agent(server).name)  # no host left to hold a volume
+        cli = cli_as(server, admin.account("member"), tmp_path)
+        made = _json(cli("volume", "create", "--size", "1", "nowhere", "-f", "json"))
+        assert made["status"] == "error"
+        assert _json(cli("volume", "show", made["id"], "-f", "json"))["status"] == "error"
+        cli("volume", "delete", made["id"])
+        assert cli("volume", "show", made["id"], check=False).returncode != 0  # type: ignore[attr-defined]
+        token = cli("token", "issue", "-f", "value", "-c", "id").stdout.strip()  # type: ignore[attr-defined]
+        with server.http() as client:
+            certificate = client.get(f"/key-manager/v1/deletion-certificates/{made['id']}",
+                                     headers={"X-Auth-Token": token})
+        assert certificate.status_code == 200 and certificate.json()["statement"]["resource"]["id"] == made["id"]
     finally:
         admin.client.close()

@@ -91,15 +91,18 @@ class VolumeReconciler:
 
     def apply(self, desired: Desired[VolumesDocument]) -> None:
         with self._lock:
+            for doc in desired.document.volumes:
+                known = self._wanted.get(doc.id)
+                if known is None or doc.seq >= known.seq:  # a full answer older than a change already held: skip
+                    self._wanted[doc.id] = doc
             if desired.full:
-                self._wanted = {doc.id: doc for doc in desired.document.volumes}
+                # Forget only what this snapshot could have seen: a long-poll may have brought in newer volumes.
+                listed = {doc.id for doc in desired.document.volumes}
+                for volume_id in [v for v, doc in self._wanted.items()
+                                  if v not in listed and doc.seq <= desired.generation]:
+                    del self._wanted[volume_id]
                 self._reported = {key: seq for key, seq in self._reported.items() if key in self._wanted}
                 self._delete_orphans()
-            else:
-                for doc in desired.document.volumes:
-                    known = self._wanted.get(doc.id)
-                    if known is None or doc.seq >= known.seq:
-                        self._wanted[doc.id] = doc
             self._converge([doc.id for doc in desired.document.volumes])
 
     def observe(self) -> None:

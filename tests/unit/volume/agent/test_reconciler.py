@@ -97,6 +97,16 @@ def test_a_full_state_deletes_orphans_and_keeps_what_is_named(parts: Parts) -> N
     assert controller.reports == [(kept, "available", None)] and controller.keys_given == 0
 
 
+def test_a_stale_full_state_keeps_a_newer_volume_and_its_file(parts: Parts) -> None:
+    reconciler, driver, _controller = parts
+    newer = uuid.uuid4().hex
+    reconciler.apply(_desired(_doc(newer, seq=5), generation=5))  # the long-poll brought it in
+    reconciler.apply(_desired(generation=4, full=True))  # a resync read just before it was created
+    assert driver.list_volumes() == [on_disk(newer)]
+    reconciler.apply(_desired(generation=6, full=True))  # a whole state that should have named it: it is gone
+    assert driver.list_volumes() == []
+
+
 def test_a_permanent_failure_reports_error_and_is_not_retried(parts: Parts) -> None:
     reconciler, _driver, controller = parts
     vid = uuid.uuid4().hex
