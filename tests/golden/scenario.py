@@ -53,6 +53,7 @@ def run(server: Server) -> Recorder:
         key_manager(played)
         compute_microversions(played)
         block_storage(played)
+        volume_agent(played)
         return rec
 
 
@@ -1632,6 +1633,10 @@ def block_storage(scenario: Scenario) -> None:
     c, t, bob = scenario.call, scenario.alice_token, scenario.bob_token
     base = f"/volume/v3/{scenario.project_a['id']}"
     bad_version = {"OpenStack-API-Version": "volume 3.999"}
+    # The scenario's host is live and runs a volume agent (its first read of its volumes): volumes land on it.
+    c("volume host heartbeat", "POST", f"/internal/v1/hosts/{HOST}", token=scenario.host_token, json=CAPACITY,
+      expect=200)
+    c("volume host first read", "GET", f"/internal/v1/hosts/{HOST}/volumes", token=scenario.host_token, expect=200)
     for path in ("/volume/", "/volume/v3", "/volume/v3/"):
         c(f"cinder versions {path}", "GET", path, expect=(200, 300))
         c(f"cinder versions {path} bad microversion", "GET", path, headers=bad_version, expect=406)
@@ -1703,3 +1708,44 @@ def block_storage(scenario: Scenario) -> None:
     c("cinder type delete", "DELETE", vtype, token=admin, expect=202)
     c("cinder volume delete as another project", "DELETE", volume, token=bob, expect=404)
     c("cinder volume delete", "DELETE", volume, token=t, expect=202)
+
+
+def volume_agent(scenario: Scenario) -> None:
+    """Issue 16, the volume agent's internal API: the scenario plays the host's volume agent (alice's project)."""
+    c, t, h, bob = scenario.call, scenario.alice_token, scenario.host_token, scenario.bob_token
+    base, internal = f"/volume/v3/{scenario.project_a['id']}", f"/internal/v1/hosts/{HOST}"
+    image = c("volume agent image create", "POST", "/image/v2/images", token=t, json={
+        "name": "golden-volume-source", "disk_format": "raw", "container_format": "bare"}, expect=201).json()
+    c("volume agent image upload", "PUT", f"/image/v2/images/{image['id']}/file", token=t, content=b"\x01" * 4096,
+      headers={"Content-Type": "application/octet-stream"}, expect=204)
+    c("cinder volume create from an unknown image", "POST", f"{base}/volumes", token=t,
+      json={"volume": {"size": 1, "imageRef": MISSING}}, expect=400)
+    c("cinder volume create from an image of another project", "POST",
+      f"/volume/v3/{scenario.project_b['id']}/volumes", token=bob,
+      json={"volume": {"size": 1, "imageRef": image["id"]}}, expect=400)
+    made = c("cinder volume create from image", "POST", f"{base}/volumes", token=t,
+             json={"volume": {"size": 1, "name": "golden-from-image", "imageRef": image["id"]}},
+             expect=202).json()["volume"]
+    vid = made["id"]
+    c("host desired volumes", "GET", f"{internal}/volumes", token=h, expect=200)
+    c("host desired volumes other host", "GET", "/internal/v1/hosts/not-mine/volumes", token=h, expect=403)
+    key = c("host volume key", "GET", f"{internal}/volumes/{vid}/key", token=h, expect=200).json()["key"]
+    scenario.rec.normaliser.literal(key, "<volume-key>")
+    c("host volume key missing", "GET", f"{internal}/volumes/{MISSING}/key", token=h, expect=404)
+    c("host volume image", "GET", f"{internal}/volumes/{vid}/image", token=h, expect=200)
+    c("host volume image missing", "GET", f"{internal}/volumes/{MISSING}/image", token=h, expect=404)
+    observed = f"/internal/v1/volumes/{vid}/observed"
+    c("volume observed available", "PUT", observed, token=h, json={"status": "available"}, expect=200)
+    c("volume observed bad body", "PUT", observed, token=h, json={"status": "sleeping"}, expect=400)
+    c("volume observed missing", "PUT", f"/internal/v1/volumes/{MISSING}/observed", token=h,
+      json={"status": "available"}, expect=404)
+    c("cinder volume show available", "GET", f"{base}/volumes/{vid}", token=t, expect=200)
+    c("cinder volume delete to deleting", "DELETE", f"{base}/volumes/{vid}", token=t, expect=202)
+    c("cinder volume show deleting", "GET", f"{base}/volumes/{vid}", token=t, expect=200)
+    c("cinder volume delete while deleting", "DELETE", f"{base}/volumes/{vid}", token=t, expect=400)
+    c("volume observed gone", "PUT", observed, token=h, json={"status": "gone"}, expect=200)
+    c("cinder volume show gone", "GET", f"{base}/volumes/{vid}", token=t, expect=404)
+    c("volume deletion certificate", "GET", f"/key-manager/v1/deletion-certificates/{vid}", token=t, expect=200)
+    c("volume deletion certificate as another project", "GET", f"/key-manager/v1/deletion-certificates/{vid}",
+      token=bob, expect=404)
+    c("volume agent image delete", "DELETE", f"/image/v2/images/{image['id']}", token=t, expect=204)

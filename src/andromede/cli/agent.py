@@ -17,10 +17,11 @@ from andromede.agentlib.runner import Runner
 from andromede.common.lockfile import AlreadyRunning, DataDirLock
 from andromede.compute.agent import entry as compute_entry
 from andromede.network.agent import entry as network_entry
+from andromede.volume.agent import entry as volume_entry
 
 log = logging.getLogger("andromede.agent")
 
-AGENTS: tuple[registry.Entry, ...] = (network_entry.ENTRY, compute_entry.ENTRY)
+AGENTS: tuple[registry.Entry, ...] = (network_entry.ENTRY, compute_entry.ENTRY, volume_entry.ENTRY)
 
 
 def run_agent(data_dir: Path, config: Path, *, host: str | None = None, driver: str = "qemu",

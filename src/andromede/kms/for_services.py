@@ -38,15 +38,18 @@ def key_bytes(session: Session, km: KeyManager, project_id: str, secret_id: str)
     return keys.open_payload(session, km.master, _owned(session, project_id, secret_id))
 
 
-def destroy_key(session: Session, km: KeyManager, project_id: str, secret_id: str) -> dict | None:
+def destroy_key(session: Session, km: KeyManager, project_id: str, secret_id: str, *,
+                resource: tuple[str, str] | None = None) -> dict | None:
     """Destroys the key; its deletion certificate (None when the key manager signs none, or when the key was
     already gone: a member may delete a volume's secret through the key-manager API, and the volume must still
-    be deletable then, as Cinder treats a missing key as deleted)."""
+    be deletable then, as Cinder treats a missing key as deleted). `resource` (kind, id), the resource the key
+    protected: its certificate names it and is fetched by its id, not the secret's."""
     secret = session.get(Secret, secret_id)
     if secret is None or secret.project_id != project_id:
         return None
-    secrets.delete(session, km, secret)
-    return secrets.deletion_certificate(session, project_id, secret_id) if km.signer is not None else None
+    secrets.delete(session, km, secret, resource=resource)
+    filed_under = resource[1] if resource else secret_id
+    return secrets.deletion_certificate(session, project_id, filed_under) if km.signer is not None else None
 
 
 def transfer_key(session: Session, km: KeyManager, project_id: str, secret_id: str, new_project_id: str) -> None:

@@ -139,15 +139,19 @@ def payload(session: Session, km: KeyManager, secret: Secret, accept: str) -> tu
     raise NotAcceptable("Wrong payload content-type")
 
 
-def delete(session: Session, km: KeyManager, secret: Secret) -> None:
+def delete(session: Session, km: KeyManager, secret: Secret, *, resource: tuple[str, str] | None = None) -> None:
     """Deleting the row deletes its wrapped DEK with it, and the owner gets a signed deletion certificate.
 
     What stays of the row in the database's free pages or in backups is sealed under the project KEK, which still
     exists: a single secret is shredded for good once those copies are gone (or its project's KEK is rotated and
-    the old wrapped KEK is gone too). A whole project's KEK destroyed shreds every copy at once."""
+    the old wrapped KEK is gone too). A whole project's KEK destroyed shreds every copy at once.
+
+    `resource` (kind, id) names what the key protected when another service owns it (a volume): the certificate
+    states and is filed under that resource, so its owner fetches it by the volume's id."""
     if km.signer is not None:
-        document = km.signer.issue("secret", secret.id, secret.project_id, "dek", secret.id)
-        session.merge(DeletionCertificate(resource_id=secret.id, resource_type="secret",
+        kind, resource_id = resource or ("secret", secret.id)
+        document = km.signer.issue(kind, resource_id, secret.project_id, "dek", secret.id)
+        session.merge(DeletionCertificate(resource_id=resource_id, resource_type=kind,
                                           project_id=secret.project_id, document=document, created_at=utcnow()))
     session.delete(secret)
     session.flush()

@@ -86,7 +86,7 @@ def _volume_view(request: Request, ctx: RequestContext, volume: Volume, vtype: V
         "status": volume.status, "availability_zone": volume.availability_zone,
         "created_at": isotime(volume.created_at), "updated_at": isotime(volume.updated_at),
         "attachments": [], "volume_type": vtype.name if vtype else None, "snapshot_id": None, "source_volid": None,
-        "metadata": volume.metadata_, "user_id": volume.user_id, "bootable": "false",
+        "metadata": volume.metadata_, "user_id": volume.user_id, "bootable": "true" if volume.image_id else "false",
         "encrypted": volume.encryption_key_id is not None, "replication_status": None, "consistencygroup_id": None,
         "multiattach": False, "migration_status": None, "os-vol-tenant-attr:tenant_id": volume.project_id,
         "links": _links(request, volume.project_id, "volumes", volume.id)}

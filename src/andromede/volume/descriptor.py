@@ -6,10 +6,11 @@ from starlette.types import ASGIApp
 
 from andromede.common.errors import ApiError
 from andromede.identity.service import IdentityService
+from andromede.image.store import ImageStore
 from andromede.kms.component import KeyManager
 from andromede.policy import volume as rules
-from andromede.servicekit.descriptor import Assembly, CatalogEntry, ServiceDescriptor
-from andromede.volume import models, service
+from andromede.servicekit.descriptor import Assembly, CatalogEntry, InternalRoutes, ServiceDescriptor
+from andromede.volume import internal, models, service
 from andromede.volume.api import build_volume_app
 
 _FAULTS = {400: "badRequest", 401: "unauthorized", 403: "forbidden", 404: "itemNotFound",
@@ -30,6 +31,10 @@ def _components(assembly: Assembly) -> None:
     assembly.components.get(IdentityService).project_deleted_hooks.append(service.orphan_project_volumes)
 
 
+def _internal(assembly: Assembly) -> InternalRoutes:
+    return internal.internal_routes(assembly.components.get(KeyManager), assembly.components.get(ImageStore))
+
+
 def _bootstrap(assembly: Assembly) -> None:
     with assembly.db.session() as session:
         service.ensure_default_type(session)
@@ -41,6 +46,5 @@ DESCRIPTOR = ServiceDescriptor(
     models=(models,), rules=(rules,),
     catalog=(CatalogEntry("block-storage", "cinder", _PATH, "Block Storage"),
              CatalogEntry("volumev3", "cinderv3", _PATH, "Block Storage v3")),
-    components=_components,
-    bootstrap=_bootstrap,
+    components=_components, internal_routes=_internal, bootstrap=_bootstrap,
 )

@@ -29,8 +29,11 @@ class Volume(Base):
     availability_zone: Mapped[str] = mapped_column(String(255))
     metadata_: Mapped[dict] = mapped_column("metadata", JSON, default=dict)
     encryption_key_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
-    host: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    host: Mapped[str | None] = mapped_column(String(255), nullable=True, index=True)
     snapshot_count: Mapped[int] = mapped_column(Integer, default=0)
+    image_id: Mapped[str | None] = mapped_column(String(36), nullable=True)  # made from this image (imageRef)
+    # The host's desired generation at this volume's last change: its agent long-polls for what moved past it.
+    desired_seq: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
@@ -74,3 +77,13 @@ class VolumeTransfer(Base):
     name: Mapped[str | None] = mapped_column(String(255), nullable=True)
     auth_key_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class VolumeHost(Base):
+    """A host whose volume agent has asked for its volumes: only such a host is given new volumes (a host whose
+    agent predates volumes, or runs without them, would leave them `creating` for ever)."""
+
+    __tablename__ = "volume_hosts"
+
+    host: Mapped[str] = mapped_column(String(255), primary_key=True)
+    first_seen: Mapped[datetime] = mapped_column(default=utcnow)

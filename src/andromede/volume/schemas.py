@@ -58,7 +58,12 @@ def volume_create(body: object) -> dict[str, Any]:
         _text(fields, key, out)
     if fields.get("metadata") is not None:
         out["metadata"] = _metadata(fields["metadata"])
-    for unsupported in ("snapshot_id", "source_volid", "imageRef", "backup_id", "consistencygroup_id"):
+    image_ref = fields.get("imageRef")
+    if image_ref is not None:
+        if not isinstance(image_ref, str) or not image_ref.strip():
+            raise _invalid("imageRef", image_ref, f"{image_ref!r} is not a valid image reference")
+        out["image_id"] = image_ref.strip()
+    for unsupported in ("snapshot_id", "source_volid", "backup_id", "consistencygroup_id"):
         if fields.get(unsupported):
             raise BadRequest(f"Invalid input received: creating a volume from {unsupported} is not supported yet.")
     return out

@@ -1,6 +1,8 @@
 """Volumes as desired state: create (with its key from the key manager), find, list, update, delete; quotas.
 
-A volume is born `creating`; the host side (the volume agent) makes it real and reports it `available`."""
+A volume is born `creating` on the host placement picks (`error` when no host is up); the host's volume agent makes
+it real and reports it `available`. Deleting marks it `deleting`; the agent removes its file and reports it `gone`,
+and only then do the row and its key go (the key's destruction yields the volume's deletion certificate)."""
 
 from __future__ import annotations
 
@@ -15,14 +17,21 @@ from andromede.common.clock import utcnow
 from andromede.common.context import RequestContext
 from andromede.common.errors import BadRequest, Conflict, NotFound, PayloadTooLarge
 from andromede.common.ids import new_id
+from andromede.db import changes
 from andromede.db.inserts import insert_unless_present
+from andromede.hosts import service as hosts
+from andromede.image import for_compute as images
 from andromede.kms import for_services as kms
 from andromede.kms.component import KeyManager
+from andromede.volume import placement
 from andromede.volume.models import Volume, VolumeQuota, VolumeType
 
 DEFAULT_TYPE = "__DEFAULT__"
 DEFAULT_ZONE = "nova"
 DEFAULT_QUOTAS = {"volumes": 10, "gigabytes": 1000, "snapshots": 10}
+GIB = 1024**3
+TOPIC = "volume"  # its agents long-poll each host's desired generation (hosts service), bumped by each change
+changes.stored_by_its_service(TOPIC)
 # Statuses from which a volume may be deleted (Cinder's, without force).
 _DELETABLE = {"available", "error", "error_restoring", "error_extending", "error_managing", "creating"}
 
@@ -112,6 +121,9 @@ def create(session: Session, km: KeyManager, ctx: RequestContext, fields: Mappin
     if zone != DEFAULT_ZONE:
         raise BadRequest(f"Invalid input received: Availability zone '{zone}' is invalid.")
     check_quota(session, project_id, fields["size"])
+    image_id = fields.get("image_id")
+    if image_id is not None:
+        _check_image(session, ctx, image_id, fields["size"])
     volume_id = new_id()
     key_id = None
     if vtype.encryption_provider:
@@ -120,10 +132,39 @@ def create(session: Session, km: KeyManager, ctx: RequestContext, fields: Mappin
     volume = Volume(id=volume_id, project_id=project_id, user_id=ctx.user_id or "", name=fields.get("name"),
                     description=fields.get("description"), size=fields["size"], status="creating",
                     attach_status="detached", volume_type_id=vtype.id, availability_zone=zone,
-                    metadata_=dict(fields.get("metadata") or {}), encryption_key_id=key_id)
+                    metadata_=dict(fields.get("metadata") or {}), encryption_key_id=key_id, image_id=image_id)
+    volume.host = placement.choose_host(session)
+    if volume.host is None:
+        volume.status, volume.error_reason = "error", placement.NO_HOST
     session.add(volume)
+    if volume.host is not None:
+        _desired_changed(session, volume)
     session.flush()
     return volume
+
+
+def _check_image(session: Session, ctx: RequestContext, image_id: str, size_gib: int) -> None:
+    """Cinder's checks of imageRef: an image the caller sees, active, that fits in the volume."""
+    try:
+        image = images.visible_image(session, ctx, image_id)
+    except NotFound:
+        raise BadRequest("Invalid image identifier or unable to access requested image.") from None
+    if image.status != "active":
+        raise BadRequest(f"Invalid input received: Image {image_id} is not active.")
+    needed = -(-(image.virtual_size or image.size or 0) // GIB)
+    if needed > size_gib:
+        raise BadRequest(f"Invalid input received: Size of specified image {needed}GB is larger than volume size "
+                         f"{size_gib}GB.")
+    if image.min_disk > size_gib:
+        raise BadRequest(f"Invalid input received: Volume size {size_gib}GB cannot be smaller than the image "
+                         f"minDisk size {image.min_disk}GB.")
+
+
+def _desired_changed(session: Session, volume: Volume) -> None:
+    """Its host's agent must see this volume again: bump the host's generation, wake its long-polls."""
+    assert volume.host is not None
+    volume.desired_seq = hosts.advance_generation(session, volume.host)
+    changes.mark(session, TOPIC, [volume.host])
 
 
 def update(volume: Volume, fields: Mapping[str, Any]) -> None:
@@ -143,10 +184,19 @@ def delete(session: Session, km: KeyManager, volume: Volume) -> None:
                          "volume transfer.")
     if volume.snapshot_count:
         raise Conflict(f"Volume {volume.id} still has dependent snapshots.")
-    # No host holds it yet in this increment: the row goes with its key (the agent will do this part later).
+    if volume.host is None:  # never placed: nothing on any host to remove
+        forget(session, km, volume)
+        return
+    volume.status, volume.updated_at = "deleting", utcnow()
+    _desired_changed(session, volume)
+
+
+def forget(session: Session, km: KeyManager, volume: Volume) -> None:
+    """The volume is gone from its host (or was never on one): its row goes, and its key, which certifies it."""
     if volume.encryption_key_id:
-        kms.destroy_key(session, km, volume.project_id, volume.encryption_key_id)
+        kms.destroy_key(session, km, volume.project_id, volume.encryption_key_id, resource=("volume", volume.id))
     session.delete(volume)
+    session.flush()
 
 
 PROJECT_DELETED = ("The volume's project was deleted, and its key with the project's key-encryption key: its data "
@@ -155,6 +205,20 @@ PROJECT_DELETED = ("The volume's project was deleted, and its key with the proje
 
 def orphan_project_volumes(session: Session, project_id: str) -> None:
     """A project was deleted (Keystone does not ask Cinder first): its volumes stay, as Cinder's do, but in error
-    with the reason, since their keys went with the project's KEK; a cloud admin lists and deletes them."""
-    session.execute(update_(Volume).where(Volume.project_id == project_id).values(
+    with the reason, since their keys went with the project's KEK; a cloud admin lists and deletes them. One being
+    deleted already goes on: its host removes it and reports it gone."""
+    session.execute(update_(Volume).where(Volume.project_id == project_id, Volume.status != "deleting").values(
         status="error", error_reason=PROJECT_DELETED, updated_at=utcnow()))
+
+
+def apply_observed(session: Session, km: KeyManager, volume: Volume, status: str, reason: str | None) -> None:
+    """What the volume's agent saw: it is made (`available`), failed for good (`error`) or deleted (`gone`).
+    A report that does not fit the volume's state (late, repeated) changes nothing."""
+    if status == "gone":
+        if volume.status == "deleting":
+            forget(session, km, volume)
+        return
+    if volume.status != "creating":
+        return
+    volume.status, volume.updated_at = status, utcnow()
+    volume.error_reason = (reason or "The volume could not be created.")[:4096] if status == "error" else None

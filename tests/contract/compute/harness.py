@@ -15,12 +15,14 @@ from pathlib import Path
 
 import pycdlib
 
-from andromede.compute.agent.drivers.base import ConfigDrive, HypervisorDriver, InstanceSpec
+from andromede.compute.agent.drivers.base import ConfigDrive, HypervisorDriver, InstanceSpec, VolumeAttachment
 from andromede.compute.agent.drivers.fake import FakeDriver
 from andromede.compute.agent.drivers.qemu import QemuDriver, procfs
 from andromede.compute.agent.drivers.qemu.layout import InstancePaths
+from andromede.volume.agent.drivers.file import FileDriver
 
 GUEST_MEMORY_MIB = 128
+UNPLUG_TIMEOUT = 2.0  # a guest that does not release a disk is told apart from one that does in this long
 
 
 def short_temp_dir(prefix: str) -> Path:
@@ -54,6 +56,7 @@ class Harness:
     accelerators: frozenset[str]
     created: list[str] = field(default_factory=list)
     scribbles: dict[str, int] = field(default_factory=dict)  # the fake's "disk contents": its generation
+    volume_keys: dict[str, bytes] = field(default_factory=dict)  # the agent's key source: what the key route says
 
     def spec(self, *, config_drive: bool = False, **overrides: object) -> InstanceSpec:
         instance_uuid = str(uuidlib.uuid4())
@@ -77,6 +80,21 @@ class Harness:
         return spec
 
     def new_driver(self) -> HypervisorDriver:
+        raise NotImplementedError
+
+    def volume(self, *, encrypted: bool = True) -> VolumeAttachment:
+        """A new volume, ready to attach (its key known to the key source when it is encrypted)."""
+        volume_id = str(uuidlib.uuid4())
+        key = os.urandom(64) if encrypted else None
+        if key is not None:
+            self.volume_keys[volume_id] = key
+        return VolumeAttachment(volume_id, self.block_spec(volume_id, key), key)
+
+    def block_spec(self, volume_id: str, key: bytes | None) -> dict:
+        raise NotImplementedError
+
+    def refuse_unplug(self, instance_uuid: str) -> None:
+        """Make the guest keep hold of its disks: the next detach finds it unwilling."""
         raise NotImplementedError
 
     def drop_driver(self) -> None:
@@ -114,7 +132,18 @@ class Harness:
 
 class FakeHarness(Harness):
     def new_driver(self) -> FakeDriver:
-        return FakeDriver(self.state_dir)
+        return FakeDriver(self.state_dir, volume_keys=self.volume_keys.get)
+
+    def block_spec(self, volume_id: str, key: bytes | None) -> dict:
+        spec: dict = {"driver": "qcow2", "node-name": "volume",
+                      "file": {"driver": "file", "filename": f"/nowhere/{volume_id}.qcow2"}, "backing": None}
+        if key is not None:
+            spec["encrypt"] = {"format": "luks", "key-secret": "key"}
+        return spec
+
+    def refuse_unplug(self, instance_uuid: str) -> None:
+        assert isinstance(self.driver, FakeDriver)
+        self.driver.inject_fault("detach_volume", "the guest did not release the volume", uuid=instance_uuid)
 
     def process_alive(self, pid: int, instance_uuid: str) -> bool:
         # The fake's "process" lives in its state file; a fresh reader is the outside view.
@@ -146,7 +175,19 @@ class FakeHarness(Harness):
 
 class QemuHarness(Harness):
     def new_driver(self) -> QemuDriver:
-        return QemuDriver(self.state_dir, accel="tcg")
+        return QemuDriver(self.state_dir, accel="tcg", volume_keys=self.volume_keys.get,
+                          unplug_timeout=UNPLUG_TIMEOUT)
+
+    @property
+    def storage(self) -> FileDriver:
+        return FileDriver(self.state_dir / "volumes", iter_time_ms=10)
+
+    def block_spec(self, volume_id: str, key: bytes | None) -> dict:
+        self.storage.create(volume_id, 1, key=key)
+        return self.storage.qemu_block_spec(volume_id, node_name="volume", secret_id="key" if key else None)
+
+    def refuse_unplug(self, instance_uuid: str) -> None:
+        pass  # the blank disk's guest is SeaBIOS, which never answers a PCIe unplug request
 
     def process_alive(self, pid: int, instance_uuid: str) -> bool:
         return procfs.is_instance_process(pid, instance_uuid)
@@ -207,7 +248,7 @@ def make_fake_harness() -> FakeHarness:
     state_dir = short_temp_dir("andr-fake-")
     base_image = state_dir / "base.img"  # the fake only checks that the file exists; not an instance file
     base_image.write_bytes(b"")
-    return FakeHarness(
+    harness = FakeHarness(
         name="fake",
         state_dir=state_dir,
         base_image=base_image,
@@ -216,11 +257,13 @@ def make_fake_harness() -> FakeHarness:
         stop_timeout=0.0,
         accelerators=frozenset({"fake"}),
     )
+    harness.driver = harness.new_driver()  # the one that knows the harness's key source
+    return harness
 
 
 def make_qemu_harness(base_image: Path) -> QemuHarness:
     state_dir = short_temp_dir("andr-qemu-")
-    return QemuHarness(
+    harness = QemuHarness(
         name="qemu",
         state_dir=state_dir,
         base_image=base_image,
@@ -229,3 +272,5 @@ def make_qemu_harness(base_image: Path) -> QemuHarness:
         stop_timeout=1.0,
         accelerators=frozenset({"tcg"}),
     )
+    harness.driver = harness.new_driver()
+    return harness

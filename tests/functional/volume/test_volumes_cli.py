@@ -1,5 +1,5 @@
 """Cinder v3 through the real clients: `openstack volume create/list/show/set/delete`, volume types, quotas and
-limits, as a project's member uses them (control plane only: volumes stay `creating` until the volume agent)."""
+limits, as a project's member uses them (the host's volume agent makes and removes them: test_volume_agent.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 import yaml
 
 from tests.support.accounts import Admin, cli_as
+from tests.support.polling import poll
 from tests.support.server import Server
 
 
@@ -39,7 +40,7 @@ def test_volume_crud_through_the_cli(server: Server, admin: Admin, tmp_path: Pat
     assert limits["total_gigabytes_used"] == 2
 
     cli("volume", "delete", made["id"])
-    assert _json(cli("volume", "list", "-f", "json")) == []
+    poll(lambda: _json(cli("volume", "list", "-f", "json")) == [], 120, "the volume gone")  # deleting, then gone
     gone = cli("volume", "show", made["id"], check=False)
     assert gone.returncode != 0  # type: ignore[attr-defined]
 
@@ -56,7 +57,7 @@ def test_openstacksdk_block_storage(server: Server, admin: Admin) -> None:
     assert [v.id for v in conn.block_storage.volumes(name="sdk-vol")] == [volume.id]
     assert [z.name for z in conn.block_storage.availability_zones()] == ["nova"]
     conn.block_storage.delete_volume(volume.id)
-    assert list(conn.block_storage.volumes()) == []
+    poll(lambda: list(conn.block_storage.volumes()) == [], 120, "the volume gone")
 
 
 def test_admin_makes_types_with_and_without_encryption(server: Server, admin: Admin, tmp_path: Path) -> None:

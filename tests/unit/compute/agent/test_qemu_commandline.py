@@ -191,3 +191,14 @@ def test_only_root_may_use_the_long_path_fallback() -> None:
     check_state_dir(Path("/var/lib/andromede/instances"), is_root=False)
     with pytest.raises(DriverError, match="too long"):
         check_state_dir(Path("/" + "d" * 80), is_root=False)
+
+
+def test_attached_volumes_start_qemu_paused_with_a_root_port_each() -> None:
+    plain = build_argv(make_spec(), PATHS)
+    with_volumes = build_argv(make_spec(), PATHS, volumes=3)
+
+    def slots(argv: list[str]) -> int:
+        return sum(device.startswith("pcie-root-port") for device in option(argv, "-device"))
+
+    assert "-S" not in plain and "-S" in with_volumes
+    assert slots(with_volumes) == slots(plain) + 3

@@ -8,6 +8,7 @@ finds what is running through list_instances() and adopts it.
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,26 @@ class InstanceSpec:
     config_drive: ConfigDrive | None = None
     # Extra QEMU -device/-netdev pairs arrive with networking; the driver owns how they are spelled.
     nics: tuple[dict, ...] = ()
+
+
+@dataclass(frozen=True, repr=False)
+class VolumeAttachment:
+    """A volume to plug into an instance: `block_spec` is the storage driver's QMP blockdev (qemu_block_spec: a
+    qcow2 node over a `file` node naming the volume's file, `encrypt` naming a key secret when encrypted); `key`
+    is the volume's key when it is encrypted. The driver names the nodes and the secret itself, and opens the file
+    for QEMU: whatever names the spec carries are replaced."""
+
+    volume_id: str
+    block_spec: dict
+    key: bytes | None = None
+
+    def __repr__(self) -> str:  # never the key, in a log or a traceback
+        return f"VolumeAttachment(volume_id={self.volume_id!r}, encrypted={self.key is not None})"
+
+
+# Where a driver gets the key of an attached, encrypted volume when the instance starts again (the key is never
+# written on the host): the agent asks the key route. None when the volume has no key.
+VolumeKeySource = Callable[[str], bytes | None]
 
 
 @dataclass(frozen=True)
@@ -139,3 +160,20 @@ class HypervisorDriver(abc.ABC):
     @abc.abstractmethod
     def detach_nic(self, uuid: str, port_id: str) -> None:
         """Hot-unplug the port's NIC (the guest must release it; DriverError when it does not in time)."""
+
+    # ---- volumes (Nova's volume attachments) ----
+
+    @abc.abstractmethod
+    def volumes(self, uuid: str) -> list[str]:
+        """Ids of the volumes the instance has: what QEMU has plugged in while it runs (so a restarted agent can
+        reconcile), what comes back at its next start while it is off."""
+
+    @abc.abstractmethod
+    def attach_volume(self, uuid: str, attachment: VolumeAttachment) -> None:
+        """Plug the volume in (hot-plug when the instance runs) and keep it for every later start; attaching an
+        attached volume is success. The guest sees it as /dev/disk/by-id/virtio-<first 20 chars of its id>."""
+
+    @abc.abstractmethod
+    def detach_volume(self, uuid: str, volume_id: str) -> None:
+        """Unplug the volume (the guest must release it; DriverError when it does not in time, and the volume stays
+        attached); detaching a detached volume is success."""

@@ -29,7 +29,10 @@ from andromede.compute.agent.drivers.base import (
     InstanceState,
     PermanentDriverError,
     Power,
+    VolumeAttachment,
+    VolumeKeySource,
 )
+from andromede.compute.agent.drivers.qemu import volumes as qemu_volumes
 from andromede.compute.agent.drivers.qemu.specfile import spec_from_document, spec_to_document, write_text_atomically
 
 DEFAULT_RESOURCES = HostResources(vcpus=256, memory_mib=1024 * 1024, disk_gib=16 * 1024, accelerator="fake")
@@ -50,6 +53,7 @@ class _Instance:
     live_nics: list[str] = field(default_factory=list)  # port ids of the running "VM"'s NICs
     console: deque[str] = field(default_factory=lambda: deque(maxlen=CONSOLE_LINES_KEPT))
     disk_generation: int = 0  # how many times the root disk was made again (rebuild)
+    volumes: dict[str, dict] = field(default_factory=dict)  # attached volume id -> block spec (never a key)
 
     def state(self) -> InstanceState:
         power: Power = "running" if self.pid is not None else "shutoff"
@@ -64,12 +68,15 @@ class FakeDriver(HypervisorDriver):
         resources: HostResources = DEFAULT_RESOURCES,
         clock: Callable[[], float] = time.time,
         verify_base_image: bool = True,
+        volume_keys: VolumeKeySource | None = None,
     ) -> None:
-        """`verify_base_image=False` lets benchmarks define instances on image paths that do not exist."""
+        """`verify_base_image=False` lets benchmarks define instances on image paths that do not exist;
+        `volume_keys` gives attached encrypted volumes their keys at each start, as for the QEMU driver."""
         self.state_dir = state_dir
         self._resources = resources
         self._clock = clock
         self._verify_base_image = verify_base_image
+        self._volume_keys = volume_keys
         self._lock = threading.RLock()
         self._instances: dict[str, _Instance] = {}
         self._faults: dict[tuple[str, str | None], deque[tuple[str, bool]]] = {}
@@ -117,7 +124,7 @@ class FakeDriver(HypervisorDriver):
             if old.pid is not None:
                 old.console.extend(_shutdown_lines("Power down"))
             fresh = _Instance(spec, last_pid=old.last_pid, console=old.console,
-                              disk_generation=old.disk_generation + 1)
+                              disk_generation=old.disk_generation + 1, volumes=old.volumes)
             self._instances[spec.uuid] = fresh
             self._persist(fresh)
 
@@ -232,7 +239,39 @@ class FakeDriver(HypervisorDriver):
                 instance.live_nics.remove(port_id)
                 self._persist(instance)
 
+    def volumes(self, uuid: str) -> list[str]:
+        with self._lock:
+            instance = self._instances.get(uuid)
+            return sorted(instance.volumes) if instance is not None else []
+
+    def attach_volume(self, uuid: str, attachment: VolumeAttachment) -> None:
+        volume_id = qemu_volumes.check_volume_id(attachment.volume_id)
+        qemu_volumes.volume_file(attachment.block_spec)
+        if qemu_volumes.is_encrypted(attachment.block_spec) != (attachment.key is not None):
+            raise DriverError(f"volume {volume_id}: a key comes with an encrypted volume, and only with one")
+        with self._lock:
+            self._raise_injected("attach_volume", uuid)
+            instance = self._defined(uuid)
+            if instance.volumes.get(volume_id) != attachment.block_spec:
+                instance.volumes[volume_id] = dict(attachment.block_spec)
+                self._persist(instance)
+
+    def detach_volume(self, uuid: str, volume_id: str) -> None:
+        qemu_volumes.check_volume_id(volume_id)
+        with self._lock:
+            instance = self._instances.get(uuid)
+            if instance is None:
+                return
+            if instance.pid is not None:  # only a running guest can hold on to its disk
+                self._raise_injected("detach_volume", uuid)
+            if instance.volumes.pop(volume_id, None) is not None:
+                self._persist(instance)
+
     def _boot(self, instance: _Instance) -> None:
+        for volume_id, block_spec in instance.volumes.items():  # a guest never boots without its volumes
+            if qemu_volumes.is_encrypted(block_spec) and (self._volume_keys is None
+                                                          or self._volume_keys(volume_id) is None):
+                raise DriverError(f"no key for encrypted volume {volume_id}")
         instance.pid = instance.last_pid = self._next_pid
         self._next_pid += 1
         instance.started_at = self._clock()
@@ -275,6 +314,7 @@ class FakeDriver(HypervisorDriver):
             "live_nics": instance.live_nics,
             "console": list(instance.console),
             "disk_generation": instance.disk_generation,
+            "volumes": instance.volumes,
         }
         # Not fsynced: a fake's files only need to survive the driver object, not the machine.
         write_text_atomically(self.state_dir / f"{instance.spec.uuid}.json", json.dumps(document), durable=False)
@@ -292,6 +332,7 @@ def _load_all(state_dir: Path) -> Iterable[tuple[str, _Instance]]:
             last_pid=document.get("last_pid"),
             live_nics=list(document.get("live_nics", [])),
             disk_generation=int(document.get("disk_generation", 0)),
+            volumes=dict(document.get("volumes", {})),
         )
         instance.console.extend(document["console"])
         yield path.stem, instance

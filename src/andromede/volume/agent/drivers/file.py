@@ -250,6 +250,7 @@ class FileDriver(VolumeDriver):
         os.close(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         try:
             make(temp)
+            os.chmod(temp, 0o600)  # qemu-img may make the file anew, with the process's umask
             os.replace(temp, path)
         finally:
             temp.unlink(missing_ok=True)

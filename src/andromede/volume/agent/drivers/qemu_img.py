@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from andromede.contracts.volume_keys import luks_passphrase
 from andromede.volume.agent.drivers.base import PermanentVolumeError, VolumeDriverError, VolumeNotFound, WrongKey
 
 TIMEOUT = 600.0  # a copy of a large volume takes minutes; a hung tool must not hold the agent for ever
@@ -48,7 +49,7 @@ Argv = list[str | SecretObject]
 
 
 def passphrase(key: bytes) -> bytes:
-    return key.hex().encode("ascii")
+    return luks_passphrase(key)
 
 
 def escape(value: str) -> str:

@@ -24,7 +24,7 @@ _PORT_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]
 # cgroups.Limits leaves QEMU beside the guest's RAM (256 MiB at least): the kernel killed QEMU mid-boot, measured
 # with a 256 MiB tiny guest after one Ctrl-Alt-Del. 128 MiB keeps the whole process well inside that room.
 TCG_TRANSLATION_CACHE_MIB = 128
-HOTPLUG_SLOTS = 4  # free PCIe root ports for interfaces attached while the VM runs
+HOTPLUG_SLOTS = 4  # free PCIe root ports for interfaces and volumes attached while the VM runs
 
 
 def build_argv(
@@ -34,7 +34,10 @@ def build_argv(
     qemu_binary: str = "qemu-system-x86_64",
     accel: Accel = "tcg",
     run_as: str | None = None,
+    volumes: int = 0,
 ) -> list[str]:
+    """`volumes`: how many attached volumes the driver plugs in over QMP before the guest runs. QEMU then starts
+    paused (-S, until QMP `cont`), with a PCIe root port for each on top of the free ones."""
     uuid = spec.uuid
     argv = [
         qemu_binary,
@@ -54,7 +57,7 @@ def build_argv(
     ]  # fmt: skip
     if spec.config_drive is not None:
         argv += _config_drive(paths)
-    argv += _pcie_slots(len(spec.nics) + HOTPLUG_SLOTS)
+    argv += _pcie_slots(len(spec.nics) + volumes + HOTPLUG_SLOTS)
     for index, nic in enumerate(spec.nics):
         argv += _nic(index, nic)
     argv += [
@@ -67,6 +70,8 @@ def build_argv(
     ]  # fmt: skip
     if run_as is not None:
         argv += ["-runas", run_as]
+    if volumes:
+        argv.append("-S")
     return argv
 
 

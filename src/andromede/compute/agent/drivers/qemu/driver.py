@@ -2,7 +2,14 @@
 
 The files are the truth, so any driver object (a restarted agent) adopts what an earlier one started:
 spec.json (the full spec), disk.qcow2 (overlay on the shared base), config.iso, console.log (serial console),
-qemu.pid, qmp.sock, qemu.log (QEMU's stderr from the last start).
+qemu.pid, qmp.sock, qemu.log (QEMU's stderr from the last start), volumes.json (attached volumes, without keys).
+
+Attached volumes come back at every start by the same road as a hot-plug: QEMU starts paused (-S), the agent plugs
+each volume in over QMP (its file as a passed descriptor, its key as a QMP secret), then lets the CPUs run, so the
+guest finds them from its first instruction. Not the command line: QEMU, running as the instance's uid, could not
+open the files itself, and the keys would need a second road (descriptors inherited through the launcher) that
+hot-plug does not use. One road means one set of names and one cleanup, and keys never touch argv or a file; the
+agent asks its key source (the key route) for them at each start.
 """
 
 from __future__ import annotations
@@ -26,15 +33,22 @@ from andromede.compute.agent.drivers.base import (
     InstanceSpec,
     InstanceState,
     PermanentDriverError,
+    VolumeAttachment,
+    VolumeKeySource,
 )
-from andromede.compute.agent.drivers.qemu import console, procfs, qmp
+from andromede.compute.agent.drivers.qemu import console, procfs, qmp, volumes
 from andromede.compute.agent.drivers.qemu.accel import Requested, choose_accelerator, kvm_allowed_by_environment
 from andromede.compute.agent.drivers.qemu.cgroups import Limits, VmCgroups
 from andromede.compute.agent.drivers.qemu.commandline import Accel, build_argv, nic_ids
 from andromede.compute.agent.drivers.qemu.images import GIB, create_overlay
 from andromede.compute.agent.drivers.qemu.launcher import launch_detached
 from andromede.compute.agent.drivers.qemu.layout import InstancePaths, check_state_dir, is_instance_uuid
-from andromede.compute.agent.drivers.qemu.specfile import read_spec, spec_to_document, write_spec
+from andromede.compute.agent.drivers.qemu.specfile import (
+    read_spec,
+    spec_to_document,
+    write_spec,
+    write_text_atomically,
+)
 from andromede.compute.agent.drivers.qemu.tap import open_tap
 from andromede.compute.agent.drivers.qemu.uids import UidPool
 
@@ -57,11 +71,14 @@ class QemuDriver(HypervisorDriver):
         allow_kvm: bool | None = None,
         boot_timeout: float = 30.0,
         soft_reboot_timeout: float = 60.0,
+        volume_keys: VolumeKeySource | None = None,
+        unplug_timeout: float = 20.0,
     ) -> None:
         """`isolate` (only when the agent runs as root: QEMU's -runas needs root) runs each VM under a uid of its
         own and in a cgroup of its own with memory, CPU and process limits; `allow_kvm` defaults to
         the ANDROMEDE_ALLOW_KVM environment variable; `soft_reboot_timeout` is how long a soft reboot waits for
-        the guest before resetting it."""
+        the guest before resetting it; `volume_keys` gives the key of an attached encrypted volume when the instance
+        starts again; `unplug_timeout` is how long a detach waits for the guest to release the disk."""
         self.state_dir = Path(state_dir).absolute()
         check_state_dir(self.state_dir, is_root=os.geteuid() == 0)
         self.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -72,6 +89,8 @@ class QemuDriver(HypervisorDriver):
         self.cgroups = VmCgroups() if isolate else VmCgroups([])
         self.boot_timeout = boot_timeout
         self.soft_reboot_timeout = soft_reboot_timeout
+        self.unplug_timeout = unplug_timeout
+        self._volume_keys = volume_keys
         self._requested_accel: Requested = accel
         self._allow_kvm = kvm_allowed_by_environment() if allow_kvm is None else allow_kvm
         self._accelerator: Accel | None = None
@@ -260,6 +279,57 @@ class QemuDriver(HypervisorDriver):
             if not qmp.unplug_nic(paths.qmp_socket, netdev_id=netdev, device_id=device):
                 raise DriverError(f"the guest did not release the NIC of port {port_id}")
 
+    def volumes(self, uuid: str) -> list[str]:
+        paths = self._paths(uuid)
+        if self._observe(paths).power == "running":
+            return volumes.attached(paths.qmp_socket)
+        return sorted(_read_attachments(paths))
+
+    def attach_volume(self, uuid: str, attachment: VolumeAttachment) -> None:
+        volume_id = volumes.check_volume_id(attachment.volume_id)
+        volumes.volume_file(attachment.block_spec)
+        if volumes.is_encrypted(attachment.block_spec) != (attachment.key is not None):
+            raise DriverError(f"volume {volume_id}: a key comes with an encrypted volume, and only with one")
+        paths = self._paths(uuid)
+        with self._lock(uuid):
+            if not paths.spec.exists():
+                raise DriverError(f"instance {uuid} is not defined on this host")
+            if self._observe(paths).power == "running" and volume_id not in volumes.attached(paths.qmp_socket):
+                self._plug(paths, volume_id, attachment.block_spec, attachment.key)
+            records = _read_attachments(paths)
+            if records.get(volume_id) != attachment.block_spec:
+                records[volume_id] = attachment.block_spec
+                _write_attachments(paths, records)
+
+    def detach_volume(self, uuid: str, volume_id: str) -> None:
+        volumes.check_volume_id(volume_id)
+        paths = self._paths(uuid)
+        with self._lock(uuid):
+            if self._observe(paths).power == "running" and not volumes.unplug(
+                    paths.qmp_socket, volume_id, timeout=self.unplug_timeout):
+                raise DriverError(f"the guest did not release volume {volume_id}")
+            records = _read_attachments(paths)
+            if records.pop(volume_id, None) is not None:
+                _write_attachments(paths, records)
+
+    def _plug(self, paths: InstancePaths, volume_id: str, block_spec: dict, key: bytes | None) -> None:
+        slots = sorted(name for name in qmp.peripherals(paths.qmp_socket) if name.startswith("slot"))
+        fd = volumes.open_volume_file(volumes.volume_file(block_spec))
+        try:
+            volumes.plug(paths.qmp_socket, volume_id, block_spec, key, file_fd=fd, buses=slots)
+        finally:
+            os.close(fd)  # QEMU holds its own copy
+
+    def _volume_key(self, volume_id: str, block_spec: dict) -> bytes | None:
+        if not volumes.is_encrypted(block_spec):
+            return None
+        if self._volume_keys is None:
+            raise DriverError(f"volume {volume_id} is encrypted and this host has no source for its key")
+        key = self._volume_keys(volume_id)
+        if key is None:
+            raise DriverError(f"no key for encrypted volume {volume_id}")
+        return key
+
     def _stopped(self, paths: InstancePaths, groups: tuple[Path, ...]) -> None:
         """What a stopped QEMU leaves behind: its monitor socket (under /run when the path is long) and cgroups."""
         paths.qmp_socket.unlink(missing_ok=True)
@@ -311,7 +381,10 @@ class QemuDriver(HypervisorDriver):
         if self.uids is not None:
             uid = self.uids.assign(paths)
             run_as = f"{uid}:{uid}"
-        argv = build_argv(spec, paths, qemu_binary=self.qemu_binary, accel=self.accelerator, run_as=run_as)
+        attachments = _read_attachments(paths)
+        keys = {volume_id: self._volume_key(volume_id, block_spec) for volume_id, block_spec in attachments.items()}
+        argv = build_argv(spec, paths, qemu_binary=self.qemu_binary, accel=self.accelerator, run_as=run_as,
+                          volumes=len(attachments))
         # Left by the previous process: QEMU cannot remove them itself once it runs as an unprivileged user.
         paths.pid_file.unlink(missing_ok=True)
         paths.qmp_socket.unlink(missing_ok=True)
@@ -320,6 +393,17 @@ class QemuDriver(HypervisorDriver):
         cgroup_procs = self.cgroups.create(uuid, Limits.for_guest(spec.memory_mib, spec.vcpus))
         pid = launch_detached(argv, log_path=paths.qemu_log, cgroup_procs=cgroup_procs)
         self._wait_until_up(paths, pid)
+        if attachments:
+            try:
+                for volume_id, block_spec in attachments.items():
+                    self._plug(paths, volume_id, block_spec, keys[volume_id])
+                qmp.execute(paths.qmp_socket, "cont")
+            except BaseException:
+                # A guest never boots without its volumes, nor stays paused: the next start tries again.
+                groups = self.cgroups.of_process(pid, uuid)
+                self._kill(pid, uuid)
+                self._stopped(paths, groups)
+                raise
 
     def _wait_until_up(self, paths: InstancePaths, pid: int) -> None:
         """Until QMP answers (QEMU reached its main loop), QEMU exits, or boot_timeout passes."""
@@ -377,6 +461,15 @@ def _read_spec_document(path: Path) -> dict | None:
         return json.loads(path.read_text())
     except (FileNotFoundError, ValueError):
         return None
+
+
+def _read_attachments(paths: InstancePaths) -> dict[str, dict]:
+    document = _read_spec_document(paths.volumes)
+    return dict(document.get("volumes", {})) if document else {}
+
+
+def _write_attachments(paths: InstancePaths, records: dict[str, dict]) -> None:
+    write_text_atomically(paths.volumes, json.dumps({"format_version": 1, "volumes": records}))
 
 
 def _last_lines(path: Path, count: int = 3) -> str:

@@ -49,6 +49,11 @@ class InstancePaths:
         return self.directory / "disk.qcow2"
 
     @property
+    def volumes(self) -> Path:
+        """The attached volumes' block specs (no key), so they come back at every start."""
+        return self.directory / "volumes.json"
+
+    @property
     def config_drive(self) -> Path:
         return self.directory / "config.iso"
 

@@ -26,7 +26,22 @@ class QmpError(DriverError):
     """QEMU's monitor could not be reached or refused the command."""
 
 
-def _event_data(event: Message) -> dict:
+class _Client(QMPClient):
+    """qemu.qmp logs every message it sends at DEBUG: a secret object's data (a volume's key) must not be."""
+
+    def _cb_outbound(self, msg: Message) -> Message:
+        self.logger.debug("--> %s", _redacted(msg))
+        return msg
+
+
+def _redacted(msg: Message) -> str:
+    arguments = msg.get("arguments")
+    if isinstance(arguments, dict) and "data" in arguments:
+        return str({**dict(msg), "arguments": {**arguments, "data": "<redacted>"}})
+    return str(msg)
+
+
+def event_data(event: Message) -> dict:
     data = event.get("data")
     return data if isinstance(data, dict) else {}
 
@@ -46,7 +61,7 @@ def execute(qmp_socket: Path, command: str, arguments: dict | None = None, *, ti
     async def session(client: QMPClient) -> Any:
         return await client.execute(command, arguments)
 
-    return _run(qmp_socket, session, timeout)
+    return run_session(qmp_socket, session, timeout)
 
 
 def query_status(qmp_socket: Path, *, timeout: float = DEFAULT_TIMEOUT) -> str:
@@ -81,18 +96,19 @@ def request_guest_reboot(qmp_socket: Path, *, timeout: float) -> bool:
                 async with asyncio.timeout(timeout):
                     while True:
                         event = await resets.get()
-                        if _event_data(event).get("guest"):
+                        if event_data(event).get("guest"):
                             return True
             except TimeoutError:
                 return False
 
     # The session outlives its own wait by the connection set-up; give that its usual allowance on top.
-    return _run(qmp_socket, session, timeout + DEFAULT_TIMEOUT)
+    return run_session(qmp_socket, session, timeout + DEFAULT_TIMEOUT)
 
 
-def _run(qmp_socket: Path, session: Callable[[QMPClient], Awaitable[T]], timeout: float) -> T:
+def run_session(qmp_socket: Path, session: Callable[[QMPClient], Awaitable[T]], timeout: float) -> T:
+    """Run `session` on one connection; QMP and connection failures become QmpError, a session past `timeout` too."""
     async def connect_and_run() -> T:
-        client = QMPClient(f"andromede:{qmp_socket.parent.name}")
+        client = _Client(f"andromede:{qmp_socket.parent.name}")
         try:
             await client.connect(str(qmp_socket))
             return await session(client)
@@ -145,7 +161,7 @@ def hotplug_nic(qmp_socket: Path, *, tap_fd: int, netdev_id: str, device_id: str
         await client.execute("netdev_del", {"id": netdev_id})
         raise QmpError(f"no free PCIe slot for another NIC: {errors[-1] if errors else 'none configured'}")
 
-    _run(qmp_socket, session, timeout)
+    run_session(qmp_socket, session, timeout)
 
 
 def unplug_nic(qmp_socket: Path, *, netdev_id: str, device_id: str, timeout: float = 20.0) -> bool:
@@ -161,7 +177,7 @@ def unplug_nic(qmp_socket: Path, *, netdev_id: str, device_id: str, timeout: flo
             else:
                 try:
                     async with asyncio.timeout(timeout):
-                        while _event_data(await deleted.get()).get("device") != device_id:
+                        while event_data(await deleted.get()).get("device") != device_id:
                             pass
                 except TimeoutError:
                     return False
@@ -172,4 +188,4 @@ def unplug_nic(qmp_socket: Path, *, netdev_id: str, device_id: str, timeout: flo
                 raise
         return True
 
-    return _run(qmp_socket, session, timeout + DEFAULT_TIMEOUT)
+    return run_session(qmp_socket, session, timeout + DEFAULT_TIMEOUT)

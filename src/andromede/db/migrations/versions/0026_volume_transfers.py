@@ -1,7 +1,7 @@
 """volume transfers: a volume offered to another project against an auth key (its argon2 hash stored)
 
-Revision ID: 0027_volume_transfers
-Revises: 0024_volumes
+Revision ID: 0026_volume_transfers
+Revises: 0025_volume_agent
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0027_volume_transfers"
-down_revision = "0024_volumes"
+revision = "0026_volume_transfers"
+down_revision = "0025_volume_agent"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,48 @@
+"""The volume service's server→agent contract: the volumes a host must hold, and what its agent reports of them.
+
+The server builds `VolumesDocument` (volume/internal.py) for `GET /internal/v1/hosts/{host}/volumes`; the volume
+agent's reconciler parses it. A volume's key is never in it: the agent fetches it per operation from the key route.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from andromede.contracts import Contract
+
+Wanted = Literal["present", "absent"]
+ObservedStatus = Literal["available", "error", "gone"]
+
+
+class ImageSource(Contract):
+    """The image a volume is made from; the agent downloads it through the volume's image route."""
+
+    id: str
+    disk_format: str | None = None
+
+
+class VolumeDesired(Contract):
+    """One volume as its host must hold it. `seq` moves with every change of its desired state."""
+
+    id: str
+    size: int  # GiB
+    encrypted: bool
+    wanted: Wanted
+    source: ImageSource | None = None  # None: blank
+    seq: int
+
+
+class VolumesDocument(Contract):
+    """A host's answer: the volumes whose desired state changed since the agent's generation (all if `full`)."""
+
+    generation: int
+    full: bool = False
+    volumes: tuple[VolumeDesired, ...] = ()
+
+
+class VolumeObserved(Contract):
+    """What the agent reports of one volume: made (`available`), failed for good (`error`, with a reason the
+    owner sees), or deleted from the host (`gone`)."""
+
+    status: ObservedStatus
+    reason: str | None = None
