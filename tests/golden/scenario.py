@@ -54,6 +54,7 @@ def run(server: Server) -> Recorder:
         compute_microversions(played)
         block_storage(played)
         volume_agent(played)
+        volume_transfers(played)
         return rec
 
 
@@ -1749,3 +1750,39 @@ def volume_agent(scenario: Scenario) -> None:
     c("volume deletion certificate as another project", "GET", f"/key-manager/v1/deletion-certificates/{vid}",
       token=bob, expect=404)
     c("volume agent image delete", "DELETE", f"/image/v2/images/{image['id']}", token=t, expect=204)
+
+
+def volume_transfers(scenario: Scenario) -> None:
+    """Issue 16, volume transfers: alice offers a volume (made available by the scenario's host), bob takes it."""
+    c, t, h, bob = scenario.call, scenario.alice_token, scenario.host_token, scenario.bob_token
+    base, bob_base = f"/volume/v3/{scenario.project_a['id']}", f"/volume/v3/{scenario.project_b['id']}"
+    vid = c("transfer volume create", "POST", f"{base}/volumes", token=t,
+            json={"volume": {"size": 1, "name": "golden-gift"}}, expect=202).json()["volume"]["id"]
+    c("transfer volume observed available", "PUT", f"/internal/v1/volumes/{vid}/observed", token=h,
+      json={"status": "available"}, expect=200)
+    offer = c("cinder transfer create", "POST", f"{base}/os-volume-transfer", token=t,
+              json={"transfer": {"volume_id": vid, "name": "golden-transfer"}}, expect=202).json()["transfer"]
+    scenario.rec.normaliser.literal(offer["auth_key"], "<auth-key>")
+    transfer = f"{base}/os-volume-transfer/{offer['id']}"
+    c("cinder transfer create again", "POST", f"{base}/os-volume-transfer", token=t,
+      json={"transfer": {"volume_id": vid}}, expect=400)
+    c("cinder transfer list", "GET", f"{base}/os-volume-transfer", token=t, expect=200)
+    c("cinder transfer list as another project", "GET", f"{base}/os-volume-transfer", token=bob, expect=404)
+    c("cinder transfer list detail", "GET", f"{base}/os-volume-transfer/detail", token=t, expect=200)
+    c("cinder transfer list detail as another project", "GET", f"{base}/os-volume-transfer/detail", token=bob,
+      expect=404)
+    c("cinder transfer show", "GET", transfer, token=t, expect=200)
+    c("cinder transfer show as another project", "GET", f"{bob_base}/os-volume-transfer/{offer['id']}", token=bob,
+      expect=404)
+    c("cinder transfer accept wrong key", "POST", f"{bob_base}/os-volume-transfer/{offer['id']}/accept", token=bob,
+      json={"accept": {"auth_key": "0" * 16}}, expect=400)
+    c("cinder transfer accept", "POST", f"{bob_base}/os-volume-transfer/{offer['id']}/accept", token=bob,
+      json={"accept": {"auth_key": offer["auth_key"]}}, expect=202)
+    c("cinder transfer delete after accept", "DELETE", transfer, token=t, expect=404)
+    again = c("cinder transfer create back", "POST", f"{bob_base}/os-volume-transfer", token=bob,
+              json={"transfer": {"volume_id": vid}}, expect=202).json()["transfer"]
+    scenario.rec.normaliser.literal(again["auth_key"], "<auth-key-2>")
+    c("cinder transfer delete", "DELETE", f"{bob_base}/os-volume-transfer/{again['id']}", token=bob, expect=202)
+    c("transfer volume delete", "DELETE", f"{bob_base}/volumes/{vid}", token=bob, expect=202)
+    c("transfer volume observed gone", "PUT", f"/internal/v1/volumes/{vid}/observed", token=h,
+      json={"status": "gone"}, expect=200)

@@ -20,12 +20,12 @@ from andromede.common.clock import isotime, utcnow
 from andromede.common.config import Settings
 from andromede.common.errors import BadRequest, Unauthorized
 from andromede.common.ids import audit_id
+from andromede.common.passwords import verify_secret
 from andromede.db.engine import Database
 from andromede.identity import assignment, catalog, resource, revoke, users
 from andromede.identity.cache import CACHE_NEUTRAL, IdentityCache
 from andromede.identity.credentials import CredentialStore, claim_totp_step, list_application_credentials
 from andromede.identity.models import ApplicationCredential, Domain, Project, Role, User
-from andromede.identity.passwords import verify_secret
 from andromede.identity.schemas import AppCredMethod, AuthIdentity, AuthRequest, AuthUser, DomainRef
 from andromede.identity.throttle import LoginThrottle, ThrottlePolicy, account_key
 from andromede.identity.tokens import InvalidToken, ReceiptPayload, TokenCodec, TokenPayload

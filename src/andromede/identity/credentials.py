@@ -14,13 +14,13 @@ from andromede.common.clock import parse_isotime, utcnow
 from andromede.common.errors import BadRequest, Conflict, NotFound
 from andromede.common.ids import new_id, random_urlsafe
 from andromede.common.keyring import InvalidSealedData, Keyring
+from andromede.common.passwords import hash_secret
 from andromede.db.engine import Database, matched_rows
 from andromede.identity import assignment, revoke
 from andromede.identity.assignment import effective_role_ids
 from andromede.identity.cache import CACHE_NEUTRAL
 from andromede.identity.common import flush_unique
 from andromede.identity.models import ApplicationCredential, Credential, Project, Role, User
-from andromede.identity.passwords import hash_secret
 from andromede.identity.schemas import ApplicationCredentialCreate, CredentialCreate, CredentialUpdate
 
 _CRED_AD = b"andromede-credential-v1"

@@ -9,6 +9,7 @@ from andromede.common.clock import utcnow
 from andromede.common.config import Settings
 from andromede.common.errors import BadRequest, NotFound, Unauthorized
 from andromede.common.ids import new_id
+from andromede.common.passwords import hash_secret, verify_secret
 from andromede.identity import revoke
 from andromede.identity.common import flush_unique, get_or_404
 from andromede.identity.models import (
@@ -20,7 +21,6 @@ from andromede.identity.models import (
     RoleAssignment,
     User,
 )
-from andromede.identity.passwords import hash_secret, verify_secret
 from andromede.identity.schemas import GroupCreate, GroupUpdate, UserCreate, UserOptions, UserUpdate
 
 

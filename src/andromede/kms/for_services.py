@@ -14,7 +14,7 @@ from andromede.common.errors import NotFound
 from andromede.kms import keys, secrets
 from andromede.kms.certificates import PROJECT_SHRED
 from andromede.kms.component import KeyManager
-from andromede.kms.models import DeletionCertificate, Secret
+from andromede.kms.models import DeletionCertificate, Secret, SecretAcl
 from andromede.kms.schemas import SecretFields
 
 
@@ -50,6 +50,18 @@ def destroy_key(session: Session, km: KeyManager, project_id: str, secret_id: st
     secrets.delete(session, km, secret, resource=resource)
     filed_under = resource[1] if resource else secret_id
     return secrets.deletion_certificate(session, project_id, filed_under) if km.signer is not None else None
+
+
+def transfer_key(session: Session, km: KeyManager, project_id: str, secret_id: str, new_project_id: str) -> None:
+    """The key becomes the new project's secret (a volume transfer): re-wrapped under its KEK, the old project's
+    ACL dropped. Nothing to do when the key is already gone."""
+    secret = session.get(Secret, secret_id, with_for_update=True)
+    if secret is None or secret.project_id != project_id:
+        return
+    keys.move_to_project(session, km.master, secret, new_project_id)
+    acl = session.get(SecretAcl, secret_id)
+    if acl is not None:
+        session.delete(acl)
 
 
 def destroy_project(session: Session, km: KeyManager, project_id: str) -> None:

@@ -111,6 +111,21 @@ def rotate_project_kek(session: Session, master: MasterKey, project_id: str) -> 
     return len(secrets)
 
 
+def move_to_project(session: Session, master: MasterKey, secret: Secret, project_id: str) -> None:
+    """Give the secret to another project: its DEK re-wrapped under that project's KEK (the payload untouched),
+    so destroying the old project's KEK no longer reaches it and the new owner's does."""
+    if secret.wrapped_dek is None:
+        secret.project_id = project_id
+        return
+    old_kek, _generation = project_kek(session, master, secret.project_id)
+    new_kek, generation = project_kek(session, master, project_id, sealing=True)
+    context = _secret_context(secret.id)
+    secret.wrapped_dek = _seal(new_kek, _open(old_kek, secret.wrapped_dek, context), context)
+    secret.kek_generation = generation
+    secret.project_id = project_id
+    secret.updated_at = utcnow()
+
+
 def destroy_project_kek(session: Session, project_id: str) -> int | None:
     """Deletes the project's KEK and every secret sealed under it (DEKs, payloads, ACLs): nothing the project
     stored opens again. The generation destroyed, None when the project never had a KEK.

@@ -22,13 +22,13 @@ from andromede.servicekit import json_body
 from andromede.servicekit.deps import context
 from andromede.servicekit.microversions import Microversions
 from andromede.servicekit.service_app import service_app
-from andromede.volume import schemas, service, types
+from andromede.volume import schemas, service, transfers, types
 from andromede.volume.microversion import MAX_VERSION, MIN_VERSION, VERSIONS, text
-from andromede.volume.models import Volume, VolumeType
+from andromede.volume.models import Volume, VolumeTransfer, VolumeType
 
 router = APIRouter()
 _NO_PROJECT = "-"  # what a project-less URL (Cinder 3.67, what the SDK uses with a system token) stands for
-_COLLECTIONS = ("volumes", "types", "limits", "os-quota-sets", "os-availability-zone")
+_COLLECTIONS = ("volumes", "types", "limits", "os-quota-sets", "os-availability-zone", "os-volume-transfer")
 
 
 def _db(request: Request) -> AbstractContextManager[Session]:
@@ -222,6 +222,71 @@ def delete_volume(project_id: str, volume_id: str, request: Request,
     with _db(request) as session:
         service.delete(session, request.app.state.km, service.find(session, ctx, volume_id))
     return Response(status_code=202)
+
+
+# ---- transfers ---------------------------------------------------------------------------------------------
+
+_TRANSFERS = "os-volume-transfer"
+
+
+def _transfer_view(request: Request, transfer: VolumeTransfer, *, detail: bool = True) -> dict:
+    view: dict[str, Any] = {"id": transfer.id, "name": transfer.name, "volume_id": transfer.volume_id,
+                            "links": _links(request, transfer.project_id, _TRANSFERS, transfer.id)}
+    if detail:
+        view["created_at"] = isotime(transfer.created_at)
+    return view
+
+
+@router.post(f"/v3/{{project_id}}/{_TRANSFERS}", status_code=202)
+async def create_transfer(project_id: str, request: Request, ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "volume:create_transfer")
+    project_id = _project(ctx, project_id)
+    fields = schemas.transfer_create(json_body.decode(await request.body()))
+    with _db(request) as session:
+        transfer, auth_key = transfers.create(session, ctx, fields["volume_id"], fields.get("name"))
+        return {"transfer": {**_transfer_view(request, transfer), "auth_key": auth_key}}
+
+
+@router.get(f"/v3/{{project_id}}/{_TRANSFERS}")
+@router.get(f"/v3/{{project_id}}/{_TRANSFERS}/detail")
+def list_transfers(project_id: str, request: Request, ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "volume:get_all_transfers")
+    project_id = _project(ctx, project_id)
+    owner = ctx.project_id if project_id == _NO_PROJECT else project_id
+    detail = request.url.path.endswith("/detail")
+    with _db(request) as session:
+        return {"transfers": [_transfer_view(request, t, detail=detail)
+                              for t in transfers.listing(session, owner or "")]}
+
+
+@router.get(f"/v3/{{project_id}}/{_TRANSFERS}/{{transfer_id}}")
+def show_transfer(project_id: str, transfer_id: str, request: Request,
+                  ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "volume:get_transfer")
+    project_id = _project(ctx, project_id)
+    with _db(request) as session:
+        return {"transfer": _transfer_view(request, transfers.find(session, ctx, transfer_id))}
+
+
+@router.delete(f"/v3/{{project_id}}/{_TRANSFERS}/{{transfer_id}}", status_code=202)
+def delete_transfer(project_id: str, transfer_id: str, request: Request,
+                    ctx: RequestContext = Depends(context)) -> Response:
+    enforce(ctx, "volume:delete_transfer")
+    project_id = _project(ctx, project_id)
+    with _db(request) as session:
+        transfers.delete(session, transfers.find(session, ctx, transfer_id))
+    return Response(status_code=202)
+
+
+@router.post(f"/v3/{{project_id}}/{_TRANSFERS}/{{transfer_id}}/accept", status_code=202)
+async def accept_transfer(project_id: str, transfer_id: str, request: Request,
+                          ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "volume:accept_transfer")
+    project_id = _project(ctx, project_id)
+    auth_key = schemas.transfer_accept(json_body.decode(await request.body()))
+    with _db(request) as session:
+        transfer = transfers.accept(session, request.app.state.km, ctx, transfer_id, auth_key)
+        return {"transfer": _transfer_view(request, transfer, detail=False)}
 
 
 # ---- types, zones, quotas, limits ------------------------------------------------------------------------------

@@ -66,6 +66,19 @@ class VolumeQuota(Base):
     snapshots: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
+class VolumeTransfer(Base):
+    """An offer of a volume to whichever project presents its auth key (shown once, stored as an argon2 hash)."""
+
+    __tablename__ = "volume_transfers"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    volume_id: Mapped[str] = mapped_column(String(36), unique=True)
+    project_id: Mapped[str] = mapped_column(String(64), index=True)  # the giving project
+    name: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    auth_key_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class VolumeHost(Base):
     """A host whose volume agent has asked for its volumes: only such a host is given new volumes (a host whose
     agent predates volumes, or runs without them, would leave them `creating` for ever)."""

@@ -137,3 +137,22 @@ def quota_update(body: object) -> dict[str, int]:
                              "of -1 or more.")
         out[key] = value
     return out
+
+
+def transfer_create(body: object) -> dict[str, Any]:
+    """Cinder's transfer create: the volume's id (a string, required) and an optional name."""
+    fields = _envelope(body, "transfer")
+    volume_id = fields.get("volume_id")
+    if not isinstance(volume_id, str) or not volume_id:
+        raise _invalid("volume_id", volume_id, f"{volume_id!r} is not of type 'string'")
+    out: dict[str, Any] = {"volume_id": volume_id}
+    _text(fields, "name", out)
+    return out
+
+
+def transfer_accept(body: object) -> str:
+    fields = _envelope(body, "accept")
+    auth_key = fields.get("auth_key")
+    if not isinstance(auth_key, str) or not auth_key or len(auth_key) > 255:
+        raise _invalid("auth_key", "***", "'auth_key' is a required string")
+    return auth_key

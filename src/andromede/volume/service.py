@@ -100,7 +100,8 @@ def _lock_quota(session: Session, project_id: str) -> None:
     session.execute(select(VolumeQuota.project_id).where(VolumeQuota.project_id == project_id).with_for_update())
 
 
-def _check_quota(session: Session, project_id: str, size: int) -> None:
+def check_quota(session: Session, project_id: str, size: int) -> None:
+    """Room for one more volume of `size` GiB in the project (413 otherwise); holds its quota row until commit."""
     _lock_quota(session, project_id)
     limits, used = quotas(session, project_id), usage(session, project_id)
     if limits["gigabytes"] >= 0 and used["gigabytes"] + size > limits["gigabytes"]:
@@ -119,7 +120,7 @@ def create(session: Session, km: KeyManager, ctx: RequestContext, fields: Mappin
     zone = fields.get("availability_zone") or DEFAULT_ZONE
     if zone != DEFAULT_ZONE:
         raise BadRequest(f"Invalid input received: Availability zone '{zone}' is invalid.")
-    _check_quota(session, project_id, fields["size"])
+    check_quota(session, project_id, fields["size"])
     image_id = fields.get("image_id")
     if image_id is not None:
         _check_image(session, ctx, image_id, fields["size"])

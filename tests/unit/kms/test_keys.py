@@ -117,3 +117,26 @@ def test_the_volume_service_api(km: KeyManager) -> None:
         assert for_services.destroy_key(session, km, "p1", key_id) is None
     with km.db.session() as session:
         assert session.get(Secret, key_id) is None
+
+
+def test_a_transferred_key_opens_under_the_new_project_only(km: KeyManager) -> None:
+    with km.db.session() as session:
+        key_id = for_services.create_key(session, km, "giver", "u", bit_length=512)
+    with km.db.session() as session:
+        key = for_services.key_bytes(session, km, "giver", key_id)
+        wrapped_before = session.get(Secret, key_id).wrapped_dek  # type: ignore[union-attr]
+    with km.db.session() as session:
+        for_services.transfer_key(session, km, "someone-else", key_id, "thief")  # not theirs to give: no-op
+    with km.db.session() as session:
+        assert session.get(Secret, key_id).project_id == "giver"  # type: ignore[union-attr]
+        for_services.transfer_key(session, km, "giver", key_id, "taker")
+    with km.db.session() as session:
+        secret = session.get(Secret, key_id)
+        assert secret is not None and secret.project_id == "taker" and secret.wrapped_dek != wrapped_before
+        assert for_services.key_bytes(session, km, "taker", key_id) == key
+        with pytest.raises(Exception, match="not found"):
+            for_services.key_bytes(session, km, "giver", key_id)
+        # The giver's KEK no longer opens the DEK: rotating or destroying it cannot reach the taker's volume.
+        giver_kek, _ = keys.project_kek(session, km.master, "giver")
+        with pytest.raises(keys.KeyUnavailable):
+            keys._open(giver_kek, secret.wrapped_dek, keys._secret_context(key_id))  # type: ignore[arg-type]

@@ -1,4 +1,5 @@
-"""Password and secret hashing with argon2id at no less than OWASP's minimum (m=19 MiB, t=2, p=1)."""
+"""Password and secret hashing with argon2id at no less than OWASP's minimum (m=19 MiB, t=2, p=1): users' passwords,
+application credential secrets, volume transfer keys."""
 
 from __future__ import annotations
 
