@@ -13,6 +13,14 @@ async def context(request: Request) -> RequestContext:
     return request.scope["state"]["context"]
 
 
+async def raw_body(request: Request) -> bytes:
+    """The request's body, read on the event loop, so the route itself can be a plain `def` that FastAPI runs in a
+    worker thread (a route that is `async def` and then does database or crypto work stalls every other request of
+    the process while it runs). The route decodes it with json_body.decode after its policy check, so a caller who
+    may not call it learns nothing from a malformed body."""
+    return await request.body()
+
+
 def parse_bool(value: str | None, name: str) -> bool | None:
     if value is None:
         return None
