@@ -38,8 +38,9 @@ CA_FILE = "andromede-ca.pem"
 def _workloads() -> list[Workloads]:
     """What runs on hosts, per service that places work there."""
     from andromede.compute.on_hosts import SERVERS
+    from andromede.volume.on_hosts import VOLUMES
 
-    return [SERVERS]
+    return [SERVERS, VOLUMES]
 
 
 def _settings(data_dir: Path | None, database_url: str) -> Settings:
@@ -161,7 +162,8 @@ def revoke(name: Annotated[str, typer.Argument(help="The host's name.")], data_d
 @host_app.command("remove")
 def remove(name: Annotated[str, typer.Argument(help="The host's name.")], data_dir: DataDir = None,
            database_url: DatabaseUrl = "") -> None:
-    """Revoke NAME's credential and forget the host (disabled instead if servers ever ran there)."""
+    """Revoke NAME's credential and forget the host (disabled instead if servers ever ran there or it holds
+    volumes)."""
     from andromede.hosts import credentials as host_credentials
 
     with _session(_settings(data_dir, database_url)) as session:
@@ -170,18 +172,21 @@ def remove(name: Annotated[str, typer.Argument(help="The host's name.")], data_d
         except host_credentials.HostCredentialError as exc:
             raise _fail(str(exc)) from None
     typer.echo(f"Host {name}: credential revoked, host removed." if gone else
-               f"Host {name}: credential revoked; servers ran there, so the host is kept, disabled.")
+               f"Host {name}: credential revoked; servers ran there or it holds volumes, so the host is kept, "
+               "disabled.")
 
 
 @host_app.command("list")
 def list_hosts(data_dir: DataDir = None, database_url: DatabaseUrl = "") -> None:
-    """Every known host: whether it holds a credential, when its agent last reported, how many servers it runs."""
+    """Every known host: whether it holds a credential, when its agent last reported, how many servers it runs and
+    how many volumes it holds."""
     from andromede.hosts import credentials as host_credentials
 
     with _session(_settings(data_dir, database_url)) as session:
         entries = host_credentials.list_hosts(session, _workloads())
-    typer.echo(f"{'NAME':<32} {'CREDENTIAL':<10} {'ENABLED':<7} {'SERVERS':>7}  LAST SEEN")
+    typer.echo(f"{'NAME':<32} {'CREDENTIAL':<10} {'ENABLED':<7} {'SERVERS':>7} {'VOLUMES':>7}  LAST SEEN")
     for entry in entries:
         seen = entry.last_seen.isoformat(timespec="seconds") if entry.last_seen else "never"
         typer.echo(f"{entry.name:<32} {'yes' if entry.has_credential else 'no':<10} "
-                   f"{'yes' if entry.enabled else 'no':<7} {entry.servers:>7}  {seen}")
+                   f"{'yes' if entry.enabled else 'no':<7} {entry.servers:>7} {entry.running.get('volumes', 0):>7}  "
+                   f"{seen}")

@@ -21,4 +21,4 @@ def _ever_placed_on(session: Session, host: str) -> bool:
     return bool(session.scalar(select(func.count()).select_from(Instance).where(Instance.host == host)))
 
 
-SERVERS = Workloads(running=_running, ever_placed_on=_ever_placed_on)
+SERVERS = Workloads(name="servers", running=_running, ever_placed_on=_ever_placed_on)

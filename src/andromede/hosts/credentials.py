@@ -67,7 +67,11 @@ class HostEntry:
     has_credential: bool
     enabled: bool
     last_seen: datetime | None
-    servers: int
+    running: dict[str, int]  # workload name ("servers", "volumes") -> how many live on the host
+
+    @property
+    def servers(self) -> int:
+        return self.running.get("servers", 0)
 
 
 def checked_name(name: str) -> str:
@@ -134,7 +138,8 @@ def revoke(session: Session, name: str) -> bool:
 def remove(session: Session, name: str, workloads: Sequence[Workloads]) -> bool:
     """Revoke NAME's credential and forget the host; True when its record is gone.
 
-    A host that servers ever ran on keeps its record (their history names it), disabled so nothing new lands there.
+    A host that servers ever ran on, or that holds volumes, keeps its record (their history names it, its disks
+    hold their data), disabled so nothing new lands there.
     """
     revoke(session, name)
     host = session.get(Host, name)
@@ -148,13 +153,11 @@ def remove(session: Session, name: str, workloads: Sequence[Workloads]) -> bool:
 
 
 def list_hosts(session: Session, workloads: Sequence[Workloads]) -> list[HostEntry]:
-    running: dict[str, int] = {}
-    for placed in workloads:
-        for name, count in placed.running(session).items():
-            running[name] = running.get(name, 0) + count
+    counted = {placed.name: placed.running(session) for placed in workloads}
     listed = list(session.scalars(select(Host).order_by(Host.name)))
     bound = identity.existing_users(session, [host.agent_user_id for host in listed if host.agent_user_id])
-    return [HostEntry(host.name, host.agent_user_id in bound, host.enabled, host.last_seen, running.get(host.name, 0))
+    return [HostEntry(host.name, host.agent_user_id in bound, host.enabled, host.last_seen,
+                      {name: per_host.get(host.name, 0) for name, per_host in counted.items()})
             for host in listed]
 
 

@@ -23,6 +23,8 @@ from andromede.identity.cache import IdentityCache
 from andromede.identity.common import DEFAULT_DOMAIN_ID
 from andromede.identity.models import ApplicationCredential, User
 from andromede.identity.schemas import DomainCreate, UserCreate
+from andromede.volume.models import Volume
+from andromede.volume.on_hosts import VOLUMES
 
 
 @pytest.fixture()
@@ -118,6 +120,21 @@ def test_removing_forgets_an_unused_host_and_disables_a_used_one(db: Database, s
         hc.issue(session, settings, "used")  # added again: back in service
         listed_again = hc.list_hosts(session, [SERVERS])
         assert [(e.name, e.has_credential, e.enabled) for e in listed_again] == [("used", True, True)]
+
+
+def test_a_host_holding_volumes_is_kept_disabled_and_counts_them(db: Database, settings: Settings) -> None:
+    with db.session() as session:
+        hc.issue(session, settings, "storage")
+        session.add(Volume(id=uuid.uuid4().hex, project_id="p", user_id="u", size=1, status="available",
+                           attach_status="detached", volume_type_id="t", availability_zone="nova", metadata_={},
+                           host="storage"))
+    with db.session() as session:
+        [entry] = hc.list_hosts(session, [SERVERS, VOLUMES])
+        assert entry.running == {"servers": 0, "volumes": 1} and entry.servers == 0
+        assert hc.remove(session, "storage", [SERVERS, VOLUMES]) is False  # its disk holds the volume's file
+    with db.session() as session:
+        kept = session.get(Host, "storage")
+        assert kept is not None and not kept.enabled
 
 
 def test_the_all_in_one_host_gets_its_credential_the_same_way(db: Database, settings: Settings) -> None:
