@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column
 
 from andromede.common.clock import utcnow
 from andromede.db.base import Base
@@ -23,8 +23,6 @@ class InstanceAction(Base):
     finish_time: Mapped[datetime | None] = mapped_column(nullable=True)
     message: Mapped[str | None] = mapped_column(String(255), nullable=True)  # "Error" once a step failed
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
-    # Lets an action and its first event be written in the request's one flush (the event needs the action's id).
-    events: Mapped[list[InstanceActionEvent]] = relationship(passive_deletes=True, lazy="raise_on_sql")
 
 
 class InstanceActionEvent(Base):

@@ -7,7 +7,7 @@ them (`openstack server event list`) read them the same.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from andromede.common.clock import utcnow
@@ -33,35 +33,31 @@ EVENTS = {
 # Done by the API alone: the event is over when the request is.
 SYNCHRONOUS = ("addFixedIp", "removeFixedIp", "attach_interface", "detach_interface")
 SCHEDULE_EVENT = "conductor_schedule_and_build_instances"
+_ACTIONS = InstanceAction.__table__
+_EVENTS = InstanceActionEvent.__table__
 
 
-def record(session: Session, ctx: RequestContext, instance: Instance, action: str) -> InstanceAction:
+def record(session: Session, ctx: RequestContext, instance: Instance, action: str, *,
+           unscheduled: str | None = None) -> None:
+    """Open the action and its event (Nova's names). Two plain INSERTs, not the unit of work: every request that
+    acts on a server pays for this. `unscheduled`: a create the scheduler could not place, with why — Nova's
+    conductor event fails and the action says Error."""
     now = utcnow()
-    row = InstanceAction(instance_uuid=instance.uuid, action=action, request_id=ctx.request_id,
-                         user_id=ctx.user_id or "", project_id=instance.project_id if ctx.project_id is None
-                         else ctx.project_id, start_time=now, updated_at=now)
-    session.add(row)
-    if action not in EVENTS:
-        row.finish_time = now
-        return row
-    event = InstanceActionEvent(event=EVENTS[action], host=instance.host, start_time=now)
+    event = SCHEDULE_EVENT if unscheduled is not None else EVENTS.get(action)
     # Recorded after the request that set its task, the agent may have settled it already: no report would
     # end the event then (settle runs on reports that end a task). A deleted server's events all end at once.
-    already_done = instance.deleted or (instance.task_state is None and instance.vm_state != "error")
-    if action in SYNCHRONOUS or already_done:
-        event.finish_time, event.result = now, "Success"
-        row.finish_time = now
-    row.events.append(event)
-    return row
-
-
-def record_unscheduled(session: Session, ctx: RequestContext, instance: Instance, reason: str) -> None:
-    """A create the scheduler could not place: Nova's conductor event fails and the action says Error."""
-    row = record(session, ctx, instance, "create")
-    now = utcnow()
-    row.message, row.finish_time, row.updated_at = "Error", now, now
-    for event in row.events:
-        event.event, event.finish_time, event.result, event.traceback = SCHEDULE_EVENT, now, "Error", reason
+    done = (event is None or unscheduled is not None or action in SYNCHRONOUS or instance.deleted
+            or (instance.task_state is None and instance.vm_state != "error"))
+    action_id = session.scalar(insert(_ACTIONS).values(
+        instance_uuid=instance.uuid, action=action, request_id=ctx.request_id, user_id=ctx.user_id or "",
+        project_id=instance.project_id if ctx.project_id is None else ctx.project_id, start_time=now,
+        updated_at=now, finish_time=now if done else None, message="Error" if unscheduled is not None else None,
+    ).returning(_ACTIONS.c.id))
+    if event is None:
+        return
+    session.execute(insert(_EVENTS).values(
+        action_id=action_id, event=event, host=instance.host, start_time=now, finish_time=now if done else None,
+        result=None if not done else "Error" if unscheduled is not None else "Success", traceback=unscheduled))
 
 
 def settle(session: Session, instance: Instance) -> None:

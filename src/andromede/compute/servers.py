@@ -231,7 +231,8 @@ def create(session: Session, settings: Settings, ctx: RequestContext, body: Serv
         if server_group is not None:
             server_groups.add_member(session, server_group, instance.uuid)
         if instance.host is None:
-            instance_actions.record_unscheduled(session, ctx, instance, (instance.fault or {}).get("message", ""))
+            instance_actions.record(session, ctx, instance, "create",
+                                    unscheduled=(instance.fault or {}).get("message", ""))
         else:
             instance_actions.record(session, ctx, instance, "create")
         if instance.host is not None:  # Nova frees the network of a server that could not be placed
