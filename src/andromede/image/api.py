@@ -20,7 +20,7 @@ from andromede.image.store import ImageStore
 from andromede.image.uploads import ImageUploads
 from andromede.policy import enforce, mark_public
 from andromede.servicekit import json_body
-from andromede.servicekit.deps import context
+from andromede.servicekit.deps import context, raw_body
 from andromede.servicekit.service_app import service_app
 
 router = APIRouter()
@@ -35,10 +35,6 @@ def _uploads(request: Request) -> ImageUploads:
 
 def _session(request: Request) -> AbstractContextManager[Session]:
     return _uploads(request).db.session()
-
-
-async def _json(request: Request) -> object:
-    return json_body.decode(await request.body())
 
 
 def _invalid(exc: ValidationError) -> BadRequest:
@@ -67,11 +63,11 @@ def version(request: Request, ctx: RequestContext = Depends(context)) -> dict:
 
 
 @router.post("/v2/images", status_code=201)
-async def create_image(request: Request, ctx: RequestContext = Depends(context)) -> JSONResponse:
+def create_image(request: Request, ctx: RequestContext = Depends(context),
+                 body: bytes = Depends(raw_body)) -> JSONResponse:
     enforce(ctx, "image:add_image")
-    body = await _json(request)
     try:
-        parsed = s.ImageCreate.model_validate(body)
+        parsed = s.ImageCreate.model_validate(json_body.decode(body))
     except ValidationError as exc:
         raise _invalid(exc) from None
     with _session(request) as session:
@@ -110,17 +106,18 @@ def get_image(image_id: str, request: Request, ctx: RequestContext = Depends(con
 
 
 @router.patch("/v2/images/{image_id}")
-async def update_image(image_id: str, request: Request, ctx: RequestContext = Depends(context)) -> dict:
+def update_image(image_id: str, request: Request, ctx: RequestContext = Depends(context),
+                 body: bytes = Depends(raw_body)) -> dict:
     enforce(ctx, "image:modify_image")
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type not in (PATCH_TYPE, PATCH_TYPE_2_0):
         raise UnsupportedMediaType(f"Use Content-Type: {PATCH_TYPE}",
                                    headers={"Accept-Patch": f"{PATCH_TYPE_2_0}, {PATCH_TYPE}"})
-    body = await _json(request)
+    document = json_body.decode(body)
     if media_type == PATCH_TYPE_2_0:
-        body = s.patch_from_v2_0(body)
+        document = s.patch_from_v2_0(document)
     try:
-        ops = _PATCH.validate_python(body)
+        ops = _PATCH.validate_python(document)
     except ValidationError as exc:
         raise _invalid(exc) from None
     with _session(request) as session:
@@ -200,14 +197,15 @@ def delete_tag(image_id: str, tag: str, request: Request, ctx: RequestContext = 
 
 
 @router.post("/v2/images/{image_id}/members")
-async def add_member(image_id: str, request: Request, ctx: RequestContext = Depends(context)) -> dict:
+def add_member(image_id: str, request: Request, ctx: RequestContext = Depends(context),
+               body: bytes = Depends(raw_body)) -> dict:
     enforce(ctx, "image:add_member")
     try:
-        body = s.MemberCreate.model_validate(await _json(request))
+        created = s.MemberCreate.model_validate(json_body.decode(body))
     except ValidationError as exc:
         raise _invalid(exc) from None
     with _session(request) as session:
-        row = service.add_member(session, ctx, image_id, body.member, limits=_uploads(request).limits)
+        row = service.add_member(session, ctx, image_id, created.member, limits=_uploads(request).limits)
         return service.member_view(row)
 
 
@@ -227,14 +225,15 @@ def get_member(image_id: str, member: str, request: Request, ctx: RequestContext
 
 
 @router.put("/v2/images/{image_id}/members/{member}")
-async def update_member(image_id: str, member: str, request: Request, ctx: RequestContext = Depends(context)) -> dict:
+def update_member(image_id: str, member: str, request: Request, ctx: RequestContext = Depends(context),
+                  body: bytes = Depends(raw_body)) -> dict:
     enforce(ctx, "image:modify_member")
     try:
-        body = s.MemberUpdate.model_validate(await _json(request))
+        update = s.MemberUpdate.model_validate(json_body.decode(body))
     except ValidationError as exc:
         raise _invalid(exc) from None
     with _session(request) as session:
-        return service.member_view(service.update_member(session, ctx, image_id, member, body.status))
+        return service.member_view(service.update_member(session, ctx, image_id, member, update.status))
 
 
 @router.delete("/v2/images/{image_id}/members/{member}", status_code=204)

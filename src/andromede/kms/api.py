@@ -18,7 +18,7 @@ from andromede.kms.component import KeyManager
 from andromede.kms.microversion import MAX_VERSION, MIN_VERSION, VERSIONS, text
 from andromede.policy import enforce, mark_public
 from andromede.servicekit import json_body
-from andromede.servicekit.deps import context
+from andromede.servicekit.deps import context, raw_body
 from andromede.servicekit.microversions import Microversions
 from andromede.servicekit.service_app import service_app
 
@@ -42,10 +42,10 @@ def _media_type(request: Request) -> str:
     return request.headers.get("content-type", "").split(";")[0].strip().lower()
 
 
-async def _json(request: Request) -> object:
+def _json(request: Request, body: bytes) -> object:
     if _media_type(request) != "application/json":
         raise UnsupportedMediaType("Unexpected content type. Expected content types are: ['application/json']")
-    return json_body.decode(await request.body())
+    return json_body.decode(body)
 
 
 def _version_doc(request: Request, microversions: bool) -> dict:
@@ -77,10 +77,11 @@ def version(request: Request, ctx: RequestContext = Depends(context)) -> dict:
 
 @router.post("/v1/secrets", status_code=201)
 @router.post("/v1/secrets/", status_code=201)
-async def create_secret(request: Request, ctx: RequestContext = Depends(context)) -> JSONResponse:
+def create_secret(request: Request, ctx: RequestContext = Depends(context),
+                  body: bytes = Depends(raw_body)) -> JSONResponse:
     enforce(ctx, "key-manager:secrets:post")
     km = _km(request)
-    fields = schemas.secret_fields(await _json(request), max_bytes=km.settings.kms_max_secret_bytes)
+    fields = schemas.secret_fields(_json(request, body), max_bytes=km.settings.kms_max_secret_bytes)
     with _session(request) as session:
         secret = secrets.create(session, km, ctx.require_project(), ctx.user_id or "", fields)
         ref = km.secret_ref(secret.id)
@@ -125,13 +126,14 @@ def _payload(secret_id: str, request: Request, ctx: RequestContext, accept: str)
 
 
 @router.put("/v1/secrets/{secret_id}", status_code=204)
-async def put_payload(secret_id: str, request: Request, ctx: RequestContext = Depends(context)) -> Response:
+def put_payload(secret_id: str, request: Request, ctx: RequestContext = Depends(context),
+                body: bytes = Depends(raw_body)) -> Response:
     enforce(ctx, "key-manager:secret:put")
     km = _km(request)
     media_type = _media_type(request)
     if media_type not in ("text/plain", "application/octet-stream"):
         raise UnsupportedMediaType(f"Content-Type of '{media_type}' is not supported for PUT.")
-    raw = await request.body()
+    raw = body
     if not raw:
         raise schemas.BadRequest("No data supplied to process.")
     if len(raw) > km.settings.kms_max_secret_bytes:
@@ -185,9 +187,10 @@ def get_acl(secret_id: str, request: Request, ctx: RequestContext = Depends(cont
 
 @router.put("/v1/secrets/{secret_id}/acl")
 @router.patch("/v1/secrets/{secret_id}/acl")
-async def set_acl(secret_id: str, request: Request, ctx: RequestContext = Depends(context)) -> dict:
+def set_acl(secret_id: str, request: Request, ctx: RequestContext = Depends(context),
+            body: bytes = Depends(raw_body)) -> dict:
     enforce(ctx, "key-manager:secret_acls:put_patch")
-    parsed = schemas.acl_body(await _json(request))
+    parsed = schemas.acl_body(_json(request, body))
     with _session(request) as session:
         secret, acl = secrets.find(session, ctx, secret_id)
         enforce(ctx, "key-manager:secret_acls:put_patch", secrets.target(secret, acl))
@@ -222,9 +225,10 @@ def get_metadata(secret_id: str, request: Request, ctx: RequestContext = Depends
 
 
 @router.put("/v1/secrets/{secret_id}/metadata", status_code=201)
-async def put_metadata(secret_id: str, request: Request, ctx: RequestContext = Depends(context)) -> JSONResponse:
+def put_metadata(secret_id: str, request: Request, ctx: RequestContext = Depends(context),
+                 body: bytes = Depends(raw_body)) -> JSONResponse:
     enforce(ctx, "key-manager:secret_meta:put")
-    metadata = schemas.metadata_body(await _json(request))
+    metadata = schemas.metadata_body(_json(request, body))
     with _session(request) as session:
         secret, acl = secrets.find(session, ctx, secret_id)
         enforce(ctx, "key-manager:secret_meta:put", secrets.target(secret, acl))
@@ -233,9 +237,10 @@ async def put_metadata(secret_id: str, request: Request, ctx: RequestContext = D
 
 
 @router.post("/v1/secrets/{secret_id}/metadata", status_code=201)
-async def add_metadatum(secret_id: str, request: Request, ctx: RequestContext = Depends(context)) -> JSONResponse:
+def add_metadatum(secret_id: str, request: Request, ctx: RequestContext = Depends(context),
+                  body: bytes = Depends(raw_body)) -> JSONResponse:
     enforce(ctx, "key-manager:secret_meta:post")
-    key, value = schemas.metadatum_body(await _json(request))
+    key, value = schemas.metadatum_body(_json(request, body))
     with _session(request) as session:
         secret, acl = secrets.find(session, ctx, secret_id)
         enforce(ctx, "key-manager:secret_meta:post", secrets.target(secret, acl))
@@ -258,9 +263,10 @@ def get_metadatum(secret_id: str, key: str, request: Request, ctx: RequestContex
 
 
 @router.put("/v1/secrets/{secret_id}/metadata/{key}")
-async def put_metadatum(secret_id: str, key: str, request: Request, ctx: RequestContext = Depends(context)) -> dict:
+def put_metadatum(secret_id: str, key: str, request: Request, ctx: RequestContext = Depends(context),
+                  body: bytes = Depends(raw_body)) -> dict:
     enforce(ctx, "key-manager:secret_meta:put")
-    new_key, value = schemas.metadatum_body(await _json(request))
+    new_key, value = schemas.metadatum_body(_json(request, body))
     with _session(request) as session:
         secret, acl = secrets.find(session, ctx, secret_id)
         enforce(ctx, "key-manager:secret_meta:put", secrets.target(secret, acl))
@@ -288,10 +294,11 @@ def delete_metadatum(secret_id: str, key: str, request: Request, ctx: RequestCon
 
 @router.post("/v1/orders", status_code=202)
 @router.post("/v1/orders/", status_code=202)
-async def create_order(request: Request, ctx: RequestContext = Depends(context)) -> JSONResponse:
+def create_order(request: Request, ctx: RequestContext = Depends(context),
+                 body: bytes = Depends(raw_body)) -> JSONResponse:
     enforce(ctx, "key-manager:orders:post")
     km = _km(request)
-    order = schemas.key_order(await _json(request), max_bytes=km.settings.kms_max_secret_bytes)
+    order = schemas.key_order(_json(request, body), max_bytes=km.settings.kms_max_secret_bytes)
     with _session(request) as session:
         row = orders.create(session, km, ctx.require_project(), ctx.user_id or "", order)
         ref = km.order_ref(row.id)

@@ -19,7 +19,7 @@ from andromede.db.engine import Database
 from andromede.kms.component import KeyManager
 from andromede.policy import enforce, mark_public
 from andromede.servicekit import json_body
-from andromede.servicekit.deps import context
+from andromede.servicekit.deps import context, raw_body
 from andromede.servicekit.microversions import Microversions
 from andromede.servicekit.service_app import service_app
 from andromede.volume import schemas, service, transfers, types
@@ -145,10 +145,11 @@ def list_volumes_detail(project_id: str, request: Request, ctx: RequestContext =
 
 
 @router.post("/v3/{project_id}/volumes", status_code=202)
-async def create_volume(project_id: str, request: Request, ctx: RequestContext = Depends(context)) -> dict:
+def create_volume(project_id: str, request: Request, ctx: RequestContext = Depends(context),
+                  body: bytes = Depends(raw_body)) -> dict:
     enforce(ctx, "volume:create")
     project_id = _project(ctx, project_id)
-    fields = schemas.volume_create(json_body.decode(await request.body()))
+    fields = schemas.volume_create(json_body.decode(body))
     with _db(request) as session:
         volume = service.create(session, request.app.state.km, ctx, fields)
         return {"volume": _volume_view(request, ctx, volume, session.get(VolumeType, volume.volume_type_id))}
@@ -164,11 +165,10 @@ def show_volume(project_id: str, volume_id: str, request: Request, ctx: RequestC
 
 
 @router.put("/v3/{project_id}/volumes/{volume_id}")
-async def update_volume(project_id: str, volume_id: str, request: Request,
-                        ctx: RequestContext = Depends(context)) -> dict:
+def update_volume(project_id: str, volume_id: str, request: Request, ctx: RequestContext = Depends(context),
+                  body: bytes = Depends(raw_body)) -> dict:
     enforce(ctx, "volume:update")
     project_id = _project(ctx, project_id)
-    body = await request.body()
     with _db(request) as session:
         volume = service.find(session, ctx, volume_id)
         service.update(volume, schemas.volume_update(json_body.decode(body)))
@@ -178,12 +178,11 @@ async def update_volume(project_id: str, volume_id: str, request: Request,
 
 @router.post("/v3/{project_id}/volumes/{volume_id}/metadata")
 @router.put("/v3/{project_id}/volumes/{volume_id}/metadata")
-async def set_volume_metadata(project_id: str, volume_id: str, request: Request,
-                              ctx: RequestContext = Depends(context)) -> dict:
+def set_volume_metadata(project_id: str, volume_id: str, request: Request, ctx: RequestContext = Depends(context),
+                        body: bytes = Depends(raw_body)) -> dict:
     """POST merges keys into the volume's metadata, PUT replaces it (Cinder's volume metadata API)."""
     enforce(ctx, "volume:update_volume_metadata")
     project_id = _project(ctx, project_id)
-    body = await request.body()
     with _db(request) as session:
         volume = service.find(session, ctx, volume_id)
         given = schemas.metadata_body(json_body.decode(body))
@@ -238,10 +237,11 @@ def _transfer_view(request: Request, transfer: VolumeTransfer, *, detail: bool =
 
 
 @router.post(f"/v3/{{project_id}}/{_TRANSFERS}", status_code=202)
-async def create_transfer(project_id: str, request: Request, ctx: RequestContext = Depends(context)) -> dict:
+def create_transfer(project_id: str, request: Request, ctx: RequestContext = Depends(context),
+                    body: bytes = Depends(raw_body)) -> dict:
     enforce(ctx, "volume:create_transfer")
     project_id = _project(ctx, project_id)
-    fields = schemas.transfer_create(json_body.decode(await request.body()))
+    fields = schemas.transfer_create(json_body.decode(body))
     with _db(request) as session:
         transfer, auth_key = transfers.create(session, ctx, fields["volume_id"], fields.get("name"))
         return {"transfer": {**_transfer_view(request, transfer), "auth_key": auth_key}}
@@ -279,11 +279,11 @@ def delete_transfer(project_id: str, transfer_id: str, request: Request,
 
 
 @router.post(f"/v3/{{project_id}}/{_TRANSFERS}/{{transfer_id}}/accept", status_code=202)
-async def accept_transfer(project_id: str, transfer_id: str, request: Request,
-                          ctx: RequestContext = Depends(context)) -> dict:
+def accept_transfer(project_id: str, transfer_id: str, request: Request, ctx: RequestContext = Depends(context),
+                    body: bytes = Depends(raw_body)) -> dict:
     enforce(ctx, "volume:accept_transfer")
     project_id = _project(ctx, project_id)
-    auth_key = schemas.transfer_accept(json_body.decode(await request.body()))
+    auth_key = schemas.transfer_accept(json_body.decode(body))
     with _db(request) as session:
         transfer = transfers.accept(session, request.app.state.km, ctx, transfer_id, auth_key)
         return {"transfer": _transfer_view(request, transfer, detail=False)}
@@ -313,12 +313,13 @@ def show_type(project_id: str, type_id: str, request: Request, ctx: RequestConte
 
 
 @router.post("/v3/{project_id}/types")
-async def create_type(project_id: str, request: Request, ctx: RequestContext = Depends(context)) -> dict:
+def create_type(project_id: str, request: Request, ctx: RequestContext = Depends(context),
+                body: bytes = Depends(raw_body)) -> dict:
     enforce(ctx, "volume_extension:types_manage:create")
     project_id = _project(ctx, project_id)
-    body = json_body.decode(await request.body())
+    document = json_body.decode(body)
     with _db(request) as session:
-        return {"volume_type": types.view(types.create(session, body))}
+        return {"volume_type": types.view(types.create(session, document))}
 
 
 @router.delete("/v3/{project_id}/types/{type_id}", status_code=202)
@@ -339,14 +340,14 @@ def show_encryption(project_id: str, type_id: str, request: Request, ctx: Reques
 
 
 @router.post("/v3/{project_id}/types/{type_id}/encryption")
-async def create_encryption(project_id: str, type_id: str, request: Request,
-                            ctx: RequestContext = Depends(context)) -> dict:
+def create_encryption(project_id: str, type_id: str, request: Request, ctx: RequestContext = Depends(context),
+                      body: bytes = Depends(raw_body)) -> dict:
     enforce(ctx, "volume_extension:volume_type_encryption:create")
     project_id = _project(ctx, project_id)
-    body = json_body.decode(await request.body())
+    document = json_body.decode(body)
     with _db(request) as session:
         vtype = types.find_for_admin(session, type_id)
-        types.set_encryption(session, vtype, body)
+        types.set_encryption(session, vtype, document)
         return {"encryption": types.encryption_view(vtype)}
 
 
@@ -390,13 +391,13 @@ def show_quotas(project_id: str, target_project: str, request: Request,
 
 
 @router.put("/v3/{project_id}/os-quota-sets/{target_project}")
-async def update_quotas(project_id: str, target_project: str, request: Request,
-                        ctx: RequestContext = Depends(context)) -> dict:
+def update_quotas(project_id: str, target_project: str, request: Request, ctx: RequestContext = Depends(context),
+                  body: bytes = Depends(raw_body)) -> dict:
     enforce(ctx, "volume_extension:quotas:update")
     project_id = _project(ctx, project_id)
-    body = json_body.decode(await request.body())
+    document = json_body.decode(body)
     with _db(request) as session:
-        service.set_quotas(session, target_project, schemas.quota_update(body))
+        service.set_quotas(session, target_project, schemas.quota_update(document))
         return {"quota_set": {**service.quotas(session, target_project), "per_volume_gigabytes": -1,
                               "backups": 10, "backup_gigabytes": 1000, "groups": 10}}
 

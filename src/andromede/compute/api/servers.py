@@ -7,7 +7,6 @@ from collections.abc import Callable
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
 from andromede.common.context import RequestContext
 from andromede.common.errors import BadRequest, Conflict, NotFound, Unauthorized
@@ -30,7 +29,7 @@ from andromede.compute.schemas import (
 from andromede.compute.views import server_page_type
 from andromede.policy import enforce
 from andromede.servicekit import json_body
-from andromede.servicekit.deps import context
+from andromede.servicekit.deps import context, raw_body
 
 router = APIRouter(prefix="/v2.1")
 # A server action's handler: (request, context, server id, the action's argument) -> the response.
@@ -135,10 +134,11 @@ def delete_server(server_id: str, request: Request, ctx: RequestContext = Depend
 
 
 @router.post("/servers/{server_id}/action", response_model=None)
-async def server_action(server_id: str, request: Request, ctx: RequestContext = Depends(context)) -> Response | dict:
+def server_action(server_id: str, request: Request, ctx: RequestContext = Depends(context),
+                  raw: bytes = Depends(raw_body)) -> Response | dict:
     if not ctx.authenticated:  # as in Nova, where the token is checked before the body is read
         raise Unauthorized()
-    body = json_body.decode(await request.body())
+    body = json_body.decode(raw)
     if not isinstance(body, dict) or len(body) != 1:
         raise BadRequest("An action body names exactly one action.")
     action, argument = next(iter(body.items()))
@@ -149,10 +149,10 @@ async def server_action(server_id: str, request: Request, ctx: RequestContext = 
         raise NotFound("The resource could not be found.")
     enforce(ctx, f"compute:servers:{handler[0]}")
     if action in server_admin_actions.LOCK_CHECKED:
-        await run_in_threadpool(server_admin_actions.check_unlocked, request, ctx, server_id)
-    result = await run_in_threadpool(handler[1], request, ctx, server_id, argument)
+        server_admin_actions.check_unlocked(request, ctx, server_id)
+    result = handler[1](request, ctx, server_id, argument)
     if action in RECORDED:
-        await run_in_threadpool(_record_done, request, ctx, server_id, RECORDED[action])
+        _record_done(request, ctx, server_id, RECORDED[action])
     return result
 
 

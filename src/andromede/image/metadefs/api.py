@@ -26,7 +26,7 @@ from andromede.image.metadefs.service import BASE
 from andromede.image.uploads import ImageUploads
 from andromede.policy import enforce
 from andromede.servicekit import json_body
-from andromede.servicekit.deps import context
+from andromede.servicekit.deps import context, raw_body
 
 router = APIRouter(prefix="/v2/metadefs")
 M = TypeVar("M", bound=BaseModel)
@@ -38,9 +38,9 @@ def _session(request: Request) -> AbstractContextManager[Session]:
     return uploads.db.session()
 
 
-async def _parse(request: Request, model: type[M], *, name: str | None = None) -> M:
+def _parse(raw: bytes, model: type[M], *, name: str | None = None) -> M:
     """The body as `model`; for an update (`name` given), a body that names nothing keeps the current name."""
-    body = without_echoed(json_body.decode(await request.body()))
+    body = without_echoed(json_body.decode(raw))
     if name is not None and isinstance(body, dict):
         body = {"name": name, **body}
     try:
@@ -72,11 +72,12 @@ def list_namespaces(request: Request, ctx: RequestContext = Depends(context)) ->
 
 
 @router.post("/namespaces", status_code=201)
-async def create_namespace(request: Request, ctx: RequestContext = Depends(context)) -> JSONResponse:
+def create_namespace(request: Request, ctx: RequestContext = Depends(context),
+                     body: bytes = Depends(raw_body)) -> JSONResponse:
     enforce(ctx, "image:add_metadef_namespace")
-    body = await _parse(request, NamespaceBody)
+    parsed = _parse(body, NamespaceBody)
     with _session(request) as session:
-        return _created(service.namespace_view(session, service.create_namespace(session, ctx, body), full=True))
+        return _created(service.namespace_view(session, service.create_namespace(session, ctx, parsed), full=True))
 
 
 @router.get(NS)
@@ -88,12 +89,13 @@ def get_namespace(namespace: str, request: Request, ctx: RequestContext = Depend
 
 
 @router.put(NS)
-async def update_namespace(namespace: str, request: Request, ctx: RequestContext = Depends(context)) -> dict:
+def update_namespace(namespace: str, request: Request, ctx: RequestContext = Depends(context),
+                     body: bytes = Depends(raw_body)) -> dict:
     enforce(ctx, "image:modify_metadef_namespace")
-    body = await _parse(request, NamespaceBody)
+    parsed = _parse(body, NamespaceBody)
     with _session(request) as session:
         ns = service.get_owned_namespace(session, ctx, namespace)
-        service.update_namespace(session, ctx, ns, body)
+        service.update_namespace(session, ctx, ns, parsed)
         return service.namespace_view(session, ns)
 
 
@@ -117,12 +119,13 @@ def list_objects(namespace: str, request: Request, ctx: RequestContext = Depends
 
 
 @router.post(NS + "/objects", status_code=201)
-async def create_object(namespace: str, request: Request, ctx: RequestContext = Depends(context)) -> JSONResponse:
+def create_object(namespace: str, request: Request, ctx: RequestContext = Depends(context),
+                  body: bytes = Depends(raw_body)) -> JSONResponse:
     enforce(ctx, "image:add_metadef_object")
-    body = await _parse(request, ObjectBody)
+    parsed = _parse(body, ObjectBody)
     with _session(request) as session:
         ns = service.get_owned_namespace(session, ctx, namespace)
-        return _created(service.object_view(ns, service.add_item(session, ns, "object", body.name, body.stored())))
+        return _created(service.object_view(ns, service.add_item(session, ns, "object", parsed.name, parsed.stored())))
 
 
 @router.delete(NS + "/objects", status_code=204)
@@ -142,13 +145,14 @@ def get_object(namespace: str, name: str, request: Request, ctx: RequestContext 
 
 
 @router.put(NS + "/objects/{name}")
-async def update_object(namespace: str, name: str, request: Request, ctx: RequestContext = Depends(context)) -> dict:
+def update_object(namespace: str, name: str, request: Request, ctx: RequestContext = Depends(context),
+                  body: bytes = Depends(raw_body)) -> dict:
     enforce(ctx, "image:modify_metadef_object")
-    body = await _parse(request, ObjectBody, name=name)
+    parsed = _parse(body, ObjectBody, name=name)
     with _session(request) as session:
         ns = service.get_owned_namespace(session, ctx, namespace)
         item = service.get_item(session, ns, "object", name)
-        service.update_item(session, ns, item, body.name, body.stored())
+        service.update_item(session, ns, item, parsed.name, parsed.stored())
         return service.object_view(ns, item)
 
 
@@ -172,17 +176,18 @@ def list_properties(namespace: str, request: Request, ctx: RequestContext = Depe
         return {"properties": {i.name: i.body for i in service.items(session, ns, "property")}}
 
 
-async def _named_property(request: Request, current: str | None = None) -> tuple[str, dict]:
-    body = await _parse(request, PropertyBody, name=current)
+def _named_property(raw: bytes, current: str | None = None) -> tuple[str, dict]:
+    body = _parse(raw, PropertyBody, name=current)
     if body.name is None:
         raise BadRequest("Invalid input for field 'name': Field required.")
     return body.name, body.schema_fragment()
 
 
 @router.post(NS + "/properties", status_code=201)
-async def create_property(namespace: str, request: Request, ctx: RequestContext = Depends(context)) -> JSONResponse:
+def create_property(namespace: str, request: Request, ctx: RequestContext = Depends(context),
+                    body: bytes = Depends(raw_body)) -> JSONResponse:
     enforce(ctx, "image:add_metadef_property")
-    name, fragment = await _named_property(request)
+    name, fragment = _named_property(body)
     with _session(request) as session:
         ns = service.get_owned_namespace(session, ctx, namespace)
         return _created(service.property_view(service.add_item(session, ns, "property", name, fragment)))
@@ -205,10 +210,10 @@ def get_property(namespace: str, name: str, request: Request, ctx: RequestContex
 
 
 @router.put(NS + "/properties/{name}")
-async def update_property(namespace: str, name: str, request: Request,
-                          ctx: RequestContext = Depends(context)) -> dict:
+def update_property(namespace: str, name: str, request: Request, ctx: RequestContext = Depends(context),
+                    body: bytes = Depends(raw_body)) -> dict:
     enforce(ctx, "image:modify_metadef_property")
-    new_name, fragment = await _named_property(request, name)
+    new_name, fragment = _named_property(body, name)
     with _session(request) as session:
         ns = service.get_owned_namespace(session, ctx, namespace)
         item = service.get_item(session, ns, "property", name)
@@ -237,15 +242,16 @@ def list_tags(namespace: str, request: Request, ctx: RequestContext = Depends(co
 
 
 @router.post(NS + "/tags", status_code=201)
-async def create_tags(namespace: str, request: Request, ctx: RequestContext = Depends(context)) -> JSONResponse:
+def create_tags(namespace: str, request: Request, ctx: RequestContext = Depends(context),
+                body: bytes = Depends(raw_body)) -> JSONResponse:
     enforce(ctx, "image:add_metadef_tags")
-    body = await _parse(request, TagsBody)
+    parsed = _parse(body, TagsBody)
     append = request.headers.get("x-openstack-append", "").lower() == "true"
     with _session(request) as session:
         ns = service.get_owned_namespace(session, ctx, namespace)
         if not append:
             service.check_unprotected(ns)
-        rows = service.replace_tags(session, ns, [t.name for t in body.tags], append=append)
+        rows = service.replace_tags(session, ns, [t.name for t in parsed.tags], append=append)
         return _created({"tags": [service.tag_view(i) for i in rows]})
 
 
@@ -278,13 +284,14 @@ def create_tag(namespace: str, name: str, request: Request, ctx: RequestContext 
 
 
 @router.put(NS + "/tags/{name}")
-async def update_tag(namespace: str, name: str, request: Request, ctx: RequestContext = Depends(context)) -> dict:
+def update_tag(namespace: str, name: str, request: Request, ctx: RequestContext = Depends(context),
+               body: bytes = Depends(raw_body)) -> dict:
     enforce(ctx, "image:modify_metadef_tag")
-    body = await _parse(request, TagBody, name=name)
+    parsed = _parse(body, TagBody, name=name)
     with _session(request) as session:
         ns = service.get_owned_namespace(session, ctx, namespace)
         item = service.get_item(session, ns, "tag", name)
-        service.update_item(session, ns, item, body.name, {})
+        service.update_item(session, ns, item, parsed.name, {})
         return service.tag_view(item)
 
 
@@ -317,13 +324,13 @@ def list_associations(namespace: str, request: Request, ctx: RequestContext = De
 
 
 @router.post(NS + "/resource_types", status_code=201)
-async def create_association(namespace: str, request: Request,
-                             ctx: RequestContext = Depends(context)) -> JSONResponse:
+def create_association(namespace: str, request: Request, ctx: RequestContext = Depends(context),
+                       body: bytes = Depends(raw_body)) -> JSONResponse:
     enforce(ctx, "image:add_metadef_resource_type_association")
-    body = await _parse(request, AssociationBody)
+    parsed = _parse(body, AssociationBody)
     with _session(request) as session:
         ns = service.get_owned_namespace(session, ctx, namespace)
-        row, name = service.associate(session, ctx, ns, body)
+        row, name = service.associate(session, ctx, ns, parsed)
         return _created(service.association_view(row, name))
 
 
