@@ -28,7 +28,11 @@ EVENTS = {
     "attach_interface": "compute_attach_interface",
     "detach_interface": "compute_detach_interface",
     "rebuild": "compute_rebuild_instance",
+    "attach_volume": "compute_attach_volume",
+    "detach_volume": "compute_detach_volume",
 }
+# Over when the server's host reports the volume plugged or unplugged (finish_event), whatever the server's task.
+VOLUME_EVENTS = (EVENTS["attach_volume"], EVENTS["detach_volume"])
 # Nova records these with no event: the API alone does them (lock, unlock, resetState).
 # Done by the API alone: the event is over when the request is.
 SYNCHRONOUS = ("addFixedIp", "removeFixedIp", "attach_interface", "detach_interface")
@@ -47,7 +51,8 @@ def record(session: Session, ctx: RequestContext, instance: Instance, action: st
     event = InstanceActionEvent(event=EVENTS[action], host=instance.host, start_time=now)
     # Recorded after the request that set its task, the agent may have settled it already: no report would
     # end the event then (settle runs on reports that end a task). A deleted server's events all end at once.
-    already_done = instance.deleted or (instance.task_state is None and instance.vm_state != "error")
+    already_done = instance.deleted or (instance.task_state is None and instance.vm_state != "error"
+                                        and EVENTS[action] not in VOLUME_EVENTS)
     if action in SYNCHRONOUS or already_done:
         event.finish_time, event.result = now, "Success"
         row.finish_time = now
@@ -76,11 +81,31 @@ def settle(session: Session, instance: Instance) -> None:
             .where(InstanceAction.instance_uuid == instance.uuid, InstanceActionEvent.finish_time.is_(None))).all()
     now = utcnow()
     for event, action in open_events:
+        if event.event in VOLUME_EVENTS and not instance.deleted:
+            continue
         event.finish_time, event.result = now, "Error" if failed else "Success"
         if failed:
             event.traceback = (instance.fault or {}).get("message")
             action.message = "Error"
         action.finish_time, action.updated_at = now, now
+
+
+def finish_event(session: Session, instance_uuid: str, event_name: str, error: str | None = None) -> None:
+    """End the server's oldest open event of this name: Success, or Error with why (its action says Error)."""
+    found = session.execute(
+        select(InstanceActionEvent, InstanceAction)
+        .join(InstanceAction, InstanceAction.id == InstanceActionEvent.action_id)
+        .where(InstanceAction.instance_uuid == instance_uuid, InstanceActionEvent.event == event_name,
+               InstanceActionEvent.finish_time.is_(None))
+        .order_by(InstanceActionEvent.start_time, InstanceActionEvent.id).limit(1)).first()
+    if found is None:
+        return
+    event, action = found
+    now = utcnow()
+    event.finish_time, event.result = now, "Error" if error else "Success"
+    if error:
+        event.traceback, action.message = error[:4096], "Error"
+    action.finish_time, action.updated_at = now, now
 
 
 def record_done(session: Session, ctx: RequestContext, server_id: str, action: str) -> None:
