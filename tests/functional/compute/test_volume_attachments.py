@@ -7,13 +7,17 @@ volume available with the fault on the server's attach_volume event."""
 from __future__ import annotations
 
 import json
+import os
 import secrets
+import signal
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 
 from tests.functional.compute.test_servers import image_id  # noqa: F401
+from tests.functional.image import corpus
 from tests.security.test_permanent_failures import fake_hypervisor_fails
 from tests.support.accounts import Account, Admin, auth_headers, cli_as
 from tests.support.polling import poll
@@ -206,3 +210,40 @@ def test_deleting_a_server_gives_its_volumes_back_or_deletes_those_asked(
     poll(lambda: cli("volume", "show", dropped, check=False).returncode != 0,  # type: ignore[attr-defined]
          DEADLINE, f"volume {dropped} deleted with its server", interval=0.5)
     cli("volume", "delete", kept)
+
+
+def test_an_attach_survives_kill_9_of_the_agent_and_the_api(fresh_server: Server, tmp_path: Path) -> None:
+    """Asked while the host's agent is dead, and the API killed too: once both are back the volume ends in-use,
+    plugged once; a second kill -9 of the agent while it is attached changes nothing."""
+    server = fresh_server
+    admin = Admin(server)
+    try:
+        cli = cli_as(server, admin.account("member"), tmp_path)
+        name = f"crash-{secrets.token_hex(3)}"
+        image = admin.public_image(corpus.small_qcow2(tmp_path / "base.qcow2", "64M"), "base")
+        server_id = new_server(cli, image, name)
+        volume_id = new_volume(cli, name)
+        server.stop_agent(signal.SIGKILL)
+        cli("server", "add", "volume", name, volume_id)
+        assert _json(cli("volume", "show", volume_id, "-f", "json"))["status"] == "attaching"  # type: ignore[index]
+        assert server.process is not None
+        os.killpg(server.process.pid, signal.SIGKILL)
+        server.process.wait(timeout=30)
+        server.process = None
+        server.start()
+        volume_status(cli, volume_id, "in-use")
+
+        server.stop_agent(signal.SIGKILL)
+        assert server.process is not None
+        os.killpg(server.process.pid, signal.SIGTERM)
+        server.process.wait(timeout=30)
+        server.process = None
+        server.start()
+        assert volume_status(cli, volume_id, "in-use")["attachments"][0]["server_id"] == server_id
+        listed = _json(cli("server", "volume", "list", name, "-f", "json"))
+        assert [a["Volume ID"] for a in listed] == [volume_id]  # type: ignore[index]
+        state = json.loads((server.data_dir / "fake-instances" / f"{server_id}.json").read_text())
+        assert list(state["volumes"]) == [str(uuid.UUID(hex=volume_id))]
+        assert "could not be attached" not in (server.data_dir / "logs" / "agent.log").read_text()
+    finally:
+        admin.client.close()
