@@ -55,6 +55,7 @@ def run(server: Server) -> Recorder:
         block_storage(played)
         volume_agent(played)
         volume_transfers(played)
+        volume_attachments(played)
         return rec
 
 
@@ -1786,3 +1787,67 @@ def volume_transfers(scenario: Scenario) -> None:
     c("transfer volume delete", "DELETE", f"{bob_base}/volumes/{vid}", token=bob, expect=202)
     c("transfer volume observed gone", "PUT", f"/internal/v1/volumes/{vid}/observed", token=h,
       json={"status": "gone"}, expect=200)
+
+
+def volume_attachments(scenario: Scenario) -> None:
+    """Issue 16, volumes on servers: alice attaches her volume to her server, the scenario's host reports it
+    plugged (in-use) and then unplugged (available); bob can neither see nor touch it."""
+    c, t, h, bob, a = (scenario.call, scenario.alice_token, scenario.host_token, scenario.bob_token,
+                       scenario.admin)
+    volume_base = f"/volume/v3/{scenario.project_a['id']}"
+    image = c("attach image create", "POST", "/image/v2/images", token=t,
+              json={"name": "golden-attach", "disk_format": "qcow2", "container_format": "bare"}, expect=201).json()
+    c("attach image upload", "PUT", f"/image/v2/images/{image['id']}/file", token=t,
+      content=gzip.decompress(IMAGE.read_bytes()), headers={"Content-Type": "application/octet-stream"}, expect=204)
+    sid = c("attach server create", "POST", "/compute/v2.1/servers", token=t, json={"server": {
+        "name": "golden-attach", "imageRef": image["id"], "flavorRef": "1", "networks": "none"}},
+        expect=202).json()["server"]["id"]
+    observed = f"/internal/v1/instances/{sid}/observed"
+    c("attach server observed running", "PUT", observed, token=h, json={"power": "running"}, expect=200)
+    vid = c("attach volume create", "POST", f"{volume_base}/volumes", token=t,
+            json={"volume": {"size": 1, "name": "golden-data"}}, expect=202).json()["volume"]["id"]
+    c("attach volume observed available", "PUT", f"/internal/v1/volumes/{vid}/observed", token=h,
+      json={"status": "available"}, expect=200)
+
+    attachments = f"/compute/v2.1/servers/{sid}/os-volume_attachments"
+    at_279, at_289 = {"OpenStack-API-Version": "compute 2.79"}, {"OpenStack-API-Version": "compute 2.89"}
+    c("nova attach unknown volume", "POST", attachments, token=t, json={"volumeAttachment": {"volumeId": MISSING}},
+      expect=404)
+    c("nova attach bad body", "POST", attachments, token=t, json={"volumeAttachment": {}}, expect=400)
+    c("nova attach to another project's server", "POST", attachments, token=bob,
+      json={"volumeAttachment": {"volumeId": vid}}, expect=404)
+    c("nova attach", "POST", attachments, token=t, headers=at_279,
+      json={"volumeAttachment": {"volumeId": vid, "tag": "data"}}, expect=200)
+    c("nova attach again", "POST", attachments, token=t, json={"volumeAttachment": {"volumeId": vid}}, expect=400)
+    c("cinder volume show attaching", "GET", f"{volume_base}/volumes/{vid}", token=t, expect=200)
+    c("host desired state with a volume", "GET", f"/internal/v1/hosts/{HOST}/instances", token=h, expect=200)
+    c("attach observed plugged", "PUT", observed, token=h, json={"power": "running", "volumes": [vid]}, expect=200)
+    c("cinder volume show in-use", "GET", f"{volume_base}/volumes/{vid}", token=t, expect=200)
+    c("cinder volume delete in-use", "DELETE", f"{volume_base}/volumes/{vid}", token=t, expect=400)
+    c("nova attachments list", "GET", attachments, token=t, expect=200)
+    c("nova attachments list at 2.89", "GET", attachments, token=t, headers=at_289, expect=200)
+    c("nova attachments list as another project", "GET", attachments, token=bob, expect=404)
+    c("nova attachment show", "GET", f"{attachments}/{vid}", token=t, headers=at_279, expect=200)
+    c("nova attachment show missing", "GET", f"{attachments}/{MISSING}", token=t, expect=404)
+    c("nova server show with a volume", "GET", f"/compute/v2.1/servers/{sid}", token=t, headers=at_279, expect=200)
+    at_285 = {"OpenStack-API-Version": "compute 2.85"}
+    c("nova attachment update delete_on_termination", "PUT", f"{attachments}/{vid}", token=t, headers=at_285,
+      json={"volumeAttachment": {"volumeId": vid, "delete_on_termination": True}}, expect=202)
+    c("nova attachment update device", "PUT", f"{attachments}/{vid}", token=t, headers=at_285,
+      json={"volumeAttachment": {"volumeId": vid, "device": "/dev/vdz"}}, expect=400)
+    c("nova attachment swap as member", "PUT", f"{attachments}/{vid}", token=t,
+      json={"volumeAttachment": {"volumeId": MISSING}}, expect=403)
+    c("nova attachment swap as admin", "PUT", f"{attachments}/{vid}", token=a,
+      json={"volumeAttachment": {"volumeId": MISSING}}, expect=409)
+    c("nova detach as another project", "DELETE", f"{attachments}/{vid}", token=bob, expect=404)
+    c("nova detach", "DELETE", f"{attachments}/{vid}", token=t, expect=202)
+    c("cinder volume show detaching", "GET", f"{volume_base}/volumes/{vid}", token=t, expect=200)
+    c("attach observed unplugged", "PUT", observed, token=h, json={"power": "running", "volumes": []}, expect=200)
+    c("nova detach not attached", "DELETE", f"{attachments}/{vid}", token=t, expect=404)
+    c("cinder volume show detached", "GET", f"{volume_base}/volumes/{vid}", token=t, expect=200)
+    c("attach volume delete", "DELETE", f"{volume_base}/volumes/{vid}", token=t, expect=202)
+    c("attach volume observed gone", "PUT", f"/internal/v1/volumes/{vid}/observed", token=h,
+      json={"status": "gone"}, expect=200)
+    c("attach server delete", "DELETE", f"/compute/v2.1/servers/{sid}", token=t, expect=204)
+    c("attach server observed gone", "PUT", observed, token=h, json={"power": "missing"}, expect=200)
+    c("attach image delete", "DELETE", f"/image/v2/images/{image['id']}", token=t, expect=204)

@@ -21,7 +21,8 @@ from andromede.volume.agent import entry as volume_entry
 
 log = logging.getLogger("andromede.agent")
 
-AGENTS: tuple[registry.Entry, ...] = (network_entry.ENTRY, compute_entry.ENTRY, volume_entry.ENTRY)
+# Volume before compute: compute plugs volumes with the volume agent's storage driver.
+AGENTS: tuple[registry.Entry, ...] = (network_entry.ENTRY, volume_entry.ENTRY, compute_entry.ENTRY)
 
 
 def run_agent(data_dir: Path, config: Path, *, host: str | None = None, driver: str = "qemu",

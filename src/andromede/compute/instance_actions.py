@@ -28,7 +28,11 @@ EVENTS = {
     "attach_interface": "compute_attach_interface",
     "detach_interface": "compute_detach_interface",
     "rebuild": "compute_rebuild_instance",
+    "attach_volume": "compute_attach_volume",
+    "detach_volume": "compute_detach_volume",
 }
+# Over when the server's host reports the volume plugged or unplugged (finish_event), whatever the server's task.
+VOLUME_EVENTS = (EVENTS["attach_volume"], EVENTS["detach_volume"])
 # Nova records these with no event: the API alone does them (lock, unlock, resetState).
 # Done by the API alone: the event is over when the request is.
 SYNCHRONOUS = ("addFixedIp", "removeFixedIp", "attach_interface", "detach_interface")
@@ -47,7 +51,7 @@ def record(session: Session, ctx: RequestContext, instance: Instance, action: st
     # Recorded after the request that set its task, the agent may have settled it already: no report would
     # end the event then (settle runs on reports that end a task). A deleted server's events all end at once.
     done = (event is None or unscheduled is not None or action in SYNCHRONOUS or instance.deleted
-            or (instance.task_state is None and instance.vm_state != "error"))
+            or (instance.task_state is None and instance.vm_state != "error" and event not in VOLUME_EVENTS))
     action_id = session.scalar(insert(_ACTIONS).values(
         instance_uuid=instance.uuid, action=action, request_id=ctx.request_id, user_id=ctx.user_id or "",
         project_id=instance.project_id if ctx.project_id is None else ctx.project_id, start_time=now,
@@ -72,11 +76,31 @@ def settle(session: Session, instance: Instance) -> None:
             .where(InstanceAction.instance_uuid == instance.uuid, InstanceActionEvent.finish_time.is_(None))).all()
     now = utcnow()
     for event, action in open_events:
+        if event.event in VOLUME_EVENTS and not instance.deleted:
+            continue
         event.finish_time, event.result = now, "Error" if failed else "Success"
         if failed:
             event.traceback = (instance.fault or {}).get("message")
             action.message = "Error"
         action.finish_time, action.updated_at = now, now
+
+
+def finish_event(session: Session, instance_uuid: str, event_name: str, error: str | None = None) -> None:
+    """End the server's oldest open event of this name: Success, or Error with why (its action says Error)."""
+    found = session.execute(
+        select(InstanceActionEvent, InstanceAction)
+        .join(InstanceAction, InstanceAction.id == InstanceActionEvent.action_id)
+        .where(InstanceAction.instance_uuid == instance_uuid, InstanceActionEvent.event == event_name,
+               InstanceActionEvent.finish_time.is_(None))
+        .order_by(InstanceActionEvent.start_time, InstanceActionEvent.id).limit(1)).first()
+    if found is None:
+        return
+    event, action = found
+    now = utcnow()
+    event.finish_time, event.result = now, "Error" if error else "Success"
+    if error:
+        event.traceback, action.message = error[:4096], "Error"
+    action.finish_time, action.updated_at = now, now
 
 
 def record_done(session: Session, ctx: RequestContext, server_id: str, action: str) -> None:

@@ -20,7 +20,7 @@ from andromede.common.patterns import compile_filter
 from andromede.compute import flavors, instance_actions, keypairs, networking, scheduler, server_groups
 from andromede.compute.models import Flavor, Instance
 from andromede.compute.schemas import RebuildBody, ServerCreate, ServerUpdate
-from andromede.contracts.compute import ImageRef, InstanceDesired, Nic, desired_power
+from andromede.contracts.compute import ImageRef, InstanceDesired, Nic, VolumeRef, desired_power
 from andromede.db import changes
 from andromede.hosts import service as hosts
 from andromede.image import for_compute as images
@@ -365,7 +365,7 @@ def console_tail(instance: Instance, length: int | None) -> str:
 # ---- what the agent sees and says --------------------------------------------------------------
 
 def desired_doc(instance: Instance, image: ImageRef, nics: list[Nic],
-                network_data: dict | None = None) -> InstanceDesired:
+                network_data: dict | None = None, volumes: tuple[VolumeRef, ...] = ()) -> InstanceDesired:
     return InstanceDesired(
         uuid=instance.uuid, hostname=instance.hostname, name=instance.name, project_id=instance.project_id,
         vcpus=instance.flavor.get("vcpus", 1), memory_mib=instance.flavor.get("ram", 256),
@@ -374,7 +374,7 @@ def desired_doc(instance: Instance, image: ImageRef, nics: list[Nic],
         seq=instance.desired_seq,
         config_drive=instance.config_drive, key_name=instance.key_name, key_data=instance.key_data,
         user_data=instance.user_data, meta=instance.meta, availability_zone=instance.availability_zone,
-        launch_index=instance.launch_index, nics=tuple(nics), network_data=network_data)
+        launch_index=instance.launch_index, nics=tuple(nics), network_data=network_data, volumes=volumes)
 
 
 def apply_observed(session: Session, instance: Instance, report: dict) -> None:

@@ -154,7 +154,8 @@ class Views:
 
     def server(self, row: Instance, ctx: RequestContext, addresses: dict | None = None,
                security_groups: list[dict] | None = None, *, host_status: str = "UNKNOWN",
-               server_groups: list[str] | None = None) -> v.ServerView:
+               server_groups: list[str] | None = None,
+               volumes: list[tuple[str, bool]] | None = None) -> v.ServerView:
         """The server at this microversion; host_status is its host's (2.16, admins), server_groups its groups
         (2.71: given on show and update, where Nova shows them, not on lists)."""
         status = status_of(row)
@@ -170,7 +171,8 @@ class Views:
             "launched_at": isotime(row.launched_at),
             "terminated_at": isotime(row.terminated_at), "availability_zone": row.availability_zone,
             "task_state": row.task_state, "vm_state": row.vm_state, "power_state": row.power_state,
-            "volumes_attached": [], "config_drive": "True" if row.config_drive else "",
+            "volumes_attached": [self._volume_attached(volume_id, delete) for volume_id, delete in volumes or ()],
+            "config_drive": "True" if row.config_drive else "",
             "security_groups": security_groups or None,
             "progress": PROGRESS_STATES.get(status),
             "fault": dict(row.fault) if status in ("ERROR", "DELETED") and row.fault else None,
@@ -184,6 +186,12 @@ class Views:
             mixins = (*mixins, v.ServerGroups)
             fields["server_groups"] = server_groups
         return server_view_type(mixins, ctx.is_admin).trusted_from(fields)
+
+    def _volume_attached(self, volume_id: str, delete_on_termination: bool) -> dict[str, Any]:
+        """An entry of os-extended-volumes:volumes_attached; delete_on_termination from 2.3."""
+        if self.version >= (2, 3):
+            return {"id": volume_id, "delete_on_termination": delete_on_termination}
+        return {"id": volume_id}
 
     @staticmethod
     def _later_server_fields(fields: dict[str, Any], row: Instance, mixins: tuple[type[v.View], ...],

@@ -81,6 +81,14 @@ def config_drive_content(facts: DriveFacts) -> ConfigDriveContent:
                               network_data={"links": [], "networks": [], "services": []})
 
 
+class VolumeRef(Contract):
+    """A volume to plug into the instance (one not listed comes out): the agent builds its block spec with the
+    host's storage driver, and fetches the key of an encrypted one from the key route (never in this document)."""
+
+    id: str
+    encrypted: bool
+
+
 class InstanceDesired(Contract):
     """One instance as its host must run it. `seq` moves with every change of its desired state."""
 
@@ -108,6 +116,7 @@ class InstanceDesired(Contract):
     # network_data.json of the config drive, built by the server as the metadata service serves it; sent only for
     # an instance with a config drive (None otherwise, and from servers older than this field).
     network_data: dict | None = None
+    volumes: tuple[VolumeRef, ...] = ()
 
     def drive_facts(self) -> DriveFacts:
         return DriveFacts(uuid=self.uuid, name=self.name, hostname=self.hostname, project_id=self.project_id,

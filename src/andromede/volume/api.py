@@ -22,7 +22,7 @@ from andromede.servicekit import json_body
 from andromede.servicekit.deps import context, raw_body
 from andromede.servicekit.microversions import Microversions
 from andromede.servicekit.service_app import service_app
-from andromede.volume import schemas, service, transfers, types
+from andromede.volume import attachments, schemas, service, transfers, types
 from andromede.volume.microversion import MAX_VERSION, MIN_VERSION, VERSIONS, text
 from andromede.volume.models import Volume, VolumeTransfer, VolumeType
 
@@ -85,7 +85,8 @@ def _volume_view(request: Request, ctx: RequestContext, volume: Volume, vtype: V
         "id": volume.id, "name": volume.name, "description": volume.description, "size": volume.size,
         "status": volume.status, "availability_zone": volume.availability_zone,
         "created_at": isotime(volume.created_at), "updated_at": isotime(volume.updated_at),
-        "attachments": [], "volume_type": vtype.name if vtype else None, "snapshot_id": None, "source_volid": None,
+        "attachments": attachments.cinder_view(volume),
+        "volume_type": vtype.name if vtype else None, "snapshot_id": None, "source_volid": None,
         "metadata": volume.metadata_, "user_id": volume.user_id, "bootable": "true" if volume.image_id else "false",
         "encrypted": volume.encryption_key_id is not None, "replication_status": None, "consistencygroup_id": None,
         "multiattach": False, "migration_status": None, "os-vol-tenant-attr:tenant_id": volume.project_id,

@@ -87,3 +87,21 @@ class VolumeHost(Base):
 
     host: Mapped[str] = mapped_column(String(255), primary_key=True)
     first_seen: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class VolumeAttachment(Base):
+    """A volume plugged (or being plugged, or unplugged) into a server: one server at a time (no multiattach).
+    `status` is attaching → attached → detaching; the row goes when the volume is off the server again."""
+
+    __tablename__ = "volume_attachments"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    volume_id: Mapped[str] = mapped_column(String(36), unique=True)
+    server_id: Mapped[str] = mapped_column(String(36), index=True)
+    host: Mapped[str] = mapped_column(String(255))
+    device: Mapped[str] = mapped_column(String(255))
+    tag: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    delete_on_termination: Mapped[bool] = mapped_column(default=False)
+    status: Mapped[str] = mapped_column(String(32), default="attaching")
+    attached_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

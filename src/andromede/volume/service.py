@@ -191,6 +191,13 @@ def delete(session: Session, km: KeyManager, volume: Volume) -> None:
     _desired_changed(session, volume)
 
 
+def delete_unattached(session: Session, volume: Volume) -> None:
+    """Delete a volume just detached from a deleted server (delete_on_termination): its host removes the file."""
+    if volume.host is not None and volume.status in _DELETABLE:
+        volume.status, volume.updated_at = "deleting", utcnow()
+        _desired_changed(session, volume)
+
+
 def forget(session: Session, km: KeyManager, volume: Volume) -> None:
     """The volume is gone from its host (or was never on one): its row goes, and its key, which certifies it."""
     if volume.encryption_key_id:

@@ -18,6 +18,7 @@ from andromede.contracts.compute import (
     InstanceDesired,
     InstancesDocument,
     Nic,
+    VolumeRef,
     config_drive_content,
     desired_power,
 )
@@ -34,6 +35,7 @@ INSTANCE = {
                                 "ethernet_mac_address": "fa:16:3e:00:00:01"}],
                      "networks": [{"id": "network0", "link": "tapp", "network_id": "n", "type": "ipv4_dhcp"}],
                      "services": []},
+    "volumes": [{"id": "v1", "encrypted": True}],
 }
 ANSWER = {"generation": 7, "full": True, "instances": [INSTANCE]}
 
@@ -52,7 +54,8 @@ def test_the_server_builds_the_same_document_it_used_to_write_by_hand() -> None:
         key_name="k", key_data="ssh-ed25519 AAAA", user_data=INSTANCE["user_data"], meta={"role": "db"},
         availability_zone="nova", launch_index=0,
         nics=(Nic(port_id="p", network_id="n", network_name="net", mac="fa:16:3e:00:00:01", mtu=1450,
-                  fixed_ips=("10.0.0.3",)),), network_data=INSTANCE["network_data"])
+                  fixed_ips=("10.0.0.3",)),), network_data=INSTANCE["network_data"],
+        volumes=(VolumeRef(id="v1", encrypted=True),))
     assert list(built.wire()) == list(INSTANCE) and built.wire() == INSTANCE
 
 
@@ -60,9 +63,10 @@ def test_a_newer_servers_field_is_ignored_and_an_older_servers_missing_one_defau
     newer = {**ANSWER, "cursor": "x", "instances": [{**INSTANCE, "gpu": {"count": 1}}]}
     assert InstancesDocument.model_validate(newer).instances[0] == InstanceDesired.model_validate(INSTANCE)
     older = {key: value for key, value in INSTANCE.items()
-             if key not in ("launch_index", "meta", "nics", "network_data")}
+             if key not in ("launch_index", "meta", "nics", "network_data", "volumes")}
     parsed = InstanceDesired.model_validate(older)
-    assert (parsed.launch_index, parsed.meta, parsed.nics, parsed.network_data) == (0, {}, (), None)
+    assert (parsed.launch_index, parsed.meta, parsed.nics, parsed.network_data, parsed.volumes) == (
+        0, {}, (), None, ())
 
 
 def test_the_documents_are_immutable() -> None:

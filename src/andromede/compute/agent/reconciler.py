@@ -31,6 +31,7 @@ from andromede.common.files import write_atomically
 from andromede.compute.agent.drivers.base import ConfigDrive, DriverError, HypervisorDriver, InstanceSpec
 from andromede.compute.agent.image_cache import ImageCache
 from andromede.compute.agent.uptime import uptime_line
+from andromede.compute.agent.volumes import VolumePlugger, VolumesNotReleased
 from andromede.contracts import summary
 from andromede.contracts.compute import InstanceDesired, InstancesDocument, config_drive_content
 from andromede.network.agent.drivers.linux.names import tap_name
@@ -87,8 +88,9 @@ class ComputeReconciler:
     def __init__(self, host: str, driver: HypervisorDriver, client: Controller, cache: ImageCache,
                  state_path: Path, *, workers: int = 4, observe_every: float = 3.0, resync_every: float = 60.0,
                  availability_zone: str = "nova", network: PortWaiter | None = None, port_wait: float = 15.0,
-                 retries: RetryBook[str] | None = None) -> None:
+                 retries: RetryBook[str] | None = None, volumes: VolumePlugger | None = None) -> None:
         self.host = host
+        self.volumes = volumes
         self.network = network
         self.port_wait = port_wait
         self.driver = driver
@@ -163,7 +165,8 @@ class ComputeReconciler:
         rebuilt = self._rebuilt(uuid)
         if rebuilt:  # the server shows REBUILD until a report says the rebuild is done
             observed = {**observed, "rebuild_seq": rebuilt}
-        key = (observed.get("power"), observed.get("reboot_seq"), observed.get("rebuild_seq"), observed.get("fault"))
+        key = (observed.get("power"), observed.get("reboot_seq"), observed.get("rebuild_seq"), observed.get("fault"),
+               repr(observed.get("volumes")), repr(observed.get("volume_faults")))
         if not force and "console" not in observed and not self._reported.changed({uuid: key}):
             return
         self.client.report(uuid, observed)
@@ -220,7 +223,7 @@ class ComputeReconciler:
         else:
             log.error("reconciling %s failed (attempt %d); next attempt in %.0f s", uuid, failures, delay,
                       exc_info=exc)
-        if failures >= FAULT_AFTER and running_doc is not None:
+        if failures >= FAULT_AFTER and running_doc is not None and not isinstance(exc, VolumesNotReleased):
             try:
                 self._report_fault(uuid, running_doc, str(exc) or type(exc).__name__)
             except Exception as report_exc:
@@ -274,7 +277,20 @@ class ComputeReconciler:
             with self._lock:
                 self._handled_reboots[uuid] = doc.reboot_seq
             self._save_state()
-        self._report(uuid, {"power": power, "reboot_seq": doc.reboot_seq})
+        volumes, stuck = self._converge_volumes(doc)
+        self._report(uuid, {"power": power, "reboot_seq": doc.reboot_seq, **volumes})
+        if stuck:
+            raise VolumesNotReleased(f"volumes {', '.join(stuck)} not released by the guest yet")
+
+    def _converge_volumes(self, doc: InstanceDesired) -> tuple[dict[str, object], list[str]]:
+        """The volumes part of the report, and the volumes a guest still holds (their detach is retried)."""
+        if self.volumes is None:
+            if not doc.volumes:
+                return {}, []
+            return ({"volumes": self.driver.volumes(doc.uuid),
+                     "volume_faults": {ref.id: "this host's agent cannot attach volumes" for ref in doc.volumes}},
+                    [])
+        return self.volumes.converge(self.driver, doc.uuid, doc.volumes)
 
     def _rebuilt(self, uuid: str) -> int:
         with self._lock:

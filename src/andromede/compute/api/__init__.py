@@ -15,6 +15,7 @@ from andromede.compute.api import (
     server_groups,
     server_tags,
     servers,
+    volume_attachments,
 )
 from andromede.db.engine import Database
 from andromede.servicekit.service_app import service_app
@@ -28,6 +29,7 @@ def build_compute_app(settings: Settings, db: Database) -> FastAPI:
     app.include_router(servers.router)
     app.include_router(server_tags.router)
     app.include_router(interfaces.router)
+    app.include_router(volume_attachments.router)
     app.include_router(server_groups.router)
     app.include_router(server_admin_actions.router)
     app.include_router(instance_actions.router)

@@ -17,9 +17,9 @@ from sqlalchemy import select
 
 from andromede.common.context import RequestContext
 from andromede.common.errors import Conflict, Forbidden, NotFound
-from andromede.compute import networking, servers
+from andromede.compute import networking, servers, volume_events
 from andromede.compute.models import Instance
-from andromede.contracts.compute import ImageRef, InstancesDocument
+from andromede.contracts.compute import ImageRef, InstancesDocument, VolumeRef
 from andromede.db.engine import Database
 from andromede.hosts import service as hosts
 from andromede.hosts.credentials import require_own_host
@@ -28,6 +28,7 @@ from andromede.image.store import ImageStore
 from andromede.policy import enforce
 from andromede.servicekit.deps import context
 from andromede.servicekit.descriptor import InternalRoutes
+from andromede.volume import for_compute as volumes
 
 router = APIRouter(prefix="/v1")
 MAX_WAIT_S = 30.0
@@ -40,6 +41,10 @@ class ObservedReport(BaseModel):
     rebuild_seq: Annotated[StrictInt, Field(ge=0)] = 0
     fault: Annotated[StrictStr, Field(max_length=4096)] | None = None
     console: Annotated[StrictStr, Field(max_length=1 << 20)] | None = None
+    # The volumes plugged into the instance (the driver's own list), and those whose plugging failed, with why.
+    volumes: Annotated[list[Annotated[StrictStr, Field(max_length=36)]], Field(max_length=64)] | None = None
+    volume_faults: Annotated[dict[StrictStr, Annotated[StrictStr, Field(max_length=4096)]],
+                             Field(max_length=64)] | None = None
 
 
 def owns_instance(ctx: RequestContext, instance: Instance | None) -> bool:
@@ -63,6 +68,7 @@ def _changes(db: Database, host: str, since: int) -> dict | None:
         image_ids = {i.image_id for i in instances}
         images = images_api.booted_images(session, image_ids)
         nics = networking.nic_docs(session, instances)
+        attached = volumes.of_servers(session, [i.uuid for i in instances])
         docs = []
         for instance in instances:
             image = images.get(instance.image_id)
@@ -71,7 +77,9 @@ def _changes(db: Database, host: str, since: int) -> dict | None:
                                  os_hash_value=image.os_hash_value if image else None)
             # The config drive carries the network_data.json the metadata service serves, for every NIC.
             network_data = networking.network_data(session, instance) if instance.config_drive else None
-            docs.append(servers.desired_doc(instance, image_ref, nics[instance.uuid], network_data))
+            plugged = tuple(VolumeRef(id=a.volume_id, encrypted=a.encrypted) for a in attached[instance.uuid]
+                            if a.status in volumes.PLUGGED)
+            docs.append(servers.desired_doc(instance, image_ref, nics[instance.uuid], network_data, plugged))
         return InstancesDocument(generation=generation, full=since == 0, instances=tuple(docs)).wire()
 
 
@@ -95,7 +103,9 @@ def observed(uuid: str, body: ObservedReport, request: Request, ctx: RequestCont
         if not owns_instance(ctx, instance):
             raise NotFound(f"Instance {uuid} could not be found.")
         assert instance is not None
-        servers.apply_observed(session, instance, body.model_dump(exclude_none=True))
+        servers.apply_observed(session, instance, body.model_dump(exclude_none=True,
+                                                                  exclude={"volumes", "volume_faults"}))
+        volume_events.apply_observed(session, instance, body.volumes, body.volume_faults)
         return {"uuid": uuid, "vm_state": instance.vm_state, "task_state": instance.task_state}
 
 

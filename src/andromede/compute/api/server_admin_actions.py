@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 from andromede.common.context import RequestContext
 from andromede.common.errors import BadRequest
 from andromede.compute import instance_actions, networking, server_lifecycle, servers
+from andromede.compute.api import volume_attachments
 from andromede.compute.api.common import db_of, settings_of, views_of
 from andromede.compute.api.microversion import version_of
 from andromede.compute.schemas import LockBody, RebuildBody, ResetStateBody
@@ -88,7 +89,9 @@ def _rebuild(request: Request, ctx: RequestContext, server_id: str, argument: ob
         admin_pass = server_lifecycle.rebuild(session, settings_of(request).enable_instance_password, ctx,
                                               instance, body)
         instance_actions.record(session, ctx, instance, "rebuild")
-        view = views_of(request).server(instance, ctx, networking.addresses(session, [instance])[instance.uuid])
+        view = views_of(request).server(
+            instance, ctx, networking.addresses(session, [instance])[instance.uuid],
+            volumes=volume_attachments.attached_volumes(session, [instance.uuid])[instance.uuid])
         document = view.model_dump(by_alias=True, mode="json")
     if admin_pass is not None:  # Nova answers a rebuild 202 with the server as it now is and its new password
         document["adminPass"] = admin_pass

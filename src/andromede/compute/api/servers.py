@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from andromede.common.context import RequestContext
 from andromede.common.errors import BadRequest, Conflict, NotFound, Unauthorized
 from andromede.compute import instance_actions, networking, server_lifecycle, servers
-from andromede.compute.api import server_admin_actions, server_fields
+from andromede.compute.api import server_admin_actions, server_fields, volume_attachments
 from andromede.compute.api.common import db_of, json_view, next_link, settings_of, views_of
 from andromede.compute.api.microversion import version_of
 from andromede.compute.models import Instance
@@ -48,7 +48,8 @@ def _server_doc(request: Request, session: Session, ctx: RequestContext, instanc
     groups = server_fields.group_ids(session, instance) if views.version >= (2, 71) else None
     return views.server(instance, ctx, networking.addresses(session, [instance])[instance.uuid],
                         networking.security_group_names(session, [instance])[instance.uuid],
-                        host_status=statuses.get(instance.host or "", "UNKNOWN"), server_groups=groups)
+                        host_status=statuses.get(instance.host or "", "UNKNOWN"), server_groups=groups,
+                        volumes=volume_attachments.attached_volumes(session, [instance.uuid])[instance.uuid])
 
 
 @router.post("/servers", status_code=202)
@@ -81,8 +82,10 @@ def list_servers(request: Request, ctx: RequestContext = Depends(context)) -> Re
             addresses = networking.addresses(session, rows)
             groups = networking.security_group_names(session, rows)
             statuses = server_fields.host_statuses(session) if ctx.is_admin and views.version >= (2, 16) else {}
+            attached = volume_attachments.attached_volumes(session, [r.uuid for r in rows])
             docs = [views.server(r, ctx, addresses.get(r.uuid), groups.get(r.uuid),
-                                 host_status=statuses.get(r.host or "", "UNKNOWN")) for r in rows]
+                                 host_status=statuses.get(r.host or "", "UNKNOWN"), volumes=attached.get(r.uuid))
+                    for r in rows]
         else:
             summaries = [views.server_summary(r) for r in rows]
     next_links = None
