@@ -21,6 +21,14 @@ class ImageSource(Contract):
     disk_format: str | None = None
 
 
+class SnapshotDesired(Contract):
+    """A snapshot of the volume being taken (`present`) or deleted (`absent`); one that is settled is not listed.
+    The agent reports it `available`/`error` or `gone` (`error` while deleting: error_deleting)."""
+
+    id: str
+    wanted: Wanted
+
+
 class VolumeDesired(Contract):
     """One volume as its host must hold it. `seq` moves with every change of its desired state."""
 
@@ -30,6 +38,7 @@ class VolumeDesired(Contract):
     wanted: Wanted
     source: ImageSource | None = None  # None: blank
     seq: int
+    snapshots: tuple[SnapshotDesired, ...] = ()  # pending ones, taken or deleted once the volume exists
 
 
 class VolumesDocument(Contract):

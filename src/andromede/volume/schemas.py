@@ -156,3 +156,46 @@ def transfer_accept(body: object) -> str:
     if not isinstance(auth_key, str) or not auth_key or len(auth_key) > 255:
         raise _invalid("auth_key", "***", "'auth_key' is a required string")
     return auth_key
+
+
+_BOOLEANS = {"true": True, "t": True, "yes": True, "y": True, "on": True, "1": True,
+             "false": False, "f": False, "no": False, "n": False, "off": False, "0": False}
+
+
+def _boolean(field: str, value: object) -> bool:
+    """Cinder's parameter_types.boolean: a JSON boolean or one of its words for one."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _BOOLEANS:
+        return _BOOLEANS[value.strip().lower()]
+    raise _invalid(field, value, f"{value!r} is not of type 'boolean', 'string'")
+
+
+def snapshot_create(body: object) -> dict[str, Any]:
+    """Cinder's snapshot create: the volume's id (required), force, name/display_name, description, metadata."""
+    fields = _envelope(body, "snapshot")
+    volume_id = fields.get("volume_id")
+    if not isinstance(volume_id, str) or not volume_id:
+        raise _invalid("volume_id", volume_id, f"{volume_id!r} is not of type 'string'")
+    out: dict[str, Any] = {"volume_id": volume_id, "force": _boolean("force", fields.get("force", False))}
+    for key in ("name", "description"):
+        _text(fields, key, out)
+    if "display_name" in fields and "name" not in out:
+        _text({"name": fields["display_name"]}, "name", out)
+    if fields.get("metadata") is not None:
+        out["metadata"] = _metadata(fields["metadata"])
+    return out
+
+
+def snapshot_update(body: object) -> dict[str, Any]:
+    fields = _envelope(body, "snapshot")
+    out: dict[str, Any] = {}
+    for key in ("name", "description"):
+        _text(fields, key, out)
+    if "display_name" in fields:
+        _text({"name": fields["display_name"]}, "name", out)
+    if "display_description" in fields:
+        _text({"description": fields["display_description"]}, "description", out)
+    if not out:
+        raise BadRequest("Invalid input received: At least one of name or description must be given.")
+    return out

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from andromede.common.clock import utcnow
 from andromede.common.context import RequestContext
-from andromede.common.errors import BadRequest, Conflict, NotFound, PayloadTooLarge
+from andromede.common.errors import BadRequest, NotFound, PayloadTooLarge
 from andromede.common.ids import new_id
 from andromede.db import changes
 from andromede.db.inserts import insert_unless_present
@@ -24,7 +24,7 @@ from andromede.image import for_compute as images
 from andromede.kms import for_services as kms
 from andromede.kms.component import KeyManager
 from andromede.volume import placement
-from andromede.volume.models import Volume, VolumeQuota, VolumeType
+from andromede.volume.models import Volume, VolumeQuota, VolumeSnapshot, VolumeType
 
 DEFAULT_TYPE = "__DEFAULT__"
 DEFAULT_ZONE = "nova"
@@ -89,10 +89,13 @@ def set_quotas(session: Session, project_id: str, limits: Mapping[str, int]) -> 
 def usage(session: Session, project_id: str) -> dict[str, int]:
     count, gigabytes = session.execute(select(func.count(Volume.id), func.coalesce(func.sum(Volume.size), 0)).where(
         Volume.project_id == project_id)).one()
-    return {"volumes": int(count), "gigabytes": int(gigabytes), "snapshots": 0}
+    snapshots, snapshot_gigabytes = session.execute(select(func.count(VolumeSnapshot.id), func.coalesce(
+        func.sum(VolumeSnapshot.size), 0)).where(VolumeSnapshot.project_id == project_id)).one()
+    return {"volumes": int(count), "gigabytes": int(gigabytes) + int(snapshot_gigabytes),
+            "snapshots": int(snapshots)}
 
 
-def _lock_quota(session: Session, project_id: str) -> None:
+def lock_quota(session: Session, project_id: str) -> None:
     """Holds the project's quota row (made, with no limits of its own, when missing) until the caller commits, so
     two creates cannot both read the usage before either adds its volume: SELECT ... FOR UPDATE on PostgreSQL;
     on SQLite the INSERT already takes the database's one write lock (pysqlite begins the transaction there)."""
@@ -102,15 +105,19 @@ def _lock_quota(session: Session, project_id: str) -> None:
 
 def check_quota(session: Session, project_id: str, size: int) -> None:
     """Room for one more volume of `size` GiB in the project (413 otherwise); holds its quota row until commit."""
-    _lock_quota(session, project_id)
+    lock_quota(session, project_id)
     limits, used = quotas(session, project_id), usage(session, project_id)
+    check_gigabytes(limits, used, size)
+    if limits["volumes"] >= 0 and used["volumes"] + 1 > limits["volumes"]:
+        raise PayloadTooLarge(f"VolumeLimitExceeded: Maximum number of volumes allowed ({limits['volumes']}) "
+                              f"exceeded for quota 'volumes'.")
+
+
+def check_gigabytes(limits: Mapping[str, int], used: Mapping[str, int], size: int) -> None:
     if limits["gigabytes"] >= 0 and used["gigabytes"] + size > limits["gigabytes"]:
         raise PayloadTooLarge(f"VolumeSizeExceedsAvailableQuota: Requested volume or snapshot exceeds allowed "
                               f"gigabytes quota. Requested {size}G, quota is {limits['gigabytes']}G and "
                               f"{used['gigabytes']}G has been consumed.")
-    if limits["volumes"] >= 0 and used["volumes"] + 1 > limits["volumes"]:
-        raise PayloadTooLarge(f"VolumeLimitExceeded: Maximum number of volumes allowed ({limits['volumes']}) "
-                              f"exceeded for quota 'volumes'.")
 
 
 def create(session: Session, km: KeyManager, ctx: RequestContext, fields: Mapping[str, Any]) -> Volume:
@@ -138,7 +145,7 @@ def create(session: Session, km: KeyManager, ctx: RequestContext, fields: Mappin
         volume.status, volume.error_reason = "error", placement.NO_HOST
     session.add(volume)
     if volume.host is not None:
-        _desired_changed(session, volume)
+        desired_changed(session, volume)
     session.flush()
     return volume
 
@@ -160,7 +167,7 @@ def _check_image(session: Session, ctx: RequestContext, image_id: str, size_gib:
                          f"minDisk size {image.min_disk}GB.")
 
 
-def _desired_changed(session: Session, volume: Volume) -> None:
+def desired_changed(session: Session, volume: Volume) -> None:
     """Its host's agent must see this volume again: bump the host's generation, wake its long-polls."""
     assert volume.host is not None
     volume.desired_seq = hosts.advance_generation(session, volume.host)
@@ -177,18 +184,16 @@ def update(volume: Volume, fields: Mapping[str, Any]) -> None:
 
 
 def delete(session: Session, km: KeyManager, volume: Volume) -> None:
-    if volume.status not in _DELETABLE or volume.attach_status != "detached":
+    if volume.status not in _DELETABLE or volume.attach_status != "detached" or volume.snapshot_count:
         raise BadRequest("Invalid volume: Volume status must be available or error or error_restoring or "
                          "error_extending or error_managing and must not be migrating, attached, belong to a "
                          "group, have snapshots, awaiting a transfer, or be disassociated from snapshots after "
                          "volume transfer.")
-    if volume.snapshot_count:
-        raise Conflict(f"Volume {volume.id} still has dependent snapshots.")
     if volume.host is None:  # never placed: nothing on any host to remove
         forget(session, km, volume)
         return
     volume.status, volume.updated_at = "deleting", utcnow()
-    _desired_changed(session, volume)
+    desired_changed(session, volume)
 
 
 def forget(session: Session, km: KeyManager, volume: Volume) -> None:

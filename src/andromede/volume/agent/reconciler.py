@@ -6,6 +6,10 @@ unwanted one is deleted and reported `gone`; a whole desired state (at start, an
 the files no volume of this host names (orphans). A volume's key is fetched for the operation that needs it and
 dropped right after.
 
+A volume's pending snapshots ride on its desired state: once the volume exists, each wanted one is taken inside
+its file (under the volume's key) and reported `available`, each unwanted one dropped and reported `gone`. Both are
+idempotent on the driver, so a snapshot cut short by a restart is finished, and reported, exactly once.
+
 A PermanentError (the driver refuses the size, the image can never be had) reports the volume `error` with the
 message as its reason, and is not tried again until its desired state changes; anything else is retried with
 backoff while the volume stays `creating`.
@@ -26,7 +30,7 @@ from andromede.agentlib.backoff import Backoff, RetryBook
 from andromede.agentlib.errors import PermanentError, TemporaryError
 from andromede.agentlib.runner import Desired
 from andromede.contracts import summary
-from andromede.contracts.volume import VolumeDesired, VolumesDocument
+from andromede.contracts.volume import SnapshotDesired, VolumeDesired, VolumesDocument
 from andromede.volume.agent.drivers.base import ImageFormat, VolumeDriver, VolumeDriverError
 
 log = logging.getLogger("andromede.agent.volume")
@@ -40,6 +44,8 @@ class Controller(Protocol):
     def desired(self, host: str, since: int, wait: float) -> dict: ...
 
     def report(self, volume_id: str, status: str, reason: str | None = None) -> None: ...
+
+    def report_snapshot(self, snapshot_id: str, status: str, reason: str | None = None) -> None: ...
 
     def key(self, volume_id: str) -> bytes: ...
 
@@ -163,6 +169,7 @@ class VolumeReconciler:
             info = self.driver.describe(stored)
             if info.size_gib != doc.size or info.encrypted != doc.encrypted:
                 raise PermanentError(f"volume {doc.id} exists on this host with another size or encryption")
+            self._converge_snapshots(doc, stored)
             return "available"
         self.driver.delete(stored)  # what a create cut short (the agent killed) left behind
         key = self.controller.key(doc.id) if doc.encrypted else None
@@ -174,7 +181,42 @@ class VolumeReconciler:
         finally:
             del key
         log.info("volume %s made (%d GiB%s)", doc.id, doc.size, ", encrypted" if doc.encrypted else "")
+        self._converge_snapshots(doc, stored)
         return "available"
+
+    def _converge_snapshots(self, doc: VolumeDesired, stored: str) -> None:
+        """Take or drop each pending snapshot, then report it. A snapshot the driver refuses for good is reported
+        in error and the others go on; anything else (or a report that did not get through) retries the volume's
+        whole pass, which finds done what was done."""
+        if not doc.snapshots:
+            return
+        held = set(self.driver.describe(stored).snapshots)
+        key = self.controller.key(doc.id) if doc.encrypted else None
+        try:
+            for snapshot in doc.snapshots:
+                self._converge_snapshot(doc, stored, snapshot, held, key)
+        finally:
+            del key
+
+    def _converge_snapshot(self, doc: VolumeDesired, stored: str, snapshot: SnapshotDesired, held: set[str],
+                           key: bytes | None) -> None:
+        name = on_disk(snapshot.id)
+        try:
+            if snapshot.wanted == "present":
+                if name not in held:
+                    self.driver.snapshot(stored, name, key=key)
+                    log.info("volume %s: snapshot %s taken", doc.id, snapshot.id)
+                status = "available"
+            else:
+                if name in held:
+                    self.driver.delete_snapshot(stored, name, key=key)
+                    log.info("volume %s: snapshot %s deleted", doc.id, snapshot.id)
+                status = "gone"
+        except PermanentError as exc:
+            log.error("volume %s: snapshot %s: %s; reported in error", doc.id, snapshot.id, exc)
+            self.controller.report_snapshot(snapshot.id, "error", str(exc))
+            return
+        self.controller.report_snapshot(snapshot.id, status, None)
 
     def _from_image(self, doc: VolumeDesired, stored: str, key: bytes | None) -> None:
         assert doc.source is not None
