@@ -90,6 +90,19 @@ def volume_snapshots(scenario: Scenario) -> None:
     c("cinder snapshot delete while deleting", "DELETE", snapshot, token=t, expect=400)
     c("snapshot observed gone", "PUT", observed, token=h, json={"status": "gone"}, expect=200)
     c("cinder snapshot show gone", "GET", snapshot, token=t, expect=404)
+    action = f"{base}/volumes/{vid}/action"
+    c("cinder volume extend bad body", "POST", action, token=t, json={"os-extend": {"new_size": "x"}}, expect=400)
+    c("cinder volume extend as another project", "POST", f"{bob_base}/volumes/{vid}/action", token=bob,
+      json={"os-extend": {"new_size": 2}}, expect=404)
+    c("cinder volume extend not bigger", "POST", action, token=t, json={"os-extend": {"new_size": 1}}, expect=400)
+    c("cinder volume extend", "POST", action, token=t, json={"os-extend": {"new_size": 2}}, expect=202)
+    c("cinder volume show extending", "GET", f"{base}/volumes/{vid}", token=t, expect=200)
+    c("cinder volume extend while extending", "POST", action, token=t, json={"os-extend": {"new_size": 3}},
+      expect=400)
+    c("host desired volumes with an extend", "GET", f"/internal/v1/hosts/{HOST}/volumes", token=h, expect=200)
+    c("extend volume observed available", "PUT", f"/internal/v1/volumes/{vid}/observed", token=h,
+      json={"status": "available"}, expect=200)
+    c("cinder volume show extended", "GET", f"{base}/volumes/{vid}", token=t, expect=200)
     c("snapshot volume delete", "DELETE", f"{base}/volumes/{vid}", token=t, expect=202)
     c("snapshot volume observed gone", "PUT", f"/internal/v1/volumes/{vid}/observed", token=h,
       json={"status": "gone"}, expect=200)

@@ -100,3 +100,24 @@ def test_a_volume_that_is_not_available_is_refused_with_a_clear_message(server: 
                          400, "badRequest")
         assert "awaiting-transfer" in message
         assert mine.get(f"/volume/v3/{project}/snapshots").json() == {"snapshots": []}
+
+
+def test_extend_refuses_other_projects_shrinks_bad_bodies_and_quota(server: Server, admin: Admin) -> None:
+    owner, intruder = admin.account("member"), admin.account("member")
+    with _client(server, owner) as mine, _client(server, intruder) as theirs:
+        victim, own = _project_id(mine), _project_id(theirs)
+        volume_id = mine.post(f"/volume/v3/{victim}/volumes", json={"volume": {"size": 1}}).json()["volume"]["id"]
+        _wait_available(mine, victim, volume_id)
+        for project in (own, victim):
+            _fault(theirs.post(f"/volume/v3/{project}/volumes/{volume_id}/action",
+                               json={"os-extend": {"new_size": 2}}), 404, "itemNotFound")
+        action = f"/volume/v3/{victim}/volumes/{volume_id}/action"
+        for bad in ({}, [1], {"os-extend": {}}, {"os-extend": {"new_size": "big"}}, {"os-extend": {"new_size": 0}},
+                    {"os-extend": {"new_size": True}}, {"os-frobnicate": {}}, {"os-extend": 2}):
+            _fault(mine.post(action, json=bad), 400, "badRequest")
+        for same_or_smaller in (1, "1"):
+            message = _fault(mine.post(action, json={"os-extend": {"new_size": same_or_smaller}}), 400, "badRequest")
+            assert "greater than current size" in message
+        _fault(mine.post(action, json={"os-extend": {"new_size": 5000}}), 413, "overLimit")
+        shown = mine.get(f"/volume/v3/{victim}/volumes/{volume_id}").json()["volume"]
+        assert shown["size"] == 1 and shown["status"] == "available"

@@ -23,6 +23,7 @@ register(
           ("POST", "/volumes/{volume_id}/metadata"), ("PUT", "/volumes/{volume_id}/metadata"),
           ("DELETE", "/volumes/{volume_id}/metadata/{key}")),
     _rule("delete", _WRITE, "Delete a volume.", ("DELETE", "/volumes/{volume_id}")),
+    _rule("extend", _WRITE, "Grow an available volume (os-extend).", ("POST", "/volumes/{volume_id}/action")),
     _rule("create_snapshot", _WRITE, "Take a snapshot of a volume of the project.", ("POST", "/snapshots")),
     _rule("get_all_snapshots", _READ, "List the project's snapshots.", ("GET", "/snapshots"),
           ("GET", "/snapshots/detail")),

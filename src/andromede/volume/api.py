@@ -22,7 +22,7 @@ from andromede.servicekit import json_body
 from andromede.servicekit.deps import context, raw_body
 from andromede.servicekit.microversions import Microversions
 from andromede.servicekit.service_app import service_app
-from andromede.volume import schemas, service, snapshots, transfers, types
+from andromede.volume import actions, schemas, service, snapshots, transfers, types
 from andromede.volume.microversion import MAX_VERSION, MIN_VERSION, VERSIONS, text
 from andromede.volume.models import Volume, VolumeSnapshot, VolumeTransfer, VolumeType
 
@@ -213,6 +213,19 @@ def delete_volume_metadata(project_id: str, volume_id: str, key: str, request: R
             raise NotFound(f"Metadata item was not found: {key}")
         service.update(volume, {"metadata": {k: v for k, v in volume.metadata_.items() if k != key}})
     return Response(status_code=200)
+
+
+@router.post("/v3/{project_id}/volumes/{volume_id}/action", status_code=202)
+def volume_action(project_id: str, volume_id: str, request: Request, body: bytes = Depends(raw_body),
+                  ctx: RequestContext = Depends(context)) -> Response:
+    """Cinder's volume actions; os-extend only for now."""
+    enforce(ctx, "volume:extend")
+    project_id = _project(ctx, project_id)
+    argument = actions.parse(json_body.decode(body))
+    with _db(request) as session:
+        volume = service.find(session, ctx, volume_id)
+        actions.extend(session, volume, actions.new_size(argument))
+    return Response(status_code=202)
 
 
 @router.delete("/v3/{project_id}/volumes/{volume_id}", status_code=202)

@@ -60,7 +60,8 @@ def desired_doc(volume: Volume, disk_format: str | None,
     source = ImageSource(id=volume.image_id, disk_format=disk_format) if volume.image_id else None
     wanted_snapshots = tuple(SnapshotDesired(id=s.id, wanted="absent" if s.status == "deleting" else "present")
                              for s in pending or ())
-    return VolumeDesired(id=volume.id, size=volume.size, encrypted=volume.encryption_key_id is not None,
+    return VolumeDesired(id=volume.id, size=volume.extending_to or volume.size,
+                         encrypted=volume.encryption_key_id is not None,
                          wanted="absent" if volume.status == "deleting" else "present", source=source,
                          seq=volume.desired_seq, snapshots=wanted_snapshots)
 

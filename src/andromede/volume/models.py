@@ -31,6 +31,7 @@ class Volume(Base):
     encryption_key_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     host: Mapped[str | None] = mapped_column(String(255), nullable=True, index=True)
     snapshot_count: Mapped[int] = mapped_column(Integer, default=0)
+    extending_to: Mapped[int | None] = mapped_column(Integer, nullable=True)  # GiB, while `extending`
     image_id: Mapped[str | None] = mapped_column(String(36), nullable=True)  # made from this image (imageRef)
     # The host's desired generation at this volume's last change: its agent long-polls for what moved past it.
     desired_seq: Mapped[int] = mapped_column(Integer, default=0)

@@ -87,8 +87,8 @@ def set_quotas(session: Session, project_id: str, limits: Mapping[str, int]) -> 
 
 
 def usage(session: Session, project_id: str) -> dict[str, int]:
-    count, gigabytes = session.execute(select(func.count(Volume.id), func.coalesce(func.sum(Volume.size), 0)).where(
-        Volume.project_id == project_id)).one()
+    count, gigabytes = session.execute(select(func.count(Volume.id), func.coalesce(func.sum(
+        func.coalesce(Volume.extending_to, Volume.size)), 0)).where(Volume.project_id == project_id)).one()
     snapshots, snapshot_gigabytes = session.execute(select(func.count(VolumeSnapshot.id), func.coalesce(
         func.sum(VolumeSnapshot.size), 0)).where(VolumeSnapshot.project_id == project_id)).one()
     return {"volumes": int(count), "gigabytes": int(gigabytes) + int(snapshot_gigabytes),
@@ -217,11 +217,19 @@ def orphan_project_volumes(session: Session, project_id: str) -> None:
 
 
 def apply_observed(session: Session, km: KeyManager, volume: Volume, status: str, reason: str | None) -> None:
-    """What the volume's agent saw: it is made (`available`), failed for good (`error`) or deleted (`gone`).
+    """What the volume's agent saw: it is made or grown (`available`), failed for good (`error`; `error_extending`
+    when growing it failed, its size unchanged) or deleted (`gone`).
     A report that does not fit the volume's state (late, repeated) changes nothing."""
     if status == "gone":
         if volume.status == "deleting":
             forget(session, km, volume)
+        return
+    if volume.status == "extending" and volume.extending_to is not None:
+        if status == "available":
+            volume.size = volume.extending_to
+        volume.status = "available" if status == "available" else "error_extending"
+        volume.extending_to, volume.updated_at = None, utcnow()
+        volume.error_reason = (reason or "The volume could not be extended.")[:4096] if status == "error" else None
         return
     if volume.status != "creating":
         return

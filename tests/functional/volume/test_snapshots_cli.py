@@ -84,3 +84,19 @@ def test_snapshots_beyond_the_quota_are_refused(server: Server, admin: Admin, tm
     assert second.returncode != 0 and "SnapshotLimitExceeded" in second.stderr  # type: ignore[attr-defined]
     wait_snapshot(cli, first["id"], "available")
     assert [row["Name"] for row in _json(cli("volume", "snapshot", "list", "-f", "json"))] == ["one"]
+
+
+def test_a_volume_is_extended_on_its_host(server: Server, admin: Admin, tmp_path: Path) -> None:
+    """`openstack volume set --size` grows the file (still LUKS); the new size shows once the host has grown it."""
+    cli = cli_as(server, admin.account("member"), tmp_path)
+    volume = _json(cli("volume", "create", "--size", "1", "growing", "-f", "json"))
+    wait_status(cli, volume["id"], "available")
+    cli("volume", "set", "--size", "2", "growing")
+    shown = wait_status(cli, volume["id"], "available")
+    poll(lambda: _json(cli("volume", "show", volume["id"], "-f", "json"))["size"] == 2, DEADLINE, "size 2",
+         interval=0.5)
+    info = qemu_info(volume_file(server, volume["id"]))
+    assert info["virtual-size"] == 2 * 1024**3 and info["format-specific"]["data"]["encrypt"]["format"] == "luks"
+    assert shown["status"] == "available"
+    cli("volume", "delete", volume["id"])
+    wait_gone(cli, volume["id"])

@@ -8,7 +8,8 @@ dropped right after.
 
 A volume's pending snapshots ride on its desired state: once the volume exists, each wanted one is taken inside
 its file (under the volume's key) and reported `available`, each unwanted one dropped and reported `gone`. Both are
-idempotent on the driver, so a snapshot cut short by a restart is finished, and reported, exactly once.
+idempotent on the driver, so a snapshot cut short by a restart is finished, and reported, exactly once. A volume
+smaller than its desired size is grown to it (an extend), under the same rule.
 
 A PermanentError (the driver refuses the size, the image can never be had) reports the volume `error` with the
 message as its reason, and is not tried again until its desired state changes; anything else is retried with
@@ -167,8 +168,10 @@ class VolumeReconciler:
         stored = on_disk(doc.id)
         if stored in self.driver.list_volumes():
             info = self.driver.describe(stored)
-            if info.size_gib != doc.size or info.encrypted != doc.encrypted:
+            if info.size_gib > doc.size or info.encrypted != doc.encrypted:
                 raise PermanentError(f"volume {doc.id} exists on this host with another size or encryption")
+            if info.size_gib < doc.size:  # an extend (done before a restart cut its report short: nothing to do)
+                self._extend(doc, stored)
             self._converge_snapshots(doc, stored)
             return "available"
         self.driver.delete(stored)  # what a create cut short (the agent killed) left behind
@@ -183,6 +186,14 @@ class VolumeReconciler:
         log.info("volume %s made (%d GiB%s)", doc.id, doc.size, ", encrypted" if doc.encrypted else "")
         self._converge_snapshots(doc, stored)
         return "available"
+
+    def _extend(self, doc: VolumeDesired, stored: str) -> None:
+        key = self.controller.key(doc.id) if doc.encrypted else None
+        try:
+            self.driver.extend(stored, doc.size, key=key)
+        finally:
+            del key
+        log.info("volume %s grown to %d GiB", doc.id, doc.size)
 
     def _converge_snapshots(self, doc: VolumeDesired, stored: str) -> None:
         """Take or drop each pending snapshot, then report it. A snapshot the driver refuses for good is reported

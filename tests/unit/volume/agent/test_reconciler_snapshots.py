@@ -85,3 +85,23 @@ def test_a_snapshot_the_driver_refuses_is_reported_in_error_and_the_others_go_on
                                                    {"id": good, "wanted": "present"})), full=True))
     assert controller.snapshot_reports == [(bad, "error", "no room for a snapshot"), (good, "available", None)]
     assert controller.reports == [(vid, "available", None)]
+
+
+def test_a_bigger_desired_size_grows_the_volume_once(parts: Parts) -> None:
+    reconciler, driver, controller = parts
+    vid = _made(parts)
+    reconciler.apply(_desired(_doc(vid, seq=2, size=3), generation=2))
+    assert driver.describe(on_disk(vid)).size_gib == 3
+    restarted = VolumeReconciler("h1", driver, controller, reconciler.work_dir, backoff=NO_WAIT)
+    restarted.apply(_desired(_doc(vid, seq=2, size=3), generation=2, full=True))  # grown already: only reported
+    assert driver.describe(on_disk(vid)).size_gib == 3
+    assert controller.reports == [(vid, "available", None)] * 3
+
+
+def test_a_smaller_desired_size_is_an_error_and_the_file_is_kept(parts: Parts) -> None:
+    reconciler, driver, controller = parts
+    vid = uuid.uuid4().hex
+    reconciler.apply(_desired(_doc(vid, size=2), full=True))
+    reconciler.apply(_desired(_doc(vid, seq=2, size=1), generation=2))
+    assert driver.describe(on_disk(vid)).size_gib == 2
+    assert controller.reports[-1][1] == "error"

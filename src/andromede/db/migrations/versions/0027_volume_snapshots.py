@@ -1,4 +1,4 @@
-"""volume snapshots: a volume's contents frozen inside its file on its host
+"""volume snapshots (a volume's contents frozen inside its file on its host) and extends (the size being grown to)
 
 Revision ID: 0027_volume_snapshots
 Revises: 0026_volume_transfers
@@ -34,9 +34,13 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_volume_snapshots_project_id"), "volume_snapshots", ["project_id"])
     op.create_index(op.f("ix_volume_snapshots_volume_id"), "volume_snapshots", ["volume_id"])
+    with op.batch_alter_table("volumes") as batch:
+        batch.add_column(sa.Column("extending_to", sa.Integer(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("volumes") as batch:
+        batch.drop_column("extending_to")
     op.drop_index(op.f("ix_volume_snapshots_volume_id"), table_name="volume_snapshots")
     op.drop_index(op.f("ix_volume_snapshots_project_id"), table_name="volume_snapshots")
     op.drop_table("volume_snapshots")
