@@ -85,6 +85,24 @@ def volume_snapshots(scenario: Scenario) -> None:
     c("cinder snapshot metadata delete missing", "DELETE", f"{snapshot}/metadata/x", token=t, expect=404)
     c("cinder volume delete with a snapshot", "DELETE", f"{base}/volumes/{vid}", token=t, expect=400)
     c("cinder limits with a snapshot", "GET", f"{base}/limits", token=t, expect=200)
+    c("cinder volume create from another project's snapshot", "POST", f"{bob_base}/volumes", token=bob,
+      json={"volume": {"size": 1, "snapshot_id": sid}}, expect=404)
+    c("cinder volume create from a snapshot too small", "POST", f"{base}/volumes", token=t,
+      json={"volume": {"size": 0, "snapshot_id": sid}}, expect=400)
+    copies = [c(f"cinder volume create from {kind}", "POST", f"{base}/volumes", token=t,
+                json={"volume": {"name": f"golden-from-{kind}", **body}}, expect=202).json()["volume"]["id"]
+              for kind, body in (("snapshot", {"snapshot_id": sid}), ("source volume", {"source_volid": vid}))]
+    c("cinder volume create from a volume of another project", "POST", f"{bob_base}/volumes", token=bob,
+      json={"volume": {"size": 1, "source_volid": vid}}, expect=404)
+    c("cinder snapshot delete while a volume is made from it", "DELETE", snapshot, token=t, expect=400)
+    c("host desired volumes with copies", "GET", f"/internal/v1/hosts/{HOST}/volumes", token=h, expect=200)
+    for kind, copy in zip(("snapshot", "source volume"), copies, strict=True):
+        c(f"copy of {kind} observed available", "PUT", f"/internal/v1/volumes/{copy}/observed", token=h,
+          json={"status": "available"}, expect=200)
+        c(f"cinder volume show copy of {kind}", "GET", f"{base}/volumes/{copy}", token=t, expect=200)
+        c(f"copy of {kind} delete", "DELETE", f"{base}/volumes/{copy}", token=t, expect=202)
+        c(f"copy of {kind} observed gone", "PUT", f"/internal/v1/volumes/{copy}/observed", token=h,
+          json={"status": "gone"}, expect=200)
     c("cinder snapshot delete as another project", "DELETE", f"{bob_base}/snapshots/{sid}", token=bob, expect=404)
     c("cinder snapshot delete", "DELETE", snapshot, token=t, expect=202)
     c("cinder snapshot delete while deleting", "DELETE", snapshot, token=t, expect=400)

@@ -121,3 +121,35 @@ def test_extend_refuses_other_projects_shrinks_bad_bodies_and_quota(server: Serv
         _fault(mine.post(action, json={"os-extend": {"new_size": 5000}}), 413, "overLimit")
         shown = mine.get(f"/volume/v3/{victim}/volumes/{volume_id}").json()["volume"]
         assert shown["size"] == 1 and shown["status"] == "available"
+
+
+def test_another_projects_snapshot_or_volume_as_a_source_is_a_404(server: Server, admin: Admin) -> None:
+    owner, intruder = admin.account("member"), admin.account("member")
+    with _client(server, owner) as mine, _client(server, intruder) as theirs:
+        victim, own = _project_id(mine), _project_id(theirs)
+        volume_id = mine.post(f"/volume/v3/{victim}/volumes", json={"volume": {"size": 1}}).json()["volume"]["id"]
+        _wait_available(mine, victim, volume_id)
+        snapshot_id = mine.post(f"/volume/v3/{victim}/snapshots",
+                                json={"snapshot": {"volume_id": volume_id}}).json()["snapshot"]["id"]
+        _wait_snapshot(mine, victim, snapshot_id)
+        missing = "0" * 32
+        for source in ({"snapshot_id": snapshot_id}, {"source_volid": volume_id}, {"snapshot_id": missing},
+                       {"source_volid": missing}):
+            for project in (own, victim):
+                _fault(theirs.post(f"/volume/v3/{project}/volumes", json={"volume": {"size": 1, **source}}), 404,
+                       "itemNotFound")
+        assert theirs.get(f"/volume/v3/{own}/volumes").json() == {"volumes": []}
+
+        # The owner: smaller than the source, two sources, a bad id are Cinder's 400; nothing is made.
+        url = f"/volume/v3/{victim}/volumes"
+        grown = mine.post(f"/volume/v3/{victim}/volumes/{volume_id}/action", json={"os-extend": {"new_size": 2}})
+        assert grown.status_code == 202
+        _wait_available(mine, victim, volume_id)
+        poll_size = mine.get(f"{url}/{volume_id}").json()["volume"]["size"]
+        assert poll_size == 2
+        message = _fault(mine.post(url, json={"volume": {"size": 1, "source_volid": volume_id}}), 400, "badRequest")
+        assert "cannot be smaller" in message
+        for bad in ({"size": 1, "snapshot_id": snapshot_id, "source_volid": volume_id},
+                    {"size": 1, "snapshot_id": 5}, {"size": 1, "source_volid": ""}):
+            _fault(mine.post(url, json={"volume": bad}), 400, "badRequest")
+        assert [v["id"] for v in mine.get(url).json()["volumes"]] == [volume_id]

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from andromede.common.context import RequestContext
 from andromede.common.errors import Conflict, Forbidden, NotFound
-from andromede.contracts.volume import ImageSource, SnapshotDesired, VolumeDesired, VolumesDocument
+from andromede.contracts.volume import CloneSource, ImageSource, SnapshotDesired, VolumeDesired, VolumesDocument
 from andromede.db.engine import Database
 from andromede.hosts import service as hosts
 from andromede.hosts.credentials import require_own_host
@@ -60,7 +60,9 @@ def desired_doc(volume: Volume, disk_format: str | None,
     source = ImageSource(id=volume.image_id, disk_format=disk_format) if volume.image_id else None
     wanted_snapshots = tuple(SnapshotDesired(id=s.id, wanted="absent" if s.status == "deleting" else "present")
                              for s in pending or ())
-    return VolumeDesired(id=volume.id, size=volume.extending_to or volume.size,
+    clone_of = CloneSource(volume_id=volume.source_volume_id, snapshot_id=volume.source_snapshot_id) \
+        if volume.source_volume_id else None
+    return VolumeDesired(id=volume.id, size=volume.extending_to or volume.size, clone_of=clone_of,
                          encrypted=volume.encryption_key_id is not None,
                          wanted="absent" if volume.status == "deleting" else "present", source=source,
                          seq=volume.desired_seq, snapshots=wanted_snapshots)

@@ -33,6 +33,8 @@ class Volume(Base):
     snapshot_count: Mapped[int] = mapped_column(Integer, default=0)
     extending_to: Mapped[int | None] = mapped_column(Integer, nullable=True)  # GiB, while `extending`
     image_id: Mapped[str | None] = mapped_column(String(36), nullable=True)  # made from this image (imageRef)
+    source_volume_id: Mapped[str | None] = mapped_column(String(36), nullable=True)  # a copy of this volume...
+    source_snapshot_id: Mapped[str | None] = mapped_column(String(36), nullable=True)  # ...as this snapshot holds it
     # The host's desired generation at this volume's last change: its agent long-polls for what moved past it.
     desired_seq: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -44,12 +44,21 @@ def _metadata(value: object) -> dict[str, str]:
 def volume_create(body: object) -> dict[str, Any]:
     fields = _envelope(body, "volume")
     out: dict[str, Any] = {}
+    for source in ("snapshot_id", "source_volid"):
+        if fields.get(source) is not None:
+            if not isinstance(fields[source], str) or not fields[source]:
+                raise _invalid(source, fields[source], f"{fields[source]!r} is not of type 'string'")
+            out[source] = fields[source]
+    if sum(1 for key in ("snapshot_id", "source_volid", "imageRef") if fields.get(key) is not None) > 1:
+        raise BadRequest("Invalid input received: only one of snapshot_id, source_volid and imageRef may be given.")
     size = fields.get("size")
+    if size is None and ("snapshot_id" in out or "source_volid" in out):
+        size = 0  # the source's size (the service fills it in)
     if isinstance(size, str) and size.strip().isdigit():
         size = int(size)
     if isinstance(size, bool) or not isinstance(size, int):
         raise _invalid("size", size, f"{size!r} is not of type 'integer', 'string'")
-    if size < 1:
+    if size < 1 and not (size == 0 and fields.get("size") is None):
         raise _invalid("size", size, f"{size} is less than the minimum of 1")
     if size > 2 ** 31 - 1:
         raise _invalid("size", size, f"{size} is greater than the maximum of {2 ** 31 - 1}")
@@ -63,7 +72,7 @@ def volume_create(body: object) -> dict[str, Any]:
         if not isinstance(image_ref, str) or not image_ref.strip():
             raise _invalid("imageRef", image_ref, f"{image_ref!r} is not a valid image reference")
         out["image_id"] = image_ref.strip()
-    for unsupported in ("snapshot_id", "source_volid", "backup_id", "consistencygroup_id"):
+    for unsupported in ("backup_id", "consistencygroup_id"):
         if fields.get(unsupported):
             raise BadRequest(f"Invalid input received: creating a volume from {unsupported} is not supported yet.")
     return out

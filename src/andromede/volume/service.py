@@ -7,6 +7,7 @@ and only then do the row and its key go (the key's destruction yields the volume
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
@@ -122,11 +123,18 @@ def check_gigabytes(limits: Mapping[str, int], used: Mapping[str, int], size: in
 
 def create(session: Session, km: KeyManager, ctx: RequestContext, fields: Mapping[str, Any]) -> Volume:
     project_id = ctx.require_project()
+    source = _clone_source(session, ctx, fields)
+    if source is not None and not fields["size"]:
+        fields = {**fields, "size": source.size}
     vtype = find_type(session, fields["volume_type"], ctx) if fields.get("volume_type") \
-        else ensure_default_type(session)
+        else session.get(VolumeType, source.volume_type_id) if source is not None else ensure_default_type(session)
+    if vtype is None:
+        vtype = ensure_default_type(session)
     zone = fields.get("availability_zone") or DEFAULT_ZONE
     if zone != DEFAULT_ZONE:
         raise BadRequest(f"Invalid input received: Availability zone '{zone}' is invalid.")
+    if source is not None:
+        _check_clone(source, fields["size"], vtype)
     check_quota(session, project_id, fields["size"])
     image_id = fields.get("image_id")
     if image_id is not None:
@@ -140,7 +148,11 @@ def create(session: Session, km: KeyManager, ctx: RequestContext, fields: Mappin
                     description=fields.get("description"), size=fields["size"], status="creating",
                     attach_status="detached", volume_type_id=vtype.id, availability_zone=zone,
                     metadata_=dict(fields.get("metadata") or {}), encryption_key_id=key_id, image_id=image_id)
-    volume.host = placement.choose_host(session)
+    if source is not None:  # a full copy, made on the host that holds its source (file backend)
+        volume.source_volume_id, volume.source_snapshot_id = source.volume.id, fields.get("snapshot_id")
+        volume.host = source.volume.host
+    else:
+        volume.host = placement.choose_host(session)
     if volume.host is None:
         volume.status, volume.error_reason = "error", placement.NO_HOST
     session.add(volume)
@@ -148,6 +160,57 @@ def create(session: Session, km: KeyManager, ctx: RequestContext, fields: Mappin
         desired_changed(session, volume)
     session.flush()
     return volume
+
+
+@dataclass(frozen=True)
+class _Source:
+    volume: Volume
+    size: int  # GiB: the snapshot's, or the volume's
+    volume_type_id: str
+    kind: str  # "snapshot" or "source volume", as Cinder's messages name it
+
+
+def _clone_source(session: Session, ctx: RequestContext, fields: Mapping[str, Any]) -> _Source | None:
+    """The volume (or snapshot) the new one copies: the caller's, available (404 for another project's, as for
+    one that does not exist: Cinder answers so when a create body names it)."""
+    if fields.get("snapshot_id"):
+        snapshot = session.get(VolumeSnapshot, fields["snapshot_id"])
+        if snapshot is None or (snapshot.project_id != ctx.project_id and not ctx.is_admin):
+            raise NotFound(f"Snapshot {fields['snapshot_id']} could not be found.")
+        if snapshot.status != "available":
+            raise BadRequest("Invalid snapshot: Originating snapshot status must be one of 'available' values")
+        volume = session.get(Volume, snapshot.volume_id)
+        if volume is None:
+            raise NotFound(f"Snapshot {snapshot.id} could not be found.")
+        return _Source(volume, snapshot.size, volume.volume_type_id, "snapshot")
+    if fields.get("source_volid"):
+        volume = session.get(Volume, fields["source_volid"])
+        if volume is None or (volume.project_id != ctx.project_id and not ctx.is_admin):
+            raise NotFound(f"Volume {fields['source_volid']} could not be found.")
+        if volume.status != "available":
+            raise BadRequest(f"Invalid volume: Volume {volume.id} status must be available to be cloned, but "
+                             f"current status is: {volume.status}.")
+        return _Source(volume, volume.size, volume.volume_type_id, "source volume")
+    return None
+
+
+def _check_clone(source: _Source, size: int, vtype: VolumeType) -> None:
+    if size < source.size:
+        raise BadRequest(f"Invalid input received: Volume size '{size}'GB cannot be smaller than the {source.kind} "
+                         f"size {source.size}GB. They must be >= original {source.kind} size.")
+    if source.volume.host is None:
+        raise BadRequest(f"Invalid volume: Volume {source.volume.id} is on no host.")
+    if bool(vtype.encryption_provider) != (source.volume.encryption_key_id is not None):
+        raise BadRequest("Invalid input received: a copy of a volume keeps its source's encryption: the volume "
+                         "type must be encrypted exactly when the source is.")
+
+
+def has_clones_in_flight(session: Session, *, volume_id: str | None = None, snapshot_id: str | None = None) -> bool:
+    """A volume still being copied from this volume or snapshot: its source must stay until it is made."""
+    query = select(Volume.id).where(Volume.status == "creating")
+    query = query.where(Volume.source_snapshot_id == snapshot_id) if snapshot_id else \
+        query.where(Volume.source_volume_id == volume_id)
+    return session.scalars(query.limit(1)).first() is not None
 
 
 def _check_image(session: Session, ctx: RequestContext, image_id: str, size_gib: int) -> None:
@@ -184,7 +247,8 @@ def update(volume: Volume, fields: Mapping[str, Any]) -> None:
 
 
 def delete(session: Session, km: KeyManager, volume: Volume) -> None:
-    if volume.status not in _DELETABLE or volume.attach_status != "detached" or volume.snapshot_count:
+    if volume.status not in _DELETABLE or volume.attach_status != "detached" or volume.snapshot_count or \
+            has_clones_in_flight(session, volume_id=volume.id):
         raise BadRequest("Invalid volume: Volume status must be available or error or error_restoring or "
                          "error_extending or error_managing and must not be migrating, attached, belong to a "
                          "group, have snapshots, awaiting a transfer, or be disassociated from snapshots after "

@@ -82,7 +82,7 @@ def update(snapshot: VolumeSnapshot, fields: Mapping[str, Any]) -> None:
 
 
 def delete(session: Session, snapshot: VolumeSnapshot) -> None:
-    if snapshot.status not in _DELETABLE:
+    if snapshot.status not in _DELETABLE or service.has_clones_in_flight(session, snapshot_id=snapshot.id):
         raise BadRequest("Invalid snapshot: Snapshot status must be available or error and must not be part of a "
                          "group.")
     volume = session.get(Volume, snapshot.volume_id, with_for_update=True)

@@ -100,3 +100,33 @@ def test_a_volume_is_extended_on_its_host(server: Server, admin: Admin, tmp_path
     assert shown["status"] == "available"
     cli("volume", "delete", volume["id"])
     wait_gone(cli, volume["id"])
+
+
+def test_volumes_are_made_from_a_snapshot_and_from_a_volume(server: Server, admin: Admin, tmp_path: Path) -> None:
+    """`openstack volume create --snapshot` / `--source`: full copies on the source's host, each under its own
+    LUKS key (no backing file), at least the source's size."""
+    cli = cli_as(server, admin.account("member"), tmp_path)
+    volume = _json(cli("volume", "create", "--size", "1", "origin", "-f", "json"))
+    wait_status(cli, volume["id"], "available")
+    snap = _json(cli("volume", "snapshot", "create", "--volume", "origin", "s", "-f", "json"))
+    wait_snapshot(cli, snap["id"], "available")
+
+    from_snapshot = _json(cli("volume", "create", "--snapshot", "s", "--size", "2", "from-snap", "-f", "json"))
+    clone = _json(cli("volume", "create", "--source", "origin", "--size", "1", "clone", "-f", "json"))
+    shown = wait_status(cli, from_snapshot["id"], "available")
+    assert shown["snapshot_id"] == snap["id"] and shown["size"] == 2
+    shown = wait_status(cli, clone["id"], "available")
+    assert shown["source_volid"] == volume["id"]
+    for made, size in ((from_snapshot, 2), (clone, 1)):
+        info = qemu_info(volume_file(server, made["id"]))
+        assert info["virtual-size"] == size * 1024**3 and "backing-filename" not in info
+        assert info["format-specific"]["data"]["encrypt"]["format"] == "luks"
+
+    for made in (from_snapshot, clone):
+        cli("volume", "delete", made["id"])
+        wait_gone(cli, made["id"])
+    cli("volume", "snapshot", "delete", snap["id"])
+    poll(lambda: cli("volume", "snapshot", "show", snap["id"], check=False).returncode != 0,  # type: ignore
+         DEADLINE, "snapshot gone", interval=0.5)
+    cli("volume", "delete", volume["id"])
+    wait_gone(cli, volume["id"])

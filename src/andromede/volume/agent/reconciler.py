@@ -1,7 +1,8 @@
 """The volume agent's reconciler: make the host's volume files match the desired state, then report each one.
 
 Level-triggered, as compute's: each pass compares what the controller wants with what the driver holds. A wanted
-volume that is missing is created (blank, or from its image, which is downloaded for that one operation); an
+volume that is missing is created (blank, from its image, which is downloaded for that one operation, or as a
+full copy of another volume of the host or of its snapshot, re-encrypted under its own key); an
 unwanted one is deleted and reported `gone`; a whole desired state (at start, and at each resync) also deletes
 the files no volume of this host names (orphans). A volume's key is fetched for the operation that needs it and
 dropped right after.
@@ -177,7 +178,9 @@ class VolumeReconciler:
         self.driver.delete(stored)  # what a create cut short (the agent killed) left behind
         key = self.controller.key(doc.id) if doc.encrypted else None
         try:
-            if doc.source is None:
+            if doc.clone_of is not None:
+                self._copy(doc, stored, key)
+            elif doc.source is None:
                 self.driver.create(stored, doc.size, key=key)
             else:
                 self._from_image(doc, stored, key)
@@ -186,6 +189,21 @@ class VolumeReconciler:
         log.info("volume %s made (%d GiB%s)", doc.id, doc.size, ", encrypted" if doc.encrypted else "")
         self._converge_snapshots(doc, stored)
         return "available"
+
+    def _copy(self, doc: VolumeDesired, stored: str, key: bytes | None) -> None:
+        """A full copy of another volume of this host (now, or as its snapshot holds it) under this one's key."""
+        clone_of = doc.clone_of
+        assert clone_of is not None
+        source = on_disk(clone_of.volume_id)
+        source_key = self.controller.key(clone_of.volume_id) if doc.encrypted else None
+        try:
+            if clone_of.snapshot_id is None:
+                self.driver.clone(stored, source, source_key=source_key, key=key, size_gib=doc.size)
+            else:
+                self.driver.create_from_snapshot(stored, source, on_disk(clone_of.snapshot_id), source_key=source_key,
+                                                 key=key, size_gib=doc.size)
+        finally:
+            del source_key
 
     def _extend(self, doc: VolumeDesired, stored: str) -> None:
         key = self.controller.key(doc.id) if doc.encrypted else None

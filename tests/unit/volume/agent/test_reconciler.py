@@ -48,9 +48,9 @@ class FakeController:
 
 
 def _doc(volume_id: str, *, seq: int = 1, wanted: str = "present", size: int = 1, encrypted: bool = True,
-         source: dict | None = None, snapshots: tuple[dict, ...] = ()) -> dict:
+         source: dict | None = None, snapshots: tuple[dict, ...] = (), clone_of: dict | None = None) -> dict:
     return {"id": volume_id, "size": size, "encrypted": encrypted, "wanted": wanted, "source": source, "seq": seq,
-            "snapshots": list(snapshots)}
+            "snapshots": list(snapshots), "clone_of": clone_of}
 
 
 def _desired(*docs: dict, generation: int = 1, full: bool = False) -> Desired[VolumesDocument]:

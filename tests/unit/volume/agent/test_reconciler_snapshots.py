@@ -105,3 +105,26 @@ def test_a_smaller_desired_size_is_an_error_and_the_file_is_kept(parts: Parts) -
     reconciler.apply(_desired(_doc(vid, seq=2, size=1), generation=2))
     assert driver.describe(on_disk(vid)).size_gib == 2
     assert controller.reports[-1][1] == "error"
+
+
+def test_a_clone_and_a_volume_from_a_snapshot_are_full_copies_under_their_own_key(parts: Parts) -> None:
+    reconciler, driver, controller = parts
+    vid, sid = _made(parts), uuid.uuid4().hex
+    driver.write(on_disk(vid), 0, b"frozen", key=KEY)
+    reconciler.apply(_desired(_doc(vid, seq=2, snapshots=({"id": sid, "wanted": "present"},)), generation=2))
+    driver.write(on_disk(vid), 0, b"later!", key=KEY)
+    from_snapshot, clone = uuid.uuid4().hex, uuid.uuid4().hex
+    reconciler.apply(_desired(_doc(from_snapshot, seq=3, size=2, clone_of={"volume_id": vid, "snapshot_id": sid}),
+                              _doc(clone, seq=3, clone_of={"volume_id": vid}), generation=3))
+    assert driver.read(on_disk(from_snapshot), 0, 6, key=KEY) == b"frozen"
+    assert driver.describe(on_disk(from_snapshot)).size_gib == 2
+    assert driver.read(on_disk(clone), 0, 6, key=KEY) == b"later!"
+    assert driver.describe(on_disk(clone)).snapshots == ()
+    assert (from_snapshot, "available", None) in controller.reports and (clone, "available", None) in controller.reports
+
+
+def test_a_copy_of_a_volume_missing_from_the_host_is_an_error(parts: Parts) -> None:
+    reconciler, _, controller = parts
+    vid = uuid.uuid4().hex
+    reconciler.apply(_desired(_doc(vid, clone_of={"volume_id": uuid.uuid4().hex}), full=True))
+    assert controller.reports[-1][:2] == (vid, "error")

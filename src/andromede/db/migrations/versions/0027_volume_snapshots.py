@@ -1,4 +1,5 @@
-"""volume snapshots (a volume's contents frozen inside its file on its host) and extends (the size being grown to)
+"""volume snapshots (a volume's contents frozen inside its file on its host) extends (the size being grown to) and
+clones (the volume or snapshot a volume is copied from)
 
 Revision ID: 0027_volume_snapshots
 Revises: 0026_volume_transfers
@@ -36,10 +37,14 @@ def upgrade() -> None:
     op.create_index(op.f("ix_volume_snapshots_volume_id"), "volume_snapshots", ["volume_id"])
     with op.batch_alter_table("volumes") as batch:
         batch.add_column(sa.Column("extending_to", sa.Integer(), nullable=True))
+        batch.add_column(sa.Column("source_volume_id", sa.String(length=36), nullable=True))
+        batch.add_column(sa.Column("source_snapshot_id", sa.String(length=36), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("volumes") as batch:
+        batch.drop_column("source_snapshot_id")
+        batch.drop_column("source_volume_id")
         batch.drop_column("extending_to")
     op.drop_index(op.f("ix_volume_snapshots_volume_id"), table_name="volume_snapshots")
     op.drop_index(op.f("ix_volume_snapshots_project_id"), table_name="volume_snapshots")
