@@ -153,3 +153,22 @@ def test_another_projects_snapshot_or_volume_as_a_source_is_a_404(server: Server
                     {"size": 1, "snapshot_id": 5}, {"size": 1, "source_volid": ""}):
             _fault(mine.post(url, json={"volume": bad}), 400, "badRequest")
         assert [v["id"] for v in mine.get(url).json()["volumes"]] == [volume_id]
+
+
+def test_a_transfer_hands_the_snapshots_over_with_the_volume(server: Server, admin: Admin) -> None:
+    giver, taker = admin.account("member"), admin.account("member")
+    with _client(server, giver) as mine, _client(server, taker) as theirs:
+        victim, own = _project_id(mine), _project_id(theirs)
+        volume_id = mine.post(f"/volume/v3/{victim}/volumes", json={"volume": {"size": 1}}).json()["volume"]["id"]
+        _wait_available(mine, victim, volume_id)
+        snapshot_id = mine.post(f"/volume/v3/{victim}/snapshots",
+                                json={"snapshot": {"volume_id": volume_id}}).json()["snapshot"]["id"]
+        _wait_snapshot(mine, victim, snapshot_id)
+        offer = mine.post(f"/volume/v3/{victim}/os-volume-transfer",
+                          json={"transfer": {"volume_id": volume_id}}).json()["transfer"]
+        taken = theirs.post(f"/volume/v3/{own}/os-volume-transfer/{offer['id']}/accept",
+                            json={"accept": {"auth_key": offer["auth_key"]}})
+        assert taken.status_code == 202, taken.text
+        assert [s["id"] for s in theirs.get(f"/volume/v3/{own}/snapshots").json()["snapshots"]] == [snapshot_id]
+        assert mine.get(f"/volume/v3/{victim}/snapshots").json() == {"snapshots": []}
+        _fault(mine.get(f"/volume/v3/{victim}/snapshots/{snapshot_id}"), 404, "itemNotFound")

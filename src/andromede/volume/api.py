@@ -309,7 +309,7 @@ async def accept_transfer(project_id: str, transfer_id: str, request: Request,
 _SNAPSHOT_SORT = {"created_at", "updated_at", "name", "id", "size", "status"}
 
 
-def _snapshot_view(ctx: RequestContext, snapshot: VolumeSnapshot, *, detail: bool = True) -> dict:
+def _snapshot_view(snapshot: VolumeSnapshot, *, detail: bool = True) -> dict:
     view: dict[str, Any] = {
         "id": snapshot.id, "created_at": isotime(snapshot.created_at), "updated_at": isotime(snapshot.updated_at),
         "name": snapshot.name, "description": snapshot.description, "volume_id": snapshot.volume_id,
@@ -350,7 +350,7 @@ def create_snapshot(project_id: str, request: Request, body: bytes = Depends(raw
     project_id = _project(ctx, project_id)
     fields = schemas.snapshot_create(json_body.decode(body))
     with _db(request) as session:
-        return {"snapshot": _snapshot_view(ctx, snapshots.create(session, ctx, fields))}
+        return {"snapshot": _snapshot_view(snapshots.create(session, ctx, fields))}
 
 
 @router.get("/v3/{project_id}/snapshots")
@@ -361,7 +361,7 @@ def list_snapshots(project_id: str, request: Request, ctx: RequestContext = Depe
     detail = request.url.path.endswith("/detail")
     with _db(request) as session:
         rows = _filtered_snapshots(request, ctx, session, project_id)
-        return {"snapshots": [_snapshot_view(ctx, s, detail=detail) for s in rows]}
+        return {"snapshots": [_snapshot_view(s, detail=detail) for s in rows]}
 
 
 @router.get("/v3/{project_id}/snapshots/{snapshot_id}")
@@ -370,7 +370,7 @@ def show_snapshot(project_id: str, snapshot_id: str, request: Request,
     enforce(ctx, "volume:get_snapshot")
     project_id = _project(ctx, project_id)
     with _db(request) as session:
-        return {"snapshot": _snapshot_view(ctx, snapshots.find(session, ctx, snapshot_id))}
+        return {"snapshot": _snapshot_view(snapshots.find(session, ctx, snapshot_id))}
 
 
 @router.put("/v3/{project_id}/snapshots/{snapshot_id}")
@@ -382,7 +382,7 @@ def update_snapshot(project_id: str, snapshot_id: str, request: Request, body: b
         snapshot = snapshots.find(session, ctx, snapshot_id)
         snapshots.update(snapshot, schemas.snapshot_update(json_body.decode(body)))
         session.flush()
-        return {"snapshot": _snapshot_view(ctx, snapshot)}
+        return {"snapshot": _snapshot_view(snapshot)}
 
 
 @router.delete("/v3/{project_id}/snapshots/{snapshot_id}", status_code=202)
