@@ -40,6 +40,92 @@ def password_body(name: str, password: str, project: str | None = None) -> dict:
     return body
 
 
+def volume_snapshots(scenario: Scenario) -> None:
+    """Issue 16, volume snapshots: alice snapshots a volume; the scenario plays the host's agent taking and dropping
+    it through the internal API."""
+    c, t, h, bob = scenario.call, scenario.alice_token, scenario.host_token, scenario.bob_token
+    base, bob_base = f"/volume/v3/{scenario.project_a['id']}", f"/volume/v3/{scenario.project_b['id']}"
+    vid = c("snapshot volume create", "POST", f"{base}/volumes", token=t,
+            json={"volume": {"size": 1, "name": "golden-snapshotted"}}, expect=202).json()["volume"]["id"]
+    c("snapshot volume observed available", "PUT", f"/internal/v1/volumes/{vid}/observed", token=h,
+      json={"status": "available"}, expect=200)
+    c("cinder snapshot create bad body", "POST", f"{base}/snapshots", token=t, json={"snapshot": {}}, expect=400)
+    c("cinder snapshot create of another project's volume", "POST", f"{bob_base}/snapshots", token=bob,
+      json={"snapshot": {"volume_id": vid}}, expect=404)
+    made = c("cinder snapshot create", "POST", f"{base}/snapshots", token=t, json={"snapshot": {
+        "volume_id": vid, "name": "golden-snapshot", "description": "d", "force": False,
+        "metadata": {"k": "v"}}}, expect=202).json()["snapshot"]
+    sid, snapshot = made["id"], f"{base}/snapshots/{made['id']}"
+    c("host desired volumes with a snapshot", "GET", f"/internal/v1/hosts/{HOST}/volumes", token=h, expect=200)
+    observed = f"/internal/v1/snapshots/{sid}/observed"
+    c("snapshot observed bad body", "PUT", observed, token=h, json={"status": "frozen"}, expect=400)
+    c("snapshot observed missing", "PUT", f"/internal/v1/snapshots/{MISSING}/observed", token=h,
+      json={"status": "available"}, expect=404)
+    c("snapshot observed available", "PUT", observed, token=h, json={"status": "available"}, expect=200)
+    c("cinder snapshot list", "GET", f"{base}/snapshots", token=t, expect=200)
+    c("cinder snapshot list detail", "GET", f"{base}/snapshots/detail?volume_id={vid}", token=t, expect=200)
+    c("cinder snapshot list bad sort", "GET", f"{base}/snapshots/detail?sort=colour", token=t, expect=400)
+    c("cinder snapshot list as another project", "GET", f"{base}/snapshots", token=bob, expect=404)
+    c("cinder snapshot show", "GET", snapshot, token=t, expect=200)
+    c("cinder snapshot show as another project", "GET", f"{bob_base}/snapshots/{sid}", token=bob, expect=404)
+    c("cinder snapshot update", "PUT", snapshot, token=t, json={"snapshot": {"name": "golden-renamed"}},
+      expect=200)
+    c("cinder snapshot update bad body", "PUT", snapshot, token=t, json={"snapshot": {"name": 3}}, expect=400)
+    c("cinder snapshot metadata", "GET", f"{snapshot}/metadata", token=t, expect=200)
+    c("cinder snapshot metadata as another project", "GET", f"{bob_base}/snapshots/{sid}/metadata", token=bob,
+      expect=404)
+    c("cinder snapshot metadata merge", "POST", f"{snapshot}/metadata", token=t, json={"metadata": {"x": "y"}},
+      expect=200)
+    c("cinder snapshot metadata merge bad body", "POST", f"{snapshot}/metadata", token=t,
+      json={"metadata": {"x": 1}}, expect=400)
+    c("cinder snapshot metadata replace", "PUT", f"{snapshot}/metadata", token=t, json={"metadata": {"x": "z"}},
+      expect=200)
+    c("cinder snapshot metadata bad body", "PUT", f"{snapshot}/metadata", token=t, json={"meta": {}}, expect=400)
+    c("cinder snapshot metadata delete", "DELETE", f"{snapshot}/metadata/x", token=t, expect=200)
+    c("cinder snapshot metadata delete missing", "DELETE", f"{snapshot}/metadata/x", token=t, expect=404)
+    c("cinder volume delete with a snapshot", "DELETE", f"{base}/volumes/{vid}", token=t, expect=400)
+    c("cinder limits with a snapshot", "GET", f"{base}/limits", token=t, expect=200)
+    c("cinder volume create from another project's snapshot", "POST", f"{bob_base}/volumes", token=bob,
+      json={"volume": {"size": 1, "snapshot_id": sid}}, expect=404)
+    c("cinder volume create from a snapshot too small", "POST", f"{base}/volumes", token=t,
+      json={"volume": {"size": 0, "snapshot_id": sid}}, expect=400)
+    copies = [c(f"cinder volume create from {kind}", "POST", f"{base}/volumes", token=t,
+                json={"volume": {"name": f"golden-from-{kind}", **body}}, expect=202).json()["volume"]["id"]
+              for kind, body in (("snapshot", {"snapshot_id": sid}), ("source volume", {"source_volid": vid}))]
+    c("cinder volume create from a volume of another project", "POST", f"{bob_base}/volumes", token=bob,
+      json={"volume": {"size": 1, "source_volid": vid}}, expect=404)
+    c("cinder snapshot delete while a volume is made from it", "DELETE", snapshot, token=t, expect=400)
+    c("host desired volumes with copies", "GET", f"/internal/v1/hosts/{HOST}/volumes", token=h, expect=200)
+    for kind, copy in zip(("snapshot", "source volume"), copies, strict=True):
+        c(f"copy of {kind} observed available", "PUT", f"/internal/v1/volumes/{copy}/observed", token=h,
+          json={"status": "available"}, expect=200)
+        c(f"cinder volume show copy of {kind}", "GET", f"{base}/volumes/{copy}", token=t, expect=200)
+        c(f"copy of {kind} delete", "DELETE", f"{base}/volumes/{copy}", token=t, expect=202)
+        c(f"copy of {kind} observed gone", "PUT", f"/internal/v1/volumes/{copy}/observed", token=h,
+          json={"status": "gone"}, expect=200)
+    c("cinder snapshot delete as another project", "DELETE", f"{bob_base}/snapshots/{sid}", token=bob, expect=404)
+    c("cinder snapshot delete", "DELETE", snapshot, token=t, expect=202)
+    c("cinder snapshot delete while deleting", "DELETE", snapshot, token=t, expect=400)
+    c("snapshot observed gone", "PUT", observed, token=h, json={"status": "gone"}, expect=200)
+    c("cinder snapshot show gone", "GET", snapshot, token=t, expect=404)
+    action = f"{base}/volumes/{vid}/action"
+    c("cinder volume extend bad body", "POST", action, token=t, json={"os-extend": {"new_size": "x"}}, expect=400)
+    c("cinder volume extend as another project", "POST", f"{bob_base}/volumes/{vid}/action", token=bob,
+      json={"os-extend": {"new_size": 2}}, expect=404)
+    c("cinder volume extend not bigger", "POST", action, token=t, json={"os-extend": {"new_size": 1}}, expect=400)
+    c("cinder volume extend", "POST", action, token=t, json={"os-extend": {"new_size": 2}}, expect=202)
+    c("cinder volume show extending", "GET", f"{base}/volumes/{vid}", token=t, expect=200)
+    c("cinder volume extend while extending", "POST", action, token=t, json={"os-extend": {"new_size": 3}},
+      expect=400)
+    c("host desired volumes with an extend", "GET", f"/internal/v1/hosts/{HOST}/volumes", token=h, expect=200)
+    c("extend volume observed available", "PUT", f"/internal/v1/volumes/{vid}/observed", token=h,
+      json={"status": "available"}, expect=200)
+    c("cinder volume show extended", "GET", f"{base}/volumes/{vid}", token=t, expect=200)
+    c("snapshot volume delete", "DELETE", f"{base}/volumes/{vid}", token=t, expect=202)
+    c("snapshot volume observed gone", "PUT", f"/internal/v1/volumes/{vid}/observed", token=h,
+      json={"status": "gone"}, expect=200)
+
+
 def run(server: Server) -> Recorder:
     with server.http() as client:
         rec = Recorder(client)
@@ -56,6 +142,7 @@ def run(server: Server) -> Recorder:
         volume_agent(played)
         volume_transfers(played)
         volume_attachments(played)
+        volume_snapshots(played)
         return rec
 
 

@@ -21,6 +21,22 @@ class ImageSource(Contract):
     disk_format: str | None = None
 
 
+class CloneSource(Contract):
+    """The volume (on the same host) a volume is a copy of: its contents now, or as its snapshot holds them. The
+    copy is re-encrypted under the new volume's own key; the agent fetches the source's key too."""
+
+    volume_id: str
+    snapshot_id: str | None = None
+
+
+class SnapshotDesired(Contract):
+    """A snapshot of the volume being taken (`present`) or deleted (`absent`); one that is settled is not listed.
+    The agent reports it `available`/`error` or `gone` (`error` while deleting: error_deleting)."""
+
+    id: str
+    wanted: Wanted
+
+
 class VolumeDesired(Contract):
     """One volume as its host must hold it. `seq` moves with every change of its desired state."""
 
@@ -30,6 +46,8 @@ class VolumeDesired(Contract):
     wanted: Wanted
     source: ImageSource | None = None  # None: blank
     seq: int
+    snapshots: tuple[SnapshotDesired, ...] = ()  # pending ones, taken or deleted once the volume exists
+    clone_of: CloneSource | None = None  # made as a copy of another volume (then `source` is None)
 
 
 class VolumesDocument(Contract):

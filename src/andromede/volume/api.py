@@ -22,13 +22,14 @@ from andromede.servicekit import json_body
 from andromede.servicekit.deps import context, raw_body
 from andromede.servicekit.microversions import Microversions
 from andromede.servicekit.service_app import service_app
-from andromede.volume import attachments, schemas, service, transfers, types
+from andromede.volume import actions, attachments, schemas, service, snapshots, transfers, types
 from andromede.volume.microversion import MAX_VERSION, MIN_VERSION, VERSIONS, text
-from andromede.volume.models import Volume, VolumeTransfer, VolumeType
+from andromede.volume.models import Volume, VolumeSnapshot, VolumeTransfer, VolumeType
 
 router = APIRouter()
 _NO_PROJECT = "-"  # what a project-less URL (Cinder 3.67, what the SDK uses with a system token) stands for
-_COLLECTIONS = ("volumes", "types", "limits", "os-quota-sets", "os-availability-zone", "os-volume-transfer")
+_COLLECTIONS = ("volumes", "types", "limits", "os-quota-sets", "os-availability-zone", "os-volume-transfer",
+                "snapshots")
 
 
 def _db(request: Request) -> AbstractContextManager[Session]:
@@ -86,7 +87,8 @@ def _volume_view(request: Request, ctx: RequestContext, volume: Volume, vtype: V
         "status": volume.status, "availability_zone": volume.availability_zone,
         "created_at": isotime(volume.created_at), "updated_at": isotime(volume.updated_at),
         "attachments": attachments.cinder_view(volume),
-        "volume_type": vtype.name if vtype else None, "snapshot_id": None, "source_volid": None,
+        "volume_type": vtype.name if vtype else None, "snapshot_id": volume.source_snapshot_id,
+        "source_volid": volume.source_volume_id if not volume.source_snapshot_id else None,
         "metadata": volume.metadata_, "user_id": volume.user_id, "bootable": "true" if volume.image_id else "false",
         "encrypted": volume.encryption_key_id is not None, "replication_status": None, "consistencygroup_id": None,
         "multiattach": False, "migration_status": None, "os-vol-tenant-attr:tenant_id": volume.project_id,
@@ -214,6 +216,19 @@ def delete_volume_metadata(project_id: str, volume_id: str, key: str, request: R
     return Response(status_code=200)
 
 
+@router.post("/v3/{project_id}/volumes/{volume_id}/action", status_code=202)
+def volume_action(project_id: str, volume_id: str, request: Request, body: bytes = Depends(raw_body),
+                  ctx: RequestContext = Depends(context)) -> Response:
+    """Cinder's volume actions; os-extend only for now."""
+    enforce(ctx, "volume:extend")
+    project_id = _project(ctx, project_id)
+    argument = actions.parse(json_body.decode(body))
+    with _db(request) as session:
+        volume = service.find(session, ctx, volume_id)
+        actions.extend(session, volume, actions.new_size(argument))
+    return Response(status_code=202)
+
+
 @router.delete("/v3/{project_id}/volumes/{volume_id}", status_code=202)
 def delete_volume(project_id: str, volume_id: str, request: Request,
                   ctx: RequestContext = Depends(context)) -> Response:
@@ -288,6 +303,134 @@ def accept_transfer(project_id: str, transfer_id: str, request: Request, ctx: Re
     with _db(request) as session:
         transfer = transfers.accept(session, request.app.state.km, ctx, transfer_id, auth_key)
         return {"transfer": _transfer_view(request, transfer, detail=False)}
+
+
+# ---- snapshots ---------------------------------------------------------------------------------------------
+
+_SNAPSHOT_SORT = {"created_at", "updated_at", "name", "id", "size", "status"}
+
+
+def _snapshot_view(snapshot: VolumeSnapshot, *, detail: bool = True) -> dict:
+    view: dict[str, Any] = {
+        "id": snapshot.id, "created_at": isotime(snapshot.created_at), "updated_at": isotime(snapshot.updated_at),
+        "name": snapshot.name, "description": snapshot.description, "volume_id": snapshot.volume_id,
+        "status": snapshot.status, "size": snapshot.size, "metadata": snapshot.metadata_}
+    if detail:
+        view.update({"os-extended-snapshot-attributes:progress": "100%" if snapshot.status == "available" else "0%",
+                     "os-extended-snapshot-attributes:project_id": snapshot.project_id,
+                     "user_id": snapshot.user_id, "group_snapshot_id": None, "consumes_quota": True})
+    return view
+
+
+def _filtered_snapshots(request: Request, ctx: RequestContext, session: Session,
+                        project_id: str) -> list[VolumeSnapshot]:
+    params = request.query_params
+    query = select(VolumeSnapshot)
+    if not (ctx.is_admin and params.get("all_tenants", "0").lower() in ("1", "true")):
+        query = query.where(VolumeSnapshot.project_id == project_id)
+    for field in ("name", "status", "volume_id"):
+        if params.get(field) is not None:
+            query = query.where(getattr(VolumeSnapshot, field) == params[field])
+    rows = list(session.scalars(query))
+    key, reverse = schemas.sort(params.get("sort"), params.get("sort_key"), params.get("sort_dir"))
+    rows.sort(key=lambda s: (getattr(s, key) is None, getattr(s, key) or "", s.id), reverse=reverse)
+    marker = params.get("marker")
+    if marker:
+        ids = [s.id for s in rows]
+        if marker not in ids:
+            raise NotFound(f"Marker {marker} could not be found.")
+        rows = rows[ids.index(marker) + 1:]
+    limit = schemas.limit(params.get("limit"))
+    return rows if limit is None else rows[:limit]
+
+
+@router.post("/v3/{project_id}/snapshots", status_code=202)
+def create_snapshot(project_id: str, request: Request, body: bytes = Depends(raw_body),
+                    ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "volume:create_snapshot")
+    project_id = _project(ctx, project_id)
+    fields = schemas.snapshot_create(json_body.decode(body))
+    with _db(request) as session:
+        return {"snapshot": _snapshot_view(snapshots.create(session, ctx, fields))}
+
+
+@router.get("/v3/{project_id}/snapshots")
+@router.get("/v3/{project_id}/snapshots/detail")
+def list_snapshots(project_id: str, request: Request, ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "volume:get_all_snapshots")
+    project_id = _project(ctx, project_id)
+    detail = request.url.path.endswith("/detail")
+    with _db(request) as session:
+        rows = _filtered_snapshots(request, ctx, session, project_id)
+        return {"snapshots": [_snapshot_view(s, detail=detail) for s in rows]}
+
+
+@router.get("/v3/{project_id}/snapshots/{snapshot_id}")
+def show_snapshot(project_id: str, snapshot_id: str, request: Request,
+                  ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "volume:get_snapshot")
+    project_id = _project(ctx, project_id)
+    with _db(request) as session:
+        return {"snapshot": _snapshot_view(snapshots.find(session, ctx, snapshot_id))}
+
+
+@router.put("/v3/{project_id}/snapshots/{snapshot_id}")
+def update_snapshot(project_id: str, snapshot_id: str, request: Request, body: bytes = Depends(raw_body),
+                    ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "volume:update_snapshot")
+    project_id = _project(ctx, project_id)
+    with _db(request) as session:
+        snapshot = snapshots.find(session, ctx, snapshot_id)
+        snapshots.update(snapshot, schemas.snapshot_update(json_body.decode(body)))
+        session.flush()
+        return {"snapshot": _snapshot_view(snapshot)}
+
+
+@router.delete("/v3/{project_id}/snapshots/{snapshot_id}", status_code=202)
+def delete_snapshot(project_id: str, snapshot_id: str, request: Request,
+                    ctx: RequestContext = Depends(context)) -> Response:
+    enforce(ctx, "volume:delete_snapshot")
+    project_id = _project(ctx, project_id)
+    with _db(request) as session:
+        snapshots.delete(session, snapshots.find(session, ctx, snapshot_id))
+    return Response(status_code=202)
+
+
+@router.get("/v3/{project_id}/snapshots/{snapshot_id}/metadata")
+def get_snapshot_metadata(project_id: str, snapshot_id: str, request: Request,
+                          ctx: RequestContext = Depends(context)) -> dict:
+    enforce(ctx, "volume:get_snapshot_metadata")
+    project_id = _project(ctx, project_id)
+    with _db(request) as session:
+        return {"metadata": snapshots.find(session, ctx, snapshot_id).metadata_}
+
+
+@router.post("/v3/{project_id}/snapshots/{snapshot_id}/metadata")
+@router.put("/v3/{project_id}/snapshots/{snapshot_id}/metadata")
+def set_snapshot_metadata(project_id: str, snapshot_id: str, request: Request, body: bytes = Depends(raw_body),
+                          ctx: RequestContext = Depends(context)) -> dict:
+    """POST merges keys into the snapshot's metadata, PUT replaces it (Cinder's snapshot metadata API)."""
+    enforce(ctx, "volume:update_snapshot_metadata")
+    project_id = _project(ctx, project_id)
+    with _db(request) as session:
+        snapshot = snapshots.find(session, ctx, snapshot_id)
+        given = schemas.metadata_body(json_body.decode(body))
+        merged = given if request.method == "PUT" else {**snapshot.metadata_, **given}
+        snapshots.update(snapshot, {"metadata": merged})
+        return {"metadata": snapshot.metadata_}
+
+
+@router.delete("/v3/{project_id}/snapshots/{snapshot_id}/metadata/{key}")
+def delete_snapshot_metadata(project_id: str, snapshot_id: str, key: str, request: Request,
+                             ctx: RequestContext = Depends(context)) -> Response:
+    enforce(ctx, "volume:delete_snapshot_metadata")
+    project_id = _project(ctx, project_id)
+    with _db(request) as session:
+        snapshot = snapshots.find(session, ctx, snapshot_id)
+        if key not in snapshot.metadata_:
+            raise NotFound(f"Metadata item was not found: {key}")
+        snapshots.update(snapshot, {"metadata": {k: v for k, v in snapshot.metadata_.items() if k != key}})
+    return Response(status_code=200)
 
 
 # ---- types, zones, quotas, limits ------------------------------------------------------------------------------

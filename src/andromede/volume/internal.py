@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from andromede.common.context import RequestContext
 from andromede.common.errors import Conflict, Forbidden, NotFound
-from andromede.contracts.volume import ImageSource, VolumeDesired, VolumesDocument
+from andromede.contracts.volume import CloneSource, ImageSource, SnapshotDesired, VolumeDesired, VolumesDocument
 from andromede.db.engine import Database
 from andromede.hosts import service as hosts
 from andromede.hosts.credentials import require_own_host
@@ -31,8 +31,8 @@ from andromede.kms.component import KeyManager
 from andromede.policy import enforce
 from andromede.servicekit.deps import context
 from andromede.servicekit.descriptor import InternalRoutes
-from andromede.volume import placement, service
-from andromede.volume.models import Volume
+from andromede.volume import placement, service, snapshots
+from andromede.volume.models import Volume, VolumeSnapshot
 
 router = APIRouter(prefix="/v1")
 MAX_WAIT_S = 30.0
@@ -55,11 +55,17 @@ def _on_host(volume: Volume | None, host: str | None) -> Volume:
     return volume
 
 
-def desired_doc(volume: Volume, disk_format: str | None) -> VolumeDesired:
+def desired_doc(volume: Volume, disk_format: str | None,
+                pending: list[VolumeSnapshot] | None = None) -> VolumeDesired:
     source = ImageSource(id=volume.image_id, disk_format=disk_format) if volume.image_id else None
-    return VolumeDesired(id=volume.id, size=volume.size, encrypted=volume.encryption_key_id is not None,
+    wanted_snapshots = tuple(SnapshotDesired(id=s.id, wanted="absent" if s.status == "deleting" else "present")
+                             for s in pending or ())
+    clone_of = CloneSource(volume_id=volume.source_volume_id, snapshot_id=volume.source_snapshot_id) \
+        if volume.source_volume_id else None
+    return VolumeDesired(id=volume.id, size=volume.extending_to or volume.size, clone_of=clone_of,
+                         encrypted=volume.encryption_key_id is not None,
                          wanted="absent" if volume.status == "deleting" else "present", source=source,
-                         seq=volume.desired_seq)
+                         seq=volume.desired_seq, snapshots=wanted_snapshots)
 
 
 def _note_agent(db: Database, host: str) -> None:
@@ -80,10 +86,11 @@ def _changes(db: Database, host: str, since: int) -> dict | None:
             query = query.where(Volume.desired_seq > since)
         volumes = list(session.scalars(query))
         found = images.booted_images(session, {v.image_id for v in volumes if v.image_id})
+        pending = snapshots.pending(session, {v.id for v in volumes})
         docs = []
         for volume in volumes:
             image = found.get(volume.image_id) if volume.image_id else None
-            docs.append(desired_doc(volume, image.disk_format if image else None))
+            docs.append(desired_doc(volume, image.disk_format if image else None, pending.get(volume.id)))
         return VolumesDocument(generation=generation, full=since == 0, volumes=tuple(docs)).wire()
 
 
@@ -108,6 +115,22 @@ def observed(volume_id: str, body: ObservedReport, request: Request, ctx: Reques
         service.apply_observed(session, request.app.state.volume_km, volume, body.status, body.reason)
         return {"id": volume_id, "status": "gone" if body.status == "gone" and volume.status == "deleting"
                 else volume.status}
+
+
+@router.put("/snapshots/{snapshot_id}/observed")
+def snapshot_observed(snapshot_id: str, body: ObservedReport, request: Request,
+                      ctx: RequestContext = Depends(context)) -> dict:
+    """What the agent did with a snapshot of a volume on its host; another host's snapshot is missing to it."""
+    enforce(ctx, "internal:agent")
+    with _db(request).session() as session:
+        snapshot = session.get(VolumeSnapshot, snapshot_id)
+        volume = session.get(Volume, snapshot.volume_id) if snapshot is not None else None
+        if snapshot is None or volume is None or ctx.host is None or volume.host != ctx.host:
+            raise NotFound("Snapshot could not be found.")
+        before = snapshot.status
+        snapshots.apply_observed(session, snapshot, body.status, body.reason)
+        gone = body.status == "gone" and before == "deleting"
+        return {"id": snapshot_id, "status": "gone" if gone else snapshot.status}
 
 
 @router.get("/hosts/{host}/volumes/{volume_id}/key")

@@ -31,9 +31,32 @@ class Volume(Base):
     encryption_key_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     host: Mapped[str | None] = mapped_column(String(255), nullable=True, index=True)
     snapshot_count: Mapped[int] = mapped_column(Integer, default=0)
+    extending_to: Mapped[int | None] = mapped_column(Integer, nullable=True)  # GiB, while `extending`
     image_id: Mapped[str | None] = mapped_column(String(36), nullable=True)  # made from this image (imageRef)
+    source_volume_id: Mapped[str | None] = mapped_column(String(36), nullable=True)  # a copy of this volume...
+    source_snapshot_id: Mapped[str | None] = mapped_column(String(36), nullable=True)  # ...as this snapshot holds it
     # The host's desired generation at this volume's last change: its agent long-polls for what moved past it.
     desired_seq: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class VolumeSnapshot(Base):
+    """A volume's contents frozen at one moment, held inside the volume's file on its host (under its key).
+    creating -> available -> deleting -> gone (the row goes); error, error_deleting."""
+
+    __tablename__ = "volume_snapshots"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(64), index=True)
+    user_id: Mapped[str] = mapped_column(String(64))
+    volume_id: Mapped[str] = mapped_column(String(36), index=True)
+    name: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    size: Mapped[int] = mapped_column(Integer)  # GiB: the volume's size when it was taken
+    status: Mapped[str] = mapped_column(String(32), default="creating")
+    error_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    metadata_: Mapped[dict] = mapped_column("metadata", JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime | None] = mapped_column(nullable=True)
 

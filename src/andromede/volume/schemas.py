@@ -44,12 +44,21 @@ def _metadata(value: object) -> dict[str, str]:
 def volume_create(body: object) -> dict[str, Any]:
     fields = _envelope(body, "volume")
     out: dict[str, Any] = {}
+    for source in ("snapshot_id", "source_volid"):
+        if fields.get(source) is not None:
+            if not isinstance(fields[source], str) or not fields[source]:
+                raise _invalid(source, fields[source], f"{fields[source]!r} is not of type 'string'")
+            out[source] = fields[source]
+    if sum(1 for key in ("snapshot_id", "source_volid", "imageRef") if fields.get(key) is not None) > 1:
+        raise BadRequest("Invalid input received: only one of snapshot_id, source_volid and imageRef may be given.")
     size = fields.get("size")
+    if size is None and ("snapshot_id" in out or "source_volid" in out):
+        size = 0  # the source's size (the service fills it in)
     if isinstance(size, str) and size.strip().isdigit():
         size = int(size)
     if isinstance(size, bool) or not isinstance(size, int):
         raise _invalid("size", size, f"{size!r} is not of type 'integer', 'string'")
-    if size < 1:
+    if size < 1 and not (size == 0 and fields.get("size") is None):
         raise _invalid("size", size, f"{size} is less than the minimum of 1")
     if size > 2 ** 31 - 1:
         raise _invalid("size", size, f"{size} is greater than the maximum of {2 ** 31 - 1}")
@@ -63,7 +72,7 @@ def volume_create(body: object) -> dict[str, Any]:
         if not isinstance(image_ref, str) or not image_ref.strip():
             raise _invalid("imageRef", image_ref, f"{image_ref!r} is not a valid image reference")
         out["image_id"] = image_ref.strip()
-    for unsupported in ("snapshot_id", "source_volid", "backup_id", "consistencygroup_id"):
+    for unsupported in ("backup_id", "consistencygroup_id"):
         if fields.get(unsupported):
             raise BadRequest(f"Invalid input received: creating a volume from {unsupported} is not supported yet.")
     return out
@@ -156,3 +165,46 @@ def transfer_accept(body: object) -> str:
     if not isinstance(auth_key, str) or not auth_key or len(auth_key) > 255:
         raise _invalid("auth_key", "***", "'auth_key' is a required string")
     return auth_key
+
+
+_BOOLEANS = {"true": True, "t": True, "yes": True, "y": True, "on": True, "1": True,
+             "false": False, "f": False, "no": False, "n": False, "off": False, "0": False}
+
+
+def _boolean(field: str, value: object) -> bool:
+    """Cinder's parameter_types.boolean: a JSON boolean or one of its words for one."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _BOOLEANS:
+        return _BOOLEANS[value.strip().lower()]
+    raise _invalid(field, value, f"{value!r} is not of type 'boolean', 'string'")
+
+
+def snapshot_create(body: object) -> dict[str, Any]:
+    """Cinder's snapshot create: the volume's id (required), force, name/display_name, description, metadata."""
+    fields = _envelope(body, "snapshot")
+    volume_id = fields.get("volume_id")
+    if not isinstance(volume_id, str) or not volume_id:
+        raise _invalid("volume_id", volume_id, f"{volume_id!r} is not of type 'string'")
+    out: dict[str, Any] = {"volume_id": volume_id, "force": _boolean("force", fields.get("force", False))}
+    for key in ("name", "description"):
+        _text(fields, key, out)
+    if "display_name" in fields and "name" not in out:
+        _text({"name": fields["display_name"]}, "name", out)
+    if fields.get("metadata") is not None:
+        out["metadata"] = _metadata(fields["metadata"])
+    return out
+
+
+def snapshot_update(body: object) -> dict[str, Any]:
+    fields = _envelope(body, "snapshot")
+    out: dict[str, Any] = {}
+    for key in ("name", "description"):
+        _text(fields, key, out)
+    if "display_name" in fields:
+        _text({"name": fields["display_name"]}, "name", out)
+    if "display_description" in fields:
+        _text({"description": fields["display_description"]}, "description", out)
+    if not out:
+        raise BadRequest("Invalid input received: At least one of name or description must be given.")
+    return out

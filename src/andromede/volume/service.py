@@ -7,6 +7,7 @@ and only then do the row and its key go (the key's destruction yields the volume
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from andromede.common.clock import utcnow
 from andromede.common.context import RequestContext
-from andromede.common.errors import BadRequest, Conflict, NotFound, PayloadTooLarge
+from andromede.common.errors import BadRequest, NotFound, PayloadTooLarge
 from andromede.common.ids import new_id
 from andromede.db import changes
 from andromede.db.inserts import insert_unless_present
@@ -24,7 +25,7 @@ from andromede.image import for_compute as images
 from andromede.kms import for_services as kms
 from andromede.kms.component import KeyManager
 from andromede.volume import placement
-from andromede.volume.models import Volume, VolumeQuota, VolumeType
+from andromede.volume.models import Volume, VolumeQuota, VolumeSnapshot, VolumeType
 
 DEFAULT_TYPE = "__DEFAULT__"
 DEFAULT_ZONE = "nova"
@@ -87,12 +88,15 @@ def set_quotas(session: Session, project_id: str, limits: Mapping[str, int]) -> 
 
 
 def usage(session: Session, project_id: str) -> dict[str, int]:
-    count, gigabytes = session.execute(select(func.count(Volume.id), func.coalesce(func.sum(Volume.size), 0)).where(
-        Volume.project_id == project_id)).one()
-    return {"volumes": int(count), "gigabytes": int(gigabytes), "snapshots": 0}
+    count, gigabytes = session.execute(select(func.count(Volume.id), func.coalesce(func.sum(
+        func.coalesce(Volume.extending_to, Volume.size)), 0)).where(Volume.project_id == project_id)).one()
+    snapshots, snapshot_gigabytes = session.execute(select(func.count(VolumeSnapshot.id), func.coalesce(
+        func.sum(VolumeSnapshot.size), 0)).where(VolumeSnapshot.project_id == project_id)).one()
+    return {"volumes": int(count), "gigabytes": int(gigabytes) + int(snapshot_gigabytes),
+            "snapshots": int(snapshots)}
 
 
-def _lock_quota(session: Session, project_id: str) -> None:
+def lock_quota(session: Session, project_id: str) -> None:
     """Holds the project's quota row (made, with no limits of its own, when missing) until the caller commits, so
     two creates cannot both read the usage before either adds its volume: SELECT ... FOR UPDATE on PostgreSQL;
     on SQLite the INSERT already takes the database's one write lock (pysqlite begins the transaction there)."""
@@ -102,24 +106,35 @@ def _lock_quota(session: Session, project_id: str) -> None:
 
 def check_quota(session: Session, project_id: str, size: int) -> None:
     """Room for one more volume of `size` GiB in the project (413 otherwise); holds its quota row until commit."""
-    _lock_quota(session, project_id)
+    lock_quota(session, project_id)
     limits, used = quotas(session, project_id), usage(session, project_id)
-    if limits["gigabytes"] >= 0 and used["gigabytes"] + size > limits["gigabytes"]:
-        raise PayloadTooLarge(f"VolumeSizeExceedsAvailableQuota: Requested volume or snapshot exceeds allowed "
-                              f"gigabytes quota. Requested {size}G, quota is {limits['gigabytes']}G and "
-                              f"{used['gigabytes']}G has been consumed.")
+    check_gigabytes(limits, used, size)
     if limits["volumes"] >= 0 and used["volumes"] + 1 > limits["volumes"]:
         raise PayloadTooLarge(f"VolumeLimitExceeded: Maximum number of volumes allowed ({limits['volumes']}) "
                               f"exceeded for quota 'volumes'.")
 
 
+def check_gigabytes(limits: Mapping[str, int], used: Mapping[str, int], size: int) -> None:
+    if limits["gigabytes"] >= 0 and used["gigabytes"] + size > limits["gigabytes"]:
+        raise PayloadTooLarge(f"VolumeSizeExceedsAvailableQuota: Requested volume or snapshot exceeds allowed "
+                              f"gigabytes quota. Requested {size}G, quota is {limits['gigabytes']}G and "
+                              f"{used['gigabytes']}G has been consumed.")
+
+
 def create(session: Session, km: KeyManager, ctx: RequestContext, fields: Mapping[str, Any]) -> Volume:
     project_id = ctx.require_project()
+    source = _clone_source(session, ctx, fields)
+    if source is not None and not fields["size"]:
+        fields = {**fields, "size": source.size}
     vtype = find_type(session, fields["volume_type"], ctx) if fields.get("volume_type") \
-        else ensure_default_type(session)
+        else session.get(VolumeType, source.volume_type_id) if source is not None else ensure_default_type(session)
+    if vtype is None:
+        vtype = ensure_default_type(session)
     zone = fields.get("availability_zone") or DEFAULT_ZONE
     if zone != DEFAULT_ZONE:
         raise BadRequest(f"Invalid input received: Availability zone '{zone}' is invalid.")
+    if source is not None:
+        _check_clone(source, fields["size"], vtype)
     check_quota(session, project_id, fields["size"])
     image_id = fields.get("image_id")
     if image_id is not None:
@@ -133,14 +148,69 @@ def create(session: Session, km: KeyManager, ctx: RequestContext, fields: Mappin
                     description=fields.get("description"), size=fields["size"], status="creating",
                     attach_status="detached", volume_type_id=vtype.id, availability_zone=zone,
                     metadata_=dict(fields.get("metadata") or {}), encryption_key_id=key_id, image_id=image_id)
-    volume.host = placement.choose_host(session)
+    if source is not None:  # a full copy, made on the host that holds its source (file backend)
+        volume.source_volume_id, volume.source_snapshot_id = source.volume.id, fields.get("snapshot_id")
+        volume.host = source.volume.host
+    else:
+        volume.host = placement.choose_host(session)
     if volume.host is None:
         volume.status, volume.error_reason = "error", placement.NO_HOST
     session.add(volume)
     if volume.host is not None:
-        _desired_changed(session, volume)
+        desired_changed(session, volume)
     session.flush()
     return volume
+
+
+@dataclass(frozen=True)
+class _Source:
+    volume: Volume
+    size: int  # GiB: the snapshot's, or the volume's
+    volume_type_id: str
+    kind: str  # "snapshot" or "source volume", as Cinder's messages name it
+
+
+def _clone_source(session: Session, ctx: RequestContext, fields: Mapping[str, Any]) -> _Source | None:
+    """The volume (or snapshot) the new one copies: the caller's, available (404 for another project's, as for
+    one that does not exist: Cinder answers so when a create body names it)."""
+    if fields.get("snapshot_id"):
+        snapshot = session.get(VolumeSnapshot, fields["snapshot_id"])
+        if snapshot is None or (snapshot.project_id != ctx.project_id and not ctx.is_admin):
+            raise NotFound(f"Snapshot {fields['snapshot_id']} could not be found.")
+        if snapshot.status != "available":
+            raise BadRequest("Invalid snapshot: Originating snapshot status must be one of 'available' values")
+        volume = session.get(Volume, snapshot.volume_id)
+        if volume is None:
+            raise NotFound(f"Snapshot {snapshot.id} could not be found.")
+        return _Source(volume, snapshot.size, volume.volume_type_id, "snapshot")
+    if fields.get("source_volid"):
+        volume = session.get(Volume, fields["source_volid"])
+        if volume is None or (volume.project_id != ctx.project_id and not ctx.is_admin):
+            raise NotFound(f"Volume {fields['source_volid']} could not be found.")
+        if volume.status != "available":
+            raise BadRequest(f"Invalid volume: Volume {volume.id} status must be available to be cloned, but "
+                             f"current status is: {volume.status}.")
+        return _Source(volume, volume.size, volume.volume_type_id, "source volume")
+    return None
+
+
+def _check_clone(source: _Source, size: int, vtype: VolumeType) -> None:
+    if size < source.size:
+        raise BadRequest(f"Invalid input received: Volume size '{size}'GB cannot be smaller than the {source.kind} "
+                         f"size {source.size}GB. They must be >= original {source.kind} size.")
+    if source.volume.host is None:
+        raise BadRequest(f"Invalid volume: Volume {source.volume.id} is on no host.")
+    if bool(vtype.encryption_provider) != (source.volume.encryption_key_id is not None):
+        raise BadRequest("Invalid input received: a copy of a volume keeps its source's encryption: the volume "
+                         "type must be encrypted exactly when the source is.")
+
+
+def has_clones_in_flight(session: Session, *, volume_id: str | None = None, snapshot_id: str | None = None) -> bool:
+    """A volume still being copied from this volume or snapshot: its source must stay until it is made."""
+    query = select(Volume.id).where(Volume.status == "creating")
+    query = query.where(Volume.source_snapshot_id == snapshot_id) if snapshot_id else \
+        query.where(Volume.source_volume_id == volume_id)
+    return session.scalars(query.limit(1)).first() is not None
 
 
 def _check_image(session: Session, ctx: RequestContext, image_id: str, size_gib: int) -> None:
@@ -160,7 +230,7 @@ def _check_image(session: Session, ctx: RequestContext, image_id: str, size_gib:
                          f"minDisk size {image.min_disk}GB.")
 
 
-def _desired_changed(session: Session, volume: Volume) -> None:
+def desired_changed(session: Session, volume: Volume) -> None:
     """Its host's agent must see this volume again: bump the host's generation, wake its long-polls."""
     assert volume.host is not None
     volume.desired_seq = hosts.advance_generation(session, volume.host)
@@ -177,25 +247,26 @@ def update(volume: Volume, fields: Mapping[str, Any]) -> None:
 
 
 def delete(session: Session, km: KeyManager, volume: Volume) -> None:
-    if volume.status not in _DELETABLE or volume.attach_status != "detached":
+    if volume.status not in _DELETABLE or volume.attach_status != "detached" or volume.snapshot_count or \
+            has_clones_in_flight(session, volume_id=volume.id):
         raise BadRequest("Invalid volume: Volume status must be available or error or error_restoring or "
                          "error_extending or error_managing and must not be migrating, attached, belong to a "
                          "group, have snapshots, awaiting a transfer, or be disassociated from snapshots after "
                          "volume transfer.")
-    if volume.snapshot_count:
-        raise Conflict(f"Volume {volume.id} still has dependent snapshots.")
     if volume.host is None:  # never placed: nothing on any host to remove
         forget(session, km, volume)
         return
     volume.status, volume.updated_at = "deleting", utcnow()
-    _desired_changed(session, volume)
+    desired_changed(session, volume)
 
 
 def delete_unattached(session: Session, volume: Volume) -> None:
-    """Delete a volume just detached from a deleted server (delete_on_termination): its host removes the file."""
-    if volume.host is not None and volume.status in _DELETABLE:
+    """Delete a volume just detached from a deleted server (delete_on_termination): its host removes the file.
+    One Cinder would refuse to delete (it has snapshots, or a copy of it is being made) stays, as under Nova."""
+    if volume.host is not None and volume.status in _DELETABLE and not volume.snapshot_count and \
+            not has_clones_in_flight(session, volume_id=volume.id):
         volume.status, volume.updated_at = "deleting", utcnow()
-        _desired_changed(session, volume)
+        desired_changed(session, volume)
 
 
 def forget(session: Session, km: KeyManager, volume: Volume) -> None:
@@ -219,11 +290,19 @@ def orphan_project_volumes(session: Session, project_id: str) -> None:
 
 
 def apply_observed(session: Session, km: KeyManager, volume: Volume, status: str, reason: str | None) -> None:
-    """What the volume's agent saw: it is made (`available`), failed for good (`error`) or deleted (`gone`).
+    """What the volume's agent saw: it is made or grown (`available`), failed for good (`error`; `error_extending`
+    when growing it failed, its size unchanged) or deleted (`gone`).
     A report that does not fit the volume's state (late, repeated) changes nothing."""
     if status == "gone":
         if volume.status == "deleting":
             forget(session, km, volume)
+        return
+    if volume.status == "extending" and volume.extending_to is not None:
+        if status == "available":
+            volume.size = volume.extending_to
+        volume.status = "available" if status == "available" else "error_extending"
+        volume.extending_to, volume.updated_at = None, utcnow()
+        volume.error_reason = (reason or "The volume could not be extended.")[:4096] if status == "error" else None
         return
     if volume.status != "creating":
         return

@@ -17,8 +17,8 @@ from andromede.common.ids import new_id
 from andromede.common.passwords import hash_secret, verify_secret
 from andromede.kms import for_services as kms
 from andromede.kms.component import KeyManager
-from andromede.volume import service
-from andromede.volume.models import Volume, VolumeTransfer
+from andromede.volume import service, snapshots
+from andromede.volume.models import Volume, VolumeSnapshot, VolumeTransfer
 
 AUTH_KEY_LENGTH = 16  # Cinder's default volume_transfer_key_length
 _AUTH_KEY_ALPHABET = string.ascii_letters + string.digits
@@ -75,9 +75,14 @@ def accept(session: Session, km: KeyManager, ctx: RequestContext, transfer_id: s
     if volume is None or volume.status != AWAITING:
         raise BadRequest(f"Invalid volume: the volume of transfer {transfer_id} is no longer awaiting transfer.")
     service.check_quota(session, taker, volume.size)
+    taken_along = session.scalars(select(VolumeSnapshot).where(VolumeSnapshot.volume_id == volume.id)).all()
+    if taken_along:
+        snapshots.check_quota(session, taker, len(taken_along), volume.size + sum(s.size for s in taken_along))
     if volume.encryption_key_id:
         kms.transfer_key(session, km, volume.project_id, volume.encryption_key_id, taker)
     volume.project_id, volume.user_id, volume.status = taker, ctx.user_id or "", "available"
+    for snapshot in taken_along:
+        snapshot.project_id = taker
     session.delete(transfer)
     session.flush()
     return transfer

@@ -29,6 +29,10 @@ class VolumeClient:
         # 404: the volume is gone already (or moved): nothing to tell
         self.controller.request("PUT", f"/internal/v1/volumes/{volume_id}/observed", json=body, accept=(404,))
 
+    def report_snapshot(self, snapshot_id: str, status: str, reason: str | None = None) -> None:
+        body = {"status": status} if reason is None else {"status": status, "reason": reason}
+        self.controller.request("PUT", f"/internal/v1/snapshots/{snapshot_id}/observed", json=body, accept=(404,))
+
     def key(self, volume_id: str) -> bytes:
         """The volume's key, for one operation: the caller drops it right after."""
         response = self.controller.request("GET", f"/internal/v1/hosts/{self._host}/volumes/{volume_id}/key",

@@ -1,10 +1,16 @@
 """The volume agent's reconciler: make the host's volume files match the desired state, then report each one.
 
 Level-triggered, as compute's: each pass compares what the controller wants with what the driver holds. A wanted
-volume that is missing is created (blank, or from its image, which is downloaded for that one operation); an
+volume that is missing is created (blank, from its image, which is downloaded for that one operation, or as a
+full copy of another volume of the host or of its snapshot, re-encrypted under its own key); an
 unwanted one is deleted and reported `gone`; a whole desired state (at start, and at each resync) also deletes
 the files no volume of this host names (orphans). A volume's key is fetched for the operation that needs it and
 dropped right after.
+
+A volume's pending snapshots ride on its desired state: once the volume exists, each wanted one is taken inside
+its file (under the volume's key) and reported `available`, each unwanted one dropped and reported `gone`. Both are
+idempotent on the driver, so a snapshot cut short by a restart is finished, and reported, exactly once. A volume
+smaller than its desired size is grown to it (an extend), under the same rule.
 
 A PermanentError (the driver refuses the size, the image can never be had) reports the volume `error` with the
 message as its reason, and is not tried again until its desired state changes; anything else is retried with
@@ -26,7 +32,7 @@ from andromede.agentlib.backoff import Backoff, RetryBook
 from andromede.agentlib.errors import PermanentError, TemporaryError
 from andromede.agentlib.runner import Desired
 from andromede.contracts import summary
-from andromede.contracts.volume import VolumeDesired, VolumesDocument
+from andromede.contracts.volume import SnapshotDesired, VolumeDesired, VolumesDocument
 from andromede.volume.agent.drivers.base import ImageFormat, VolumeDriver, VolumeDriverError
 
 log = logging.getLogger("andromede.agent.volume")
@@ -40,6 +46,8 @@ class Controller(Protocol):
     def desired(self, host: str, since: int, wait: float) -> dict: ...
 
     def report(self, volume_id: str, status: str, reason: str | None = None) -> None: ...
+
+    def report_snapshot(self, snapshot_id: str, status: str, reason: str | None = None) -> None: ...
 
     def key(self, volume_id: str) -> bytes: ...
 
@@ -161,20 +169,83 @@ class VolumeReconciler:
         stored = on_disk(doc.id)
         if stored in self.driver.list_volumes():
             info = self.driver.describe(stored)
-            if info.size_gib != doc.size or info.encrypted != doc.encrypted:
+            if info.size_gib > doc.size or info.encrypted != doc.encrypted:
                 raise PermanentError(f"volume {doc.id} exists on this host with another size or encryption")
+            if info.size_gib < doc.size:  # an extend (done before a restart cut its report short: nothing to do)
+                self._extend(doc, stored)
+            self._converge_snapshots(doc, stored)
             return "available"
         self.driver.delete(stored)  # what a create cut short (the agent killed) left behind
         key = self.controller.key(doc.id) if doc.encrypted else None
         try:
-            if doc.source is None:
+            if doc.clone_of is not None:
+                self._copy(doc, stored, key)
+            elif doc.source is None:
                 self.driver.create(stored, doc.size, key=key)
             else:
                 self._from_image(doc, stored, key)
         finally:
             del key
         log.info("volume %s made (%d GiB%s)", doc.id, doc.size, ", encrypted" if doc.encrypted else "")
+        self._converge_snapshots(doc, stored)
         return "available"
+
+    def _copy(self, doc: VolumeDesired, stored: str, key: bytes | None) -> None:
+        """A full copy of another volume of this host (now, or as its snapshot holds it) under this one's key."""
+        clone_of = doc.clone_of
+        assert clone_of is not None
+        source = on_disk(clone_of.volume_id)
+        source_key = self.controller.key(clone_of.volume_id) if doc.encrypted else None
+        try:
+            if clone_of.snapshot_id is None:
+                self.driver.clone(stored, source, source_key=source_key, key=key, size_gib=doc.size)
+            else:
+                self.driver.create_from_snapshot(stored, source, on_disk(clone_of.snapshot_id), source_key=source_key,
+                                                 key=key, size_gib=doc.size)
+        finally:
+            del source_key
+
+    def _extend(self, doc: VolumeDesired, stored: str) -> None:
+        key = self.controller.key(doc.id) if doc.encrypted else None
+        try:
+            self.driver.extend(stored, doc.size, key=key)
+        finally:
+            del key
+        log.info("volume %s grown to %d GiB", doc.id, doc.size)
+
+    def _converge_snapshots(self, doc: VolumeDesired, stored: str) -> None:
+        """Take or drop each pending snapshot, then report it. A snapshot the driver refuses for good is reported
+        in error and the others go on; anything else (or a report that did not get through) retries the volume's
+        whole pass, which finds done what was done."""
+        if not doc.snapshots:
+            return
+        held = set(self.driver.describe(stored).snapshots)
+        key = self.controller.key(doc.id) if doc.encrypted else None
+        try:
+            for snapshot in doc.snapshots:
+                self._converge_snapshot(doc, stored, snapshot, held, key)
+        finally:
+            del key
+
+    def _converge_snapshot(self, doc: VolumeDesired, stored: str, snapshot: SnapshotDesired, held: set[str],
+                           key: bytes | None) -> None:
+        name = on_disk(snapshot.id)
+        try:
+            if snapshot.wanted == "present":
+                if name not in held:
+                    self.driver.snapshot(stored, name, key=key)
+                    log.info("volume %s: snapshot %s taken", doc.id, snapshot.id)
+                status = "available"
+            else:
+                if name in held:
+                    self.driver.delete_snapshot(stored, name, key=key)
+                    log.info("volume %s: snapshot %s deleted", doc.id, snapshot.id)
+                status = "gone"
+        except PermanentError as exc:
+            log.error("volume %s: snapshot %s: %s; reported in error", doc.id, snapshot.id, exc)
+            self.controller.report_snapshot(snapshot.id, "error", str(exc))
+            return
+        self.controller.report_snapshot(snapshot.id, status, None)
 
     def _from_image(self, doc: VolumeDesired, stored: str, key: bytes | None) -> None:
         assert doc.source is not None

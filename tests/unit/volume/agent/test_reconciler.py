@@ -22,6 +22,8 @@ NO_WAIT = Backoff(first=0.0, factor=1.0, cap=0.0, jitter=0.0)
 class FakeController:
     def __init__(self) -> None:
         self.reports: list[tuple[str, str, str | None]] = []
+        self.snapshot_reports: list[tuple[str, str, str | None]] = []
+        self.failing_snapshot_reports = 0
         self.keys_given = 0
         self.image = b"\x07" * 4096
 
@@ -30,6 +32,12 @@ class FakeController:
 
     def report(self, volume_id: str, status: str, reason: str | None = None) -> None:
         self.reports.append((volume_id, status, reason))
+
+    def report_snapshot(self, snapshot_id: str, status: str, reason: str | None = None) -> None:
+        if self.failing_snapshot_reports:
+            self.failing_snapshot_reports -= 1
+            raise ConnectionError("the controller is unreachable")
+        self.snapshot_reports.append((snapshot_id, status, reason))
 
     def key(self, volume_id: str) -> bytes:
         self.keys_given += 1
@@ -40,8 +48,9 @@ class FakeController:
 
 
 def _doc(volume_id: str, *, seq: int = 1, wanted: str = "present", size: int = 1, encrypted: bool = True,
-         source: dict | None = None) -> dict:
-    return {"id": volume_id, "size": size, "encrypted": encrypted, "wanted": wanted, "source": source, "seq": seq}
+         source: dict | None = None, snapshots: tuple[dict, ...] = (), clone_of: dict | None = None) -> dict:
+    return {"id": volume_id, "size": size, "encrypted": encrypted, "wanted": wanted, "source": source, "seq": seq,
+            "snapshots": list(snapshots), "clone_of": clone_of}
 
 
 def _desired(*docs: dict, generation: int = 1, full: bool = False) -> Desired[VolumesDocument]:

@@ -1,7 +1,7 @@
 """volume attachments: which server a volume is plugged into, on which host, as which device
 
 Revision ID: 0028_volume_attachments
-Revises: 0026_volume_transfers
+Revises: 0027_volume_snapshots
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0028_volume_attachments"
-down_revision = "0026_volume_transfers"
+down_revision = "0027_volume_snapshots"
 branch_labels = None
 depends_on = None
 
