@@ -1886,9 +1886,11 @@ def volume_attachments(scenario: Scenario) -> None:
               json={"name": "golden-attach", "disk_format": "qcow2", "container_format": "bare"}, expect=201).json()
     c("attach image upload", "PUT", f"/image/v2/images/{image['id']}/file", token=t,
       content=gzip.decompress(IMAGE.read_bytes()), headers={"Content-Type": "application/octet-stream"}, expect=204)
-    sid = c("attach server create", "POST", "/compute/v2.1/servers", token=t, json={"server": {
+    created = c("attach server create", "POST", "/compute/v2.1/servers", token=t, json={"server": {
         "name": "golden-attach", "imageRef": image["id"], "flavorRef": "1", "networks": "none"}},
-        expect=202).json()["server"]["id"]
+        expect=202).json()["server"]
+    scenario.rec.normaliser.literal(created.get("adminPass", ""), "<admin-pass-attach>")
+    sid = created["id"]
     observed = f"/internal/v1/instances/{sid}/observed"
     c("attach server observed running", "PUT", observed, token=h, json={"power": "running"}, expect=200)
     vid = c("attach volume create", "POST", f"{volume_base}/volumes", token=t,
